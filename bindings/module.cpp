@@ -1,0 +1,123 @@
+// module.cpp: luaopen_neurolua, the entry point of `require "neurolua"`.
+//
+// Assembles the `nl` table from the per-type openers, installs a package searcher for
+// the embedded Lua standard library (`require "neurolua.help"` etc.), then runs
+// stdlib/neurolua/init.lua, which adds the Lua-side sugar (help, ...).
+#include <cstring>
+#include <string>
+
+#include "common.hpp"
+#include "embedded.hpp"
+
+namespace nl::bind {
+
+nl::Rng& session_rng() {
+  static nl::Rng rng(0);
+  return rng;
+}
+
+namespace {
+
+const embedded::File* find_embedded(const char* path) {
+  for (std::size_t i = 0; i < embedded::file_count; ++i)
+    if (std::strcmp(embedded::files[i].path, path) == 0) return &embedded::files[i];
+  return nullptr;
+}
+
+// package.searchers entry: "neurolua.x.y" -> embedded stdlib/neurolua/x/y.lua.
+int search_embedded(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  if (std::strncmp(name, "neurolua.", 9) != 0) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  char path[256];
+  std::snprintf(path, sizeof path, "stdlib/%s.lua", name);
+  for (char* p = path + 7; *p && std::strcmp(p, ".lua") != 0; ++p)
+    if (*p == '.') *p = '/';
+  const embedded::File* f = find_embedded(path);
+  if (!f) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  char chunkname[300];
+  std::snprintf(chunkname, sizeof chunkname, "@%s", path);
+  if (luaL_loadbufferx(L, reinterpret_cast<const char*>(f->data), f->size, chunkname, "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, path);
+  return 2;
+}
+
+// nl._files(prefix) -> {path = contents} of the embedded files under prefix
+// (used by help() to read the reference pages).
+int embedded_files(lua_State* L) {
+  const char* prefix = luaL_optstring(L, 1, "");
+  const std::size_t n = std::strlen(prefix);
+  lua_newtable(L);
+  for (std::size_t i = 0; i < embedded::file_count; ++i) {
+    const auto& f = embedded::files[i];
+    if (std::strncmp(f.path, prefix, n) != 0) continue;
+    lua_pushlstring(L, reinterpret_cast<const char*>(f.data), f.size);
+    lua_setfield(L, -2, f.path);
+  }
+  return 1;
+}
+
+// nl.threads([n]) -> the number of worker threads (after setting it to n).
+int threads(lua_State* L) {
+  if (!lua_isnoneornil(L, 1)) {
+    const lua_Integer n = check_range(L, 1, 1, 1024, "thread count");
+    nl::set_threads(static_cast<int>(n));
+  }
+  lua_pushinteger(L, nl::threads());
+  return 1;
+}
+
+// nl.seed(n): restarts the session random stream from seed n.
+int seed(lua_State* L) {
+  const lua_Integer s = luaL_checkinteger(L, 1);
+  session_rng() = nl::Rng(static_cast<std::uint64_t>(s));
+  return 0;
+}
+
+const luaL_Reg functions[] = {
+    {"threads", threads},
+    {"seed", seed},
+    {"_files", embedded_files},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+}  // namespace nl::bind
+
+extern "C" int luaopen_neurolua(lua_State* L) {
+  using namespace nl::bind;
+  // Install the embedded-module searcher right after package.preload's.
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  const lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = n; i >= 2; --i) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, search_embedded);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+
+  lua_newtable(L);
+  luaL_setfuncs(L, functions, 0);
+  lua_pushstring(L, NL_VERSION);
+  lua_setfield(L, -2, "version");
+  open_matrix(L);
+  lua_setfield(L, -2, "matrix");
+  open_table(L);
+  lua_setfield(L, -2, "table");
+
+  // init.lua receives the nl table and decorates it.
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "neurolua.init");
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 0);
+  return 1;
+}

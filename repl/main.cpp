@@ -1,0 +1,222 @@
+// main.cpp: the neurolua executable, a Lua 5.4 interpreter with neurolua built in.
+//
+//   neurolua                      REPL (or run standard input when it is not a terminal)
+//   neurolua script.lua [args]    run a script; `arg` as in the stock interpreter
+//   neurolua -e CODE -l MODULE -i - --version --help
+//
+// Arguments follow the stock `lua` interpreter's rules (options are processed in
+// order up to the script name; everything after it belongs to the script), so the
+// parser is written out here rather than with CLI11: CLI11 cannot express "stop at
+// the first positional and hand the rest to the script" together with ordered -e/-l.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "repl.hpp"
+
+extern "C" {
+#include <lauxlib.h>
+#include <lualib.h>
+int luaopen_neurolua(lua_State* L);
+}
+
+namespace {
+
+const char* const kUsage =
+    "usage: neurolua [options] [script [args]]\n"
+    "Available options are:\n"
+    "  -e stat   execute string 'stat'\n"
+    "  -i        enter interactive mode after executing 'script'\n"
+    "  -l mod    require library 'mod' into global 'mod'\n"
+    "  -l g=mod  require library 'mod' into global 'g'\n"
+    "  -v, --version  show version information\n"
+    "  -h, --help     show this help\n"
+    "  --        stop handling options\n"
+    "  -         execute stdin and stop handling options\n"
+    "With no arguments, starts the REPL when standard input is a terminal\n"
+    "and runs standard input as a script otherwise.\n";
+
+void print_version() {
+  std::printf("neurolua %s (%s)\n", NL_VERSION, LUA_RELEASE);
+}
+
+// Loads the standard libraries and neurolua; neurolua is also reachable through
+// require, and set as the globals `nl` and `help`.
+int open_all(lua_State* L) {
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_neurolua);
+  lua_setfield(L, -2, "neurolua");
+  lua_pop(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "neurolua");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "help");
+  lua_setglobal(L, "help");
+  lua_setglobal(L, "nl");
+  return 0;
+}
+
+int dochunk(lua_State* L, int status) {
+  if (status == LUA_OK) status = nl::repl::docall(L, 0, 0);
+  return nl::repl::report(L, status);
+}
+
+int dostring(lua_State* L, const char* s, const char* name) {
+  return dochunk(L, luaL_loadbuffer(L, s, std::strlen(s), name));
+}
+
+// -l [g=]mod
+int dolibrary(lua_State* L, char* spec) {
+  char* eq = std::strchr(spec, '=');
+  const char* global = spec;
+  const char* mod = spec;
+  if (eq) {
+    *eq = '\0';
+    mod = eq + 1;
+  }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, mod);
+  int status = nl::repl::docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, global);
+  return nl::repl::report(L, status);
+}
+
+// arg table: script name at 0, script arguments at 1.., interpreter and options below.
+void create_arg_table(lua_State* L, char** argv, int argc, int script) {
+  if (script == argc) script = 0;
+  lua_createtable(L, argc - (script + 1), script + 1);
+  for (int i = 0; i < argc; ++i) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+int handle_script(lua_State* L, char** argv) {
+  const char* fname = argv[0];
+  if (std::strcmp(fname, "-") == 0 && std::strcmp(argv[-1], "--") != 0) fname = nullptr;  // stdin
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = 0;
+    lua_getglobal(L, "arg");
+    const int count = static_cast<int>(luaL_len(L, -1));
+    luaL_checkstack(L, count + 3, "too many arguments to script");
+    for (int i = 1; i <= count; ++i) lua_rawgeti(L, -i, i);
+    n = count;
+    lua_remove(L, -n - 1);
+    status = nl::repl::docall(L, n, LUA_MULTRET);
+  }
+  return nl::repl::report(L, status);
+}
+
+struct Args {
+  int script = 0;  // index of the script argument, 0 if none
+  bool has_e = false, has_i = false, has_v = false, has_h = false, bad = false;
+};
+
+// First pass: validate options and find the script (like lua.c's collectargs).
+Args collect(char** argv, int argc) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const char* s = argv[i];
+    if (s[0] != '-') { a.script = i; return a; }
+    if (std::strcmp(s, "-") == 0) { a.script = i; return a; }
+    if (std::strcmp(s, "--") == 0) { if (i + 1 < argc) a.script = i + 1; return a; }
+    if (std::strcmp(s, "--version") == 0 || std::strcmp(s, "-v") == 0) { a.has_v = true; continue; }
+    if (std::strcmp(s, "--help") == 0 || std::strcmp(s, "-h") == 0) { a.has_h = true; continue; }
+    if (std::strcmp(s, "-i") == 0) { a.has_i = a.has_v = true; continue; }
+    if (s[1] == 'e' || s[1] == 'l') {
+      if (s[1] == 'e') a.has_e = true;
+      if (s[2] == '\0') {
+        ++i;
+        if (i >= argc || argv[i][0] == '-') { a.bad = true; std::fprintf(stderr, "neurolua: '%s' needs argument\n", s); return a; }
+      }
+      continue;
+    }
+    std::fprintf(stderr, "neurolua: unrecognized option '%s'\n", s);
+    a.bad = true;
+    return a;
+  }
+  return a;
+}
+
+// Second pass: run -e and -l in order.
+bool run_options(lua_State* L, char** argv, int end) {
+  for (int i = 1; i < end; ++i) {
+    const char* s = argv[i];
+    if (s[0] != '-' || (s[1] != 'e' && s[1] != 'l')) continue;
+    char* extra = s[2] != '\0' ? argv[i] + 2 : argv[++i];
+    const int status = s[1] == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
+    if (status != LUA_OK) return false;
+  }
+  return true;
+}
+
+struct Main {
+  int argc;
+  char** argv;
+  bool ok = false;
+};
+
+int pmain(lua_State* L) {
+  auto* m = static_cast<Main*>(lua_touserdata(L, 1));
+  char** argv = m->argv;
+  const int argc = m->argc;
+  const Args a = collect(argv, argc);
+  if (a.bad) {
+    std::fputs(kUsage, stderr);
+    return 0;
+  }
+  if (a.has_h) {
+    print_version();
+    std::fputs(kUsage, stdout);
+    m->ok = true;
+    return 0;
+  }
+  if (a.has_v) print_version();
+  if (a.has_v && !a.has_i && a.script == 0 && !a.has_e) {
+    m->ok = true;
+    return 0;
+  }
+  lua_pushcfunction(L, open_all);
+  if (dochunk(L, LUA_OK) != LUA_OK) return 0;
+  create_arg_table(L, argv, argc, a.script);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (!run_options(L, argv, a.script > 0 ? a.script : argc)) return 0;
+  if (a.script > 0 && handle_script(L, argv + a.script) != LUA_OK) return 0;
+  if (a.has_i) {
+    nl::repl::run(L);
+  } else if (a.script == 0 && !a.has_e && !a.has_v) {
+    if (isatty(0)) {
+      print_version();
+      std::printf("Type help() for the reference, Ctrl-D to leave.\n");
+      nl::repl::run(L);
+    } else if (dochunk(L, luaL_loadfile(L, nullptr)) != LUA_OK) {
+      return 0;
+    }
+  }
+  m->ok = true;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  lua_State* L = luaL_newstate();
+  if (!L) {
+    std::fprintf(stderr, "neurolua: cannot create state: not enough memory\n");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP);
+  Main m{argc, argv};
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &m);
+  const int status = lua_pcall(L, 1, 0, 0);
+  nl::repl::report(L, status);
+  lua_close(L);
+  return (status == LUA_OK && m.ok) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

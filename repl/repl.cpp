@@ -1,0 +1,287 @@
+// repl.cpp: the interactive loop of the neurolua executable.
+//
+// Behaves like the stock lua interpreter (expressions print their values through
+// print/__tostring, incomplete statements continue on ">>" lines) and adds GNU
+// readline line editing, persistent history (~/.neurolua_history, or the file named by
+// NEUROLUA_HISTORY), tab completion through neurolua.repl.complete, and Ctrl-C that
+// interrupts a running computation (Lua code through a hook, engine loops through
+// nl::request_interrupt) or discards the line being typed, without leaving the session.
+//
+// Readline's callback interface is used so that a Ctrl-C at the prompt arrives as an
+// EINTR from select() in our own loop rather than inside readline.
+#include "repl.hpp"
+
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "nl/core.hpp"
+
+extern "C" {
+#include <lauxlib.h>
+#include <lualib.h>
+}
+
+namespace nl::repl {
+
+namespace {
+
+lua_State* g_L = nullptr;                 // the state a SIGINT interrupts
+volatile std::sig_atomic_t g_sigint = 0;  // Ctrl-C seen while reading a line
+
+// ---------------------------------------------------------------- running code
+
+// Hook installed by the signal handler: raises the error at the next Lua instruction.
+void stop_hook(lua_State* L, lua_Debug*) {
+  lua_sethook(L, nullptr, 0, 0);
+  luaL_error(L, "interrupted");
+}
+
+// SIGINT while code runs. lua_sethook is async-signal-safe by design (lua.c relies on
+// it); request_interrupt only stores an atomic flag.
+extern "C" void on_sigint_running(int) {
+  nl::request_interrupt();
+  if (g_L) lua_sethook(g_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+// SIGINT while reading a line: only note it; select() returns EINTR.
+extern "C" void on_sigint_reading(int) { g_sigint = 1; }
+
+void set_sigint(void (*handler)(int)) {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: select() must see EINTR
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+int msghandler(lua_State* L) {
+  const char* msg = lua_tostring(L, 1);
+  if (msg == nullptr) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+}  // namespace
+
+int docall(lua_State* L, int narg, int nres) {
+  const int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  g_L = L;
+  nl::clear_interrupt();
+  struct sigaction old;
+  sigaction(SIGINT, nullptr, &old);
+  set_sigint(on_sigint_running);
+  const int status = lua_pcall(L, narg, nres, base);
+  sigaction(SIGINT, &old, nullptr);
+  lua_sethook(L, nullptr, 0, 0);
+  nl::clear_interrupt();
+  lua_remove(L, base);
+  return status;
+}
+
+int report(lua_State* L, int status) {
+  if (status != LUA_OK) {
+    const char* msg = lua_tostring(L, -1);
+    std::fprintf(stderr, "neurolua: %s\n", msg ? msg : "(error object is not a string)");
+    std::fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+namespace {
+
+// ---------------------------------------------------------------- reading lines
+
+bool g_tty = false;
+bool g_line_ready = false;
+char* g_line = nullptr;
+
+void on_line(char* line) {
+  g_line = line;
+  g_line_ready = true;
+  rl_callback_handler_remove();
+}
+
+enum class Read { Line, Eof, Interrupted };
+
+// Reads one line into out. Uses readline on a terminal, plain stdio otherwise.
+Read read_line(const char* prompt, std::string& out) {
+  if (!g_tty) {
+    out.clear();
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n') out.push_back(static_cast<char>(c));
+    return (c == EOF && out.empty()) ? Read::Eof : Read::Line;
+  }
+  g_line_ready = false;
+  g_line = nullptr;
+  g_sigint = 0;
+  set_sigint(on_sigint_reading);
+  rl_callback_handler_install(prompt, on_line);
+  while (!g_line_ready) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(fileno(rl_instream), &fds);
+    const int r = select(fileno(rl_instream) + 1, &fds, nullptr, nullptr, nullptr);
+    if (r < 0 && errno == EINTR) {
+      if (g_sigint) {
+        g_sigint = 0;
+        rl_free_line_state();
+        rl_callback_sigcleanup();
+        rl_callback_handler_remove();
+        std::fputs("^C\n", stdout);
+        std::fflush(stdout);
+        return Read::Interrupted;
+      }
+      continue;
+    }
+    if (r < 0) break;
+    rl_callback_read_char();
+  }
+  if (!g_line) return Read::Eof;
+  out = g_line;
+  std::free(g_line);
+  g_line = nullptr;
+  return Read::Line;
+}
+
+std::string history_path() {
+  if (const char* p = std::getenv("NEUROLUA_HISTORY")) return p;
+  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.neurolua_history";
+  return {};
+}
+
+// ---------------------------------------------------------------- completion
+
+// Asks neurolua.repl.complete for the candidates of `text` (the word before the cursor,
+// split by our word-break characters, which keep "." and ":").
+char* completion_generator(const char* text, int state) {
+  static int index = 0, count = 0;
+  lua_State* L = g_L;
+  if (state == 0) {
+    index = 0;
+    count = 0;
+    lua_settop(L, 0);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "neurolua.repl");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) return nullptr;
+    lua_getfield(L, -1, "complete");
+    lua_remove(L, -2);
+    lua_pushstring(L, text);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+      lua_settop(L, 0);
+      return nullptr;
+    }
+    count = static_cast<int>(lua_rawlen(L, -1));
+  }
+  if (index >= count) {
+    lua_settop(L, 0);
+    return nullptr;
+  }
+  lua_rawgeti(L, -1, ++index);
+  const char* s = lua_tostring(L, -1);
+  char* copy = s ? strdup(s) : nullptr;
+  lua_pop(L, 1);
+  return copy;
+}
+
+char** complete(const char* text, int, int) {
+  rl_attempted_completion_over = 1;  // never fall back to file names
+  rl_completion_append_character = '\0';
+  return rl_completion_matches(text, completion_generator);
+}
+
+// ---------------------------------------------------------------- evaluation
+
+// Compiles "return <line>" so that expressions print their values.
+int try_expression(lua_State* L, const std::string& code) {
+  const std::string ret = "return " + code;
+  const int status = luaL_loadbuffer(L, ret.c_str(), ret.size(), "=stdin");
+  if (status != LUA_OK) lua_pop(L, 1);
+  return status;
+}
+
+bool incomplete(lua_State* L, int status) {
+  if (status != LUA_ERRSYNTAX) return false;
+  size_t len;
+  const char* msg = lua_tolstring(L, -1, &len);
+  static const char kEof[] = "<eof>";
+  return len >= sizeof kEof - 1 && std::strcmp(msg + len - (sizeof kEof - 1), kEof) == 0;
+}
+
+void print_results(lua_State* L) {
+  const int n = lua_gettop(L);
+  if (n == 0) return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK)
+    std::fprintf(stderr, "neurolua: error calling 'print' (%s)\n", lua_tostring(L, -1));
+}
+
+}  // namespace
+
+void run(lua_State* L) {
+  g_L = L;
+  g_tty = isatty(0) != 0;
+  const std::string hist = g_tty ? history_path() : std::string();
+  if (g_tty) {
+    rl_readline_name = "neurolua";
+    rl_catch_signals = 0;
+    rl_basic_word_break_characters = const_cast<char*>(" \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#");
+    rl_attempted_completion_function = complete;
+    using_history();
+    if (!hist.empty()) read_history(hist.c_str());
+  }
+  std::string buffer, line;
+  for (;;) {
+    lua_settop(L, 0);
+    const Read r = read_line(buffer.empty() ? "> " : ">> ", line);
+    if (r == Read::Eof) break;
+    if (r == Read::Interrupted) {
+      buffer.clear();
+      continue;
+    }
+    if (buffer.empty() && line.empty()) continue;
+    buffer = buffer.empty() ? line : buffer + "\n" + line;
+    int status = LUA_OK;
+    if (buffer == line) status = try_expression(L, buffer);
+    if (buffer != line || status != LUA_OK) {
+      status = luaL_loadbuffer(L, buffer.c_str(), buffer.size(), "=stdin");
+      if (incomplete(L, status)) {
+        lua_pop(L, 1);
+        continue;
+      }
+    }
+    if (g_tty) {
+      add_history(buffer.c_str());
+      if (!hist.empty()) {
+        // Appending line by line keeps the history even if the session is killed.
+        if (append_history(1, hist.c_str()) != 0) write_history(hist.c_str());
+        history_truncate_file(hist.c_str(), 2000);
+      }
+    }
+    buffer.clear();
+    if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK) print_results(L);
+    else report(L, status);
+  }
+  lua_settop(L, 0);
+  if (g_tty) std::fputc('\n', stdout);
+}
+
+}  // namespace nl::repl

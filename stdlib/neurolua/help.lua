@@ -1,0 +1,166 @@
+-- neurolua/help.lua: help(x) prints the reference entry of a function or type.
+--
+-- The reference pages (docs/reference/*.md) are compiled into the binary. Each entry
+-- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)" or
+-- "### Matrix:solve(b)", followed by its text up to the next heading. The key of an
+-- entry is its signature up to the first "(". help(x) finds the key of x by name
+-- (help "Matrix:solve"), by type (a Matrix userdata -> its page), or by identity: the
+-- functions reachable from the nl table and the methods of every neurolua type are
+-- indexed once, on first use.
+local M = {}
+
+local pages      -- list of {file, title, type, intro, entries = {...}}
+local by_key     -- key -> list of entries
+local by_type    -- "Matrix" -> page
+local by_value   -- function/table -> key
+
+local function strip(s) return (s:gsub("`", ""):gsub("^%s+", ""):gsub("%s+$", "")) end
+
+local function entry_key(heading)
+  local k = heading:match("^([^(]-)%s*%(") or heading
+  return strip(k)
+end
+
+local function parse_page(file, text)
+  local page = { file = file, entries = {} }
+  local cur, intro = nil, {}
+  local in_code = false
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    if line:match("^```") then in_code = not in_code end
+    local h1 = not in_code and line:match("^#%s+(.*)")
+    local h2 = not in_code and line:match("^##%s+(.*)")
+    local h3 = not in_code and line:match("^###%s+(.*)")
+    if h3 then
+      cur = { heading = strip(h3), key = entry_key(h3), lines = {}, page = page }
+      page.entries[#page.entries + 1] = cur
+    elseif h2 then
+      cur = nil
+      page.seen_section = true
+    elseif h1 and not page.title then
+      page.title = strip(h1)
+      page.type = page.title:match("^([%w_]+)")
+    elseif cur then
+      cur.lines[#cur.lines + 1] = line
+    elseif not page.seen_section and page.title then
+      intro[#intro + 1] = line
+    end
+  end
+  page.intro = table.concat(intro, "\n"):gsub("^%s+", ""):gsub("%s+$", "")
+  return page
+end
+
+local function load_pages()
+  if pages then return end
+  local nl = require "neurolua"
+  pages, by_key, by_type = {}, {}, {}
+  local files = nl._files("docs/reference/")
+  local names = {}
+  for name in pairs(files) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local page = parse_page(name, files[name])
+    pages[#pages + 1] = page
+    if page.type then by_type[page.type] = page end
+    for _, e in ipairs(page.entries) do
+      by_key[e.key] = by_key[e.key] or {}
+      table.insert(by_key[e.key], e)
+    end
+  end
+end
+
+-- Index every function and table reachable from nl (by qualified name) and every
+-- method of the registered neurolua types ("Matrix:solve").
+local function load_values()
+  if by_value then return end
+  by_value = {}
+  local nl = require "neurolua"
+  local seen = {}
+  local function walk(t, prefix, depth)
+    if seen[t] or depth > 4 then return end
+    seen[t] = true
+    for k, v in next, t do
+      if type(k) == "string" and not k:match("^_") then
+        local name = prefix .. "." .. k
+        if (type(v) == "function" or type(v) == "table") and by_value[v] == nil then by_value[v] = name end
+        if type(v) == "table" then walk(v, name, depth + 1) end
+      end
+    end
+  end
+  by_value[nl] = "nl"
+  walk(nl, "nl", 1)
+  for name, mt in pairs(debug.getregistry()) do
+    if type(name) == "string" and name:match("^neurolua%.") and type(mt) == "table"
+       and type(mt.__methods) == "table" then
+      local tname = name:match("^neurolua%.(.*)")
+      for k, f in pairs(mt.__methods) do
+        if by_value[f] == nil then by_value[f] = tname .. ":" .. k end
+      end
+    end
+  end
+end
+
+-- The key help() looks up for x (a string is taken as a key).
+function M.key_of(x)
+  load_values()
+  if type(x) == "string" then return x end
+  if type(x) == "userdata" then
+    local mt = getmetatable(x)
+    local name = type(mt) == "table" and rawget(mt, "__name")
+    if type(name) == "string" then return (name:gsub("^neurolua%.", "")) end
+    return nil
+  end
+  return by_value[x]
+end
+
+local function render_entry(e)
+  local out, in_code = { e.heading }, false
+  for _, line in ipairs(e.lines) do
+    if line:match("^```") then
+      in_code = not in_code
+    else
+      out[#out + 1] = (in_code and "    " or "  ") .. line
+    end
+  end
+  return (table.concat(out, "\n"):gsub("%s+$", ""))
+end
+
+local function render_page(page)
+  local out = { page.title, "", page.intro, "", "Entries (help \"name\" for one):" }
+  for _, e in ipairs(page.entries) do out[#out + 1] = "  " .. e.heading end
+  return table.concat(out, "\n")
+end
+
+local function overview()
+  local out = { "neurolua reference. Pages (help \"Type\" for one):" }
+  for _, p in ipairs(pages) do
+    out[#out + 1] = string.format("  %-10s %s", p.type or "?", p.title)
+  end
+  out[#out + 1] = 'help(x) also takes a function (help(nl.matrix.zeros)), a method'
+  out[#out + 1] = 'name (help "Matrix:solve") or any neurolua object (help(m)).'
+  return table.concat(out, "\n")
+end
+
+-- The text help(x) prints, or nil and a message when there is no entry.
+function M.text(x)
+  load_pages()
+  if x == nil then return overview() end
+  local key = M.key_of(x)
+  if not key then return nil, "no reference entry for this " .. type(x) end
+  if key == "nl" then return overview() end
+  local entries = by_key[key] or by_key[(key:gsub("^neurolua%.", "nl."))]
+  if entries then
+    local parts = {}
+    for _, e in ipairs(entries) do parts[#parts + 1] = render_entry(e) end
+    return table.concat(parts, "\n\n")
+  end
+  if by_type[key] then return render_page(by_type[key]) end
+  return nil, "no reference entry for '" .. key .. "'"
+end
+
+-- help([x]): prints the reference entry of x, a type page, or the overview.
+function M.help(x)
+  local text, err = M.text(x)
+  print(text or err)
+end
+
+return M

@@ -1,0 +1,7 @@
+-- neurolua/init.lua: the Lua side of `require "neurolua"`.
+-- Receives the table assembled by the C module and adds the pure-Lua pieces.
+return function(nl)
+  local help = require "neurolua.help"
+  nl.help = help.help
+  return nl
+end

@@ -1,0 +1,15 @@
+# cmake -DLIB=libengine.a -DNM=nm -P check_no_lua.cmake
+# Fails when the engine library defines or references any Lua C API symbol.
+execute_process(COMMAND ${NM} -A ${LIB} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REGEX MATCHALL "[^\n]* [TtUDdBbRr] _?(lua|luaL|luaopen)_[A-Za-z_]+" hits "${syms}")
+if(hits)
+  message(FATAL_ERROR "engine library has Lua symbols:\n${hits}")
+endif()
+string(LENGTH "${syms}" n)
+if(n LESS 100)
+  message(FATAL_ERROR "nm printed almost nothing for ${LIB}: the check would be vacuous")
+endif()
+message(STATUS "engine has no Lua symbols (${n} bytes of symbol table checked)")

@@ -1,0 +1,88 @@
+-- testing.lua: a small test harness for the Lua surface.
+--
+--   local T = require "testing"
+--   T.test("matrix product", function()
+--     T.eq(m:rows(), 2)
+--     T.near(x, 0.5, 1e-12)
+--     T.raises(function() a * b end, "do not agree")
+--   end)
+--   T.done()   -- prints "N passed, M failed" and exits non-zero on failure
+local T = {}
+local passed, failed = 0, 0
+
+local function where(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  return string.format("%s:%d", info.short_src, info.currentline or 0)
+end
+
+local function fail(msg, level) error(where(level + 1) .. ": " .. msg, 0) end
+
+function T.eq(got, want, what)
+  if got ~= want then
+    fail(string.format("%sexpected %s, got %s", what and (what .. ": ") or "", tostring(want), tostring(got)), 2)
+  end
+end
+
+function T.near(got, want, tol, what)
+  tol = tol or 1e-12
+  if type(got) ~= "number" or math.abs(got - want) > tol * math.max(1, math.abs(want)) then
+    fail(string.format("%sexpected %.17g (tol %g), got %s", what and (what .. ": ") or "", want, tol, tostring(got)), 2)
+  end
+end
+
+function T.truthy(v, what)
+  if not v then fail((what or "expected a true value") .. ", got " .. tostring(v), 2) end
+end
+
+-- Calls fn, which must raise an error whose message contains `pattern` (plain text).
+-- Returns the message.
+function T.raises(fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then fail("expected an error containing '" .. pattern .. "', but the call succeeded", 2) end
+  err = tostring(err)
+  if not err:find(pattern, 1, true) then
+    fail("expected an error containing '" .. pattern .. "', got: " .. err, 2)
+  end
+  return err
+end
+
+-- Path of a temporary file that is removed at exit (when done() runs).
+local temps = {}
+function T.tmpname(suffix)
+  local p = os.tmpname()
+  os.remove(p)
+  p = p .. (suffix or "")
+  temps[#temps + 1] = p
+  return p
+end
+
+function T.write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+function T.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function T.test(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then
+    passed = passed + 1
+  else
+    failed = failed + 1
+    io.stderr:write("FAIL ", name, "\n  ", tostring(err), "\n")
+  end
+end
+
+function T.done()
+  for _, p in ipairs(temps) do os.remove(p) end
+  print(string.format("%d passed, %d failed", passed, failed))
+  os.exit(failed == 0 and 0 or 1)
+end
+
+return T

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tools/bootstrap.sh: make a Debian 12 machine ready and build neurolua.
+#
+# Installs the Debian packages the build and the tests need when any is missing
+# (apt-get; as root, or through sudo), configures CMake once (Release, warnings as
+# errors) and builds. Idempotent: a second run installs nothing and rebuilds only what
+# changed. Used by ./run.sh and ./test.sh.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${NEUROLUA_BUILD_DIR:-$root/build}
+
+packages=(
+  cmake g++ make pkg-config        # toolchain
+  lua5.4 liblua5.4-dev             # Lua 5.4 (the stock interpreter loads neurolua.so in the tests)
+  libeigen3-dev libfmt-dev         # engine
+  libreadline-dev                  # REPL line editing and history
+  catch2                           # engine tests
+  python3                          # REPL test under a pseudo-terminal
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo=(sudo); else
+      echo "bootstrap: missing packages (${missing[*]}) and not root; install them or run as root" >&2
+      exit 1
+    fi
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNL_WERROR=ON >&2
+fi
+cmake --build "$build" -j"$(nproc)" >&2
