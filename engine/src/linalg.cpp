@@ -40,9 +40,13 @@ Matrix solve(const Matrix& A, const Matrix& B) {
     throw ValueError(fmt::format("matrix dimensions {} and {} do not agree", shape(A), shape(B)));
   if (A.rows() == A.cols()) {
     Eigen::PartialPivLU<Matrix> lu(A);
-    if (!(lu.rcond() > std::numeric_limits<double>::epsilon()))
+    // Eigen's condition estimate can miss an exactly zero pivot, so check U too.
+    const auto u = lu.matrixLU().diagonal().cwiseAbs();
+    const double rcond = A.size() == 0 ? 1.0 : lu.rcond();
+    if (A.size() > 0 && (!(u.minCoeff() > 0) || !std::isfinite(rcond) ||
+                         !(rcond > std::numeric_limits<double>::epsilon())))
       throw ValueError(fmt::format("matrix is singular to working precision (reciprocal condition number {:.3g})",
-                                   lu.rcond()));
+                                   std::isfinite(rcond) ? rcond : 0.0));
     return lu.solve(B);
   }
   return A.completeOrthogonalDecomposition().solve(B);

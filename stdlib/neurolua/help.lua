@@ -112,20 +112,27 @@ function M.key_of(x)
   return by_value[x]
 end
 
-local function render_entry(e)
-  local out, in_code = { e.heading }, false
-  for _, line in ipairs(e.lines) do
+-- Markdown lines to terminal text: code fences dropped, code indented further.
+local function render_lines(lines, indent)
+  local out, in_code = {}, false
+  for _, line in ipairs(lines) do
     if line:match("^```") then
       in_code = not in_code
     else
-      out[#out + 1] = (in_code and "    " or "  ") .. line
+      out[#out + 1] = (in_code and indent .. "  " or indent) .. line
     end
   end
   return (table.concat(out, "\n"):gsub("%s+$", ""))
 end
 
+local function render_entry(e)
+  return e.heading .. "\n" .. render_lines(e.lines, "  ")
+end
+
 local function render_page(page)
-  local out = { page.title, "", page.intro, "", "Entries (help \"name\" for one):" }
+  local intro = {}
+  for line in (page.intro .. "\n"):gmatch("([^\n]*)\n") do intro[#intro + 1] = line end
+  local out = { page.title, "", render_lines(intro, ""), "", "Entries (help \"name\" for one):" }
   for _, e in ipairs(page.entries) do out[#out + 1] = "  " .. e.heading end
   return table.concat(out, "\n")
 end

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""The neurolua REPL on a real pseudo-terminal, as a person uses it.
+
+Checks: expression printing, multi-line statements, tab completion, help(), Ctrl-C
+interrupting a running loop and discarding a typed line without leaving the session,
+and history that persists across sessions (recalled with the up arrow).
+Usage: test_repl_pty.py /path/to/neurolua      (standard library only)
+"""
+import os
+import pty
+import select
+import sys
+import tempfile
+import time
+
+NL = sys.argv[1]
+passed = failed = 0
+
+
+def spawn(home):
+    pid, fd = pty.fork()
+    if pid == 0:
+        rc = os.path.join(home, "inputrc")
+        with open(rc, "w") as f:
+            f.write("set enable-bracketed-paste off\n")
+        os.environ.update(HOME=home, TERM="xterm", INPUTRC=rc)
+        os.environ.pop("NEUROLUA_HISTORY", None)
+        os.execv(NL, [NL])
+    return pid, fd
+
+
+class Session:
+    def __init__(self, home):
+        self.pid, self.fd = spawn(home)
+        self.buf = b""
+
+    def expect(self, text, timeout=10.0):
+        """Reads until text appears; returns the output before it."""
+        want = text.encode()
+        end = time.time() + timeout
+        while want not in self.buf:
+            left = end - time.time()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {text!r}; got {self.buf[-400:]!r}")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"REPL ended while waiting for {text!r}; got {self.buf[-400:]!r}")
+                self.buf += chunk
+        i = self.buf.index(want)
+        before, self.buf = self.buf[:i], self.buf[i + len(want):]
+        return before.decode(errors="replace")
+
+    def send(self, s):
+        os.write(self.fd, s.encode())
+
+    def close(self):
+        self.send("\x04")
+        end = time.time() + 10
+        while time.time() < end:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            try:
+                os.read(self.fd, 4096)
+            except OSError:
+                pass
+            time.sleep(0.05)
+        os.kill(self.pid, 9)
+        raise AssertionError("REPL did not exit on Ctrl-D")
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+    except AssertionError as e:
+        failed += 1
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+
+
+home = tempfile.mkdtemp()
+s = Session(home)
+check("banner and prompt", lambda: s.expect("> "))
+
+
+def expression():
+    s.send("1+1\r")
+    s.expect("\n2\r\n")
+    s.expect("> ")
+
+
+def multiline():
+    s.send("for i = 1, 2 do\r")
+    s.expect(">> ")
+    s.send("print(i * 10)\r")
+    s.expect(">> ")
+    s.send("end\r")
+    s.expect("10\r\n20\r\n")
+    s.expect("> ")
+
+
+def completion():
+    s.send("nl.matrix.ze\t")
+    s.expect("nl.matrix.zeros")
+    s.send("(1, 2)\r")
+    s.expect("[Matrix 1x2]")
+    s.expect("> ")
+    s.send("m = nl.matrix.eye(2)\r")
+    s.expect("> ")
+    s.send("m:trans\t")
+    s.expect("m:transpose")
+    s.send("()\r")
+    s.expect("[Matrix 2x2]")
+    s.expect("> ")
+
+
+def helps():
+    s.send("help(nl.matrix)\r")
+    s.expect("nl.matrix(rows)")
+    s.expect("> ")
+
+
+def interrupt_running():
+    s.send("while true do end\r")
+    time.sleep(0.5)
+    s.send("\x03")
+    s.expect("interrupted")
+    s.expect("> ")
+    s.send("1+2\r")
+    s.expect("\n3\r\n")
+    s.expect("> ")
+
+
+def interrupt_typing():
+    s.send("this line is discarded")
+    time.sleep(0.2)
+    s.send("\x03")
+    s.expect("^C")
+    s.send("4+4\r")
+    s.expect("\n8\r\n")
+    s.expect("> ")
+
+
+for name, fn in [("expression", expression), ("multi-line", multiline), ("completion", completion),
+                 ("help", helps), ("Ctrl-C running", interrupt_running), ("Ctrl-C typing", interrupt_typing)]:
+    check(name, fn)
+check("Ctrl-D exits 0", lambda: (_ for _ in ()).throw(AssertionError("bad exit")) if s.close() != 0 else None)
+
+
+def history():
+    with open(os.path.join(home, ".neurolua_history")) as f:
+        text = f.read()
+    assert "1+1" in text and "4+4" in text, text
+    s2 = Session(home)
+    s2.expect("> ")
+    s2.send("\x1b[A")  # up arrow: the last line of the previous session
+    s2.expect("4+4")
+    s2.send("\r")
+    s2.expect("\n8\r\n")
+    s2.close()
+
+
+check("persistent history", history)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
