@@ -1,0 +1,150 @@
+// nl/ml/transform.hpp: label-independent preprocessing steps under one contract.
+//
+// The estimator contract (scikit-learn's developer guide; STYLE.md item 7): a step is
+// built from its options only; fit() learns state from training rows and may be called
+// again (it starts over); apply() maps new rows with the learned state unchanged and
+// throws if the step is not fitted. Nothing here looks at labels, so cross-validation
+// can fit these steps once per training fold and reuse them for every hyper-parameter
+// value and every label permutation (METHODS.md section 1).
+//
+// Covariates travel as a Table whose rows line up with the rows of X; a step that does
+// not use them ignores the argument.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nl/linalg.hpp"
+#include "nl/table.hpp"
+
+namespace nl::ml {
+
+// One named piece of learned state, for inspection (e.g. {"center_", 1 x p}).
+struct StateItem {
+  std::string name;
+  Matrix value;
+};
+
+class Transform {
+ public:
+  virtual ~Transform() = default;
+
+  // A copy with the same options and no learned state.
+  virtual std::unique_ptr<Transform> clone() const = 0;
+  // Learns state from the training rows X (n x p) and their covariates (may be null).
+  virtual void fit(const Matrix& X, const Table* covariates) = 0;
+  // Maps rows with the learned state. Throws ValueError if not fitted or if the number
+  // of columns differs from the training data.
+  virtual Matrix apply(const Matrix& X, const Table* covariates) const = 0;
+
+  // Short name ("scale") and the options in Lua syntax ("scale{range = {-1, 1}}").
+  virtual std::string name() const = 0;
+  virtual std::string options() const = 0;
+  // Learned state, empty before fit.
+  virtual std::vector<StateItem> state() const = 0;
+
+  bool fitted() const noexcept { return fitted_; }
+  Eigen::Index n_features_in() const noexcept { return p_in_; }
+
+ protected:
+  // Shared checks: X non-empty with at least one row; covariates aligned.
+  void begin_fit(const Matrix& X, const Table* covariates);
+  void check_apply(const Matrix& X, const Table* covariates) const;
+  bool fitted_ = false;
+  Eigen::Index p_in_ = 0;
+};
+
+using TransformPtr = std::unique_ptr<Transform>;
+
+// ---------------------------------------------------------------- scale
+
+// Maps each feature linearly so that its training minimum goes to lo and its maximum
+// to hi; test values outside the training range map outside [lo, hi] (no clipping). A
+// feature constant in training maps to (lo + hi) / 2.
+class Scale final : public Transform {
+ public:
+  Scale(double lo = -1.0, double hi = 1.0);
+  std::unique_ptr<Transform> clone() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "scale"; }
+  std::string options() const override;
+  std::vector<StateItem> state() const override;
+
+ private:
+  double lo_, hi_;
+  Vector min_, max_;
+};
+
+// ---------------------------------------------------------------- prune
+
+// Keeps the features whose training values are all finite and not all equal.
+class Prune final : public Transform {
+ public:
+  std::unique_ptr<Transform> clone() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "prune"; }
+  std::string options() const override { return "prune{}"; }
+  std::vector<StateItem> state() const override;
+  // 0-based indices of the kept input features.
+  const std::vector<Eigen::Index>& kept() const noexcept { return keep_; }
+
+ private:
+  std::vector<Eigen::Index> keep_;
+};
+
+// ---------------------------------------------------------------- covariate coding
+
+// Turns named Table columns into a numeric design matrix with levels learned on the
+// training rows: Number columns as they are; Bool columns as 0/1; String columns as
+// dummy variables, one per level except the first in sorted order (the reference).
+// A test row with a level not seen in training gets zeros in that column's dummies.
+// A missing covariate cell is a ValueError naming the column and row.
+class CovariateCoder {
+ public:
+  explicit CovariateCoder(std::vector<std::string> names = {});
+  void fit(const Table& covariates);
+  // n x q design (without intercept); requires fit().
+  Matrix apply(const Table& covariates) const;
+  // Names of the design columns ("age", "site=B", ...).
+  std::vector<std::string> design_names() const;
+  const std::vector<std::string>& names() const noexcept { return names_; }
+
+ private:
+  struct Coding {
+    std::string column;
+    ColumnType type = ColumnType::Number;
+    std::vector<std::string> levels;  // String columns: all levels, sorted
+  };
+  std::vector<std::string> names_;
+  std::vector<Coding> codings_;
+  bool fitted_ = false;
+};
+
+// ---------------------------------------------------------------- regress_out
+
+// Removes the linear effect of covariates from every feature ("partial correlations"
+// in NeuroMiner): G = [1, coded covariates] on the training rows, beta = pinv(G) X,
+// X <- X - G beta; test rows use the training beta: X_test - G_test beta. Raw covariate
+// values, no centring (METHODS.md section 1, step 3).
+class RegressOut final : public Transform {
+ public:
+  explicit RegressOut(std::vector<std::string> covariates);
+  std::unique_ptr<Transform> clone() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "regress_out"; }
+  std::string options() const override;
+  std::vector<StateItem> state() const override;
+  const Matrix& beta() const noexcept { return beta_; }
+
+ private:
+  Matrix design(const Table* covariates, Eigen::Index n) const;
+  CovariateCoder coder_;
+  Matrix beta_;  // (1 + q) x p
+};
+
+}  // namespace nl::ml
