@@ -112,6 +112,9 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "matrix");
   open_table(L);
   lua_setfield(L, -2, "table");
+  lua_newtable(L);
+  open_ml_transforms(L);
+  lua_setfield(L, -2, "ml");
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");
