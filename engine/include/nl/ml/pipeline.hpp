@@ -1,0 +1,108 @@
+// nl/ml/pipeline.hpp: the paper's model as one object: label-independent preprocessing,
+// an optional forward wrapper, and a linear SVC (METHODS.md section 1, steps 1-7).
+//
+// The split between the two kinds of steps is explicit, because cross-validation
+// exploits it: fit_preprocessing() depends on the training rows only, so it is fitted
+// once per training fold and reused for every C value and every label permutation;
+// fit_model() is the label-dependent part (wrapper + SVC) run on the preprocessed data.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nl/core.hpp"
+#include "nl/linalg.hpp"
+#include "nl/ml/svc.hpp"
+#include "nl/ml/transform.hpp"
+#include "nl/table.hpp"
+
+namespace nl::ml {
+
+// ---------------------------------------------------------------- SVC specification
+
+enum class Weighting { Balanced, None, Custom };
+
+// An SVC with one C. Balanced weighting is NeuroMiner's: C for the positive class and
+// C * n_pos / n_neg for the negative class, counted on the labels it is trained on.
+// Custom multiplies C by w_pos and w_neg (LIBLINEAR's -w1 / -w-1).
+struct SvcSpec {
+  double C = 1.0;
+  Weighting weighting = Weighting::Balanced;
+  double w_pos = 1.0, w_neg = 1.0;  // Custom only
+  double bias = -1.0;               // LIBLINEAR -B; negative: no bias term
+  double eps = 0.01;
+  int max_iter = 1000;
+};
+
+// Trains on (X, y) with the spec's costs; the coordinate order comes from rng.
+LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng);
+
+// Balanced accuracy of decision scores against labels (+1/-1); a score of exactly 0
+// counts in no cell; a class without any counted sample contributes 0 (so the value is
+// always defined, as the wrapper needs).
+double score_bac(const Vector& scores, const Vector& y);
+
+// ---------------------------------------------------------------- forward wrapper
+
+// Greedy forward selection (METHODS.md section 1, step 6): start from the empty set;
+// each cycle score every feature f left in the pool by training on (Xtr, ytr) with
+// S + {f} and measuring BAC on (Xval, yval); take the ceil(step * |pool|) best
+// (ties: lower index first) as a block; add the block to S only if S + block has a
+// strictly higher BAC than S (the empty set counts as BAC 0); remove the block from the
+// pool either way; stop when the pool has fewer than stop * p features or is empty.
+struct ForwardSelectOptions {
+  double step = 0.10;
+  double stop = 0.80;
+};
+
+struct Selection {
+  std::vector<Eigen::Index> features;  // 0-based, ascending
+  double bac = 0.0;                    // validation BAC of the selected set
+  int cycles = 0;
+};
+
+Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng);
+
+// ---------------------------------------------------------------- pipeline
+
+struct PipelineSpec {
+  std::vector<std::shared_ptr<const Transform>> steps;  // prototypes (unfitted)
+  std::optional<ForwardSelectOptions> select;
+  SvcSpec svc;
+};
+
+// Fitted label-independent steps.
+struct Preprocessing {
+  std::vector<std::shared_ptr<Transform>> steps;
+  Matrix apply(const Matrix& X, const Table* covariates) const;
+};
+
+// Clones every prototype and fits it on the output of the previous one.
+Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
+                                Matrix* transformed = nullptr);
+
+// The label-dependent part on preprocessed data.
+struct FittedModel {
+  std::vector<Eigen::Index> features;  // columns of the preprocessed data the SVC uses
+  LinearSvcModel svc;
+  double validation_bac = 0.0;  // the wrapper's BAC on the validation rows (NaN without wrapper)
+};
+
+// Without a wrapper: trains the SVC on (Xtr, ytr), plus (Xval, yval) when given.
+// With a wrapper: selects features on (Xtr -> Xval), then retrains on the union of the
+// training and validation rows with the selected features (NeuroMiner); a wrapper
+// without validation rows is a ValueError.
+FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
+                      const PipelineSpec& spec, Rng& rng);
+
+// Decision scores of preprocessed rows.
+Vector model_decision(const FittedModel& model, const Matrix& Xpre);
+
+// Checks labels: n entries, each +1 or -1, both classes present (ValueError naming
+// `what` and the first offending row otherwise).
+void check_labels(const Vector& y, Eigen::Index n, const char* what);
+
+}  // namespace nl::ml
