@@ -187,5 +187,6 @@ int open_matrix(lua_State* L);
 int open_table(lua_State* L);
 // nl.ml is assembled from several files, each adding its functions to the table on top.
 void open_ml_transforms(lua_State* L);
+void open_ml_models(lua_State* L);
 
 }  // namespace nl::bind

@@ -21,6 +21,10 @@ struct TypeName<nl::Table> {
   static constexpr const char* value = "neurolua.Table";
 };
 template <>
+struct TypeName<const nl::Column> {
+  static constexpr const char* value = "neurolua.Column";
+};
+template <>
 struct TypeName<nl::ml::Transform> {
   static constexpr const char* value = "neurolua.Transform";
 };
@@ -77,5 +81,22 @@ inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what) 
   lua_pop(L, 1);
   return t;
 }
+
+// ---------------------------------------------------------------- labels and scores
+
+// A vector argument: a Matrix with one row or one column, a Column, or a Lua array.
+// Validation and reading are split (validate_* raises, read_* cannot), so no C++ object
+// is alive in a frame that may longjmp.
+enum class VecKind { Matrix, Column, Array };
+
+// Labels: booleans (true = +1), numbers all in {+1, -1}, or numbers all in {1, 0}
+// (1 = +1). Missing values and anything else raise, naming the position. Returns n.
+lua_Integer validate_labels(lua_State* L, int idx, const char* what);
+// Fills y (already sized n) with +1/-1.
+void read_labels(lua_State* L, int idx, nl::Vector& y);
+
+// Scores: finite or not, numbers only (a Bool column is refused). Returns n.
+lua_Integer validate_scores(lua_State* L, int idx, const char* what);
+void read_scores(lua_State* L, int idx, nl::Vector& s);
 
 }  // namespace nl::bind

@@ -114,6 +114,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "table");
   lua_newtable(L);
   open_ml_transforms(L);
+  open_ml_models(L);
   lua_setfield(L, -2, "ml");
 
   // init.lua receives the nl table and decorates it.

@@ -174,4 +174,24 @@ Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
   return decision(model.svc, Xpre(Eigen::all, model.features));
 }
 
+FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
+                            const Matrix* Xval, const Vector* yval, const Table* covariates_val) {
+  check_labels(y, X.rows(), "fit");
+  FittedPipeline f;
+  Matrix Xtr;
+  f.pre = fit_preprocessing(spec, X, covariates, &Xtr);
+  Rng rng(spec.svc.seed);
+  if (Xval) {
+    const Matrix V = f.pre.apply(*Xval, covariates_val);
+    f.model = fit_model(Xtr, y, &V, yval, spec, rng);
+  } else {
+    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng);
+  }
+  return f;
+}
+
+Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates) {
+  return model_decision(fitted.model, fitted.pre.apply(X, covariates));
+}
+
 }  // namespace nl::ml

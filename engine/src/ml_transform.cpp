@@ -39,6 +39,7 @@ Scale::Scale(double lo, double hi) : lo_(lo), hi_(hi) {
 }
 
 std::unique_ptr<Transform> Scale::clone() const { return std::make_unique<Scale>(lo_, hi_); }
+std::unique_ptr<Transform> Scale::copy() const { return std::make_unique<Scale>(*this); }
 
 std::string Scale::options() const { return fmt::format("scale{{range = {{{}, {}}}}}", lo_, hi_); }
 
@@ -86,6 +87,7 @@ std::vector<StateItem> Scale::state() const {
 // ---------------------------------------------------------------- prune
 
 std::unique_ptr<Transform> Prune::clone() const { return std::make_unique<Prune>(); }
+std::unique_ptr<Transform> Prune::copy() const { return std::make_unique<Prune>(*this); }
 
 void Prune::fit(const Matrix& X, const Table* covariates) {
   begin_fit(X, covariates);
@@ -191,6 +193,7 @@ RegressOut::RegressOut(std::vector<std::string> covariates) : coder_(std::move(c
 }
 
 std::unique_ptr<Transform> RegressOut::clone() const { return std::make_unique<RegressOut>(coder_.names()); }
+std::unique_ptr<Transform> RegressOut::copy() const { return std::make_unique<RegressOut>(*this); }
 
 std::string RegressOut::options() const {
   std::string s = "regress_out{";

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -455,15 +456,47 @@ const ColumnPtr* Table::find(std::string_view name) const noexcept {
   return nullptr;
 }
 
+namespace {
+// Levenshtein distance, for "did you mean" hints on misspelled column names.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
 const ColumnPtr& Table::column(std::string_view name) const {
   if (const ColumnPtr* c = find(name)) return *c;
+  // The closest name within a third of its length (at least 1 edit), if any.
+  const std::string* hint = nullptr;
+  std::size_t best = std::max<std::size_t>(1, name.size() / 3) + 1;
+  if (name.size() < 200) {
+    for (const auto& c : columns_) {
+      if (c->name().size() > 200) continue;
+      const std::size_t d = edit_distance(name, c->name());
+      if (d < best) {
+        best = d;
+        hint = &c->name();
+      }
+    }
+  }
   std::string list;
   constexpr std::size_t shown = 20;
   for (std::size_t j = 0; j < columns_.size() && j < shown; ++j)
     list += (j ? ", " : "") + columns_[j]->name();
   if (columns_.size() > shown) list += fmt::format(", ... ({} in all)", columns_.size());
   if (columns_.empty()) list = "none";
-  throw ValueError(fmt::format("no column {} in table (columns: {})", quoted(name), list));
+  throw ValueError(fmt::format("no column {} in table (columns: {}){}", quoted(name), list,
+                               hint ? "; did you mean " + quoted(*hint) + "?" : std::string()));
 }
 
 void Table::set(ColumnPtr column) {
@@ -694,6 +727,153 @@ TableMatrix to_matrix(const Table& table, const std::vector<std::string>& names,
   for (std::size_t j = 0; j < cols.size(); ++j)
     for (std::size_t k = 0; k < out.rows.size(); ++k)
       out.X(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(j)) = cols[j]->numeric(out.rows[k]);
+  return out;
+}
+
+// ---------------------------------------------------------------- text
+
+namespace {
+constexpr std::size_t max_cell_width = 24;
+
+// Display width in code points (UTF-8 continuation bytes do not count).
+std::size_t display_width(std::string_view s) {
+  std::size_t w = 0;
+  for (char ch : s)
+    if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++w;
+  return w;
+}
+
+// Control bytes escaped, cut to `limit` code points (the last three being "...").
+std::string printable(std::string_view s, std::size_t limit) {
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += ch;
+  }
+  if (display_width(out) <= limit) return out;
+  std::size_t w = 0, cut = 0;
+  for (; cut < out.size(); ++cut)
+    if ((static_cast<unsigned char>(out[cut]) & 0xC0) != 0x80 && ++w > limit - 3) break;
+  out.resize(cut);
+  return out + "...";
+}
+
+std::string pad(const std::string& s, std::size_t width, bool right) {
+  const std::size_t w = display_width(s);
+  const std::string fill(width > w ? width - w : 0, ' ');
+  return right ? fill + s : s + fill;
+}
+
+const char* type_tag(ColumnType t) {
+  switch (t) {
+    case ColumnType::Number: return "<num>";
+    case ColumnType::String: return "<str>";
+    case ColumnType::Bool: return "<bool>";
+  }
+  return "<?>";
+}
+
+std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+}  // namespace
+
+std::string format_cell(const Column& column, std::size_t row) {
+  if (row >= column.size() || column.is_missing(row)) return "NA";
+  switch (column.type()) {
+    case ColumnType::Number: {
+      const double x = column.number(row);
+      if (std::isnan(x)) return "NaN";
+      if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+      std::string s = fmt::format("{}", x);
+      return s.size() > 10 ? fmt::format("{:.6g}", x) : s;
+    }
+    case ColumnType::String: return printable(column.string(row), max_cell_width);
+    case ColumnType::Bool: return column.boolean(row) ? "true" : "false";
+  }
+  return "?";
+}
+
+std::string format_table(const Table& table, int max_rows, int max_width) {
+  const std::size_t R = table.nrows(), C = table.ncols();
+  const std::string footer = fmt::format("[Table {} x {}]", plural(R, "row"), plural(C, "column"));
+  if (C == 0) return footer;
+  // Rows to show: all, or the first and last around a "..." line.
+  const std::size_t budget = static_cast<std::size_t>(std::max(max_rows, 2));
+  std::vector<std::size_t> rows;
+  std::size_t gap_at = Column::npos;
+  if (R <= budget) {
+    for (std::size_t i = 0; i < R; ++i) rows.push_back(i);
+  } else {
+    const std::size_t head = budget / 2;
+    for (std::size_t i = 0; i < head; ++i) rows.push_back(i);
+    for (std::size_t i = R - (budget - head); i < R; ++i) rows.push_back(i);
+    gap_at = head;
+  }
+  // Rendered cells and widths per column.
+  const auto& cols = table.columns();
+  std::vector<std::vector<std::string>> cells(C);
+  std::vector<std::string> headers(C);
+  std::vector<std::size_t> width(C);
+  for (std::size_t j = 0; j < C; ++j) {
+    headers[j] = printable(cols[j]->name(), max_cell_width);
+    width[j] = std::max(display_width(headers[j]), display_width(type_tag(cols[j]->type())));
+    for (std::size_t i : rows) {
+      cells[j].push_back(format_cell(*cols[j], i));
+      width[j] = std::max(width[j], display_width(cells[j].back()));
+    }
+  }
+  const std::size_t label = std::max<std::size_t>(3, fmt::format("{}", R).size());
+  // Columns that fit: taken from both ends until the width budget is used.
+  std::vector<std::size_t> left, right;
+  std::size_t used = label;
+  const std::size_t limit = static_cast<std::size_t>(std::max(max_width, 20));
+  bool col_gap = false;
+  for (std::size_t lo = 0, hi = C; lo < hi;) {
+    if (used + width[lo] + 2 > limit && !left.empty()) { col_gap = true; break; }
+    used += width[lo] + 2;
+    left.push_back(lo++);
+    if (lo >= hi) break;
+    if (used + width[hi - 1] + 2 + 5 > limit) { col_gap = true; break; }
+    used += width[hi - 1] + 2;
+    right.insert(right.begin(), --hi);
+  }
+  std::vector<std::size_t> shown = left;
+  shown.insert(shown.end(), right.begin(), right.end());
+  // One output line: the label, then the shown columns with "..." at the column gap.
+  auto line = [&](const std::string& lab, auto&& text) {
+    std::string out = pad(lab, label, true);
+    for (std::size_t k = 0; k < shown.size(); ++k) {
+      if (col_gap && k == left.size()) out += "  ...";
+      const std::size_t j = shown[k];
+      out += "  " + pad(text(j), width[j], cols[j]->type() != ColumnType::String);
+    }
+    if (col_gap && left.size() == shown.size()) out += "  ...";
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line("", [&](std::size_t j) { return headers[j]; });
+  out += line("", [&](std::size_t j) { return std::string(type_tag(cols[j]->type())); });
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    if (k == gap_at) out += pad("...", label, true) + "\n";
+    out += line(fmt::format("{}", rows[k] + 1), [&](std::size_t j) { return cells[j][k]; });
+  }
+  return out + footer;
+}
+
+std::string format_column(const Column& column, int max_values) {
+  std::string out = fmt::format("Column {} {}: {}", quoted(column.name()), type_tag(column.type()),
+                                plural(column.size(), "row"));
+  if (column.missing_count() > 0) out += fmt::format(", {} missing", column.missing_count());
+  const std::size_t n = std::min(column.size(), static_cast<std::size_t>(std::max(max_values, 1)));
+  if (n == 0) return out;
+  out += "\n ";
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool str = column.type() == ColumnType::String && !column.is_missing(i);
+    out += (i ? ", " : " ") + (str ? "\"" + format_cell(column, i) + "\"" : format_cell(column, i));
+  }
+  if (column.size() > n) out += ", ...";
   return out;
 }
 

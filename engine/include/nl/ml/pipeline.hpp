@@ -34,6 +34,7 @@ struct SvcSpec {
   double bias = -1.0;               // LIBLINEAR -B; negative: no bias term
   double eps = 0.01;
   int max_iter = 1000;
+  std::uint64_t seed = 0;  // the coordinate order of the solver
 };
 
 // Trains on (X, y) with the spec's costs; the coordinate order comes from rng.
@@ -100,6 +101,20 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
 
 // Decision scores of preprocessed rows.
 Vector model_decision(const FittedModel& model, const Matrix& Xpre);
+
+// A whole fitted pipeline.
+struct FittedPipeline {
+  Preprocessing pre;
+  FittedModel model;
+};
+
+// Fits preprocessing on the training rows, applies it to the validation rows (when
+// given), then fit_model() with an Rng seeded by spec.svc.seed.
+FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
+                            const Matrix* Xval, const Vector* yval, const Table* covariates_val);
+
+// Decision scores of raw rows: preprocessing, then the SVC.
+Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates);
 
 // Checks labels: n entries, each +1 or -1, both classes present (ValueError naming
 // `what` and the first offending row otherwise).

@@ -33,6 +33,8 @@ class Transform {
 
   // A copy with the same options and no learned state.
   virtual std::unique_ptr<Transform> clone() const = 0;
+  // A copy with the same options and the same learned state.
+  virtual std::unique_ptr<Transform> copy() const = 0;
   // Learns state from the training rows X (n x p) and their covariates (may be null).
   virtual void fit(const Matrix& X, const Table* covariates) = 0;
   // Maps rows with the learned state. Throws ValueError if not fitted or if the number
@@ -67,6 +69,7 @@ class Scale final : public Transform {
  public:
   Scale(double lo = -1.0, double hi = 1.0);
   std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
   Matrix apply(const Matrix& X, const Table* covariates) const override;
   std::string name() const override { return "scale"; }
@@ -84,6 +87,7 @@ class Scale final : public Transform {
 class Prune final : public Transform {
  public:
   std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
   Matrix apply(const Matrix& X, const Table* covariates) const override;
   std::string name() const override { return "prune"; }
@@ -134,6 +138,7 @@ class RegressOut final : public Transform {
  public:
   explicit RegressOut(std::vector<std::string> covariates);
   std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
   Matrix apply(const Matrix& X, const Table* covariates) const override;
   std::string name() const override { return "regress_out"; }

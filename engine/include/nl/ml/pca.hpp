@@ -1,0 +1,45 @@
+// nl/ml/pca.hpp: classical principal component analysis.
+//
+// Model: for X (n x p) with column means mu, the centred data Xc = X - 1 mu' have the
+// thin SVD Xc = U S V'. The first k principal axes are the columns of V_k (the
+// loadings, p x k), the component variances are lambda_j = s_j^2 / (n - 1) (the
+// eigenvalues of the sample covariance), and scores are T = (X - 1 mu') V_k; new data
+// Y are mapped by the same formula with the training mu and V_k.
+// Contract: n >= 2, 1 <= k <= min(n - 1, p), all values finite. Signs are fixed
+// (the entry of largest magnitude of each loading is positive; rrcov's .signflip), so a
+// fit is deterministic. Agrees with R's prcomp up to those signs.
+#pragma once
+
+#include <Eigen/Dense>
+
+#include "nl/linalg.hpp"
+
+namespace nl::ml {
+
+using Index = Eigen::Index;
+
+struct PcaFit {
+  Vector center;        // mu (p)
+  Matrix loadings;      // V_k (p x k), orthonormal columns
+  Vector eigenvalues;   // lambda_1 >= ... >= lambda_k (the explained variances)
+  Vector explained_ratio;  // lambda_j / total_variance
+  double total_variance = 0.0;  // sum over all min(n, p) components = trace of the covariance
+  Matrix scores;        // n x k
+};
+
+// Throws ValueError for n < 2, k outside [1, min(n - 1, p)] or a non-finite value (the
+// message names the row and column, 1-based).
+PcaFit pca_fit(const Matrix& X, Index k);
+
+// (Y - 1 mu') V_k. Throws ValueError when Y has the wrong number of columns or a
+// non-finite value.
+Matrix pca_transform(const PcaFit& fit, const Matrix& Y);
+
+// Flips the sign of each column so that its entry of largest magnitude (the first one
+// among ties) is positive.
+void sign_flip(Matrix& loadings);
+
+// Throws ValueError naming the first non-finite entry of X (1-based row and column).
+void check_finite(const Matrix& X, const char* what);
+
+}  // namespace nl::ml

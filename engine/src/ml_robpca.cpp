@@ -1,0 +1,357 @@
+// ml_robpca.cpp: ROBPCA (see nl/ml/robpca.hpp for the algorithm, the contract, the
+// paper and every deviation from rrcov::PcaHubert). Names follow rrcov's R code: X is
+// the data in the coordinates of the classical PCA, rot maps those back, Xh the h-subset,
+// X2 the k-dimensional scores, odh the orthogonal distances of the reweighting step.
+#include "nl/ml/robpca.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/distributions/normal.hpp>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "nl/core.hpp"
+#include "nl/ml/pca.hpp"
+
+namespace nl::ml {
+namespace {
+
+using stats::McdOptions;
+using stats::McdResult;
+
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+
+double qnorm(double prob) {
+  return boost::math::quantile(boost::math::normal_distribution<double>(), prob);
+}
+
+double qchisq(double prob, double df) {
+  return boost::math::quantile(boost::math::chi_squared_distribution<double>(df), prob);
+}
+
+// ---------------------------------------------------------------- classical PCA with rank
+
+// rrcov's .classPC(x): centre by the column means, then the SVD of the centred data when
+// n > p, else the eigen-decomposition of the n x n Gram matrix (cheaper when p is large).
+// The rank rules are R's: singular values >= max(n, p) eps s_1 (rankMM), or eigenvalues
+// > n eps max(eigenvalue). Eigenvalues are s^2 / (n - 1); loadings are sign-normalised.
+struct ClassPc {
+  Vector center;
+  Matrix loadings;  // p x rank
+  Vector eigenvalues;
+  Index rank = 0;
+};
+
+ClassPc class_pc(const Matrix& x) {
+  const Index n = x.rows(), p = x.cols();
+  ClassPc out;
+  out.center = x.colwise().mean().transpose();
+  const Matrix xc = x.rowwise() - out.center.transpose();
+  const double denom = static_cast<double>(n - 1);
+  if (n > p) {
+    Eigen::BDCSVD<Matrix> svd(xc, Eigen::ComputeThinV);
+    const Vector& d = svd.singularValues();
+    const double tol = static_cast<double>(std::max(n, p)) * kEps * d[0];
+    out.rank = d[0] > 0 ? static_cast<Index>((d.array() >= tol).count()) : 0;
+    out.loadings = svd.matrixV().leftCols(out.rank);
+    out.eigenvalues = d.head(out.rank).array().square() / denom;
+  } else {
+    Matrix G = Matrix::Zero(n, n);
+    G.selfadjointView<Eigen::Lower>().rankUpdate(xc);
+    Eigen::SelfAdjointEigenSolver<Matrix> es(G);
+    const Vector evs = es.eigenvalues().reverse();  // descending
+    const double tol = static_cast<double>(n) * evs[0] * kEps;
+    out.rank = static_cast<Index>((evs.array() > tol).count());
+    const Index r = out.rank;
+    const Matrix V = es.eigenvectors().rowwise().reverse().leftCols(r);
+    out.loadings = xc.transpose() * V * evs.head(r).cwiseSqrt().cwiseInverse().asDiagonal();
+    out.eigenvalues = evs.head(r) / denom;
+  }
+  sign_flip(out.loadings);
+  return out;
+}
+
+Matrix rows_of(const Matrix& X, const std::vector<Index>& idx) {
+  Matrix out(static_cast<Index>(idx.size()), X.cols());
+  for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Index>(i)) = X.row(idx[i]);
+  return out;
+}
+
+// Indices of the h smallest values, ties in index order (R's order(v)[1:h]).
+std::vector<Index> order_head(const Vector& v, Index h) {
+  std::vector<Index> idx(static_cast<std::size_t>(v.size()));
+  std::iota(idx.begin(), idx.end(), Index{0});
+  std::stable_sort(idx.begin(), idx.end(), [&](Index a, Index b) { return v[a] < v[b]; });
+  idx.resize(static_cast<std::size_t>(h));
+  return idx;
+}
+
+// Numerical rank as robustbase's rankMM.
+Index rank_mm(const Matrix& A) {
+  if (A.size() == 0) return 0;
+  Eigen::BDCSVD<Matrix> svd(A);
+  const Vector& d = svd.singularValues();
+  if (!(d[0] > 0)) return 0;
+  const double tol = static_cast<double>(std::max(A.rows(), A.cols())) * kEps * d[0];
+  return static_cast<Index>((d.array() >= tol).count());
+}
+
+// ---------------------------------------------------------------- outlyingness
+
+// Pairs of rows (i, j) whose difference x_i - x_j gives a direction. All pairs (in R's
+// combn order) when there are at most ndir of them; otherwise ndir pairs from LIBRA's
+// generator (rrcov extradir: seed <- (5761 seed + 999) mod 65536, index floor(u n)) or
+// from the nl::Rng stream.
+std::vector<std::pair<Index, Index>> direction_pairs(Index n, Index ndir, Directions how,
+                                                     Rng& rng) {
+  std::vector<std::pair<Index, Index>> pairs;
+  const double alldir = static_cast<double>(n) * static_cast<double>(n - 1) / 2.0;
+  if (alldir <= static_cast<double>(ndir)) {
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) pairs.emplace_back(i, j);
+    return pairs;
+  }
+  pairs.reserve(static_cast<std::size_t>(ndir));
+  if (how == Directions::Libra) {
+    std::uint64_t seed = 0;
+    const auto draw = [&]() {
+      seed = (seed * 5761 + 999) % 65536;
+      return static_cast<Index>((seed * static_cast<std::uint64_t>(n)) >> 16);
+    };
+    for (Index r = 0; r < ndir; ++r) {
+      const Index a = draw();
+      Index b = draw();
+      while (b == a) b = draw();
+      pairs.emplace_back(a, b);
+    }
+  } else {
+    for (Index r = 0; r < ndir; ++r) {
+      const Index a = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
+      Index b = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n - 1)));
+      if (b >= a) ++b;
+      pairs.emplace_back(a, b);
+    }
+  }
+  return pairs;
+}
+
+// rrcov's outl(X, maxdir, h): outl_i = max over directions v of |x_i'v - t_v| / s_v,
+// (t_v, s_v) = unimcd of the projections. All projections are one matrix product.
+Vector outlyingness(const Matrix& X, Index ndir, Index h, Directions how, Rng& rng) {
+  const Index n = X.rows(), r = X.cols();
+  const auto pairs = direction_pairs(n, ndir, how, rng);
+  Matrix A(r, static_cast<Index>(pairs.size()));  // unit directions in columns
+  Index m = 0;
+  for (const auto& [a, b] : pairs) {
+    A.col(m) = (X.row(a) - X.row(b)).transpose();
+    const double norm = A.col(m).norm();
+    if (norm > 1e-12) A.col(m++) /= norm;
+  }
+  const Matrix Y = X * A.leftCols(m);
+  const stats::UnimcdSetup setup = stats::unimcd_setup(n, h);
+  Vector outl = Vector::Zero(n);
+  for (Index c = 0; c < m; ++c) {
+    const stats::UnivariateMcd u = stats::unimcd(Y.col(c), setup);
+    if (u.scale < 1e-12) {
+      // A zero scale: either h rows coincide (an error, as in rrcov) or they merely lie on
+      // a hyperplane orthogonal to this direction, which is then skipped.
+      const Mask w = stats::unimcd(Y.col(c), setup, true).weights;
+      std::vector<Index> rows;
+      for (Index i = 0; i < n; ++i)
+        if (w[i]) rows.push_back(i);
+      if (rank_mm(rows_of(X, rows)) <= 1)
+        throw ValueError(fmt::format(
+            "robpca: at least {} observations are identical; the outlyingness is undefined",
+            rows.size()));
+      continue;
+    }
+    outl = outl.cwiseMax(((Y.col(c).array() - u.center).abs() / u.scale).matrix());
+    if (c % 64 == 63) check_interrupt();
+  }
+  return outl;
+}
+
+// Cutoff for orthogonal distances: the crit quantile of a normal fitted to od^{2/3}
+// (Wilson-Hilferty), back-transformed: (t + s z_crit)^{3/2}; (t, s) from the univariate
+// MCD with h points (rrcov .crit.od "umcd", LIBRA) or from median and MAD ("medmad").
+double od_cutoff(const Vector& od, double crit, Index h, OdCutoff method) {
+  const Vector v = od.array().pow(2.0 / 3.0).matrix();
+  double t, s;
+  if (method == OdCutoff::UniMcd) {
+    const stats::UnivariateMcd u = stats::unimcd(v, h);
+    t = u.center;
+    s = u.scale;
+  } else {
+    const auto median = [](std::vector<double> x) {
+      const std::size_t n = x.size(), m = n / 2;
+      std::nth_element(x.begin(), x.begin() + m, x.end());
+      const double hi = x[m];
+      return n % 2 ? hi : (*std::max_element(x.begin(), x.begin() + m) + hi) / 2.0;
+    };
+    std::vector<double> x(v.data(), v.data() + v.size());
+    t = median(x);
+    for (double& e : x) e = std::fabs(e - t);
+    s = 1.4826 * median(x);
+  }
+  return std::pow(t + s * qnorm(crit), 1.5);
+}
+
+void validate(const Matrix& X, const RobpcaOptions& o) {
+  const Index n = X.rows();
+  if (n < 2) throw ValueError(fmt::format("robpca: need at least 2 observations, got {}", n));
+  if (X.cols() < 1) throw ValueError("robpca: X has no columns");
+  if (o.k < 1) throw ValueError(fmt::format("robpca: k must be at least 1, got {}", o.k));
+  if (o.k >= n)
+    throw ValueError(
+        fmt::format("robpca: k = {} must be smaller than the number of observations n = {}",
+                    o.k, n));
+  if (o.k + 2 > n)
+    throw ValueError(fmt::format(
+        "robpca: k = {} needs at least k + 2 = {} observations for the MCD step, got n = {}",
+        o.k, o.k + 2, n));
+  if (!(o.alpha >= 0.5 && o.alpha <= 1.0))
+    throw ValueError(fmt::format("robpca: alpha must be in [0.5, 1], got {}", o.alpha));
+  if (o.ndir < 1) throw ValueError("robpca: ndir must be at least 1");
+  if (o.mcd_nsamp < 1) throw ValueError("robpca: mcd_nsamp must be at least 1");
+  if (o.kmax < 0) throw ValueError("robpca: kmax must not be negative");
+  if (!(o.crit > 0.0 && o.crit < 1.0))
+    throw ValueError(fmt::format("robpca: crit must be in (0, 1), got {}", o.crit));
+  check_finite(X, "robpca");
+}
+
+// Eigen-decomposition of a symmetric matrix, eigenvalues descending.
+void eigen_desc(const Matrix& S, Vector& values, Matrix& vectors) {
+  Eigen::SelfAdjointEigenSolver<Matrix> es(S);
+  values = es.eigenvalues().reverse();
+  vectors = es.eigenvectors().rowwise().reverse();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- ROBPCA
+
+RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
+  validate(data, o);
+  const Index n = data.rows();
+  Rng rng(o.seed);
+  RobpcaFit fit;
+
+  // Step 0: the affine subspace spanned by the data.
+  const ClassPc pc0 = class_pc(data);
+  const Index r = pc0.rank;
+  if (r == 0) throw ValueError("robpca: all data points collapse (the centred data have rank 0)");
+  if (o.k > r)
+    throw ValueError(fmt::format(
+        "robpca: k = {} exceeds the rank {} of the centred data; choose k <= {}", o.k, r, r));
+  Index k = o.k;
+  const Index kmax = std::max<Index>(std::min(std::max(o.kmax, k), r), 1);
+  const Index h = stats::h_alpha_n(o.alpha, n, k);
+  const Matrix X = (data.rowwise() - pc0.center.transpose()) * pc0.loadings;
+  Vector center = pc0.center;
+  Matrix rot = pc0.loadings;
+  fit.rank = r;
+
+  if (o.mcd && r <= std::min(n / 5, kmax)) {
+    // Step 1: few dimensions: eigenvectors of the reweighted MCD covariance.
+    McdOptions mo;
+    mo.alpha = o.alpha;
+    const McdResult mcd = stats::cov_mcd(X, mo, rng);
+    Vector ev;
+    Matrix U;
+    eigen_desc(mcd.cov, ev, U);
+    fit.mcd_branch = true;
+    fit.center = center + rot * mcd.center;
+    fit.eigenvalues = ev.head(k);
+    fit.loadings = rot * U.leftCols(k);
+    fit.h = mcd.h;
+  } else {
+    // Step 2: the h least outlying rows and their classical PCA.
+    fit.outlyingness = outlyingness(X, o.ndir, h, o.directions, rng);
+    fit.h0 = order_head(fit.outlyingness, h);
+    ClassPc Xh_svd = class_pc(rows_of(X, fit.h0));
+
+    // Step 3: reweight by the orthogonal distances to the first k axes.
+    if (k != r) {
+      k = std::min(Xh_svd.rank, k);
+      const Matrix XRc = X.rowwise() - Xh_svd.center.transpose();
+      const Matrix Pk = Xh_svd.loadings.leftCols(k);
+      const Vector odh = (XRc - XRc * Pk * Pk.transpose()).rowwise().norm();
+      const double cutoffodh = od_cutoff(odh, 0.975, h, OdCutoff::UniMcd);
+      std::vector<Index> indexset;
+      for (Index i = 0; i < n; ++i)
+        if (odh[i] <= cutoffodh) indexset.push_back(i);
+      if (indexset.size() < 2)
+        throw ValueError("robpca: fewer than 2 observations pass the orthogonal-distance cutoff");
+      Xh_svd = class_pc(rows_of(X, indexset));
+      k = std::min(Xh_svd.rank, k);
+    }
+    center += rot * Xh_svd.center;
+    rot = (rot * Xh_svd.loadings).leftCols(k).eval();
+    Matrix X2 = ((X.rowwise() - Xh_svd.center.transpose()) * Xh_svd.loadings.leftCols(k)).eval();
+
+    // Step 4 (rrcov projectMCD): C-steps on the score distances, then the MCD.
+    Vector ev = Xh_svd.eigenvalues.head(k);
+    Vector mah = (X2.array().square().rowwise() / ev.transpose().array()).rowwise().sum();
+    double oldobj = ev.prod();
+    for (int iter = 0; iter < 100; ++iter) {
+      const ClassPc pc = class_pc(rows_of(X2, order_head(mah, h)));
+      const double obj = pc.eigenvalues.prod();
+      X2 = ((X2.rowwise() - pc.center.transpose()) * pc.loadings).eval();
+      center += rot * pc.center;
+      rot = (rot * pc.loadings).eval();
+      mah = (X2.array().square().rowwise() / pc.eigenvalues.transpose().array()).rowwise().sum();
+      if (pc.rank == k && std::fabs(oldobj - obj) < 1e-12) break;
+      oldobj = obj;
+      if (pc.rank < k) k = pc.rank;
+    }
+    if (n <= k + 1)
+      throw ValueError("robpca: too few observations for the MCD in the component space");
+    McdOptions mo;
+    mo.alpha = o.alpha;
+    mo.nsamp = o.mcd_nsamp;
+    const McdResult mcd = stats::cov_mcd(X2, mo, rng);
+    Matrix P6;
+    eigen_desc(mcd.cov, fit.eigenvalues, P6);
+    fit.center = center + rot * mcd.center;
+    fit.loadings = rot * P6;
+    fit.h = h;
+  }
+  fit.k = k;
+  sign_flip(fit.loadings);
+  const Matrix Xc = data.rowwise() - fit.center.transpose();
+  fit.scores = Xc * fit.loadings;
+
+  // Step 5: score and orthogonal distances with their cutoffs (rrcov .distances).
+  const double ev0 = fit.eigenvalues.cwiseAbs().maxCoeff();
+  Index nk = 0;
+  while (nk < k && std::fabs(fit.eigenvalues[nk]) >= static_cast<double>(k) * kEps * ev0) ++nk;
+  fit.sd = (fit.scores.leftCols(nk).array().square().rowwise() /
+            fit.eigenvalues.head(nk).transpose().array())
+               .rowwise()
+               .sum()
+               .sqrt()
+               .matrix();
+  fit.cutoff_sd = std::sqrt(qchisq(o.crit, static_cast<double>(k)));
+  fit.od = (Xc - fit.scores * fit.loadings.transpose()).rowwise().norm();
+  fit.cutoff_od = k != r ? od_cutoff(fit.od, o.crit, fit.h, o.od_cutoff) : 0.0;
+  fit.outlier.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    const bool regular =
+        fit.sd[i] <= fit.cutoff_sd && (fit.cutoff_od > 0 ? fit.od[i] <= fit.cutoff_od : true);
+    fit.outlier[i] = !regular;
+  }
+  return fit;
+}
+
+Matrix robpca_transform(const RobpcaFit& fit, const Matrix& Y) {
+  if (Y.cols() != fit.center.size())
+    throw ValueError(fmt::format("robpca transform: expected {} columns, got {}",
+                                 fit.center.size(), Y.cols()));
+  check_finite(Y, "robpca transform");
+  return (Y.rowwise() - fit.center.transpose()) * fit.loadings;
+}
+
+}  // namespace nl::ml

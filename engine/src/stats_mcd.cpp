@@ -1,0 +1,707 @@
+// stats_mcd.cpp: FAST-MCD and the univariate MCD (see nl/stats/mcd.hpp for the
+// objective, the contract and the papers). Variable names follow robustbase's Fortran
+// (nhalf = h, det, kstep, "candidates" = its mstock/cstock of the 10 best solutions).
+#include "nl/stats/mcd.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace nl::stats {
+namespace {
+
+double qchisq(double prob, double df) {
+  return boost::math::quantile(boost::math::chi_squared_distribution<double>(df), prob);
+}
+
+void check_finite(const Matrix& X, const char* what) {
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i)
+      if (!std::isfinite(X(i, j)))
+        throw ValueError(fmt::format("{}: value at row {}, column {} is not finite ({})", what,
+                                     i + 1, j + 1, X(i, j)));
+}
+
+// Median as R's median(): the mean of the two middle values for even n.
+double median_of(std::vector<double> v) {
+  const std::size_t n = v.size(), m = n / 2;
+  std::nth_element(v.begin(), v.begin() + m, v.end());
+  const double hi = v[m];
+  if (n % 2 == 1) return hi;
+  return (*std::max_element(v.begin(), v.begin() + m) + hi) / 2.0;
+}
+
+// ---------------------------------------------------------------- small-sample factors
+
+// fp(n) = 1 - exp(c1) / n^c2 with (c1, c2) solving the two-point fit of .MCDcnp2 for
+// p > 2; column i of the R coefficient matrix is (a_i, b_i, e_i).
+double fp_fit(double a1, double b1, double e1, double a2, double b2, double e2, double p,
+              double n) {
+  const double y1 = std::log(-a1 / std::pow(p, b1)), y2 = std::log(-a2 / std::pow(p, b2));
+  const double m1 = -std::log(e1 * p * p), m2 = -std::log(e2 * p * p);
+  const double c2 = (y1 - y2) / (m1 - m2);  // solve [1 m1; 1 m2] (c1, c2)' = (y1, y2)'
+  const double c1 = y1 - m1 * c2;
+  return 1.0 - std::exp(c1) / std::pow(n, c2);
+}
+
+// robustbase's MCDcnp2s tables (simulated 1/factor for alpha = 0.5), p = 1..9.
+struct SimRow {
+  int n_min, n_max;
+  double v[7];
+};
+constexpr SimRow kSimRaw[9] = {
+    {1, 2, {1, 3.075819}},
+    {4, 6, {3.15342, 1.799889, 2.258497}},
+    {6, 10, {2.12777, 2.718898, 1.993509, 2.220433, 1.820585}},
+    {8, 13, {2.950549, 2.145387, 2.382224, 1.927077, 2.032489, 1.8371}},
+    {10, 16, {2.229573, 2.494447, 2.016117, 2.190061, 1.877996, 1.978964, 1.767284}},
+    {12, 18, {2.580264, 2.109121, 2.240741, 1.944719, 2.043397, 1.821808, 1.89725}},
+    {14, 20, {2.165233, 2.320281, 2.007836, 2.086471, 1.884052, 1.950563, 1.76926}},
+    {16, 20, {2.340443, 2.048262, 2.161097, 1.926082, 1.995422}},
+    {18, 20, {2.093386, 2.185793, 1.948989}}};
+constexpr SimRow kSimRew[9] = {
+    {1, 2, {1, 0.984724}},
+    {4, 6, {2.216302, 1.418526, 1.635601}},
+    {6, 10, {1.73511, 2.06681, 1.545905, 1.659655, 1.456835}},
+    {8, 13, {2.388892, 1.847626, 1.96998, 1.630723, 1.701272, 1.521008}},
+    {10, 16, {1.968153, 2.168931, 1.784373, 1.894409, 1.667912, 1.693007, 1.545176}},
+    {12, 18, {2.275891, 1.866587, 2.014249, 1.750567, 1.829363, 1.650019, 1.689043}},
+    {14, 20, {1.95771, 2.074066, 1.847385, 1.905408, 1.71393, 1.768425, 1.63908}},
+    {16, 20, {2.164121, 1.871024, 1.979485, 1.782417, 1.84489}},
+    {18, 20, {1.938822, 2.050409, 1.834863}}};
+
+double sim_lookup(const SimRow* table, Index p, Index n) {
+  if (p < 1 || p > 9) return std::numeric_limits<double>::quiet_NaN();
+  const SimRow& row = table[p - 1];
+  if (n < row.n_min || n > row.n_max) return std::numeric_limits<double>::quiet_NaN();
+  return row.v[n - row.n_min];
+}
+
+// The common tail of .MCDcnp2 and .MCDcnp2.rew: interpolate 1/factor in alpha between
+// the fits at 0.5 and 0.875 (and linearly up to 1 at alpha = 1).
+double interpolate_factor(double fp500, double fp875, double alpha) {
+  const double fp = alpha <= 0.875 ? fp500 + (fp875 - fp500) / 0.375 * (alpha - 0.5)
+                                   : fp875 + (1.0 - fp875) / 0.125 * (alpha - 0.875);
+  return 1.0 / fp;
+}
+
+// ---------------------------------------------------------------- univariate windows
+
+// The window of h consecutive values of sorted y with the smallest sum of squared
+// deviations. The running sums follow rrcov's unimcd (initial sums accumulated in long
+// double as R's sum(); updates in double), so exact ties are detected as R detects them.
+struct WindowScan {
+  double sqmin = 0.0;
+  double center = 0.0;  // mean of the middle window among exact ties
+  Index first = 0;      // start of the first minimising window
+};
+
+WindowScan scan_windows(const std::vector<double>& y, Index h) {
+  const Index n = static_cast<Index>(y.size()), len = n - h + 1;
+  long double s = 0, s2 = 0;
+  for (Index j = 0; j < h; ++j) {
+    s += y[j];
+    s2 += static_cast<long double>(y[j] * y[j]);
+  }
+  double ay = static_cast<double>(s);
+  double ay2 = ay * ay / static_cast<double>(h);
+  double sq = static_cast<double>(s2) - ay2;
+  WindowScan w;
+  w.sqmin = sq;
+  std::vector<double> tied{ay};
+  for (Index t = 1; t < len; ++t) {
+    const double ay_new = ay - y[t - 1] + y[t + h - 1];
+    const double ay2_new = ay_new * ay_new / static_cast<double>(h);
+    sq = sq - y[t - 1] * y[t - 1] + y[t + h - 1] * y[t + h - 1] - ay2_new + ay2;
+    ay = ay_new;
+    ay2 = ay2_new;
+    if (sq < w.sqmin) {
+      w.sqmin = sq;
+      w.first = t;
+      tied.assign(1, ay);
+    } else if (sq == w.sqmin) {
+      tied.push_back(ay);
+    }
+  }
+  w.center = tied[(tied.size() + 1) / 2 - 1] / static_cast<double>(h);
+  return w;
+}
+
+// ---------------------------------------------------------------- FAST-MCD core
+
+// The raw (unscaled) MCD solution in the original units.
+struct RawMcd {
+  Vector mean;
+  Matrix cov;  // S_H, divisor h - 1
+  double logdet = 0.0;
+  std::vector<Index> best;
+  bool exact = false;
+  Mask on_plane;  // exact fit: the rows on the hyperplane
+};
+
+// Candidate solution kept between the stages (robustbase's mstock/cstock).
+struct Candidate {
+  double logdet;
+  Vector mean;
+  Matrix cov;
+};
+
+// Largest n for which all (p+1)-subsets are enumerated (robustbase's replow).
+Index replow(Index nsel) {
+  static const Index irep[6] = {500, 50, 22, 17, 15, 14};
+  return nsel <= 6 ? irep[nsel - 1] : 0;
+}
+
+class FastMcd {
+ public:
+  FastMcd(const Matrix& X, Index h, const McdOptions& opt, Rng& rng)
+      : X_(X), n_(X.rows()), p_(X.cols()), h_(h), opt_(opt), rng_(rng) {
+    // Singularity threshold on the pivots of the standardised covariance (rffastmcd).
+    eps_ = p_ < 5 ? 1e-12 : (p_ <= 8 ? 1e-14 : 1e-16);
+  }
+
+  RawMcd run();
+
+ private:
+  // Mean and covariance (divisor m - 1) of the standardised rows in sub.
+  void mean_cov(const std::vector<Index>& sub, Vector& mean, Matrix& cov) {
+    const Index m = static_cast<Index>(sub.size());
+    W_.resize(p_, m);
+    for (Index r = 0; r < m; ++r) W_.col(r) = Zt_.col(sub[r]);
+    mean = W_.rowwise().mean();
+    W_.colwise() -= mean;
+    cov.setZero(p_, p_);
+    cov.selfadjointView<Eigen::Lower>().rankUpdate(W_, 1.0 / static_cast<double>(m - 1));
+    cov.triangularView<Eigen::StrictlyUpper>() = cov.transpose();
+  }
+
+  // Cholesky factor; false when a sweep pivot (= L_jj^2) falls below eps.
+  bool factor(const Matrix& cov, double& logdet) {
+    llt_.compute(cov);
+    if (llt_.info() != Eigen::Success) return false;
+    logdet = 0.0;
+    for (Index j = 0; j < p_; ++j) {
+      const double pivot = llt_.matrixLLT()(j, j) * llt_.matrixLLT()(j, j);
+      if (!(pivot >= eps_)) return false;
+      logdet += std::log(pivot);
+    }
+    return true;
+  }
+
+  // Squared Mahalanobis distances of all rows under (mean, current factor).
+  void distances(const Vector& mean) {
+    D_ = Zt_.colwise() - mean;
+    llt_.matrixL().solveInPlace(D_);
+    d_ = D_.colwise().squaredNorm().transpose();
+  }
+
+  // The h rows with the smallest d_ (ties by row index), ascending.
+  void smallest(const Vector& d, std::vector<Index>& out) {
+    order_.resize(n_);
+    std::iota(order_.begin(), order_.end(), Index{0});
+    std::nth_element(order_.begin(), order_.begin() + (h_ - 1), order_.end(),
+                     [&](Index a, Index b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
+    out.assign(order_.begin(), order_.begin() + h_);
+    std::sort(out.begin(), out.end());
+  }
+
+  double hth_smallest(Vector v) const {
+    std::nth_element(v.data(), v.data() + (h_ - 1), v.data() + v.size());
+    return v[h_ - 1];
+  }
+
+  void random_subset(Index m, std::vector<Index>& sub) {
+    sub.clear();
+    while (static_cast<Index>(sub.size()) < m) {
+      const Index c = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(n_)));
+      if (std::find(sub.begin(), sub.end(), c) == sub.end()) sub.push_back(c);
+    }
+    std::sort(sub.begin(), sub.end());
+  }
+
+  // Adds one row, uniform among those not yet in sub (robustbase's prdraw).
+  void add_random_row(std::vector<Index>& sub) {
+    Index c = static_cast<Index>(
+        rng_.below(static_cast<std::uint64_t>(n_ - static_cast<Index>(sub.size()))));
+    for (Index s : sub)  // sub is ascending: skip over its members
+      if (s <= c) ++c;
+    sub.insert(std::upper_bound(sub.begin(), sub.end(), c), c);
+  }
+
+  static bool next_combination(std::vector<Index>& c, Index n) {
+    const Index k = static_cast<Index>(c.size());
+    for (Index i = k - 1; i >= 0; --i) {
+      if (c[i] < n - k + i) {
+        ++c[i];
+        for (Index j = i + 1; j < k; ++j) c[j] = c[j - 1] + 1;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Exact fit: at least h rows lie on the hyperplane z'(x - mean) = 0, z the eigenvector
+  // of the smallest eigenvalue of cov (both in the original units). Returns the mean and
+  // covariance of the rows within 1e-8 of it (robustbase's rfexact).
+  RawMcd exact_fit(const Vector& mean, const Matrix& cov) const {
+    Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
+    const Vector z = es.eigenvectors().col(0);
+    const Vector dist = ((X_.rowwise() - mean.transpose()) * z).cwiseAbs();
+    return exact_fit_rows((dist.array() < 1e-8));
+  }
+
+  RawMcd exact_fit_rows(const Mask& on) const {
+    RawMcd out;
+    out.exact = true;
+    out.on_plane = on;
+    const Index m = on.count();
+    out.mean = Vector::Zero(p_);
+    for (Index i = 0; i < n_; ++i)
+      if (on[i]) out.mean += X_.row(i).transpose();
+    out.mean /= static_cast<double>(m);
+    out.cov = Matrix::Zero(p_, p_);
+    for (Index i = 0; i < n_; ++i)
+      if (on[i]) {
+        const Vector c = X_.row(i).transpose() - out.mean;
+        out.cov += c * c.transpose();
+        out.best.push_back(i);
+      }
+    out.cov /= static_cast<double>(std::max<Index>(m - 1, 1));
+    out.logdet = -std::numeric_limits<double>::infinity();
+    return out;
+  }
+
+  // Standardised (mean, cov) back to the original units.
+  void unstandardise(Vector& mean, Matrix& cov) const {
+    mean = mean.cwiseProduct(mad_) + med_;
+    cov = mad_.asDiagonal() * cov * mad_.asDiagonal();
+  }
+
+  RawMcd exact_fit_std(Vector mean, Matrix cov) const {
+    unstandardise(mean, cov);
+    return exact_fit(mean, cov);
+  }
+
+  static void keep_candidate(std::vector<Candidate>& best, double logdet, const Vector& mean,
+                             const Matrix& cov) {
+    // The same local optimum reached from another start is kept once.
+    for (const Candidate& c : best)
+      if (c.logdet == logdet && c.mean == mean && c.cov == cov) return;
+    auto pos = std::find_if(best.begin(), best.end(),
+                            [&](const Candidate& c) { return logdet <= c.logdet; });
+    if (pos - best.begin() >= 10) return;
+    best.insert(pos, Candidate{logdet, mean, cov});
+    if (best.size() > 10) best.pop_back();
+  }
+
+  const Matrix& X_;
+  Index n_, p_, h_;
+  McdOptions opt_;
+  Rng& rng_;
+  double eps_;
+  Vector med_, mad_;
+  Matrix Zt_;  // standardised data, one observation per column
+  Matrix W_, D_;
+  Vector d_;
+  std::vector<Index> order_;
+  Eigen::LLT<Matrix> llt_;
+};
+
+RawMcd FastMcd::run() {
+  // Standardise each column by its median and the h-th smallest absolute deviation; a
+  // zero scale means at least h equal values: the hyperplane x_j = median is an exact fit.
+  med_.resize(p_);
+  mad_.resize(p_);
+  std::vector<double> col(static_cast<std::size_t>(n_));
+  for (Index j = 0; j < p_; ++j) {
+    for (Index i = 0; i < n_; ++i) col[i] = X_(i, j);
+    med_[j] = median_of(col);
+    for (Index i = 0; i < n_; ++i) col[i] = std::fabs(X_(i, j) - med_[j]);
+    std::nth_element(col.begin(), col.begin() + (h_ - 1), col.end());
+    mad_[j] = col[h_ - 1];
+    if (mad_[j] < eps_)
+      return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
+  }
+  Zt_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array())
+            .matrix()
+            .transpose();
+
+  // Stage 1: starts from (p+1)-subsets, two C-steps each; keep the 10 best.
+  const Index nsel = p_ + 1;
+  const bool all = n_ <= replow(nsel);
+  std::vector<Index> sub(static_cast<std::size_t>(nsel)), H;
+  std::iota(sub.begin(), sub.end(), Index{0});
+  const Index kstep1 = 2;
+  std::vector<Candidate> cand;
+  Vector mean;
+  Matrix cov;
+  double logdet = 0.0;
+  for (Index trial = 0;; ++trial) {
+    if (all) {
+      if (trial > 0 && !next_combination(sub, n_)) break;
+    } else {
+      if (trial >= opt_.nsamp) break;
+      random_subset(nsel, sub);
+    }
+    if (trial % 32 == 0) check_interrupt();
+    std::vector<Index> start = sub;
+    for (;;) {  // enlarge a singular start subset by random rows (rffastmcd label 9550)
+      mean_cov(start, mean, cov);
+      if (factor(cov, logdet)) break;
+      Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
+      const Vector z = es.eigenvectors().col(0);
+      const Vector dist = ((Zt_.colwise() - mean).transpose() * z).cwiseAbs();
+      if (hth_smallest(dist) < 1e-8) return exact_fit_std(mean, cov);
+      add_random_row(start);
+    }
+    distances(mean);
+    smallest(d_, H);
+    double deti = 0.0, detimin1 = 0.0;
+    for (Index step = 1; step <= kstep1; ++step) {
+      mean_cov(H, mean, cov);
+      if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
+      if (step >= 2 && logdet == detimin1) break;
+      detimin1 = deti;
+      deti = logdet;
+      distances(mean);
+      smallest(d_, H);
+    }
+    keep_candidate(cand, logdet, mean, cov);
+  }
+
+  // Stage 3: C-steps from each candidate until det stops changing (at most max_csteps).
+  double best_logdet = std::numeric_limits<double>::infinity();
+  Vector best_mean;
+  Matrix best_cov;
+  std::vector<Index> best_H;
+  for (std::size_t c = 0; c < cand.size(); ++c) {
+    check_interrupt();
+    if (!factor(cand[c].cov, logdet)) return exact_fit_std(cand[c].mean, cand[c].cov);
+    distances(cand[c].mean);
+    smallest(d_, H);
+    double deti = 0.0, detimin1 = 0.0;
+    for (Index step = 1; step <= opt_.max_csteps; ++step) {
+      mean_cov(H, mean, cov);
+      if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
+      // rffastmcd compares with the determinant two steps back; det never increases,
+      // so this stops one step after convergence.
+      if (step >= 2 && logdet == detimin1) break;
+      detimin1 = deti;
+      deti = logdet;
+      if ((c == 0 && step == 1) || logdet < best_logdet) {
+        best_logdet = logdet;
+        best_mean = mean;
+        best_cov = cov;
+        best_H = H;
+      }
+      distances(mean);
+      smallest(d_, H);
+    }
+  }
+
+  RawMcd out;
+  out.mean = best_mean;
+  out.cov = best_cov;
+  unstandardise(out.mean, out.cov);
+  out.logdet = best_logdet + 2.0 * mad_.array().log().sum();
+  out.best = best_H;
+  return out;
+}
+
+// Squared Mahalanobis distances of the rows of X; nullopt-like empty when cov is not
+// positive definite.
+bool mahalanobis(const Matrix& X, const Vector& center, const Matrix& cov, Vector& out) {
+  Eigen::LLT<Matrix> llt(cov);
+  if (llt.info() != Eigen::Success) return false;
+  Matrix D = (X.rowwise() - center.transpose()).transpose();
+  llt.matrixL().solveInPlace(D);
+  out = D.colwise().squaredNorm().transpose();
+  return true;
+}
+
+// R's cov.wt(x, wt = 0/1 weights): weighted mean, covariance with divisor sum(w) - 1.
+void cov_wt(const Matrix& X, const Mask& w, Vector& center, Matrix& cov) {
+  const Index n = X.rows(), p = X.cols();
+  const Index m = w.count();
+  center = Vector::Zero(p);
+  for (Index i = 0; i < n; ++i)
+    if (w[i]) center += X.row(i).transpose();
+  center /= static_cast<double>(m);
+  Matrix C(p, m);
+  for (Index i = 0, r = 0; i < n; ++i)
+    if (w[i]) C.col(r++) = X.row(i).transpose() - center;
+  cov = C * C.transpose() / static_cast<double>(m - 1);
+}
+
+double log_abs_det(const Matrix& A) {
+  return std::log(std::fabs(A.partialPivLu().determinant()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- constants
+
+Index h_alpha_n(double alpha, Index n, Index p) {
+  const Index n2 = (n + p + 1) / 2;
+  return static_cast<Index>(
+      std::floor(2.0 * static_cast<double>(n2) - static_cast<double>(n) +
+                 2.0 * static_cast<double>(n - n2) * alpha));
+}
+
+double mcd_consistency(Index p, double alpha) {
+  const double q = qchisq(alpha, static_cast<double>(p));
+  return alpha / boost::math::gamma_p(static_cast<double>(p) / 2.0 + 1.0, q / 2.0);
+}
+
+double mcd_small_sample_raw(Index p, Index n, double alpha) {
+  const double dn = static_cast<double>(n), dp = static_cast<double>(p);
+  double fp500, fp875;
+  if (p > 2) {
+    fp500 = fp_fit(-1.42764571687802, 1.26263336932151, 2, -1.06141115981725, 1.28907991440387,
+                   3, dp, dn);
+    fp875 = fp_fit(-0.455179464070565, 1.11192541278794, 2, -0.294241208320834,
+                   1.09649329149811, 3, dp, dn);
+  } else if (p == 2) {
+    fp500 = 1 - std::exp(0.673292623522027) / std::pow(dn, 0.691365864961895);
+    fp875 = 1 - std::exp(0.446537815635445) / std::pow(dn, 1.06690782995919);
+  } else {
+    fp500 = 1 - std::exp(0.262024211897096) / std::pow(dn, 0.604756680630497);
+    fp875 = 1 - std::exp(-0.351584646688712) / std::pow(dn, 1.01646567502486);
+  }
+  if (alpha == 0.5) {
+    const double sim = sim_lookup(kSimRaw, p, n);
+    if (!std::isnan(sim)) fp500 = 1.0 / sim;
+  }
+  return interpolate_factor(fp500, fp875, alpha);
+}
+
+double mcd_small_sample_reweighted(Index p, Index n, double alpha) {
+  const double dn = static_cast<double>(n), dp = static_cast<double>(p);
+  double fp500, fp875;
+  if (p > 2) {
+    fp500 = fp_fit(-1.02842572724793, 1.67659883081926, 2, -0.26800273450853, 1.35968562893582,
+                   3, dp, dn);
+    fp875 = fp_fit(-0.544482443573914, 1.25994483222292, 2, -0.343791072183285,
+                   1.25159004257133, 3, dp, dn);
+  } else if (p == 2) {
+    fp500 = 1 - std::exp(3.11101712909049) / std::pow(dn, 1.91401056721863);
+    fp875 = 1 - std::exp(0.79473550581058) / std::pow(dn, 1.10081930350091);
+  } else {
+    fp500 = 1 - std::exp(1.11098143415027) / std::pow(dn, 1.5182890270453);
+    fp875 = 1 - std::exp(-0.66046776772861) / std::pow(dn, 0.88939595831888);
+  }
+  if (alpha == 0.5) {
+    const double sim = sim_lookup(kSimRew, p, n);
+    if (!std::isnan(sim)) fp500 = 1.0 / sim;
+  }
+  return interpolate_factor(fp500, fp875, alpha);
+}
+
+// ---------------------------------------------------------------- univariate MCD
+
+UnimcdSetup unimcd_setup(Index n, Index h) {
+  if (n < 1 || h < 1 || h > n)
+    throw ValueError(fmt::format("unimcd: need 1 <= h <= n, got h = {}, n = {}", h, n));
+  UnimcdSetup s;
+  s.n = n;
+  s.h = h;
+  s.chi2_h_over_n = h < n ? qchisq(static_cast<double>(h) / static_cast<double>(n), 1.0) : 0.0;
+  s.chi2_975 = qchisq(0.975, 1.0);
+  return s;
+}
+
+UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, Index h, bool want_weights) {
+  return unimcd(y0, unimcd_setup(y0.size(), h), want_weights);
+}
+
+UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
+                     bool want_weights) {
+  const Index n = y0.size(), q = s.h;
+  if (n != s.n) throw ValueError("unimcd: setup was made for another length");
+  UnivariateMcd out;
+  if (q == n) {  // a single window: the classical mean and standard deviation
+    out.center = y0.mean();
+    out.scale = n > 1 ? std::sqrt((y0.array() - out.center).square().sum() /
+                                  static_cast<double>(n - 1))
+                      : std::numeric_limits<double>::quiet_NaN();
+    if (want_weights) out.weights = Mask::Constant(n, true);
+    return out;
+  }
+  std::vector<double> y(y0.data(), y0.data() + n);
+  std::sort(y.begin(), y.end());
+  const WindowScan w = scan_windows(y, q);
+  const double initmean = w.center;
+  double initcov = w.sqmin / static_cast<double>(q - 1);
+  // Rescale so that the q-th smallest squared residual sits at chi2_1^{-1}(q/n).
+  std::vector<double> res(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i)
+    res[i] = (y[i] - initmean) * (y[i] - initmean) / initcov;
+  std::nth_element(res.begin(), res.begin() + (q - 1), res.end());
+  initcov *= res[q - 1] / s.chi2_h_over_n;
+  // Reweight: sums over the sorted values, as rrcov does.
+  long double sw = 0, swy = 0;
+  for (double v : y)
+    if ((v - initmean) * (v - initmean) / initcov < s.chi2_975) {
+      sw += 1;
+      swy += v;
+    }
+  const double tmcd = static_cast<double>(swy / sw);
+  long double ss = 0;
+  for (double v : y)
+    if ((v - initmean) * (v - initmean) / initcov < s.chi2_975)
+      ss += static_cast<long double>((v - tmcd) * (v - tmcd));
+  out.center = tmcd;
+  out.scale = std::sqrt(static_cast<double>(ss / (sw - 1)));
+  if (want_weights) {
+    out.weights.resize(n);
+    for (Index i = 0; i < n; ++i)
+      out.weights[i] = (y0[i] - initmean) * (y0[i] - initmean) / initcov < s.chi2_975;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- covMcd
+
+McdResult cov_mcd(const Matrix& X, const McdOptions& options, Rng& rng) {
+  const Index n = X.rows(), p = X.cols();
+  if (p < 1) throw ValueError("cov_mcd: X has no columns");
+  if (!(options.alpha >= 0.5 && options.alpha <= 1.0))
+    throw ValueError(fmt::format("cov_mcd: alpha must be in [0.5, 1], got {}", options.alpha));
+  if (options.nsamp < 1 || options.max_csteps < 1)
+    throw ValueError("cov_mcd: nsamp and max_csteps must be at least 1");
+  if (n <= p + 1)
+    throw ValueError(fmt::format("cov_mcd: need n > p + 1 observations, got n = {} for p = {}",
+                                 n, p));
+  check_finite(X, "cov_mcd");
+  const double alpha = options.alpha;
+  const Index h = h_alpha_n(alpha, n, p);
+  if (h > n) throw ValueError("cov_mcd: h(alpha; n, p) exceeds n");
+  const double cutoff = qchisq(0.975, static_cast<double>(p));
+  const double dn = static_cast<double>(n);
+
+  McdResult res;
+  res.h = h;
+
+  // h == n: the classical estimates, reweighted once (covMcd's "alpha = 1" branch).
+  if (h == n) {
+    res.raw_center = X.colwise().mean().transpose();
+    const Matrix Xc = X.rowwise() - res.raw_center.transpose();
+    res.raw_cov = Xc.transpose() * Xc / (dn - 1);
+    res.crit = log_abs_det(res.raw_cov);
+    res.best.resize(static_cast<std::size_t>(n));
+    std::iota(res.best.begin(), res.best.end(), Index{0});
+    if (-res.crit / static_cast<double>(p) > 50 ||
+        !mahalanobis(X, res.raw_center, res.raw_cov, res.raw_mah)) {
+      res.center = res.raw_center;
+      res.cov = res.raw_cov;
+      res.raw_weights = res.weights = Mask::Constant(n, true);
+      res.raw_mah.resize(0);
+      res.exact_fit = true;
+      return res;
+    }
+    res.raw_weights = res.raw_mah.array() < cutoff;
+    cov_wt(X, res.raw_weights, res.center, res.cov);
+    const Index sw = res.raw_weights.count();
+    if (sw != n) {
+      res.cnp2[0] = mcd_consistency(p, static_cast<double>(sw) / dn);
+      res.cov *= res.cnp2[0];
+    }
+    if (!mahalanobis(X, res.center, res.cov, res.mah)) res.mah = res.raw_mah;
+    res.weights = res.mah.array() < cutoff;
+    return res;
+  }
+
+  const double calpha = mcd_consistency(p, static_cast<double>(h) / dn);
+  const double correct = options.use_correction ? mcd_small_sample_raw(p, n, alpha) : 1.0;
+  res.raw_cnp2[0] = calpha;
+  res.raw_cnp2[1] = correct;
+
+  // p = 1: the exact univariate MCD (rfmcduni): the best window of sorted values.
+  if (p == 1) {
+    std::vector<double> y(X.data(), X.data() + n);
+    std::vector<Index> ord(static_cast<std::size_t>(n));
+    std::iota(ord.begin(), ord.end(), Index{0});
+    std::stable_sort(ord.begin(), ord.end(), [&](Index a, Index b) { return y[a] < y[b]; });
+    std::vector<double> ys(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) ys[i] = y[ord[i]];
+    const WindowScan w = scan_windows(ys, h);
+    const double center = w.center;
+    const double scale = std::sqrt(calpha * correct) * std::sqrt(w.sqmin / static_cast<double>(h));
+    res.best.assign(ord.begin() + w.first, ord.begin() + w.first + h);
+    std::sort(res.best.begin(), res.best.end());
+    res.raw_center = Vector::Constant(1, center);
+    const Eigen::ArrayXd x = X.col(0).array();
+    if (std::fabs(scale) < 1e-7) {  // at least h identical values
+      res.exact_fit = true;
+      res.raw_cov = res.cov = Matrix::Zero(1, 1);
+      res.center = res.raw_center;
+      res.crit = -std::numeric_limits<double>::infinity();
+      res.raw_weights = res.weights = (x - center).abs() < 1e-7;
+      return res;
+    }
+    res.raw_cov = Matrix::Constant(1, 1, scale * scale);
+    res.raw_mah = ((x - center) / scale).square().matrix();
+    res.raw_weights = res.raw_mah.array() < cutoff;
+    cov_wt(X, res.raw_weights, res.center, res.cov);
+    const Index sw = res.raw_weights.count();
+    if (sw != n) {
+      res.cnp2[0] = mcd_consistency(1, static_cast<double>(sw) / dn);
+      res.cnp2[1] = options.use_correction ? mcd_small_sample_reweighted(1, n, alpha) : 1.0;
+      res.cov *= res.cnp2[0] * res.cnp2[1];
+    }
+    // crit: log of the h smallest squared deviations from the raw center / (h - 1).
+    std::vector<double> r2(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) r2[i] = (x[i] - center) * (x[i] - center);
+    std::nth_element(r2.begin(), r2.begin() + (h - 1), r2.end());
+    long double ss = 0;
+    for (Index i = 0; i < h; ++i) ss += r2[i];
+    res.crit = std::log(static_cast<double>(ss) / static_cast<double>(std::max<Index>(1, h - 1)));
+    const double s1 = std::sqrt(res.cov(0, 0));
+    res.mah = ((x - res.center[0]) / s1).square().matrix();
+    res.weights = res.mah.array() < cutoff;
+    return res;
+  }
+
+  // p >= 2: FAST-MCD.
+  FastMcd fast(X, h, options, rng);
+  RawMcd raw = fast.run();
+  res.best = raw.best;
+  if (raw.exact) {  // covMcd: no reweighting; the rows on the hyperplane get weight 1
+    res.exact_fit = true;
+    res.raw_center = res.center = raw.mean;
+    res.raw_cov = res.cov = calpha * correct * raw.cov;
+    res.crit = -std::numeric_limits<double>::infinity();
+    res.raw_weights = res.weights = raw.on_plane;
+    return res;
+  }
+  res.crit = raw.logdet;
+  res.raw_center = raw.mean;
+  res.raw_cov = calpha * correct * raw.cov;
+  if (!mahalanobis(X, res.raw_center, res.raw_cov, res.raw_mah))
+    throw ValueError("cov_mcd: the raw MCD covariance is not positive definite");
+  res.raw_weights = res.raw_mah.array() < cutoff;
+  cov_wt(X, res.raw_weights, res.center, res.cov);
+  const Index sw = res.raw_weights.count();
+  const bool zero_col = ((res.cov.array() == 0.0).colwise().all()).any();
+  if (!zero_col && sw != n) {
+    res.cnp2[0] = mcd_consistency(p, static_cast<double>(sw) / dn);
+    res.cnp2[1] = options.use_correction ? mcd_small_sample_reweighted(p, n, alpha) : 1.0;
+    res.cov *= res.cnp2[0] * res.cnp2[1];
+  }
+  // A (numerically) singular reweighted covariance keeps the raw distances (covMcd).
+  if (zero_col || -log_abs_det(res.cov) / static_cast<double>(p) > 50 ||
+      !mahalanobis(X, res.center, res.cov, res.mah)) {
+    res.mah = res.raw_mah;
+    res.weights = res.raw_weights;
+  } else {
+    res.weights = res.mah.array() < cutoff;
+  }
+  return res;
+}
+
+}  // namespace nl::stats

@@ -1,0 +1,135 @@
+-- Tests of nl.ml from Lua: svc (against liblinear-train fixtures), forward_select,
+-- pipeline, metrics (against sklearn/pROC fixtures), option checking and errors.
+local T = require "testing"
+local nl = require "neurolua"
+local data = os.getenv("NL_TEST_DATA")
+
+local function load_case(name)
+  local t = nl.table.read(data .. "/svc/data_" .. name .. ".csv")
+  local cols = t:columns()
+  table.remove(cols, 1)
+  return t:matrix(cols), t.y
+end
+
+T.test("svc equals liblinear -s 1 (balanced weights, no bias)", function()
+  local X, y = load_case("sim13")
+  local cases = nl.table.read(data .. "/svc/cases.csv")
+  local checked = 0
+  for i = 1, #cases do
+    local row = cases:row(i)
+    if row.data == "sim13" and row.bias < 0 and row.Cn / row.Cp ~= 1 then
+      local svc = nl.ml.svc{ C = row.C, weighting = "balanced", tol = 1e-8, max_iter = 100000 }:fit(X, y)
+      local w = nl.table.read(data .. "/svc/w_" .. row.case .. ".csv")
+      local want = w:matrix(w:columns())
+      if want:cols() > 1 then want = want:t() end
+      local got = svc.w_
+      for j = 1, got:rows() do
+        T.near(got:get(j, 1), want:get(j, 1), 1e-4, row.case .. " w" .. j)
+      end
+      checked = checked + 1
+    end
+  end
+  T.truthy(checked >= 3, "at least three C values checked, got " .. checked)
+end)
+
+T.test("svc options, fields and printing", function()
+  local X, y = load_case("sim13")
+  local s = nl.ml.svc{ C = 1 }
+  T.truthy(tostring(s):find('svc{C = 1, weighting = "balanced", bias = false, tol = 0.01}', 1, true), tostring(s))
+  T.eq(s.w_, nil, "no weights before fit")
+  T.eq(s:fitted(), false)
+  s:fit(X, y)
+  T.eq(s.w_:rows(), 13)
+  T.eq(s.b_, 0)
+  T.truthy(s.converged_)
+  local d = s:decision(X)
+  T.eq(d:rows(), #y)
+  local b = nl.ml.svc{ C = 1, bias = true }:fit(X, y)
+  T.truthy(b.b_ ~= 0, "bias term learned")
+  T.eq(#nl.ml.svc{ C = nl.ml.pow2(-6, 4) }:grid(), 11)
+  T.eq(nl.ml.pow2(-1, 1)[1], 0.5)
+  T.raises(function() return nl.ml.svc{ C = -1 } end, "option 'C' must be a positive number")
+  T.raises(function() return nl.ml.svc{ c = 1 } end, "unknown option 'c' for svc")
+  T.raises(function() return nl.ml.svc{ weighting = "balance" } end, "invalid option 'balance' for weighting")
+  T.raises(function() return nl.ml.svc{ C = { 1, 2 } }:fit(X, y) end, "holds a grid of C values")
+  T.raises(function() return nl.ml.svc{}:decision(X) end, "svc is not fitted")
+  T.raises(function() return nl.ml.svc{}:fit(X, { 1, -1 }) end, "2 labels for")
+  T.raises(function() return nl.ml.svc{}:fit(X:rows_at(1, 3), { 1, 2, 1 }) end, "labels must be +1/-1, 1/0 or true/false")
+  T.raises(function() return nl.ml.svc{}:fit(X:rows_at(1, 3), { 1, 1, 1 }) end, "only one class")
+end)
+
+T.test("labels: booleans, 1/0 and +1/-1 codings agree", function()
+  local X, y = load_case("sim13")
+  local pm, bools, zo = {}, {}, {}
+  for i = 1, #y do pm[i] = y[i]; bools[i] = y[i] > 0; zo[i] = y[i] > 0 and 1 or 0 end
+  local a = nl.ml.svc{}:fit(X, pm).w_
+  T.truthy(a == nl.ml.svc{}:fit(X, bools).w_)
+  T.truthy(a == nl.ml.svc{}:fit(X, zo).w_)
+  T.truthy(a == nl.ml.svc{}:fit(X, y).w_, "a Column")
+end)
+
+T.test("metrics agree with a hand count (the engine tests check sklearn and pROC)", function()
+  local s = { 0.9, 0.8, 0.8, 0.3, -0.2, -0.5, 0.1, -0.7 }
+  local y = { 1, 1, -1, 1, -1, -1, -1, 1 }
+  local m = nl.ml.metrics(s, y)
+  T.eq(m.TP, 3); T.eq(m.FN, 1); T.eq(m.TN, 2); T.eq(m.FP, 2)
+  T.near(m.BAC, 0.5 * (3 / 4 + 2 / 4))
+  -- AUC by hand: 16 pairs, (1,-1) pairs with pos > neg, ties 1/2.
+  T.near(m.AUC, 10.5 / 16)
+  T.near(nl.ml.metrics.auc(s, y), 10.5 / 16)
+  T.truthy(tostring(m):find("BAC 62.5 %", 1, true), tostring(m))
+  local r = nl.ml.metrics.roc(s, y)
+  T.eq(r.fpr:get(r.fpr:rows(), 1), 1)
+  local z = nl.ml.metrics({ 0, 1, -1 }, { 1, 1, -1 })
+  T.eq(z.undecided, 1, "a zero score counts in no cell")
+  T.raises(function() return nl.ml.metrics({ 1, 2 }, { 1, 1 }) end, "one class")
+  T.raises(function() return nl.ml.metrics({ 1, 2 }, { 1, -1, 1 }) end, "3 labels for 2 scores")
+end)
+
+T.test("pipeline fits preprocessing on training rows only", function()
+  local X, y = load_case("sim136")
+  local n = X:rows()
+  local train, test = {}, {}
+  for i = 1, n do if i % 3 == 0 then test[#test + 1] = i else train[#train + 1] = i end end
+  local pipe = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.prune{}, nl.ml.svc{ C = 1 } }
+  T.truthy(tostring(pipe):find("not fitted", 1, true))
+  local ytr = {}
+  for k, i in ipairs(train) do ytr[k] = y[i] end
+  pipe:fit(X:rows_at(train), ytr)
+  -- Same result by hand: scale fitted on the training rows, then svc.
+  local sc = nl.ml.scale{}:fit(X:rows_at(train))
+  local svc = nl.ml.svc{ C = 1 }:fit(sc:transform(X:rows_at(train)), ytr)
+  local want = svc:decision(sc:transform(X:rows_at(test)))
+  local got = pipe:decision(X:rows_at(test))
+  for i = 1, want:rows() do T.near(got:get(i, 1), want:get(i, 1), 1e-12) end
+  T.eq(pipe:step(1).min_:cols(), 136)
+  T.truthy(tostring(pipe):find("3  svc{C = 1", 1, true), tostring(pipe))
+  local c = pipe:clone()
+  T.eq(c:fitted(), false)
+  -- Refitting a step copy does not touch the pipeline.
+  pipe:step(1):fit(X:rows_at{ 1, 2 })
+  T.eq(pipe:step(1).min_:cols(), 136)
+end)
+
+T.test("forward_select with a validation split", function()
+  local X, y = load_case("sim13")
+  local idx_tr, idx_val, ytr, yval = {}, {}, {}, {}
+  for i = 1, X:rows() do
+    if i % 3 == 0 then idx_val[#idx_val + 1] = i; yval[#yval + 1] = y[i]
+    else idx_tr[#idx_tr + 1] = i; ytr[#ytr + 1] = y[i] end
+  end
+  local fs = nl.ml.forward_select{ step = 0.10, stop = 0.80 }
+  local feats, bac = fs:select(X:rows_at(idx_tr), ytr, X:rows_at(idx_val), yval, nl.ml.svc{ C = 1 })
+  T.truthy(#feats >= 1 and #feats <= 4, "at most two blocks of ceil(10 %) features: " .. #feats)
+  T.truthy(bac > 0.5, "validation BAC above chance on a separable set: " .. bac)
+  local pipe = nl.ml.pipeline{ nl.ml.scale{}, fs, nl.ml.svc{ C = 1 } }
+  T.raises(function() return pipe:fit(X:rows_at(idx_tr), ytr) end, "forward_select needs validation rows")
+  pipe:fit(X:rows_at(idx_tr), ytr, { validation = { X = X:rows_at(idx_val), y = yval } })
+  T.truthy(#pipe.features_ >= 1)
+  T.truthy(tostring(pipe):find("selected", 1, true))
+  T.raises(function() return nl.ml.pipeline{ nl.ml.svc{}, nl.ml.scale{} } end, "must come before")
+  T.raises(function() return nl.ml.pipeline{ nl.ml.scale{} } end, "must be an svc")
+  T.raises(function() return nl.ml.pipeline{ 42 } end, "not an nl.ml step")
+end)
+
+T.done()
