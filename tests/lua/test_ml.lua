@@ -82,7 +82,7 @@ T.test("metrics agree with a hand count (the engine tests check sklearn and pROC
   T.eq(r.fpr:get(r.fpr:rows(), 1), 1)
   local z = nl.ml.metrics({ 0, 1, -1 }, { 1, 1, -1 })
   T.eq(z.undecided, 1, "a zero score counts in no cell")
-  T.raises(function() return nl.ml.metrics({ 1, 2 }, { 1, 1 }) end, "one class")
+  T.raises(function() return nl.ml.metrics({ 1, 2 }, { 1, 1 }) end, "needs both classes")
   T.raises(function() return nl.ml.metrics({ 1, 2 }, { 1, -1, 1 }) end, "3 labels for 2 scores")
 end)
 
