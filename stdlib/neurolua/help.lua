@@ -161,6 +161,16 @@ function M.text(x)
     return table.concat(parts, "\n\n")
   end
   if by_type[key] then return render_page(by_type[key]) end
+  -- A type documented inside another page: list its entries.
+  local parts = {}
+  for _, page in ipairs(pages) do
+    for _, e in ipairs(page.entries) do
+      if e.key:sub(1, #key + 1) == key .. ":" or e.key:sub(1, #key + 1) == key .. "." then
+        parts[#parts + 1] = render_entry(e)
+      end
+    end
+  end
+  if #parts > 0 then return table.concat(parts, "\n\n") end
   return nil, "no reference entry for '" .. key .. "'"
 end
 
