@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""bench/ml/peer_sklearn.py DATA_DIR: the scikit-learn peer of bench_ml.lua.
+
+Same data, same problems: LinearSVC (liblinear's dual L2-loss solver, no intercept,
+NeuroMiner's balanced weights as class_weight, tol 0.01) and PCA(13). Prints
+name and microseconds per call, measured with time.process_time like os.clock.
+"""
+import sys
+import time
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.svm import LinearSVC
+
+d = sys.argv[1]
+y = np.loadtxt(f"{d}/y.csv", delimiter=",", skiprows=1)
+npos, nneg = (y > 0).sum(), (y < 0).sum()
+
+
+def timeit(fn, min_seconds=1.0):
+    reps, t0 = 0, time.process_time()
+    while True:
+        fn()
+        reps += 1
+        if time.process_time() - t0 >= min_seconds:
+            return (time.process_time() - t0) / reps
+
+
+for name, f in [("svc 66x13", "X13.csv"), ("svc 66x136", "X136.csv")]:
+    X = np.loadtxt(f"{d}/{f}", delimiter=",", skiprows=1)
+    svc = LinearSVC(C=1.0, loss="squared_hinge", dual=True, fit_intercept=False, tol=0.01,
+                    class_weight={1: 1.0, -1: npos / nneg}, max_iter=1000)
+    print(f"{name:<14} {timeit(lambda: svc.fit(X, y)) * 1e6:10.1f}")
+X = np.loadtxt(f"{d}/X136.csv", delimiter=",", skiprows=1)
+print(f"{'pca 66x136':<14} {timeit(lambda: PCA(n_components=13, svd_solver='full').fit(X)) * 1e6:10.1f}")

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/ml/run.sh [build_dir]: neurolua vs scikit-learn fit times, measured in one run.
+# Needs /usr/bin/python3 with python3-sklearn (apt-get install python3-sklearn).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+/usr/bin/python3 - "$tmp" <<'PY'
+import sys
+import numpy as np
+rng = np.random.default_rng(1)
+d = sys.argv[1]
+y = np.where(np.arange(66) < 35, 1.0, -1.0)
+for p, name in [(13, "X13.csv"), (136, "X136.csv")]:
+    X = rng.normal(size=(66, p)) + 0.4 * y[:, None] * (np.arange(p) < 4)
+    X = 2 * (X - X.min(0)) / (X.max(0) - X.min(0)) - 1   # scaled like the pipeline
+    np.savetxt(f"{d}/{name}", X, delimiter=",", header=",".join(f"x{j+1}" for j in range(p)), comments="")
+np.savetxt(f"{d}/y.csv", y, delimiter=",", header="y", comments="")
+PY
+"$build/neurolua" "$root/bench/ml/bench_ml.lua" "$tmp" > "$tmp/nl.txt"
+/usr/bin/python3 "$root/bench/ml/peer_sklearn.py" "$tmp" > "$tmp/sk.txt"
+printf '%-14s %12s %12s %8s\n' case "neurolua us" "sklearn us" ratio
+join -t $'\t' <(sed -E 's/ +([0-9.]+)$/\t\1/' "$tmp/nl.txt" | sort) <(sed -E 's/ +([0-9.]+)$/\t\1/' "$tmp/sk.txt" | sort) |
+  awk -F'\t' '{ printf "%-14s %12.1f %12.1f %7.1fx\n", $1, $2, $3, $3 / $2 }'
+grep robpca "$tmp/nl.txt" || true
