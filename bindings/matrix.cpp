@@ -9,14 +9,10 @@
 #include <vector>
 
 #include "common.hpp"
+#include "types.hpp"
 #include "nl/linalg.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::Matrix> {
-  static constexpr const char* value = "neurolua.Matrix";
-};
 
 namespace {
 

@@ -6,28 +6,12 @@
 #include <string_view>
 
 #include "common.hpp"
+#include "types.hpp"
 #include "nl/linalg.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::Matrix> {
-  static constexpr const char* value = "neurolua.Matrix";
-};
-template <>
-struct TypeName<nl::Table> {
-  static constexpr const char* value = "neurolua.Table";
-};
-template <>
-struct TypeName<const nl::Column> {
-  static constexpr const char* value = "neurolua.Column";
-};
-template <>
-struct TypeName<nl::ml::Transform> {
-  static constexpr const char* value = "neurolua.Transform";
-};
 
 // The options table at idx (none or nil counts as empty) may only hold the string keys
 // in `allowed` (integer keys are the caller's business). Raises

@@ -18,23 +18,11 @@
 #include <vector>
 
 #include "common.hpp"
+#include "types.hpp"
 #include "nl/linalg.hpp"
 #include "nl/table.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::Table> {
-  static constexpr const char* value = "neurolua.Table";
-};
-template <>
-struct TypeName<const nl::Column> {
-  static constexpr const char* value = "neurolua.Column";
-};
-template <>
-struct TypeName<nl::Matrix> {
-  static constexpr const char* value = "neurolua.Matrix";
-};
 
 namespace {
 
@@ -105,6 +93,17 @@ bool to_cell(lua_State* L, int idx, Cell& out) {
   }
 }
 
+// The type of the value at idx for messages: the metatable's __name for userdata
+// (e.g. "neurolua.Table"), else the Lua type name.
+std::string type_label(lua_State* L, int idx) {
+  std::string label = luaL_typename(L, idx);
+  if (luaL_getmetafield(L, idx, "__name") != LUA_TNIL) {
+    if (lua_type(L, -1) == LUA_TSTRING) label = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return label;
+}
+
 std::string lua_string(lua_State* L, int idx) {
   std::size_t n = 0;
   const char* s = lua_tolstring(L, idx, &n);
@@ -160,6 +159,8 @@ char sep_option(lua_State* L, int idx, int arg) {
   if (t != LUA_TNIL) {
     if (t != LUA_TSTRING || lua_rawlen(L, -1) != 1) fail(arg, "option 'sep' must be a one-character string");
     sep = lua_tostring(L, -1)[0];
+    if (sep == '"' || sep == '\n' || sep == '\r' || sep == '\0')
+      fail(arg, "option 'sep' cannot be a quote, a line break or NUL");
   }
   lua_pop(L, 1);
   return sep;
@@ -247,7 +248,7 @@ Column column_from_value(lua_State* L, int idx, const std::string& name, const T
       lua_rawgeti(L, idx, k);
       if (!to_cell(L, -1, cells[static_cast<std::size_t>(k - 1)]))
         fail(arg, fmt::format("column {}: value {} is a {} (expected number, string, boolean or nl.table.NA)",
-                              nl::detail::quoted(name), k, luaL_typename(L, -1)));
+                              nl::detail::quoted(name), k, type_label(L, -1)));
       lua_pop(L, 1);
     }
     try {
@@ -258,7 +259,7 @@ Column column_from_value(lua_State* L, int idx, const std::string& name, const T
   }
   if (!to_cell(L, idx, value))
     fail(arg, fmt::format("column {}: cannot make a column from a {}", nl::detail::quoted(name),
-                          luaL_typename(L, idx)));
+                          type_label(L, idx)));
   if (t.ncols() == 0)
     fail(arg, fmt::format("column {}: a single value needs a table with rows to fill (give a list)",
                           nl::detail::quoted(name)));
@@ -484,7 +485,7 @@ int t_where(lua_State* L) {
         Cell c;
         if (!to_cell(L, list ? -1 : v, c))
           fail(2, fmt::format("condition on {}: cannot compare with a {}", nl::detail::quoted(cond.column),
-                              luaL_typename(L, list ? -1 : v)));
+                              type_label(L, list ? -1 : v)));
         cond.values.push_back(std::move(c));
         if (list) lua_pop(L, 1);
       }
@@ -813,7 +814,7 @@ int compare(lua_State* L, nl::CompareOp op) {
   return push_new_column(L, [&] {
     if (other) return blame(2, [&] { return nl::compare(c, *other, op); });
     Cell v;
-    if (!to_cell(L, 2, v)) fail(2, fmt::format("cannot compare a Column with a {}", luaL_typename(L, 2)));
+    if (!to_cell(L, 2, v)) fail(2, fmt::format("cannot compare a Column with a {}", type_label(L, 2)));
     return blame(2, [&] { return nl::compare(c, v, op); });
   });
 }

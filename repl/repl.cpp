@@ -45,15 +45,21 @@ void stop_hook(lua_State* L, lua_Debug*) {
   luaL_error(L, "interrupted");
 }
 
-// SIGINT while code runs. lua_sethook is async-signal-safe by design (lua.c relies on
-// it); request_interrupt only stores an atomic flag.
-extern "C" void on_sigint_running(int) {
-  nl::request_interrupt();
-  if (g_L) lua_sethook(g_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
-}
+volatile std::sig_atomic_t g_running = 0;  // a chunk is executing
 
-// SIGINT while reading a line: only note it; select() returns EINTR.
-extern "C" void on_sigint_reading(int) { g_sigint = 1; }
+// The one SIGINT handler. While code runs it sets a hook that raises "interrupted" at
+// the next Lua instruction and asks engine loops to stop (lua_sethook is
+// async-signal-safe by design, as lua.c relies on; request_interrupt stores an atomic
+// flag). While a line is being read it only notes the signal, and select() returns
+// EINTR. A Ctrl-C that lands between reading a line and running it is noted too, and
+// docall() honours it, so no interrupt is ever lost.
+extern "C" void on_sigint(int) {
+  g_sigint = 1;
+  if (g_running) {
+    nl::request_interrupt();
+    if (g_L) lua_sethook(g_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+  }
+}
 
 void set_sigint(void (*handler)(int)) {
   struct sigaction sa;
@@ -84,8 +90,12 @@ int docall(lua_State* L, int narg, int nres) {
   nl::clear_interrupt();
   struct sigaction old;
   sigaction(SIGINT, nullptr, &old);
-  set_sigint(on_sigint_running);
+  set_sigint(on_sigint);
+  g_running = 1;
+  if (g_sigint) on_sigint(SIGINT);  // pressed after the line was read: interrupt it
   const int status = lua_pcall(L, narg, nres, base);
+  g_running = 0;
+  g_sigint = 0;
   sigaction(SIGINT, &old, nullptr);
   lua_sethook(L, nullptr, 0, 0);
   nl::clear_interrupt();
@@ -130,7 +140,7 @@ Read read_line(const char* prompt, std::string& out) {
   g_line_ready = false;
   g_line = nullptr;
   g_sigint = 0;
-  set_sigint(on_sigint_reading);
+  set_sigint(on_sigint);
   rl_callback_handler_install(prompt, on_line);
   while (!g_line_ready) {
     fd_set fds;

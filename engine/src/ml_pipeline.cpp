@@ -155,16 +155,21 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
     std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
   }
   if (Xval) {
-    Matrix A(Xtr.rows() + Xval->rows(), static_cast<Eigen::Index>(m.features.size()));
-    A.topRows(Xtr.rows()) = Xtr(Eigen::all, m.features);
-    A.bottomRows(Xval->rows()) = (*Xval)(Eigen::all, m.features);
-    Vector y(ytr.size() + yval->size());
-    y << ytr, *yval;
-    m.svc = train_svc(A, y, spec.svc, rng);
+    m.svc = train_union(Xtr, ytr, *Xval, *yval, m.features, spec.svc, rng);
   } else {
     m.svc = train_svc(Xtr(Eigen::all, m.features), ytr, spec.svc, rng);
   }
   return m;
+}
+
+LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng) {
+  Matrix A(Xtr.rows() + Xval.rows(), static_cast<Eigen::Index>(features.size()));
+  A.topRows(Xtr.rows()) = Xtr(Eigen::all, features);
+  A.bottomRows(Xval.rows()) = Xval(Eigen::all, features);
+  Vector y(ytr.size() + yval.size());
+  y << ytr, yval;
+  return train_svc(A, y, svc, rng);
 }
 
 Vector model_decision(const FittedModel& model, const Matrix& Xpre) {

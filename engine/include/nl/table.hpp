@@ -4,9 +4,10 @@
 // (double), strings or booleans, plus a per-cell missing mask: missing is a separate
 // bit, never a special value, so a number column can hold a real NaN read from "NaN".
 //
-// Columns are immutable once built and shared between tables (select, sort, join copy
-// pointers, not data where they can). Table operations return new tables; the only
-// mutation is adding, replacing or removing a column of a table.
+// Columns are immutable once built, so tables share them: select and column access
+// copy pointers; row operations (take, filter, sort, join) build new columns. Table
+// operations return new tables; the only mutation is adding, replacing or removing a
+// column of a table.
 //
 // Row numbers and line numbers in error messages are 1-based (they are read by people);
 // row indices in the API are 0-based.

@@ -99,6 +99,10 @@ struct FittedModel {
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
                       const PipelineSpec& spec, Rng& rng);
 
+// Trains the SVC on the union of (Xtr, ytr) and (Xval, yval), columns `features`.
+LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng);
+
 // Decision scores of preprocessed rows.
 Vector model_decision(const FittedModel& model, const Matrix& Xpre);
 

@@ -1,0 +1,30 @@
+// bindings/types.hpp: the Lua type name of every engine object exchanged between
+// binding files. One place, so that luaL_checkudata messages ("neurolua.Matrix
+// expected, got neurolua.Table") and the registry keys always agree.
+#pragma once
+
+#include "common.hpp"
+#include "nl/linalg.hpp"
+#include "nl/ml/transform.hpp"
+#include "nl/table.hpp"
+
+namespace nl::bind {
+
+template <>
+struct TypeName<nl::Matrix> {
+  static constexpr const char* value = "neurolua.Matrix";
+};
+template <>
+struct TypeName<nl::Table> {
+  static constexpr const char* value = "neurolua.Table";
+};
+template <>
+struct TypeName<const nl::Column> {
+  static constexpr const char* value = "neurolua.Column";
+};
+template <>
+struct TypeName<nl::ml::Transform> {
+  static constexpr const char* value = "neurolua.Transform";
+};
+
+}  // namespace nl::bind

@@ -1,0 +1,109 @@
+// nl/ml/nested_cv.hpp: repeated, stratified nested cross-validation with NeuroMiner's
+// semantics (METHODS.md section 1), and its label-permutation test.
+//
+// Structure. The outer loop (CV2) splits the subjects into outer_folds folds, repeated
+// outer_repeats times; inside each CV2 training set the inner loop (CV1) does the same
+// with inner_folds x inner_repeats. For every CV1 partition the label-independent
+// preprocessing is fitted on CV1-train and applied to CV1-train, CV1-test and the CV2
+// test subjects; these matrices are computed once (the "plan") and reused for every C
+// value and every permutation. For each C, the mean CV1-test BAC over the CV1
+// partitions (the wrapper's validation BAC when a wrapper is used) scores the C; the
+// best C wins (ties: the smaller C). At that C each CV1 partition yields a base model
+// retrained on CV1-train + CV1-test (with the wrapper's features); every base model
+// scores the CV2 test subjects. A subject's prediction is the median of its scores
+// (outer_repeats x CV1 partitions of them); its sign is the class.
+//
+// Randomness: fold assignments come from Rng(seed, 0) (outer) and Rng(seed, 1 + o)
+// (inner folds of outer fold o); solver orders from Rng(seed, 1000 + o); permutation
+// k draws from Rng(seed, 1'000'000 + k). Tasks run in parallel over outer folds and
+// permutations, each on its own stream, so results are identical on any thread count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "nl/linalg.hpp"
+#include "nl/ml/metrics.hpp"
+#include "nl/ml/pipeline.hpp"
+#include "nl/table.hpp"
+
+namespace nl::ml {
+
+// ---------------------------------------------------------------- folds
+
+// Stratified k-fold assignment repeated `repeats` times: for each repeat, the indices
+// of each class are shuffled and dealt to the folds in turn (the negative class
+// continuing where the positive class stopped), so fold sizes differ by at most one and
+// class proportions are kept. Returns fold[r][i] in [0, k). Requires every class to
+// have at least k members (ValueError naming the class otherwise).
+std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repeats, Rng& rng);
+
+// ---------------------------------------------------------------- options and results
+
+struct NestedCvOptions {
+  int outer_folds = 3, outer_repeats = 5;
+  int inner_folds = 3, inner_repeats = 5;
+  std::uint64_t seed = 1;
+  // Optional user folds for CV2: outer_assignment[r][i] = fold of subject i in repeat r
+  // (0-based, every fold non-empty). When empty, stratified_folds() makes them.
+  std::vector<std::vector<int>> outer_assignment;
+};
+
+// One base model: its preprocessing (fitted on CV1-train) and label-dependent part.
+struct BaseModel {
+  int outer = 0;   // index of the CV2 fold (repeat * outer_folds + fold)
+  int inner = 0;   // index of the CV1 partition within it
+  Preprocessing pre;
+  FittedModel model;
+};
+
+struct NestedCvPlan;  // folds and preprocessed matrices (label-independent cache)
+
+struct NestedCvResult {
+  std::vector<double> grid;                    // C values as given
+  std::vector<std::vector<double>> inner_bac;  // [outer fold][C] mean CV1-test BAC
+  std::vector<int> chosen;                     // [outer fold] index into grid
+  std::vector<BaseModel> models;               // outer-major, CV1 partitions inside
+  std::vector<std::vector<double>> scores;     // [subject] all of its decision scores
+  Vector median;                               // [subject] median score
+  Confusion metrics;                           // of the median scores
+  double auc = 0.0;
+  std::vector<std::vector<int>> outer_assignment;  // the CV2 folds used
+  std::shared_ptr<const NestedCvPlan> plan;         // reused by permutation_test
+};
+
+// Runs the nested CV of `spec` with the C values in `grid` on X (n x p), labels y
+// (+1/-1) and covariates (rows aligned with X, may be null).
+NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
+                         const Table* covariates, const NestedCvOptions& options);
+
+// ---------------------------------------------------------------- permutation test
+
+enum class PermutationMode {
+  NeuroMiner,  // keep every base model's C, features and preprocessing; retrain the SVC
+  Full,        // re-run the model selection (C grid, wrapper) on fixed folds
+};
+
+struct PermutationResult {
+  std::vector<double> bac;  // one per permutation
+  double observed = 0.0;
+  int count = 0;            // permutations with bac >= observed
+  double p_count = 0.0;     // count / n (NeuroMiner)
+  double p_plus_one = 0.0;  // (count + 1) / (n + 1)
+};
+
+// Label-permutation test of a nested-CV result. Permutation k shuffles y over all
+// subjects with Rng(seed, 1'000'000 + k). progress(done) is called from the calling
+// thread's tasks (may be empty).
+PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
+                                   const Vector& y, const Table* covariates, const NestedCvOptions& options,
+                                   int n_permutations, PermutationMode mode,
+                                   const std::function<void(int)>& progress = {});
+
+// Median-score BAC and the p-value formulas (exposed for tests).
+double median_of(std::vector<double> v);
+void finish_pvalues(PermutationResult& r);
+
+}  // namespace nl::ml

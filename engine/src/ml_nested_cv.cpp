@@ -1,0 +1,335 @@
+// ml_nested_cv.cpp: repeated stratified nested CV and the label-permutation test.
+#include "nl/ml/nested_cv.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <numeric>
+
+namespace nl::ml {
+
+namespace {
+
+using Index = Eigen::Index;
+using Rows = std::vector<Index>;
+
+constexpr std::uint64_t kInnerStream = 1;
+constexpr std::uint64_t kSolverStream = 1000;
+constexpr std::uint64_t kPermutationStream = 1'000'000;
+
+Vector take(const Vector& y, const Rows& rows) {
+  Vector out(static_cast<Index>(rows.size()));
+  for (std::size_t k = 0; k < rows.size(); ++k) out(static_cast<Index>(k)) = y(rows[k]);
+  return out;
+}
+
+Table take(const Table* t, const Rows& rows) {
+  std::vector<std::size_t> r(rows.begin(), rows.end());
+  return t->take(r);
+}
+
+bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
+
+// ---------------------------------------------------------------- the plan
+
+// One CV1 partition of one CV2 training set, with its preprocessing applied.
+struct Inner {
+  Rows tr, val;  // subject indices
+  Preprocessing pre;
+  Matrix Xtr, Xval, Xtest;
+};
+
+struct Outer {
+  Rows train, test;
+  std::vector<Inner> inner;
+};
+
+}  // namespace
+
+// The cached folds and preprocessed matrices, kept by the result for permutations.
+struct NestedCvPlan {
+  std::vector<Outer> outer;
+};
+
+namespace {
+
+// Splits by assignment: subjects with fold == f go to test.
+void split(const std::vector<int>& assign, const Rows& subset, int f, Rows& train, Rows& test) {
+  for (std::size_t k = 0; k < subset.size(); ++k) (assign[k] == f ? test : train).push_back(subset[k]);
+}
+
+// The folds and the preprocessing of every CV1 partition: everything that does not
+// depend on the labels once the folds are fixed.
+std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* cov,
+                             const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment) {
+  const Index n = X.rows();
+  Rows all(static_cast<std::size_t>(n));
+  std::iota(all.begin(), all.end(), Index{0});
+  if (o.outer_assignment.empty()) {
+    Rng rng(o.seed, 0);
+    outer_assignment = stratified_folds(y, o.outer_folds, o.outer_repeats, rng);
+  } else {
+    outer_assignment = o.outer_assignment;
+  }
+  const int folds_per_repeat = o.outer_folds;
+  std::vector<Outer> plan(outer_assignment.size() * static_cast<std::size_t>(folds_per_repeat));
+  for (std::size_t r = 0; r < outer_assignment.size(); ++r)
+    for (int f = 0; f < folds_per_repeat; ++f) split(outer_assignment[r], all, f, plan[r * folds_per_repeat + f].train,
+                                                     plan[r * folds_per_repeat + f].test);
+  parallel_for(plan.size(), [&](std::size_t oi) {
+    Outer& out = plan[oi];
+    if (out.test.empty() || out.train.empty())
+      throw ValueError(fmt::format("nested CV: outer fold {} has an empty training or test set", oi + 1));
+    Rng rng(o.seed, kInnerStream + oi);
+    const Vector ytrain = take(y, out.train);
+    const auto inner_assign = stratified_folds(ytrain, o.inner_folds, o.inner_repeats, rng);
+    const Matrix Xtest = X(out.test, Eigen::all);
+    const Table cov_test = cov ? take(cov, out.test) : Table();
+    for (const auto& assign : inner_assign) {
+      for (int f = 0; f < o.inner_folds; ++f) {
+        Inner in;
+        split(assign, out.train, f, in.tr, in.val);
+        const Table cov_tr = cov ? take(cov, in.tr) : Table();
+        const Table cov_val = cov ? take(cov, in.val) : Table();
+        in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr);
+        in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+        in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
+        out.inner.push_back(std::move(in));
+      }
+    }
+  });
+  return plan;
+}
+
+// ---------------------------------------------------------------- model selection
+
+struct OuterFit {
+  std::vector<double> inner_bac;  // per C
+  int chosen = 0;
+  std::vector<FittedModel> models;  // per CV1 partition
+};
+
+std::vector<Index> all_features(Index p) {
+  std::vector<Index> f(static_cast<std::size_t>(p));
+  std::iota(f.begin(), f.end(), Index{0});
+  return f;
+}
+
+// Scores every C on the CV1 partitions with labels y, picks the best, and retrains
+// the CV1 models at that C on CV1-train + CV1-test.
+OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& spec, const std::vector<double>& grid,
+                        Rng& rng) {
+  const std::size_t P = out.inner.size();
+  OuterFit fit;
+  fit.inner_bac.assign(grid.size(), 0.0);
+  std::vector<std::vector<std::vector<Index>>> features(grid.size(), std::vector<std::vector<Index>>(P));
+  for (std::size_t g = 0; g < grid.size(); ++g) {
+    SvcSpec svc = spec.svc;
+    svc.C = grid[g];
+    double sum = 0;
+    for (std::size_t p = 0; p < P; ++p) {
+      check_interrupt();
+      const Inner& in = out.inner[p];
+      const Vector ytr = take(y, in.tr), yval = take(y, in.val);
+      if (spec.select) {
+        const Selection sel = forward_select(in.Xtr, ytr, in.Xval, yval, svc, *spec.select, rng);
+        features[g][p] = sel.features.empty() ? all_features(in.Xtr.cols()) : sel.features;
+        sum += sel.bac;
+      } else {
+        features[g][p] = all_features(in.Xtr.cols());
+        const LinearSvcModel m = train_svc(in.Xtr, ytr, svc, rng);
+        sum += score_bac(decision(m, in.Xval), yval);
+      }
+    }
+    fit.inner_bac[g] = sum / static_cast<double>(P);
+  }
+  // Best mean BAC; ties go to the smaller C.
+  for (std::size_t g = 1; g < grid.size(); ++g) {
+    const double b = fit.inner_bac[g], best = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
+    if (b > best || (b == best && grid[g] < grid[static_cast<std::size_t>(fit.chosen)])) fit.chosen = static_cast<int>(g);
+  }
+  SvcSpec svc = spec.svc;
+  svc.C = grid[static_cast<std::size_t>(fit.chosen)];
+  for (std::size_t p = 0; p < P; ++p) {
+    const Inner& in = out.inner[p];
+    FittedModel m;
+    m.features = features[static_cast<std::size_t>(fit.chosen)][p];
+    m.validation_bac = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
+    m.svc = train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), m.features, svc, rng);
+    fit.models.push_back(std::move(m));
+  }
+  return fit;
+}
+
+// Adds each model's decision scores of the outer test subjects to scores[subject].
+void collect_scores(const Outer& out, const std::vector<FittedModel>& models, std::vector<std::vector<double>>& scores) {
+  for (std::size_t p = 0; p < models.size(); ++p) {
+    const Vector d = model_decision(models[p], out.inner[p].Xtest);
+    for (std::size_t j = 0; j < out.test.size(); ++j) scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
+  }
+}
+
+// Per-subject medians; a subject without any score (every base model abstained) gets
+// 0, which counts in no cell.
+Vector medians(const std::vector<std::vector<double>>& scores) {
+  Vector m(static_cast<Index>(scores.size()));
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    m(static_cast<Index>(i)) = scores[i].empty() ? 0.0 : median_of(scores[i]);
+  return m;
+}
+
+void check_inputs(const std::vector<double>& grid, const Matrix& X, const Vector& y, const Table* cov,
+                  const NestedCvOptions& o) {
+  if (grid.empty()) throw ValueError("nested CV: the C grid is empty");
+  for (double c : grid)
+    if (!(c > 0) || !std::isfinite(c)) throw ValueError(fmt::format("nested CV: C = {} is not positive", c));
+  check_labels(y, X.rows(), "nested CV");
+  if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
+    throw ValueError(fmt::format("nested CV: covariates have {} rows, the data have {}", cov->nrows(), X.rows()));
+  if (o.outer_folds < 2 || o.inner_folds < 2 || o.outer_repeats < 1 || o.inner_repeats < 1)
+    throw ValueError("nested CV: folds must be at least 2 and repeats at least 1");
+  for (std::size_t r = 0; r < o.outer_assignment.size(); ++r) {
+    const auto& a = o.outer_assignment[r];
+    if (a.size() != static_cast<std::size_t>(X.rows()))
+      throw ValueError(fmt::format("nested CV: fold assignment {} has {} entries for {} subjects", r + 1, a.size(),
+                                   X.rows()));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i] < 0 || a[i] >= o.outer_folds)
+        throw ValueError(fmt::format("nested CV: fold assignment {} gives subject {} fold {} (expected 1..{})", r + 1,
+                                     i + 1, a[i] + 1, o.outer_folds));
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- folds
+
+std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repeats, Rng& rng) {
+  if (k < 2) throw ValueError(fmt::format("stratified folds: need at least 2 folds, got {}", k));
+  Rows pos, neg;
+  for (Index i = 0; i < y.size(); ++i) (y(i) > 0 ? pos : neg).push_back(i);
+  if (static_cast<int>(pos.size()) < k || static_cast<int>(neg.size()) < k)
+    throw ValueError(fmt::format("stratified folds: the {} class has {} subjects, fewer than the {} folds",
+                                 pos.size() < neg.size() ? "positive" : "negative", std::min(pos.size(), neg.size()),
+                                 k));
+  std::vector<std::vector<int>> out;
+  for (int r = 0; r < repeats; ++r) {
+    std::vector<int> assign(static_cast<std::size_t>(y.size()));
+    rng.shuffle(pos);
+    rng.shuffle(neg);
+    int next = 0;
+    for (Index i : pos) assign[static_cast<std::size_t>(i)] = next++ % k;
+    for (Index i : neg) assign[static_cast<std::size_t>(i)] = next++ % k;
+    out.push_back(std::move(assign));
+  }
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const std::size_t h = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h), v.end());
+  if (v.size() % 2 == 1) return v[h];
+  const double hi = v[h];
+  return 0.5 * (*std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h)) + hi);
+}
+
+// ---------------------------------------------------------------- nested CV
+
+NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
+                         const Table* covariates, const NestedCvOptions& options) {
+  check_inputs(grid, X, y, covariates, options);
+  NestedCvResult res;
+  res.grid = grid;
+  auto holder = std::make_shared<NestedCvPlan>();
+  holder->outer = make_plan(spec, X, y, covariates, options, res.outer_assignment);
+  const std::vector<Outer>& plan = holder->outer;
+  res.plan = holder;
+  std::vector<OuterFit> fits(plan.size());
+  parallel_for(plan.size(), [&](std::size_t o) {
+    Rng rng(options.seed, kSolverStream + o);
+    fits[o] = select_and_fit(plan[o], y, spec, grid, rng);
+  });
+  res.scores.assign(static_cast<std::size_t>(X.rows()), {});
+  for (std::size_t o = 0; o < plan.size(); ++o) {
+    collect_scores(plan[o], fits[o].models, res.scores);
+    res.inner_bac.push_back(fits[o].inner_bac);
+    res.chosen.push_back(fits[o].chosen);
+    for (std::size_t p = 0; p < fits[o].models.size(); ++p)
+      res.models.push_back(BaseModel{static_cast<int>(o), static_cast<int>(p), plan[o].inner[p].pre,
+                                     std::move(fits[o].models[p])});
+  }
+  res.median = medians(res.scores);
+  res.metrics = confusion(res.median, y);
+  res.auc = auc(res.median, y);
+  return res;
+}
+
+// ---------------------------------------------------------------- permutations
+
+void finish_pvalues(PermutationResult& r) {
+  const auto n = static_cast<double>(r.bac.size());
+  r.count = 0;
+  for (double b : r.bac) r.count += b >= r.observed ? 1 : 0;
+  r.p_count = n > 0 ? r.count / n : std::numeric_limits<double>::quiet_NaN();
+  r.p_plus_one = (r.count + 1.0) / (n + 1.0);
+}
+
+PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
+                                   const Vector& y, const Table* covariates, const NestedCvOptions& options,
+                                   int n_permutations, PermutationMode mode, const std::function<void(int)>& progress) {
+  if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
+  check_inputs(observed.grid, X, y, covariates, options);
+  // The observed run's folds and preprocessing: label-independent, so reused as they are.
+  if (!observed.plan || observed.plan->outer.size() != observed.chosen.size())
+    throw ValueError("permutation test: the nested-CV result carries no plan (was it loaded from a file?)");
+  if (observed.scores.size() != static_cast<std::size_t>(X.rows()))
+    throw ValueError("permutation test: the data do not match the nested-CV result");
+  const std::vector<Outer>& plan = observed.plan->outer;
+  PermutationResult res;
+  res.observed = score_bac(observed.median, y);
+  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
+  std::atomic<int> done{0};
+  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+    Rng rng(options.seed, kPermutationStream + k);
+    std::vector<Index> order(static_cast<std::size_t>(y.size()));
+    std::iota(order.begin(), order.end(), Index{0});
+    rng.shuffle(order);
+    Vector yp(y.size());
+    for (Index i = 0; i < y.size(); ++i) yp(i) = y(order[static_cast<std::size_t>(i)]);
+    std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
+    for (std::size_t o = 0; o < plan.size(); ++o) {
+      if (mode == PermutationMode::Full) {
+        const OuterFit fit = select_and_fit(plan[o], yp, spec, observed.grid, rng);
+        collect_scores(plan[o], fit.models, scores);
+        continue;
+      }
+      // NeuroMiner mode: the observed C, features and preprocessing; new SVC weights.
+      SvcSpec svc = spec.svc;
+      svc.C = observed.grid[static_cast<std::size_t>(observed.chosen[o])];
+      const std::size_t P = plan[o].inner.size();
+      for (std::size_t p = 0; p < P; ++p) {
+        const Inner& in = plan[o].inner[p];
+        const Vector ytr = take(yp, in.tr), yval = take(yp, in.val);
+        // A permuted CV1 set can, rarely, hold one class only: that base model abstains.
+        if (!has_both_classes(ytr) && !has_both_classes(yval) && ytr(0) == yval(0)) continue;
+        FittedModel m;
+        m.features = observed.models[o * P + p].model.features;
+        m.svc = train_union(in.Xtr, ytr, in.Xval, yval, m.features, svc, rng);
+        const Vector d = model_decision(m, in.Xtest);
+        for (std::size_t j = 0; j < plan[o].test.size(); ++j)
+          scores[static_cast<std::size_t>(plan[o].test[j])].push_back(d(static_cast<Index>(j)));
+      }
+    }
+    // Performance against the permuted labels: the whole analysis run on a null data set.
+    res.bac[k] = score_bac(medians(scores), yp);
+    const int d = ++done;
+    if (progress) progress(d);
+  });
+  finish_pvalues(res);
+  return res;
+}
+
+}  // namespace nl::ml
