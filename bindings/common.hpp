@@ -185,8 +185,11 @@ nl::Rng& session_rng();
 // Each binding file defines one opener that pushes its module value.
 int open_matrix(lua_State* L);
 int open_table(lua_State* L);
+int open_volume(lua_State* L);
+int open_atlas(lua_State* L);
 // nl.ml is assembled from several files, each adding its functions to the table on top.
 void open_ml_transforms(lua_State* L);
 void open_ml_models(lua_State* L);
+int open_cv(lua_State* L);
 
 }  // namespace nl::bind

@@ -687,6 +687,13 @@ const luaL_Reg pipe_meta[] = {
 
 }  // namespace
 
+// The spec and C grid of the Pipeline at idx (for nl.cv); raises if idx holds none.
+const nl::ml::PipelineSpec* pipeline_spec(lua_State* L, int idx, const std::vector<double>** grid) {
+  PipelineObject& p = check<PipelineObject>(L, idx);
+  *grid = &p.grid;
+  return &p.spec;
+}
+
 // Adds svc, forward_select, pipeline, metrics and pow2 to the nl.ml table on top.
 void open_ml_models(lua_State* L) {
   register_type<SvcObject>(L, svc_methods, svc_meta);

@@ -112,10 +112,16 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "matrix");
   open_table(L);
   lua_setfield(L, -2, "table");
+  open_volume(L);
+  lua_setfield(L, -2, "volume");
+  open_atlas(L);
+  lua_setfield(L, -2, "atlas");
   lua_newtable(L);
   open_ml_transforms(L);
   open_ml_models(L);
   lua_setfield(L, -2, "ml");
+  open_cv(L);
+  lua_setfield(L, -2, "cv");
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");
