@@ -14,6 +14,7 @@
 
 #include "common.hpp"
 #include "ml_common.hpp"
+#include "nl/ml/components.hpp"
 #include "nl/ml/transform.hpp"
 
 namespace nl::bind {
@@ -78,6 +79,53 @@ int new_regress_out(lua_State* L) {
       lua_pop(L, 1);
     }
     *slot = std::make_shared<nl::ml::RegressOut>(std::move(names));
+    return 1;
+  });
+}
+
+// Reads an optional non-negative integer option.
+lua_Integer opt_count(lua_State* L, int idx, const char* key, lua_Integer def) {
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a non-negative integer", key));
+    v = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+// nl.ml.pca{k = 13}
+int new_pca(lua_State* L) {
+  check_options(L, 1, "pca", {"k"});
+  const lua_Integer k = lua_isnoneornil(L, 1) ? 0 : opt_count(L, 1, "k", 0);
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Pca>(static_cast<Eigen::Index>(k));
+    return 1;
+  });
+}
+
+// nl.ml.robpca{k = 13, alpha = 0.75, directions = 250, seed = ..., random_directions = false}
+int new_robpca(lua_State* L) {
+  check_options(L, 1, "robpca", {"k", "alpha", "directions", "seed", "random_directions"});
+  nl::ml::RobpcaOptions o;
+  if (!lua_isnoneornil(L, 1)) {
+    o.k = static_cast<Eigen::Index>(opt_count(L, 1, "k", 0));
+    o.ndir = static_cast<Eigen::Index>(opt_count(L, 1, "directions", o.ndir));
+    o.seed = static_cast<std::uint64_t>(opt_count(L, 1, "seed", static_cast<lua_Integer>(o.seed)));
+    if (lua_getfield(L, 1, "alpha") != LUA_TNIL) {
+      if (!lua_isnumber(L, -1)) luaL_argerror(L, 1, "option 'alpha' must be a number in [0.5, 1]");
+      o.alpha = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "random_directions") != LUA_TNIL && lua_toboolean(L, -1))
+      o.directions = nl::ml::Directions::Random;
+    lua_pop(L, 1);
+  }
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Robpca>(o);
     return 1;
   });
 }
@@ -235,6 +283,8 @@ void open_ml_transforms(lua_State* L) {
       {"scale", new_scale},
       {"prune", new_prune},
       {"regress_out", new_regress_out},
+      {"pca", new_pca},
+      {"robpca", new_robpca},
       {nullptr, nullptr},
   };
   luaL_setfuncs(L, constructors, 0);

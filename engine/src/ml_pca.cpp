@@ -36,13 +36,28 @@ PcaFit pca_fit(const Matrix& X, Index k) {
   PcaFit fit;
   fit.center = X.colwise().mean().transpose();
   const Matrix Xc = X.rowwise() - fit.center.transpose();
-  Eigen::BDCSVD<Matrix> svd(Xc, Eigen::ComputeThinV);
-  const Vector s = svd.singularValues();
+  // Wide data (n < p, the usual case here) go through the n x n Gram matrix: its
+  // eigenvectors are the left singular vectors, and V = Xc' U / s. This is an order
+  // of magnitude faster than a p-wide SVD; the leading components, the only ones used,
+  // keep full accuracy (checked against prcomp in the tests).
+  Vector s;
+  Matrix V;
+  if (n < p) {
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(Xc * Xc.transpose());
+    s = eig.eigenvalues().reverse().cwiseMax(0.0).cwiseSqrt();
+    const Matrix U = eig.eigenvectors().rowwise().reverse();
+    V.resize(p, k);
+    for (Index j = 0; j < k; ++j) V.col(j) = Xc.transpose() * U.col(j) / s(j);
+  } else {
+    Eigen::BDCSVD<Matrix> svd(Xc, Eigen::ComputeThinV);
+    s = svd.singularValues();
+    V = svd.matrixV();
+  }
   const double denom = static_cast<double>(n - 1);
   fit.total_variance = s.squaredNorm() / denom;
   fit.eigenvalues = s.head(k).array().square() / denom;
   fit.explained_ratio = fit.eigenvalues / fit.total_variance;
-  fit.loadings = svd.matrixV().leftCols(k);
+  fit.loadings = V.leftCols(k);
   sign_flip(fit.loadings);
   fit.scores = Xc * fit.loadings;
   return fit;

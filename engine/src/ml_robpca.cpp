@@ -38,26 +38,53 @@ double qchisq(double prob, double df) {
 // n > p, else the eigen-decomposition of the n x n Gram matrix (cheaper when p is large).
 // The rank rules are R's: singular values >= max(n, p) eps s_1 (rankMM), or eigenvalues
 // > n eps max(eigenvalue). Eigenvalues are s^2 / (n - 1); loadings are sign-normalised.
+// Only the first ncols loadings (and scores) are formed: the callers use no more.
 struct ClassPc {
   Vector center;
-  Matrix loadings;  // p x rank
-  Vector eigenvalues;
+  Matrix loadings;  // p x min(rank, ncols)
+  Vector eigenvalues;  // all rank of them
   Index rank = 0;
+  Matrix scores;    // (x - center) loadings, when asked for
 };
 
-ClassPc class_pc(const Matrix& x) {
+// Flips loadings column j to make its largest |entry| positive; returns the sign used.
+double flip_column(Matrix& L, Index j) {
+  Index imax = 0;
+  L.col(j).cwiseAbs().maxCoeff(&imax);
+  if (L(imax, j) >= 0) return 1.0;
+  L.col(j) = -L.col(j);
+  return -1.0;
+}
+
+ClassPc class_pc(const Matrix& x, Index ncols = std::numeric_limits<Index>::max(),
+                 bool want_scores = false) {
   const Index n = x.rows(), p = x.cols();
   ClassPc out;
   out.center = x.colwise().mean().transpose();
   const Matrix xc = x.rowwise() - out.center.transpose();
   const double denom = static_cast<double>(n - 1);
   if (n > p) {
-    Eigen::BDCSVD<Matrix> svd(xc, Eigen::ComputeThinV);
-    const Vector& d = svd.singularValues();
-    const double tol = static_cast<double>(std::max(n, p)) * kEps * d[0];
-    out.rank = d[0] > 0 ? static_cast<Index>((d.array() >= tol).count()) : 0;
-    out.loadings = svd.matrixV().leftCols(out.rank);
-    out.eigenvalues = d.head(out.rank).array().square() / denom;
+    // Small p (the k-dimensional score space): the eigen-decomposition of the p x p
+    // cross-product is enough unless it is near singular, where only the SVD resolves
+    // R's rank threshold.
+    Matrix C = Matrix::Zero(p, p);
+    C.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
+    Eigen::SelfAdjointEigenSolver<Matrix> es(C);
+    const Vector ev = es.eigenvalues().reverse();
+    if (ev[p - 1] > 1e-8 * ev[0]) {
+      out.rank = p;
+      out.loadings = es.eigenvectors().rowwise().reverse().leftCols(std::min(p, ncols));
+      out.eigenvalues = ev / denom;
+    } else {
+      Eigen::BDCSVD<Matrix> svd(xc, Eigen::ComputeThinV);
+      const Vector& d = svd.singularValues();
+      const double tol = static_cast<double>(std::max(n, p)) * kEps * d[0];
+      out.rank = d[0] > 0 ? static_cast<Index>((d.array() >= tol).count()) : 0;
+      out.loadings = svd.matrixV().leftCols(std::min(out.rank, ncols));
+      out.eigenvalues = d.head(out.rank).array().square() / denom;
+    }
+    for (Index j = 0; j < out.loadings.cols(); ++j) flip_column(out.loadings, j);
+    if (want_scores) out.scores = xc * out.loadings;
   } else {
     Matrix G = Matrix::Zero(n, n);
     G.selfadjointView<Eigen::Lower>().rankUpdate(xc);
@@ -65,12 +92,18 @@ ClassPc class_pc(const Matrix& x) {
     const Vector evs = es.eigenvalues().reverse();  // descending
     const double tol = static_cast<double>(n) * evs[0] * kEps;
     out.rank = static_cast<Index>((evs.array() > tol).count());
-    const Index r = out.rank;
-    const Matrix V = es.eigenvectors().rowwise().reverse().leftCols(r);
-    out.loadings = xc.transpose() * V * evs.head(r).cwiseSqrt().cwiseInverse().asDiagonal();
-    out.eigenvalues = evs.head(r) / denom;
+    const Index c = std::min(out.rank, ncols);
+    const Matrix V = es.eigenvectors().rowwise().reverse().leftCols(c);
+    const Vector sq = evs.head(c).cwiseSqrt();
+    out.loadings = xc.transpose() * V * sq.cwiseInverse().asDiagonal();
+    out.eigenvalues = evs.head(out.rank) / denom;
+    // Scores x_c P = G V / sqrt(ev) = V sqrt(ev), with the column signs of P.
+    if (want_scores) out.scores.resize(n, c);
+    for (Index j = 0; j < c; ++j) {
+      const double sign = flip_column(out.loadings, j);
+      if (want_scores) out.scores.col(j) = V.col(j) * (sign * sq[j]);
+    }
   }
-  sign_flip(out.loadings);
   return out;
 }
 
@@ -143,14 +176,31 @@ std::vector<std::pair<Index, Index>> direction_pairs(Index n, Index ndir, Direct
 Vector outlyingness(const Matrix& X, Index ndir, Index h, Directions how, Rng& rng) {
   const Index n = X.rows(), r = X.cols();
   const auto pairs = direction_pairs(n, ndir, how, rng);
-  Matrix A(r, static_cast<Index>(pairs.size()));  // unit directions in columns
+  const Index ndirs = static_cast<Index>(pairs.size());
+  // Projections y_i = x_i'(x_a - x_b) / ||x_a - x_b||. With fewer rows than twice the
+  // directions they are differences of columns of the Gram matrix X X' (n^2 r / 2
+  // multiply-adds instead of n r ndir); the norms are always taken of the differences
+  // themselves, so coinciding rows give exactly zero, as in rrcov.
+  const Matrix Xt = X.transpose();  // rows of X as contiguous columns
+  Vector norms(ndirs);
+  for (Index c = 0; c < ndirs; ++c)
+    norms[c] = (Xt.col(pairs[c].first) - Xt.col(pairs[c].second)).norm();
+  Matrix Y(n, ndirs);
   Index m = 0;
-  for (const auto& [a, b] : pairs) {
-    A.col(m) = (X.row(a) - X.row(b)).transpose();
-    const double norm = A.col(m).norm();
-    if (norm > 1e-12) A.col(m++) /= norm;
+  if (n < 2 * ndirs) {
+    Matrix G = Matrix::Zero(n, n);
+    G.selfadjointView<Eigen::Lower>().rankUpdate(X);
+    G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
+    for (Index c = 0; c < ndirs; ++c)
+      if (norms[c] > 1e-12)
+        Y.col(m++) = (G.col(pairs[c].first) - G.col(pairs[c].second)) / norms[c];
+  } else {
+    Matrix A(r, ndirs);  // unit directions in columns
+    for (Index c = 0; c < ndirs; ++c)
+      if (norms[c] > 1e-12)
+        A.col(m++) = (Xt.col(pairs[c].first) - Xt.col(pairs[c].second)) / norms[c];
+    Y.leftCols(m).noalias() = X * A.leftCols(m);
   }
-  const Matrix Y = X * A.leftCols(m);
   const stats::UnimcdSetup setup = stats::unimcd_setup(n, h);
   Vector outl = Vector::Zero(n);
   for (Index c = 0; c < m; ++c) {
@@ -240,7 +290,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
   RobpcaFit fit;
 
   // Step 0: the affine subspace spanned by the data.
-  const ClassPc pc0 = class_pc(data);
+  const ClassPc pc0 = class_pc(data, std::numeric_limits<Index>::max(), true);
   const Index r = pc0.rank;
   if (r == 0) throw ValueError("robpca: all data points collapse (the centred data have rank 0)");
   if (o.k > r)
@@ -249,7 +299,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
   Index k = o.k;
   const Index kmax = std::max<Index>(std::min(std::max(o.kmax, k), r), 1);
   const Index h = stats::h_alpha_n(o.alpha, n, k);
-  const Matrix X = (data.rowwise() - pc0.center.transpose()) * pc0.loadings;
+  const Matrix& X = pc0.scores;  // the data in the coordinates of the classical PCA
   Vector center = pc0.center;
   Matrix rot = pc0.loadings;
   fit.rank = r;
@@ -263,6 +313,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     Matrix U;
     eigen_desc(mcd.cov, ev, U);
     fit.mcd_branch = true;
+    fit.mcd_crit = mcd.crit;
     fit.center = center + rot * mcd.center;
     fit.eigenvalues = ev.head(k);
     fit.loadings = rot * U.leftCols(k);
@@ -271,11 +322,12 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     // Step 2: the h least outlying rows and their classical PCA.
     fit.outlyingness = outlyingness(X, o.ndir, h, o.directions, rng);
     fit.h0 = order_head(fit.outlyingness, h);
-    ClassPc Xh_svd = class_pc(rows_of(X, fit.h0));
+    ClassPc Xh_svd = class_pc(rows_of(X, fit.h0), k);
+    // rrcov lowers k silently (here and below) when an h-subset spans fewer dimensions.
+    k = std::min(Xh_svd.rank, k);
 
     // Step 3: reweight by the orthogonal distances to the first k axes.
     if (k != r) {
-      k = std::min(Xh_svd.rank, k);
       const Matrix XRc = X.rowwise() - Xh_svd.center.transpose();
       const Matrix Pk = Xh_svd.loadings.leftCols(k);
       const Vector odh = (XRc - XRc * Pk * Pk.transpose()).rowwise().norm();
@@ -285,19 +337,27 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
         if (odh[i] <= cutoffodh) indexset.push_back(i);
       if (indexset.size() < 2)
         throw ValueError("robpca: fewer than 2 observations pass the orthogonal-distance cutoff");
-      Xh_svd = class_pc(rows_of(X, indexset));
+      Xh_svd = class_pc(rows_of(X, indexset), k);
       k = std::min(Xh_svd.rank, k);
     }
     center += rot * Xh_svd.center;
     rot = (rot * Xh_svd.loadings).leftCols(k).eval();
-    Matrix X2 = ((X.rowwise() - Xh_svd.center.transpose()) * Xh_svd.loadings.leftCols(k)).eval();
+    Matrix X2 = (X.rowwise() - Xh_svd.center.transpose()) * Xh_svd.loadings.leftCols(k);
 
     // Step 4 (rrcov projectMCD): C-steps on the score distances, then the MCD.
     Vector ev = Xh_svd.eigenvalues.head(k);
     Vector mah = (X2.array().square().rowwise() / ev.transpose().array()).rowwise().sum();
     double oldobj = ev.prod();
+    std::vector<Index> Hprev;
     for (int iter = 0; iter < 100; ++iter) {
-      const ClassPc pc = class_pc(rows_of(X2, order_head(mah, h)));
+      // rrcov stops when |det change| < 1e-12, an absolute test that rounding can keep
+      // failing for an unchanged subset; an unchanged subset also ends the loop here
+      // (further passes only re-rotate the same solution).
+      std::vector<Index> H = order_head(mah, h);
+      std::sort(H.begin(), H.end());
+      if (H == Hprev) break;
+      const ClassPc pc = class_pc(rows_of(X2, H));
+      Hprev = std::move(H);
       const double obj = pc.eigenvalues.prod();
       X2 = ((X2.rowwise() - pc.center.transpose()) * pc.loadings).eval();
       center += rot * pc.center;
@@ -318,6 +378,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     fit.center = center + rot * mcd.center;
     fit.loadings = rot * P6;
     fit.h = h;
+    fit.mcd_crit = mcd.crit;
   }
   fit.k = k;
   sign_flip(fit.loadings);

@@ -113,7 +113,8 @@ WindowScan scan_windows(const std::vector<double>& y, Index h) {
   double sq = static_cast<double>(s2) - ay2;
   WindowScan w;
   w.sqmin = sq;
-  std::vector<double> tied{ay};
+  thread_local std::vector<double> tied;  // window sums of the exact minimisers
+  tied.assign(1, ay);
   for (Index t = 1; t < len; ++t) {
     const double ay_new = ay - y[t - 1] + y[t + h - 1];
     const double ay2_new = ay_new * ay_new / static_cast<double>(h);
@@ -151,6 +152,10 @@ struct Candidate {
   Matrix cov;
 };
 
+// "No determinant yet" for the convergence test (rffastmcd starts from det = 0, which
+// as a log-determinant would be a legal value).
+constexpr double kNoDet = std::numeric_limits<double>::quiet_NaN();
+
 // Largest n for which all (p+1)-subsets are enumerated (robustbase's replow).
 Index replow(Index nsel) {
   static const Index irep[6] = {500, 50, 22, 17, 15, 14};
@@ -168,16 +173,26 @@ class FastMcd {
   RawMcd run();
 
  private:
+  // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100, so
+  // they work column by column on contiguous n-vectors (Eigen vectorises those) instead
+  // of calling GEMM, whose packing dominates at these sizes.
+
   // Mean and covariance (divisor m - 1) of the standardised rows in sub.
   void mean_cov(const std::vector<Index>& sub, Vector& mean, Matrix& cov) {
     const Index m = static_cast<Index>(sub.size());
-    W_.resize(p_, m);
-    for (Index r = 0; r < m; ++r) W_.col(r) = Zt_.col(sub[r]);
-    mean = W_.rowwise().mean();
-    W_.colwise() -= mean;
-    cov.setZero(p_, p_);
-    cov.selfadjointView<Eigen::Lower>().rankUpdate(W_, 1.0 / static_cast<double>(m - 1));
-    cov.triangularView<Eigen::StrictlyUpper>() = cov.transpose();
+    if (W_.rows() < m) W_.resize(n_, p_);
+    for (Index j = 0; j < p_; ++j) {
+      const double* z = Z_.col(j).data();
+      double* w = W_.col(j).data();
+      for (Index r = 0; r < m; ++r) w[r] = z[sub[r]];
+    }
+    auto Wm = W_.topRows(m);
+    mean = Wm.colwise().mean().transpose();
+    Wm.rowwise() -= mean.transpose();
+    cov.resize(p_, p_);
+    const double scale = 1.0 / static_cast<double>(m - 1);
+    for (Index j = 0; j < p_; ++j)
+      for (Index l = 0; l <= j; ++l) cov(j, l) = cov(l, j) = Wm.col(j).dot(Wm.col(l)) * scale;
   }
 
   // Cholesky factor; false when a sweep pivot (= L_jj^2) falls below eps.
@@ -193,21 +208,34 @@ class FastMcd {
     return true;
   }
 
-  // Squared Mahalanobis distances of all rows under (mean, current factor).
+  // Squared Mahalanobis distances of all rows under (mean, current factor L):
+  // forward substitution L y_i = z_i - mean for all rows at once, one column at a time.
   void distances(const Vector& mean) {
-    D_ = Zt_.colwise() - mean;
-    llt_.matrixL().solveInPlace(D_);
-    d_ = D_.colwise().squaredNorm().transpose();
+    const Matrix& L = llt_.matrixLLT();
+    Y_ = Z_.rowwise() - mean.transpose();
+    d_.setZero(n_);
+    for (Index j = 0; j < p_; ++j) {
+      if (j > 0) {
+        lrow_ = L.row(j).head(j).transpose();
+        Y_.col(j).noalias() -= Y_.leftCols(j) * lrow_;
+      }
+      Y_.col(j) /= L(j, j);
+      d_ += Y_.col(j).cwiseAbs2();
+    }
   }
 
-  // The h rows with the smallest d_ (ties by row index), ascending.
+  // The h rows with the smallest d (ties by row index), ascending: the h-th smallest
+  // value is found by selection, then one pass collects the rows in index order.
   void smallest(const Vector& d, std::vector<Index>& out) {
-    order_.resize(n_);
-    std::iota(order_.begin(), order_.end(), Index{0});
-    std::nth_element(order_.begin(), order_.begin() + (h_ - 1), order_.end(),
-                     [&](Index a, Index b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
-    out.assign(order_.begin(), order_.begin() + h_);
-    std::sort(out.begin(), out.end());
+    sel_.assign(d.data(), d.data() + n_);
+    std::nth_element(sel_.begin(), sel_.begin() + (h_ - 1), sel_.end());
+    const double thr = sel_[h_ - 1];
+    Index below = 0;
+    for (Index i = 0; i < n_; ++i) below += d[i] < thr;
+    Index ties = h_ - below;
+    out.clear();
+    for (Index i = 0; i < n_; ++i)
+      if (d[i] < thr || (d[i] == thr && ties-- > 0)) out.push_back(i);
   }
 
   double hth_smallest(Vector v) const {
@@ -305,10 +333,10 @@ class FastMcd {
   Rng& rng_;
   double eps_;
   Vector med_, mad_;
-  Matrix Zt_;  // standardised data, one observation per column
-  Matrix W_, D_;
-  Vector d_;
-  std::vector<Index> order_;
+  Matrix Z_;      // standardised data (n x p)
+  Matrix W_, Y_;  // work: gathered subset rows, forward-substituted rows
+  Vector d_, lrow_;
+  std::vector<double> sel_;
   Eigen::LLT<Matrix> llt_;
 };
 
@@ -327,9 +355,7 @@ RawMcd FastMcd::run() {
     if (mad_[j] < eps_)
       return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
   }
-  Zt_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array())
-            .matrix()
-            .transpose();
+  Z_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array()).matrix();
 
   // Stage 1: starts from (p+1)-subsets, two C-steps each; keep the 10 best.
   const Index nsel = p_ + 1;
@@ -355,19 +381,21 @@ RawMcd FastMcd::run() {
       if (factor(cov, logdet)) break;
       Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
       const Vector z = es.eigenvectors().col(0);
-      const Vector dist = ((Zt_.colwise() - mean).transpose() * z).cwiseAbs();
+      const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
       if (hth_smallest(dist) < 1e-8) return exact_fit_std(mean, cov);
       add_random_row(start);
     }
     distances(mean);
     smallest(d_, H);
-    double deti = 0.0, detimin1 = 0.0;
+    double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= kstep1; ++step) {
       mean_cov(H, mean, cov);
       if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
       if (step >= 2 && logdet == detimin1) break;
       detimin1 = deti;
       deti = logdet;
+      // rffastmcd also computes the next subset after the last step; it is never used.
+      if (step == kstep1) break;
       distances(mean);
       smallest(d_, H);
     }
@@ -384,7 +412,7 @@ RawMcd FastMcd::run() {
     if (!factor(cand[c].cov, logdet)) return exact_fit_std(cand[c].mean, cand[c].cov);
     distances(cand[c].mean);
     smallest(d_, H);
-    double deti = 0.0, detimin1 = 0.0;
+    double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= opt_.max_csteps; ++step) {
       mean_cov(H, mean, cov);
       if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
@@ -532,17 +560,28 @@ UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
     if (want_weights) out.weights = Mask::Constant(n, true);
     return out;
   }
-  std::vector<double> y(y0.data(), y0.data() + n);
+  // Scratch reused across calls (ROBPCA calls this for every direction).
+  thread_local std::vector<double> y;
+  y.assign(y0.data(), y0.data() + n);
   std::sort(y.begin(), y.end());
   const WindowScan w = scan_windows(y, q);
   const double initmean = w.center;
   double initcov = w.sqmin / static_cast<double>(q - 1);
-  // Rescale so that the q-th smallest squared residual sits at chi2_1^{-1}(q/n).
-  std::vector<double> res(y.size());
-  for (std::size_t i = 0; i < y.size(); ++i)
-    res[i] = (y[i] - initmean) * (y[i] - initmean) / initcov;
-  std::nth_element(res.begin(), res.begin() + (q - 1), res.end());
-  initcov *= res[q - 1] / s.chi2_h_over_n;
+  // Rescale so that the q-th smallest squared residual sits at chi2_1^{-1}(q/n). The
+  // residuals of sorted y fall then rise around initmean, so the q-th smallest is found
+  // by merging outwards from there: O(n), and the same value as a selection would give
+  // (rounding is monotone).
+  const auto res = [&](Index i) { return (y[i] - initmean) * (y[i] - initmean) / initcov; };
+  Index b = std::lower_bound(y.begin(), y.end(), initmean) - y.begin(), a = b - 1;
+  double qth = 0.0;
+  for (Index taken = 0; taken < q; ++taken) {
+    if (b >= n || (a >= 0 && res(a) <= res(b))) {
+      qth = res(a--);
+    } else {
+      qth = res(b++);
+    }
+  }
+  initcov *= qth / s.chi2_h_over_n;
   // Reweight: sums over the sorted values, as rrcov does.
   long double sw = 0, swy = 0;
   for (double v : y)

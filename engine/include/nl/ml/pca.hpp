@@ -23,7 +23,8 @@ struct PcaFit {
   Matrix loadings;      // V_k (p x k), orthonormal columns
   Vector eigenvalues;   // lambda_1 >= ... >= lambda_k (the explained variances)
   Vector explained_ratio;  // lambda_j / total_variance
-  double total_variance = 0.0;  // sum over all min(n, p) components = trace of the covariance
+  double total_variance = 0.0;  // trace of the covariance; 0 for constant data, where
+                                // explained_ratio is NaN
   Matrix scores;        // n x k
 };
 

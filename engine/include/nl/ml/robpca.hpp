@@ -40,7 +40,15 @@
 //    (extradir's uniran generator, seed 0; all pairs when choose(n,2) <= ndir), so the
 //    first three steps reproduce R to rounding error. Directions::Random draws the
 //    pairs from the nl::Rng stream instead.
-//  * The MCDs draw their random subsets from nl::Rng(seed), not from R's generator.
+//  * The MCDs draw their random subsets from nl::Rng(seed), not from R's generator. For
+//    k ~ 13 with n ~ 66 the 13-dimensional FAST-MCD has many local optima: R's own
+//    eigenvalues move by up to ~30 % between seeds (the subspace does not move). Compare
+//    fits by mcd_crit (smaller is better) and raise mcd_nsamp or try seeds if it matters.
+//  * The C-step loop of step 4 also stops when its h-subset repeats (rrcov's absolute
+//    test |det change| < 1e-12 may keep failing on rounding for an unchanged subset;
+//    the extra passes only re-rotate the same solution).
+//  * When the h-subset has fewer rows than twice the number of directions, projections
+//    are formed from the Gram matrix of the data (same values up to rounding).
 //  * OdCutoff::UniMcd replaces the final median/MAD cutoff of rrcov with LIBRA's
 //    univariate-MCD cutoff (robpca.m CompDist).
 #pragma once
@@ -82,6 +90,8 @@ struct RobpcaFit {
   Index h = 0;         // the h used (the MCD's h in the low-dimensional branch)
   Index rank = 0;      // r, rank of the centred data
   bool mcd_branch = false;   // step 1 was taken
+  double mcd_crit = 0.0;     // log det of the raw h-subset covariance of the final MCD:
+                             // smaller is better (compare fits with different seeds)
   Vector outlyingness;       // step 2 (empty in the MCD branch)
   std::vector<Index> h0;     // the h least outlying rows, 0-based (empty in the MCD branch)
   Vector sd, od;             // score and orthogonal distances (n)

@@ -1,0 +1,51 @@
+// nl/ml/components.hpp: PCA and ROBPCA as pipeline transforms (nl/ml/pca.hpp and
+// nl/ml/robpca.hpp hold the numerical kernels). Scores of new rows are
+// (Y - center) * loadings. k = 0 picks floor(p / 10) components (at least 1), the
+// paper's default; a k the training data cannot support is a ValueError.
+#pragma once
+
+#include <optional>
+
+#include "nl/ml/pca.hpp"
+#include "nl/ml/robpca.hpp"
+#include "nl/ml/transform.hpp"
+
+namespace nl::ml {
+
+class Pca final : public Transform {
+ public:
+  explicit Pca(Eigen::Index k = 0);
+  std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "pca"; }
+  std::string options() const override;
+  std::vector<StateItem> state() const override;
+
+ private:
+  Eigen::Index k_;
+  std::optional<PcaFit> fit_;
+};
+
+class Robpca final : public Transform {
+ public:
+  explicit Robpca(RobpcaOptions options);
+  std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "robpca"; }
+  std::string options() const override;
+  std::vector<StateItem> state() const override;
+  const RobpcaFit& result() const;
+
+ private:
+  RobpcaOptions options_;
+  std::optional<RobpcaFit> fit_;
+};
+
+// floor(p / 10), at least 1: the default number of components.
+Eigen::Index default_components(Eigen::Index p);
+
+}  // namespace nl::ml
