@@ -17,6 +17,12 @@ packages=(
   libreadline-dev                  # REPL line editing and history
   catch2                           # engine tests
   python3                          # REPL test under a pseudo-terminal
+  libinsighttoolkit5-dev           # imaging: ITK (resampling)
+  libnifti2-dev zlib1g-dev         # imaging: NIfTI-1/NIfTI-2 headers (nifti_clib 3), .nii.gz
+  libdeflate-dev                   # imaging: fast .nii.gz inflation
+  nlohmann-json3-dev               # imaging: neuroparc-style JSON label tables
+  mricron-data                     # atlases by name: AAL, Harvard-Oxford, Brodmann, AICHA, JHU
+  python3-nibabel python3-numpy python3-scipy  # imaging tests (nibabel's 4-D example) and bench/ peer
 )
 
 missing=()

@@ -190,6 +190,38 @@ std::shared_ptr<RegionIndex> build_index(const Volume& labels, const std::unorde
   return idx;
 }
 
+// The label image resampled onto `grid` by nearest neighbour: each target voxel takes
+// the label of the source voxel whose centre is nearest to its world position, ties
+// rounded up (floor(x + 0.5)), 0 outside. Written out instead of using ITK because ITK's
+// resampler accumulates positions along a scanline, which breaks exact ties (common
+// between 1 and 1.5 mm grids) one way or the other unpredictably; here every position is
+// computed directly from the voxel index, so the result is reproducible and matches a
+// NumPy reference exactly.
+Volume nearest_labels(const Volume& labels, const Grid& grid) {
+  const Eigen::Matrix4d m = labels.grid().affine.inverse() * grid.affine;
+  Volume out(grid, 1, false, Volume::Uninitialized{});
+  const auto& sd = labels.grid().dims;
+  const auto& td = grid.dims;
+  parallel_for(static_cast<std::size_t>(td[2]), [&](std::size_t kk) {
+    const auto k = static_cast<std::int64_t>(kk);
+    for (std::int64_t j = 0; j < td[1]; ++j) {
+      float* row = out.data() + out.offset(0, j, k);
+      const Eigen::Vector3d base = m.block<3, 1>(0, 1) * static_cast<double>(j) +
+                                   m.block<3, 1>(0, 2) * static_cast<double>(k) + m.block<3, 1>(0, 3);
+      for (std::int64_t i = 0; i < td[0]; ++i) {
+        const Eigen::Vector3d p = base + m.block<3, 1>(0, 0) * static_cast<double>(i);
+        const double x = std::floor(p(0) + 0.5), y = std::floor(p(1) + 0.5), z = std::floor(p(2) + 0.5);
+        const bool inside = x >= 0 && y >= 0 && z >= 0 && x < static_cast<double>(sd[0]) &&
+                            y < static_cast<double>(sd[1]) && z < static_cast<double>(sd[2]);
+        row[i] = inside ? labels.data()[labels.offset(static_cast<std::int64_t>(x), static_cast<std::int64_t>(y),
+                                                       static_cast<std::int64_t>(z))]
+                        : 0.0f;
+      }
+    }
+  });
+  return out;
+}
+
 std::string world_box(const Grid& g) {
   Eigen::Vector3d lo = Eigen::Vector3d::Constant(std::numeric_limits<double>::infinity()), hi = -lo;
   for (int c = 0; c < 8; ++c) {
@@ -261,7 +293,7 @@ std::shared_ptr<const RegionIndex> Atlas::index_on(const Grid& grid, std::vector
     native = cache_.front();
   }
   // Built outside the lock (resampling takes a while); a racing duplicate is harmless.
-  const Volume resampled = resample(labels_, grid, Interpolation::Nearest);
+  const Volume resampled = nearest_labels(labels_, grid);
   std::unordered_map<std::int64_t, std::int32_t> region_of;
   for (std::size_t r = 0; r < regions_.size(); ++r) region_of[regions_[r].index] = static_cast<std::int32_t>(r);
   std::shared_ptr<RegionIndex> idx = build_index(resampled, region_of, regions_.size());
@@ -423,28 +455,23 @@ Table regions_table(const Atlas& atlas) {
 
 namespace {
 
-// Sum and count of the non-NaN values of each region in one frame. Four partial sums
-// per run keep the additions independent (the loop runs at memory speed).
+// Sum and count of the non-NaN values of each region in one frame. Each run is summed
+// by Eigen's vectorized reduction in double; a run whose sum is NaN holds a NaN voxel
+// and is summed again, skipping NaNs (rare, so the fast path stays branch-free).
 void region_sums(const RegionIndex& idx, const float* data, double* sum, double* count) {
   for (const auto& run : idx.runs) {
     const float* p = data + run.start;
-    double s[4] = {0, 0, 0, 0};
-    std::uint32_t nan = 0, i = 0;
-    for (; i + 4 <= run.length; i += 4)
-      for (int u = 0; u < 4; ++u) {
-        const float x = p[i + static_cast<std::uint32_t>(u)];
-        const bool ok = x == x;
-        s[u] += ok ? x : 0.0;
-        nan += !ok;
-      }
-    for (; i < run.length; ++i) {
-      const bool ok = p[i] == p[i];
-      s[0] += ok ? p[i] : 0.0;
-      nan += !ok;
-    }
     const auto r = static_cast<std::size_t>(run.region);
-    sum[r] += (s[0] + s[1]) + (s[2] + s[3]);
-    count[r] += run.length - nan;
+    double s = Eigen::Map<const Eigen::ArrayXf>(p, run.length).cast<double>().sum();
+    std::uint32_t n = run.length;
+    if (std::isnan(s)) {
+      s = 0;
+      n = 0;
+      for (std::uint32_t i = 0; i < run.length; ++i)
+        if (p[i] == p[i]) s += p[i], ++n;
+    }
+    sum[r] += s;
+    count[r] += n;
   }
 }
 
@@ -538,7 +565,7 @@ Volume paint(const Atlas& atlas, const std::vector<double>& values, double backg
                                  atlas.size()));
   std::vector<std::string> notices;
   const auto idx = atlas.index_on(atlas.labels().grid(), notices, "the atlas");
-  Volume out(atlas.labels().grid(), 1);
+  Volume out(atlas.labels().grid(), 1, false, Volume::Uninitialized{});
   out.info = atlas.labels().info;
   out.info.source_type = DataType::Float32;
   out.info.scaled = false;

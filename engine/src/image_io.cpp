@@ -1,7 +1,8 @@
 // image_io.cpp: NIfTI-1 / NIfTI-2 reading and writing (.nii and .nii.gz).
 //
 // Header decoding uses Debian's nifti_clib 3 (nifti2_io.h), which understands both
-// versions and both byte orders. nifti_clib's own file reader is not used: it reports
+// versions and both byte orders. A .nii.gz is inflated whole by libdeflate when it
+// fits the memory budget (a fast path), otherwise streamed through zlib. nifti_clib's own file reader is not used: it reports
 // problems on stderr and by NULL returns, so a truncated or malformed file would give
 // no useful message. Instead this file
 //   1. reads the raw header bytes through zlib (which reads .nii.gz and, transparently,
@@ -13,6 +14,7 @@
 // header + data through zlib into a temporary file that is then renamed over the target.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <libdeflate.h>
 #include <nifti2_io.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -89,7 +92,10 @@ std::string gz_message(gzFile f) {
   const char* msg = gzerror(f, &err);
   if (err == Z_OK || !msg) return "";
   if (err == Z_ERRNO) return std::strerror(errno);
-  return msg;
+  // zlib prefixes the path ("file.nii.gz: unexpected end of file"); the caller names it.
+  std::string m = msg;
+  const std::size_t colon = m.rfind(": ");
+  return colon == std::string::npos ? m : m.substr(colon + 2);
 }
 
 // Reads up to n bytes (in chunks gzread accepts); returns the count read.
@@ -245,6 +251,61 @@ Fields extract(const H& h, int version) {
   f.descrip = fixed_string(h.descrip, sizeof h.descrip);
   f.intent_name = fixed_string(h.intent_name, sizeof h.intent_name);
   return f;
+}
+
+// ---------------------------------------------------------------- libdeflate fast path
+
+// Per-thread buffers reused from one file to the next (no page faults after the first
+// file), released when they grow beyond 256 MB.
+struct Scratch {
+  std::unique_ptr<unsigned char[]> data;
+  std::size_t size = 0;
+  unsigned char* get(std::size_t n) {
+    if (size < n) {
+      data.reset(new unsigned char[n]);  // uninitialized on purpose
+      size = n;
+    }
+    return data.get();
+  }
+};
+thread_local Scratch t_compressed, t_inflated;
+
+void release_scratch() {
+  constexpr std::size_t kKeep = std::size_t{256} << 20;
+  for (Scratch* s : {&t_compressed, &t_inflated})
+    if (s->size > kKeep) *s = Scratch{};
+}
+
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// The first `want` bytes of the (possibly multi-member) gzip file at path, inflated by
+// libdeflate, or nullptr when this fast path does not apply: a read error, corrupt or
+// truncated data, or a stream longer than `want`. The caller then streams the file
+// through zlib, which gives the error message or the data. Why: Debian's zlib spent a
+// fifth of its time in crc32 and inflated a 8.5 MB map in 12 ms against libdeflate's 7.
+const unsigned char* inflate_all(const std::string& path, std::uint64_t file_size, std::size_t want) {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> d(libdeflate_alloc_decompressor());
+  if (!d) return nullptr;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return nullptr;
+  unsigned char* in = t_compressed.get(static_cast<std::size_t>(file_size));
+  const std::size_t in_n = std::fread(in, 1, static_cast<std::size_t>(file_size), f);
+  std::fclose(f);
+  if (in_n != file_size) return nullptr;
+  unsigned char* out = t_inflated.get(want);
+  std::size_t in_pos = 0, out_pos = 0;
+  while (out_pos < want) {
+    if (in_pos >= in_n) return nullptr;  // the data end early: truncated
+    std::size_t used = 0, got = 0;
+    if (libdeflate_gzip_decompress_ex(d.get(), in + in_pos, in_n - in_pos, out + out_pos, want - out_pos, &used,
+                                      &got) != LIBDEFLATE_SUCCESS)
+      return nullptr;
+    in_pos += used;
+    out_pos += got;
+  }
+  return out;
 }
 
 Affine to_affine(const nifti_dmat44& m) {
@@ -425,7 +486,7 @@ Volume load_volume(const std::string& path) {
 
   Volume v;
   try {
-    v = Volume(g, frames, ndim >= 4);
+    v = Volume(g, frames, ndim >= 4, Volume::Uninitialized{});
   } catch (const std::bad_alloc&) {
     throw fail(fmt::format("not enough memory for {}x{}x{}x{} voxels ({})", dims[0], dims[1], dims[2], frames,
                            bytes_text(static_cast<double>(need_ld))));
@@ -453,10 +514,25 @@ Volume load_volume(const std::string& path) {
   in.slice_duration = h.slice_duration;
   in.path = path;
 
-  // --- voxel data, streamed in chunks and converted to float32
+  float* dst = v.data();
+  // --- .nii.gz fast path: the whole file inflated at once by libdeflate
+  if (compressed) {
+    const std::uint64_t want = static_cast<std::uint64_t>(offset) + src_bytes;
+    if (static_cast<long double>(want) + file_size + need_ld <= static_cast<long double>(budget))
+      if (const unsigned char* raw_data = inflate_all(path, file_size, static_cast<std::size_t>(want))) {
+        if (ti->type == DataType::Float32 && !swap && !scaled)
+          std::memcpy(dst, raw_data + offset, nvox * sizeof(float));
+        else
+          convert_any(ti->type, raw_data + offset, dst, nvox, swap, scaled, slope, inter);
+        release_scratch();
+        return v;
+      }
+    release_scratch();
+  }
+
+  // --- voxel data, streamed in chunks through zlib and converted to float32
   if (gzseek(f.get(), static_cast<z_off_t>(offset), SEEK_SET) < 0)
     throw fail(fmt::format("cannot reach the voxel data at byte {} ({})", offset, gz_message(f.get())));
-  float* dst = v.data();
   const bool direct = ti->type == DataType::Float32;
   constexpr std::size_t kChunk = std::size_t{1} << 22;  // voxels per read
   std::vector<unsigned char> scratch(direct ? 0 : std::min(nvox, kChunk) * static_cast<std::size_t>(ti->bytes));

@@ -1,4 +1,4 @@
-// image_itk.cpp: Gaussian smoothing and resampling through ITK.
+// image_itk.cpp: resampling through ITK.
 //
 // A frame of a Volume is handed to ITK without copying: an itk::Image whose pixel
 // container points at the Volume's float buffer (not owned). Its geometry is the
@@ -11,7 +11,6 @@
 #include <itkLinearInterpolateImageFunction.h>
 #include <itkMultiThreaderBase.h>
 #include <itkNearestNeighborInterpolateImageFunction.h>
-#include <itkRecursiveGaussianImageFilter.h>
 #include <itkResampleImageFilter.h>
 
 #include <cmath>
@@ -80,48 +79,8 @@ VolumeInfo computed_info(const VolumeInfo& from, DataType type, bool keep_scaled
 
 }  // namespace
 
-// Separable recursive Gaussian (Deriche's IIR approximation, ITK's
-// RecursiveGaussianImageFilter, zero order) along each voxel axis with a non-zero
-// FWHM; sigma is given in mm and ITK divides it by that axis' spacing.
-Volume smooth(const Volume& v, const std::array<double, 3>& fwhm_mm) {
-  for (double f : fwhm_mm)
-    if (!(f >= 0) || !std::isfinite(f)) throw ValueError(fmt::format("fwhm must be a finite number >= 0 mm, got {}", f));
-  Volume out(v.grid(), v.frames(), v.ndim() == 4);
-  out.info = computed_info(v.info, DataType::Float32, false);
-  prepare_itk();
-  const double to_sigma = 1.0 / std::sqrt(8.0 * std::log(2.0));
-  using Gauss = itk::RecursiveGaussianImageFilter<Image, Image>;
-  for (std::int64_t t = 0; t < v.frames(); ++t) {
-    check_interrupt();
-    Image::Pointer current = wrap(v.frame_data(t), v.grid());
-    std::vector<Gauss::Pointer> keep;  // the filter chain stays alive until Update()
-    for (unsigned d = 0; d < 3; ++d) {
-      if (fwhm_mm[d] == 0 || v.grid().dims[d] < 4) continue;  // ITK's IIR needs >= 4 samples
-      Gauss::Pointer g = Gauss::New();
-      g->SetInput(current);
-      g->SetDirection(d);
-      g->SetSigma(fwhm_mm[d] * to_sigma);
-      g->SetZeroOrder();
-      g->SetNormalizeAcrossScale(false);
-      keep.push_back(g);
-      current = g->GetOutput();
-    }
-    if (keep.empty()) {
-      std::memcpy(out.frame_data(t), v.frame_data(t), v.voxels() * sizeof(float));
-      continue;
-    }
-    try {
-      keep.back()->Update();
-    } catch (const itk::ExceptionObject& e) {
-      throw ValueError(fmt::format("smoothing failed: {}", e.GetDescription()));
-    }
-    copy_out(keep.back()->GetOutput(), out.frame_data(t), v.voxels());
-  }
-  return out;
-}
-
 Volume resample(const Volume& v, const Grid& grid, Interpolation interp) {
-  Volume out(grid, v.frames(), v.ndim() == 4);
+  Volume out(grid, v.frames(), v.ndim() == 4, Volume::Uninitialized{});
   const bool nearest = interp == Interpolation::Nearest;
   out.info = computed_info(v.info, nearest ? v.info.source_type : DataType::Float32, nearest);
   prepare_itk();

@@ -5,7 +5,8 @@
 // An Atlas has regions in label-table order; region r (0-based) has an integer label
 // `index` in the image and a `name`. Summaries are computed on the grid of each image:
 // when it differs from the atlas grid, the label volume is resampled to it with nearest
-// neighbour once per distinct grid (cached, thread-safe) and a notice says so. The
+// neighbour (each target voxel takes the label nearest to its world position, ties
+// rounded up) once per distinct grid (cached, thread-safe) and a notice says so. The
 // per-grid index is a run-length list of (offset, length, region) over the voxels in
 // storage order, so a sum touches only labelled voxels, sequentially, in double.
 //

@@ -14,8 +14,8 @@
 //  * File problems are nl::FileError naming the file and the problem; misuse (shape
 //    mismatch, bad option) is nl::ValueError.
 //
-// ITK (smoothing, resampling) and nifti_clib (header decoding) are used inside the .cpp
-// files only; this header speaks Eigen and the standard library.
+// ITK (resampling) and nifti_clib (header decoding) are used inside the .cpp files only;
+// this header speaks Eigen and the standard library.
 #pragma once
 
 #include <array>
@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nl/linalg.hpp"
@@ -91,6 +92,33 @@ Grid make_grid(const std::array<std::int64_t, 3>& dims, const Affine& affine, in
 
 // ---------------------------------------------------------------- volumes
 
+namespace detail {
+// Voxel memory without zero-filling on construction (default-initialized floats), so
+// a loader or a computation writes each value once.
+void* volume_allocate(std::size_t bytes);
+void volume_deallocate(void* p, std::size_t bytes) noexcept;
+
+template <class T>
+struct VoxelAllocator {
+  using value_type = T;
+  VoxelAllocator() = default;
+  template <class U>
+  VoxelAllocator(const VoxelAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(volume_allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { volume_deallocate(p, n * sizeof(T)); }
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;  // default-initialization: no zeroing
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  template <class U>
+  bool operator==(const VoxelAllocator<U>&) const noexcept { return true; }
+};
+}  // namespace detail
+
 // Header fields that are not spatial, carried from load to save.
 struct VolumeInfo {
   DataType source_type = DataType::Float32;  // the datatype of the file (or of the result)
@@ -117,6 +145,9 @@ class Volume {
   // A zero-filled volume on `grid` with `frames` time points; ndim is 4 when frames > 1
   // or four_d is set. ValueError for frames < 1.
   explicit Volume(Grid grid, std::int64_t frames = 1, bool four_d = false);
+  // The same, with the voxel values left unset (the caller writes every one).
+  struct Uninitialized {};
+  Volume(Grid grid, std::int64_t frames, bool four_d, Uninitialized);
 
   const Grid& grid() const noexcept { return grid_; }
   Grid& grid() noexcept { return grid_; }
@@ -149,7 +180,7 @@ class Volume {
   Grid grid_;
   std::int64_t frames_ = 1;
   int ndim_ = 3;
-  std::vector<float> data_;
+  std::vector<float, detail::VoxelAllocator<float>> data_;
 };
 
 // "[Volume 181x217x181, 1 mm, uint8, RAS]" (frames and TR for 4D).
@@ -230,9 +261,11 @@ VolumeStats stats(const Volume& v, const Volume* mask);
 
 // ---------------------------------------------------------------- filtering and resampling
 
-// Gaussian smoothing with the given FWHM in mm along each voxel axis (ITK's recursive
-// Gaussian, sigma = fwhm / sqrt(8 ln 2) in physical units); each frame separately.
-// A zero FWHM leaves that axis alone. ValueError for a negative FWHM.
+// Gaussian smoothing with the given FWHM in mm along each voxel axis: sampled Gaussian
+// kernel, sigma = fwhm / sqrt(8 ln 2) in mm, truncated at 4 sigma, edge values
+// continued outside the image (SciPy's gaussian_filter, mode "nearest", as nilearn
+// uses); each frame separately. A zero FWHM leaves that axis alone. ValueError for a
+// negative FWHM.
 Volume smooth(const Volume& v, const std::array<double, 3>& fwhm_mm);
 
 enum class Interpolation { Nearest, Linear };
