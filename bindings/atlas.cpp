@@ -12,29 +12,13 @@
 #include <vector>
 
 #include "common.hpp"
+#include "types.hpp"
 #include "nl/atlas.hpp"
 #include "nl/image.hpp"
 #include "nl/linalg.hpp"
 #include "nl/table.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::Atlas> {
-  static constexpr const char* value = "neurolua.Atlas";
-};
-template <>
-struct TypeName<nl::Volume> {
-  static constexpr const char* value = "neurolua.Volume";
-};
-template <>
-struct TypeName<nl::Matrix> {
-  static constexpr const char* value = "neurolua.Matrix";
-};
-template <>
-struct TypeName<nl::Table> {
-  static constexpr const char* value = "neurolua.Table";
-};
 
 namespace {
 

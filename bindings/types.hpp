@@ -4,6 +4,8 @@
 #pragma once
 
 #include "common.hpp"
+#include "nl/atlas.hpp"
+#include "nl/image.hpp"
 #include "nl/linalg.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table.hpp"
@@ -25,6 +27,15 @@ struct TypeName<const nl::Column> {
 template <>
 struct TypeName<nl::ml::Transform> {
   static constexpr const char* value = "neurolua.Transform";
+};
+
+template <>
+struct TypeName<nl::Volume> {
+  static constexpr const char* value = "neurolua.Volume";
+};
+template <>
+struct TypeName<nl::Atlas> {
+  static constexpr const char* value = "neurolua.Atlas";
 };
 
 }  // namespace nl::bind

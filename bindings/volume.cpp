@@ -12,24 +12,12 @@
 #include <vector>
 
 #include "common.hpp"
+#include "types.hpp"
 #include "nl/image.hpp"
 #include "nl/linalg.hpp"
 #include "nl/table.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::Volume> {
-  static constexpr const char* value = "neurolua.Volume";
-};
-template <>
-struct TypeName<nl::Matrix> {
-  static constexpr const char* value = "neurolua.Matrix";
-};
-template <>
-struct TypeName<const nl::Column> {
-  static constexpr const char* value = "neurolua.Column";
-};
 
 namespace {
 
@@ -446,7 +434,7 @@ int v_stats(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const Volume* mask = opt_mask(L, 2);
   return protect(L, [&] {
-    const nl::VolumeStats s = nl::stats(v, mask);
+    const nl::VolumeStats s = nl::volume_stats(v, mask);
     lua_createtable(L, 0, 8);
     const std::pair<const char*, lua_Integer> counts[] = {{"n", static_cast<lua_Integer>(s.n)},
                                                           {"nonzero", static_cast<lua_Integer>(s.nonzero)},

@@ -353,7 +353,7 @@ Volume frame(const Volume& v, std::int64_t t) {
 
 // Welford's running mean and variance in double over the finite-or-infinite, non-NaN
 // values; min/max/sum alongside.
-VolumeStats stats(const Volume& v, const Volume* mask) {
+VolumeStats volume_stats(const Volume& v, const Volume* mask) {
   const std::vector<std::size_t> idx = mask_offsets(v, mask, "stats");
   VolumeStats s;
   double mean = 0, m2 = 0;

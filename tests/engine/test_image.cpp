@@ -358,7 +358,7 @@ TEST_CASE("arithmetic, masks, values, stats", "[image]") {
   CHECK(nl::combine(a, 1.0, nl::VoxelOp::Div, true).data()[3] == Approx(1.0 / a.data()[3]));
   const Volume m = nl::compare(a, 100.0, nl::VoxelCmp::Gt);
   CHECK(m.info.source_type == nl::DataType::UInt8);
-  const nl::VolumeStats ms = nl::stats(m, nullptr);
+  const nl::VolumeStats ms = nl::volume_stats(m, nullptr);
   std::size_t above = 0;
   for (std::size_t i = 0; i < a.size(); ++i) above += a.data()[i] > 100;
   CHECK(ms.nonzero == above);
@@ -366,11 +366,11 @@ TEST_CASE("arithmetic, masks, values, stats", "[image]") {
   const nl::Matrix vals = nl::values(a, &m);
   CHECK(static_cast<std::size_t>(vals.rows()) == above);
   CHECK(vals.minCoeff() > 100);
-  const nl::VolumeStats st = nl::stats(a, nullptr);
+  const nl::VolumeStats st = nl::volume_stats(a, nullptr);
   CHECK(st.sum == small().at("sform_only.nii.sum")[0]);
   CHECK(st.n == a.size());
   const Volume both = nl::logical(m, nl::logical_not(m), nl::VoxelLogic::And);
-  CHECK(nl::stats(both, nullptr).nonzero == 0);
+  CHECK(nl::volume_stats(both, nullptr).nonzero == 0);
   // Different grids and frame counts are refused with a message naming both grids.
   const Volume other = nl::load_volume(nifti_dir + "good_int16.nii");
   const std::string msg = error_of<nl::ValueError>([&] { nl::combine(a, other, nl::VoxelOp::Add); });
@@ -389,7 +389,7 @@ TEST_CASE("4-D frames broadcast against a 3-D volume", "[image]") {
   CHECK(f0.ndim() == 3);
   const Volume d = nl::combine(v, f0, nl::VoxelOp::Sub);
   CHECK(d.frames() == 2);
-  CHECK(nl::stats(nl::frame(d, 0), nullptr).nonzero == 0);
+  CHECK(nl::volume_stats(nl::frame(d, 0), nullptr).nonzero == 0);
   CHECK_THROWS_AS(nl::frame(v, 2), nl::ValueError);
   const nl::Matrix all = nl::values(v, nullptr);
   CHECK(all.cols() == 2);

@@ -257,7 +257,7 @@ struct VolumeStats {
   std::size_t nan = 0;      // of those, NaN (left out of the statistics below)
   double min = 0, max = 0, mean = 0, std = 0, sum = 0;  // std divides by count - 1
 };
-VolumeStats stats(const Volume& v, const Volume* mask);
+VolumeStats volume_stats(const Volume& v, const Volume* mask);
 
 // ---------------------------------------------------------------- filtering and resampling
 
