@@ -18,8 +18,7 @@
 
 namespace nl::bind {
 
-// Defined in ml_model.cpp: the pipeline object a user builds with nl.ml.pipeline.
-struct PipelineObject;
+// Defined in ml_model.cpp: the spec and C grid of a neurolua.Pipeline argument.
 const nl::ml::PipelineSpec* pipeline_spec(lua_State* L, int idx, const std::vector<double>** grid);
 
 struct CvObject {
