@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "nl/core.hpp"
+#include "nl/fileio.hpp"
 #include "nl/table.hpp"
 
 namespace nl {
@@ -29,12 +30,6 @@ namespace nl {
 namespace {
 
 using detail::quoted;
-
-std::string errno_text(int err) { return std::generic_category().message(err); }
-
-struct FileCloser {
-  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
 
 // Lower-cased extension of the last path component, without the dot ("" if none).
 std::string extension(const std::string& path) {
@@ -294,15 +289,7 @@ Table parse_table(std::string_view text, const std::string& name, const ReadOpti
 }
 
 Table read_table(const std::string& path, const ReadOptions& options) {
-  std::string text;
-  {
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw FileError(fmt::format("{}: cannot open file ({})", path, errno_text(errno)));
-    char buf[1 << 16];
-    std::size_t k;
-    while ((k = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, k);
-    if (std::ferror(f.get())) throw FileError(fmt::format("{}: cannot read file ({})", path, errno_text(errno)));
-  }
+  const std::string text = read_file(path);
   ReadOptions opts = options;
   if (!opts.sep) {
     const std::string ext = extension(path);
@@ -345,23 +332,6 @@ std::string cell_text(const Column& c, std::size_t i, const std::string& na) {
   return {};
 }
 
-// Permissions for a new file: those of the file being replaced, else 0666 minus the
-// umask (read from /proc, since umask() itself cannot be queried without changing it).
-mode_t new_file_mode(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
-  mode_t mask = 022;
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Umask:", 0) == 0) {
-      mask = static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8));
-      break;
-    }
-  }
-  return 0666 & ~mask;
-}
-
 }  // namespace
 
 std::string format_delimited(const Table& table, char sep) {
@@ -390,28 +360,7 @@ std::string format_delimited(const Table& table, char sep) {
 
 void write_table(const Table& table, const std::string& path, const WriteOptions& options) {
   const char sep = options.sep ? options.sep : (is_tab_extension(extension(path)) ? '\t' : ',');
-  const std::string text = format_delimited(table, sep);
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw FileError(fmt::format("{}: cannot create file ({})", path, errno_text(errno)));
-  int err = 0;
-  for (std::size_t done = 0; done < text.size() && !err;) {
-    const ssize_t k = ::write(fd, text.data() + done, text.size() - done);
-    if (k < 0 && errno != EINTR) err = errno;
-    if (k > 0) done += static_cast<std::size_t>(k);
-  }
-  if (!err && ::fchmod(fd, new_file_mode(path)) != 0) err = errno;
-  if (!err && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && !err) err = errno;
-  if (err) {
-    ::unlink(tmp.c_str());
-    throw FileError(fmt::format("{}: cannot write file ({})", path, errno_text(err)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp.c_str());
-    throw FileError(fmt::format("{}: cannot replace file ({})", path, errno_text(err)));
-  }
+  write_file_atomic(path, format_delimited(table, sep));
 }
 
 }  // namespace nl

@@ -1,6 +1,8 @@
 // ml_nested_cv.cpp: repeated stratified nested CV and the label-permutation test.
 #include "nl/ml/nested_cv.hpp"
 
+#include "ml_nested_cv_plan.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,72 +14,25 @@ namespace nl::ml {
 
 namespace {
 
-using Index = Eigen::Index;
-using Rows = std::vector<Index>;
+using namespace detail;
 
 constexpr std::uint64_t kInnerStream = 1;
 constexpr std::uint64_t kSolverStream = 1000;
 constexpr std::uint64_t kPermutationStream = 1'000'000;
 
-Vector take(const Vector& y, const Rows& rows) {
-  Vector out(static_cast<Index>(rows.size()));
-  for (std::size_t k = 0; k < rows.size(); ++k) out(static_cast<Index>(k)) = y(rows[k]);
-  return out;
-}
-
-Table take(const Table* t, const Rows& rows) {
-  std::vector<std::size_t> r(rows.begin(), rows.end());
-  return t->take(r);
-}
-
 bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
-
-// ---------------------------------------------------------------- the plan
-
-// One CV1 partition of one CV2 training set, with its preprocessing applied.
-struct Inner {
-  Rows tr, val;  // subject indices
-  Preprocessing pre;
-  Matrix Xtr, Xval, Xtest;
-};
-
-struct Outer {
-  Rows train, test;
-  std::vector<Inner> inner;
-};
-
-}  // namespace
-
-// The cached folds and preprocessed matrices, kept by the result for permutations.
-struct NestedCvPlan {
-  std::vector<Outer> outer;
-};
-
-namespace {
-
-// Splits by assignment: subjects with fold == f go to test.
-void split(const std::vector<int>& assign, const Rows& subset, int f, Rows& train, Rows& test) {
-  for (std::size_t k = 0; k < subset.size(); ++k) (assign[k] == f ? test : train).push_back(subset[k]);
-}
 
 // The folds and the preprocessing of every CV1 partition: everything that does not
 // depend on the labels once the folds are fixed.
 std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* cov,
                              const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment) {
-  const Index n = X.rows();
-  Rows all(static_cast<std::size_t>(n));
-  std::iota(all.begin(), all.end(), Index{0});
   if (o.outer_assignment.empty()) {
     Rng rng(o.seed, 0);
     outer_assignment = stratified_folds(y, o.outer_folds, o.outer_repeats, rng);
   } else {
     outer_assignment = o.outer_assignment;
   }
-  const int folds_per_repeat = o.outer_folds;
-  std::vector<Outer> plan(outer_assignment.size() * static_cast<std::size_t>(folds_per_repeat));
-  for (std::size_t r = 0; r < outer_assignment.size(); ++r)
-    for (int f = 0; f < folds_per_repeat; ++f) split(outer_assignment[r], all, f, plan[r * folds_per_repeat + f].train,
-                                                     plan[r * folds_per_repeat + f].test);
+  std::vector<Outer> plan = outer_splits(outer_assignment, o.outer_folds, X.rows());
   parallel_for(plan.size(), [&](std::size_t oi) {
     Outer& out = plan[oi];
     if (out.test.empty() || out.train.empty())
@@ -238,6 +193,20 @@ double median_of(std::vector<double> v) {
 
 // ---------------------------------------------------------------- nested CV
 
+namespace {
+
+// The covariate columns the pipeline reads, for the stored training data.
+std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* cov) {
+  std::vector<std::string> names;
+  for (const auto& step : spec.steps)
+    for (const auto& n : step->covariates_used())
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  if (!cov || names.empty()) return std::nullopt;
+  return cov->select(names);
+}
+
+}  // namespace
+
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
                          const Table* covariates, const NestedCvOptions& options) {
   check_inputs(grid, X, y, covariates, options);
@@ -247,6 +216,10 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   holder->outer = make_plan(spec, X, y, covariates, options, res.outer_assignment);
   const std::vector<Outer>& plan = holder->outer;
   res.plan = holder;
+  res.options = options;
+  res.options.outer_assignment = res.outer_assignment;
+  res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
+  res.data = std::make_shared<TrainingData>(TrainingData{X, y, needed_covariates(spec, covariates)});
   std::vector<OuterFit> fits(plan.size());
   parallel_for(plan.size(), [&](std::size_t o) {
     Rng rng(options.seed, kSolverStream + o);
@@ -277,14 +250,61 @@ void finish_pvalues(PermutationResult& r) {
   r.p_plus_one = (r.count + 1.0) / (n + 1.0);
 }
 
+namespace {
+
+// Labels of permutation k: y shuffled with the permutation's stream (which `rng` then
+// continues to use for the solver).
+Vector permuted_labels(const Vector& y, Rng& rng) {
+  std::vector<Index> order(static_cast<std::size_t>(y.size()));
+  std::iota(order.begin(), order.end(), Index{0});
+  rng.shuffle(order);
+  Vector yp(y.size());
+  for (Index i = 0; i < y.size(); ++i) yp(i) = y(order[static_cast<std::size_t>(i)]);
+  return yp;
+}
+
+// NeuroMiner mode: every base model retrained on permuted labels with its observed C,
+// features and preprocessing, in base-model order with one stream; a base model whose
+// permuted CV1 sets hold one class only abstains (nullopt).
+std::vector<std::optional<FittedModel>> permuted_models(const PipelineSpec& spec, const NestedCvResult& observed,
+                                                        const Vector& yp, Rng& rng) {
+  const std::vector<Outer>& plan = observed.plan->outer;
+  std::vector<std::optional<FittedModel>> out;
+  out.reserve(observed.models.size());
+  for (std::size_t o = 0; o < plan.size(); ++o) {
+    SvcSpec svc = spec.svc;
+    svc.C = observed.grid[static_cast<std::size_t>(observed.chosen[o])];
+    const std::size_t P = plan[o].inner.size();
+    for (std::size_t p = 0; p < P; ++p) {
+      const Inner& in = plan[o].inner[p];
+      const Vector ytr = take(yp, in.tr), yval = take(yp, in.val);
+      if (!has_both_classes(ytr) && !has_both_classes(yval) && ytr(0) == yval(0)) {
+        out.emplace_back(std::nullopt);
+        continue;
+      }
+      FittedModel m;
+      m.features = observed.models[o * P + p].model.features;
+      m.svc = train_union(in.Xtr, ytr, in.Xval, yval, m.features, svc, rng);
+      out.emplace_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+void check_plan(const NestedCvResult& r, const char* what) {
+  if (!r.plan || !r.data || r.plan->outer.size() != r.chosen.size())
+    throw ValueError(fmt::format("{}: the nested-CV result carries no training data", what));
+}
+
+}  // namespace
+
 PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
                                    int n_permutations, PermutationMode mode, const std::function<void(int)>& progress) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_inputs(observed.grid, X, y, covariates, options);
   // The observed run's folds and preprocessing: label-independent, so reused as they are.
-  if (!observed.plan || observed.plan->outer.size() != observed.chosen.size())
-    throw ValueError("permutation test: the nested-CV result carries no plan (was it loaded from a file?)");
+  check_plan(observed, "permutation test");
   if (observed.scores.size() != static_cast<std::size_t>(X.rows()))
     throw ValueError("permutation test: the data do not match the nested-CV result");
   const std::vector<Outer>& plan = observed.plan->outer;
@@ -294,37 +314,101 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
   std::atomic<int> done{0};
   parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
     Rng rng(options.seed, kPermutationStream + k);
-    std::vector<Index> order(static_cast<std::size_t>(y.size()));
-    std::iota(order.begin(), order.end(), Index{0});
-    rng.shuffle(order);
-    Vector yp(y.size());
-    for (Index i = 0; i < y.size(); ++i) yp(i) = y(order[static_cast<std::size_t>(i)]);
+    const Vector yp = permuted_labels(y, rng);
     std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
-    for (std::size_t o = 0; o < plan.size(); ++o) {
-      if (mode == PermutationMode::Full) {
+    if (mode == PermutationMode::Full) {
+      for (std::size_t o = 0; o < plan.size(); ++o) {
         const OuterFit fit = select_and_fit(plan[o], yp, spec, observed.grid, rng);
         collect_scores(plan[o], fit.models, scores);
-        continue;
       }
-      // NeuroMiner mode: the observed C, features and preprocessing; new SVC weights.
-      SvcSpec svc = spec.svc;
-      svc.C = observed.grid[static_cast<std::size_t>(observed.chosen[o])];
-      const std::size_t P = plan[o].inner.size();
-      for (std::size_t p = 0; p < P; ++p) {
-        const Inner& in = plan[o].inner[p];
-        const Vector ytr = take(yp, in.tr), yval = take(yp, in.val);
-        // A permuted CV1 set can, rarely, hold one class only: that base model abstains.
-        if (!has_both_classes(ytr) && !has_both_classes(yval) && ytr(0) == yval(0)) continue;
-        FittedModel m;
-        m.features = observed.models[o * P + p].model.features;
-        m.svc = train_union(in.Xtr, ytr, in.Xval, yval, m.features, svc, rng);
-        const Vector d = model_decision(m, in.Xtest);
-        for (std::size_t j = 0; j < plan[o].test.size(); ++j)
-          scores[static_cast<std::size_t>(plan[o].test[j])].push_back(d(static_cast<Index>(j)));
+    } else {
+      const auto models = permuted_models(spec, observed, yp, rng);
+      std::size_t m = 0;
+      for (const Outer& out : plan) {
+        for (std::size_t p = 0; p < out.inner.size(); ++p, ++m) {
+          if (!models[m]) continue;
+          const Vector d = model_decision(*models[m], out.inner[p].Xtest);
+          for (std::size_t j = 0; j < out.test.size(); ++j)
+            scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
+        }
       }
     }
     // Performance against the permuted labels: the whole analysis run on a null data set.
     res.bac[k] = score_bac(medians(scores), yp);
+    const int d = ++done;
+    if (progress) progress(d);
+  });
+  finish_pvalues(res);
+  return res;
+}
+
+// ---------------------------------------------------------------- external validation
+
+namespace {
+
+void check_external(const NestedCvResult& r, const Matrix& X, const Table* cov) {
+  if (r.models.empty()) throw ValueError("apply: the nested-CV result has no base models");
+  const Index p = r.data                            ? r.data->X.cols()
+                  : r.models.front().pre.steps.empty() ? X.cols()
+                                                       : r.models.front().pre.steps.front()->n_features_in();
+  if (X.cols() != p)
+    throw ValueError(fmt::format("apply: the new data have {} features, the model was trained on {}", X.cols(), p));
+  if (X.rows() == 0) throw ValueError("apply: the new data have no rows");
+  if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
+    throw ValueError(fmt::format("apply: covariates have {} rows, the new data have {}", cov->nrows(), X.rows()));
+}
+
+// Each base model's preprocessing applied to the new rows.
+std::vector<Matrix> preprocess_new(const NestedCvResult& r, const Matrix& X, const Table* cov) {
+  std::vector<Matrix> out(r.models.size());
+  parallel_for(r.models.size(), [&](std::size_t m) { out[m] = r.models[m].pre.apply(X, cov); });
+  return out;
+}
+
+ExternalScores collect_external(const std::vector<std::optional<FittedModel>>& models, const std::vector<Matrix>& Xpre,
+                                Index n) {
+  ExternalScores out;
+  out.scores.assign(static_cast<std::size_t>(n), {});
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    if (!models[m]) continue;
+    const Vector d = model_decision(*models[m], Xpre[m]);
+    for (Index i = 0; i < n; ++i) out.scores[static_cast<std::size_t>(i)].push_back(d(i));
+  }
+  out.median = medians(out.scores);
+  return out;
+}
+
+std::vector<std::optional<FittedModel>> observed_models(const NestedCvResult& r) {
+  std::vector<std::optional<FittedModel>> out;
+  for (const auto& b : r.models) out.emplace_back(b.model);
+  return out;
+}
+
+}  // namespace
+
+ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates) {
+  check_external(result, X_new, covariates);
+  return collect_external(observed_models(result), preprocess_new(result, X_new, covariates), X_new.rows());
+}
+
+PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
+                                            const Matrix& X_new, const Vector& y_new, const Table* covariates,
+                                            int n_permutations, const std::function<void(int)>& progress) {
+  if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
+  check_external(result, X_new, covariates);
+  check_plan(result, "external permutation test");
+  check_labels(y_new, X_new.rows(), "apply");
+  const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates);
+  PermutationResult res;
+  res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
+  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
+  std::atomic<int> done{0};
+  const Vector& y = result.data->y;
+  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+    Rng rng(result.options.seed, kPermutationStream + k);
+    const Vector yp = permuted_labels(y, rng);
+    const auto models = permuted_models(spec, result, yp, rng);
+    res.bac[k] = score_bac(collect_external(models, Xpre, X_new.rows()).median, y_new);
     const int d = ++done;
     if (progress) progress(d);
   });

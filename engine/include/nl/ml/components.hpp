@@ -22,8 +22,12 @@ class Pca final : public Transform {
   std::string name() const override { return "pca"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
 
  private:
+  void load(Reader& r) override;
   Eigen::Index k_;
   std::optional<PcaFit> fit_;
 };
@@ -38,9 +42,13 @@ class Robpca final : public Transform {
   std::string name() const override { return "robpca"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
   const RobpcaFit& result() const;
 
  private:
+  void load(Reader& r) override;
   RobpcaOptions options_;
   std::optional<RobpcaFit> fit_;
 };

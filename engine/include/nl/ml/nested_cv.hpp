@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "nl/linalg.hpp"
@@ -61,6 +63,15 @@ struct BaseModel {
 
 struct NestedCvPlan;  // folds and preprocessed matrices (label-independent cache)
 
+// The training data a result was computed on: kept so that permutation tests (of the
+// CV and of an external validation) can retrain the base models, also after a reload.
+// `covariates` holds only the columns the preprocessing reads (none: no table).
+struct TrainingData {
+  Matrix X;
+  Vector y;
+  std::optional<Table> covariates;
+};
+
 struct NestedCvResult {
   std::vector<double> grid;                    // C values as given
   std::vector<std::vector<double>> inner_bac;  // [outer fold][C] mean CV1-test BAC
@@ -71,7 +82,10 @@ struct NestedCvResult {
   Confusion metrics;                           // of the median scores
   double auc = 0.0;
   std::vector<std::vector<int>> outer_assignment;  // the CV2 folds used
-  std::shared_ptr<const NestedCvPlan> plan;         // reused by permutation_test
+  NestedCvOptions options;                          // as run (seed, folds, repeats)
+  std::vector<std::string> feature_names;           // of X's columns; may be empty
+  std::shared_ptr<const TrainingData> data;         // X, y and covariates
+  std::shared_ptr<const NestedCvPlan> plan;         // reused by permutation tests
 };
 
 // Runs the nested CV of `spec` with the C values in `grid` on X (n x p), labels y
@@ -101,6 +115,49 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
                                    int n_permutations, PermutationMode mode,
                                    const std::function<void(int)>& progress = {});
+
+// ---------------------------------------------------------------- external validation
+
+// Decision scores of new subjects from every base model, each with its own fitted
+// preprocessing ("OOCV" in NeuroMiner): scores[i] lists subject i's scores in base-model
+// order; median[i] is their median (0 when a subject has none, which counts in no cell).
+struct ExternalScores {
+  std::vector<std::vector<double>> scores;
+  Vector median;
+};
+
+// X_new must have the training data's number of columns; covariates (rows aligned with
+// X_new) must hold the columns the preprocessing reads. Parallel over base models.
+ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates);
+
+// Label-permutation test of an external validation: permutation k shuffles the
+// training labels with the same stream as permutation_test (Rng(seed, 1'000'000 + k)),
+// retrains every base model in NeuroMiner mode (its C, features and preprocessing kept)
+// exactly as permutation_test does, so the permuted models are the same ones; applies
+// them to the new subjects and compares the median-score BAC against y_new with the
+// observed external BAC. seed is the nested CV's seed.
+PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
+                                            const Matrix& X_new, const Vector& y_new, const Table* covariates,
+                                            int n_permutations, const std::function<void(int)>& progress = {});
+
+// ---------------------------------------------------------------- persistence
+
+// One file holding the pipeline, every base model with its preprocessing, the scores,
+// the folds and the training data (so a reloaded result can run permutation tests and
+// external validation exactly as the original): nl/serial.hpp's container, kind
+// "cvresult", version 1. Written atomically.
+void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
+                 const std::optional<PermutationResult>& permutations, PermutationMode mode);
+
+struct LoadedResult {
+  PipelineSpec spec;
+  NestedCvResult result;
+  std::optional<PermutationResult> permutations;
+  PermutationMode mode = PermutationMode::NeuroMiner;
+};
+// FileError naming the file for a missing, foreign, newer-version, truncated or
+// corrupt file.
+LoadedResult load_result(const std::string& path);
 
 // Median-score BAC and the p-value formulas (exposed for tests).
 double median_of(std::vector<double> v);

@@ -19,6 +19,11 @@
 #include "nl/linalg.hpp"
 #include "nl/table.hpp"
 
+namespace nl {
+class Writer;
+class Reader;
+}  // namespace nl
+
 namespace nl::ml {
 
 // One named piece of learned state, for inspection (e.g. {"center_", 1 x p}).
@@ -47,18 +52,43 @@ class Transform {
   // Learned state, empty before fit.
   virtual std::vector<StateItem> state() const = 0;
 
+  // The transpose of the step's linear part (its Jacobian): maps weights on the output
+  // features (p_out x m) to weights on the input features (p_in x m), so that
+  // w_out' apply(x) = backproject(w_out)' x + (a term that does not depend on x).
+  // Every step here is affine in x. Throws ValueError if not fitted.
+  virtual Matrix backproject(const Matrix& w) const = 0;
+  // Covariate columns the step reads (none for most steps).
+  virtual std::vector<std::string> covariates_used() const { return {}; }
+
+  // Serialization (nl/serial.hpp): save() writes the step's name, options and learned
+  // state; read_transform() rebuilds a step from them, bit for bit.
+  virtual void save(Writer& w) const = 0;
+
   bool fitted() const noexcept { return fitted_; }
   Eigen::Index n_features_in() const noexcept { return p_in_; }
+  // Width of apply()'s output (0 before fit).
+  virtual Eigen::Index n_features_out() const = 0;
 
  protected:
   // Shared checks: X non-empty with at least one row; covariates aligned.
   void begin_fit(const Matrix& X, const Table* covariates);
   void check_apply(const Matrix& X, const Table* covariates) const;
+  void check_backproject(const Matrix& w, Eigen::Index p_out) const;
+  // The common part of save() and of reading: fitted flag and input width.
+  void save_base(Writer& w) const;
+  void load_base(Reader& r);
+  // Reads what save() wrote after the name (options, then state).
+  virtual void load(Reader& r) = 0;
+  friend std::unique_ptr<Transform> read_transform(Reader& r);
   bool fitted_ = false;
   Eigen::Index p_in_ = 0;
 };
 
 using TransformPtr = std::unique_ptr<Transform>;
+
+// Rebuilds a step written by Transform::save (FileError through Reader::fail for an
+// unknown step name or a malformed record).
+std::unique_ptr<Transform> read_transform(Reader& r);
 
 // ---------------------------------------------------------------- scale
 
@@ -75,8 +105,12 @@ class Scale final : public Transform {
   std::string name() const override { return "scale"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
 
  private:
+  void load(Reader& r) override;
   double lo_, hi_;
   Vector min_, max_;
 };
@@ -93,10 +127,14 @@ class Prune final : public Transform {
   std::string name() const override { return "prune"; }
   std::string options() const override { return "prune{}"; }
   std::vector<StateItem> state() const override;
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
   // 0-based indices of the kept input features.
   const std::vector<Eigen::Index>& kept() const noexcept { return keep_; }
 
  private:
+  void load(Reader& r) override;
   std::vector<Eigen::Index> keep_;
 };
 
@@ -116,6 +154,8 @@ class CovariateCoder {
   // Names of the design columns ("age", "site=B", ...).
   std::vector<std::string> design_names() const;
   const std::vector<std::string>& names() const noexcept { return names_; }
+  void save(Writer& w) const;
+  void load(Reader& r);
 
  private:
   struct Coding {
@@ -144,9 +184,14 @@ class RegressOut final : public Transform {
   std::string name() const override { return "regress_out"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
   const Matrix& beta() const noexcept { return beta_; }
+  std::vector<std::string> covariates_used() const override { return coder_.names(); }
 
  private:
+  void load(Reader& r) override;
   Matrix design(const Table* covariates, Eigen::Index n) const;
   CovariateCoder coder_;
   Matrix beta_;  // (1 + q) x p
