@@ -1,0 +1,222 @@
+-- scripts/ketamine/common.lua: what the ketamine-response scripts share (METHODS.md
+-- section 1): arguments, loading a cohort from a participants table and GM maps, the
+-- paper's pipeline, and printing results beside the paper's figures.
+--
+-- Loaded by the scripts next to it with dofile; returns a table of functions.
+local nl = require "neurolua"
+
+local M = {}
+
+-- The paper's figures (Table 2 and text), for printing beside ours.
+M.paper = {
+  discovery = { n = 99, BAC = 72.2, AUC = 0.72, p = "< .001" },
+  saline = { n = 49, BAC = 41.1, AUC = 0.45, p = ".88" },
+  external = { n = 51, BAC = 60.0, AUC = 0.65, p = ".01" },
+}
+
+-- Arguments: positional [participants.tsv [atlas]] and key=value options (out, seed,
+-- permutations, k, wrapper, threads). Unknown keys raise.
+function M.args(argv, defaults)
+  local o = {}
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  local allowed = { out = true, seed = true, permutations = true, k = true, wrapper = true, threads = true,
+                    sim_seed = true, resolution = true }
+  local pos = 0
+  for _, a in ipairs(argv or {}) do
+    local k, v = a:match("^([%w_]+)=(.*)$")
+    if k then
+      if not allowed[k] then error(string.format("unknown option '%s' (expected one of: out, seed, "
+          .. "permutations, k, wrapper, threads, sim_seed, resolution)", k), 0) end
+      if k ~= "out" then
+        local num = tonumber(v)
+        if k == "wrapper" then
+          if v ~= "true" and v ~= "false" then error("option 'wrapper' must be true or false", 0) end
+          num = v == "true"
+        elseif not num then
+          error(string.format("option '%s' must be a number, got '%s'", k, v), 0)
+        end
+        o[k] = num
+      else
+        o[k] = v
+      end
+    else
+      pos = pos + 1
+      if pos == 1 then o.participants = a
+      elseif pos == 2 then o.atlas = a
+      else error("too many arguments: expected [participants.tsv [atlas]] [key=value ...]", 0) end
+    end
+  end
+  o.out = o.out or "out/ketamine"
+  o.seed = o.seed or 1
+  o.permutations = o.permutations or 1000
+  o.atlas = o.atlas or "aal"
+  if o.wrapper == nil then o.wrapper = true end
+  if o.threads then nl.threads(o.threads) end
+  return o
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+M.exists = exists
+
+local function mkdir(path)
+  local ok = os.execute("mkdir -p '" .. path:gsub("'", "'\\''") .. "'")
+  if not ok then error("cannot create directory '" .. path .. "'", 0) end
+end
+M.mkdir = mkdir
+
+-- The participants table: the user's, or the built-in simulated cohort (written to
+-- <out>/sim on first use).
+function M.participants_path(o)
+  if o.participants then return o.participants end
+  local dir = o.out .. "/sim"
+  local path = dir .. "/participants.tsv"
+  if not exists(path) then
+    io.stderr:write(string.format("simulating the built-in cohort into %s ...\n", dir))
+    mkdir(o.out)
+    nl.sim.ketamine{ seed = o.sim_seed or 2024, dir = dir, resolution = o.resolution or 3 }
+  end
+  return path
+end
+
+function M.has_column(t, name)
+  for _, c in ipairs(t:columns()) do
+    if c == name then return true end
+  end
+  return false
+end
+
+-- Rows of `cohorts` (a list of cohort names; nil: every row, for a user's table
+-- without a cohort column) with response labels, features and the table.
+--   returns t (Table), X (Table of regional volumes in ml), y (list of booleans)
+function M.load(o, cohorts, atlas)
+  local t = nl.study.participants(M.participants_path(o))
+  if cohorts then
+    if not M.has_column(t, "cohort") then
+      error(string.format("%s has no 'cohort' column to select %s", M.participants_path(o), table.concat(cohorts, ", ")), 0)
+    end
+    local keep = nil
+    for _, c in ipairs(cohorts) do
+      local m = t.cohort:eq(c)
+      keep = keep and (keep | m) or m
+    end
+    t = t:filter(keep)
+    if #t == 0 then
+      error(string.format("%s has no rows of cohort %s", M.participants_path(o), table.concat(cohorts, " or ")), 0)
+    end
+  end
+  t.response = nl.study.response(t.madrs_pre, t.madrs_post)
+  atlas = atlas or nl.atlas.load(o.atlas)
+  local X = atlas:summarize(nl.volume.load_all(t.gm_path), "volume_ml")
+  return t, X, t.response
+end
+
+-- The paper's pipeline: scale, prune, covariate regression, ROBPCA, scale, wrapper,
+-- linear SVC over 2^-6 .. 2^4.
+function M.pipeline(o)
+  local steps = {
+    nl.ml.scale{ range = { -1, 1 } },
+    nl.ml.prune{},
+    nl.ml.regress_out{ "age", "sex", "site", "tiv" },
+    nl.ml.robpca{ k = o.k or 13 },
+    nl.ml.scale{ range = { -1, 1 } },
+  }
+  if o.wrapper then steps[#steps + 1] = nl.ml.forward_select{ step = 0.10, stop = 0.80 } end
+  steps[#steps + 1] = nl.ml.svc{ C = nl.ml.pow2(-6, 4), weighting = "balanced" }
+  return nl.ml.pipeline(steps)
+end
+
+-- One Table 2 row: ours and, when known, the paper's.
+local function pct(x) return string.format("%5.1f", 100 * x) end
+local function pstr(p, n, count)
+  if not p then return "n/a" end
+  if p == 0 then return string.format("< %.3g", 1 / n) end
+  return string.format("%.3f", p)
+end
+
+function M.table2(rows)
+  local head = string.format("%-22s %4s %4s %4s %4s %4s %6s %6s %6s %6s %6s %6s %9s", "analysis", "n", "TP", "TN",
+    "FP", "FN", "sens", "spec", "BAC", "PPV", "NPV", "AUC", "p")
+  local lines = { head, string.rep("-", #head) }
+  for _, r in ipairs(rows) do
+    local m = r.metrics
+    local n = m.TP + m.TN + m.FP + m.FN + (m.undecided or 0)
+    lines[#lines + 1] = string.format("%-22s %4d %4d %4d %4d %4d %6s %6s %6s %6s %6s %6.3f %9s", r.name, n, m.TP, m.TN,
+      m.FP, m.FN, pct(m.sensitivity), pct(m.specificity), pct(m.BAC), pct(m.PPV), pct(m.NPV), m.AUC,
+      pstr(r.p, r.n_perm))
+    if r.paper then
+      lines[#lines + 1] = string.format("%-22s %4d %4s %4s %4s %4s %6s %6s %6.1f %6s %6s %6.2f %9s", "  paper", r.paper.n,
+        "", "", "", "", "", "", r.paper.BAC, "", "", r.paper.AUC, r.paper.p)
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+function M.row(name, result, paper, n_perm)
+  return { name = name, metrics = result.metrics_, p = result.p_, n_perm = n_perm, paper = paper }
+end
+
+-- Top regions (the paper's Figure 2) as text.
+function M.top_regions(r, n)
+  local w = r:weights{ top = n or 25 }
+  local lines = { string.format("%4s  %-26s %10s %8s %6s %8s  %s", "rank", "region", "mean w", "CVR", "I", "q",
+    "predicts") }
+  for i = 1, #w do
+    lines[#lines + 1] = string.format("%4d  %-26s %10.4f %8.2f %6.2f %8.2g%s  %s", w.rank[i], w.name[i], w.mean[i],
+      w.cvr[i], w.consistency[i], w.q[i], w.significant[i] and "*" or " ",
+      w.mean[i] > 0 and "response" or "non-response")
+  end
+  return table.concat(lines, "\n"), w
+end
+
+-- What a saved discovery model was trained from, to reuse it only for the same input.
+local function source_key(o)
+  return string.format("participants=%s atlas=%s seed=%s k=%s wrapper=%s permutations=%s",
+    M.participants_path(o), o.atlas, o.seed, o.k or 13, o.wrapper, o.permutations)
+end
+
+local function read_all(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The discovery model: loaded from <out>/discovery.model when that was trained from
+-- the same input (and `fresh` is not set), else trained on the rows with cohort =
+-- "discovery" (every row when the table has no cohort column), saved with its weights
+-- table and top-25 weight map. Returns r and, when trained, {t, X, cpu, model}.
+function M.discovery(o, fresh)
+  local model_path = o.out .. "/discovery.model"
+  local key_path = o.out .. "/discovery.source"
+  if not fresh and exists(model_path) and read_all(key_path) == source_key(o) then
+    return nl.cv.load(model_path), nil
+  end
+  local atlas = nl.atlas.load(o.atlas)
+  local t0 = nl.study.participants(M.participants_path(o))
+  local t, X, y = M.load(o, M.has_column(t0, "cohort") and { "discovery" } or nil, atlas)
+  local c0 = os.clock()
+  local r = nl.cv.nested(M.pipeline(o), X, y, { covariates = t, outer = { 3, 5 }, inner = { 3, 5 },
+                                               permutations = o.permutations, seed = o.seed })
+  local cpu = os.clock() - c0
+  mkdir(o.out)
+  r:save(model_path)
+  local f = assert(io.open(key_path, "wb"))
+  f:write(source_key(o))
+  f:close()
+  r:weights():write(o.out .. "/discovery_weights.tsv")
+  r:weight_map(atlas, { top = 25 }):save(o.out .. "/discovery_top25_weights.nii.gz")
+  return r, { t = t, X = X, cpu = cpu, model = model_path }
+end
+
+-- External validation of model r on the cohorts listed (a list of names).
+function M.validate(o, r, cohorts)
+  local t, X, y = M.load(o, cohorts)
+  return r:apply(X, y, { covariates = t, permutations = o.permutations }), t
+end
+
+return M

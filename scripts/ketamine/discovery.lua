@@ -1,0 +1,27 @@
+-- scripts/ketamine/discovery.lua: the discovery model of the ketamine-response study
+-- (METHODS.md section 1): regional GM volumes of the discovery cohort, the paper's
+-- pipeline in repeated nested CV (CV2 3x5, CV1 3x5, 11 C values, ROBPCA k = 13,
+-- wrapper), 1000 label permutations (NeuroMiner mode), the top-25 regions.
+--
+--   neurolua scripts/ketamine/discovery.lua [participants.tsv [atlas]] [key=value ...]
+--
+-- Without a participants table it uses the built-in simulated cohort. The discovery
+-- cohort is the rows with cohort = "discovery" (every row when the table has no
+-- cohort column). The table needs participant_id, age, sex, site, tiv, madrs_pre,
+-- madrs_post and gm_path (modulated GM maps; relative paths are read relative to the
+-- table's folder). Options: out (default
+-- out/ketamine), seed (1), permutations (1000), k (13), wrapper (true), threads.
+-- Writes <out>/discovery.model (reload with nl.cv.load), discovery_weights.tsv and
+-- discovery_top25_weights.nii.gz.
+local nl = require "neurolua"
+local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
+local K = dofile(dir .. "common.lua")
+
+local o = K.args(arg)
+local r, info = K.discovery(o, true)
+print(string.format("Discovery: %d subjects, %d regions, %d base models (CPU %.1f s)", #info.t, info.X:ncols(),
+  r.models_, info.cpu))
+print(K.table2{ K.row("discovery (nested CV)", r, not o.participants and K.paper.discovery or nil, o.permutations) })
+print("\nTop 25 regions by mean back-projected weight (* = sign-consistent at FDR 5 %):")
+print((K.top_regions(r, 25)))
+print(string.format("\nSaved %s", info.model))
