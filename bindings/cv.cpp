@@ -113,12 +113,18 @@ void read_user_folds(lua_State* L, int idx, std::vector<std::vector<int>>& out) 
   lua_pop(L, 1);
 }
 
-// A progress callback drawing "permutations k/n" on stderr when it is a terminal.
+// A progress callback drawing "permutations [####......] k/n" on stderr when it is a
+// terminal (called from worker threads; each call writes one short line).
 std::function<void(int)> progress_bar(bool tty, int total) {
   if (!tty) return {};
   return [total](int done) {
-    if (done % 10 == 0 || done == total)
-      std::fprintf(stderr, "\rpermutations %d/%d%s", done, total, done == total ? "\n" : "");
+    if (done % 10 != 0 && done != total) return;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
+    char bar[width + 1];
+    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
+    bar[width] = '\0';
+    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
   };
 }
 
@@ -341,6 +347,45 @@ int r_tostring(lua_State* L) {
     lua_pushlstring(L, s.data(), s.size());
     return 1;
   });
+}
+
+// r:model(i) -> {outer, inner, C, features, w, b, validation_bac, steps}: base model i
+// (outer-major order), its fitted preprocessing as copies of its Transform steps.
+int r_model(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const auto& models = cv.result.models;
+  const auto i = static_cast<std::size_t>(check_range(L, 2, 1, static_cast<lua_Integer>(models.size()), "base model"));
+  const nl::ml::BaseModel& b = models[i - 1];
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, b.outer + 1);
+  lua_setfield(L, -2, "outer");
+  lua_pushinteger(L, b.inner + 1);
+  lua_setfield(L, -2, "inner");
+  lua_pushnumber(L, cv.result.grid[static_cast<std::size_t>(cv.result.chosen[static_cast<std::size_t>(b.outer)])]);
+  lua_setfield(L, -2, "C");
+  lua_createtable(L, static_cast<int>(b.model.features.size()), 0);
+  for (std::size_t k = 0; k < b.model.features.size(); ++k) {
+    lua_pushinteger(L, static_cast<lua_Integer>(b.model.features[k] + 1));
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+  lua_setfield(L, -2, "features");
+  push_matrix(L, Matrix(b.model.svc.w));
+  lua_setfield(L, -2, "w");
+  lua_pushnumber(L, b.model.svc.b);
+  lua_setfield(L, -2, "b");
+  lua_pushnumber(L, b.model.validation_bac);
+  lua_setfield(L, -2, "validation_bac");
+  lua_createtable(L, static_cast<int>(b.pre.steps.size()), 0);
+  for (std::size_t k = 0; k < b.pre.steps.size(); ++k) {
+    auto* slot = new_object<nl::ml::Transform>(L);
+    protect(L, [&] {
+      *slot = std::shared_ptr<nl::ml::Transform>(b.pre.steps[k]->copy());
+      return 0;
+    });
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+  lua_setfield(L, -2, "steps");
+  return 1;
 }
 
 // ---------------------------------------------------------------- external validation
@@ -644,6 +689,7 @@ int load(lua_State* L) {
 }
 
 const luaL_Reg methods[] = {{"scores", r_scores},
+                            {"model", r_model},
                             {"apply", r_apply},
                             {"weights", r_weights},
                             {"weight_matrix", r_weight_matrix},

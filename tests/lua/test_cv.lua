@@ -132,6 +132,22 @@ T.test("weights, weight matrix and weight map", function()
   T.raises(function() return rm:weight_map(aal) end, "the model has 6 features, the atlas 116 regions")
 end)
 
+T.test("base models", function()
+  local m = r2:model(1)
+  T.eq(m.outer, 1); T.eq(m.inner, 1)
+  T.eq(#m.steps, 4)
+  T.eq(m.steps[3]:name(), "pca")
+  T.eq(m.w:rows(), #m.features)
+  T.truthy(m.C == 0.25 or m.C == 1)
+  -- The steps reproduce the base model's scores of a new subject.
+  local Y = Xtest:matrix()
+  for _, s in ipairs(m.steps) do Y = s:transform(Y) end
+  local d = Y:cols_at(m.features) * m.w
+  local ext = r2:apply(Xtest)
+  T.near(d:get(1, 1), ext:scores(1)[1], 1e-12)
+  T.raises(function() return r2:model(37) end, "base model")
+end)
+
 T.test("save and load", function()
   local path = os.tmpname()
   r2:save(path)
