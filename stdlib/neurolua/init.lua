@@ -3,5 +3,6 @@
 return function(nl)
   local help = require "neurolua.help"
   nl.help = help.help
+  nl.study = require "neurolua.study"
   return nl
 end

@@ -1,0 +1,257 @@
+-- Tests of nl.sim.ketamine (files, reload, options, directory policy) and nl.study
+-- (response, participants, demographics).
+local T = require "testing"
+local nl = require "neurolua"
+
+local data = os.getenv("NL_TEST_DATA") .. "/atlas/"
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function installed(name)
+  local t = nl.atlas.available()
+  for i = 1, #t do
+    if t.name[i] == name then return t.installed[i] end
+  end
+  return false
+end
+
+-- A fresh directory name under /tmp (not created), removed at the end.
+local dirs = {}
+local function tmpdir()
+  local p = T.tmpname("_sim")
+  dirs[#dirs + 1] = p
+  return p
+end
+
+local function first_line(path)
+  local f = assert(io.open(path, "rb"))
+  local l = f:read("l")
+  f:close()
+  return l
+end
+
+local header = "participant_id\tcohort\tarm\tage\tsex\tsite\ttiv\tmadrs_pre\tmadrs_post\tgm_path"
+
+local aal = installed("aal") and nl.atlas.load("aal") or nil
+
+T.test("nl.sim.ketamine writes participants, ground truth and maps that sum back", function()
+  if not aal then print("skip: AAL not installed") return end
+  local dir = tmpdir()
+  local p, truth, vols = nl.sim.ketamine{ seed = 2, atlas = "aal", resolution = 3, dir = dir,
+                                          cohorts = { "external_md" } }
+  T.eq(#p, 22)
+  T.eq(table.concat(p:columns(), ","), "participant_id,cohort,arm,age,sex,site,tiv,madrs_pre,madrs_post,gm_path")
+  T.eq(p.participant_id[1], "sub-149")
+  T.eq(p.site[1], "MD")
+  T.eq(p.gm_path[1], dir .. "/gm/sub-149_gm.nii.gz")
+  T.eq(first_line(dir .. "/participants.tsv"), header)
+  T.eq(first_line(dir .. "/ground_truth.tsv"), "index\tname\tsign\teffect_size\tpercent")
+  T.truthy(exists(dir .. "/gm/sub-170_gm.nii.gz"))
+  T.truthy(not exists(dir .. "/gm/sub-001_gm.nii.gz"), "only the chosen cohort's maps")
+  T.eq(#truth, 13)
+  T.eq(truth.name[1], "Frontal_Sup_L")
+  T.eq(truth.sign[1], 1)
+  T.eq(truth.name[13], "Vermis_7")
+  T.eq(truth.sign[13], -1)
+  T.eq(#vols, 22)
+  T.eq(vols:ncols(), 116)
+
+  -- participants.tsv holds paths relative to dir; nl.study.participants resolves them.
+  local raw = nl.table.read(dir .. "/participants.tsv")
+  T.eq(raw.gm_path[1], "gm/sub-149_gm.nii.gz")
+  local s = nl.study.participants(dir .. "/participants.tsv")
+  T.eq(s.gm_path[22], dir .. "/gm/sub-170_gm.nii.gz")
+  T.eq(s.age[3], p.age[3])
+  T.eq(s.madrs_post[3], p.madrs_post[3])
+  local X = aal:summarize(nl.volume.load_all(s.gm_path), "volume_ml")
+  for _, name in ipairs{ "Frontal_Sup_L", "Vermis_1_2", "Hippocampus_L", "Precentral_R" } do
+    for i = 1, 22 do T.near(X[name][i], vols[name][i], 1e-6, name) end
+  end
+  local v = nl.volume.load(s.gm_path[1])
+  T.eq(table.concat(v:dims(), "x"), "61x73x61")
+  T.eq(v:datatype(), "float32")
+
+  -- Response status follows the MADRS columns, 5 responders as in Table 1.
+  local r = nl.study.response(s.madrs_pre, s.madrs_post)
+  local n = 0
+  for i = 1, #r do if r[i] then n = n + 1 end end
+  T.eq(n, 5)
+end)
+
+T.test("a subject's files do not depend on the cohorts written or the threads; atlas as an object", function()
+  if not aal then print("skip: AAL not installed") return end
+  local threads = nl.threads()
+  nl.threads(1)
+  local a = nl.sim.ketamine{ seed = 5, dir = tmpdir(), cohorts = { "external_md" } }
+  nl.threads(2)
+  local b, _, vb = nl.sim.ketamine{ seed = 5, atlas = aal, dir = tmpdir(), cohorts = { "external_ny", "external_md" } }
+  nl.threads(threads)
+  T.truthy(T.read_file(a.gm_path[7]) == T.read_file(b.gm_path[7]), "bit-identical map files")
+  T.eq(#b, 51)
+  T.eq(b.participant_id[1], "sub-149", "subject order, not option order")
+  for i = 1, 22 do
+    T.eq(b.age[i], a.age[i]); T.eq(b.tiv[i], a.tiv[i]); T.eq(b.madrs_pre[i], a.madrs_pre[i])
+  end
+  local c, _, vc = nl.sim.ketamine{ seed = 6, atlas = aal, dir = tmpdir(), cohorts = { "external_md", "external_ny" } }
+  T.truthy(vc.Frontal_Sup_L[1] ~= vb.Frontal_Sup_L[1], "another seed, other volumes")
+  T.eq(#c, 51)
+end)
+
+T.test("directory policy: refuse non-empty, overwrite only a simulator output", function()
+  if not aal then print("skip: AAL not installed") return end
+  local dir = tmpdir()
+  nl.sim.ketamine{ dir = dir, atlas = aal, cohorts = { "external_md" } }
+  T.raises(function() nl.sim.ketamine{ dir = dir, atlas = aal, cohorts = { "external_md" } } end,
+           "directory is not empty; it holds a previous simulator output: pass overwrite = true")
+  T.write_file(dir .. "/notes.txt", "mine")
+  local p = nl.sim.ketamine{ dir = dir, atlas = aal, cohorts = { "external_md" }, overwrite = true, seed = 9 }
+  T.eq(#p, 22)
+  T.eq(T.read_file(dir .. "/notes.txt"), "mine", "unrelated files are kept")
+  local other = tmpdir()
+  os.execute("mkdir -p " .. other)
+  T.write_file(other .. "/data.csv", "x\n1\n")
+  T.raises(function() nl.sim.ketamine{ dir = other, atlas = aal, overwrite = true } end,
+           "holds no previous simulator output")
+  T.raises(function() nl.sim.ketamine{ dir = other, atlas = aal } end, "choose a new or empty directory")
+  T.eq(T.read_file(other .. "/data.csv"), "x\n1\n")
+  T.raises(function() nl.sim.ketamine{ dir = other .. "/data.csv", atlas = aal } end, "exists and is not a directory")
+end)
+
+T.test("nl.sim.ketamine options are checked", function()
+  local tiny = nl.atlas.load(data .. "tiny.nii.gz")
+  local d = tmpdir()
+  T.raises(function() nl.sim.ketamine() end, "bad argument #1 to 'ketamine' (table expected, got no value)")
+  T.raises(function() nl.sim.ketamine{ sed = 1, dir = d } end,
+           "unknown option 'sed' for ketamine; expected one of: dir, seed, atlas")
+  T.raises(function() nl.sim.ketamine{ seed = 1 } end, "option 'dir' (the output directory, a non-empty string) is required")
+  T.raises(function() nl.sim.ketamine{ dir = "" } end, "option 'dir'")
+  T.raises(function() nl.sim.ketamine{ dir = d, seed = 1.5 } end, "option 'seed' must be a non-negative integer")
+  T.raises(function() nl.sim.ketamine{ dir = d, resolution = 5 } end, "option 'resolution' must be between 1")
+  T.raises(function() nl.sim.ketamine{ dir = d, resolution = "3" } end, "option 'resolution' must be a number, got string")
+  T.raises(function() nl.sim.ketamine{ dir = d, effect = -1 } end, "option 'effect' must be between 0")
+  T.raises(function() nl.sim.ketamine{ dir = d, overwrite = 1 } end, "option 'overwrite' must be true or false")
+  T.raises(function() nl.sim.ketamine{ dir = d, atlas = 3 } end,
+           "option 'atlas' must be an atlas name, a path or a neurolua.Atlas, got number")
+  T.raises(function() nl.sim.ketamine{ dir = d, atlas = "destrieux" } end, "unknown atlas 'destrieux'")
+  T.raises(function() nl.sim.ketamine{ dir = d, cohorts = { "discovery", "md" } } end,
+           "cohorts[2] is 'md'; expected discovery, saline, external_md or external_ny")
+  T.raises(function() nl.sim.ketamine{ dir = d, cohorts = {} } end, "option 'cohorts' must be a non-empty list")
+  T.raises(function() nl.sim.ketamine{ dir = d, cohorts = { "saline", "saline" } } end,
+           "cohort 'saline' is listed twice")
+  T.raises(function() nl.sim.ketamine{ dir = d, planted = { frontal = { "x" } } } end,
+           "unknown key 'frontal' in option 'planted'")
+  T.raises(function() nl.sim.ketamine{ dir = d, planted = { responders = { 1 } } } end,
+           "planted.responders[1] must be a region name")
+  T.raises(function() nl.sim.ketamine{ dir = d, planted = {} } end, "option 'planted' names no region")
+  -- An atlas without the built-in names, then with named regions.
+  local err = T.raises(function() nl.sim.ketamine{ dir = d, atlas = tiny, resolution = 2 } end,
+                       "atlas 'tiny' has no region of the built-in frontal (larger in responders) set")
+  T.truthy(err:find("planted = {responders", 1, true), err)
+  T.raises(function()
+    nl.sim.ketamine{ dir = d, atlas = tiny, resolution = 2, planted = { responders = { "Alpha" } } }
+  end, "responder region 'Alpha' is not a region of atlas 'tiny'")
+  T.truthy(not exists(d .. "/participants.tsv"), "nothing written on error")
+  local p, truth, vols = nl.sim.ketamine{ dir = d, atlas = tiny, resolution = 2, cohorts = { "saline" },
+                                          planted = { responders = { "Alpha_L" }, nonresponders = { "Gamma" } } }
+  T.eq(#p, 49)
+  T.eq(#truth, 2)
+  T.eq(truth.name[2], "Gamma"); T.eq(truth.sign[2], -1)
+  T.eq(vols:ncols(), 3)
+  local X = tiny:summarize(nl.volume.load_all(nl.study.participants(d .. "/participants.tsv").gm_path), "volume_ml")
+  for i = 1, 49 do T.near(X.Gamma[i], vols.Gamma[i], 1e-6) end
+end)
+
+T.test("nl.study.response: lists and columns, the 50 % boundary, bad rows named", function()
+  local r = nl.study.response({ 30, 30, 33, 33, 20 }, { 15, 16, 16, 17, 0 })
+  T.eq(#r, 5)
+  T.eq(r[1], true, "exactly -50 % responds")
+  T.eq(r[2], false)
+  T.eq(r[3], true)
+  T.eq(r[4], false)
+  T.eq(r[5], true)
+  local t = nl.table.new{ { "pre", { 30, 20 } }, { "post", { 10, 12 } } }
+  local c = nl.study.response(t.pre, t.post)
+  T.eq(c[1], true); T.eq(c[2], false)
+  t.response = c
+  T.eq(t:types().response, "bool")
+  T.raises(function() nl.study.response({ 30, 0 }, { 10, 0 }) end, "row 2: pre = 0; the relative change needs a finite pre > 0")
+  T.raises(function() nl.study.response({ 30, -3 }, { 10, 1 }) end, "row 2: pre = -3")
+  T.raises(function() nl.study.response({ 30, 0 / 0 }, { 10, 1 }) end, "row 2: pre = ")
+  T.raises(function() nl.study.response({ 30, 20 }, { 10, -1 }) end, "row 2: post = -1; scores must be finite and >= 0")
+  T.raises(function() nl.study.response({ 30, nl.table.NA }, { 10, 1 }) end, "row 2: pre is missing")
+  T.raises(function() nl.study.response({ n = 2, 30 }, { 10, 1 }) end, "row 2: pre is missing")
+  T.raises(function() nl.study.response({ 30, 20 }, { 10, "x" }) end, "row 2: post is not a number (got string)")
+  T.raises(function() nl.study.response({ 30 }, { 10, 1 }) end, "pre has 1 values but post has 2")
+  T.raises(function() nl.study.response(30, { 10 }) end, "bad argument #1 to 'response' (a neurolua.Column or a list")
+  local m = nl.table.new{ { "pre", { 30, nl.table.NA, 20 } }, { "post", { 1, 2, 3 } } }
+  T.raises(function() nl.study.response(m.pre, m.post) end, "row 2: pre is missing")
+end)
+
+T.test("nl.study.participants: required columns, paths, types", function()
+  local dir = tmpdir()
+  os.execute("mkdir -p " .. dir)
+  local path = dir .. "/participants.tsv"
+  T.write_file(path, header .. "\n" ..
+    "sub-1\tdiscovery\tketamine\t30\tF\t1\t1500\t30\t10\tgm/a.nii.gz\n" ..
+    "sub-2\tdiscovery\tketamine\t40\tM\t2\t1600\t20\t15\t/abs/b.nii.gz\n")
+  local s = nl.study.participants(path)
+  T.eq(s.gm_path[1], dir .. "/gm/a.nii.gz")
+  T.eq(s.gm_path[2], "/abs/b.nii.gz")
+  T.eq(s:types().site, "string", "a numerically coded site stays categorical")
+  T.eq(s.site[1], "1")
+  T.eq(s:types().age, "number")
+  T.write_file(path, "participant_id\tcohort\tage\tsex\tsite\tmadrs_pre\tmadrs_post\tgm_path\n")
+  T.raises(function() nl.study.participants(path) end, "participants.tsv: missing column 'tiv'")
+  T.write_file(path, header .. "\nsub-1\tdiscovery\tketamine\t30\tF\tA\t1500\t30\t10\tn/a\n")
+  T.raises(function() nl.study.participants(path) end, "row 1 (sub-1): gm_path is missing")
+  T.raises(function() nl.study.participants(dir .. "/none.tsv") end, "none.tsv")
+  T.raises(function() nl.study.participants(3) end, "bad argument #1 to 'participants' (a file path expected, got number)")
+end)
+
+T.test("nl.study.demographics: Table-1 rows per group", function()
+  local t = nl.table.new{
+    { "cohort", { "b", "a", "b", "b", "a", "a" } },
+    { "response", { false, true, true, false, false, true } },
+    { "age", { 20, 30, 40, 50, nl.table.NA, 34 } },
+    { "sex", { "F", "M", "f", "M", "female", "F" } },
+    { "madrs_pre", { 30, 32, 34, 36, 28, 30 } },
+    { "madrs_post", { 20, 10, 12, 30, 20, 14 } },
+  }
+  local d = nl.study.demographics(t, { by = { "cohort", "response" }, numeric = true })
+  T.eq(#d, 4)
+  -- Groups: cohort by first appearance (b, a), responders (true) first.
+  T.eq(d.cohort[1], "b"); T.eq(d.response[1], true)
+  T.eq(d.cohort[2], "b"); T.eq(d.response[2], false)
+  T.eq(d.cohort[3], "a"); T.eq(d.response[3], true)
+  T.eq(d.cohort[4], "a"); T.eq(d.response[4], false)
+  T.eq(d.n[2], 2)
+  T.eq(d.female[2], 1)
+  T.eq(d.female_pct[2], 50)
+  T.near(d.age_mean[2], 35, 1e-12)
+  T.near(d.age_sd[2], math.sqrt(450), 1e-12)
+  T.near(d.madrs_post_mean[3], 12, 1e-12)
+  T.near(d.madrs_post_sd[3], math.sqrt(8), 1e-12)
+  T.near(d.madrs_change_mean[3], -19, 1e-12)
+  T.eq(d.n[4], 1)
+  T.eq(d.age_mean[4] ~= d.age_mean[4], true, "no age: NaN mean")
+  T.eq(d.age_sd[1] ~= d.age_sd[1], true, "one value: NaN SD")
+  local text = nl.study.demographics(t, { by = "cohort" })
+  T.eq(table.concat(text:columns(), ","), "cohort,n,female,age,madrs_pre,madrs_post")
+  T.eq(text.female[1], "2 (66.7%)")
+  T.eq(text.age[1], "36.67 (15.28)")
+  T.eq(text.madrs_pre[2], "30.00 (2.00)")
+  local all = nl.study.demographics(t)
+  T.eq(#all, 1); T.eq(all.n[1], 6)
+  T.truthy(tostring(text):find("36.67 (15.28)", 1, true))
+  T.raises(function() nl.study.demographics(t, { by = { "site" } }) end, "no column 'site' to group by")
+  T.raises(function() nl.study.demographics(t, { grp = "x" }) end, "unknown option 'grp'; expected one of: by, numeric")
+  T.raises(function() nl.study.demographics({}) end, "bad argument #1 to 'demographics' (a neurolua.Table expected, got table)")
+  T.raises(function() nl.study.demographics(t:select{ "cohort", "age" }) end, "the table has no column 'sex'")
+end)
+
+for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end
+T.done()
