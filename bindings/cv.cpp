@@ -493,7 +493,7 @@ int p_tostring(lua_State* L) {
   PredictionObject& pr = check<PredictionObject>(L, 1);
   return protect(L, [&] {
     std::string s = fmt::format("external validation: {} base models, {} subjects", pr.n_models, pr.scores.scores.size());
-    if (pr.labelled) s += "\n" + table2_row(pr.metrics, pr.auc, pr.permutations);
+    if (pr.labelled) s += fmt::format("\n{}", table2_row(pr.metrics, pr.auc, pr.permutations));
     else s += " (no labels: see median_ for the scores)";
     lua_pushlstring(L, s.data(), s.size());
     return 1;

@@ -77,7 +77,7 @@ function M.participants_path(o)
   if not exists(path) then
     io.stderr:write(string.format("simulating the built-in cohort into %s ...\n", dir))
     mkdir(o.out)
-    nl.sim.ketamine{ seed = o.sim_seed or 2024, dir = dir, resolution = o.resolution or 3 }
+    nl.sim.ketamine{ seed = o.sim_seed or 1, dir = dir, resolution = o.resolution or 3 }
   end
   return path
 end

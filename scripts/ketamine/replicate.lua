@@ -9,7 +9,7 @@
 -- Without arguments it runs on the built-in simulated cohort (written to
 -- out/ketamine/sim on first use) and also checks the planted ground truth. Options:
 -- out (default out/ketamine), seed (1), permutations (1000), k (13), wrapper (true),
--- threads, sim_seed (2024), resolution (3). Outputs in <out>: discovery.model,
+-- threads, sim_seed (1), resolution (3). Outputs in <out>: discovery.model,
 -- discovery_weights.tsv, discovery_top25_weights.nii.gz, table1.tsv, table2.tsv.
 local nl = require "neurolua"
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
