@@ -4,4 +4,4 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$root/tools/bootstrap.sh"
-exec "${NEUROLUA_BUILD_DIR:-$root/build}/neurolua" "$root/scripts/demo.lua" "$@"
+exec "${NEUROLUA_BUILD_DIR:-$root/build}/neurolua" "$root/scripts/ketamine/replicate.lua" "$@"

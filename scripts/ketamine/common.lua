@@ -55,6 +55,14 @@ function M.args(argv, defaults)
   return o
 end
 
+-- One Atlas object per name, so its resampling to the maps' grid is done (and
+-- announced) once.
+local atlases = {}
+function M.atlas(name)
+  atlases[name] = atlases[name] or nl.atlas.load(name)
+  return atlases[name]
+end
+
 local function exists(path)
   local f = io.open(path, "rb")
   if f then f:close() return true end
@@ -109,7 +117,7 @@ function M.load(o, cohorts, atlas)
     end
   end
   t.response = nl.study.response(t.madrs_pre, t.madrs_post)
-  atlas = atlas or nl.atlas.load(o.atlas)
+  atlas = atlas or M.atlas(o.atlas)
   local X = atlas:summarize(nl.volume.load_all(t.gm_path), "volume_ml")
   return t, X, t.response
 end
@@ -196,7 +204,7 @@ function M.discovery(o, fresh)
   if not fresh and exists(model_path) and read_all(key_path) == source_key(o) then
     return nl.cv.load(model_path), nil
   end
-  local atlas = nl.atlas.load(o.atlas)
+  local atlas = M.atlas(o.atlas)
   local t0 = nl.study.participants(M.participants_path(o))
   local t, X, y = M.load(o, M.has_column(t0, "cohort") and { "discovery" } or nil, atlas)
   local c0 = os.clock()
