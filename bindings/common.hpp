@@ -192,5 +192,9 @@ void open_ml_transforms(lua_State* L);
 void open_ml_models(lua_State* L);
 int open_cv(lua_State* L);
 int open_sim(lua_State* L);
+int open_fc(lua_State* L);
+// nl.stats.lmm: adds `lmm` to the `stats` field of the nl table on top (creating it
+// when absent), so it works before or after whatever else builds nl.stats.
+void open_lmm(lua_State* L);
 
 }  // namespace nl::bind

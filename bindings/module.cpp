@@ -124,6 +124,9 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "cv");
   open_sim(L);
   lua_setfield(L, -2, "sim");
+  open_fc(L);
+  lua_setfield(L, -2, "fc");
+  open_lmm(L);
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <numbers>
+#include <sstream>
 
 #include "nl/core.hpp"
 #include "nl/fc.hpp"
@@ -23,6 +26,40 @@ void check_motion_columns(const Matrix& m, const char* what) {
 }  // namespace
 
 // ---------------------------------------------------------------- head motion
+
+Matrix read_motion(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw FileError(fmt::format("cannot open motion file '{}'", path));
+  std::vector<double> values;
+  std::string line;
+  std::size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::replace(line.begin(), line.end(), ',', ' ');
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::istringstream ss(line);
+    std::string tok;
+    int count = 0;
+    while (ss >> tok) {
+      char* end = nullptr;
+      const double x = std::strtod(tok.c_str(), &end);
+      if (end == tok.c_str() || *end != '\0')
+        throw FileError(fmt::format("motion file '{}' line {}: '{}' is not a number", path, lineno, tok));
+      values.push_back(x);
+      ++count;
+    }
+    if (count != 6)
+      throw FileError(fmt::format("motion file '{}' line {}: {} values, expected 6 realignment parameters", path,
+                                  lineno, count));
+  }
+  if (values.empty()) throw FileError(fmt::format("motion file '{}' has no data", path));
+  const auto n = static_cast<Index>(values.size() / 6);
+  Matrix m(n, 6);
+  for (Index t = 0; t < n; ++t)
+    for (Index c = 0; c < 6; ++c) m(t, c) = values[static_cast<std::size_t>(t * 6 + c)];
+  return m;
+}
 
 Matrix canonical_motion(const Matrix& params, MotionFormat format) {
   check_motion_columns(params, "motion");
