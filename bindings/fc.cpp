@@ -95,8 +95,9 @@ int opt_choice(lua_State* L, int idx, const char* key, int def, const char* cons
         luaL_addstring(&b, names[i]);
       }
       luaL_pushresult(&b);
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1),
-                                            luaL_tolstring(L, -2, nullptr)));
+      const char* expected = lua_tostring(L, -1);
+      const char* got = luaL_tolstring(L, -2, nullptr);
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, expected, got));
     }
   }
   lua_pop(L, 1);

@@ -7,7 +7,8 @@
 // cache-resident values). The volume path streams frames: per voxel it accumulates
 // d = y - y_0 (the first frame's value, a shift that keeps the sum of squares free of
 // cancellation for raw BOLD intensities), sum d, sum d^2 and sum d z, so the 4-D data
-// are read once, frame by frame, in storage order.
+// are read once, frame by frame, in storage order. Both paths run in parallel over
+// blocks of 2048 voxels.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,17 +51,13 @@ Vector seed_correlation(const Vector& seed, const Matrix& Y, bool z) {
   const std::size_t blocks = (static_cast<std::size_t>(V) + kBlock - 1) / kBlock;
   parallel_for(blocks, [&](std::size_t b) {
     const Index lo = static_cast<Index>(b * kBlock), hi = std::min<Index>(V, lo + static_cast<Index>(kBlock));
+    // Eigen's vectorised reductions keep several partial sums, which matters here: a
+    // plain loop would wait on one addition chain per sum (latency-bound).
+    Vector d(n);
     for (Index v = lo; v < hi; ++v) {
-      const double* y = Y.col(v).data();
-      double mean = 0;
-      for (Index t = 0; t < n; ++t) mean += y[t];
-      mean /= static_cast<double>(n);
-      double sxy = 0, syy = 0;
-      for (Index t = 0; t < n; ++t) {
-        const double d = y[t] - mean;
-        sxy += d * s(t);
-        syy += d * d;
-      }
+      const double mean = Y.col(v).mean();
+      d.array() = Y.col(v).array() - mean;
+      const double sxy = d.dot(s), syy = d.squaredNorm();
       out(v) = finish(syy > 0 ? sxy / std::sqrt(syy) : std::numeric_limits<double>::quiet_NaN(), z);
     }
   });

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Fixtures for tests/engine/test_fc.cpp and tests/lua/test_fc.lua.
 
-Run with Debian's /usr/bin/python3 (NumPy, SciPy):  /usr/bin/python3 make_fixtures.py
+Run with Debian's /usr/bin/python3 (NumPy, SciPy, nibabel):  /usr/bin/python3 make_fixtures.py
 Writes fc.txt next to this script: one matrix per line, "name rows cols v11 v12 ...
 v21 ..." (row-major, shortest round-trip decimals), and inputs.txt with the random
 inputs the references were computed from.
 
-Every reference is an independent NumPy/SciPy implementation of the published formula:
+seed4d.nii.gz, seed_mask.nii.gz and two_voxels.nii.gz (nibabel) hold the seed data as a
+4-D image. Every reference is an independent NumPy/SciPy implementation of the published formula:
   * nilearn.signal.butterworth (nilearn 0.10): scipy.signal.butter(5, [hp, lp] / nyq,
     "band", output="sos") + scipy.signal.sosfiltfilt(padtype="odd"), nyq = 0.5 / TR;
   * the ideal FFT filter: numpy.fft.irfft of the rfft masked to [low, high];
@@ -21,6 +22,7 @@ Every reference is an independent NumPy/SciPy implementation of the published fo
   * seed correlation with numpy.corrcoef.
 """
 import os
+import nibabel as nib
 import numpy as np
 import scipy
 from scipy import signal
@@ -260,6 +262,30 @@ r = np.array([np.corrcoef(seed, Ys[:, j])[0, 1] if j != 7 else np.nan for j in r
 put(out, "seed_r", r)
 put(out, "seed_z", r2z(r))
 
+# The same data as a 4-D NIfTI (5x4x3 voxels, 60 frames, float32): the 40 data columns
+# sit at the voxels whose storage index i has i % 3 != 2; seed_mask marks them.
+shape = (5, 4, 3)
+where = [i for i in range(60) if i % 3 != 2][:nv]
+vol = np.zeros(shape + (nf,), np.float32)
+mask = np.zeros(shape, np.uint8)
+for c, i in enumerate(where):
+    ijk = np.unravel_index(i, shape, order="F")
+    vol[ijk] = Ys[:, c]
+    mask[ijk] = 1
+aff = np.diag([2.0, 2.0, 2.0, 1.0])
+img = nib.Nifti1Image(vol, aff)
+img.header.set_xyzt_units("mm", "sec")
+img.header["pixdim"][4] = 2.0
+nib.save(img, os.path.join(here, "seed4d.nii.gz"))
+nib.save(nib.Nifti1Image(mask, aff), os.path.join(here, "seed_mask.nii.gz"))
+two = np.zeros(shape, np.uint8)
+two[0, 0, 0] = two[1, 0, 0] = 1
+nib.save(nib.Nifti1Image(two, aff), os.path.join(here, "two_voxels.nii.gz"))
+Yf = Ys.astype(np.float32).astype(np.float64)
+rf = np.array([np.corrcoef(seed, Yf[:, j])[0, 1] if j != 7 else np.nan for j in range(nv)])
+put(out, "seedmap_z", r2z(rf))
+put(out, "mask_means", np.column_stack([Yf.mean(axis=1), Yf[:, :2].mean(axis=1)]))
+
 
 def write(path, d, header):
     with open(path, "w") as f:
@@ -269,7 +295,8 @@ def write(path, d, header):
             f.write(f"{name} {a.shape[0]} {a.shape[1]} {vals}\n")
 
 
-hdr = f"# numpy {np.__version__}, scipy {scipy.__version__}; see make_fixtures.py\n"
+hdr = (f"# numpy {np.__version__}, scipy {scipy.__version__}, nibabel {nib.__version__}; "
+       "see make_fixtures.py\n")
 write(os.path.join(here, "fc.txt"), out, hdr)
 write(os.path.join(here, "inputs.txt"), inputs, hdr)
 print(f"wrote {len(out)} references and {len(inputs)} inputs")
