@@ -465,9 +465,11 @@ LmmFit fit_lmm(const LmmData& d, const LmmOptions& o) {
   fit.fitted = d.X * fit.beta;
   for (Index i = 0; i < n; ++i) fit.fitted(i) += d.Z.row(i).dot(fit.ranef.row(d.group[static_cast<std::size_t>(i)]));
   fit.residuals = d.y - fit.fitted;
+  // lme4's isSingular(): a diagonal entry of T within 1e-4 of its bound 0.
   for (Index j = 0; j < q; ++j)
-    if (T(j, j) == 0) fit.singular = true;
-  if (fit.singular) fit.notices.push_back("singular fit: a random-effect variance (or correlation) is at its bound");
+    if (T(j, j) < 1e-4) fit.singular = true;
+  if (fit.singular)
+    fit.notices.push_back("singular fit: a random-effect variance is (nearly) 0 or a correlation (nearly) +-1");
 
   const double k = static_cast<double>(p + nt + 1);
   fit.loglik = -fx / 2.0;

@@ -100,6 +100,31 @@ fit_both("sim_a", fc ~ time + time:response + (1 | subject), sa)
 fit_both("sim_b", score ~ time + group + age + time:group + (time | subject), sb)
 fit_both("sim_b_ml", score ~ time + group + age + time:group + (time | subject), sb, REML = FALSE)
 fit_both("sim_b_site", score ~ time + site + (1 | subject), sb)
+
+# ---------------------------------------------------------------- optimiser robustness
+# 12 random-slope data sets with zero, small and large intercept and slope variances
+# (several fits end on a boundary); the REML criterion and the deviance of the tight
+# lme4 fit. The test asks neurolua's optimum to be no worse.
+set.seed(1)
+robust <- NULL
+for (k in 1:12) {
+  G <- sample(5:25, 1)
+  nt <- sample(3:8, 1)
+  d <- expand.grid(time = 0:(nt - 1), g = 1:G)
+  d$subject <- sprintf("G%02d", d$g)
+  sdi <- c(0, 0.5, 2)[(k %% 3) + 1]
+  sds <- c(0, 0.3, 1)[((k %/% 3) %% 3) + 1]
+  d$x <- rnorm(nrow(d))
+  d$y <- 1 + 0.5 * d$time + 0.3 * d$x + rnorm(G, 0, sdi)[d$g] + rnorm(G, 0, sds)[d$g] * d$time + rnorm(nrow(d))
+  d <- d[sample(nrow(d), round(0.9 * nrow(d))), ]
+  d$set <- sprintf("c%02d", k)
+  robust <- rbind(robust, d[, c("set", "subject", "time", "x", "y")])
+  for (reml in c(TRUE, FALSE)) {
+    f <- suppressMessages(suppressWarnings(lmer(y ~ time + x + (time | subject), d, REML = reml, control = tight)))
+    put(sprintf("robust.c%02d.%s.criterion", k, if (reml) "reml" else "ml"), if (reml) REMLcrit(f) else deviance(f))
+  }
+}
+write.csv(robust, "robust.csv", row.names = FALSE)
 close(out)
 
 # ---------------------------------------------------------------- model matrices

@@ -79,7 +79,8 @@ struct LmmFit {
   Eigen::Index n = 0, p = 0, q = 0, groups = 0;
   int evaluations = 0;
   bool converged = false;  // the final gradient of the free coordinates is small
-  bool singular = false;   // some diagonal entry of T is 0 (a variance or a correlation at its bound)
+  bool singular = false;   // a diagonal entry of T below 1e-4 (lme4's isSingular): a variance
+                           // (nearly) 0 or a correlation (nearly) +-1
   std::vector<std::string> notices;
 };
 
