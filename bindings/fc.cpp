@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -185,11 +186,10 @@ void set_motion_fields(lua_State* L, const nl::fc::MotionSummary& s, int fd_idx,
   }
 }
 
-// __tostring of the info tables: one line of what is there.
+// __tostring of the info tables: one line of what is there. Formatted with snprintf
+// into stack buffers, so no C++ object is alive while Lua may raise.
 int info_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
   auto number = [&](const char* key) {
     lua_getfield(L, 1, key);
     const double x = lua_tonumber(L, -1);
@@ -201,26 +201,20 @@ int info_tostring(lua_State* L) {
     lua_pop(L, 1);
     return h;
   };
-  luaL_addstring(&b, "[");
-  if (has("regressors")) {
-    lua_pushfstring(L, "clean: %d of %d frames kept, %d regressors", static_cast<int>(number("n_kept")),
-                    static_cast<int>(number("frames")), static_cast<int>(number("regressors")));
-    luaL_addvalue(&b);
-    if (has("mean_fd")) luaL_addstring(&b, "; ");
-  }
-  if (has("mean_fd")) {
-    const std::string s = fmt::format("motion: mean FD {:.3f} mm, max FD {:.3f} mm, max translation {:.3f} mm, max "
-                                      "rotation {:.3f} deg, {} frames scrubbed{}",
-                                      number("mean_fd"), number("max_fd"), number("max_translation"),
-                                      number("max_rotation"), static_cast<long>(number("n_scrubbed")),
-                                      lua_getfield(L, 1, "exclude") == LUA_TBOOLEAN && lua_toboolean(L, -1)
-                                          ? ", EXCLUDE (over the motion limits)"
-                                          : "");
-    lua_pop(L, 1);
-    luaL_addlstring(&b, s.data(), s.size());
-  }
-  luaL_addstring(&b, "]");
-  luaL_pushresult(&b);
+  lua_getfield(L, 1, "exclude");
+  const bool exclude = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  char clean[160] = "", motion[320] = "";
+  if (has("regressors"))
+    std::snprintf(clean, sizeof clean, "clean: %.0f of %.0f frames kept, %.0f regressors%s", number("n_kept"),
+                  number("frames"), number("regressors"), has("mean_fd") ? "; " : "");
+  if (has("mean_fd"))
+    std::snprintf(motion, sizeof motion,
+                  "motion: mean FD %.3f mm, max FD %.3f mm, max translation %.3f mm, max rotation %.3f deg, %.0f "
+                  "frames scrubbed%s",
+                  number("mean_fd"), number("max_fd"), number("max_translation"), number("max_rotation"),
+                  number("n_scrubbed"), exclude ? ", EXCLUDE (over the motion limits)" : "");
+  lua_pushfstring(L, "[%s%s]", clean, motion);
   return 1;
 }
 
