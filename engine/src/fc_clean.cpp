@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <numbers>
 #include <sstream>
 
 #include "nl/core.hpp"
 #include "nl/fc.hpp"
+#include "nl/fileio.hpp"
 
 namespace nl::fc {
 
@@ -27,9 +27,9 @@ void check_motion_columns(const Matrix& m, const char* what) {
 
 // ---------------------------------------------------------------- head motion
 
+// Through nl::read_file, so the file-access checks every engine reader makes apply.
 Matrix read_motion(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FileError(fmt::format("cannot open motion file '{}'", path));
+  std::istringstream in(read_file(path));
   std::vector<double> values;
   std::string line;
   std::size_t lineno = 0;
@@ -45,7 +45,7 @@ Matrix read_motion(const std::string& path) {
       char* end = nullptr;
       const double x = std::strtod(tok.c_str(), &end);
       if (end == tok.c_str() || *end != '\0')
-        throw FileError(fmt::format("motion file '{}' line {}: '{}' is not a number", path, lineno, tok));
+        throw FileError(fmt::format("motion file '{}' line {}: a value is not a number", path, lineno));
       values.push_back(x);
       ++count;
     }

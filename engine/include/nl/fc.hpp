@@ -44,7 +44,8 @@ enum class MotionFormat {
 // Reads a realignment-parameter file: whitespace- or comma-separated numbers, 6 per
 // line (SPM rp_*.txt, FSL .par, AFNI .1D); blank lines and lines starting with '#' are
 // skipped. Returns the values as they are in the file (frames x 6). FileError naming
-// the file and line for a line that does not hold 6 numbers, or for an empty file.
+// the file and line for a line that does not hold 6 numbers (without quoting it), or
+// for an empty file.
 Matrix read_motion(const std::string& path);
 
 // `params` (frames x 6) in `format` as canonical motion (tx ty tz mm, rx ry rz rad).
