@@ -212,14 +212,16 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   check_inputs(grid, X, y, covariates, options);
   NestedCvResult res;
   res.grid = grid;
+  // Only the covariate columns the pipeline reads are kept (and copied per partition).
+  res.data = std::make_shared<TrainingData>(TrainingData{X, y, needed_covariates(spec, covariates)});
+  const Table* cov = res.data->covariates ? &*res.data->covariates : nullptr;
   auto holder = std::make_shared<NestedCvPlan>();
-  holder->outer = make_plan(spec, X, y, covariates, options, res.outer_assignment);
+  holder->outer = make_plan(spec, X, y, cov, options, res.outer_assignment);
   const std::vector<Outer>& plan = holder->outer;
   res.plan = holder;
   res.options = options;
   res.options.outer_assignment = res.outer_assignment;
   res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
-  res.data = std::make_shared<TrainingData>(TrainingData{X, y, needed_covariates(spec, covariates)});
   std::vector<OuterFit> fits(plan.size());
   parallel_for(plan.size(), [&](std::size_t o) {
     Rng rng(options.seed, kSolverStream + o);
