@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "embedded.hpp"
+#include "nl/fileio.hpp"
 
 namespace nl::bind {
 
@@ -80,8 +81,18 @@ int seed(lua_State* L) {
   return 0;
 }
 
+// nl.mkdir(path): creates the folder and its missing parents (mkdir -p).
+int mkdir(lua_State* L) {
+  const char* path = luaL_checkstring(L, 1);
+  return protect(L, [&] {
+    nl::make_directories(path);
+    return 0;
+  });
+}
+
 const luaL_Reg functions[] = {
     {"threads", threads},
+    {"mkdir", mkdir},
     {"seed", seed},
     {"_files", embedded_files},
     {nullptr, nullptr},

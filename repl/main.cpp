@@ -3,6 +3,7 @@
 //   neurolua                      REPL (or run standard input when it is not a terminal)
 //   neurolua script.lua [args]    run a script; `arg` as in the stock interpreter
 //   neurolua -e CODE -l MODULE -i - --version --help
+//   neurolua --sandbox [--out DIR] [--in DIR]... script.lua [args]
 //
 // Arguments follow the stock `lua` interpreter's rules (options are processed in
 // order up to the script name; everything after it belongs to the script), so the
@@ -15,6 +16,7 @@
 #include <cstring>
 
 #include "repl.hpp"
+#include "sandbox.hpp"
 
 extern "C" {
 #include <lauxlib.h>
@@ -31,6 +33,11 @@ const char* const kUsage =
     "  -i        enter interactive mode after executing 'script'\n"
     "  -l mod    require library 'mod' into global 'mod'\n"
     "  -l g=mod  require library 'mod' into global 'g'\n"
+    "  --sandbox      run a script from someone else: no programs, no native code,\n"
+    "                 files read only from --in folders (and the script's own folder)\n"
+    "                 and written only to the --out folder\n"
+    "  --in dir       (with --sandbox) a folder the script may read; repeatable\n"
+    "  --out dir      (with --sandbox) the folder the script may write to\n"
     "  -v, --version  show version information\n"
     "  -h, --help     show this help\n"
     "  --        stop handling options\n"
@@ -115,6 +122,8 @@ int handle_script(lua_State* L, char** argv) {
 struct Args {
   int script = 0;  // index of the script argument, 0 if none
   bool has_e = false, has_i = false, has_v = false, has_h = false, bad = false;
+  bool sandbox = false;
+  nl::repl::SandboxOptions box;
 };
 
 // First pass: validate options and find the script (like lua.c's collectargs).
@@ -128,6 +137,14 @@ Args collect(char** argv, int argc) {
     if (std::strcmp(s, "--version") == 0 || std::strcmp(s, "-v") == 0) { a.has_v = true; continue; }
     if (std::strcmp(s, "--help") == 0 || std::strcmp(s, "-h") == 0) { a.has_h = true; continue; }
     if (std::strcmp(s, "-i") == 0) { a.has_i = a.has_v = true; continue; }
+    if (std::strcmp(s, "--sandbox") == 0) { a.sandbox = true; continue; }
+    if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0) {
+      if (i + 1 >= argc) { a.bad = true; std::fprintf(stderr, "neurolua: '%s' needs a folder\n", s); return a; }
+      if (s[2] == 'i') a.box.inputs.emplace_back(argv[++i]);
+      else if (!a.box.out.empty()) { a.bad = true; std::fprintf(stderr, "neurolua: '--out' given twice\n"); return a; }
+      else a.box.out = argv[++i];
+      continue;
+    }
     if (s[1] == 'e' || s[1] == 'l') {
       if (s[1] == 'e') a.has_e = true;
       if (s[2] == '\0') {
@@ -143,10 +160,24 @@ Args collect(char** argv, int argc) {
   return a;
 }
 
+// --in/--out without --sandbox would silently confine nothing: refuse.
+bool check_sandbox_args(Args& a, char** argv) {
+  if (!a.sandbox && (!a.box.out.empty() || !a.box.inputs.empty())) {
+    std::fprintf(stderr, "neurolua: '--in' and '--out' only apply with '--sandbox'\n");
+    return false;
+  }
+  if (a.script > 0) a.box.script = argv[a.script];
+  return true;
+}
+
 // Second pass: run -e and -l in order.
 bool run_options(lua_State* L, char** argv, int end) {
   for (int i = 1; i < end; ++i) {
     const char* s = argv[i];
+    if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0) {
+      ++i;  // the folder
+      continue;
+    }
     if (s[0] != '-' || (s[1] != 'e' && s[1] != 'l')) continue;
     char* extra = s[2] != '\0' ? argv[i] + 2 : argv[++i];
     const int status = s[1] == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
@@ -165,7 +196,8 @@ int pmain(lua_State* L) {
   auto* m = static_cast<Main*>(lua_touserdata(L, 1));
   char** argv = m->argv;
   const int argc = m->argc;
-  const Args a = collect(argv, argc);
+  Args a = collect(argv, argc);
+  if (!a.bad && !check_sandbox_args(a, argv)) a.bad = true;
   if (a.bad) {
     std::fputs(kUsage, stderr);
     return 0;
@@ -183,6 +215,14 @@ int pmain(lua_State* L) {
   }
   lua_pushcfunction(L, open_all);
   if (dochunk(L, LUA_OK) != LUA_OK) return 0;
+  if (a.sandbox) {
+    lua_pushcfunction(L, [](lua_State* S) {
+      nl::repl::install_sandbox(S, *static_cast<const nl::repl::SandboxOptions*>(lua_touserdata(S, 1)));
+      return 0;
+    });
+    lua_pushlightuserdata(L, &a.box);
+    if (nl::repl::report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) return 0;
+  }
   create_arg_table(L, argv, argc, a.script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);

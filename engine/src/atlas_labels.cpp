@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "nl/atlas.hpp"
+#include "nl/fileio.hpp"
 #include "nl/core.hpp"
 
 namespace nl {
@@ -26,6 +27,7 @@ namespace nl {
 namespace {
 
 std::string read_text(const std::string& path, const char* what) {
+  check_read_access(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(fmt::format("cannot open {} '{}': {}", what, path, std::strerror(errno)));
   std::ostringstream ss;

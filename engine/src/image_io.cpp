@@ -29,6 +29,7 @@
 #include <mutex>
 
 #include "nl/core.hpp"
+#include "nl/fileio.hpp"
 #include "nl/image.hpp"
 
 namespace nl {
@@ -340,6 +341,7 @@ Affine base_affine(const std::array<std::int64_t, 3>& dims, const double pixdim[
 // ---------------------------------------------------------------- loading
 
 Volume load_volume(const std::string& path) {
+  check_read_access(path);
   quiet_nifti();
   auto fail = [&](const std::string& what) { return FileError(fmt::format("'{}': {}", path, what)); };
 
@@ -655,6 +657,7 @@ void copy_string(char* dst, std::size_t cap, const std::string& s) {
 }  // namespace
 
 void save_volume(const Volume& v, const std::string& path, const SaveOptions& options) {
+  check_write_access(path);
   quiet_nifti();
   const bool gz = ends_with(path, ".nii.gz");
   if (!gz && !ends_with(path, ".nii"))

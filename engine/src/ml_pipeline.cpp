@@ -13,7 +13,7 @@ namespace nl::ml {
 
 // ---------------------------------------------------------------- SVC
 
-LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng) {
+LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng, const Vector* alpha0) {
   LinearSvcOptions o;
   switch (spec.weighting) {
     case Weighting::Balanced: {
@@ -31,6 +31,7 @@ LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, 
   o.bias = spec.bias;
   o.eps = spec.eps;
   o.max_iter = spec.max_iter;
+  if (alpha0) o.alpha0 = *alpha0;
   return fit_linear_svc(X, y, o, rng);
 }
 
@@ -163,13 +164,14 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
 }
 
 LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
-                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng) {
+                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng,
+                           const Vector* alpha0) {
   Matrix A(Xtr.rows() + Xval.rows(), static_cast<Eigen::Index>(features.size()));
   A.topRows(Xtr.rows()) = Xtr(Eigen::all, features);
   A.bottomRows(Xval.rows()) = Xval(Eigen::all, features);
   Vector y(ytr.size() + yval.size());
   y << ytr, yval;
-  return train_svc(A, y, svc, rng);
+  return train_svc(A, y, svc, rng, alpha0);
 }
 
 Vector model_decision(const FittedModel& model, const Matrix& Xpre) {

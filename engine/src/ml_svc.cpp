@@ -84,6 +84,14 @@ LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Re
   const Vector QD_inv = QD.cwiseInverse();
   Vector alpha = Vector::Zero(l);
   Vector w = Vector::Zero(w_size);
+  if (options.alpha0.size() > 0) {
+    if (options.alpha0.size() != l)
+      throw ValueError(fmt::format("linear SVC: the warm start has {} dual variables for {} samples",
+                                   options.alpha0.size(), l));
+    if (!options.alpha0.allFinite()) throw ValueError("linear SVC: the warm start has a non-finite value");
+    alpha = options.alpha0.cwiseMax(0.0);
+    w.noalias() = xt * alpha.cwiseProduct(y);
+  }
   std::vector<int> index(l);
   std::iota(index.begin(), index.end(), 0);
 

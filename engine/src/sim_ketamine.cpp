@@ -2,6 +2,8 @@
 // model and the random streams).
 #include "nl/sim/ketamine.hpp"
 
+#include "nl/fileio.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -619,6 +621,7 @@ Table volumes_table(const KetamineCohort& cohort, const std::vector<std::size_t>
 namespace {
 
 std::string first_line(const fs::path& p) {
+  check_read_access(p.string());
   std::ifstream in(p, std::ios::binary);
   std::string line;
   std::getline(in, line);
@@ -651,14 +654,12 @@ void prepare_dir(const fs::path& dir, bool overwrite) {
                                     dir.string()));
     }
   } else {
-    fs::create_directories(dir, ec);
-    if (ec) throw FileError(fmt::format("'{}': cannot create directory ({})", dir.string(), ec.message()));
+    make_directories(dir.string());
   }
   const fs::path gm = dir / "gm";
   if (fs::exists(gm, ec) && !fs::is_directory(gm, ec))
     throw FileError(fmt::format("'{}': exists and is not a directory", gm.string()));
-  fs::create_directories(gm, ec);
-  if (ec) throw FileError(fmt::format("'{}': cannot create directory ({})", gm.string(), ec.message()));
+  make_directories(gm.string());
 }
 
 }  // namespace

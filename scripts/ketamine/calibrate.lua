@@ -21,7 +21,7 @@ local results = {}
 print(("%-5s %9s %6s %11s %8s %12s %8s"):format("seed", "disc BAC", "AUC", "ext BAC", "AUC", "saline BAC", "AUC"))
 for seed = first, last do
   local o = K.args{ "out=" .. ("%s/seed%d"):format(workdir, seed), "permutations=0", "sim_seed=" .. seed }
-  os.execute("rm -rf '" .. o.out .. "'")
+  os.execute("rm -rf '" .. o.out .. "'")  -- a fresh simulation each time
   local r = K.discovery(o, true)
   local ext = K.validate(o, r, { "external_md", "external_ny" }).metrics_
   local sal = K.validate(o, r, { "saline" }).metrics_

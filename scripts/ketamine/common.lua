@@ -71,8 +71,7 @@ end
 M.exists = exists
 
 local function mkdir(path)
-  local ok = os.execute("mkdir -p '" .. path:gsub("'", "'\\''") .. "'")
-  if not ok then error("cannot create directory '" .. path .. "'", 0) end
+  nl.mkdir(path)
 end
 M.mkdir = mkdir
 

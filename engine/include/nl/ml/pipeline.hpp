@@ -38,7 +38,9 @@ struct SvcSpec {
 };
 
 // Trains on (X, y) with the spec's costs; the coordinate order comes from rng.
-LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng);
+// alpha0 (optional) warm-starts the dual solver (see LinearSvcOptions::alpha0).
+LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng,
+                         const Vector* alpha0 = nullptr);
 
 // Balanced accuracy of decision scores against labels (+1/-1); a score of exactly 0
 // counts in no cell; a class without any counted sample contributes 0 (so the value is
@@ -99,9 +101,11 @@ struct FittedModel {
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
                       const PipelineSpec& spec, Rng& rng);
 
-// Trains the SVC on the union of (Xtr, ytr) and (Xval, yval), columns `features`.
+// Trains the SVC on the union of (Xtr, ytr) and (Xval, yval), columns `features`;
+// alpha0 (optional, one entry per union row) warm-starts the solver.
 LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
-                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng);
+                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng,
+                           const Vector* alpha0 = nullptr);
 
 // Decision scores of preprocessed rows.
 Vector model_decision(const FittedModel& model, const Matrix& Xpre);

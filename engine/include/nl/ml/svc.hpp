@@ -53,6 +53,11 @@ struct LinearSvcOptions {
   double bias = -1.0;     // constant feature value; negative: no bias term
   int max_iter = 1000;    // outer iterations (passes over the active set)
   std::uint64_t seed = 0; // for the overload without an explicit Rng
+  // Warm start: the dual variables to start from (n entries, negative ones are taken
+  // as 0), e.g. a solution at a nearby C; empty: alpha = 0. The optimum is unique, so
+  // the start only changes how many passes are needed (and the iterate returned, within
+  // the stopping tolerance), not the problem solved.
+  Vector alpha0;
 };
 
 // The fitted model. Learned state only; decision() applies it.

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# tools/sanitize.sh: the whole test suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer (run by CI after ./test.sh).
+#
+# Builds in build-asan/ (or $NEUROLUA_ASAN_BUILD_DIR) with -fsanitize=address,undefined
+# (every UB check fatal), then runs ctest there. The packages come from ./test.sh's
+# bootstrap. Leak checking is on. The test that loads neurolua.so into the stock lua5.4
+# interpreter is left out: an uninstrumented host cannot load an ASan-instrumented
+# module (the runtime must come first); it runs in the normal build.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${NEUROLUA_ASAN_BUILD_DIR:-$root/build-asan}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNL_WERROR=ON \
+    -DNL_SANITIZE=address,undefined >&2
+fi
+cmake --build "$build" -j"$(nproc)" >&2
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+exec ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^module\.stock_lua$' "$@"
