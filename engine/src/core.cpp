@@ -31,7 +31,6 @@ std::uint64_t splitmix64(std::uint64_t& x) noexcept {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-inline std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
 // Each (seed, stream) pair gets its own splitmix64 sequence: the stream number is mixed
@@ -40,18 +39,6 @@ Rng::Rng(std::uint64_t seed, std::uint64_t stream) {
   std::uint64_t x = seed;
   std::uint64_t mix = splitmix64(x) ^ (stream * 0xD1B54A32D192ED03ull);
   for (auto& s : s_) s = splitmix64(mix);
-}
-
-std::uint64_t Rng::next() noexcept {
-  const std::uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
 }
 
 double Rng::uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
@@ -73,19 +60,23 @@ double Rng::normal() noexcept {
   return u * f;
 }
 
-std::uint64_t Rng::below(std::uint64_t n) noexcept {
-  // Lemire (2019), "Fast random integer generation in an interval".
-  unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
-  auto low = static_cast<std::uint64_t>(m);
-  if (low < n) {
-    const std::uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(next()) * n;
-      low = static_cast<std::uint64_t>(m);
-    }
-  }
-  return static_cast<std::uint64_t>(m >> 64);
+// ---------------------------------------------------------------- SIMD
+
+namespace {
+bool cpu_has_avx() noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx");
+#else
+  return false;
+#endif
 }
+const bool g_cpu_avx = cpu_has_avx();
+std::atomic<bool> g_use_avx{g_cpu_avx};
+}  // namespace
+
+bool simd_avx() noexcept { return g_use_avx.load(std::memory_order_relaxed); }
+void set_simd_avx(bool on) noexcept { g_use_avx.store(on && g_cpu_avx, std::memory_order_relaxed); }
 
 // ---------------------------------------------------------------- parallel-for
 
@@ -99,7 +90,17 @@ int initial_threads() {
   return hw > 0 ? static_cast<int>(hw) : 1;
 }
 std::atomic<int> g_threads{initial_threads()};
+thread_local bool t_in_parallel = false;
+
+// Marks the current thread as running parallel tasks for its lifetime.
+struct RegionGuard {
+  bool saved;
+  RegionGuard() : saved(t_in_parallel) { t_in_parallel = true; }
+  ~RegionGuard() { t_in_parallel = saved; }
+};
 }  // namespace
+
+bool in_parallel_region() noexcept { return t_in_parallel; }
 
 int threads() noexcept { return g_threads.load(); }
 
@@ -110,7 +111,8 @@ void set_threads(int n) {
 
 void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
   if (n == 0) return;
-  const std::size_t workers = std::min<std::size_t>(n, static_cast<std::size_t>(threads()));
+  const std::size_t workers =
+      t_in_parallel ? 1 : std::min<std::size_t>(n, static_cast<std::size_t>(threads()));
   if (workers <= 1) {
     for (std::size_t i = 0; i < n; ++i) {
       check_interrupt();
@@ -124,6 +126,7 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
   std::size_t failed_at = n;
   std::exception_ptr failure;
   auto work = [&] {
+    const RegionGuard region;
     for (;;) {
       if (stop.load(std::memory_order_relaxed)) return;
       const std::size_t i = next.fetch_add(1);

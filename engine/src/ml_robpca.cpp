@@ -107,6 +107,59 @@ ClassPc class_pc(const Matrix& x, Index ncols = std::numeric_limits<Index>::max(
   return out;
 }
 
+// Number of eigenvalues of the symmetric tridiagonal matrix (diagonal a, off-diagonal b)
+// that are smaller than x: the negative pivots of the LDL' factorisation of T - xI
+// (Sturm count, as LAPACK's dlaebz, with a zero pivot nudged to -pivmin).
+Index sturm_count(const Vector& a, const Vector& b, double x, double pivmin) {
+  const Index n = a.size();
+  Index count = 0;
+  double q = a[0] - x;
+  for (Index i = 0;;) {
+    if (std::fabs(q) < pivmin) q = -pivmin;
+    count += q < 0;
+    if (++i == n) break;
+    q = (a[i] - x) - b[i - 1] * b[i - 1] / q;
+  }
+  return count;
+}
+
+// rrcov's rank of centred data from their n x n Gram matrix G (.classPC for n <= p): the
+// number of eigenvalues of G above n eps lambda_max. Only the count is needed, so the
+// eigenvalues are not computed: G is reduced to tridiagonal form, lambda_max is found by
+// bisection on Sturm counts (to a relative accuracy of a few eps), and one more count at
+// the threshold gives the rank. This agrees with counting the eigenvalues of a full
+// eigen-decomposition except for eigenvalues within rounding of the threshold, where
+// neither answer is better (both are rounding noise).
+Index gram_rank(const Matrix& G) {
+  const Index n = G.rows();
+  if (n == 1) return G(0, 0) > 0 ? 1 : 0;
+  Eigen::Tridiagonalization<Matrix> tri(G);
+  const Vector a = tri.diagonal();
+  const Vector b = tri.subDiagonal();
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, bmax = 0.0;
+  for (Index i = 0; i < n; ++i) {  // Gershgorin bounds
+    const double r = (i > 0 ? std::fabs(b[i - 1]) : 0.0) + (i + 1 < n ? std::fabs(b[i]) : 0.0);
+    lo = std::min(lo, a[i] - r);
+    hi = std::max(hi, a[i] + r);
+    if (i + 1 < n) bmax = std::max(bmax, b[i] * b[i]);
+  }
+  if (!(hi > 0)) return 0;  // G = 0
+  const double pivmin = std::numeric_limits<double>::min() * std::max(1.0, bmax);
+  lo = std::max(lo, 0.0);
+  // lambda_max in [lo, hi): count(lo) <= n - 1 < count(hi) = n.
+  hi *= 1.0 + 4 * kEps;
+  for (int it = 0; it < 200 && hi - lo > 2 * kEps * hi; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (sturm_count(a, b, mid, pivmin) == n)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  const double lmax = 0.5 * (lo + hi);
+  const double tol = static_cast<double>(n) * lmax * kEps;
+  return n - sturm_count(a, b, tol, pivmin);
+}
+
 Matrix rows_of(const Matrix& X, const std::vector<Index>& idx) {
   Matrix out(static_cast<Index>(idx.size()), X.cols());
   for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Index>(i)) = X.row(idx[i]);
@@ -173,7 +226,7 @@ std::vector<std::pair<Index, Index>> direction_pairs(Index n, Index ndir, Direct
 
 // rrcov's outl(X, maxdir, h): outl_i = max over directions v of |x_i'v - t_v| / s_v,
 // (t_v, s_v) = unimcd of the projections. All projections are one matrix product.
-Vector outlyingness(const Matrix& X, Index ndir, Index h, Directions how, Rng& rng) {
+Vector outlyingness(const Matrix& X, const Matrix* gram, Index ndir, Index h, Directions how, Rng& rng) {
   const Index n = X.rows(), r = X.cols();
   const auto pairs = direction_pairs(n, ndir, how, rng);
   const Index ndirs = static_cast<Index>(pairs.size());
@@ -188,9 +241,13 @@ Vector outlyingness(const Matrix& X, Index ndir, Index h, Directions how, Rng& r
   Matrix Y(n, ndirs);
   Index m = 0;
   if (n < 2 * ndirs) {
-    Matrix G = Matrix::Zero(n, n);
-    G.selfadjointView<Eigen::Lower>().rankUpdate(X);
-    G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
+    Matrix Gown;
+    if (!gram) {
+      Gown = Matrix::Zero(n, n);
+      Gown.selfadjointView<Eigen::Lower>().rankUpdate(X);
+      Gown.triangularView<Eigen::StrictlyUpper>() = Gown.transpose();
+    }
+    const Matrix& G = gram ? *gram : Gown;
     for (Index c = 0; c < ndirs; ++c)
       if (norms[c] > 1e-12)
         Y.col(m++) = (G.col(pairs[c].first) - G.col(pairs[c].second)) / norms[c];
@@ -201,26 +258,37 @@ Vector outlyingness(const Matrix& X, Index ndir, Index h, Directions how, Rng& r
         A.col(m++) = (Xt.col(pairs[c].first) - Xt.col(pairs[c].second)) / norms[c];
     Y.leftCols(m).noalias() = X * A.leftCols(m);
   }
+  // The directions are independent: blocks of them run in parallel (nl::parallel_for),
+  // each keeping its own maximum; a direction with zero scale throws from the block that
+  // holds it, and parallel_for rethrows the first one, as a sequential loop would.
   const stats::UnimcdSetup setup = stats::unimcd_setup(n, h);
-  Vector outl = Vector::Zero(n);
-  for (Index c = 0; c < m; ++c) {
-    const stats::UnivariateMcd u = stats::unimcd(Y.col(c), setup);
-    if (u.scale < 1e-12) {
-      // A zero scale: either h rows coincide (an error, as in rrcov) or they merely lie on
-      // a hyperplane orthogonal to this direction, which is then skipped.
-      const Mask w = stats::unimcd(Y.col(c), setup, true).weights;
-      std::vector<Index> rows;
-      for (Index i = 0; i < n; ++i)
-        if (w[i]) rows.push_back(i);
-      if (rank_mm(rows_of(X, rows)) <= 1)
-        throw ValueError(fmt::format(
-            "robpca: at least {} observations are identical; the outlyingness is undefined",
-            rows.size()));
-      continue;
+  const Index block = 32;
+  const Index nblocks = (m + block - 1) / block;
+  std::vector<Vector> part(static_cast<std::size_t>(nblocks));
+  parallel_for(static_cast<std::size_t>(nblocks), [&](std::size_t b) {
+    Vector& mx = part[b];
+    mx = Vector::Zero(n);
+    const Index end = std::min(m, static_cast<Index>(b + 1) * block);
+    for (Index c = static_cast<Index>(b) * block; c < end; ++c) {
+      const stats::UnivariateMcd u = stats::unimcd(Y.col(c), setup);
+      if (u.scale < 1e-12) {
+        // A zero scale: either h rows coincide (an error, as in rrcov) or they merely lie
+        // on a hyperplane orthogonal to this direction, which is then skipped.
+        const Mask w = stats::unimcd(Y.col(c), setup, true).weights;
+        std::vector<Index> rows;
+        for (Index i = 0; i < n; ++i)
+          if (w[i]) rows.push_back(i);
+        if (rank_mm(rows_of(X, rows)) <= 1)
+          throw ValueError(fmt::format(
+              "robpca: at least {} observations are identical; the outlyingness is undefined",
+              rows.size()));
+        continue;
+      }
+      mx = mx.cwiseMax(((Y.col(c).array() - u.center).abs() / u.scale).matrix());
     }
-    outl = outl.cwiseMax(((Y.col(c).array() - u.center).abs() / u.scale).matrix());
-    if (c % 64 == 63) check_interrupt();
-  }
+  });
+  Vector outl = Vector::Zero(n);
+  for (const Vector& mx : part) outl = outl.cwiseMax(mx);
   return outl;
 }
 
@@ -289,9 +357,24 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
   Rng rng(o.seed);
   RobpcaFit fit;
 
-  // Step 0: the affine subspace spanned by the data.
-  const ClassPc pc0 = class_pc(data, std::numeric_limits<Index>::max(), true);
-  const Index r = pc0.rank;
+  // Step 0: the affine subspace spanned by the data: its rank r (rrcov's .classPC).
+  // rrcov then works in the coordinates of the classical PCA (the scores, n x r); the
+  // steps below are equivariant under that rotation, so apart from the low-dimensional
+  // MCD branch they work on the centred data themselves (n x p), which spares the
+  // eigenvectors of the n x n Gram matrix (the same results up to rounding).
+  const Index p = data.cols();
+  Vector center = data.colwise().mean().transpose();
+  const Matrix Xc0 = data.rowwise() - center.transpose();
+  Matrix gram;  // Xc0 Xc0' when n <= p (also the outlyingness projections)
+  Index r;
+  if (n > p) {
+    r = class_pc(data, 0).rank;
+  } else {
+    gram = Matrix::Zero(n, n);
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(Xc0);
+    gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+    r = gram_rank(gram);
+  }
   if (r == 0) throw ValueError("robpca: all data points collapse (the centred data have rank 0)");
   if (o.k > r)
     throw ValueError(fmt::format(
@@ -299,13 +382,17 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
   Index k = o.k;
   const Index kmax = std::max<Index>(std::min(std::max(o.kmax, k), r), 1);
   const Index h = stats::h_alpha_n(o.alpha, n, k);
-  const Matrix& X = pc0.scores;  // the data in the coordinates of the classical PCA
-  Vector center = pc0.center;
-  Matrix rot = pc0.loadings;
-  fit.rank = r;
 
   if (o.mcd && r <= std::min(n / 5, kmax)) {
-    // Step 1: few dimensions: eigenvectors of the reweighted MCD covariance.
+    // Step 1: few dimensions: eigenvectors of the reweighted MCD covariance of the
+    // scores (this branch needs rrcov's coordinates: the MCD is not rotation invariant).
+    const ClassPc pc0 = class_pc(data, std::numeric_limits<Index>::max(), true);
+    r = pc0.rank;  // the same count, unless an eigenvalue sits at the threshold
+    if (o.k > r)
+      throw ValueError(fmt::format(
+          "robpca: k = {} exceeds the rank {} of the centred data; choose k <= {}", o.k, r, r));
+    const Matrix& X = pc0.scores;
+    const Matrix& rot = pc0.loadings;
     McdOptions mo;
     mo.alpha = o.alpha;
     const McdResult mcd = stats::cov_mcd(X, mo, rng);
@@ -314,13 +401,14 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     eigen_desc(mcd.cov, ev, U);
     fit.mcd_branch = true;
     fit.mcd_crit = mcd.crit;
-    fit.center = center + rot * mcd.center;
+    fit.center = pc0.center + rot * mcd.center;
     fit.eigenvalues = ev.head(k);
     fit.loadings = rot * U.leftCols(k);
     fit.h = mcd.h;
   } else {
     // Step 2: the h least outlying rows and their classical PCA.
-    fit.outlyingness = outlyingness(X, o.ndir, h, o.directions, rng);
+    const Matrix& X = Xc0;
+    fit.outlyingness = outlyingness(X, gram.size() ? &gram : nullptr, o.ndir, h, o.directions, rng);
     fit.h0 = order_head(fit.outlyingness, h);
     ClassPc Xh_svd = class_pc(rows_of(X, fit.h0), k);
     // rrcov lowers k silently (here and below) when an h-subset spans fewer dimensions.
@@ -330,7 +418,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     if (k != r) {
       const Matrix XRc = X.rowwise() - Xh_svd.center.transpose();
       const Matrix Pk = Xh_svd.loadings.leftCols(k);
-      const Vector odh = (XRc - XRc * Pk * Pk.transpose()).rowwise().norm();
+      const Vector odh = (XRc - (XRc * Pk) * Pk.transpose()).rowwise().norm();
       const double cutoffodh = od_cutoff(odh, 0.975, h, OdCutoff::UniMcd);
       std::vector<Index> indexset;
       for (Index i = 0; i < n; ++i)
@@ -340,9 +428,9 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
       Xh_svd = class_pc(rows_of(X, indexset), k);
       k = std::min(Xh_svd.rank, k);
     }
-    center += rot * Xh_svd.center;
-    rot = (rot * Xh_svd.loadings).leftCols(k).eval();
-    Matrix X2 = (X.rowwise() - Xh_svd.center.transpose()) * Xh_svd.loadings.leftCols(k);
+    center += Xh_svd.center;
+    Matrix rot = Xh_svd.loadings.leftCols(k);
+    Matrix X2 = (X.rowwise() - Xh_svd.center.transpose()) * rot;
 
     // Step 4 (rrcov projectMCD): C-steps on the score distances, then the MCD.
     Vector ev = Xh_svd.eigenvalues.head(k);
@@ -381,6 +469,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     fit.mcd_crit = mcd.crit;
   }
   fit.k = k;
+  fit.rank = r;
   sign_flip(fit.loadings);
   const Matrix Xc = data.rowwise() - fit.center.transpose();
   fit.scores = Xc * fit.loadings;

@@ -12,6 +12,12 @@
 #include <limits>
 #include <numeric>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NL_HAVE_AVX_KERNELS 1
+#else
+#define NL_HAVE_AVX_KERNELS 0
+#endif
+
 namespace nl::stats {
 namespace {
 
@@ -90,6 +96,37 @@ double interpolate_factor(double fp500, double fp875, double alpha) {
   return 1.0 / fp;
 }
 
+// ---------------------------------------------------------------- small sorts
+
+// Ascending sort of a[0..n) into out[0..n) for small n (ROBPCA sorts 250 projections of
+// ~60 values per fit): each value goes straight to its rank, #{j : a_j < a_i} plus the
+// equal values before it. O(n^2) comparisons, but branch-free and vectorised, which for
+// n ~ 60 beats a comparison sort (whose branches on data in random order mispredict).
+void rank_sort(const double* a, Index n, double* out) {
+  typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
+  typedef long long Mask2 __attribute__((vector_size(16)));
+  const auto load = [](const double* p) { return *reinterpret_cast<const Pair*>(p); };
+  for (Index i = 0; i < n; ++i) {
+    const double x = a[i];
+    const Pair xx = {x, x};
+    Mask2 c0 = {0, 0}, c1 = c0;  // minus the counts (a true comparison is -1)
+    Index r = 0, j = 0;
+    for (; j + 4 <= i; j += 4) {  // before i: equal values count too
+      c0 += (Mask2)(load(a + j) <= xx);
+      c1 += (Mask2)(load(a + j + 2) <= xx);
+    }
+    for (; j < i; ++j) r += a[j] <= x;
+    for (j = i + 1; j < n && (j & 3); ++j) r += a[j] < x;
+    for (; j + 4 <= n; j += 4) {
+      c0 += (Mask2)(load(a + j) < xx);
+      c1 += (Mask2)(load(a + j + 2) < xx);
+    }
+    for (; j < n; ++j) r += a[j] < x;
+    const Mask2 c = c0 + c1;
+    out[r - (c[0] + c[1])] = x;
+  }
+}
+
 // ---------------------------------------------------------------- univariate windows
 
 // The window of h consecutive values of sorted y with the smallest sum of squared
@@ -101,8 +138,8 @@ struct WindowScan {
   Index first = 0;      // start of the first minimising window
 };
 
-WindowScan scan_windows(const std::vector<double>& y, Index h) {
-  const Index n = static_cast<Index>(y.size()), len = n - h + 1;
+WindowScan scan_windows(const double* y, Index n, Index h) {
+  const Index len = n - h + 1;
   long double s = 0, s2 = 0;
   for (Index j = 0; j < h; ++j) {
     s += y[j];
@@ -162,10 +199,58 @@ Index replow(Index nsel) {
   return nsel <= 6 ? irep[nsel - 1] : 0;
 }
 
+// Two doubles, for the kernels below. GCC/Clang vector extension: SSE2 on x86-64, plain
+// scalar code elsewhere; may_alias and aligned(8) allow loads from any double array.
+typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
+
+inline Pair load2(const double* p) { return *reinterpret_cast<const Pair*>(p); }
+inline void store2(double* p, Pair v) { *reinterpret_cast<Pair*>(p) = v; }
+
+// The hot kernels (stats_mcd_kernels.inc), built twice: with four doubles as two pairs
+// (any CPU), and, on x86-64, as one AVX register for CPUs that have AVX (nl::simd_avx()).
+namespace kern_base {
+struct Quad {
+  Pair lo, hi;
+};
+inline Quad zero4() { return {Pair{0.0, 0.0}, Pair{0.0, 0.0}}; }
+inline Quad load4(const double* p) { return {load2(p), load2(p + 2)}; }
+inline void store4(double* p, Quad v) {
+  store2(p, v.lo);
+  store2(p + 2, v.hi);
+}
+inline Quad bcast4(double x) {
+  const Pair b = {x, x};
+  return {b, b};
+}
+inline Quad operator+(Quad a, Quad b) { return {a.lo + b.lo, a.hi + b.hi}; }
+inline Quad operator-(Quad a, Quad b) { return {a.lo - b.lo, a.hi - b.hi}; }
+inline Quad operator*(Quad a, Quad b) { return {a.lo * b.lo, a.hi * b.hi}; }
+inline double sum4(Quad q) {
+  const Pair c = q.lo + q.hi;  // (q0 + q2, q1 + q3)
+  return c[0] + c[1];
+}
+#include "stats_mcd_kernels.inc"
+}  // namespace kern_base
+
+#if NL_HAVE_AVX_KERNELS
+#pragma GCC push_options
+#pragma GCC target("avx")
+namespace kern_avx {
+typedef double Quad __attribute__((vector_size(32), may_alias, aligned(8)));
+inline Quad zero4() { return Quad{0.0, 0.0, 0.0, 0.0}; }
+inline Quad load4(const double* p) { return *reinterpret_cast<const Quad*>(p); }
+inline void store4(double* p, Quad v) { *reinterpret_cast<Quad*>(p) = v; }
+inline Quad bcast4(double x) { return Quad{x, x, x, x}; }
+inline double sum4(Quad q) { return (q[0] + q[2]) + (q[1] + q[3]); }
+#include "stats_mcd_kernels.inc"
+}  // namespace kern_avx
+#pragma GCC pop_options
+#endif
+
 class FastMcd {
  public:
   FastMcd(const Matrix& X, Index h, const McdOptions& opt, Rng& rng)
-      : X_(X), n_(X.rows()), p_(X.cols()), h_(h), opt_(opt), rng_(rng) {
+      : X_(X), n_(X.rows()), p_(X.cols()), h_(h), opt_(opt), rng_(rng), avx_(simd_avx()) {
     // Singularity threshold on the pivots of the standardised covariance (rffastmcd).
     eps_ = p_ < 5 ? 1e-12 : (p_ <= 8 ? 1e-14 : 1e-16);
   }
@@ -173,74 +258,168 @@ class FastMcd {
   RawMcd run();
 
  private:
-  // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100, so
-  // they work column by column on contiguous n-vectors (Eigen vectorises those) instead
-  // of calling GEMM, whose packing dominates at these sizes.
+  // Scratch space of the kernels, one per thread of work (no allocation inside the loops).
+  struct Work {
+    std::vector<double> W;               // gathered, centred subset rows, by columns
+    std::vector<double> Y;               // forward-substituted rows (n_pad x p, by columns)
+    std::vector<double> d;               // squared distances (n_pad; the first n are used)
+    std::vector<double> L;               // Cholesky factor, row-major p x p (lower triangle)
+    std::vector<double> pivot, inv_diag; // L_jj^2 and 1 / L_jj
+    std::vector<double> sel;             // selection buffers (3 n)
+    Work(Index n, Index n_pad, Index p)
+        : W(static_cast<std::size_t>((n + 3) * p)),
+          Y(static_cast<std::size_t>(n_pad * p)),
+          d(static_cast<std::size_t>(n_pad)),
+          L(static_cast<std::size_t>(p * p), 0.0),
+          pivot(static_cast<std::size_t>(p)),
+          inv_diag(static_cast<std::size_t>(p)),
+          sel(static_cast<std::size_t>(3 * n)) {}
+  };
+
+  // One start of stage 1 after its C-steps: the solution kept as a candidate, or the
+  // (standardised) mean and covariance of a singular C-step (an exact fit).
+  struct Trial {
+    bool exact = false;
+    double logdet = 0.0;
+    Vector mean;
+    Matrix cov;
+  };
+
+  // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100 (250
+  // starts, each with three covariances, three factorisations and two rounds of
+  // distances), so they are written for those sizes: data by columns padded to a
+  // multiple of 4 or 8 rows, vectorised across rows (stats_mcd_kernels.inc), no
+  // allocation, no GEMM (whose packing dominates at these sizes). Each value is computed
+  // in a fixed order, so results do not depend on the compiler, the CPU or the threads.
 
   // Mean and covariance (divisor m - 1) of the standardised rows in sub.
-  void mean_cov(const std::vector<Index>& sub, Vector& mean, Matrix& cov) {
+  void mean_cov(Work& wk, const std::vector<Index>& sub, Vector& mean, Matrix& cov) const {
     const Index m = static_cast<Index>(sub.size());
-    if (W_.rows() < m) W_.resize(n_, p_);
-    for (Index j = 0; j < p_; ++j) {
-      const double* z = Z_.col(j).data();
-      double* w = W_.col(j).data();
-      for (Index r = 0; r < m; ++r) w[r] = z[sub[r]];
-    }
-    auto Wm = W_.topRows(m);
-    mean = Wm.colwise().mean().transpose();
-    Wm.rowwise() -= mean.transpose();
+    const Index mp = (m + 3) & ~Index{3};  // rows padded to a multiple of 4 (with zeros)
+    if (static_cast<Index>(wk.W.size()) < mp * p_) wk.W.resize(static_cast<std::size_t>(mp * p_));
+    mean.resize(p_);
     cov.resize(p_, p_);
     const double scale = 1.0 / static_cast<double>(m - 1);
-    for (Index j = 0; j < p_; ++j)
-      for (Index l = 0; l <= j; ++l) cov(j, l) = cov(l, j) = Wm.col(j).dot(Wm.col(l)) * scale;
+#if NL_HAVE_AVX_KERNELS
+    if (avx_) {
+      kern_avx::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
+      kern_avx::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
+      return;
+    }
+#endif
+    kern_base::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
+    kern_base::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
   }
 
-  // Cholesky factor; false when a sweep pivot (= L_jj^2) falls below eps.
-  bool factor(const Matrix& cov, double& logdet) {
-    llt_.compute(cov);
-    if (llt_.info() != Eigen::Success) return false;
-    logdet = 0.0;
-    for (Index j = 0; j < p_; ++j) {
-      const double pivot = llt_.matrixLLT()(j, j) * llt_.matrixLLT()(j, j);
-      if (!(pivot >= eps_)) return false;
-      logdet += std::log(pivot);
+  // Cholesky factor L of cov (lower triangle read); false when a pivot d_j = L_jj^2 is
+  // not at least eps (rffastmcd's singularity test; it also catches d_j <= 0 and NaN).
+  // The log-determinant is formed only on request (logdet()), as most callers only
+  // need the factor.
+  bool factor(Work& wk, const Matrix& cov) const {
+    const Index p = p_;
+    double* L = wk.L.data();
+    for (Index j = 0; j < p; ++j) {
+      double* Lj = L + j * p;
+      double d = cov(j, j);
+      for (Index k = 0; k < j; ++k) d -= Lj[k] * Lj[k];
+      if (!(d >= eps_)) return false;
+      wk.pivot[j] = d;
+      const double ljj = std::sqrt(d);
+      Lj[j] = ljj;
+      const double inv = 1.0 / ljj;
+      wk.inv_diag[j] = inv;
+      for (Index i = j + 1; i < p; ++i) {
+        const double* Li = L + i * p;
+        double v = cov(i, j);
+        for (Index k = 0; k < j; ++k) v -= Li[k] * Lj[k];
+        L[i * p + j] = v * inv;
+      }
     }
     return true;
   }
 
-  // Squared Mahalanobis distances of all rows under (mean, current factor L):
-  // forward substitution L y_i = z_i - mean for all rows at once, one column at a time.
-  void distances(const Vector& mean) {
-    const Matrix& L = llt_.matrixLLT();
-    Y_ = Z_.rowwise() - mean.transpose();
-    d_.setZero(n_);
-    for (Index j = 0; j < p_; ++j) {
-      if (j > 0) {
-        lrow_ = L.row(j).head(j).transpose();
-        Y_.col(j).noalias() -= Y_.leftCols(j) * lrow_;
-      }
-      Y_.col(j) /= L(j, j);
-      d_ += Y_.col(j).cwiseAbs2();
-    }
+  // log det of the matrix last factored in wk.
+  double logdet(const Work& wk) const {
+    double s = 0.0;
+    for (Index j = 0; j < p_; ++j) s += std::log(wk.pivot[j]);
+    return s;
   }
 
-  // The h rows with the smallest d (ties by row index), ascending: the h-th smallest
-  // value is found by selection, then one pass collects the rows in index order.
-  void smallest(const Vector& d, std::vector<Index>& out) {
-    sel_.assign(d.data(), d.data() + n_);
-    std::nth_element(sel_.begin(), sel_.begin() + (h_ - 1), sel_.end());
-    const double thr = sel_[h_ - 1];
+  // Squared Mahalanobis distances wk.d of all rows under (mean, the factor in wk).
+  void distances(Work& wk, const Vector& mean) const {
+#if NL_HAVE_AVX_KERNELS
+    if (avx_) {
+      kern_avx::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+                          wk.Y.data(), wk.d.data());
+      return;
+    }
+#endif
+    kern_base::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+                         wk.Y.data(), wk.d.data());
+  }
+
+  // The h rows with the smallest wk.d (ties by row index), ascending: the h-th smallest
+  // value is found by selection, then one branch-free pass collects the rows in index
+  // order (the comparisons are unpredictable).
+  void smallest(Work& wk, std::vector<Index>& out) const {
+    const double* d = wk.d.data();
+    const double thr = hth_smallest(wk, d);
     Index below = 0;
     for (Index i = 0; i < n_; ++i) below += d[i] < thr;
-    Index ties = h_ - below;
-    out.clear();
-    for (Index i = 0; i < n_; ++i)
-      if (d[i] < thr || (d[i] == thr && ties-- > 0)) out.push_back(i);
+    Index ties = h_ - below;  // rows equal to thr still to take, first ones first
+    out.resize(static_cast<std::size_t>(n_));
+    Index cnt = 0;
+    for (Index i = 0; i < n_; ++i) {
+      const bool eq = d[i] == thr;
+      const bool take = (d[i] < thr) | (eq & (ties > 0));
+      ties -= eq & take;
+      out[cnt] = i;
+      cnt += take;
+    }
+    out.resize(static_cast<std::size_t>(cnt));
   }
 
-  double hth_smallest(Vector v) const {
-    std::nth_element(v.data(), v.data() + (h_ - 1), v.data() + v.size());
-    return v[h_ - 1];
+  // The h-th smallest of v[0..n): quickselect with branch-free partitions (each pass
+  // copies the values below and above a median-of-three pivot to separate buffers),
+  // then insertion sort of the last few. The comparisons of a C-step's distances are
+  // unpredictable, so a branchy selection stalls on mispredictions.
+  double hth_smallest(Work& wk, const double* v) const {
+    double* a = wk.sel.data();    // current candidates
+    double* lo_buf = a + n_;      // scratch for values < pivot
+    double* hi_buf = a + 2 * n_;  // scratch for values > pivot
+    std::copy(v, v + n_, a);
+    Index len = n_, k = h_ - 1;   // the k-th smallest (0-based) of a[0..len)
+    while (len > 8) {
+      double x = a[0], y = a[len / 2], z = a[len - 1];
+      if (x > y) std::swap(x, y);
+      if (y > z) y = std::max(x, z);  // median of three
+      const double pivot = y;
+      Index nlo = 0, nhi = 0;
+      for (Index i = 0; i < len; ++i) {
+        const double e = a[i];
+        lo_buf[nlo] = e;
+        hi_buf[nhi] = e;
+        nlo += e < pivot;
+        nhi += e > pivot;
+      }
+      if (k < nlo) {
+        std::swap(a, lo_buf);
+        len = nlo;
+      } else if (k >= len - nhi) {
+        k -= len - nhi;
+        std::swap(a, hi_buf);
+        len = nhi;
+      } else {
+        return pivot;
+      }
+    }
+    for (Index i = 1; i < len; ++i) {
+      const double e = a[i];
+      Index j = i;
+      for (; j > 0 && a[j - 1] > e; --j) a[j] = a[j - 1];
+      a[j] = e;
+    }
+    return a[k];
   }
 
   void random_subset(Index m, std::vector<Index>& sub) {
@@ -259,6 +438,36 @@ class FastMcd {
     for (Index s : sub)  // sub is ascending: skip over its members
       if (s <= c) ++c;
     sub.insert(std::upper_bound(sub.begin(), sub.end(), c), c);
+  }
+
+  // The C-steps of stage 1 from a non-singular start subset (kstep1 = 2, as rffastmcd).
+  Trial run_trial(Work& wk, const std::vector<Index>& start) const {
+    const Index kstep1 = 2;
+    Trial t;
+    std::vector<Index> H;
+    mean_cov(wk, start, t.mean, t.cov);
+    factor(wk, t.cov);  // non-singular: checked when the start was drawn
+    distances(wk, t.mean);
+    smallest(wk, H);
+    double deti = kNoDet, detimin1 = kNoDet;
+    for (Index step = 1; step <= kstep1; ++step) {
+      mean_cov(wk, H, t.mean, t.cov);
+      if (!factor(wk, t.cov)) {
+        t.exact = true;
+        return t;
+      }
+      // The determinant of step s is compared two steps later and kept after the last
+      // step; with kstep1 = 2 only the last one is ever used, so only it is formed.
+      t.logdet = step == kstep1 || step + 2 <= kstep1 ? logdet(wk) : kNoDet;
+      if (step >= 2 && t.logdet == detimin1) break;
+      detimin1 = deti;
+      deti = t.logdet;
+      // rffastmcd also computes the next subset after the last step; it is never used.
+      if (step == kstep1) break;
+      distances(wk, t.mean);
+      smallest(wk, H);
+    }
+    return t;
   }
 
   static bool next_combination(std::vector<Index>& c, Index n) {
@@ -331,13 +540,12 @@ class FastMcd {
   Index n_, p_, h_;
   McdOptions opt_;
   Rng& rng_;
+  bool avx_;  // use the AVX build of the kernels
   double eps_;
   Vector med_, mad_;
-  Matrix Z_;      // standardised data (n x p)
-  Matrix W_, Y_;  // work: gathered subset rows, forward-substituted rows
-  Vector d_, lrow_;
-  std::vector<double> sel_;
-  Eigen::LLT<Matrix> llt_;
+  Matrix Z_;                // standardised data (n x p)
+  Index n_pad_ = 0;         // n rounded up to a multiple of 8
+  std::vector<double> Zp_;  // Z_ by columns of n_pad_ rows (zero padding)
 };
 
 RawMcd FastMcd::run() {
@@ -356,17 +564,26 @@ RawMcd FastMcd::run() {
       return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
   }
   Z_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array()).matrix();
+  n_pad_ = (n_ + 7) & ~Index{7};
+  Zp_.assign(static_cast<std::size_t>(n_pad_ * p_), 0.0);
+  for (Index j = 0; j < p_; ++j)
+    for (Index i = 0; i < n_; ++i) Zp_[static_cast<std::size_t>(j * n_pad_ + i)] = Z_(i, j);
+  Work wk(n_, n_pad_, p_);
 
   // Stage 1: starts from (p+1)-subsets, two C-steps each; keep the 10 best.
+  // First, in order, draw every start (or enumerate them all for tiny n) and enlarge a
+  // singular one by random rows (rffastmcd label 9550): this is all the randomness, so
+  // the stream is used exactly as by a sequential run. Then the C-steps of the starts
+  // run in parallel (nl::parallel_for), and their results are taken in start order, so
+  // the outcome does not depend on the number of threads.
   const Index nsel = p_ + 1;
   const bool all = n_ <= replow(nsel);
-  std::vector<Index> sub(static_cast<std::size_t>(nsel)), H;
+  std::vector<Index> sub(static_cast<std::size_t>(nsel));
   std::iota(sub.begin(), sub.end(), Index{0});
-  const Index kstep1 = 2;
-  std::vector<Candidate> cand;
+  std::vector<std::vector<Index>> starts;
   Vector mean;
   Matrix cov;
-  double logdet = 0.0;
+  bool start_exact = false;  // the last start lies on a hyperplane with h rows: exact fit
   for (Index trial = 0;; ++trial) {
     if (all) {
       if (trial > 0 && !next_combination(sub, n_)) break;
@@ -376,59 +593,65 @@ RawMcd FastMcd::run() {
     }
     if (trial % 32 == 0) check_interrupt();
     std::vector<Index> start = sub;
-    for (;;) {  // enlarge a singular start subset by random rows (rffastmcd label 9550)
-      mean_cov(start, mean, cov);
-      if (factor(cov, logdet)) break;
+    for (;;) {
+      mean_cov(wk, start, mean, cov);
+      if (factor(wk, cov)) break;
       Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
       const Vector z = es.eigenvectors().col(0);
       const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
-      if (hth_smallest(dist) < 1e-8) return exact_fit_std(mean, cov);
+      if (hth_smallest(wk, dist.data()) < 1e-8) {
+        start_exact = true;
+        break;
+      }
       add_random_row(start);
     }
-    distances(mean);
-    smallest(d_, H);
-    double deti = kNoDet, detimin1 = kNoDet;
-    for (Index step = 1; step <= kstep1; ++step) {
-      mean_cov(H, mean, cov);
-      if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
-      if (step >= 2 && logdet == detimin1) break;
-      detimin1 = deti;
-      deti = logdet;
-      // rffastmcd also computes the next subset after the last step; it is never used.
-      if (step == kstep1) break;
-      distances(mean);
-      smallest(d_, H);
-    }
-    keep_candidate(cand, logdet, mean, cov);
+    if (start_exact) break;  // a sequential run returns here: later starts are never drawn
+    starts.push_back(std::move(start));
   }
+
+  const std::size_t ntrial = starts.size();
+  std::vector<Trial> trials(ntrial);
+  const std::size_t chunk = 16;
+  parallel_for((ntrial + chunk - 1) / chunk, [&](std::size_t c) {
+    Work w(n_, n_pad_, p_);
+    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t)
+      trials[t] = run_trial(w, starts[t]);
+  });
+  std::vector<Candidate> cand;
+  for (const Trial& t : trials) {
+    if (t.exact) return exact_fit_std(t.mean, t.cov);
+    keep_candidate(cand, t.logdet, t.mean, t.cov);
+  }
+  if (start_exact) return exact_fit_std(mean, cov);
 
   // Stage 3: C-steps from each candidate until det stops changing (at most max_csteps).
   double best_logdet = std::numeric_limits<double>::infinity();
   Vector best_mean;
   Matrix best_cov;
-  std::vector<Index> best_H;
+  std::vector<Index> best_H, H;
   for (std::size_t c = 0; c < cand.size(); ++c) {
     check_interrupt();
-    if (!factor(cand[c].cov, logdet)) return exact_fit_std(cand[c].mean, cand[c].cov);
-    distances(cand[c].mean);
-    smallest(d_, H);
+    if (!factor(wk, cand[c].cov)) return exact_fit_std(cand[c].mean, cand[c].cov);
+    distances(wk, cand[c].mean);
+    smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= opt_.max_csteps; ++step) {
-      mean_cov(H, mean, cov);
-      if (!factor(cov, logdet)) return exact_fit_std(mean, cov);
+      mean_cov(wk, H, mean, cov);
+      if (!factor(wk, cov)) return exact_fit_std(mean, cov);
+      const double ld = logdet(wk);
       // rffastmcd compares with the determinant two steps back; det never increases,
       // so this stops one step after convergence.
-      if (step >= 2 && logdet == detimin1) break;
+      if (step >= 2 && ld == detimin1) break;
       detimin1 = deti;
-      deti = logdet;
-      if ((c == 0 && step == 1) || logdet < best_logdet) {
-        best_logdet = logdet;
+      deti = ld;
+      if ((c == 0 && step == 1) || ld < best_logdet) {
+        best_logdet = ld;
         best_mean = mean;
         best_cov = cov;
         best_H = H;
       }
-      distances(mean);
-      smallest(d_, H);
+      distances(wk, mean);
+      smallest(wk, H);
     }
   }
 
@@ -561,39 +784,48 @@ UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
     return out;
   }
   // Scratch reused across calls (ROBPCA calls this for every direction).
-  thread_local std::vector<double> y;
-  y.assign(y0.data(), y0.data() + n);
-  std::sort(y.begin(), y.end());
-  const WindowScan w = scan_windows(y, q);
+  thread_local std::vector<double> ybuf;
+  ybuf.resize(static_cast<std::size_t>(n));
+  if (n <= 128) {
+    rank_sort(y0.data(), n, ybuf.data());
+  } else {
+    std::copy(y0.data(), y0.data() + n, ybuf.begin());
+    std::sort(ybuf.begin(), ybuf.end());
+  }
+  const double* const y = ybuf.data();
+  const WindowScan w = scan_windows(y, n, q);
   const double initmean = w.center;
   double initcov = w.sqmin / static_cast<double>(q - 1);
-  // Rescale so that the q-th smallest squared residual sits at chi2_1^{-1}(q/n). The
-  // residuals of sorted y fall then rise around initmean, so the q-th smallest is found
-  // by merging outwards from there: O(n), and the same value as a selection would give
-  // (rounding is monotone).
-  const auto res = [&](Index i) { return (y[i] - initmean) * (y[i] - initmean) / initcov; };
-  Index b = std::lower_bound(y.begin(), y.end(), initmean) - y.begin(), a = b - 1;
+  // Rescale so that the q-th smallest squared residual (y - initmean)^2 / initcov sits at
+  // chi2_1^{-1}(q/n). The squared deviations of sorted y fall then rise around initmean,
+  // so the q-th smallest is found by merging outwards from there: O(n). Dividing by
+  // initcov is monotone, so it is applied to the one value found only.
+  const auto sq = [&](Index i) { return (y[i] - initmean) * (y[i] - initmean); };
+  Index b = std::lower_bound(y, y + n, initmean) - y, a = b - 1;
   double qth = 0.0;
   for (Index taken = 0; taken < q; ++taken) {
-    if (b >= n || (a >= 0 && res(a) <= res(b))) {
-      qth = res(a--);
+    if (b >= n || (a >= 0 && sq(a) <= sq(b))) {
+      qth = sq(a--);
     } else {
-      qth = res(b++);
+      qth = sq(b++);
     }
   }
-  initcov *= qth / s.chi2_h_over_n;
+  initcov *= (qth / initcov) / s.chi2_h_over_n;
   // Reweight: sums over the sorted values, as rrcov does.
   long double sw = 0, swy = 0;
-  for (double v : y)
-    if ((v - initmean) * (v - initmean) / initcov < s.chi2_975) {
+  thread_local std::vector<char> keep;
+  keep.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    keep[i] = sq(i) / initcov < s.chi2_975;
+    if (keep[i]) {
       sw += 1;
-      swy += v;
+      swy += y[i];
     }
+  }
   const double tmcd = static_cast<double>(swy / sw);
   long double ss = 0;
-  for (double v : y)
-    if ((v - initmean) * (v - initmean) / initcov < s.chi2_975)
-      ss += static_cast<long double>((v - tmcd) * (v - tmcd));
+  for (Index i = 0; i < n; ++i)
+    if (keep[i]) ss += static_cast<long double>((y[i] - tmcd) * (y[i] - tmcd));
   out.center = tmcd;
   out.scale = std::sqrt(static_cast<double>(ss / (sw - 1)));
   if (want_weights) {
@@ -668,7 +900,7 @@ McdResult cov_mcd(const Matrix& X, const McdOptions& options, Rng& rng) {
     std::stable_sort(ord.begin(), ord.end(), [&](Index a, Index b) { return y[a] < y[b]; });
     std::vector<double> ys(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) ys[i] = y[ord[i]];
-    const WindowScan w = scan_windows(ys, h);
+    const WindowScan w = scan_windows(ys.data(), n, h);
     const double center = w.center;
     const double scale = std::sqrt(calpha * correct) * std::sqrt(w.sqmin / static_cast<double>(h));
     res.best.assign(ord.begin() + w.first, ord.begin() + w.first + h);

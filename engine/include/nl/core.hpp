@@ -65,6 +65,8 @@ class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0, std::uint64_t stream = 0);
 
+  // next() and below() are defined inline below: solvers draw once per coordinate step,
+  // and an out-of-line call there costs more than the draw.
   std::uint64_t next() noexcept;
   // Uniform on [0, 1) with 53 random bits.
   double uniform() noexcept;
@@ -85,6 +87,44 @@ class Rng {
   bool has_spare_ = false;
 };
 
+inline std::uint64_t Rng::next() noexcept {
+  const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+  const std::uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
+  const std::uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+inline std::uint64_t Rng::below(std::uint64_t n) noexcept {
+  // Lemire (2019), "Fast random integer generation in an interval".
+  unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+  auto low = static_cast<std::uint64_t>(m);
+  if (low < n) [[unlikely]] {
+    const std::uint64_t threshold = (0 - n) % n;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next()) * n;
+      low = static_cast<std::uint64_t>(m);
+    }
+  }
+  return static_cast<std::uint64_t>(m >> 64);
+}
+
+// ---------------------------------------------------------------- SIMD
+
+// A few hot kernels (FAST-MCD's covariances and distances) have a second build for
+// x86-64 CPUs with AVX, chosen at run time. Those kernels fix their order of
+// operations lane by lane, so results are bit-identical on every CPU; the switch exists
+// so that tests can compare the two builds. simd_avx() is true when the CPU has AVX
+// and set_simd_avx(false) was not called; set_simd_avx(true) cannot enable AVX on a
+// CPU without it.
+bool simd_avx() noexcept;
+void set_simd_avx(bool on) noexcept;
+
 // ---------------------------------------------------------------- parallel-for
 
 // Number of worker threads used by parallel_for (default: hardware concurrency, or the
@@ -95,6 +135,12 @@ void set_threads(int n);
 // Runs body(i) for i in [0, n). Tasks must write only to their own outputs; with that,
 // the result is the same for any thread count. The first exception (by task index) is
 // rethrown after all workers stop; an interrupt stops the remaining tasks.
+// Nesting: a parallel_for called from inside the tasks of another one (say, the MCD of a
+// ROBPCA fitted in a cross-validation fold) runs its tasks serially on the calling
+// thread, so the threads are spent on the outer loop and never oversubscribed.
 void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body);
+
+// True while the calling thread runs a task of a multi-threaded parallel_for.
+bool in_parallel_region() noexcept;
 
 }  // namespace nl
