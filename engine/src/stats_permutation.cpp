@@ -1,0 +1,414 @@
+// stats_permutation.cpp: Freedman-Lane permutation inference (see permutation.hpp for
+// the method and the algebra that makes it fast).
+#include "nl/stats/permutation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+
+namespace nl::stats {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Relative tolerance for ties with the observed statistic (see permutation.hpp).
+constexpr double kTieTol = 1e-10;
+// Rearrangements per matrix product, and columns per chunk of the product (so that
+// a chunk of E and of the product stay in the core's cache).
+constexpr std::size_t kBatch = 32;
+constexpr Index kChunk = 1024;
+
+// ---------------------------------------------------------------- blocks
+
+// Rows per block, blocks numbered in order of first appearance.
+std::vector<std::vector<Index>> block_rows(Index n, const std::vector<int>& blocks) {
+  if (blocks.empty()) {
+    std::vector<Index> all(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+    return {all};
+  }
+  if (static_cast<Index>(blocks.size()) != n)
+    throw ValueError(fmt::format("blocks has {} entries but the data have {} rows", blocks.size(), n));
+  std::map<int, std::size_t> index;
+  std::vector<std::vector<Index>> out;
+  for (Index i = 0; i < n; ++i) {
+    const auto [it, fresh] = index.emplace(blocks[static_cast<std::size_t>(i)], out.size());
+    if (fresh) out.emplace_back();
+    out[it->second].push_back(i);
+  }
+  return out;
+}
+
+bool permutes(Exchange s) { return s != Exchange::SignFlip; }
+bool flips(Exchange s) { return s != Exchange::Permute; }
+
+// The number of distinct rearrangements, or 0 when it exceeds `cap`.
+std::uint64_t count_rearrangements(Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme,
+                                   std::uint64_t cap) {
+  std::uint64_t total = 1;
+  auto times = [&](std::uint64_t f) {
+    if (total > cap / f) return false;
+    total *= f;
+    return true;
+  };
+  if (permutes(scheme))
+    for (const auto& b : rows)
+      for (std::uint64_t k = 2; k <= b.size(); ++k)
+        if (!times(k)) return 0;
+  if (flips(scheme))
+    for (Index i = 0; i < n; ++i)
+      if (!times(2)) return 0;
+  return total;
+}
+
+std::uint64_t factorial(std::size_t k) {
+  std::uint64_t f = 1;
+  for (std::size_t i = 2; i <= k; ++i) f *= i;
+  return f;
+}
+
+// Rearrangement number `k` of the exhaustive list: the permutation part is a
+// mixed-radix number over the blocks (radix: block size!), each digit decoded as a
+// Lehmer code; the sign part is the low n bits. k = 0 is the identity.
+Shuffle exhaustive_shuffle(std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme) {
+  Shuffle s;
+  s.perm.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
+  if (flips(scheme)) {
+    s.sign.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (k >> i) & 1u ? -1 : 1;
+    k >>= n;  // n < 64 here: 2^n was counted without overflow
+  }
+  if (permutes(scheme)) {
+    for (const auto& b : rows) {
+      const std::uint64_t radix = factorial(b.size());
+      std::uint64_t q = k % radix;
+      k /= radix;
+      std::vector<Index> avail = b;
+      for (std::size_t i = 0; i < b.size(); ++i) {
+        const std::uint64_t f = factorial(b.size() - 1 - i);
+        const auto d = static_cast<std::size_t>(q / f);
+        q %= f;
+        s.perm[static_cast<std::size_t>(b[i])] = avail[d];
+        avail.erase(avail.begin() + static_cast<std::ptrdiff_t>(d));
+      }
+    }
+  }
+  return s;
+}
+
+Shuffle random_shuffle(std::uint64_t seed, std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows,
+                       Exchange scheme) {
+  Rng rng(seed, k);
+  Shuffle s;
+  s.perm.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
+  if (permutes(scheme)) {
+    for (const auto& b : rows) {
+      std::vector<Index> v = b;
+      rng.shuffle(v);
+      for (std::size_t i = 0; i < b.size(); ++i) s.perm[static_cast<std::size_t>(b[i])] = v[i];
+    }
+  }
+  if (flips(scheme)) {
+    s.sign.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (rng.next() >> 63) ? -1 : 1;
+  }
+  return s;
+}
+
+// Checks a caller's rearrangement against the scheme and blocks.
+void check_shuffle(const Shuffle& s, std::size_t k, Index n, const std::vector<int>& block_of, Exchange scheme) {
+  if (static_cast<Index>(s.perm.size()) != n)
+    throw ValueError(fmt::format("rearrangement {} has {} rows, expected {}", k + 1, s.perm.size(), n));
+  std::vector<char> used(static_cast<std::size_t>(n), 0);
+  for (Index i = 0; i < n; ++i) {
+    const Index j = s.perm[static_cast<std::size_t>(i)];
+    if (j < 0 || j >= n || used[static_cast<std::size_t>(j)])
+      throw ValueError(fmt::format("rearrangement {} is not a permutation of the rows", k + 1));
+    used[static_cast<std::size_t>(j)] = 1;
+    if (j != i && !permutes(scheme))
+      throw ValueError(fmt::format("rearrangement {} permutes rows but the scheme is sign flipping", k + 1));
+    if (block_of[static_cast<std::size_t>(i)] != block_of[static_cast<std::size_t>(j)])
+      throw ValueError(fmt::format("rearrangement {} moves row {} out of its block", k + 1, i + 1));
+  }
+  if (!s.sign.empty()) {
+    if (static_cast<Index>(s.sign.size()) != n)
+      throw ValueError(fmt::format("rearrangement {} has {} signs, expected {}", k + 1, s.sign.size(), n));
+    for (const auto v : s.sign) {
+      if (v != 1 && v != -1) throw ValueError(fmt::format("rearrangement {}: signs must be +1 or -1", k + 1));
+      if (v == -1 && !flips(scheme))
+        throw ValueError(fmt::format("rearrangement {} flips signs but the scheme is permutation", k + 1));
+    }
+  }
+  if (k == 0) {
+    bool identity = true;
+    for (Index i = 0; i < n; ++i) identity = identity && s.perm[static_cast<std::size_t>(i)] == i;
+    for (const auto v : s.sign) identity = identity && v == 1;
+    if (!identity) throw ValueError("the first rearrangement must be the identity");
+  }
+}
+
+// ---------------------------------------------------------------- the kernel's set-up
+
+// Everything the rearrangements share (see permutation.hpp): with W2 = Q2' P E
+// (K2 x m), the statistic of column j is computed from
+//     num = c1_j + R' W2[0:kk, j]   (s values; t = num / sqrt(rss / df)),
+//     rss = ee_j - |W2[:, j]|^2.
+struct Kernel {
+  Matrix E;       // n x m, R_Z Y
+  Matrix Q2;      // n x K2: the part of col(X) that rearrangements move
+  Matrix c1;      // s x m: contrast part carried by the fixed directions
+  Matrix R;       // kk x s
+  Vector ee;      // m: |E_j|^2 minus the fixed directions' share
+  Index s = 1;
+  double df = 0;
+  bool is_t = true;
+  Tail tail = Tail::Two;
+  std::vector<bool> excluded;  // m
+
+  // The tail-transformed statistic T and the raw statistic (t or F) of column j from
+  // the K2 values w.
+  double stat(const double* w, Index j, double* raw = nullptr) const {
+    const Index K2 = Q2.cols();
+    double ss = 0;
+    for (Index k = 0; k < K2; ++k) ss += w[k] * w[k];
+    const double rss = std::max(ee(j) - ss, 0.0);
+    const double sigma2 = rss / df;
+    const Index kk = R.rows();
+    if (is_t) {
+      double num = c1(0, j);
+      if (kk > 0) num += R(0, 0) * w[0];
+      const double t = num / std::sqrt(sigma2);
+      if (raw) *raw = t;
+      return tail == Tail::Two ? std::fabs(t) : tail == Tail::Right ? t : -t;
+    }
+    double q = 0;
+    for (Index a = 0; a < s; ++a) {
+      double num = c1(a, j);
+      for (Index l = 0; l < std::min(kk, a + 1); ++l) num += R(l, a) * w[l];
+      q += num * num;
+    }
+    const double F = q / (static_cast<double>(s) * sigma2);
+    if (raw) *raw = F;
+    return F;
+  }
+};
+
+Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                   const std::vector<std::vector<Index>>& rows) {
+  const GlmFit fit = glm_fit(X, Y);
+  check_contrast(fit, C);
+  const Index n = X.rows(), p = X.cols(), s = C.rows(), r = fit.rank;
+  Kernel k;
+  k.s = s;
+  k.df = fit.df;
+  k.is_t = s == 1;
+  k.tail = o.tail;
+  k.excluded = fit.exact;
+
+  // Null model: Z = X N, N a basis of null(C); its rank is rank(X) - s.
+  Eigen::JacobiSVD<Matrix> csvd(C, Eigen::ComputeFullV);
+  const Matrix N = csvd.matrixV().rightCols(p - s);
+  k.E = Y;
+  if (r - s > 0) {
+    Eigen::BDCSVD<Matrix> zsvd(X * N, Eigen::ComputeThinU);
+    const Matrix Qz = zsvd.matrixU().leftCols(r - s);
+    k.E.noalias() -= Qz * (Qz.transpose() * Y);
+  }
+
+  // Orthonormal basis of col(X), split into directions fixed by every permutation
+  // (block-constant; only when rows are not sign-flipped) and the rest.
+  Eigen::BDCSVD<Matrix> xsvd(X, Eigen::ComputeThinU);
+  const Matrix Q = xsvd.matrixU().leftCols(r);
+  Matrix Q1(n, 0);
+  k.Q2 = Q;
+  if (o.scheme == Exchange::Permute) {
+    Matrix B = Matrix::Zero(n, static_cast<Index>(rows.size()));
+    for (std::size_t b = 0; b < rows.size(); ++b)
+      for (const Index i : rows[b]) B(i, static_cast<Index>(b)) = 1.0 / std::sqrt(static_cast<double>(rows[b].size()));
+    Eigen::JacobiSVD<Matrix> ssvd(Q.transpose() * B, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    const Vector& sv = ssvd.singularValues();
+    Index k1 = 0;
+    while (k1 < sv.size() && sv(k1) > 1.0 - 1e-12) ++k1;
+    Q1 = B * ssvd.matrixV().leftCols(k1);
+    k.Q2 = Q * ssvd.matrixU().rightCols(r - k1);
+  }
+
+  // Contrast: A~ = X^+' C' L^{-T} with C D C' = L L', so |A~' P E_j|^2 is the F
+  // numerator times s (and A~' P E_j the t numerator for one row).
+  const Matrix W = C * fit.cov_unscaled * C.transpose();
+  Eigen::LLT<Matrix> llt(W);
+  const Matrix At = llt.matrixL().solve(C * fit.pinv).transpose();  // n x s
+  const Matrix A1 = Q1.transpose() * At;
+  const Matrix A2 = k.Q2.transpose() * At;
+  // Rotate Q2 so that A2 = [R; 0]: then only the first min(K2, s) rows of W2 enter
+  // the numerator.
+  const Index K2 = k.Q2.cols();
+  const Index kk = std::min(K2, s);
+  if (K2 > 0) {
+    Eigen::HouseholderQR<Matrix> qr(A2);
+    const Matrix H = qr.householderQ();
+    k.Q2 = k.Q2 * H;
+    k.R = qr.matrixQR().topRows(kk);
+    for (Index i = 0; i < kk; ++i)
+      for (Index j = 0; j < std::min(i, s); ++j) k.R(i, j) = 0.0;
+  } else {
+    k.R.resize(0, s);
+  }
+  const Matrix F1 = Q1.transpose() * k.E;  // k1 x m
+  k.c1 = A1.transpose() * F1;
+  k.ee = (k.E.colwise().squaredNorm() - F1.colwise().squaredNorm()).transpose();
+  return k;
+}
+
+// Runs rearrangements 0..N-1, rearrangement q being shuffle(q) (0: the identity).
+// Rearrangements are made where they are used, so memory does not grow with N.
+PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                      const std::vector<std::vector<Index>>& rows, std::size_t N,
+                      const std::function<Shuffle(std::size_t)>& shuffle, bool exhaustive) {
+  const Kernel k = make_kernel(Y, X, C, o, rows);
+  const Index n = X.rows(), m = Y.cols(), K2 = k.Q2.cols();
+
+  PermutationResult out;
+  out.permutations = static_cast<int>(N);
+  out.exhaustive = exhaustive;
+  out.stat.resize(m);
+  out.max_stat = Vector::Constant(static_cast<Index>(N), kNaN);
+
+  // Observed statistics (the identity), by the same formula as every rearrangement.
+  Vector T(m), thr(m);
+  {
+    const Matrix W2 = k.Q2.transpose() * k.E;
+    double mx = kNaN;
+    for (Index j = 0; j < m; ++j) {
+      if (k.excluded[static_cast<std::size_t>(j)]) {
+        out.stat(j) = T(j) = thr(j) = kNaN;
+        continue;
+      }
+      T(j) = k.stat(W2.col(j).data(), j, &out.stat(j));
+      thr(j) = T(j) - kTieTol * std::fabs(T(j));
+      if (std::isnan(T(j))) continue;
+      if (!(T(j) <= mx)) mx = T(j);
+    }
+    out.max_stat(0) = mx;
+  }
+
+  // Rearrangements 1..N-1 in fixed batches: each batch is one product G E, where the
+  // K2 rows of G for a rearrangement are the rows of Q2 sent to their new positions.
+  std::vector<std::int64_t> count(static_cast<std::size_t>(m), 0);
+  std::mutex mu;
+  std::atomic<int> done{1};
+  const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
+  parallel_for(tasks, [&](std::size_t task) {
+    const std::size_t first = 1 + task * kBatch;
+    const std::size_t B = std::min(kBatch, N - first);
+    Matrix G = Matrix::Zero(static_cast<Index>(B) * K2, n);
+    for (std::size_t b = 0; b < B; ++b) {
+      const Shuffle sh = shuffle(first + b);
+      for (Index i = 0; i < n; ++i) {
+        const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
+        const Index to = sh.perm[static_cast<std::size_t>(i)];
+        for (Index c = 0; c < K2; ++c) G(static_cast<Index>(b) * K2 + c, to) = sign * k.Q2(i, c);
+      }
+    }
+    std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
+    std::vector<double> mx(B, kNaN);
+    Matrix P(G.rows(), kChunk);
+    const double zero = 0.0;
+    for (Index j0 = 0; j0 < m; j0 += kChunk) {
+      const Index w = std::min(kChunk, m - j0);
+      P.leftCols(w).noalias() = G * k.E.middleCols(j0, w);
+      for (Index jj = 0; jj < w; ++jj) {
+        const Index j = j0 + jj;
+        if (k.excluded[static_cast<std::size_t>(j)] || std::isnan(T(j))) continue;
+        const double* col = K2 > 0 ? P.col(jj).data() : &zero;
+        std::int64_t c = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+          const double t = k.stat(col + static_cast<Index>(b) * K2, j);
+          c += t >= thr(j);
+          if (!std::isnan(t) && !(t <= mx[b])) mx[b] = t;
+        }
+        local[static_cast<std::size_t>(j)] += c;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
+    }
+    for (std::size_t b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first + b)) = mx[b];
+    const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
+    if (o.progress) o.progress(now);
+  });
+
+  // p-values; the identity counts once for every column with a statistic.
+  out.p_unc.resize(m);
+  out.p_fwe.resize(m);
+  std::vector<double> maxima;
+  for (Index q = 0; q < out.max_stat.size(); ++q)
+    maxima.push_back(std::isnan(out.max_stat(q)) ? -std::numeric_limits<double>::infinity() : out.max_stat(q));
+  std::sort(maxima.begin(), maxima.end());
+  const auto Nd = static_cast<double>(N);
+  for (Index j = 0; j < m; ++j) {
+    if (std::isnan(T(j))) {
+      out.p_unc(j) = out.p_fwe(j) = kNaN;
+      continue;
+    }
+    out.p_unc(j) = static_cast<double>(1 + count[static_cast<std::size_t>(j)]) / Nd;
+    const auto ge = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), thr(j));
+    out.p_fwe(j) = static_cast<double>(ge) / Nd;
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- public
+
+std::vector<Shuffle> make_shuffles(Index n, const PermutationOptions& o, bool* exhaustive) {
+  if (o.permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", o.permutations));
+  const auto rows = block_rows(n, o.blocks);
+  const auto requested = static_cast<std::uint64_t>(o.permutations);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  std::vector<Shuffle> out(total > 0 ? total : requested);
+  for (std::uint64_t k = 0; k < out.size(); ++k)
+    out[k] = total > 0 || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme) : random_shuffle(o.seed, k, n, rows, o.scheme);
+  if (exhaustive) *exhaustive = total > 0;
+  return out;
+}
+
+PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o) {
+  if (o.permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", o.permutations));
+  const Index n = X.rows();
+  if (n != Y.rows()) throw ValueError(fmt::format("design has {} rows but the data have {}", n, Y.rows()));
+  const auto rows = block_rows(n, o.blocks);
+  const auto requested = static_cast<std::uint64_t>(o.permutations);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  const bool exhaustive = total > 0;
+  return run(Y, X, C, o, rows, exhaustive ? total : requested,
+             [&](std::size_t k) {
+               return exhaustive || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme)
+                                           : random_shuffle(o.seed, k, n, rows, o.scheme);
+             },
+             exhaustive);
+}
+
+PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                                const std::vector<Shuffle>& shuffles) {
+  const Index n = X.rows();
+  if (n != Y.rows()) throw ValueError(fmt::format("design has {} rows but the data have {}", n, Y.rows()));
+  if (shuffles.empty()) throw ValueError("no rearrangements given");
+  const auto rows = block_rows(n, o.blocks);
+  std::vector<int> block_of(static_cast<std::size_t>(n), 0);
+  for (std::size_t b = 0; b < rows.size(); ++b)
+    for (const Index i : rows[b]) block_of[static_cast<std::size_t>(i)] = static_cast<int>(b);
+  for (std::size_t k = 0; k < shuffles.size(); ++k) check_shuffle(shuffles[k], k, n, block_of, o.scheme);
+  return run(Y, X, C, o, rows, shuffles.size(), [&](std::size_t k) { return shuffles[k]; }, false);
+}
+
+}  // namespace nl::stats
