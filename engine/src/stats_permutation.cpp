@@ -11,6 +11,8 @@
 #include <map>
 #include <mutex>
 
+#include "stats_gemm.hpp"
+
 namespace nl::stats {
 
 namespace {
@@ -173,11 +175,11 @@ struct Kernel {
   std::vector<bool> excluded;  // m
 
   // The tail-transformed statistic T and the raw statistic (t or F) of column j from
-  // the K2 values w.
-  double stat(const double* w, Index j, double* raw = nullptr) const {
+  // the K2 values w[0], w[stride], ...
+  double stat(const double* w, Index stride, Index j, double* raw = nullptr) const {
     const Index K2 = Q2.cols();
     double ss = 0;
-    for (Index k = 0; k < K2; ++k) ss += w[k] * w[k];
+    for (Index k = 0; k < K2; ++k) ss += w[k * stride] * w[k * stride];
     const double rss = std::max(ee(j) - ss, 0.0);
     const double sigma2 = rss / df;
     const Index kk = R.rows();
@@ -191,12 +193,51 @@ struct Kernel {
     double q = 0;
     for (Index a = 0; a < s; ++a) {
       double num = c1(a, j);
-      for (Index l = 0; l < std::min(kk, a + 1); ++l) num += R(l, a) * w[l];
+      for (Index l = 0; l < std::min(kk, a + 1); ++l) num += R(l, a) * w[l * stride];
       q += num * num;
     }
     const double F = q / (static_cast<double>(s) * sigma2);
     if (raw) *raw = F;
     return F;
+  }
+
+  // Column j for B rearrangements whose components lie B apart in col: returns how
+  // many reach thr and raises mx[b] to each statistic. The t case is written as loops
+  // over b that the compiler vectorises.
+  std::int64_t batch(const double* col, Index B, Index j, double thr, double* mx) const {
+    if (!is_t) {
+      std::int64_t c = 0;
+      for (Index b = 0; b < B; ++b) {
+        const double T = stat(col + b, B, j);
+        c += T >= thr;
+        mx[b] = T > mx[b] ? T : mx[b];
+      }
+      return c;
+    }
+    switch (tail) {
+      case Tail::Two: return t_batch<Tail::Two>(col, B, j, thr, mx);
+      case Tail::Right: return t_batch<Tail::Right>(col, B, j, thr, mx);
+      case Tail::Left: return t_batch<Tail::Left>(col, B, j, thr, mx);
+    }
+    return 0;
+  }
+
+  template <Tail tail_>
+  std::int64_t t_batch(const double* col, Index B, Index j, double thr, double* mx) const {
+    const Index K2 = Q2.cols();
+    const double base = ee(j), c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, inv_df = 1.0 / df;
+    double ss[kBatch] = {};
+    for (Index k = 0; k < K2; ++k)
+      for (Index b = 0; b < B; ++b) ss[b] += col[k * B + b] * col[k * B + b];
+    std::int64_t count = 0;
+    for (Index b = 0; b < B; ++b) {
+      const double rss = std::max(base - ss[b], 0.0);
+      const double t = (c + r * col[b]) / std::sqrt(rss * inv_df);
+      const double T = tail_ == Tail::Two ? std::fabs(t) : tail_ == Tail::Right ? t : -t;
+      count += T >= thr;
+      mx[b] = T > mx[b] ? T : mx[b];
+    }
+    return count;
   }
 };
 
@@ -291,7 +332,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
         out.stat(j) = T(j) = thr(j) = kNaN;
         continue;
       }
-      T(j) = k.stat(W2.col(j).data(), j, &out.stat(j));
+      T(j) = k.stat(W2.col(j).data(), 1, j, &out.stat(j));
       thr(j) = T(j) - kTieTol * std::fabs(T(j));
       if (std::isnan(T(j))) continue;
       if (!(T(j) <= mx)) mx = T(j);
@@ -299,49 +340,48 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     out.max_stat(0) = mx;
   }
 
-  // Rearrangements 1..N-1 in fixed batches: each batch is one product G E, where the
-  // K2 rows of G for a rearrangement are the rows of Q2 sent to their new positions.
+  // Rearrangements 1..N-1 in fixed batches: each batch is one product P = G E, where
+  // row c * B + b of G is component c of Q2 for rearrangement b, sent to the rows'
+  // new positions. Column j of P then holds, for each component, the B rearrangements'
+  // values side by side (so the t statistics of a column vectorise over b).
   std::vector<std::int64_t> count(static_cast<std::size_t>(m), 0);
   std::mutex mu;
   std::atomic<int> done{1};
   const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
   parallel_for(tasks, [&](std::size_t task) {
     const std::size_t first = 1 + task * kBatch;
-    const std::size_t B = std::min(kBatch, N - first);
-    Matrix G = Matrix::Zero(static_cast<Index>(B) * K2, n);
-    for (std::size_t b = 0; b < B; ++b) {
-      const Shuffle sh = shuffle(first + b);
+    const auto B = static_cast<Index>(std::min(kBatch, N - first));
+    Matrix G = Matrix::Zero(B * K2, n);
+    for (Index b = 0; b < B; ++b) {
+      const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
       for (Index i = 0; i < n; ++i) {
         const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
         const Index to = sh.perm[static_cast<std::size_t>(i)];
-        for (Index c = 0; c < K2; ++c) G(static_cast<Index>(b) * K2 + c, to) = sign * k.Q2(i, c);
+        for (Index c = 0; c < K2; ++c) G(c * B + b, to) = sign * k.Q2(i, c);
       }
     }
     std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
-    std::vector<double> mx(B, kNaN);
+    std::vector<double> mx(static_cast<std::size_t>(B), -std::numeric_limits<double>::infinity());
     Matrix P(G.rows(), kChunk);
-    const double zero = 0.0;
+    const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
     for (Index j0 = 0; j0 < m; j0 += kChunk) {
       const Index w = std::min(kChunk, m - j0);
-      P.leftCols(w).noalias() = G * k.E.middleCols(j0, w);
+      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows());
       for (Index jj = 0; jj < w; ++jj) {
         const Index j = j0 + jj;
-        if (k.excluded[static_cast<std::size_t>(j)] || std::isnan(T(j))) continue;
-        const double* col = K2 > 0 ? P.col(jj).data() : &zero;
-        std::int64_t c = 0;
-        for (std::size_t b = 0; b < B; ++b) {
-          const double t = k.stat(col + static_cast<Index>(b) * K2, j);
-          c += t >= thr(j);
-          if (!std::isnan(t) && !(t <= mx[b])) mx[b] = t;
-        }
-        local[static_cast<std::size_t>(j)] += c;
+        if (std::isnan(T(j))) continue;
+        const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
+        local[static_cast<std::size_t>(j)] += k.batch(col, B, j, thr(j), mx.data());
       }
     }
     {
       std::lock_guard<std::mutex> lock(mu);
       for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
     }
-    for (std::size_t b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first + b)) = mx[b];
+    for (Index b = 0; b < B; ++b) {
+      const double v = mx[static_cast<std::size_t>(b)];  // -inf: no column had a statistic
+      out.max_stat(static_cast<Index>(first) + b) = v == -std::numeric_limits<double>::infinity() ? kNaN : v;
+    }
     const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
     if (o.progress) o.progress(now);
   });
