@@ -192,5 +192,6 @@ void open_ml_transforms(lua_State* L);
 void open_ml_models(lua_State* L);
 int open_cv(lua_State* L);
 int open_sim(lua_State* L);
+int open_stats(lua_State* L);
 
 }  // namespace nl::bind

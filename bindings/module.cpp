@@ -124,6 +124,8 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "cv");
   open_sim(L);
   lua_setfield(L, -2, "sim");
+  open_stats(L);
+  lua_setfield(L, -2, "stats");
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");
