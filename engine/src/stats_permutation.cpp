@@ -201,41 +201,63 @@ struct Kernel {
     return F;
   }
 
-  // Column j for B rearrangements whose components lie B apart in col: returns how
-  // many reach thr and raises mx[b] to each statistic. The t case is written as loops
-  // over b that the compiler vectorises.
-  std::int64_t batch(const double* col, Index B, Index j, double thr, double* mx) const {
-    if (!is_t) {
-      std::int64_t c = 0;
-      for (Index b = 0; b < B; ++b) {
-        const double T = stat(col + b, B, j);
-        c += T >= thr;
-        mx[b] = T > mx[b] ? T : mx[b];
-      }
-      return c;
+  // The running maximum per rearrangement of a batch. Two-sided t and F are kept as a
+  // ratio a / rss (T = sqrt(a / rss) or a / rss), compared by cross-multiplication, so
+  // the hot loop needs no division or square root; one-sided t is kept directly.
+  struct Maxima {
+    double a[kBatch], rss[kBatch], T[kBatch];
+    Maxima() {
+      for (std::size_t b = 0; b < kBatch; ++b) a[b] = -1, rss[b] = 1, T[b] = -std::numeric_limits<double>::infinity();
     }
-    switch (tail) {
-      case Tail::Two: return t_batch<Tail::Two>(col, B, j, thr, mx);
-      case Tail::Right: return t_batch<Tail::Right>(col, B, j, thr, mx);
-      case Tail::Left: return t_batch<Tail::Left>(col, B, j, thr, mx);
-    }
-    return 0;
+  };
+  bool ratio() const { return !is_t || tail == Tail::Two; }
+  // The maximum of rearrangement b (NaN when no column had a statistic).
+  double maximum(const Maxima& mx, Index b) const {
+    if (!ratio()) return std::isinf(mx.T[b]) && mx.T[b] < 0 ? kNaN : mx.T[b];
+    if (mx.a[b] < 0) return kNaN;
+    const double v = mx.a[b] / mx.rss[b];
+    return is_t ? std::sqrt(v) : v;
   }
 
-  template <Tail tail_>
-  std::int64_t t_batch(const double* col, Index B, Index j, double thr, double* mx) const {
+  // Column j for B rearrangements whose components lie B apart in col: returns how
+  // many reach thr (the observed statistic less the tie tolerance) and raises the
+  // maxima. The loops over b vectorise.
+  std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx) const {
     const Index K2 = Q2.cols();
-    const double base = ee(j), c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, inv_df = 1.0 / df;
     double ss[kBatch] = {};
     for (Index k = 0; k < K2; ++k)
       for (Index b = 0; b < B; ++b) ss[b] += col[k * B + b] * col[k * B + b];
+    const double base = ee(j);
     std::int64_t count = 0;
+    if (is_t && tail != Tail::Two) {
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, sign = tail == Tail::Right ? 1.0 : -1.0;
+      for (Index b = 0; b < B; ++b) {
+        const double rss = std::max(base - ss[b], 0.0);
+        const double T = sign * (c + r * col[b]) / std::sqrt(rss / df);
+        count += T >= thr;
+        mx.T[b] = T > mx.T[b] ? T : mx.T[b];
+      }
+      return count;
+    }
+    // a = t^2 rss = num^2 df (t), or F rss = |num|^2 df / s (F).
+    double a[kBatch] = {};
+    const Index kk = R.rows();
+    for (Index l = 0; l < s; ++l) {
+      const double c = c1(l, j);
+      for (Index b = 0; b < B; ++b) {
+        double num = c;
+        for (Index q = 0; q < std::min(kk, l + 1); ++q) num += R(q, l) * col[q * B + b];
+        a[b] += num * num;
+      }
+    }
+    const double scale = df / static_cast<double>(s), bound = is_t ? thr * std::fabs(thr) : thr;
     for (Index b = 0; b < B; ++b) {
-      const double rss = std::max(base - ss[b], 0.0);
-      const double t = (c + r * col[b]) / std::sqrt(rss * inv_df);
-      const double T = tail_ == Tail::Two ? std::fabs(t) : tail_ == Tail::Right ? t : -t;
-      count += T >= thr;
-      mx[b] = T > mx[b] ? T : mx[b];
+      const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
+      const bool valid = rss > 0 || ab > 0;  // 0 / 0 is no statistic
+      count += valid && ab >= bound * rss;
+      const bool up = valid && ab * mx.rss[b] > mx.a[b] * rss;
+      mx.a[b] = up ? ab : mx.a[b];
+      mx.rss[b] = up ? rss : mx.rss[b];
     }
     return count;
   }
@@ -361,7 +383,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       }
     }
     std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
-    std::vector<double> mx(static_cast<std::size_t>(B), -std::numeric_limits<double>::infinity());
+    Kernel::Maxima mx;
     Matrix P(G.rows(), kChunk);
     const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
     for (Index j0 = 0; j0 < m; j0 += kChunk) {
@@ -371,17 +393,14 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
         const Index j = j0 + jj;
         if (std::isnan(T(j))) continue;
         const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
-        local[static_cast<std::size_t>(j)] += k.batch(col, B, j, thr(j), mx.data());
+        local[static_cast<std::size_t>(j)] += k.batch(col, B, j, thr(j), mx);
       }
     }
     {
       std::lock_guard<std::mutex> lock(mu);
       for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
     }
-    for (Index b = 0; b < B; ++b) {
-      const double v = mx[static_cast<std::size_t>(b)];  // -inf: no column had a statistic
-      out.max_stat(static_cast<Index>(first) + b) = v == -std::numeric_limits<double>::infinity() ? kNaN : v;
-    }
+    for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
     const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
     if (o.progress) o.progress(now);
   });

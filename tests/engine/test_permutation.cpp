@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -262,4 +263,18 @@ TEST_CASE("Freedman-Lane errors name the argument", "[stats][permutation]") {
   bad[0].sign = {1, -1, 1, 1, 1, 1, 1, 1};
   CHECK(error_of([&] { st::freedman_lane(Y, X, C, o, bad); }).find("flips signs but the scheme is permutation") !=
         std::string::npos);
+}
+
+TEST_CASE("the AVX2 product and the Eigen product give the same statistics", "[stats][permutation]") {
+  const Fixture f = read_fixture("permutation/f_test.txt");
+  st::PermutationOptions o;
+  o.permutations = 300;
+  o.seed = 4;
+  const auto fast = st::freedman_lane(f.at("Y"), f.at("X"), f.at("C"), o);
+  ::setenv("NEUROLUA_NO_SIMD", "1", 1);
+  const auto plain = st::freedman_lane(f.at("Y"), f.at("X"), f.at("C"), o);
+  ::unsetenv("NEUROLUA_NO_SIMD");
+  for (Eigen::Index k = 0; k < fast.max_stat.size(); ++k) CHECK(rel_close(fast.max_stat(k), plain.max_stat(k), 1e-12));
+  CHECK(fast.p_unc == plain.p_unc);
+  CHECK(fast.p_fwe == plain.p_fwe);
 }
