@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,8 @@
 
 #include "ml_common.hpp"
 #include "stats_common.hpp"
+#include "nl/image.hpp"
+#include "nl/stats/cluster.hpp"
 #include "nl/stats/glm.hpp"
 #include "nl/stats/multiple.hpp"
 #include "nl/stats/permutation.hpp"
@@ -344,6 +347,117 @@ void push_vector_field(lua_State* L, const char* key, const Vector& v) {
   lua_setfield(L, -2, key);
 }
 
+// Option `cluster = {mask = Volume, threshold = T | p = p, connectivity = 26}` of the
+// options at oi: validated here; pushes the mask (kept on the stack) and fills c.
+struct ClusterArg {
+  int mask = 0;               // stack index of the mask Volume, 0 without clusters
+  double threshold = NAN, p = NAN;
+  int connectivity = 26;
+  lua_Integer voxels = 0;
+};
+
+ClusterArg check_cluster(lua_State* L, int oi, lua_Integer columns) {
+  ClusterArg c;
+  if (lua_isnoneornil(L, oi) || lua_getfield(L, oi, "cluster") == LUA_TNIL) {
+    if (!lua_isnoneornil(L, oi)) lua_pop(L, 1);
+    return c;
+  }
+  if (!lua_istable(L, -1)) luaL_argerror(L, oi, "option 'cluster' must be a table {mask = Volume, p = ... | threshold = ...}");
+  const int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    lua_pop(L, 1);
+    const char* key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    if (std::strcmp(key, "mask") && std::strcmp(key, "threshold") && std::strcmp(key, "p") &&
+        std::strcmp(key, "connectivity"))
+      luaL_argerror(L, oi, lua_pushfstring(L, "unknown key '%s' in option 'cluster'; expected mask, p, threshold, "
+                                              "connectivity", luaL_tolstring(L, -1, nullptr)));
+  }
+  lua_getfield(L, t, "mask");
+  const nl::Volume* mask = test<nl::Volume>(L, -1);
+  if (!mask) luaL_argerror(L, oi, "option 'cluster': 'mask' must be a neurolua.Volume (the voxels of the data's columns)");
+  if (mask->frames() != 1) luaL_argerror(L, oi, "option 'cluster': the mask must have one frame");
+  for (std::size_t i = 0; i < mask->voxels(); ++i) c.voxels += mask->data()[i] != 0;
+  if (c.voxels != columns)
+    luaL_argerror(L, oi, lua_pushfstring(L, "option 'cluster': the mask has %I voxels but the data have %I columns",
+                                         c.voxels, columns));
+  c.mask = lua_gettop(L);
+  const bool has_p = lua_getfield(L, t, "p") != LUA_TNIL, has_t = lua_getfield(L, t, "threshold") != LUA_TNIL;
+  if (has_p == has_t) luaL_argerror(L, oi, "option 'cluster' needs exactly one of 'p' (cluster-forming p) and 'threshold'");
+  if (has_p) {
+    c.p = lua_tonumber(L, -2);
+    if (lua_type(L, -2) != LUA_TNUMBER || !(c.p > 0 && c.p < 1))
+      luaL_argerror(L, oi, "option 'cluster': 'p' must be a number in (0, 1)");
+  } else {
+    c.threshold = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !std::isfinite(c.threshold))
+      luaL_argerror(L, oi, "option 'cluster': 'threshold' must be a finite number");
+  }
+  lua_pop(L, 2);
+  if (lua_getfield(L, t, "connectivity") != LUA_TNIL) {
+    const lua_Integer k = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || (k != 6 && k != 18 && k != 26))
+      luaL_argerror(L, oi, "option 'cluster': 'connectivity' must be 6, 18 or 26");
+    c.connectivity = static_cast<int>(k);
+  }
+  lua_pop(L, 1);
+  return c;  // the options' cluster table and the mask stay on the stack
+}
+
+// A Volume on the mask's grid holding values[j] at the j-th mask voxel, 0 elsewhere.
+void push_masked_volume(lua_State* L, const nl::Volume& mask, const std::vector<Eigen::Index>& voxel,
+                        const Vector& values) {
+  auto* slot = new_object<nl::Volume>(L);
+  auto v = std::make_shared<nl::Volume>(mask.grid());
+  for (std::size_t j = 0; j < voxel.size(); ++j)
+    v->data()[voxel[j]] = static_cast<float>(values(static_cast<Eigen::Index>(j)));
+  *slot = std::move(v);
+}
+
+// r.clusters (a Table, one row per cluster by decreasing size), r.cluster_map and
+// r.stat_map (Volumes on the mask's grid) and, with permutations, r.max_cluster.
+void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vector<Eigen::Index>& voxel,
+                          const st::ClusterMap& c, const Vector& stat, const Vector& p, const st::PermutationResult& perm,
+                          bool permuted) {
+  const std::size_t C = c.size.size();
+  std::vector<double> id(C), size(C), mm3(C), peak(C), peak_p(C), i(C), j(C), k(C), x(C), y(C), z(C), fwe(C), unc(C),
+      fdr(C);
+  const double vv = mask.grid().voxel_volume();
+  for (std::size_t q = 0; q < C; ++q) {
+    const Eigen::Index t = c.peak[q], v = voxel[static_cast<std::size_t>(t)];
+    const Eigen::Index vi = v % mask.nx(), vj = (v / mask.nx()) % mask.ny(), vk = v / (mask.nx() * mask.ny());
+    const Eigen::Vector3d w = mask.grid().to_world(Eigen::Vector3d(static_cast<double>(vi), static_cast<double>(vj),
+                                                                   static_cast<double>(vk)));
+    id[q] = static_cast<double>(q + 1);
+    size[q] = static_cast<double>(c.size[q]);
+    mm3[q] = size[q] * vv;
+    peak[q] = stat(t);
+    peak_p[q] = p(t);
+    i[q] = static_cast<double>(vi + 1), j[q] = static_cast<double>(vj + 1), k[q] = static_cast<double>(vk + 1);
+    x[q] = w(0), y[q] = w(1), z[q] = w(2);
+    fwe[q] = permuted ? perm.cluster_p_fwe(static_cast<Eigen::Index>(q)) : NAN;
+    unc[q] = permuted ? perm.cluster_p_unc(static_cast<Eigen::Index>(q)) : NAN;
+    fdr[q] = permuted ? perm.cluster_p_fdr(static_cast<Eigen::Index>(q)) : NAN;
+  }
+  nl::Table table;
+  const std::pair<const char*, std::vector<double>*> cols[] = {
+      {"cluster", &id}, {"size", &size}, {"volume_mm3", &mm3}, {"peak", &peak}, {"peak_p", &peak_p}, {"i", &i},
+      {"j", &j}, {"k", &k}, {"x", &x}, {"y", &y}, {"z", &z}, {"p_fwe", &fwe}, {"p_unc", &unc}, {"p_fdr", &fdr}};
+  for (const auto& [name, v] : cols) table.set(std::make_shared<const nl::Column>(nl::Column::numbers(name, *v)));
+  auto* slot = new_object<nl::Table>(L);
+  *slot = std::make_shared<nl::Table>(std::move(table));
+  lua_setfield(L, -2, "clusters");
+  Vector labels(static_cast<Eigen::Index>(c.label.size()));
+  for (std::size_t q = 0; q < c.label.size(); ++q) labels(static_cast<Eigen::Index>(q)) = c.label[q];
+  push_masked_volume(L, mask, voxel, labels);
+  lua_setfield(L, -2, "cluster_map");
+  push_masked_volume(L, mask, voxel, stat);
+  lua_setfield(L, -2, "stat_map");
+  if (permuted) {
+    push_vector_field(L, "max_cluster", perm.max_cluster);
+  }
+}
+
 // nl.stats.glm(Y, X, contrast [, options]) | nl.stats.glm(Y, design [, options])
 int glm(lua_State* L) {
   const MatArg y = validate_matrix_arg(L, 1, "data");
@@ -365,7 +479,7 @@ int glm(lua_State* L) {
   if (x.rows != y.rows)
     luaL_argerror(L, is_design ? 2 : xi, lua_pushfstring(L, "design has %I rows but the data have %I", x.rows, y.rows));
   const ContrastArg con = validate_contrast(L, ci, x.cols);
-  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "tail", "progress"});
+  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "tail", "progress", "cluster"});
 
   // Options; the design's scheme and blocks are the defaults.
   int scheme = 0;
@@ -412,6 +526,7 @@ int glm(lua_State* L) {
   }
   const std::uint64_t seed =
       seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
+  const ClusterArg cl = check_cluster(L, oi, y.cols);
   const int data_pos = 1, design_pos = is_design ? 2 : xi, contrast_pos = is_design ? 2 : ci;
 
   lua_createtable(L, 0, 24);
@@ -436,11 +551,34 @@ int glm(lua_State* L) {
     st::TContrast t;
     st::FContrast f;
     st::PermutationResult perm;
+    // Clusters: the mask voxels in storage order are the data's columns.
+    const nl::Volume* mask = cl.mask ? test<nl::Volume>(L, cl.mask) : nullptr;
+    std::vector<Eigen::Index> voxel;
+    std::unique_ptr<st::ClusterGrid> grid;
+    double cthr = cl.threshold;
+    st::ClusterMap observed;
     try {
       fit = st::glm_fit(X, Y);
       if (con.is_t) t = st::t_contrast(fit, C.row(0).transpose(), tail);
       else f = st::f_contrast(fit, C);
+      if (mask) {
+        for (std::size_t i = 0; i < mask->voxels(); ++i)
+          if (mask->data()[i] != 0) voxel.push_back(static_cast<Eigen::Index>(i));
+        grid = std::make_unique<st::ClusterGrid>(std::array<Eigen::Index, 3>{mask->nx(), mask->ny(), mask->nz()},
+                                                 voxel, cl.connectivity);
+        if (!std::isnan(cl.p))
+          cthr = !con.is_t ? st::f_quantile(1 - cl.p, f.df1, f.df2)
+                           : st::t_quantile(1 - (tail == st::Tail::Two ? cl.p / 2 : cl.p), fit.df);
+        po.clusters = grid.get();
+        po.cluster_threshold = cthr;
+      }
       if (permutations > 0) perm = st::freedman_lane(Y, X, C, po);
+      if (mask && permutations == 0) {
+        Vector T = con.is_t ? t.t : f.F;
+        if (con.is_t && tail == st::Tail::Two) T = T.cwiseAbs();
+        if (con.is_t && tail == st::Tail::Left) T = -T;
+        observed = st::find_clusters(*grid, T, cthr);
+      }
     } catch (const nl::ValueError& e) {
       rethrow_at(e, {{"data", data_pos}, {"design", design_pos}, {"too few", data_pos}, {"contrast", contrast_pos},
                      {"F contrast", contrast_pos}, {"blocks", oi}, {"permutations", oi}});
@@ -516,6 +654,17 @@ int glm(lua_State* L) {
     auto* slot = new_object<nl::Table>(L);
     *slot = std::make_shared<nl::Table>(std::move(table));
     lua_setfield(L, -2, "table");
+    if (mask) {
+      if (permutations > 0) {
+        observed.label = perm.cluster_label;
+        observed.size = perm.cluster_size;
+        observed.peak = perm.cluster_peak;
+      }
+      push_cluster_results(L, *mask, voxel, observed, stat, p, perm, permutations > 0);
+      set_number(L, "cluster_threshold", cthr);
+      if (!std::isnan(cl.p)) set_number(L, "cluster_p", cl.p);
+      set_integer(L, "connectivity", cl.connectivity);
+    }
     luaL_setmetatable(L, kResult);
     return 1;
   });
@@ -605,10 +754,28 @@ int result_tostring(lua_State* L) {
     out += fmt::format("  {} = {}, p = {}{}\n", kind, short_number(S->data()[0]), short_number(field_at(L, 1, "p", 0)),
                        permuted ? fmt::format(", permutation p = {}", short_number(field_at(L, 1, "p_perm", 0))) : "");
   }
+  lua_getfield(L, 1, "clusters");
+  const bool clustered = test<nl::Table>(L, -1) != nullptr;
+  if (clustered) {
+    const nl::Table& ct = *test<nl::Table>(L, -1);
+    const nl::Column& size = *ct.column("size");
+    const nl::Column& fwe = *ct.column("p_fwe");
+    std::size_t sig = 0;
+    for (std::size_t q = 0; q < ct.nrows(); ++q) sig += fwe.number(q) < 0.05;
+    const std::string measure = kind == "F" ? "F" : tail == "two" ? "|t|" : tail == "left" ? "-t" : "t";
+    out += fmt::format("  clusters ({} >= {}, {}-connectivity): {}", measure, short_number(get_number(L, 1, "cluster_threshold")),
+                       get_number(L, 1, "connectivity"), ct.nrows());
+    if (ct.nrows() > 0)
+      out += fmt::format(", largest {} voxels{}", size.number(0),
+                         permuted ? fmt::format(" (FWE p {}); FWE p < 0.05: {}", short_number(fwe.number(0)), sig) : "");
+    out += "\n";
+  }
+  lua_pop(L, 1);
   out += "  fields: beta, stat, p, p_fdr";
   out += kind == "t" ? ", effect, se" : "";
   out += permuted ? ", p_perm, p_fwe, p_perm_fdr, max_stat" : "";
   out += ", table";
+  out += clustered ? permuted ? ", clusters, cluster_map, stat_map, max_cluster" : ", clusters, cluster_map, stat_map" : "";
   lua_pushlstring(L, out.data(), out.size());
   return 1;
 }

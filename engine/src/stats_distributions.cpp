@@ -61,6 +61,14 @@ double f_upper(double f, double df1, double df2) {
   return boost::math::cdf(boost::math::complement(boost::math::fisher_f_distribution<double>(df1, df2), f));
 }
 
+double f_quantile(double q, double df1, double df2) {
+  if (std::isnan(q) || std::isnan(df1) || std::isnan(df2)) return kNaN;
+  require_df(df1, "numerator degrees of freedom of F");
+  require_df(df2, "denominator degrees of freedom of F");
+  if (!(q > 0 && q < 1)) throw ValueError("F quantile: probability must be in (0, 1)");
+  return boost::math::quantile(boost::math::fisher_f_distribution<double>(df1, df2), q);
+}
+
 double chi2_upper(double x, double df) {
   if (std::isnan(x) || std::isnan(df)) return kNaN;
   require_df(df, "degrees of freedom of chi-squared");

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "nl/stats/multiple.hpp"
 #include "stats_gemm.hpp"
 
 namespace nl::stats {
@@ -222,7 +223,9 @@ struct Kernel {
   // Column j for B rearrangements whose components lie B apart in col: returns how
   // many reach thr (the observed statistic less the tie tolerance) and raises the
   // maxima. The loops over b vectorise.
-  std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx) const {
+  // With supra, also marks supra[b * m + j] when T_b >= cthr (cluster-forming).
+  std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx, char* supra = nullptr,
+                     double cthr = 0, Index m = 0) const {
     const Index K2 = Q2.cols();
     double ss[kBatch] = {};
     for (Index k = 0; k < K2; ++k)
@@ -236,6 +239,7 @@ struct Kernel {
         const double T = sign * (c + r * col[b]) / std::sqrt(rss / df);
         count += T >= thr;
         mx.T[b] = T > mx.T[b] ? T : mx.T[b];
+        if (supra) supra[b * m + j] = T >= cthr;
       }
       return count;
     }
@@ -258,6 +262,13 @@ struct Kernel {
       const bool up = valid && ab * mx.rss[b] > mx.a[b] * rss;
       mx.a[b] = up ? ab : mx.a[b];
       mx.rss[b] = up ? rss : mx.rss[b];
+    }
+    if (supra) {
+      const double cbound = is_t ? cthr * std::fabs(cthr) : cthr;
+      for (Index b = 0; b < B; ++b) {
+        const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
+        supra[b * m + j] = (rss > 0 || ab > 0) && ab >= cbound * rss;
+      }
     }
     return count;
   }
@@ -330,6 +341,35 @@ Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const Perm
   return k;
 }
 
+// The observed clusters and their p-values (see permutation.hpp). `pooled` holds the
+// cluster sizes of rearrangements 1..N-1; the observed map's clusters are added here.
+void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector<Index>& pooled,
+                       PermutationResult& out) {
+  ClusterMap map = find_clusters(*o.clusters, T, o.cluster_threshold);
+  out.cluster_label = std::move(map.label);
+  out.cluster_size = std::move(map.size);
+  out.cluster_peak = std::move(map.peak);
+  const std::size_t C = out.cluster_size.size();
+  Index largest = 0;
+  for (const Index z : out.cluster_size) largest = std::max(largest, z);
+  out.max_cluster(0) = static_cast<double>(largest);
+  pooled.insert(pooled.end(), out.cluster_size.begin(), out.cluster_size.end());
+  std::sort(pooled.begin(), pooled.end());
+  std::vector<double> maxima(out.max_cluster.data(), out.max_cluster.data() + out.max_cluster.size());
+  std::sort(maxima.begin(), maxima.end());
+  const auto N = static_cast<double>(maxima.size());
+  out.cluster_p_fwe.resize(static_cast<Index>(C));
+  out.cluster_p_unc.resize(static_cast<Index>(C));
+  for (std::size_t c = 0; c < C; ++c) {
+    const Index z = out.cluster_size[c];
+    const auto fwe = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), static_cast<double>(z));
+    const auto unc = pooled.end() - std::lower_bound(pooled.begin(), pooled.end(), z);
+    out.cluster_p_fwe(static_cast<Index>(c)) = static_cast<double>(fwe) / N;
+    out.cluster_p_unc(static_cast<Index>(c)) = static_cast<double>(unc) / static_cast<double>(pooled.size());
+  }
+  out.cluster_p_fdr = fdr_bh(out.cluster_p_unc);
+}
+
 // Runs rearrangements 0..N-1, rearrangement q being shuffle(q) (0: the identity).
 // Rearrangements are made where they are used, so memory does not grow with N.
 PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
@@ -368,6 +408,13 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
   // values side by side (so the t statistics of a column vectorise over b).
   std::vector<std::int64_t> count(static_cast<std::size_t>(m), 0);
   std::mutex mu;
+  // Cluster sizes of every map (order irrelevant: only counts are taken).
+  std::vector<Index> pooled;
+  if (o.clusters) {
+    if (o.clusters->tests() != m)
+      throw ValueError(fmt::format("cluster grid has {} voxels but the data have {} columns", o.clusters->tests(), m));
+    out.max_cluster = Vector::Zero(static_cast<Index>(N));
+  }
   std::atomic<int> done{1};
   const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
   parallel_for(tasks, [&](std::size_t task) {
@@ -384,6 +431,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     }
     std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
     Kernel::Maxima mx;
+    std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
     Matrix P(G.rows(), kChunk);
     const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
     for (Index j0 = 0; j0 < m; j0 += kChunk) {
@@ -393,7 +441,8 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
         const Index j = j0 + jj;
         if (std::isnan(T(j))) continue;
         const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
-        local[static_cast<std::size_t>(j)] += k.batch(col, B, j, thr(j), mx);
+        local[static_cast<std::size_t>(j)] +=
+            k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
       }
     }
     {
@@ -401,6 +450,19 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
     }
     for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
+    if (o.clusters) {
+      std::vector<Index> sizes, stack;
+      std::vector<char> seen(static_cast<std::size_t>(m), 0);
+      for (Index b = 0; b < B; ++b) {
+        sizes.clear();
+        o.clusters->sizes(supra.data() + b * m, sizes, seen, stack);
+        Index largest = 0;
+        for (const Index z : sizes) largest = std::max(largest, z);
+        out.max_cluster(static_cast<Index>(first) + b) = static_cast<double>(largest);
+        std::lock_guard<std::mutex> lock(mu);
+        pooled.insert(pooled.end(), sizes.begin(), sizes.end());
+      }
+    }
     const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
     if (o.progress) o.progress(now);
   });
@@ -422,6 +484,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     const auto ge = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), thr(j));
     out.p_fwe(j) = static_cast<double>(ge) / Nd;
   }
+  if (o.clusters) observed_clusters(T, o, pooled, out);
   return out;
 }
 

@@ -71,6 +71,7 @@ TEST_CASE("distributions: tails and quantiles", "[stats][glm]") {
   CHECK(rel_close(st::chi2_upper(3.84, 1), 0.05004352124870519, 1e-12));
   CHECK(rel_close(st::normal_quantile(0.975), 1.959963984540054, 1e-14));
   CHECK(rel_close(st::t_quantile(0.975, 12), 2.1788128296672284, 1e-14));
+  CHECK(rel_close(st::f_quantile(0.999, 2, 30), 8.7733978869167011, 1e-12));  // R qf(0.999, 2, 30)
   CHECK(st::t_upper(std::numeric_limits<double>::infinity(), 5) == 0.0);
   CHECK(std::isnan(st::t_pvalue(std::nan(""), 5)));
   CHECK(st::t_pvalue(0.0, 5) == 1.0);

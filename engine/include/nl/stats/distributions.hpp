@@ -23,8 +23,9 @@ double t_pvalue(double t, double df, Tail tail = Tail::Two);
 // The q-quantile of Student's t (0 < q < 1).
 double t_quantile(double q, double df);
 
-// P(F >= f) for Fisher's F with (df1, df2) degrees of freedom.
+// P(F >= f) for Fisher's F with (df1, df2) degrees of freedom, and the q-quantile.
 double f_upper(double f, double df1, double df2);
+double f_quantile(double q, double df1, double df2);
 
 // P(X >= x) for chi-squared with df degrees of freedom.
 double chi2_upper(double x, double df);

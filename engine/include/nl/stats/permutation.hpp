@@ -34,6 +34,19 @@
 // permuted instead of the n x m data, and batches of rearrangements are stacked into
 // one matrix-matrix product over all columns. Directions of col(X) that no permutation
 // can change (constant within every block, such as the intercept) are projected once.
+//
+// Cluster-level inference (options.clusters): the tests are voxels of a grid (see
+// cluster.hpp); every map, observed and rearranged, is thresholded at
+// options.cluster_threshold on the same scale as T (|t|, t, -t or F; T >= threshold is
+// suprathreshold) and cut into clusters with the same connectivity. For an observed
+// cluster of k voxels:
+//     FWE p         = #{rearrangements whose largest cluster has >= k voxels} / N
+//                     (the maximum cluster size, as randomise -c / PALM -C),
+//     uncorrected p = #{clusters of >= k voxels in all N maps} / #{clusters in all N maps}
+//                     (the cluster-size distribution pooled over rearrangements: the
+//                     permutation counterpart of the random-field cluster p-value that
+//                     SPM's topological FDR uses), and
+//     FDR p         = Benjamini-Hochberg over the observed clusters' uncorrected p.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +55,7 @@
 
 #include "nl/core.hpp"
 #include "nl/linalg.hpp"
+#include "nl/stats/cluster.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/glm.hpp"
 
@@ -57,6 +71,9 @@ struct PermutationOptions {
   Tail tail = Tail::Two;  // t contrasts only; F is always upper-tailed
   // Called with the number of rearrangements done so far (from worker threads).
   std::function<void(int)> progress;
+  // Cluster inference when set (not owned; one grid position per column of Y).
+  const ClusterGrid* clusters = nullptr;
+  double cluster_threshold = 0;
 };
 
 // One rearrangement of the rows: row i of the rearranged data is sign[i] * E[perm[i]]
@@ -73,6 +90,14 @@ struct PermutationResult {
   Vector max_stat;  // N: maximum of T over columns per rearrangement; [0] is observed
   int permutations = 0;  // N
   bool exhaustive = false;
+
+  // Cluster inference (empty unless options.clusters): observed clusters numbered
+  // 1, 2, ... by decreasing size.
+  std::vector<int> cluster_label;    // m: the test's cluster, 0 for none
+  std::vector<Index> cluster_size;   // per cluster, in voxels
+  std::vector<Index> cluster_peak;   // per cluster: the test with the largest T
+  Vector cluster_p_fwe, cluster_p_unc, cluster_p_fdr;  // per cluster
+  Vector max_cluster;                // N: largest cluster per rearrangement (0: none)
 };
 
 // The rearrangements for n rows under the options: exhaustive when that is no more
