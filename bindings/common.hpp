@@ -196,5 +196,6 @@ int open_fc(lua_State* L);
 // nl.stats.lmm: adds `lmm` to the `stats` field of the nl table on top (creating it
 // when absent), so it works before or after whatever else builds nl.stats.
 void open_lmm(lua_State* L);
+int open_stats(lua_State* L);
 
 }  // namespace nl::bind

@@ -135,6 +135,8 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "cv");
   open_sim(L);
   lua_setfield(L, -2, "sim");
+  open_stats(L);
+  lua_setfield(L, -2, "stats");
   open_fc(L);
   lua_setfield(L, -2, "fc");
   open_lmm(L);

@@ -14,7 +14,7 @@ packages=(
   cmake g++ make pkg-config        # toolchain
   lua5.4 liblua5.4-dev             # Lua 5.4 (the stock interpreter loads neurolua.so in the tests)
   libeigen3-dev libfmt-dev         # engine
-  libboost-dev                     # engine: Boost.Math distributions (Student's t for nl.stats.lmm, chi2 in MCD)
+  libboost-dev                     # engine: Boost.Math distributions (t, F, chi-squared, normal; nl.stats, lmm, MCD)
   libreadline-dev                  # REPL line editing and history
   catch2                           # engine tests
   python3                          # REPL test under a pseudo-terminal

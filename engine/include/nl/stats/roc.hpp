@@ -1,0 +1,54 @@
+// nl/stats/roc.hpp: ROC analysis of one continuous predictor against a binary outcome,
+// with pROC 1.18 semantics (Robin et al. 2011): the curve, its AUC, DeLong's confidence
+// interval (`ci.auc(method = "delong")`) and the Youden-optimal cut-off
+// (`coords(r, "best", best.method = "youden")`).
+//
+// Labels are +1 (cases) and -1 (controls). Direction: Less means controls score lower
+// than cases (pROC `direction = "<"`: a subject is called positive when its score is at
+// or above the threshold); Greater the reverse (`">"`: positive at or below); Auto picks
+// Less when median(controls) <= median(cases), else Greater, as pROC does by default.
+//
+// Thresholds (pROC roc.utils.thresholds): -inf, the midpoints between consecutive
+// distinct scores, +inf, with pROC's adjustment when a midpoint rounds onto one of the
+// two scores; listed in pROC's order, from sensitivity 1 to sensitivity 0 (ascending
+// for Less, descending for Greater). At each threshold: sensitivity = TP / n_cases,
+// specificity = (n_controls - FP) / n_controls.
+//
+// AUC = P(case scores above control) + P(tie) / 2 in the chosen direction (so AUC >= 0.5
+// for Auto unless the medians mislead). DeLong (1988) variance from the placement values
+// V10_i (cases) and V01_j (controls): S = var(V10) / n_cases + var(V01) / n_controls
+// (sample variances); CI = AUC -+ z_{(1+level)/2} sqrt(S), clipped to [0, 1]; NaN with
+// fewer than 2 cases or 2 controls (pROC gives NA).
+//
+// Youden: maximise sensitivity + specificity over the thresholds. Every threshold that
+// attains the maximum (exact equality in double, as pROC) is reported, in the order of
+// the curve; the first is `cutoff`.
+//
+// Errors (ValueError): lengths differ, a non-finite score (its position), a label that is
+// not +1/-1, fewer than one case or one control.
+#pragma once
+
+#include <vector>
+
+#include "nl/linalg.hpp"
+
+namespace nl::stats {
+
+enum class RocDirection { Auto, Less, Greater };
+
+struct Roc {
+  RocDirection direction = RocDirection::Less;  // as used (never Auto)
+  Eigen::Index n_cases = 0, n_controls = 0;
+  double auc = 0;
+  double auc_sd = 0;  // DeLong standard deviation
+  double ci_low = 0, ci_high = 0;
+  double level = 0.95;
+  Vector thresholds, sensitivity, specificity;  // the curve, in pROC's order
+  std::vector<Eigen::Index> best;               // Youden-optimal rows of the above
+  double cutoff = 0, cutoff_sensitivity = 0, cutoff_specificity = 0;
+  double youden = 0;  // sensitivity + specificity - 1 at the cut-off
+};
+
+Roc roc(const Vector& scores, const Vector& labels, RocDirection direction = RocDirection::Less, double level = 0.95);
+
+}  // namespace nl::stats

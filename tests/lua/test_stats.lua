@@ -1,0 +1,305 @@
+-- Tests of nl.stats from Lua: the GLM and designs against statsmodels fixtures,
+-- permutation inference (fields, determinism over threads, blocks), the classical tests
+-- and ROC against scipy/R/pROC fixtures, printing, option checks and error messages.
+local T = require "testing"
+local nl = require "neurolua"
+local data = os.getenv("NL_TEST_DATA")
+
+-- The named-matrix fixture format of tests/data/{glm,permutation,stats}.
+local function fixture(path)
+  local out, name, rows, cols, m = {}, nil, 0, 0, nil
+  for line in io.lines(data .. "/" .. path) do
+    if line:sub(1, 1) ~= "#" then
+      local n, r, c = line:match("^matrix (%S+) (%d+) (%d+)$")
+      if n then
+        name, rows, cols, m = n, tonumber(r), tonumber(c), {}
+        out[name] = m
+      else
+        local row = {}
+        for tok in line:gmatch("%S+") do
+          local low = tok:lower()
+          row[#row + 1] = low == "nan" and 0 / 0 or low == "inf" and math.huge or low == "-inf" and -math.huge
+                          or tonumber(tok)
+        end
+        m[#m + 1] = row
+      end
+    end
+  end
+  return out
+end
+
+local function column(rows, j)
+  local v = {}
+  for i, r in ipairs(rows) do v[i] = r[j or 1] end
+  return v
+end
+
+local function rel(got, want, tol, what)
+  if want ~= want then T.truthy(got ~= got, what .. ": expected NaN") return end
+  T.near(got, want, tol, what)
+end
+
+T.test("glm: t and F equal statsmodels OLS, from a Matrix and a list of rows", function()
+  local f = fixture("glm/full_rank.txt")
+  local X, Y = nl.matrix(f.X), nl.matrix(f.Y)
+  local r = nl.stats.glm(Y, X, f.c1[1])
+  T.eq(r.test, "t"); T.eq(r.df, 36); T.eq(r.rank, 4); T.eq(r.tests, 6); T.eq(r.n, 40)
+  for j = 1, 6 do
+    rel(r.effect:get(j, 1), f.t1[j][1], 1e-10, "effect")
+    rel(r.t:get(j, 1), f.t1[j][3], 1e-10, "t")
+    rel(r.p:get(j, 1), f.t1[j][4], 1e-10, "p")
+  end
+  T.eq(r.stat:get(2, 1), r.t:get(2, 1))
+  local F = nl.stats.glm(f.Y, f.X, f.C3)  -- lists of rows everywhere
+  T.eq(F.test, "F"); T.eq(F.df1, 3)
+  for j = 1, 6 do
+    rel(F.F:get(j, 1), f.F3[j][1], 1e-10, "F")
+    rel(F.p:get(j, 1), f.F3[j][2], 1e-10, "p(F)")
+  end
+  T.eq(r.beta:rows(), 4); T.eq(r.beta:cols(), 6)
+  T.eq(r.table:nrows(), 6)
+  T.near(r.table.p[3], r.p:get(3, 1), 0)
+  local q = nl.stats.fdr(r.p)
+  for j = 1, 6 do T.eq(r.p_fdr:get(j, 1), q:get(j, 1)) end
+end)
+
+T.test("glm: rank-deficient design, non-estimable contrast", function()
+  local f = fixture("glm/rank_deficient.txt")
+  local r = nl.stats.glm(f.Y, f.X, f.c1[1])
+  T.eq(r.rank, 3); T.eq(r.df, 27)
+  for j = 1, 3 do rel(r.t:get(j, 1), f.t1[j][3], 1e-10, "t") end
+  T.raises(function() nl.stats.glm(f.Y, f.X, {0, 1, 0, 0}) end, "bad argument #3 to 'glm' (contrast is not estimable")
+end)
+
+T.test("designs: two-sample with covariates from a Table equals the fixture design", function()
+  local f = fixture("glm/designs.txt")
+  local cov = nl.table.new{ { "age", column(f.cov, 1) }, { "sex", column(f.cov, 2) } }
+  local d = nl.stats.design_two_sample(column(f.group), { covariates = cov, levels = {0, 1} })
+  T.eq(d.names[3], "age"); T.eq(d.scheme, "permute"); T.eq(d.description, "two-sample: 0 - 1")
+  for i = 1, #f.X do
+    for j = 1, 4 do T.near(d.X:get(i, j), f.X[i][j], 1e-12) end
+  end
+  local r = nl.stats.glm(f.Y, d)
+  for j = 1, 2 do rel(r.t:get(j, 1), f.t1[j][3], 1e-10, "t") end
+  T.truthy(tostring(d):find("contrast [1 -1 0 0]; inference by permutations", 1, true), tostring(d))
+  -- Reversed levels flip the sign of t.
+  local d2 = nl.stats.design_two_sample(column(f.group), { covariates = cov, levels = {1, 0} })
+  T.near(nl.stats.glm(f.Y, d2).t:get(1, 1), -r.t:get(1, 1), 1e-12)
+  T.raises(function() nl.stats.design_two_sample({1, 2, 3}) end, "group has 3 distinct value(s)")
+  T.raises(function() nl.stats.design_two_sample(column(f.group), { levels = {0, 7} }) end, "'7' is not a level")
+  T.raises(function() nl.stats.design_two_sample(column(f.group), { covariate = cov }) end,
+           "unknown option 'covariate' for design_two_sample")
+  local one = nl.stats.design_one_sample(#f.X, { covariates = nl.matrix(f.cov):col(1) })
+  T.eq(one.scheme, "signflip")
+  local r1 = nl.stats.glm(f.Y1, one)
+  for j = 1, 2 do rel(r1.t:get(j, 1), f.t_one[j][3], 1e-10, "one-sample t") end
+end)
+
+T.test("paired design: long and stacked forms agree with the one-sample t of differences", function()
+  local pre, post, diff = nl.matrix.randn(8, 3, 1), nl.matrix.randn(8, 3, 2), nil
+  diff = pre - post
+  local stacked = nl.matrix.vcat(pre, post)
+  local subject, cond = {}, {}
+  for i = 1, 16 do subject[i] = "s" .. ((i - 1) % 8 + 1); cond[i] = i <= 8 and "pre" or "post" end
+  local long = nl.stats.design_paired(subject, cond, { levels = {"pre", "post"} })
+  local short = nl.stats.design_paired(8)
+  T.eq(#long.blocks, 16)
+  local a = nl.stats.glm(stacked, long, { permutations = 500, seed = 3 })
+  local b = nl.stats.glm(stacked, short, { permutations = 500, seed = 3 })
+  local c = nl.stats.glm(diff, nl.stats.design_one_sample(8), { permutations = 500, seed = 3 })
+  T.eq(a.permutations, 256); T.eq(a.exhaustive, true)  -- 2^8 swaps, all of them
+  T.eq(c.permutations, 256); T.eq(c.scheme, "signflip")
+  for j = 1, 3 do
+    T.near(a.t:get(j, 1), c.t:get(j, 1), 1e-10)
+    T.near(b.t:get(j, 1), c.t:get(j, 1), 1e-10)
+    T.eq(a.p_perm:get(j, 1), c.p_perm:get(j, 1))  -- the same 256 rearrangements
+    T.eq(a.p_fwe:get(j, 1), b.p_fwe:get(j, 1))
+  end
+  T.raises(function() nl.stats.design_paired(subject, {"pre", "pre", "post"}) end, "3 conditions for 16 subjects")
+end)
+
+T.test("permutations: fields, identity counted, same result on 1 and 2 threads", function()
+  local f = fixture("permutation/two_sample.txt")
+  local before = nl.threads()
+  nl.threads(1)
+  local r1 = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 700, seed = 9 })
+  nl.threads(2)
+  local r2 = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 700, seed = 9 })
+  nl.threads(before)
+  T.eq(r1.permutations, 700); T.eq(r1.seed, 9); T.eq(r1.exhaustive, false)
+  T.eq(r1.max_stat:rows(), 700)
+  for j = 1, r1.tests do
+    T.eq(r1.p_fwe:get(j, 1), r2.p_fwe:get(j, 1))
+    T.eq(r1.p_perm:get(j, 1), r2.p_perm:get(j, 1))
+    T.truthy(r1.p_perm:get(j, 1) >= 1 / 700, "identity counted")
+    T.truthy(r1.p_fwe:get(j, 1) >= r1.p_perm:get(j, 1), "FWE p >= uncorrected p")
+  end
+  for k = 1, 700 do T.eq(r1.max_stat:get(k, 1), r2.max_stat:get(k, 1)) end
+  local s = tostring(r1)
+  T.truthy(s:find("Freedman-Lane, 700 permutations (permute, seed 9)", 1, true), s)
+  T.truthy(s:find("p_fwe", 1, true) and s:find("strongest", 1, true), s)
+  T.eq(r1.table:ncols(), 9)
+  -- The right tail: randomise's one-sided p for the contrast direction.
+  local right = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 700, seed = 9, tail = "right" })
+  T.eq(right.tail, "right")
+  T.truthy(tostring(right):find("(right tail)", 1, true))
+end)
+
+T.test("permutations within blocks never move a row out of its block", function()
+  local f = fixture("permutation/blocks.txt")
+  -- With one block per row nothing can move: every rearrangement is the identity.
+  local blocks = {}
+  for i = 1, #f.Y do blocks[i] = "b" .. i end
+  local r = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 50, seed = 1, blocks = blocks })
+  T.eq(r.permutations, 1); T.eq(r.exhaustive, true)
+  for j = 1, r.tests do T.eq(r.p_fwe:get(j, 1), 1) end
+  local sites = column(f.blocks)
+  local s = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 2000, seed = 1, blocks = sites })
+  T.eq(s.blocks, 3)
+  T.truthy(s.p_fwe:get(2, 1) < 0.05, "planted effect found within sites")  -- numpy: 0.0101
+end)
+
+T.test("cluster inference on a mask: clusters, maps and FWE p", function()
+  local f = fixture("cluster/perm.txt")
+  local mask = nl.volume.load(data .. "/cluster/mask.nii.gz")
+  local r = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 2000, seed = 5,
+                                              cluster = { mask = mask, threshold = 2.0 } })
+  T.eq(r.clusters:nrows(), #f.sizes[1])
+  for c = 1, #f.sizes[1] do T.eq(r.clusters.size[c], f.sizes[1][c]) end
+  -- The largest cluster: numpy's FWE p from 200 rearrangements is 0.125; ours from
+  -- 2000 lies within Monte-Carlo error (sd about 0.025).
+  T.truthy(math.abs(r.clusters.p_fwe[1] - f.p_fwe[1][1]) < 0.08, "FWE p " .. r.clusters.p_fwe[1])
+  T.eq(r.max_cluster:rows(), 2000)
+  T.eq(r.connectivity, 26); T.eq(r.cluster_threshold, 2.0)
+  -- Maps: the labels and the statistic at the mask's voxels, in storage order.
+  local labels, stat = r.cluster_map:values(mask), r.stat_map:values(mask)
+  for j = 1, #f.labels[1] do
+    T.eq(labels:get(j, 1), f.labels[1][j])
+    T.near(math.abs(stat:get(j, 1)), f.T[1][j], 1e-6)  -- float32 map
+  end
+  -- The peak of cluster 1 in voxel and world coordinates (2 mm, origin (-10, -8, -4)).
+  local c = r.clusters:row(1)
+  T.eq(r.cluster_map:get(c.i, c.j, c.k), 1)
+  T.near(c.x, -10 + 2 * (c.i - 1), 1e-9); T.near(c.z, -4 + 2 * (c.k - 1), 1e-9)
+  T.near(r.stat_map:get(c.i, c.j, c.k), c.peak, 1e-6)
+  local best
+  for j = 1, #f.labels[1] do
+    if f.labels[1][j] == 1 and (not best or f.T[1][j] > f.T[1][best]) then best = j end
+  end
+  T.near(c.peak, r.t:get(best, 1), 0)
+  T.near(c.peak_p, r.p:get(best, 1), 0)
+  T.truthy(tostring(r):find("clusters (|t| >= 2, 26-connectivity): " .. #f.sizes[1], 1, true), tostring(r))
+  -- A cluster-forming p: two-sided p = 0.05 is |t| >= t(0.975, 13).
+  local q = nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.05, connectivity = 6 } })
+  T.near(q.cluster_threshold, 2.1603686564627917, 1e-14)  -- R qt(0.975, 13)
+  T.eq(q.connectivity, 6)
+  T.truthy(q.clusters.p_fwe[1] ~= q.clusters.p_fwe[1], "no permutations: NaN cluster p")
+  T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask } }) end, "needs exactly one of 'p'")
+  T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.01, conectivity = 6 } }) end,
+           "unknown key 'conectivity' in option 'cluster'")
+  T.raises(function() nl.stats.glm(nl.matrix(f.Y):cols_at(1, 10), f.X, f.C[1], { cluster = { mask = mask, p = 0.01 } }) end,
+           "the mask has " .. #f.tests[1] .. " voxels but the data have 10 columns")
+end)
+
+T.test("glm errors name the argument", function()
+  local X = nl.matrix.ones(10, 2)
+  for i = 1, 10 do X:set(i, 2, i % 2) end
+  local Y = nl.matrix.randn(10, 4, 1)
+  T.raises(function() nl.stats.glm(Y, X:rows_at(1, 9), {0, 1}) end, "bad argument #2 to 'glm' (design has 9 rows but the data have 10)")
+  local bad = Y:clone(); bad:set(4, 2, 0 / 0)
+  T.raises(function() nl.stats.glm(bad, X, {0, 1}) end, "bad argument #1 to 'glm' (data: entry (row 4, column 2) is NaN)")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1, 0}) end, "contrast has 3 entries but the design has 2 columns")
+  T.raises(function() nl.stats.glm(Y, X, {0, 0}) end, "contrast is all zero")
+  T.raises(function() nl.stats.glm(Y, X, {{0, 1}, {0, 2}}) end, "F contrast rows are linearly dependent")
+  T.raises(function() nl.stats.glm(Y:rows_at(1, 2), X:rows_at(1, 2), {0, 1}) end, "too few observations")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { permutation = 10 }) end, "unknown option 'permutation' for glm")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { scheme = "flip" }) end, "option 'scheme' must be one of")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { blocks = {1, 2} }) end, "blocks has 2 entries but the data have 10 rows")
+  T.raises(function() nl.stats.glm(Y, X, {{0, 1}}, { tail = "right" }) end, "option 'tail' applies to t contrasts only")
+  T.raises(function() nl.stats.glm(Y, X) end, "bad argument #3 to 'glm' (contrast expected")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { permutations = -1 }) end, "option 'permutations' must be an integer")
+end)
+
+T.test("classical tests equal scipy and R", function()
+  local f = fixture("stats/classical.txt")
+  local r = fixture("stats/r_classical.txt")
+  local x, y = column(f.corr_x), column(f.corr_y)
+  local tails = {"two", "right", "left"}
+  for a = 1, 3 do
+    local p = nl.stats.pearson(x, y, { tail = tails[a] })
+    local s = nl.stats.spearman(column(f.corr_xt), column(f.corr_yt), { tail = tails[a] })
+    T.near(p.r, f.corr_ref[a][1], 1e-12); rel(p.p, f.corr_ref[a][2], 1e-10, "pearson p")
+    T.near(p.ci[1], r.pearson_ci[a][3], 1e-12); T.near(p.ci[2], r.pearson_ci[a][4], 1e-12)
+    T.near(s.r, f.corr_ref[3 + a][3], 1e-12); rel(s.p, f.corr_ref[3 + a][4], 1e-10, "spearman p")
+  end
+  local tx, ty, tz = column(f.t_x), column(f.t_y), column(f.t_z)
+  local st = nl.stats.ttest_two(tx, ty)
+  local we = nl.stats.ttest_two(tx, ty, { welch = true })
+  local pa = nl.stats.ttest_paired(tx, tz)
+  local on = nl.stats.ttest_one(tx, { mu = 0.3 })
+  for k, res in ipairs{ st, we, pa, on } do
+    T.near(res.t, f.t_ref[1][2 * k - 1], 1e-12)
+    rel(res.p, f.t_ref[1][2 * k], 1e-10, res.method)
+  end
+  T.near(we.df, r.welch[1][2], 1e-12); T.near(we.ci[1], r.welch[1][3], 1e-12)
+  T.near(on.estimate, r.one[1][1], 1e-12)
+  local c = nl.stats.chi2(f.chi_22)
+  T.near(c.chi2, f.chi_ref[1][1], 1e-12); rel(c.p, f.chi_ref[1][2], 1e-10, "chi2 p"); T.eq(c.correction, true)
+  local c2 = nl.stats.chi2(nl.matrix(f.chi_34), { correction = false })
+  T.near(c2.chi2, f.chi_ref[4][1], 1e-12); T.eq(c2.df, 6)
+  local a = nl.stats.anova_rm(nl.matrix(f.rm_Y))
+  T.near(a.F, f.rm_ref[1][1], 1e-12); rel(a.p, f.rm_ref[1][4], 1e-10, "anova p"); T.eq(a.df2, 33)
+  local b = nl.stats.bonferroni(column(f.bonf_p))
+  for i = 1, #f.bonf_p do rel(b:get(i, 1), r.bonferroni[i][1], 1e-15, "bonferroni") end
+  T.truthy(tostring(we):find("Welch two-sample t-test: t(37.97) = ", 1, true), tostring(we))
+  T.truthy(tostring(c):find("with Yates' correction: X-squared(1) = ", 1, true), tostring(c))
+  T.truthy(tostring(a):find("F(3, 33)", 1, true), tostring(a))
+end)
+
+T.test("chi2 on two label vectors cross-tabulates them", function()
+  local a = {"m", "f", "m", "m", "f", "f", "m", "f", "f", "m"}
+  local b = {true, true, false, true, false, false, true, false, true, true}
+  local r = nl.stats.chi2(a, b, { correction = false })
+  T.eq(r.rows[1], "f"); T.eq(r.columns[2], "true")
+  T.eq(r.observed:get(1, 1), 3); T.eq(r.observed:get(2, 2), 4)  -- f & false, m & true
+  local same = nl.stats.chi2(r.observed, { correction = false })
+  T.eq(r.chi2, same.chi2)
+end)
+
+T.test("roc equals pROC (AUC, DeLong CI, Youden) and prints", function()
+  local f = fixture("stats/classical.txt")
+  local r = fixture("stats/roc.txt")
+  local x = nl.stats.roc(column(f.roc1_s), column(f.roc1_y))
+  T.near(x.auc, r.roc1_less_auc[1][1], 1e-12)
+  T.near(x.ci[1], r.roc1_less_auc[1][2], 1e-12); T.near(x.ci[2], r.roc1_less_auc[1][3], 1e-12)
+  T.eq(x.threshold, r.roc1_less_youden[1][1]); T.eq(x.sensitivity, r.roc1_less_youden[1][2])
+  T.eq(x.specificity, r.roc1_less_youden[1][3])
+  T.eq(x.curve.thresholds:rows(), #r.roc1_less_curve)
+  local auto = nl.stats.roc(column(f.roc4_s), column(f.roc4_y), { direction = "auto" })
+  T.eq(auto.direction, ">")
+  T.near(auto.auc, r.roc4_auto_auc[1][1], 1e-12)
+  -- Booleans work as labels (true = case).
+  local bools = {}
+  for i, v in ipairs(column(f.roc1_y)) do bools[i] = v == 1 end
+  T.eq(nl.stats.roc(column(f.roc1_s), bools).auc, x.auc)
+  T.truthy(tostring(x):find("(DeLong); Youden cut-off", 1, true), tostring(x))
+  T.raises(function() nl.stats.roc({1, 2}, {1, 1}) end, "ROC needs both classes")
+  T.raises(function() nl.stats.roc({1, 2, 3}, {1, -1}) end, "2 labels for 3 scores")
+  T.raises(function() nl.stats.roc({1, 2}, {1, -1}, { direction = "up" }) end, "option 'direction' must be one of")
+end)
+
+T.test("classical test errors name the argument", function()
+  T.raises(function() nl.stats.pearson({1, 2, 3}, {1, 2}) end, "bad argument #2 to 'pearson' (x has 3 values but y has 2)")
+  T.raises(function() nl.stats.pearson({1, 0 / 0, 3, 4}, {1, 2, 3, 4}) end, "bad argument #1 to 'pearson' (x: entry 2 is NaN)")
+  T.raises(function() nl.stats.pearson({1, 1, 1}, {1, 2, 3}) end, "x is constant")
+  T.raises(function() nl.stats.ttest_one({3}) end, "x has 1 observation(s); at least 2 are needed")
+  T.raises(function() nl.stats.ttest_two({1, 2, 3}, {1, 2}, { equal_var = false }) end, "unknown option 'equal_var' for ttest_two")
+  T.raises(function() nl.stats.ttest_paired({1, 2, 3}, {1, 2}) end, "pairs must align")
+  T.raises(function() nl.stats.chi2({{1, 2}, {0, 0}}) end, "table: row 2 sums to 0")
+  T.raises(function() nl.stats.chi2({{1, -2}, {3, 4}}) end, "counts must be finite and non-negative")
+  T.raises(function() nl.stats.anova_rm({{1, 2, 3}}) end, "data have 1 subject(s)")
+  T.raises(function() nl.stats.bonferroni({0.1, 1.5}) end, "p: entry 2 is 1.5, not a probability")
+  T.raises(function() nl.stats.spearman({1, 2, "a"}, {1, 2, 3}) end, "x: entry 3 is missing or not a number")
+end)
+
+T.done()
