@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "nl/stats/multiple.hpp"
-#include "stats_gemm.hpp"
+#include "stats_kernels.hpp"
 
 namespace nl::stats {
 
@@ -24,6 +24,7 @@ constexpr double kTieTol = 1e-10;
 // Rearrangements per matrix product, and columns per chunk of the product (so that
 // a chunk of E and of the product stay in the core's cache).
 constexpr std::size_t kBatch = 32;
+static_assert(kBatch <= 256, "detail::t2_batch handles at most 256 rearrangements");
 constexpr Index kChunk = 1024;
 
 // ---------------------------------------------------------------- blocks
@@ -174,6 +175,7 @@ struct Kernel {
   bool is_t = true;
   Tail tail = Tail::Two;
   std::vector<bool> excluded;  // m
+  bool simd = false;           // the AVX2 paths of stats_kernels
 
   // The tail-transformed statistic T and the raw statistic (t or F) of column j from
   // the K2 values w[0], w[stride], ...
@@ -243,7 +245,12 @@ struct Kernel {
       }
       return count;
     }
-    // a = t^2 rss = num^2 df (t), or F rss = |num|^2 df / s (F).
+    if (is_t) {
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0;
+      return detail::t2_batch(col, B, K2, base, c, r, df, thr * std::fabs(thr), mx.a, mx.rss, supra ? supra + j : nullptr,
+                              m, cthr * std::fabs(cthr), simd);
+    }
+    // a = F rss = |num|^2 df / s.
     double a[kBatch] = {};
     const Index kk = R.rows();
     for (Index l = 0; l < s; ++l) {
@@ -285,6 +292,7 @@ Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const Perm
   k.is_t = s == 1;
   k.tail = o.tail;
   k.excluded = fit.exact;
+  k.simd = detail::use_simd();
 
   // Null model: Z = X N, N a basis of null(C); its rank is rank(X) - s.
   Eigen::JacobiSVD<Matrix> csvd(C, Eigen::ComputeFullV);
@@ -436,7 +444,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
     for (Index j0 = 0; j0 < m; j0 += kChunk) {
       const Index w = std::min(kChunk, m - j0);
-      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows());
+      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
       for (Index jj = 0; jj < w; ++jj) {
         const Index j = j0 + jj;
         if (std::isnan(T(j))) continue;
