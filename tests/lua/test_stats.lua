@@ -89,6 +89,10 @@ T.test("designs: two-sample with covariates from a Table equals the fixture desi
   T.raises(function() nl.stats.design_two_sample(column(f.group), { levels = {0, 7} }) end, "'7' is not a level")
   T.raises(function() nl.stats.design_two_sample(column(f.group), { covariate = cov }) end,
            "unknown option 'covariate' for design_two_sample")
+  local sexes = {}
+  for i = 1, #f.X do sexes[i] = i % 2 == 0 and "F" or "M" end
+  T.raises(function() nl.stats.design_two_sample(column(f.group), { covariates = nl.table.new{ { "sex", sexes } } }) end,
+           "bad argument #2 to 'design_two_sample' (covariates: ")
   local one = nl.stats.design_one_sample(#f.X, { covariates = nl.matrix(f.cov):col(1) })
   T.eq(one.scheme, "signflip")
   local r1 = nl.stats.glm(f.Y1, one)
