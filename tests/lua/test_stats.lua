@@ -63,6 +63,19 @@ T.test("glm: t and F equal statsmodels OLS, from a Matrix and a list of rows", f
   for j = 1, 6 do T.eq(r.p_fdr:get(j, 1), q:get(j, 1)) end
 end)
 
+T.test("glm: a Table of responses names the tests", function()
+  local f = fixture("glm/full_rank.txt")
+  local cols = {}
+  for j = 1, 6 do cols[j] = { "edge" .. j, column(f.Y, j) } end
+  local r = nl.stats.glm(nl.table.new(cols), f.X, f.c1[1])
+  T.eq(r.names[4], "edge4")
+  T.eq(r.table.name[6], "edge6")
+  rel(r.t:get(6, 1), f.t1[6][3], 1e-10, "t")
+  T.truthy(tostring(r):find("edge6", 1, true), "strongest test printed by name: " .. tostring(r))
+  local bad = nl.table.new{ { "a", column(f.Y, 1) }, { "site", (function() local v = {} for i = 1, #f.Y do v[i] = "s" end return v end)() } }
+  T.raises(function() nl.stats.glm(bad, f.X, f.c1[1]) end, "bad argument #1 to 'glm' (data: ")
+end)
+
 T.test("glm: rank-deficient design, non-estimable contrast", function()
   local f = fixture("glm/rank_deficient.txt")
   local r = nl.stats.glm(f.Y, f.X, f.c1[1])
