@@ -229,12 +229,17 @@ struct Kernel {
   std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx, char* supra = nullptr,
                      double cthr = 0, Index m = 0) const {
     const Index K2 = Q2.cols();
+    const double base = ee(j);
+    if (is_t && tail == Tail::Two) {
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0;
+      return detail::t2_batch(col, B, K2, base, c, r, df, thr * std::fabs(thr), mx.a, mx.rss, supra ? supra + j : nullptr,
+                              m, cthr * std::fabs(cthr), simd);
+    }
     double ss[kBatch] = {};
     for (Index k = 0; k < K2; ++k)
       for (Index b = 0; b < B; ++b) ss[b] += col[k * B + b] * col[k * B + b];
-    const double base = ee(j);
     std::int64_t count = 0;
-    if (is_t && tail != Tail::Two) {
+    if (is_t) {  // one-sided
       const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, sign = tail == Tail::Right ? 1.0 : -1.0;
       for (Index b = 0; b < B; ++b) {
         const double rss = std::max(base - ss[b], 0.0);
@@ -245,12 +250,7 @@ struct Kernel {
       }
       return count;
     }
-    if (is_t) {
-      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0;
-      return detail::t2_batch(col, B, K2, base, c, r, df, thr * std::fabs(thr), mx.a, mx.rss, supra ? supra + j : nullptr,
-                              m, cthr * std::fabs(cthr), simd);
-    }
-    // a = F rss = |num|^2 df / s.
+    // F: a = F rss = |num|^2 df / s.
     double a[kBatch] = {};
     const Index kk = R.rows();
     for (Index l = 0; l < s; ++l) {
@@ -261,7 +261,7 @@ struct Kernel {
         a[b] += num * num;
       }
     }
-    const double scale = df / static_cast<double>(s), bound = is_t ? thr * std::fabs(thr) : thr;
+    const double scale = df / static_cast<double>(s), bound = thr;
     for (Index b = 0; b < B; ++b) {
       const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
       const bool valid = rss > 0 || ab > 0;  // 0 / 0 is no statistic
@@ -271,7 +271,7 @@ struct Kernel {
       mx.rss[b] = up ? rss : mx.rss[b];
     }
     if (supra) {
-      const double cbound = is_t ? cthr * std::fabs(cthr) : cthr;
+      const double cbound = cthr;
       for (Index b = 0; b < B; ++b) {
         const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
         supra[b * m + j] = (rss > 0 || ab > 0) && ab >= cbound * rss;
