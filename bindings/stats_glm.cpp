@@ -79,10 +79,17 @@ MatArg push_covariates(lua_State* L, int idx, lua_Integer n) {
   return a;
 }
 
-Matrix read_covariates(lua_State* L, const MatArg& a, std::vector<std::string>& names) {
+// Inside protect(): a Table column that is not numeric, or a missing cell, becomes an
+// argument error at the options' position.
+Matrix read_covariates(lua_State* L, const MatArg& a, std::vector<std::string>& names, int opts) {
   names.clear();
   if (a.idx == 0) return Matrix();
-  Matrix C = read_matrix_arg(L, a, &names);
+  Matrix C;
+  try {
+    C = read_matrix_arg(L, a, &names);
+  } catch (const nl::ValueError& e) {
+    throw ArgError(opts, fmt::format("covariates: {}", e.what()));
+  }
   if (names.size() != static_cast<std::size_t>(C.cols())) {
     names.clear();
     for (Eigen::Index j = 0; j < C.cols(); ++j) names.push_back(fmt::format("cov{}", j + 1));
@@ -158,7 +165,7 @@ int design_one_sample(lua_State* L) {
   const MatArg cov = push_covariates(L, 2, n);
   return protect(L, [&] {
     std::vector<std::string> names;
-    const Matrix C = read_covariates(L, cov, names);
+    const Matrix C = read_covariates(L, cov, names, 2);
     try {
       push_design(L, st::one_sample_design(n, C.cols() ? C : Matrix(n, 0), names));
     } catch (const nl::ValueError& e) {
@@ -183,7 +190,7 @@ int design_two_sample(lua_State* L) {
                                     levels.size()));
     apply_levels(L, 2, codes, levels);
     std::vector<std::string> names;
-    const Matrix C = read_covariates(L, cov, names);
+    const Matrix C = read_covariates(L, cov, names, 2);
     try {
       push_design(L, st::two_sample_design(codes, levels[0], levels[1], C.cols() ? C : Matrix(group.n, 0), names));
     } catch (const nl::ValueError& e) {
@@ -232,7 +239,7 @@ int design_paired(lua_State* L) {
     }
     apply_levels(L, opts, cond, levels);
     std::vector<std::string> names;
-    const Matrix C = read_covariates(L, cov, names);
+    const Matrix C = read_covariates(L, cov, names, opts);
     try {
       push_design(L, st::paired_design(sub, cond, levels[0], levels[1], subjects, C.cols() ? C : Matrix(n, 0), names));
     } catch (const nl::ValueError& e) {
@@ -532,9 +539,18 @@ int glm(lua_State* L) {
   lua_createtable(L, 0, 24);
   return protect(L, [&] {
     std::vector<std::string> test_names;
-    const Matrix Y = read_matrix_arg(L, y, &test_names);
     std::vector<std::string> design_names;
-    const Matrix X = read_matrix_arg(L, x, &design_names);
+    Matrix Y, X;
+    try {
+      Y = read_matrix_arg(L, y, &test_names);
+    } catch (const nl::ValueError& e) {
+      throw ArgError(data_pos, fmt::format("data: {}", e.what()));
+    }
+    try {
+      X = read_matrix_arg(L, x, &design_names);
+    } catch (const nl::ValueError& e) {
+      throw ArgError(design_pos, fmt::format("design: {}", e.what()));
+    }
     const Matrix C = read_contrast(L, con);
     st::PermutationOptions po;
     po.permutations = permutations;

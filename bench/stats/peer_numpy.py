@@ -128,6 +128,8 @@ def main():
     print("peer_%s_seconds %.4f" % (mode, elapsed))
     print("peer_%s_cpu %.4f" % (mode, cpu))
     print("peer_%s_permutations %d" % (mode, N))
+    blas = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.split()[-1]})
+    print("peer_blas %s" % (blas[0] if blas else "unknown"))
     with open(out, "w") as f:
         f.write("edge\tt\tp_fwe\n")
         for name, t, p in zip(names, t0, p_fwe):

@@ -22,9 +22,19 @@ cores=$(nproc)
 
 echo "machine: $cores cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 echo "neurolua: $("$nl" --version 2>&1 | head -1), commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine bindings || echo ' (modified)')"
+# The peer's BLAS: Debian's numpy links libblas.so.3, by default the single-threaded
+# reference BLAS. For a fair peer, OpenBLAS (Debian's libopenblas0-pthread) is unpacked
+# into the temporary directory and put first on the peer's library path, without
+# installing it (which would switch the machine's BLAS for everyone); when it cannot be
+# fetched the system BLAS is used. The peer prints the library it loaded.
+blas_path=""
+if (cd "$tmp" && apt-get download libopenblas0-pthread >/dev/null 2>&1) && dpkg-deb -x "$tmp"/libopenblas0-pthread_*.deb "$tmp/openblas"; then
+  blas_path="$tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread"
+fi
 echo "peer: $(/usr/bin/python3 -c 'import numpy, sys; print("python", sys.version.split()[0], "numpy", numpy.__version__)'), BLAS threads $cores"
 /usr/bin/python3 "$here/make_data.py" "$tmp/data"
-peer() { OPENBLAS_NUM_THREADS=$cores OMP_NUM_THREADS=$cores /usr/bin/python3 "$here/peer_numpy.py" "$tmp/data" "$peer_perms" "$@"; }
+peer() { LD_LIBRARY_PATH="$blas_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OPENBLAS_NUM_THREADS=$cores OMP_NUM_THREADS=$cores \
+           /usr/bin/python3 "$here/peer_numpy.py" "$tmp/data" "$peer_perms" "$@"; }
 
 # Rounds interleaved so that both tools see the same machine load.
 echo "running: neurolua ($perms permutations, 1 and $cores threads), numpy peer ($peer_perms permutations), twice ..."

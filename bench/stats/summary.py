@@ -20,7 +20,10 @@ def keys(path):
     with open(path) as f:
         for line in f:
             k, v = line.split()
-            out.setdefault(k, []).append(float(v))
+            try:
+                out.setdefault(k, []).append(float(v))
+            except ValueError:  # a text value (the peer's BLAS)
+                pass
     return out
 
 
@@ -43,6 +46,8 @@ def main():
     peer, peer_cpu = ps["peer_standard_seconds"][0] * scale, ps["peer_standard_cpu"][0] * scale
     proj, proj_cpu = pp["peer_projected_seconds"][0] * scale, pp["peer_projected_cpu"][0] * scale
     scaled = ps["peer_standard_permutations"][0] != perms
+    with open(os.path.join(tmp, "peer_standard.txt")) as f:
+        blas = [line.split()[1] for line in f if line.startswith("peer_blas")]
     print()
     print(f"data: {int(a['subjects'][0])} subjects x {int(a['edges'][0])} edges, {perms} permutations "
           f"(neurolua: {int(a['permutations'][0])} run), load {a['load_seconds'][0]:.2f} s (not timed)")
@@ -56,6 +61,7 @@ def main():
     print(f"| numpy with neurolua's algebra (for reference) | {proj:.1f}{' (scaled)' if scaled else ''} | "
           f"{proj_cpu:.1f} | {peer / proj:.0f}x |")
     print()
+    print(f"peer BLAS: {blas[0] if blas else 'unknown'}")
     print(f"goal under 10 s on {threads} cores: {'met' if many < 10 else 'NOT met'} ({many:.2f} s); "
           f"goal 20x the peer: {'met' if peer / many >= 20 else 'NOT met'} ({peer / many:.0f}x)")
 

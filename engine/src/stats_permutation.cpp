@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "nl/stats/multiple.hpp"
-#include "stats_gemm.hpp"
+#include "stats_kernels.hpp"
 
 namespace nl::stats {
 
@@ -24,6 +24,7 @@ constexpr double kTieTol = 1e-10;
 // Rearrangements per matrix product, and columns per chunk of the product (so that
 // a chunk of E and of the product stay in the core's cache).
 constexpr std::size_t kBatch = 32;
+static_assert(kBatch <= 256, "detail::t2_batch handles at most 256 rearrangements");
 constexpr Index kChunk = 1024;
 
 // ---------------------------------------------------------------- blocks
@@ -174,6 +175,7 @@ struct Kernel {
   bool is_t = true;
   Tail tail = Tail::Two;
   std::vector<bool> excluded;  // m
+  bool simd = false;           // the AVX2 paths of stats_kernels
 
   // The tail-transformed statistic T and the raw statistic (t or F) of column j from
   // the K2 values w[0], w[stride], ...
@@ -227,12 +229,17 @@ struct Kernel {
   std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx, char* supra = nullptr,
                      double cthr = 0, Index m = 0) const {
     const Index K2 = Q2.cols();
+    const double base = ee(j);
+    if (is_t && tail == Tail::Two) {
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0;
+      return detail::t2_batch(col, B, K2, base, c, r, df, thr * std::fabs(thr), mx.a, mx.rss, supra ? supra + j : nullptr,
+                              m, cthr * std::fabs(cthr), simd);
+    }
     double ss[kBatch] = {};
     for (Index k = 0; k < K2; ++k)
       for (Index b = 0; b < B; ++b) ss[b] += col[k * B + b] * col[k * B + b];
-    const double base = ee(j);
     std::int64_t count = 0;
-    if (is_t && tail != Tail::Two) {
+    if (is_t) {  // one-sided
       const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, sign = tail == Tail::Right ? 1.0 : -1.0;
       for (Index b = 0; b < B; ++b) {
         const double rss = std::max(base - ss[b], 0.0);
@@ -243,7 +250,7 @@ struct Kernel {
       }
       return count;
     }
-    // a = t^2 rss = num^2 df (t), or F rss = |num|^2 df / s (F).
+    // F: a = F rss = |num|^2 df / s.
     double a[kBatch] = {};
     const Index kk = R.rows();
     for (Index l = 0; l < s; ++l) {
@@ -254,7 +261,7 @@ struct Kernel {
         a[b] += num * num;
       }
     }
-    const double scale = df / static_cast<double>(s), bound = is_t ? thr * std::fabs(thr) : thr;
+    const double scale = df / static_cast<double>(s), bound = thr;
     for (Index b = 0; b < B; ++b) {
       const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
       const bool valid = rss > 0 || ab > 0;  // 0 / 0 is no statistic
@@ -264,7 +271,7 @@ struct Kernel {
       mx.rss[b] = up ? rss : mx.rss[b];
     }
     if (supra) {
-      const double cbound = is_t ? cthr * std::fabs(cthr) : cthr;
+      const double cbound = cthr;
       for (Index b = 0; b < B; ++b) {
         const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
         supra[b * m + j] = (rss > 0 || ab > 0) && ab >= cbound * rss;
@@ -285,6 +292,7 @@ Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const Perm
   k.is_t = s == 1;
   k.tail = o.tail;
   k.excluded = fit.exact;
+  k.simd = detail::use_simd();
 
   // Null model: Z = X N, N a basis of null(C); its rank is rank(X) - s.
   Eigen::JacobiSVD<Matrix> csvd(C, Eigen::ComputeFullV);
@@ -436,7 +444,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
     for (Index j0 = 0; j0 < m; j0 += kChunk) {
       const Index w = std::min(kChunk, m - j0);
-      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows());
+      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
       for (Index jj = 0; jj < w; ++jj) {
         const Index j = j0 + jj;
         if (std::isnan(T(j))) continue;

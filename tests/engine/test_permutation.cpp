@@ -278,3 +278,24 @@ TEST_CASE("the AVX2 product and the Eigen product give the same statistics", "[s
   CHECK(fast.p_unc == plain.p_unc);
   CHECK(fast.p_fwe == plain.p_fwe);
 }
+
+TEST_CASE("Freedman-Lane on a rank-deficient design equals the full-rank equivalent", "[stats][permutation]") {
+  // [1, g0, g1, age] spans the same space as [g0, g1, age]; g0 - g1 is estimable in both.
+  const Fixture f = read_fixture("permutation/two_sample.txt");
+  const Matrix& X = f.at("X");  // [g0, g1, age, sex]
+  Matrix Xd(X.rows(), 5);
+  Xd << Matrix::Ones(X.rows(), 1), X;
+  Matrix Cd(1, 5);
+  Cd << 0, 1, -1, 0, 0;
+  st::PermutationOptions o;
+  o.permutations = 500;
+  o.seed = 8;
+  const auto full = st::freedman_lane(f.at("Y"), X, f.at("C"), o);
+  const auto deficient = st::freedman_lane(f.at("Y"), Xd, Cd, o);
+  for (Eigen::Index j = 0; j < full.stat.size(); ++j) {
+    CHECK(rel_close(deficient.stat(j), full.stat(j), 1e-10));
+    CHECK(deficient.p_unc(j) == full.p_unc(j));
+    CHECK(deficient.p_fwe(j) == full.p_fwe(j));
+  }
+  for (Eigen::Index k = 0; k < full.max_stat.size(); ++k) CHECK(rel_close(deficient.max_stat(k), full.max_stat(k), 1e-9));
+}

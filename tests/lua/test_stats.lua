@@ -63,6 +63,19 @@ T.test("glm: t and F equal statsmodels OLS, from a Matrix and a list of rows", f
   for j = 1, 6 do T.eq(r.p_fdr:get(j, 1), q:get(j, 1)) end
 end)
 
+T.test("glm: a Table of responses names the tests", function()
+  local f = fixture("glm/full_rank.txt")
+  local cols = {}
+  for j = 1, 6 do cols[j] = { "edge" .. j, column(f.Y, j) } end
+  local r = nl.stats.glm(nl.table.new(cols), f.X, f.c1[1])
+  T.eq(r.names[4], "edge4")
+  T.eq(r.table.name[6], "edge6")
+  rel(r.t:get(6, 1), f.t1[6][3], 1e-10, "t")
+  T.truthy(tostring(r):find("edge6", 1, true), "strongest test printed by name: " .. tostring(r))
+  local bad = nl.table.new{ { "a", column(f.Y, 1) }, { "site", (function() local v = {} for i = 1, #f.Y do v[i] = "s" end return v end)() } }
+  T.raises(function() nl.stats.glm(bad, f.X, f.c1[1]) end, "bad argument #1 to 'glm' (data: ")
+end)
+
 T.test("glm: rank-deficient design, non-estimable contrast", function()
   local f = fixture("glm/rank_deficient.txt")
   local r = nl.stats.glm(f.Y, f.X, f.c1[1])
@@ -89,6 +102,10 @@ T.test("designs: two-sample with covariates from a Table equals the fixture desi
   T.raises(function() nl.stats.design_two_sample(column(f.group), { levels = {0, 7} }) end, "'7' is not a level")
   T.raises(function() nl.stats.design_two_sample(column(f.group), { covariate = cov }) end,
            "unknown option 'covariate' for design_two_sample")
+  local sexes = {}
+  for i = 1, #f.X do sexes[i] = i % 2 == 0 and "F" or "M" end
+  T.raises(function() nl.stats.design_two_sample(column(f.group), { covariates = nl.table.new{ { "sex", sexes } } }) end,
+           "bad argument #2 to 'design_two_sample' (covariates: ")
   local one = nl.stats.design_one_sample(#f.X, { covariates = nl.matrix(f.cov):col(1) })
   T.eq(one.scheme, "signflip")
   local r1 = nl.stats.glm(f.Y1, one)

@@ -1,6 +1,8 @@
-// stats_gemm.cpp: the permutation kernel's matrix product (see stats_gemm.hpp).
-#include "stats_gemm.hpp"
+// stats_kernels.cpp: the permutation kernel's hot loops (see stats_kernels.hpp).
+#include "stats_kernels.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -23,6 +25,69 @@ void gemm_eigen(const double* G, Index K, Index n, const double* E, Index lde, I
   Eigen::Map<Eigen::MatrixXd, 0, Stride> p(P, K, w, Stride(ldp));
   p.noalias() = g * e;
 }
+
+// The statistic loop (see t2_batch in the header), one rearrangement b at a time.
+// t2_avx2 below does the same operations four lanes at a time (no FMA: it rounds
+// exactly as this does).
+// Rearrangements first..B-1.
+std::int64_t t2_base(const double* col, Index B, Index K2, double base, double c, double r, double df, double bound,
+                     double* ma, double* mr, char* supra, Index stride, double cbound, Index first = 0) {
+  std::int64_t count = 0;
+  for (Index b = first; b < B; ++b) {
+    double ss = 0;
+    for (Index k = 0; k < K2; ++k) ss += col[k * B + b] * col[k * B + b];
+    const double num = c + (K2 > 0 ? r * col[b] : 0.0), d = base - ss;
+    const double rss = d > 0 ? d : 0.0, ab = num * num * df;
+    const bool valid = rss > 0 || ab > 0;  // 0 / 0 is no statistic
+    count += valid && ab >= bound * rss;
+    if (valid && ab * mr[b] > ma[b] * rss) {
+      ma[b] = ab;
+      mr[b] = rss;
+    }
+    if (supra) supra[b * stride] = valid && ab >= cbound * rss;
+  }
+  return count;
+}
+
+#ifdef NL_HAVE_AVX2_KERNEL
+
+__attribute__((target("avx2,fma"))) std::int64_t t2_avx2(const double* col, Index B, Index K2, double base, double c,
+                                                          double r, double df, double bound, double* ma, double* mr,
+                                                          char* supra, Index stride, double cbound) {
+  const Index B4 = B / 4 * 4;
+  const __m256d zero = _mm256_setzero_pd(), vc = _mm256_set1_pd(c), vr = _mm256_set1_pd(K2 > 0 ? r : 0.0),
+                vbase = _mm256_set1_pd(base), vdf = _mm256_set1_pd(df), vbound = _mm256_set1_pd(bound),
+                vcbound = _mm256_set1_pd(cbound);
+  std::int64_t count = 0;
+  for (Index b = 0; b < B4; b += 4) {
+    __m256d ss = zero;
+    for (Index k = 0; k < K2; ++k) {
+      const __m256d w = _mm256_loadu_pd(col + k * B + b);
+      ss = _mm256_add_pd(ss, _mm256_mul_pd(w, w));
+    }
+    const __m256d w0 = K2 > 0 ? _mm256_loadu_pd(col + b) : zero;
+    const __m256d num = _mm256_add_pd(vc, _mm256_mul_pd(vr, w0));
+    const __m256d rss = _mm256_max_pd(_mm256_sub_pd(vbase, ss), zero);  // NaN -> 0, as d > 0 ? d : 0
+    const __m256d ab = _mm256_mul_pd(_mm256_mul_pd(num, num), vdf);
+    const __m256d valid = _mm256_or_pd(_mm256_cmp_pd(rss, zero, _CMP_GT_OQ), _mm256_cmp_pd(ab, zero, _CMP_GT_OQ));
+    const __m256d hit = _mm256_and_pd(valid, _mm256_cmp_pd(ab, _mm256_mul_pd(vbound, rss), _CMP_GE_OQ));
+    count += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(hit)));
+    const __m256d oa = _mm256_loadu_pd(ma + b), orss = _mm256_loadu_pd(mr + b);
+    const __m256d up =
+        _mm256_and_pd(valid, _mm256_cmp_pd(_mm256_mul_pd(ab, orss), _mm256_mul_pd(oa, rss), _CMP_GT_OQ));
+    _mm256_storeu_pd(ma + b, _mm256_blendv_pd(oa, ab, up));
+    _mm256_storeu_pd(mr + b, _mm256_blendv_pd(orss, rss, up));
+    if (supra) {
+      const int bits = _mm256_movemask_pd(
+          _mm256_and_pd(valid, _mm256_cmp_pd(ab, _mm256_mul_pd(vcbound, rss), _CMP_GE_OQ)));
+      for (int q = 0; q < 4; ++q) supra[(b + q) * stride] = static_cast<char>((bits >> q) & 1);
+    }
+  }
+  if (B4 < B) count += t2_base(col, B, K2, base, c, r, df, bound, ma, mr, supra, stride, cbound, B4);
+  return count;
+}
+
+#endif
 
 #ifdef NL_HAVE_AVX2_KERNEL
 
@@ -120,7 +185,7 @@ bool cpu_has_avx2_fma() {
 
 }  // namespace
 
-bool small_gemm_simd() {
+bool use_simd() {
 #ifdef NL_HAVE_AVX2_KERNEL
   static const bool cpu = cpu_has_avx2_fma();
   return cpu && std::getenv("NEUROLUA_NO_SIMD") == nullptr;
@@ -129,15 +194,24 @@ bool small_gemm_simd() {
 #endif
 }
 
-void small_gemm(const double* G, Index K, Index n, const double* E, Index lde, Index w, double* P, Index ldp) {
+void small_gemm(const double* G, Index K, Index n, const double* E, Index lde, Index w, double* P, Index ldp,
+                bool simd) {
   if (K == 0 || w == 0) return;
 #ifdef NL_HAVE_AVX2_KERNEL
-  if (small_gemm_simd()) {
+  if (simd) {
     gemm_avx2(G, K, n, E, lde, w, P, ldp);
     return;
   }
 #endif
   gemm_eigen(G, K, n, E, lde, w, P, ldp);
+}
+
+std::int64_t t2_batch(const double* col, Index B, Index K2, double base, double c, double r, double df, double bound,
+                      double* ma, double* mr, char* supra, Index stride, double cbound, bool simd) {
+#ifdef NL_HAVE_AVX2_KERNEL
+  if (simd) return t2_avx2(col, B, K2, base, c, r, df, bound, ma, mr, supra, stride, cbound);
+#endif
+  return t2_base(col, B, K2, base, c, r, df, bound, ma, mr, supra, stride, cbound);
 }
 
 }  // namespace nl::stats::detail
