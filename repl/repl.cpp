@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <signal.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,6 +71,16 @@ void set_sigint(void (*handler)(int)) {
   sigaction(SIGINT, &sa, nullptr);
 }
 
+// A blocked SIGINT is inherited across exec (batch schedulers, CI runners and some
+// job-control shells start children that way), and would make Ctrl-C silently do
+// nothing. The REPL and scripts always want it delivered.
+void unblock_sigint() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
 int msghandler(lua_State* L) {
   const char* msg = lua_tostring(L, 1);
   if (msg == nullptr) {
@@ -90,6 +101,7 @@ int docall(lua_State* L, int narg, int nres) {
   nl::clear_interrupt();
   struct sigaction old;
   sigaction(SIGINT, nullptr, &old);
+  unblock_sigint();
   set_sigint(on_sigint);
   g_running = 1;
   if (g_sigint) on_sigint(SIGINT);  // pressed after the line was read: interrupt it
@@ -248,6 +260,7 @@ void print_results(lua_State* L) {
 void run(lua_State* L) {
   g_L = L;
   g_tty = isatty(0) != 0;
+  unblock_sigint();
   const std::string hist = g_tty ? history_path() : std::string();
   if (g_tty) {
     rl_readline_name = "neurolua";

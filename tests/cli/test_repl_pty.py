@@ -9,6 +9,7 @@ Usage: test_repl_pty.py /path/to/neurolua      (standard library only)
 import os
 import pty
 import select
+import signal
 import sys
 import tempfile
 import time
@@ -25,8 +26,30 @@ def spawn(home):
             f.write("set enable-bracketed-paste off\n")
         os.environ.update(HOME=home, TERM="xterm", INPUTRC=rc)
         os.environ.pop("NEUROLUA_HISTORY", None)
+        # CI runners and batch systems may start jobs with SIGINT blocked, and a blocked
+        # mask survives exec: the REPL must unblock it itself, so the test always
+        # starts it that way (a regression test for a CI hang).
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
         os.execv(NL, [NL])
+    children.append(pid)
     return pid, fd
+
+
+children = []
+
+
+def watchdog(signum, frame):
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    print("FAIL: the whole test took more than 120 s", file=sys.stderr)
+    os._exit(1)
+
+
+signal.signal(signal.SIGALRM, watchdog)
+signal.alarm(120)
 
 
 class Session:
@@ -65,11 +88,12 @@ class Session:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 return os.waitstatus_to_exitcode(status)
-            try:
-                os.read(self.fd, 4096)
-            except OSError:
-                pass
-            time.sleep(0.05)
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:  # never block: a REPL stuck in a loop prints nothing
+                try:
+                    os.read(self.fd, 4096)
+                except OSError:
+                    pass
         os.kill(self.pid, 9)
         raise AssertionError("REPL did not exit on Ctrl-D")
 
