@@ -279,6 +279,7 @@ class FastMcd {
   // One start of stage 1 after its C-steps: the solution kept as a candidate, or the
   // (standardised) mean and covariance of a singular C-step (an exact fit).
   struct Trial {
+    bool singular = false;  // the start subset itself is singular (not run)
     bool exact = false;
     double logdet = 0.0;
     Vector mean;
@@ -440,13 +441,17 @@ class FastMcd {
     sub.insert(std::upper_bound(sub.begin(), sub.end(), c), c);
   }
 
-  // The C-steps of stage 1 from a non-singular start subset (kstep1 = 2, as rffastmcd).
+  // The C-steps of stage 1 from a start subset (kstep1 = 2, as rffastmcd); a singular
+  // start is only flagged.
   Trial run_trial(Work& wk, const std::vector<Index>& start) const {
     const Index kstep1 = 2;
     Trial t;
     std::vector<Index> H;
     mean_cov(wk, start, t.mean, t.cov);
-    factor(wk, t.cov);  // non-singular: checked when the start was drawn
+    if (!factor(wk, t.cov)) {
+      t.singular = true;
+      return t;
+    }
     distances(wk, t.mean);
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
@@ -571,58 +576,68 @@ RawMcd FastMcd::run() {
   Work wk(n_, n_pad_, p_);
 
   // Stage 1: starts from (p+1)-subsets, two C-steps each; keep the 10 best.
-  // First, in order, draw every start (or enumerate them all for tiny n) and enlarge a
-  // singular one by random rows (rffastmcd label 9550): this is all the randomness, so
-  // the stream is used exactly as by a sequential run. Then the C-steps of the starts
+  // The starts are drawn in order first (or enumerated for tiny n), the C-steps from them
   // run in parallel (nl::parallel_for), and their results are taken in start order, so
-  // the outcome does not depend on the number of threads.
+  // the outcome does not depend on the number of threads. A singular start is enlarged
+  // by random rows (rffastmcd label 9550), which draws from the stream between two
+  // starts: from the first singular start on, the rest of stage 1 is redone in order
+  // from the stream state after that start was drawn, so the stream is used exactly as
+  // by a sequential run. (In general position no start is singular.)
   const Index nsel = p_ + 1;
   const bool all = n_ <= replow(nsel);
   std::vector<Index> sub(static_cast<std::size_t>(nsel));
   std::iota(sub.begin(), sub.end(), Index{0});
+  const auto next_start = [&](Index trial) {
+    if (all) return trial == 0 || next_combination(sub, n_);
+    if (trial >= opt_.nsamp) return false;
+    random_subset(nsel, sub);
+    return true;
+  };
   std::vector<std::vector<Index>> starts;
-  Vector mean;
-  Matrix cov;
-  bool start_exact = false;  // the last start lies on a hyperplane with h rows: exact fit
-  for (Index trial = 0;; ++trial) {
-    if (all) {
-      if (trial > 0 && !next_combination(sub, n_)) break;
-    } else {
-      if (trial >= opt_.nsamp) break;
-      random_subset(nsel, sub);
-    }
-    if (trial % 32 == 0) check_interrupt();
-    std::vector<Index> start = sub;
-    for (;;) {
-      mean_cov(wk, start, mean, cov);
-      if (factor(wk, cov)) break;
-      Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
-      const Vector z = es.eigenvectors().col(0);
-      const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
-      if (hth_smallest(wk, dist.data()) < 1e-8) {
-        start_exact = true;
-        break;
-      }
-      add_random_row(start);
-    }
-    if (start_exact) break;  // a sequential run returns here: later starts are never drawn
-    starts.push_back(std::move(start));
+  std::vector<Rng> after_draw;  // the stream state after each start was drawn
+  for (Index trial = 0; next_start(trial); ++trial) {
+    starts.push_back(sub);
+    after_draw.push_back(rng_);
   }
-
   const std::size_t ntrial = starts.size();
   std::vector<Trial> trials(ntrial);
   const std::size_t chunk = 16;
   parallel_for((ntrial + chunk - 1) / chunk, [&](std::size_t c) {
     Work w(n_, n_pad_, p_);
-    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t)
+    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t) {
       trials[t] = run_trial(w, starts[t]);
+      if (trials[t].singular) break;  // redone in order below
+    }
   });
   std::vector<Candidate> cand;
-  for (const Trial& t : trials) {
-    if (t.exact) return exact_fit_std(t.mean, t.cov);
-    keep_candidate(cand, t.logdet, t.mean, t.cov);
+  std::size_t t = 0;
+  for (; t < ntrial && !trials[t].singular; ++t) {
+    if (trials[t].exact) return exact_fit_std(trials[t].mean, trials[t].cov);
+    keep_candidate(cand, trials[t].logdet, trials[t].mean, trials[t].cov);
   }
-  if (start_exact) return exact_fit_std(mean, cov);
+  Vector mean;
+  Matrix cov;
+  if (t < ntrial) {  // a singular start: continue sequentially from it
+    rng_ = after_draw[t];
+    sub = starts[t];
+    for (Index trial = static_cast<Index>(t);; ++trial) {
+      if (trial > static_cast<Index>(t) && !next_start(trial)) break;
+      if (trial % 32 == 0) check_interrupt();
+      std::vector<Index> start = sub;
+      for (;;) {
+        mean_cov(wk, start, mean, cov);
+        if (factor(wk, cov)) break;
+        Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
+        const Vector z = es.eigenvectors().col(0);
+        const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
+        if (hth_smallest(wk, dist.data()) < 1e-8) return exact_fit_std(mean, cov);
+        add_random_row(start);
+      }
+      const Trial tr = run_trial(wk, start);
+      if (tr.exact) return exact_fit_std(tr.mean, tr.cov);
+      keep_candidate(cand, tr.logdet, tr.mean, tr.cov);
+    }
+  }
 
   // Stage 3: C-steps from each candidate until det stops changing (at most max_csteps).
   double best_logdet = std::numeric_limits<double>::infinity();
