@@ -100,12 +100,23 @@ ClassPc class_pc(const Matrix& x, Index ncols = std::numeric_limits<Index>::max(
 void gram_pc(ClassPc& out, const Matrix& xc, const Matrix& G, Index ncols, bool want_scores) {
   const Index n = xc.rows();
   const double denom = static_cast<double>(n - 1);
-  Eigen::SelfAdjointEigenSolver<Matrix> es(G);
-  const Vector evs = es.eigenvalues().reverse();  // descending
+  // Few components of many (the h-subset PCAs want k of ~n): all eigenvalues but only
+  // the top eigenvectors (nl::sym_eigen_top); otherwise the full decomposition.
+  Vector evs;
+  Matrix Vall;
+  if (2 * ncols <= n) {
+    SymEigenTop top = sym_eigen_top(G, ncols);
+    evs = std::move(top.values);
+    Vall = std::move(top.vectors);
+  } else {
+    Eigen::SelfAdjointEigenSolver<Matrix> es(G);
+    evs = es.eigenvalues().reverse();  // descending
+    Vall = es.eigenvectors().rowwise().reverse();
+  }
   const double tol = static_cast<double>(n) * evs[0] * kEps;
   out.rank = static_cast<Index>((evs.array() > tol).count());
   const Index c = std::min(out.rank, ncols);
-  const Matrix V = es.eigenvectors().rowwise().reverse().leftCols(c);
+  const Matrix V = Vall.leftCols(c);
   const Vector sq = evs.head(c).cwiseSqrt();
   out.loadings = xc.transpose() * V * sq.cwiseInverse().asDiagonal();
   out.eigenvalues = evs.head(out.rank) / denom;

@@ -289,7 +289,7 @@ class FastMcd {
   // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100 (250
   // starts, each with three covariances, three factorisations and two rounds of
   // distances), so they are written for those sizes: data by columns padded to a
-  // multiple of 4 or 8 rows, vectorised across rows (stats_mcd_kernels.inc), no
+  // multiple of 4 or 16 rows, vectorised across rows (stats_mcd_kernels.inc), no
   // allocation, no GEMM (whose packing dominates at these sizes). Each value is computed
   // in a fixed order, so results do not depend on the compiler, the CPU or the threads.
 
@@ -360,23 +360,23 @@ class FastMcd {
   }
 
   // The h rows with the smallest wk.d (ties by row index), ascending: the h-th smallest
-  // value is found by selection, then one branch-free pass collects the rows in index
-  // order (the comparisons are unpredictable).
+  // value is found by selection, then one branch-free pass collects the rows at or below
+  // it in index order (the comparisons are unpredictable); rows equal to it beyond the
+  // h needed, if any, are dropped from the end.
   void smallest(Work& wk, std::vector<Index>& out) const {
     const double* d = wk.d.data();
     const double thr = hth_smallest(wk, d);
-    Index below = 0;
-    for (Index i = 0; i < n_; ++i) below += d[i] < thr;
-    Index ties = h_ - below;  // rows equal to thr still to take, first ones first
     out.resize(static_cast<std::size_t>(n_));
     Index cnt = 0;
     for (Index i = 0; i < n_; ++i) {
-      const bool eq = d[i] == thr;
-      const bool take = (d[i] < thr) | (eq & (ties > 0));
-      ties -= eq & take;
       out[cnt] = i;
-      cnt += take;
+      cnt += d[i] <= thr;
     }
+    for (Index k = cnt - 1; cnt > h_; --k)
+      if (d[out[k]] == thr) {
+        out.erase(out.begin() + k);
+        --cnt;
+      }
     out.resize(static_cast<std::size_t>(cnt));
   }
 
@@ -549,7 +549,7 @@ class FastMcd {
   double eps_;
   Vector med_, mad_;
   Matrix Z_;                // standardised data (n x p)
-  Index n_pad_ = 0;         // n rounded up to a multiple of 8
+  Index n_pad_ = 0;         // n rounded up to a multiple of 16
   std::vector<double> Zp_;  // Z_ by columns of n_pad_ rows (zero padding)
 };
 
@@ -569,7 +569,7 @@ RawMcd FastMcd::run() {
       return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
   }
   Z_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array()).matrix();
-  n_pad_ = (n_ + 7) & ~Index{7};
+  n_pad_ = (n_ + 15) & ~Index{15};
   Zp_.assign(static_cast<std::size_t>(n_pad_ * p_), 0.0);
   for (Index j = 0; j < p_; ++j)
     for (Index i = 0; i < n_; ++i) Zp_[static_cast<std::size_t>(j * n_pad_ + i)] = Z_(i, j);
@@ -813,34 +813,42 @@ UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
   double initcov = w.sqmin / static_cast<double>(q - 1);
   // Rescale so that the q-th smallest squared residual (y - initmean)^2 / initcov sits at
   // chi2_1^{-1}(q/n). The squared deviations of sorted y fall then rise around initmean,
-  // so the q-th smallest is found by merging outwards from there: O(n). Dividing by
-  // initcov is monotone, so it is applied to the one value found only.
+  // so the q-th smallest, which is the (n - q + 1)-th largest, is found by merging
+  // inwards from both ends: n - q + 1 steps. Dividing by initcov is monotone, so it is
+  // applied to the one value found only.
   const auto sq = [&](Index i) { return (y[i] - initmean) * (y[i] - initmean); };
-  Index b = std::lower_bound(y, y + n, initmean) - y, a = b - 1;
   double qth = 0.0;
-  for (Index taken = 0; taken < q; ++taken) {
-    if (b >= n || (a >= 0 && sq(a) <= sq(b))) {
-      qth = sq(a--);
-    } else {
-      qth = sq(b++);
+  {
+    Index a = 0, b = n - 1;
+    for (Index taken = 0; taken <= n - q; ++taken) {
+      const double sa = sq(a), sb = sq(b);
+      if (sa >= sb) {
+        qth = sa;
+        ++a;
+      } else {
+        qth = sb;
+        --b;
+      }
     }
   }
+  const Index split = std::lower_bound(y, y + n, initmean) - y;  // y[split..] >= initmean
   initcov *= (qth / initcov) / s.chi2_h_over_n;
-  // Reweight: sums over the sorted values, as rrcov does.
+  // Reweight: sums over the sorted values, as rrcov does. The weight test
+  // (y - initmean)^2 / initcov < chi2 is monotone in |y - initmean| on either side of
+  // initmean, so the kept values are the run y[lo..hi]; its ends are found from the
+  // outside in.
+  const auto kept = [&](Index i) { return sq(i) / initcov < s.chi2_975; };
+  Index lo = 0, hi = n - 1;
+  while (lo < split && !kept(lo)) ++lo;
+  while (hi >= split && !kept(hi)) --hi;
   long double sw = 0, swy = 0;
-  thread_local std::vector<char> keep;
-  keep.resize(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) {
-    keep[i] = sq(i) / initcov < s.chi2_975;
-    if (keep[i]) {
-      sw += 1;
-      swy += y[i];
-    }
+  for (Index i = lo; i <= hi; ++i) {
+    sw += 1;
+    swy += y[i];
   }
   const double tmcd = static_cast<double>(swy / sw);
   long double ss = 0;
-  for (Index i = 0; i < n; ++i)
-    if (keep[i]) ss += static_cast<long double>((y[i] - tmcd) * (y[i] - tmcd));
+  for (Index i = lo; i <= hi; ++i) ss += static_cast<long double>((y[i] - tmcd) * (y[i] - tmcd));
   out.center = tmcd;
   out.scale = std::sqrt(static_cast<double>(ss / (sw - 1)));
   if (want_weights) {

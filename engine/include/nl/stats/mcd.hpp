@@ -28,7 +28,7 @@
 // as by a sequential run (a singular start, which draws more rows, makes the rest of
 // stage 1 run in order from it) and the result is bit-identical for any number of
 // threads. The covariance, distance and selection kernels work on columns padded to
-// multiples of 4 or 8 rows with a fixed order of operations, with a second build for
+// multiples of 4 or 16 rows with a fixed order of operations, with a second build for
 // AVX CPUs that gives the same bits (nl::simd_avx()).
 //
 // Deviations from covMcd, all documented at their use: (1) for n >= 600 covMcd runs
