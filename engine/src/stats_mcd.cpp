@@ -102,7 +102,9 @@ double interpolate_factor(double fp500, double fp875, double alpha) {
 // ~60 values per fit): each value goes straight to its rank, #{j : a_j < a_i} plus the
 // equal values before it. O(n^2) comparisons, but branch-free and vectorised, which for
 // n ~ 60 beats a comparison sort (whose branches on data in random order mispredict).
-void rank_sort(const double* a, Index n, double* out) {
+// The output is the sorted values whatever the method, so the AVX build (four
+// comparisons at a time) gives the same result.
+void rank_sort_base(const double* a, Index n, double* out) {
   typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
   typedef long long Mask2 __attribute__((vector_size(16)));
   const auto load = [](const double* p) { return *reinterpret_cast<const Pair*>(p); };
@@ -125,6 +127,41 @@ void rank_sort(const double* a, Index n, double* out) {
     const Mask2 c = c0 + c1;
     out[r - (c[0] + c[1])] = x;
   }
+}
+
+#if NL_HAVE_AVX_KERNELS
+__attribute__((target("avx"))) void rank_sort_avx(const double* a, Index n, double* out) {
+  typedef double Quad __attribute__((vector_size(32), may_alias, aligned(8)));
+  typedef long long Mask4 __attribute__((vector_size(32)));
+  const Quad one = {1.0, 1.0, 1.0, 1.0};
+  const Mask4 one_bits = (Mask4)one;
+  for (Index i = 0; i < n; ++i) {
+    const double x = a[i];
+    const Quad xx = {x, x, x, x};
+    Quad c0 = {0.0, 0.0, 0.0, 0.0}, c1 = c0;  // counts as doubles (exact up to 2^53)
+    Index r = 0, j = 0;
+    for (; j + 8 <= i; j += 8) {  // before i: equal values count too
+      c0 += (Quad)((*reinterpret_cast<const Quad*>(a + j) <= xx) & one_bits);
+      c1 += (Quad)((*reinterpret_cast<const Quad*>(a + j + 4) <= xx) & one_bits);
+    }
+    for (; j < i; ++j) r += a[j] <= x;
+    for (j = i + 1; j < n && (j & 7); ++j) r += a[j] < x;
+    for (; j + 8 <= n; j += 8) {
+      c0 += (Quad)((*reinterpret_cast<const Quad*>(a + j) < xx) & one_bits);
+      c1 += (Quad)((*reinterpret_cast<const Quad*>(a + j + 4) < xx) & one_bits);
+    }
+    for (; j < n; ++j) r += a[j] < x;
+    const Quad c = c0 + c1;
+    out[r + static_cast<Index>((c[0] + c[1]) + (c[2] + c[3]))] = x;
+  }
+}
+#endif
+
+void rank_sort(const double* a, Index n, double* out) {
+#if NL_HAVE_AVX_KERNELS
+  if (simd_avx()) return rank_sort_avx(a, n, out);
+#endif
+  rank_sort_base(a, n, out);
 }
 
 // ---------------------------------------------------------------- univariate windows
@@ -266,6 +303,7 @@ class FastMcd {
     std::vector<double> L;               // Cholesky factor, row-major p x p (lower triangle)
     std::vector<double> pivot, inv_diag; // L_jj^2 and 1 / L_jj
     std::vector<double> sel;             // selection buffers (3 n)
+    std::vector<Index> H;                // a subset of rows
     Work(Index n, Index n_pad, Index p)
         : W(static_cast<std::size_t>((n + 3) * p)),
           Y(static_cast<std::size_t>(n_pad * p)),
@@ -273,7 +311,8 @@ class FastMcd {
           L(static_cast<std::size_t>(p * p), 0.0),
           pivot(static_cast<std::size_t>(p)),
           inv_diag(static_cast<std::size_t>(p)),
-          sel(static_cast<std::size_t>(3 * n)) {}
+          sel(static_cast<std::size_t>(3 * n)),
+          H(static_cast<std::size_t>(n)) {}
   };
 
   // One start of stage 1 after its C-steps: the solution kept as a candidate, or the
@@ -282,8 +321,6 @@ class FastMcd {
     bool singular = false;  // the start subset itself is singular (not run)
     bool exact = false;
     double logdet = 0.0;
-    Vector mean;
-    Matrix cov;
   };
 
   // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100 (250
@@ -295,28 +332,32 @@ class FastMcd {
 
   // Mean and covariance (divisor m - 1) of the standardised rows in sub.
   void mean_cov(Work& wk, const std::vector<Index>& sub, Vector& mean, Matrix& cov) const {
+    mean.resize(p_);
+    cov.resize(p_, p_);
+    mean_cov(wk, sub, mean.data(), cov.data());
+  }
+  // The same into p and p x p (column-major) arrays.
+  void mean_cov(Work& wk, const std::vector<Index>& sub, double* mean, double* cov) const {
     const Index m = static_cast<Index>(sub.size());
     const Index mp = (m + 3) & ~Index{3};  // rows padded to a multiple of 4 (with zeros)
     if (static_cast<Index>(wk.W.size()) < mp * p_) wk.W.resize(static_cast<std::size_t>(mp * p_));
-    mean.resize(p_);
-    cov.resize(p_, p_);
     const double scale = 1.0 / static_cast<double>(m - 1);
 #if NL_HAVE_AVX_KERNELS
     if (avx_) {
-      kern_avx::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
-      kern_avx::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
+      kern_avx::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean);
+      kern_avx::cov_lower(wk.W.data(), mp, p_, scale, cov);
       return;
     }
 #endif
-    kern_base::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
-    kern_base::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
+    kern_base::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean);
+    kern_base::cov_lower(wk.W.data(), mp, p_, scale, cov);
   }
 
   // Cholesky factor L of cov (lower triangle read); false when a pivot d_j = L_jj^2 is
   // not at least eps (rffastmcd's singularity test; it also catches d_j <= 0 and NaN).
   // The log-determinant is formed only on request (logdet()), as most callers only
   // need the factor.
-  bool factor(Work& wk, const Matrix& cov) const {
+  bool factor(Work& wk, const Eigen::Ref<const Matrix>& cov) const {
     const Index p = p_;
     double* L = wk.L.data();
     for (Index j = 0; j < p; ++j) {
@@ -347,15 +388,15 @@ class FastMcd {
   }
 
   // Squared Mahalanobis distances wk.d of all rows under (mean, the factor in wk).
-  void distances(Work& wk, const Vector& mean) const {
+  void distances(Work& wk, const double* mean) const {
 #if NL_HAVE_AVX_KERNELS
     if (avx_) {
-      kern_avx::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+      kern_avx::distances(Zp_.data(), n_pad_, p_, mean, wk.L.data(), wk.inv_diag.data(),
                           wk.Y.data(), wk.d.data());
       return;
     }
 #endif
-    kern_base::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+    kern_base::distances(Zp_.data(), n_pad_, p_, mean, wk.L.data(), wk.inv_diag.data(),
                          wk.Y.data(), wk.d.data());
   }
 
@@ -423,13 +464,15 @@ class FastMcd {
     return a[k];
   }
 
+  // m distinct rows, uniform: draws until m different rows came up (a repeat is drawn
+  // again), kept ascending as they arrive.
   void random_subset(Index m, std::vector<Index>& sub) {
     sub.clear();
     while (static_cast<Index>(sub.size()) < m) {
       const Index c = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(n_)));
-      if (std::find(sub.begin(), sub.end(), c) == sub.end()) sub.push_back(c);
+      auto pos = std::lower_bound(sub.begin(), sub.end(), c);
+      if (pos == sub.end() || *pos != c) sub.insert(pos, c);
     }
-    std::sort(sub.begin(), sub.end());
   }
 
   // Adds one row, uniform among those not yet in sub (robustbase's prdraw).
@@ -442,22 +485,24 @@ class FastMcd {
   }
 
   // The C-steps of stage 1 from a start subset (kstep1 = 2, as rffastmcd); a singular
-  // start is only flagged.
-  Trial run_trial(Work& wk, const std::vector<Index>& start) const {
+  // start is only flagged. The (standardised) mean and covariance of the solution, or of
+  // the singular C-step, go to mean (p) and cov (p x p, column-major).
+  Trial run_trial(Work& wk, const std::vector<Index>& start, double* mean, double* cov) const {
     const Index kstep1 = 2;
     Trial t;
-    std::vector<Index> H;
-    mean_cov(wk, start, t.mean, t.cov);
-    if (!factor(wk, t.cov)) {
+    std::vector<Index>& H = wk.H;
+    const Eigen::Map<const Matrix> C(cov, p_, p_);
+    mean_cov(wk, start, mean, cov);
+    if (!factor(wk, C)) {
       t.singular = true;
       return t;
     }
-    distances(wk, t.mean);
+    distances(wk, mean);
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= kstep1; ++step) {
-      mean_cov(wk, H, t.mean, t.cov);
-      if (!factor(wk, t.cov)) {
+      mean_cov(wk, H, mean, cov);
+      if (!factor(wk, C)) {
         t.exact = true;
         return t;
       }
@@ -469,7 +514,7 @@ class FastMcd {
       deti = t.logdet;
       // rffastmcd also computes the next subset after the last step; it is never used.
       if (step == kstep1) break;
-      distances(wk, t.mean);
+      distances(wk, mean);
       smallest(wk, H);
     }
     return t;
@@ -529,15 +574,15 @@ class FastMcd {
     return exact_fit(mean, cov);
   }
 
-  static void keep_candidate(std::vector<Candidate>& best, double logdet, const Vector& mean,
-                             const Matrix& cov) {
+  static void keep_candidate(std::vector<Candidate>& best, double logdet,
+                             const Eigen::Ref<const Vector>& mean, const Eigen::Ref<const Matrix>& cov) {
     // The same local optimum reached from another start is kept once.
     for (const Candidate& c : best)
       if (c.logdet == logdet && c.mean == mean && c.cov == cov) return;
     auto pos = std::find_if(best.begin(), best.end(),
                             [&](const Candidate& c) { return logdet <= c.logdet; });
     if (pos - best.begin() >= 10) return;
-    best.insert(pos, Candidate{logdet, mean, cov});
+    best.insert(pos, Candidate{logdet, Vector(mean), Matrix(cov)});
     if (best.size() > 10) best.pop_back();
   }
 
@@ -595,28 +640,36 @@ RawMcd FastMcd::run() {
   };
   std::vector<std::vector<Index>> starts;
   std::vector<Rng> after_draw;  // the stream state after each start was drawn
+  if (!all) {
+    starts.reserve(static_cast<std::size_t>(opt_.nsamp));
+    after_draw.reserve(static_cast<std::size_t>(opt_.nsamp));
+  }
   for (Index trial = 0; next_start(trial); ++trial) {
     starts.push_back(sub);
     after_draw.push_back(rng_);
   }
   const std::size_t ntrial = starts.size();
   std::vector<Trial> trials(ntrial);
+  Matrix tmean(p_, static_cast<Index>(ntrial)), tcov(p_ * p_, static_cast<Index>(ntrial));
   const std::size_t chunk = 16;
   parallel_for((ntrial + chunk - 1) / chunk, [&](std::size_t c) {
     Work w(n_, n_pad_, p_);
     for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t) {
-      trials[t] = run_trial(w, starts[t]);
+      const auto ti = static_cast<Index>(t);
+      trials[t] = run_trial(w, starts[t], tmean.col(ti).data(), tcov.col(ti).data());
       if (trials[t].singular) break;  // redone in order below
     }
   });
   std::vector<Candidate> cand;
   std::size_t t = 0;
   for (; t < ntrial && !trials[t].singular; ++t) {
-    if (trials[t].exact) return exact_fit_std(trials[t].mean, trials[t].cov);
-    keep_candidate(cand, trials[t].logdet, trials[t].mean, trials[t].cov);
+    const auto ti = static_cast<Index>(t);
+    const Eigen::Map<const Matrix> C(tcov.col(ti).data(), p_, p_);
+    if (trials[t].exact) return exact_fit_std(tmean.col(ti), C);
+    keep_candidate(cand, trials[t].logdet, tmean.col(ti), C);
   }
-  Vector mean;
-  Matrix cov;
+  Vector mean(p_);
+  Matrix cov(p_, p_);
   if (t < ntrial) {  // a singular start: continue sequentially from it
     rng_ = after_draw[t];
     sub = starts[t];
@@ -633,9 +686,9 @@ RawMcd FastMcd::run() {
         if (hth_smallest(wk, dist.data()) < 1e-8) return exact_fit_std(mean, cov);
         add_random_row(start);
       }
-      const Trial tr = run_trial(wk, start);
-      if (tr.exact) return exact_fit_std(tr.mean, tr.cov);
-      keep_candidate(cand, tr.logdet, tr.mean, tr.cov);
+      const Trial tr = run_trial(wk, start, mean.data(), cov.data());
+      if (tr.exact) return exact_fit_std(mean, cov);
+      keep_candidate(cand, tr.logdet, mean, cov);
     }
   }
 
@@ -647,7 +700,7 @@ RawMcd FastMcd::run() {
   for (std::size_t c = 0; c < cand.size(); ++c) {
     check_interrupt();
     if (!factor(wk, cand[c].cov)) return exact_fit_std(cand[c].mean, cand[c].cov);
-    distances(wk, cand[c].mean);
+    distances(wk, cand[c].mean.data());
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= opt_.max_csteps; ++step) {
@@ -665,7 +718,7 @@ RawMcd FastMcd::run() {
         best_cov = cov;
         best_H = H;
       }
-      distances(wk, mean);
+      distances(wk, mean.data());
       smallest(wk, H);
     }
   }
