@@ -467,11 +467,17 @@ class FastMcd {
   // m distinct rows, uniform: draws until m different rows came up (a repeat is drawn
   // again), kept ascending as they arrive.
   void random_subset(Index m, std::vector<Index>& sub) {
-    sub.clear();
-    while (static_cast<Index>(sub.size()) < m) {
+    sub.resize(static_cast<std::size_t>(m));
+    Index* s = sub.data();
+    Index have = 0;
+    while (have < m) {
       const Index c = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(n_)));
-      auto pos = std::lower_bound(sub.begin(), sub.end(), c);
-      if (pos == sub.end() || *pos != c) sub.insert(pos, c);
+      Index pos = have;
+      while (pos > 0 && s[pos - 1] > c) --pos;
+      if (pos > 0 && s[pos - 1] == c) continue;  // drawn before: draw again
+      for (Index i = have; i > pos; --i) s[i] = s[i - 1];
+      s[pos] = c;
+      ++have;
     }
   }
 
