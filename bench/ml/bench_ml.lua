@@ -2,7 +2,7 @@
 -- ketamine study (66 training subjects; 13 components or 136 regions).
 --   neurolua bench/ml/bench_ml.lua DATA_DIR
 -- Reads X13.csv, X136.csv and y.csv written by run.sh (so both tools see the same
--- numbers) and prints one line per case: name, microseconds per call. The single-threaded
+-- numbers) and prints one line per case: name, microseconds per call (the median). The single-threaded
 -- cases are timed in process CPU time (os.clock, like the peers); ROBPCA, whose FAST-MCD
 -- starts and outlyingness directions can run on two threads, in wall-clock time
 -- (nl.clock) on 1 and on 2 threads.
@@ -19,15 +19,19 @@ local cases = {
   { "svc 66x136", load("X136.csv") },
 }
 
+-- Median time per call over calls repeated for min_seconds (the machine is shared:
+-- the median ignores calls that were descheduled).
 local function time(fn, min_seconds, clock)
   clock = clock or os.clock
   fn()  -- warm-up
-  local reps, t0 = 0, clock()
+  local times, start = {}, clock()
   repeat
+    local t0 = clock()
     fn()
-    reps = reps + 1
-  until clock() - t0 >= min_seconds
-  return (clock() - t0) / reps
+    times[#times + 1] = clock() - t0
+  until clock() - start >= min_seconds
+  table.sort(times)
+  return times[(#times + 1) // 2]
 end
 
 for _, c in ipairs(cases) do
