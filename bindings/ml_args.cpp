@@ -7,17 +7,28 @@ namespace nl::bind {
 
 namespace {
 
+// A vector argument: its kind and, for userdata, the object (looked up once: a lookup
+// checks the metatable by name, which costs more than reading the element).
+struct VecSrc {
+  VecKind kind = VecKind::Array;
+  const nl::Matrix* m = nullptr;
+  const nl::Column* c = nullptr;
+};
+
 // The element count of a vector argument and its kind; raises for other values.
-lua_Integer vector_length(lua_State* L, int idx, const char* what, VecKind& kind) {
+lua_Integer vector_length(lua_State* L, int idx, const char* what, VecSrc& src) {
+  VecKind& kind = src.kind;
   if (const auto* m = test<nl::Matrix>(L, idx)) {
     if (m->rows() != 1 && m->cols() != 1)
       luaL_argerror(L, idx, lua_pushfstring(L, "%s must be a vector, got a %dx%d matrix", what, (int)m->rows(),
                                             (int)m->cols()));
     kind = VecKind::Matrix;
+    src.m = m;
     return static_cast<lua_Integer>(m->size());
   }
   if (const auto* c = test<const nl::Column>(L, idx)) {
     kind = VecKind::Column;
+    src.c = c;
     return static_cast<lua_Integer>(c->size());
   }
   if (lua_type(L, idx) == LUA_TTABLE) {
@@ -29,13 +40,13 @@ lua_Integer vector_length(lua_State* L, int idx, const char* what, VecKind& kind
 }
 
 // Element k (0-based) as a number (booleans: 1/0); *ok false when it is neither.
-double element(lua_State* L, int idx, VecKind kind, lua_Integer k, bool& ok, bool& is_bool) {
+double element(lua_State* L, int idx, const VecSrc& src, lua_Integer k, bool& ok, bool& is_bool) {
   ok = true;
   is_bool = false;
-  switch (kind) {
-    case VecKind::Matrix: return test<nl::Matrix>(L, idx)->data()[k];
+  switch (src.kind) {
+    case VecKind::Matrix: return src.m->data()[k];
     case VecKind::Column: {
-      const nl::Column& c = *test<const nl::Column>(L, idx);
+      const nl::Column& c = *src.c;
       const auto i = static_cast<std::size_t>(k);
       if (c.is_missing(i) || c.type() == nl::ColumnType::String) {
         ok = false;
@@ -59,7 +70,7 @@ double element(lua_State* L, int idx, VecKind kind, lua_Integer k, bool& ok, boo
 }
 
 // Which number coding the labels use: true when {1, 0}.
-bool zero_one_coding(lua_State* L, int idx, VecKind kind, lua_Integer n) {
+bool zero_one_coding(lua_State* L, int idx, const VecSrc& kind, lua_Integer n) {
   bool ok, is_bool;
   for (lua_Integer k = 0; k < n; ++k) {
     const double v = element(L, idx, kind, k, ok, is_bool);
@@ -71,7 +82,7 @@ bool zero_one_coding(lua_State* L, int idx, VecKind kind, lua_Integer n) {
 }  // namespace
 
 lua_Integer validate_labels(lua_State* L, int idx, const char* what) {
-  VecKind kind;
+  VecSrc kind;
   const lua_Integer n = vector_length(L, idx, what, kind);
   if (n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s are empty", what));
   const bool zero_one = zero_one_coding(L, idx, kind, n);
@@ -90,7 +101,7 @@ lua_Integer validate_labels(lua_State* L, int idx, const char* what) {
 }
 
 void read_labels(lua_State* L, int idx, nl::Vector& y) {
-  VecKind kind;
+  VecSrc kind;
   bool ok, is_bool;
   // Validated before: vector_length cannot raise here.
   vector_length(L, idx, "labels", kind);
@@ -103,7 +114,7 @@ void read_labels(lua_State* L, int idx, nl::Vector& y) {
 }
 
 lua_Integer validate_scores(lua_State* L, int idx, const char* what) {
-  VecKind kind;
+  VecSrc kind;
   const lua_Integer n = vector_length(L, idx, what, kind);
   for (lua_Integer k = 0; k < n; ++k) {
     bool ok, is_bool;
@@ -115,7 +126,7 @@ lua_Integer validate_scores(lua_State* L, int idx, const char* what) {
 }
 
 void read_scores(lua_State* L, int idx, nl::Vector& s) {
-  VecKind kind;
+  VecSrc kind;
   bool ok, is_bool;
   vector_length(L, idx, "scores", kind);
   for (lua_Integer k = 0; k < static_cast<lua_Integer>(s.size()); ++k) s(k) = element(L, idx, kind, k, ok, is_bool);

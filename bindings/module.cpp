@@ -3,6 +3,7 @@
 // Assembles the `nl` table from the per-type openers, installs a package searcher for
 // the embedded Lua standard library (`require "neurolua.help"` etc.), then runs
 // stdlib/neurolua/init.lua, which adds the Lua-side sugar (help, ...).
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -90,7 +91,16 @@ int mkdir(lua_State* L) {
   });
 }
 
+// nl.clock() -> seconds on a monotonic wall clock (for timing; os.clock is CPU time,
+// which counts every thread of a parallel computation).
+int clock(lua_State* L) {
+  const auto t = std::chrono::steady_clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(t).count());
+  return 1;
+}
+
 const luaL_Reg functions[] = {
+    {"clock", clock},
     {"threads", threads},
     {"mkdir", mkdir},
     {"seed", seed},

@@ -56,6 +56,8 @@ double flip_column(Matrix& L, Index j) {
   return -1.0;
 }
 
+void gram_pc(ClassPc& out, const Matrix& xc, const Matrix& G, Index ncols, bool want_scores);
+
 ClassPc class_pc(const Matrix& x, Index ncols = std::numeric_limits<Index>::max(),
                  bool want_scores = false) {
   const Index n = x.rows(), p = x.cols();
@@ -88,22 +90,70 @@ ClassPc class_pc(const Matrix& x, Index ncols = std::numeric_limits<Index>::max(
   } else {
     Matrix G = Matrix::Zero(n, n);
     G.selfadjointView<Eigen::Lower>().rankUpdate(xc);
-    Eigen::SelfAdjointEigenSolver<Matrix> es(G);
-    const Vector evs = es.eigenvalues().reverse();  // descending
-    const double tol = static_cast<double>(n) * evs[0] * kEps;
-    out.rank = static_cast<Index>((evs.array() > tol).count());
-    const Index c = std::min(out.rank, ncols);
-    const Matrix V = es.eigenvectors().rowwise().reverse().leftCols(c);
-    const Vector sq = evs.head(c).cwiseSqrt();
-    out.loadings = xc.transpose() * V * sq.cwiseInverse().asDiagonal();
-    out.eigenvalues = evs.head(out.rank) / denom;
-    // Scores x_c P = G V / sqrt(ev) = V sqrt(ev), with the column signs of P.
-    if (want_scores) out.scores.resize(n, c);
-    for (Index j = 0; j < c; ++j) {
-      const double sign = flip_column(out.loadings, j);
-      if (want_scores) out.scores.col(j) = V.col(j) * (sign * sq[j]);
-    }
+    gram_pc(out, xc, G, ncols, want_scores);
   }
+  return out;
+}
+
+// The n <= p branch of class_pc, given the centred rows xc and their Gram matrix G
+// (lower triangle read).
+void gram_pc(ClassPc& out, const Matrix& xc, const Matrix& G, Index ncols, bool want_scores) {
+  const Index n = xc.rows();
+  const double denom = static_cast<double>(n - 1);
+  // Few components of many (the h-subset PCAs want k of ~n): all eigenvalues but only
+  // the top eigenvectors (nl::sym_eigen_top); otherwise the full decomposition.
+  Vector evs;
+  Matrix Vall;
+  if (2 * ncols <= n) {
+    SymEigenTop top = sym_eigen_top(G, ncols);
+    evs = std::move(top.values);
+    Vall = std::move(top.vectors);
+  } else {
+    Eigen::SelfAdjointEigenSolver<Matrix> es(G);
+    evs = es.eigenvalues().reverse();  // descending
+    Vall = es.eigenvectors().rowwise().reverse();
+  }
+  const double tol = static_cast<double>(n) * evs[0] * kEps;
+  out.rank = static_cast<Index>((evs.array() > tol).count());
+  const Index c = std::min(out.rank, ncols);
+  const Matrix V = Vall.leftCols(c);
+  const Vector sq = evs.head(c).cwiseSqrt();
+  out.loadings = xc.transpose() * V * sq.cwiseInverse().asDiagonal();
+  out.eigenvalues = evs.head(out.rank) / denom;
+  // Scores x_c P = G V / sqrt(ev) = V sqrt(ev), with the column signs of P.
+  if (want_scores) out.scores.resize(n, c);
+  for (Index j = 0; j < c; ++j) {
+    const double sign = flip_column(out.loadings, j);
+    if (want_scores) out.scores.col(j) = V.col(j) * (sign * sq[j]);
+  }
+}
+
+Matrix rows_of(const Matrix& X, const std::vector<Index>& idx) {
+  Matrix out(static_cast<Index>(idx.size()), X.cols());
+  for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Index>(i)) = X.row(idx[i]);
+  return out;
+}
+
+// class_pc of the rows `idx` of X when the Gram matrix gram = X X' of all rows is known
+// (n <= p): the Gram matrix of the subset about its own mean is gram restricted to the
+// subset and double-centred, (x_i - m)'(x_j - m) = g_ij - r_i - r_j + s with r_i the
+// row means and s their mean, which spares the subset's n^2 p / 2 multiply-adds.
+ClassPc class_pc_rows(const Matrix& X, const Matrix* gram, const std::vector<Index>& idx,
+                      Index ncols) {
+  const Index m = static_cast<Index>(idx.size());
+  if (!gram || m > X.cols()) return class_pc(rows_of(X, idx), ncols);
+  ClassPc out;
+  const Matrix xs = rows_of(X, idx);
+  out.center = xs.colwise().mean().transpose();
+  const Matrix xc = xs.rowwise() - out.center.transpose();
+  Matrix G(m, m);
+  for (Index j = 0; j < m; ++j)
+    for (Index i = 0; i < m; ++i) G(i, j) = (*gram)(idx[i], idx[j]);
+  const Vector rm = G.rowwise().mean();
+  const double sm = rm.mean();
+  for (Index j = 0; j < m; ++j)
+    for (Index i = j; i < m; ++i) G(i, j) = ((G(i, j) - rm[i]) - rm[j]) + sm;
+  gram_pc(out, xc, G, ncols, false);
   return out;
 }
 
@@ -160,11 +210,6 @@ Index gram_rank(const Matrix& G) {
   return n - sturm_count(a, b, tol, pivmin);
 }
 
-Matrix rows_of(const Matrix& X, const std::vector<Index>& idx) {
-  Matrix out(static_cast<Index>(idx.size()), X.cols());
-  for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Index>(i)) = X.row(idx[i]);
-  return out;
-}
 
 // Indices of the h smallest values, ties in index order (R's order(v)[1:h]).
 std::vector<Index> order_head(const Vector& v, Index h) {
@@ -410,7 +455,8 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     const Matrix& X = Xc0;
     fit.outlyingness = outlyingness(X, gram.size() ? &gram : nullptr, o.ndir, h, o.directions, rng);
     fit.h0 = order_head(fit.outlyingness, h);
-    ClassPc Xh_svd = class_pc(rows_of(X, fit.h0), k);
+    const Matrix* G = gram.size() ? &gram : nullptr;
+    ClassPc Xh_svd = class_pc_rows(X, G, fit.h0, k);
     // rrcov lowers k silently (here and below) when an h-subset spans fewer dimensions.
     k = std::min(Xh_svd.rank, k);
 
@@ -425,7 +471,7 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
         if (odh[i] <= cutoffodh) indexset.push_back(i);
       if (indexset.size() < 2)
         throw ValueError("robpca: fewer than 2 observations pass the orthogonal-distance cutoff");
-      Xh_svd = class_pc(rows_of(X, indexset), k);
+      Xh_svd = class_pc_rows(X, G, indexset, k);
       k = std::min(Xh_svd.rank, k);
     }
     center += Xh_svd.center;

@@ -102,7 +102,9 @@ double interpolate_factor(double fp500, double fp875, double alpha) {
 // ~60 values per fit): each value goes straight to its rank, #{j : a_j < a_i} plus the
 // equal values before it. O(n^2) comparisons, but branch-free and vectorised, which for
 // n ~ 60 beats a comparison sort (whose branches on data in random order mispredict).
-void rank_sort(const double* a, Index n, double* out) {
+// The output is the sorted values whatever the method, so the AVX build (four
+// comparisons at a time) gives the same result.
+void rank_sort_base(const double* a, Index n, double* out) {
   typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
   typedef long long Mask2 __attribute__((vector_size(16)));
   const auto load = [](const double* p) { return *reinterpret_cast<const Pair*>(p); };
@@ -125,6 +127,41 @@ void rank_sort(const double* a, Index n, double* out) {
     const Mask2 c = c0 + c1;
     out[r - (c[0] + c[1])] = x;
   }
+}
+
+#if NL_HAVE_AVX_KERNELS
+__attribute__((target("avx"))) void rank_sort_avx(const double* a, Index n, double* out) {
+  typedef double Quad __attribute__((vector_size(32), may_alias, aligned(8)));
+  typedef long long Mask4 __attribute__((vector_size(32)));
+  const Quad one = {1.0, 1.0, 1.0, 1.0};
+  const Mask4 one_bits = (Mask4)one;
+  for (Index i = 0; i < n; ++i) {
+    const double x = a[i];
+    const Quad xx = {x, x, x, x};
+    Quad c0 = {0.0, 0.0, 0.0, 0.0}, c1 = c0;  // counts as doubles (exact up to 2^53)
+    Index r = 0, j = 0;
+    for (; j + 8 <= i; j += 8) {  // before i: equal values count too
+      c0 += (Quad)((*reinterpret_cast<const Quad*>(a + j) <= xx) & one_bits);
+      c1 += (Quad)((*reinterpret_cast<const Quad*>(a + j + 4) <= xx) & one_bits);
+    }
+    for (; j < i; ++j) r += a[j] <= x;
+    for (j = i + 1; j < n && (j & 7); ++j) r += a[j] < x;
+    for (; j + 8 <= n; j += 8) {
+      c0 += (Quad)((*reinterpret_cast<const Quad*>(a + j) < xx) & one_bits);
+      c1 += (Quad)((*reinterpret_cast<const Quad*>(a + j + 4) < xx) & one_bits);
+    }
+    for (; j < n; ++j) r += a[j] < x;
+    const Quad c = c0 + c1;
+    out[r + static_cast<Index>((c[0] + c[1]) + (c[2] + c[3]))] = x;
+  }
+}
+#endif
+
+void rank_sort(const double* a, Index n, double* out) {
+#if NL_HAVE_AVX_KERNELS
+  if (simd_avx()) return rank_sort_avx(a, n, out);
+#endif
+  rank_sort_base(a, n, out);
 }
 
 // ---------------------------------------------------------------- univariate windows
@@ -266,6 +303,7 @@ class FastMcd {
     std::vector<double> L;               // Cholesky factor, row-major p x p (lower triangle)
     std::vector<double> pivot, inv_diag; // L_jj^2 and 1 / L_jj
     std::vector<double> sel;             // selection buffers (3 n)
+    std::vector<Index> H;                // a subset of rows
     Work(Index n, Index n_pad, Index p)
         : W(static_cast<std::size_t>((n + 3) * p)),
           Y(static_cast<std::size_t>(n_pad * p)),
@@ -273,49 +311,53 @@ class FastMcd {
           L(static_cast<std::size_t>(p * p), 0.0),
           pivot(static_cast<std::size_t>(p)),
           inv_diag(static_cast<std::size_t>(p)),
-          sel(static_cast<std::size_t>(3 * n)) {}
+          sel(static_cast<std::size_t>(3 * n)),
+          H(static_cast<std::size_t>(n)) {}
   };
 
   // One start of stage 1 after its C-steps: the solution kept as a candidate, or the
   // (standardised) mean and covariance of a singular C-step (an exact fit).
   struct Trial {
+    bool singular = false;  // the start subset itself is singular (not run)
     bool exact = false;
     double logdet = 0.0;
-    Vector mean;
-    Matrix cov;
   };
 
   // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100 (250
   // starts, each with three covariances, three factorisations and two rounds of
   // distances), so they are written for those sizes: data by columns padded to a
-  // multiple of 4 or 8 rows, vectorised across rows (stats_mcd_kernels.inc), no
+  // multiple of 4 or 16 rows, vectorised across rows (stats_mcd_kernels.inc), no
   // allocation, no GEMM (whose packing dominates at these sizes). Each value is computed
   // in a fixed order, so results do not depend on the compiler, the CPU or the threads.
 
   // Mean and covariance (divisor m - 1) of the standardised rows in sub.
   void mean_cov(Work& wk, const std::vector<Index>& sub, Vector& mean, Matrix& cov) const {
+    mean.resize(p_);
+    cov.resize(p_, p_);
+    mean_cov(wk, sub, mean.data(), cov.data());
+  }
+  // The same into p and p x p (column-major) arrays.
+  void mean_cov(Work& wk, const std::vector<Index>& sub, double* mean, double* cov) const {
     const Index m = static_cast<Index>(sub.size());
     const Index mp = (m + 3) & ~Index{3};  // rows padded to a multiple of 4 (with zeros)
     if (static_cast<Index>(wk.W.size()) < mp * p_) wk.W.resize(static_cast<std::size_t>(mp * p_));
-    mean.resize(p_);
-    cov.resize(p_, p_);
     const double scale = 1.0 / static_cast<double>(m - 1);
 #if NL_HAVE_AVX_KERNELS
     if (avx_) {
-      kern_avx::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
-      kern_avx::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
+      kern_avx::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean);
+      kern_avx::cov_lower(wk.W.data(), mp, p_, scale, cov);
       return;
     }
 #endif
-    kern_base::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean.data());
-    kern_base::cov_lower(wk.W.data(), mp, p_, scale, cov.data());
+    kern_base::gather_center(Zp_.data(), n_pad_, p_, sub.data(), m, mp, wk.W.data(), mean);
+    kern_base::cov_lower(wk.W.data(), mp, p_, scale, cov);
   }
 
   // Cholesky factor L of cov (lower triangle read); false when a pivot d_j = L_jj^2 is
   // not at least eps (rffastmcd's singularity test; it also catches d_j <= 0 and NaN).
   // The log-determinant is formed only on request (logdet()), as most callers only
   // need the factor.
-  bool factor(Work& wk, const Matrix& cov) const {
+  bool factor(Work& wk, const Eigen::Ref<const Matrix>& cov) const {
     const Index p = p_;
     double* L = wk.L.data();
     for (Index j = 0; j < p; ++j) {
@@ -346,36 +388,36 @@ class FastMcd {
   }
 
   // Squared Mahalanobis distances wk.d of all rows under (mean, the factor in wk).
-  void distances(Work& wk, const Vector& mean) const {
+  void distances(Work& wk, const double* mean) const {
 #if NL_HAVE_AVX_KERNELS
     if (avx_) {
-      kern_avx::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+      kern_avx::distances(Zp_.data(), n_pad_, p_, mean, wk.L.data(), wk.inv_diag.data(),
                           wk.Y.data(), wk.d.data());
       return;
     }
 #endif
-    kern_base::distances(Zp_.data(), n_pad_, p_, mean.data(), wk.L.data(), wk.inv_diag.data(),
+    kern_base::distances(Zp_.data(), n_pad_, p_, mean, wk.L.data(), wk.inv_diag.data(),
                          wk.Y.data(), wk.d.data());
   }
 
   // The h rows with the smallest wk.d (ties by row index), ascending: the h-th smallest
-  // value is found by selection, then one branch-free pass collects the rows in index
-  // order (the comparisons are unpredictable).
+  // value is found by selection, then one branch-free pass collects the rows at or below
+  // it in index order (the comparisons are unpredictable); rows equal to it beyond the
+  // h needed, if any, are dropped from the end.
   void smallest(Work& wk, std::vector<Index>& out) const {
     const double* d = wk.d.data();
     const double thr = hth_smallest(wk, d);
-    Index below = 0;
-    for (Index i = 0; i < n_; ++i) below += d[i] < thr;
-    Index ties = h_ - below;  // rows equal to thr still to take, first ones first
     out.resize(static_cast<std::size_t>(n_));
     Index cnt = 0;
     for (Index i = 0; i < n_; ++i) {
-      const bool eq = d[i] == thr;
-      const bool take = (d[i] < thr) | (eq & (ties > 0));
-      ties -= eq & take;
       out[cnt] = i;
-      cnt += take;
+      cnt += d[i] <= thr;
     }
+    for (Index k = cnt - 1; cnt > h_; --k)
+      if (d[out[k]] == thr) {
+        out.erase(out.begin() + k);
+        --cnt;
+      }
     out.resize(static_cast<std::size_t>(cnt));
   }
 
@@ -422,13 +464,21 @@ class FastMcd {
     return a[k];
   }
 
+  // m distinct rows, uniform: draws until m different rows came up (a repeat is drawn
+  // again), kept ascending as they arrive.
   void random_subset(Index m, std::vector<Index>& sub) {
-    sub.clear();
-    while (static_cast<Index>(sub.size()) < m) {
+    sub.resize(static_cast<std::size_t>(m));
+    Index* s = sub.data();
+    Index have = 0;
+    while (have < m) {
       const Index c = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(n_)));
-      if (std::find(sub.begin(), sub.end(), c) == sub.end()) sub.push_back(c);
+      Index pos = have;
+      while (pos > 0 && s[pos - 1] > c) --pos;
+      if (pos > 0 && s[pos - 1] == c) continue;  // drawn before: draw again
+      for (Index i = have; i > pos; --i) s[i] = s[i - 1];
+      s[pos] = c;
+      ++have;
     }
-    std::sort(sub.begin(), sub.end());
   }
 
   // Adds one row, uniform among those not yet in sub (robustbase's prdraw).
@@ -440,19 +490,25 @@ class FastMcd {
     sub.insert(std::upper_bound(sub.begin(), sub.end(), c), c);
   }
 
-  // The C-steps of stage 1 from a non-singular start subset (kstep1 = 2, as rffastmcd).
-  Trial run_trial(Work& wk, const std::vector<Index>& start) const {
+  // The C-steps of stage 1 from a start subset (kstep1 = 2, as rffastmcd); a singular
+  // start is only flagged. The (standardised) mean and covariance of the solution, or of
+  // the singular C-step, go to mean (p) and cov (p x p, column-major).
+  Trial run_trial(Work& wk, const std::vector<Index>& start, double* mean, double* cov) const {
     const Index kstep1 = 2;
     Trial t;
-    std::vector<Index> H;
-    mean_cov(wk, start, t.mean, t.cov);
-    factor(wk, t.cov);  // non-singular: checked when the start was drawn
-    distances(wk, t.mean);
+    std::vector<Index>& H = wk.H;
+    const Eigen::Map<const Matrix> C(cov, p_, p_);
+    mean_cov(wk, start, mean, cov);
+    if (!factor(wk, C)) {
+      t.singular = true;
+      return t;
+    }
+    distances(wk, mean);
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= kstep1; ++step) {
-      mean_cov(wk, H, t.mean, t.cov);
-      if (!factor(wk, t.cov)) {
+      mean_cov(wk, H, mean, cov);
+      if (!factor(wk, C)) {
         t.exact = true;
         return t;
       }
@@ -464,7 +520,7 @@ class FastMcd {
       deti = t.logdet;
       // rffastmcd also computes the next subset after the last step; it is never used.
       if (step == kstep1) break;
-      distances(wk, t.mean);
+      distances(wk, mean);
       smallest(wk, H);
     }
     return t;
@@ -524,15 +580,15 @@ class FastMcd {
     return exact_fit(mean, cov);
   }
 
-  static void keep_candidate(std::vector<Candidate>& best, double logdet, const Vector& mean,
-                             const Matrix& cov) {
+  static void keep_candidate(std::vector<Candidate>& best, double logdet,
+                             const Eigen::Ref<const Vector>& mean, const Eigen::Ref<const Matrix>& cov) {
     // The same local optimum reached from another start is kept once.
     for (const Candidate& c : best)
       if (c.logdet == logdet && c.mean == mean && c.cov == cov) return;
     auto pos = std::find_if(best.begin(), best.end(),
                             [&](const Candidate& c) { return logdet <= c.logdet; });
     if (pos - best.begin() >= 10) return;
-    best.insert(pos, Candidate{logdet, mean, cov});
+    best.insert(pos, Candidate{logdet, Vector(mean), Matrix(cov)});
     if (best.size() > 10) best.pop_back();
   }
 
@@ -544,7 +600,7 @@ class FastMcd {
   double eps_;
   Vector med_, mad_;
   Matrix Z_;                // standardised data (n x p)
-  Index n_pad_ = 0;         // n rounded up to a multiple of 8
+  Index n_pad_ = 0;         // n rounded up to a multiple of 16
   std::vector<double> Zp_;  // Z_ by columns of n_pad_ rows (zero padding)
 };
 
@@ -564,65 +620,83 @@ RawMcd FastMcd::run() {
       return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
   }
   Z_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array()).matrix();
-  n_pad_ = (n_ + 7) & ~Index{7};
+  n_pad_ = (n_ + 15) & ~Index{15};
   Zp_.assign(static_cast<std::size_t>(n_pad_ * p_), 0.0);
   for (Index j = 0; j < p_; ++j)
     for (Index i = 0; i < n_; ++i) Zp_[static_cast<std::size_t>(j * n_pad_ + i)] = Z_(i, j);
   Work wk(n_, n_pad_, p_);
 
   // Stage 1: starts from (p+1)-subsets, two C-steps each; keep the 10 best.
-  // First, in order, draw every start (or enumerate them all for tiny n) and enlarge a
-  // singular one by random rows (rffastmcd label 9550): this is all the randomness, so
-  // the stream is used exactly as by a sequential run. Then the C-steps of the starts
+  // The starts are drawn in order first (or enumerated for tiny n), the C-steps from them
   // run in parallel (nl::parallel_for), and their results are taken in start order, so
-  // the outcome does not depend on the number of threads.
+  // the outcome does not depend on the number of threads. A singular start is enlarged
+  // by random rows (rffastmcd label 9550), which draws from the stream between two
+  // starts: from the first singular start on, the rest of stage 1 is redone in order
+  // from the stream state after that start was drawn, so the stream is used exactly as
+  // by a sequential run. (In general position no start is singular.)
   const Index nsel = p_ + 1;
   const bool all = n_ <= replow(nsel);
   std::vector<Index> sub(static_cast<std::size_t>(nsel));
   std::iota(sub.begin(), sub.end(), Index{0});
+  const auto next_start = [&](Index trial) {
+    if (all) return trial == 0 || next_combination(sub, n_);
+    if (trial >= opt_.nsamp) return false;
+    random_subset(nsel, sub);
+    return true;
+  };
   std::vector<std::vector<Index>> starts;
-  Vector mean;
-  Matrix cov;
-  bool start_exact = false;  // the last start lies on a hyperplane with h rows: exact fit
-  for (Index trial = 0;; ++trial) {
-    if (all) {
-      if (trial > 0 && !next_combination(sub, n_)) break;
-    } else {
-      if (trial >= opt_.nsamp) break;
-      random_subset(nsel, sub);
-    }
-    if (trial % 32 == 0) check_interrupt();
-    std::vector<Index> start = sub;
-    for (;;) {
-      mean_cov(wk, start, mean, cov);
-      if (factor(wk, cov)) break;
-      Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
-      const Vector z = es.eigenvectors().col(0);
-      const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
-      if (hth_smallest(wk, dist.data()) < 1e-8) {
-        start_exact = true;
-        break;
-      }
-      add_random_row(start);
-    }
-    if (start_exact) break;  // a sequential run returns here: later starts are never drawn
-    starts.push_back(std::move(start));
+  std::vector<Rng> after_draw;  // the stream state after each start was drawn
+  if (!all) {
+    starts.reserve(static_cast<std::size_t>(opt_.nsamp));
+    after_draw.reserve(static_cast<std::size_t>(opt_.nsamp));
   }
-
+  for (Index trial = 0; next_start(trial); ++trial) {
+    starts.push_back(sub);
+    after_draw.push_back(rng_);
+  }
   const std::size_t ntrial = starts.size();
   std::vector<Trial> trials(ntrial);
+  Matrix tmean(p_, static_cast<Index>(ntrial)), tcov(p_ * p_, static_cast<Index>(ntrial));
   const std::size_t chunk = 16;
   parallel_for((ntrial + chunk - 1) / chunk, [&](std::size_t c) {
     Work w(n_, n_pad_, p_);
-    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t)
-      trials[t] = run_trial(w, starts[t]);
+    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t) {
+      const auto ti = static_cast<Index>(t);
+      trials[t] = run_trial(w, starts[t], tmean.col(ti).data(), tcov.col(ti).data());
+      if (trials[t].singular) break;  // redone in order below
+    }
   });
   std::vector<Candidate> cand;
-  for (const Trial& t : trials) {
-    if (t.exact) return exact_fit_std(t.mean, t.cov);
-    keep_candidate(cand, t.logdet, t.mean, t.cov);
+  std::size_t t = 0;
+  for (; t < ntrial && !trials[t].singular; ++t) {
+    const auto ti = static_cast<Index>(t);
+    const Eigen::Map<const Matrix> C(tcov.col(ti).data(), p_, p_);
+    if (trials[t].exact) return exact_fit_std(tmean.col(ti), C);
+    keep_candidate(cand, trials[t].logdet, tmean.col(ti), C);
   }
-  if (start_exact) return exact_fit_std(mean, cov);
+  Vector mean(p_);
+  Matrix cov(p_, p_);
+  if (t < ntrial) {  // a singular start: continue sequentially from it
+    rng_ = after_draw[t];
+    sub = starts[t];
+    for (Index trial = static_cast<Index>(t);; ++trial) {
+      if (trial > static_cast<Index>(t) && !next_start(trial)) break;
+      if (trial % 32 == 0) check_interrupt();
+      std::vector<Index> start = sub;
+      for (;;) {
+        mean_cov(wk, start, mean, cov);
+        if (factor(wk, cov)) break;
+        Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
+        const Vector z = es.eigenvectors().col(0);
+        const Vector dist = ((Z_.rowwise() - mean.transpose()) * z).cwiseAbs();
+        if (hth_smallest(wk, dist.data()) < 1e-8) return exact_fit_std(mean, cov);
+        add_random_row(start);
+      }
+      const Trial tr = run_trial(wk, start, mean.data(), cov.data());
+      if (tr.exact) return exact_fit_std(mean, cov);
+      keep_candidate(cand, tr.logdet, mean, cov);
+    }
+  }
 
   // Stage 3: C-steps from each candidate until det stops changing (at most max_csteps).
   double best_logdet = std::numeric_limits<double>::infinity();
@@ -632,7 +706,7 @@ RawMcd FastMcd::run() {
   for (std::size_t c = 0; c < cand.size(); ++c) {
     check_interrupt();
     if (!factor(wk, cand[c].cov)) return exact_fit_std(cand[c].mean, cand[c].cov);
-    distances(wk, cand[c].mean);
+    distances(wk, cand[c].mean.data());
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
     for (Index step = 1; step <= opt_.max_csteps; ++step) {
@@ -650,7 +724,7 @@ RawMcd FastMcd::run() {
         best_cov = cov;
         best_H = H;
       }
-      distances(wk, mean);
+      distances(wk, mean.data());
       smallest(wk, H);
     }
   }
@@ -798,34 +872,42 @@ UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
   double initcov = w.sqmin / static_cast<double>(q - 1);
   // Rescale so that the q-th smallest squared residual (y - initmean)^2 / initcov sits at
   // chi2_1^{-1}(q/n). The squared deviations of sorted y fall then rise around initmean,
-  // so the q-th smallest is found by merging outwards from there: O(n). Dividing by
-  // initcov is monotone, so it is applied to the one value found only.
+  // so the q-th smallest, which is the (n - q + 1)-th largest, is found by merging
+  // inwards from both ends: n - q + 1 steps. Dividing by initcov is monotone, so it is
+  // applied to the one value found only.
   const auto sq = [&](Index i) { return (y[i] - initmean) * (y[i] - initmean); };
-  Index b = std::lower_bound(y, y + n, initmean) - y, a = b - 1;
   double qth = 0.0;
-  for (Index taken = 0; taken < q; ++taken) {
-    if (b >= n || (a >= 0 && sq(a) <= sq(b))) {
-      qth = sq(a--);
-    } else {
-      qth = sq(b++);
+  {
+    Index a = 0, b = n - 1;
+    for (Index taken = 0; taken <= n - q; ++taken) {
+      const double sa = sq(a), sb = sq(b);
+      if (sa >= sb) {
+        qth = sa;
+        ++a;
+      } else {
+        qth = sb;
+        --b;
+      }
     }
   }
+  const Index split = std::lower_bound(y, y + n, initmean) - y;  // y[split..] >= initmean
   initcov *= (qth / initcov) / s.chi2_h_over_n;
-  // Reweight: sums over the sorted values, as rrcov does.
+  // Reweight: sums over the sorted values, as rrcov does. The weight test
+  // (y - initmean)^2 / initcov < chi2 is monotone in |y - initmean| on either side of
+  // initmean, so the kept values are the run y[lo..hi]; its ends are found from the
+  // outside in.
+  const auto kept = [&](Index i) { return sq(i) / initcov < s.chi2_975; };
+  Index lo = 0, hi = n - 1;
+  while (lo < split && !kept(lo)) ++lo;
+  while (hi >= split && !kept(hi)) --hi;
   long double sw = 0, swy = 0;
-  thread_local std::vector<char> keep;
-  keep.resize(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) {
-    keep[i] = sq(i) / initcov < s.chi2_975;
-    if (keep[i]) {
-      sw += 1;
-      swy += y[i];
-    }
+  for (Index i = lo; i <= hi; ++i) {
+    sw += 1;
+    swy += y[i];
   }
   const double tmcd = static_cast<double>(swy / sw);
   long double ss = 0;
-  for (Index i = 0; i < n; ++i)
-    if (keep[i]) ss += static_cast<long double>((y[i] - tmcd) * (y[i] - tmcd));
+  for (Index i = lo; i <= hi; ++i) ss += static_cast<long double>((y[i] - tmcd) * (y[i] - tmcd));
   out.center = tmcd;
   out.scale = std::sqrt(static_cast<double>(ss / (sw - 1)));
   if (want_weights) {

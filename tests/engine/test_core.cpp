@@ -1,9 +1,12 @@
 // Tests of nl/core: random streams, parallel-for, interruption.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "nl/core.hpp"
@@ -93,6 +96,60 @@ TEST_CASE("parallel_for: result independent of the thread count", "[core]") {
   REQUIRE(one == two);
   REQUIRE(one == four);
   nl::set_threads(2);
+}
+
+TEST_CASE("parallel_for: nested loops run the inner one serially, with the same results", "[core]") {
+  // The outer tasks each run an inner parallel_for (as ROBPCA's MCD inside a
+  // cross-validation fold): the inner tasks must stay on the outer task's thread, and
+  // the results must not depend on the thread count.
+  auto run = [](int threads, bool& inner_on_own_thread, bool& flagged) {
+    nl::set_threads(threads);
+    std::vector<double> out(8 * 40);
+    inner_on_own_thread = true;
+    flagged = true;
+    std::mutex mu;
+    nl::parallel_for(8, [&](std::size_t o) {
+      const auto outer_id = std::this_thread::get_id();
+      const bool in_region = nl::in_parallel_region();
+      nl::parallel_for(40, [&](std::size_t i) {
+        nl::Rng r(5, o * 40 + i);
+        double s = 0;
+        for (int k = 0; k < 200; ++k) s += r.uniform();
+        out[o * 40 + i] = s;
+        std::lock_guard<std::mutex> lock(mu);
+        if (std::this_thread::get_id() != outer_id) inner_on_own_thread = false;
+      });
+      std::lock_guard<std::mutex> lock(mu);
+      if (in_region != (threads > 1)) flagged = false;
+    });
+    return out;
+  };
+  bool same_thread1, same_thread2, flag1, flag2;
+  const auto one = run(1, same_thread1, flag1), two = run(2, same_thread2, flag2);
+  CHECK(one == two);
+  CHECK(same_thread2);  // with 2 threads the inner loops did not fan out
+  CHECK(flag1);         // not a parallel region with one thread ...
+  CHECK(flag2);         // ... but one with two
+  CHECK_FALSE(nl::in_parallel_region());  // the calling thread is outside again
+  // A top-level loop after the nested one runs in parallel again.
+  std::set<std::thread::id> ids;
+  std::mutex mu;
+  nl::parallel_for(64, [&](std::size_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::lock_guard<std::mutex> lock(mu);
+    ids.insert(std::this_thread::get_id());
+  });
+  CHECK(ids.size() == 2);
+  nl::set_threads(2);
+}
+
+TEST_CASE("simd switch: AVX kernels can be turned off, not forced on", "[core]") {
+  const bool initial = nl::simd_avx();
+  nl::set_simd_avx(false);
+  CHECK_FALSE(nl::simd_avx());
+  nl::set_simd_avx(true);
+  CHECK(nl::simd_avx() == initial);  // true only on a CPU with AVX
+  nl::set_simd_avx(initial);
 }
 
 TEST_CASE("parallel_for: the first failing task's exception is rethrown", "[core]") {

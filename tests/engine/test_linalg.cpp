@@ -3,7 +3,10 @@
 // Lua tests compare the same functions with NumPy values.
 #include <catch2/catch.hpp>
 
+#include <Eigen/Eigenvalues>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "nl/core.hpp"
 #include "nl/linalg.hpp"
@@ -71,4 +74,49 @@ TEST_CASE("format_matrix aligns and truncates", "[linalg]") {
   CHECK(big.size() < 30 * 110);
   CHECK(nl::format_matrix(nl::Matrix(0, 0)) == "[Matrix 0x0]");
   CHECK(nl::format_number(0.1) == "0.1");
+}
+
+TEST_CASE("sym_eigen_top agrees with a full eigen-decomposition", "[linalg]") {
+  nl::Rng g(21);
+  auto randn = [&](Eigen::Index r, Eigen::Index c) {
+    nl::Matrix M(r, c);
+    for (Eigen::Index j = 0; j < c; ++j)
+      for (Eigen::Index i = 0; i < r; ++i) M(i, j) = g.normal();
+    return M;
+  };
+  std::vector<nl::Matrix> cases;
+  for (Eigen::Index n : {1, 2, 5, 53, 60}) {
+    const nl::Matrix X = randn(n, 136);
+    const nl::Matrix Xc = X.rowwise() - X.colwise().mean();
+    cases.push_back(Xc * Xc.transpose());  // a centred Gram matrix: PSD, rank n - 1
+  }
+  cases.push_back(randn(30, 30));
+  cases.back() = cases.back() + cases.back().transpose().eval();  // indefinite
+  // Repeated eigenvalues: Q diag(5, 5, 5, 2, 2, 1, ...) Q'.
+  {
+    const nl::Matrix Q = randn(20, 20).householderQr().householderQ();
+    nl::Vector ev = nl::Vector::LinSpaced(20, 0.1, 1.0);
+    ev.head(5) << 5, 5, 5, 2, 2;
+    cases.push_back(Q * ev.asDiagonal() * Q.transpose());
+  }
+  cases.push_back(nl::Matrix::Zero(6, 6));
+  cases.push_back(nl::Vector::LinSpaced(8, 1e-3, 1e3).asDiagonal());
+  for (const nl::Matrix& A : cases) {
+    const Eigen::Index n = A.rows(), c = std::min<Eigen::Index>(n, 13);
+    const auto top = nl::sym_eigen_top(A, c);
+    Eigen::SelfAdjointEigenSolver<nl::Matrix> es(A);
+    const nl::Vector ref = es.eigenvalues().reverse();
+    const double scale = std::max(1.0, ref.cwiseAbs().maxCoeff());
+    INFO("n = " << n);
+    REQUIRE(top.values.size() == n);
+    REQUIRE(top.vectors.rows() == n);
+    REQUIRE(top.vectors.cols() == c);
+    CHECK((top.values - ref).cwiseAbs().maxCoeff() < 1e-13 * scale);
+    // Orthonormal eigenvectors with small residuals: A v = lambda v.
+    CHECK((top.vectors.transpose() * top.vectors - nl::Matrix::Identity(c, c)).cwiseAbs().maxCoeff() < 1e-12);
+    const nl::Matrix R = A * top.vectors - top.vectors * top.values.head(c).asDiagonal();
+    CHECK(R.cwiseAbs().maxCoeff() < 1e-12 * scale);
+  }
+  CHECK_THROWS_AS(nl::sym_eigen_top(nl::Matrix::Zero(3, 3), 4), nl::ValueError);
+  CHECK_THROWS_AS(nl::sym_eigen_top(nl::Matrix::Zero(3, 2), 1), nl::ValueError);
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nl/core.hpp"
@@ -218,6 +219,83 @@ TEST_CASE("robpca is deterministic and seeded", "[robpca]") {
   // Other directions give another H0 and so a somewhat different subspace; the planted
   // outliers are found all the same.
   for (int i : {3, 11, 19, 27, 40, 52, 61}) CHECK(c.outlier[i - 1]);
+}
+
+// The FAST-MCD starts and the outlyingness directions run in parallel, and the MCD
+// kernels have an AVX build: neither may change a single bit of the result, also when
+// the fit runs inside another parallel loop (cross-validation folds).
+TEST_CASE("robpca and cov_mcd are bit-identical on 1 and 2 threads, with and without AVX", "[robpca]") {
+  const RCase R("sim66");
+  nl::ml::RobpcaOptions o = options_for(R, true);
+  const auto same = [](const nl::ml::RobpcaFit& a, const nl::ml::RobpcaFit& b) {
+    return a.center == b.center && a.loadings == b.loadings && a.eigenvalues == b.eigenvalues &&
+           a.scores == b.scores && a.outlyingness == b.outlyingness && a.mcd_crit == b.mcd_crit &&
+           a.sd == b.sd && a.od == b.od && (a.outlier == b.outlier).all();
+  };
+  const bool avx = nl::simd_avx();
+  nl::set_threads(1);
+  const auto ref = nl::ml::robpca_fit(R.X, o);
+  nl::set_threads(2);
+  CHECK(same(ref, nl::ml::robpca_fit(R.X, o)));
+  nl::set_simd_avx(false);
+  CHECK(same(ref, nl::ml::robpca_fit(R.X, o)));
+  nl::set_simd_avx(avx);
+  // Nested: four fits inside a parallel loop (their own loops then run serially).
+  std::vector<nl::ml::RobpcaFit> fits(4);
+  nl::parallel_for(fits.size(), [&](std::size_t i) { fits[i] = nl::ml::robpca_fit(R.X, o); });
+  for (const auto& f : fits) CHECK(same(ref, f));
+
+  // cov_mcd alone, on continuous data and on data with many exact ties (singular start
+  // subsets: the draws continue in order from the first one).
+  for (const char* name : {"mcd60", "mcd_hbk"}) {
+    nl::Matrix X = read_csv(std::string(name) + "_X.csv");
+    for (bool rounded : {false, true}) {
+      if (rounded) X = X.array().round().matrix();
+      nl::stats::McdOptions opt;
+      opt.alpha = 0.75;
+      auto fit = [&](int threads, bool simd) {
+        nl::set_threads(threads);
+        nl::set_simd_avx(simd && avx);
+        nl::Rng rng(3);
+        auto m = nl::stats::cov_mcd(X, opt, rng);
+        return std::make_pair(m, rng.next());  // the stream must end in the same state
+      };
+      const auto a = fit(1, true), b = fit(2, true), c = fit(2, false);
+      INFO(name << (rounded ? " (rounded)" : ""));
+      CHECK(a.first.cov == b.first.cov);
+      CHECK(a.first.best == b.first.best);
+      CHECK(a.second == b.second);
+      CHECK(a.first.cov == c.first.cov);
+      CHECK(a.first.crit == c.first.crit);
+    }
+  }
+  nl::set_threads(2);
+  nl::set_simd_avx(avx);
+}
+
+// Rank-deficient data (covariates regressed out): the rank found from the Gram matrix
+// (Sturm counts) equals the numerical rank of an SVD, and the fit has k columns.
+TEST_CASE("robpca: rank of data with covariates regressed out", "[robpca]") {
+  const RCase R("sim66");
+  nl::Rng g(4);
+  const Eigen::Index n = R.X.rows();
+  for (int q : {0, 1, 4}) {
+    nl::Matrix G(n, q + 1);
+    G.col(0).setOnes();
+    for (int j = 1; j <= q; ++j)
+      for (Eigen::Index i = 0; i < n; ++i) G(i, j) = g.normal();
+    const nl::Matrix Y = R.X - G * (G.completeOrthogonalDecomposition().pseudoInverse() * R.X);
+    nl::ml::RobpcaOptions o = options_for(R, true);
+    const auto fit = nl::ml::robpca_fit(Y, o);
+    const nl::Matrix Yc = Y.rowwise() - Y.colwise().mean();
+    Eigen::JacobiSVD<nl::Matrix> svd(Yc);
+    const auto& d = svd.singularValues();
+    const double tol = static_cast<double>(std::max(Yc.rows(), Yc.cols())) * 2.2e-16 * d[0];
+    INFO("q = " << q);
+    CHECK(fit.rank == (d.array() > tol).count());
+    CHECK(fit.rank == n - 1 - q);
+    CHECK(fit.k == o.k);
+  }
 }
 
 TEST_CASE("robpca LIBRA-style od cutoff", "[robpca]") {

@@ -13,4 +13,14 @@ T.test("module loads in the stock interpreter", function()
   T.raises(function() return nl.matrix.ones(2, 2) * nl.matrix.ones(3, 3) end, "do not agree")
 end)
 
+T.test("nl.clock is a monotonic wall clock", function()
+  local t0 = nl.clock()
+  T.eq(type(t0), "number")
+  local x = 0
+  for i = 1, 200000 do x = x + i end
+  local t1 = nl.clock()
+  T.truthy(t1 >= t0, "does not go back")
+  T.truthy(t1 - t0 < 60, "measures seconds")
+end)
+
 T.done()

@@ -30,6 +30,22 @@ Matrix inverse(const Matrix& A);
 // Determinant of a square A.
 double det(const Matrix& A);
 
+// All eigenvalues of a symmetric matrix A (lower triangle read), in descending order,
+// and orthonormal eigenvectors for the first c of them (n x c), for c small against n.
+// Householder tridiagonalisation (Eigen), implicit QL with Wilkinson shifts for the
+// eigenvalues (no vectors accumulated: for c << n the accumulation dominates a full
+// eigen-decomposition), inverse iteration on the tridiagonal matrix for the c vectors
+// (reorthogonalised within clusters of close eigenvalues, as LAPACK's dstein) and the
+// Householder back-transformation. Agrees with Eigen's SelfAdjointEigenSolver to
+// rounding; within a cluster of (nearly) equal eigenvalues any orthonormal basis of the
+// eigenspace may be returned. c must be in [0, n]; throws ValueError if QL does not
+// converge (30 sweeps per eigenvalue).
+struct SymEigenTop {
+  Vector values;   // n eigenvalues, descending
+  Matrix vectors;  // n x c
+};
+SymEigenTop sym_eigen_top(const Matrix& A, Eigen::Index c);
+
 enum class Reduction { Sum, Mean, Std, Var, Min, Max };
 
 // Reduce along dim (1: per column -> 1 x cols; 2: per row -> rows x 1).

@@ -7,7 +7,8 @@
 // T = (X - 1 mu') P and the eigenvalues L (k) describe the bulk of the data, unaffected
 // by up to n - h outlying rows. Algorithm (n x p data X, the paper's notation):
 //  0. Classical SVD of the centred data: X = 1 m0' + Z R0' with Z (n x r), r = rank;
-//     all further work happens in these r coordinates (the "n < p" reduction).
+//     rrcov works in these r coordinates (the "n < p" reduction). Here only the rank is
+//     computed (see the deviations); steps 2-4 work on the centred data.
 //     h = h(alpha; n, k) = floor(2 floor((n+k+1)/2) - n + 2 (n - floor((n+k+1)/2)) alpha).
 //  1. If mcd and r <= min(floor(n/5), kmax): the reweighted MCD of Z (alpha), whose
 //     covariance eigenvectors give P; done (the low-dimensional branch).
@@ -49,6 +50,23 @@
 //    the extra passes only re-rotate the same solution).
 //  * When the h-subset has fewer rows than twice the number of directions, projections
 //    are formed from the Gram matrix of the data (same values up to rounding).
+//  * Step 0 computes no eigenvectors: outside the low-dimensional MCD branch (which needs
+//    rrcov's coordinates, the MCD not being rotation invariant), steps 2-4 are
+//    equivariant under the rotation to the r coordinates and run on the centred data
+//    themselves. For n <= p the rank is the number of eigenvalues of the n x n Gram matrix
+//    above n eps lambda_max, counted from its tridiagonal form by Sturm sequences
+//    (lambda_max by bisection) instead of from all eigenvalues; the PCAs of the h-subsets
+//    use the subset's rows of that Gram matrix, double-centred. Results equal rrcov's
+//    computation up to rounding.
+//
+// Speed and determinism: the outlyingness directions and the FAST-MCD starts run in
+// parallel (nl::parallel_for; serially inside another parallel loop) and the MCD
+// kernels have an AVX build; the result is bit-identical for any number of threads and
+// on every CPU. Compared with the implementation before this one (which followed rrcov's
+// computation more literally), results agree to rounding (1e-12 relative on 300 test
+// problems); on data with exact ties among Mahalanobis distances (discrete values) a
+// different rounding can break a tie the other way and lead FAST-MCD to another local
+// optimum, as a different seed would.
 //  * OdCutoff::UniMcd replaces the final median/MAD cutoff of rrcov with LIBRA's
 //    univariate-MCD cutoff (robpca.m CompDist).
 #pragma once

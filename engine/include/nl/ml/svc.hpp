@@ -28,12 +28,20 @@
 //  * A single class is accepted, as LIBLINEAR's solver accepts it: the problem is
 //    still well-posed (all labels +1 pushes every sample to the positive side). It is
 //    balanced_costs that refuses an empty class.
-//  * Randomness: the order of the coordinates is a fresh random permutation of the
-//    active set in every outer iteration, drawn from the nl::Rng passed in (or
-//    Rng(options.seed)). The same stream state gives the same w bit for bit. The
-//    optimum is unique (Qbar is positive definite), so different streams agree to
-//    solver tolerance. LIBLINEAR uses the C library's rand(); its exact path cannot be
-//    reproduced and is not needed.
+//  * Randomness: each outer iteration visits the active set in a random order, drawn as
+//    it is used: the coordinate at position s of the pass is chosen uniformly among the
+//    active samples not yet visited (one rng.below(remaining) per step, also for a step
+//    that shrinks its sample). That is a uniformly random permutation, as LIBLINEAR's
+//    (which shuffles the active set first and lets shrinking pull in not-yet-visited
+//    samples early); drawing it step by step lets the draws overlap the arithmetic. The
+//    stream comes from the nl::Rng passed in (or Rng(options.seed)). The same stream state
+//    gives the same w bit for bit, on every CPU (see below). The optimum is unique (Qbar
+//    is positive definite), so different streams agree to solver tolerance. LIBLINEAR
+//    uses the C library's rand(); its exact path cannot be reproduced and is not needed.
+//  * Arithmetic: G_i is formed with a one-step lookahead (for up to 32 features; see
+//    ml_svc.cpp) and dot products sum in a fixed order, so iterates equal LIBLINEAR's up
+//    to rounding. The loop has a build for CPUs with AVX (nl::simd_avx()) that gives
+//    bit-identical results.
 //  * Not converging within max_iter is not an error: the model says converged = false
 //    (LIBLINEAR prints a warning and uses the iterate). The computation polls
 //    nl::check_interrupt() once per outer iteration.

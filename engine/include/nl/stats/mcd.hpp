@@ -23,6 +23,14 @@
 // returned as an "exact fit" (the mean and covariance of the rows on that hyperplane),
 // as covMcd does.
 //
+// Speed and determinism: the starts are drawn in order, their C-steps run in parallel
+// (nl::parallel_for) and are taken in start order, so the random stream is used exactly
+// as by a sequential run (a singular start, which draws more rows, makes the rest of
+// stage 1 run in order from it) and the result is bit-identical for any number of
+// threads. The covariance, distance and selection kernels work on columns padded to
+// multiples of 4 or 16 rows with a fixed order of operations, with a second build for
+// AVX CPUs that gives the same bits (nl::simd_avx()).
+//
 // Deviations from covMcd, all documented at their use: (1) for n >= 600 covMcd runs
 // FAST-MCD on up to 5 disjoint subsamples of 300 first; here the whole data set is
 // always used (slower, same estimator); (2) random subsets come from nl::Rng, so runs
