@@ -207,10 +207,37 @@ function M.inputs(o)
         o.participants), 0)
     end
   end
+  local known = {}
+  for i = 1, #p do
+    local g, r = p.group[i], p.response[i]
+    if g ~= "patient" and g ~= "control" then
+      error(("%s: row %d (%s): group is '%s'; expected patient or control"):format(o.participants, i,
+        tostring(p.participant_id[i]), tostring(g)), 0)
+    end
+    if r ~= nil and type(r) ~= "boolean" then
+      error(("%s: row %d (%s): response is '%s'; expected true, false or empty"):format(o.participants, i,
+        tostring(p.participant_id[i]), tostring(r)), 0)
+    end
+    known[p.participant_id[i]] = true
+  end
   local s = nl.table.read(o.sessions, { types = { participant_id = "string", session = "string",
                                                   func_path = "string", motion_path = "string" } })
   for _, c in ipairs{ "participant_id", "session", "func_path", "motion_path" } do
     if not has_column(s, c) then error(("%s: missing column '%s'"):format(o.sessions, c), 0) end
+  end
+  local phases, ignored = {}, {}
+  for _, x in ipairs(split(o.baseline)) do phases[x] = true end
+  for _, x in ipairs(split(o.post)) do phases[x] = true end
+  for i = 1, #s do
+    if not known[s.participant_id[i] ] then
+      error(("%s: row %d: participant '%s' is not in %s"):format(o.sessions, i, tostring(s.participant_id[i]),
+        o.participants), 0)
+    end
+    if not phases[s.session[i] ] then ignored[s.session[i] ] = true end
+  end
+  for x in pairs(ignored) do
+    io.stderr:write(("notice: session '%s' is neither a baseline (%s) nor the post session (%s); its runs are "
+      .. "skipped\n"):format(x, o.baseline, o.post))
   end
   local atlas = nl.atlas.load(o.atlas)
   local networks = o.networks and nl.table.read(o.networks) or nl.sim.fmri_networks(atlas)
@@ -230,7 +257,7 @@ function M.inputs(o)
     end
   end
   return { participants = p, sessions = s, atlas = atlas, networks = networks, masks = masks,
-           simulated = simulated }
+           simulated = simulated, phases = phases }
 end
 
 -- ---------------------------------------------------------------- network scores
@@ -295,57 +322,67 @@ local function set_score(z, col, set)
   return s / n
 end
 
--- Cleans every run and computes its network scores. Returns a Table with one row per
--- run: participant_id, session, run, frames_kept, mean_fd, max_translation,
--- max_rotation, excluded, and one column per score (NA for an excluded run).
+-- One run: loads the image, cleans the region time series and returns the cleaning
+-- info and the Fisher-z netmat of the `union` regions (nil for an excluded run).
+-- `cache` keeps the tissue masks on the grid of the last image.
+local function clean_run(study, o, i, union, cache)
+  local s = study.sessions
+  local func = resolve(o.sessions, s.func_path[i])
+  local v <close> = nl.volume.load(func)
+  local A = v:affine()
+  local grid = table.concat(v:dims(), "x", 1, 3) .. " " .. table.concat(A[1], ",") .. table.concat(A[2], ",") ..
+               table.concat(A[3], ",")
+  if grid ~= cache.grid then
+    cache.masks = {}
+    for _, m in ipairs(study.masks) do
+      cache.masks[#cache.masks + 1] = nl.volume.load(m.path):resample_to(v, "nearest")
+    end
+    cache.grid = grid
+  end
+  local tr = v:tr()
+  if not (tr and tr > 0) then error(("%s: the image header gives no repetition time"):format(func), 0) end
+  local ts = study.atlas:timeseries(v):cols_at(union)
+  local conf = nl.fc.mask_means(v, cache.masks)
+  local motion = nl.fc.read_motion(resolve(o.sessions, s.motion_path[i]))
+  local clean, info = nl.fc.clean(ts, { discard = math.tointeger(o.discard), detrend = math.tointeger(o.detrend),
+                                        motion = motion, confounds = conf, tr = tr, bandpass = { o.low, o.high },
+                                        scrub = o.scrub, fd_threshold = o.fd })
+  return info, not info.exclude and nl.fc.netmat(clean, { z = true }) or nil
+end
+
+-- Cleans every run of a baseline or post session and computes its network scores.
+-- Returns a Table with one row per run: participant_id, session, run, frames_kept,
+-- mean_fd, max_translation, max_rotation, excluded, and one column per score (NA for
+-- an excluded run; everything NA for a run of another session, which is skipped).
 function M.run_scores(study, o)
   local sets, union = M.region_sets(study, o)
   local col = {}
   for k, x in ipairs(union) do col[x] = k end
   local s = study.sessions
-  local masks, mask_grid = nil, nil
-  local rows = { participant_id = {}, session = {}, run = {}, frames_kept = {}, mean_fd = {},
-                 max_translation = {}, max_rotation = {}, excluded = {} }
+  local info_cols = { "frames_kept", "mean_fd", "max_translation", "max_rotation", "excluded" }
+  local rows = { participant_id = {}, session = {}, run = {} }
+  for _, c in ipairs(info_cols) do rows[c] = {} end
   for _, sc in ipairs(M.scores) do rows[sc.key] = {} end
   local n = #s
   local has_run = has_column(s, "run")
+  local cache = {}
   for i = 1, n do
-    local func = resolve(o.sessions, s.func_path[i])
-    local v <close> = nl.volume.load(func)
-    local grid = table.concat(v:dims(), "x", 1, 3) .. " " .. table.concat(v:affine()[1], ",") ..
-                 table.concat(v:affine()[2], ",") .. table.concat(v:affine()[3], ",")
-    if grid ~= mask_grid then
-      masks = {}
-      for _, m in ipairs(study.masks) do
-        local mv = nl.volume.load(m.path)
-        masks[#masks + 1] = mv:resample_to(v, "nearest")
-      end
-      mask_grid = grid
-    end
-    local tr = v:tr()
-    if not (tr and tr > 0) then error(("%s: the image header gives no repetition time"):format(func), 0) end
-    local ts = study.atlas:timeseries(v):cols_at(union)
-    local conf = nl.fc.mask_means(v, masks)
-    local motion = nl.fc.read_motion(resolve(o.sessions, s.motion_path[i]))
-    local clean, info = nl.fc.clean(ts, { discard = math.tointeger(o.discard), detrend = math.tointeger(o.detrend),
-                                          motion = motion, confounds = conf, tr = tr, bandpass = { o.low, o.high },
-                                          scrub = o.scrub, fd_threshold = o.fd })
     rows.participant_id[i] = s.participant_id[i]
     rows.session[i] = s.session[i]
     rows.run[i] = has_run and s.run[i] or 1
-    rows.frames_kept[i] = info.n_kept
-    rows.mean_fd[i] = info.mean_fd
-    rows.max_translation[i] = info.max_translation
-    rows.max_rotation[i] = info.max_rotation
-    rows.excluded[i] = info.exclude
-    local z = not info.exclude and nl.fc.netmat(clean, { z = true }) or nil
+    local info, z
+    if study.phases[s.session[i] ] then info, z = clean_run(study, o, i, union, cache) end
+    rows.frames_kept[i] = info and info.n_kept or nl.table.NA
+    rows.mean_fd[i] = info and info.mean_fd or nl.table.NA
+    rows.max_translation[i] = info and info.max_translation or nl.table.NA
+    rows.max_rotation[i] = info and info.max_rotation or nl.table.NA
+    if info then rows.excluded[i] = info.exclude else rows.excluded[i] = nl.table.NA end
     for _, sc in ipairs(M.scores) do
       rows[sc.key][i] = (z and sets[sc.key]) and set_score(z, col, sets[sc.key]) or nl.table.NA
     end
   end
   local cols = {}
-  for _, c in ipairs{ "participant_id", "session", "run", "frames_kept", "mean_fd", "max_translation",
-                      "max_rotation", "excluded" } do
+  for _, c in ipairs{ "participant_id", "session", "run", table.unpack(info_cols) } do
     rows[c].n = n
     cols[#cols + 1] = { c, rows[c] }
   end

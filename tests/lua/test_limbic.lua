@@ -172,6 +172,39 @@ T.test("network_fc.lua runs end to end on a user's tables", function()
   f = io.popen(("'%s' ../../scripts/limbic/network_fc.lua nosuch=1 2>&1"):format(exe))
   text = f:read("a")
   T.truthy(not f:close() and text:find("unknown option 'nosuch'", 1, true), text)
+
+  -- Input checks: group values, unknown participants; a session outside baseline and
+  -- post is skipped.
+  local function list(c) local x = { n = #c } for i = 1, #c do x[i] = c[i] end return x end
+  local base = L.defaults{ participants = tiny .. "/participants.tsv", sessions = tiny .. "/sessions.tsv",
+                           wm = tiny .. "/masks/wm.nii.gz", csf = tiny .. "/masks/csf.nii.gz",
+                           brain = tiny .. "/masks/brain.nii.gz", out = tiny .. "/o3" }
+  local pt = nl.table.read(base.participants)
+  local g = list(pt.group)
+  g[2] = "Patient"
+  pt.group = g
+  pt:write(tiny .. "/p_bad.tsv")
+  local o2 = {}
+  for k, v in pairs(base) do o2[k] = v end
+  o2.participants = tiny .. "/p_bad.tsv"
+  T.raises(function() L.inputs(o2) end, "p_bad.tsv: row 2 (sub-002): group is 'Patient'; expected patient or control")
+  local st = nl.table.read(base.sessions)
+  local ids, ses = list(st.participant_id), list(st.session)
+  ids[3] = "sub-999"
+  st.participant_id = ids
+  st:write(tiny .. "/s_bad.tsv")
+  o2.participants, o2.sessions = base.participants, tiny .. "/s_bad.tsv"
+  T.raises(function() L.inputs(o2) end, "s_bad.tsv: row 3: participant 'sub-999' is not in")
+  st = nl.table.read(base.sessions)
+  ses[1] = "screening"
+  st.session = ses
+  st:write(tiny .. "/s_skip.tsv")
+  o2.sessions = tiny .. "/s_skip.tsv"
+  local runs = L.run_scores(L.inputs(o2), o2)
+  T.eq(runs.session[1], "screening")
+  T.eq(runs.frames_kept[1], nil)
+  T.eq(runs.dmn[1], nil)
+  T.truthy(runs.dmn[2] ~= nil)
   os.execute("rm -rf '" .. tiny .. "'")
 end)
 

@@ -26,26 +26,27 @@
 //
 //   voxel value (int16) = B_v (1 + q(t)) (1 + (A x_r(t) + noise_v(t) + nuisance_v(t)) / 100),
 //   in percent signal change: A = 1 % in grey matter (atlas-labelled voxels), voxel
-//   noise 1.2 % (AR(1), phi 0.3), a global nuisance signal (0.4 % everywhere in the
-//   brain), white-matter and CSF signals (strong in their masks, partial-volume weights
-//   in grey matter), linear and quadratic drifts, head-motion artefacts linear in the
-//   six realignment parameters plus spin-history drops at motion spikes, and the
+//   noise 1.2 % (AR(1), phi 0.3), a global nuisance signal (0.8 % in brain and CSF),
+//   white-matter and CSF signals (strong in their masks, partial-volume weights in grey
+//   matter), linear and quadratic drifts, head-motion artefacts linear in the six
+//   realignment parameters plus spin-history drops at motion spikes, and the
 //   non-steady-state transient q(t) = 0.2 exp(-t TR / 2.5 s) of the first frames.
 //
 // Planted effects (loading of the network signal; `effect` scales every deviation from
 // the control value, so effect = 0 gives a cohort without any group or time effect):
 //
 //   measure                    control  patient pre  responder post  non-responder post
-//   within somatomotor a         0.70      0.55          0.60            0.60        (seed 002: HC > MDD)
-//   within DMN a                 0.55      0.62          0.52            0.58        (seed 003)
-//   sgACC-DMN coupling a         0.30      0.50          0.25            0.42        (seed 003)
+//   within somatomotor a         0.70      0.58          0.62            0.62        (seed 002: HC > MDD)
+//   within DMN a                 0.55      0.64          0.54            0.62        (seed 003)
+//   sgACC-DMN coupling a         0.30      0.42          0.26            0.41        (seed 003)
 //   within limbic a              0.40      0.52          0.40            0.40        (seed 003)
 //   within visual a              0.70      0.70          0.70            0.70        (negative control)
 //   amygdala_L-temporal_R c      0.25      responders 0.45, non-responders 0.15, every session (seed 004)
 //
 // Other networks (salience, cerebellum, striatum, frontoparietal, temporal) have a =
 // 0.60 everywhere. Each subject's loadings also vary by a trait offset (SD 0.07 per
-// network) and a run offset (SD 0.05), and each region by a fixed offset (SD 0.04).
+// network) and a run offset (SD 0.03), and each region by a fixed offset (SD 0.04).
+// The levels were calibrated with scripts/limbic/calibrate.lua (docs/reference/sim.md).
 //
 // Randomness: Rng(seed, stream), one stream per task, so results do not depend on the
 // thread count: population (1), cohort layout (10), clinical draws (20, 21), subject
