@@ -385,10 +385,10 @@ FmriCohort simulate_fmri(std::shared_ptr<const Atlas> atlas_ptr, const FmriOptio
                                       lost.size() > 1 ? "have" : "has", options.resolution, list));
     }
   }
-  for (std::size_t r : c.amygdala_temporal[0])
-    if (c.index->counts[r] == 0) c.amygdala_temporal = {};
-  for (std::size_t r : c.amygdala_temporal[1])
-    if (c.index->counts[r] == 0) c.amygdala_temporal = {};
+  bool amygdala_on_grid = true;
+  for (const auto& set : c.amygdala_temporal)
+    for (std::size_t r : set) amygdala_on_grid = amygdala_on_grid && c.index->counts[r] > 0;
+  if (!amygdala_on_grid) c.amygdala_temporal = {};
   detail::draw_tissue(c);
   draw_subjects(c);
   detail::fill_truth(c);

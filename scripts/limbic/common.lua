@@ -342,6 +342,14 @@ local function clean_run(study, o, i, union, cache)
   local tr = v:tr()
   if not (tr and tr > 0) then error(("%s: the image header gives no repetition time"):format(func), 0) end
   local ts = study.atlas:timeseries(v):cols_at(union)
+  local sums = ts:sum(1)
+  for j = 1, #union do
+    local x = sums:get(1, j)
+    if x ~= x then
+      error(("%s: region '%s' has no voxel in this image (the atlas is resampled to its grid); leave it out "
+        .. "of the networks table"):format(func, study.atlas:names()[union[j] ]), 0)
+    end
+  end
   local conf = nl.fc.mask_means(v, cache.masks)
   local motion = nl.fc.read_motion(resolve(o.sessions, s.motion_path[i]))
   local clean, info = nl.fc.clean(ts, { discard = math.tointeger(o.discard), detrend = math.tointeger(o.detrend),
