@@ -147,7 +147,10 @@ struct FmriRun {
 // One measure of the ground truth in one condition.
 struct TruthRow {
   std::string effect, measure, condition, regions;
-  double value = 0;  // FC rows: expected mean Fisher z over the measure's region pairs
+  // FC rows: the Fisher z of the expected correlation (expected_correlation), averaged
+  // over the measure's region pairs; motion_outlier rows: the largest absolute
+  // translation of the run (mm).
+  double value = 0;
 };
 
 struct FmriCohort {
