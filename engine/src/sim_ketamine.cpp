@@ -7,22 +7,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numbers>
 #include <numeric>
-#include <system_error>
 
 #include "nl/core.hpp"
+#include "sim_common.hpp"
 
 namespace nl::sim {
 
 namespace {
 
 namespace fs = std::filesystem;
+using detail::normalize_name;
+using detail::output_grid;
 
 // ---------------------------------------------------------------- model constants
 
@@ -46,21 +46,6 @@ constexpr std::uint64_t kPopulationStream = 1, kPatternStream = 2, kCohortStream
                         kSubjectStream = 1000, kMapStream = 100000;
 
 // ---------------------------------------------------------------- small helpers
-
-std::string normalize_name(const std::string& s) {
-  std::string out;
-  bool gap = false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) {
-      if (gap && !out.empty()) out += ' ';
-      out += static_cast<char>(std::tolower(c));
-      gap = false;
-    } else {
-      gap = true;
-    }
-  }
-  return out;
-}
 
 double mean_of(const std::vector<double>& v) {
   return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
@@ -148,24 +133,6 @@ GroupDraw draw_group(const GroupTarget& t, bool responder, Rng& rng) {
 }
 
 // ---------------------------------------------------------------- the output grid
-
-// The atlas' field of view at `res` mm: same direction and first-voxel centre, voxel
-// count per axis floor((n - 1) s / res) + 1. Affine entries are rounded to float32 so
-// that the grid read back from a saved map (NIfTI stores the sform as float32) is the
-// same grid, and a reloaded map meets the same label index.
-Grid output_grid(const Grid& atlas, double res) {
-  const Eigen::Vector3d s = atlas.spacing();
-  std::array<std::int64_t, 3> dims{};
-  for (int d = 0; d < 3; ++d)
-    dims[static_cast<std::size_t>(d)] =
-        static_cast<std::int64_t>(std::floor(static_cast<double>(atlas.dims[static_cast<std::size_t>(d)] - 1) * s(d) / res + 1e-9)) + 1;
-  Affine A = Affine::Identity();
-  A.block<3, 3>(0, 0) = atlas.direction() * res;
-  A.block<3, 1>(0, 3) = atlas.origin();
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 4; ++j) A(i, j) = static_cast<double>(static_cast<float>(A(i, j)));
-  return make_grid(dims, A, 2);
-}
 
 // ---------------------------------------------------------------- planted regions
 
@@ -618,52 +585,6 @@ Table volumes_table(const KetamineCohort& cohort, const std::vector<std::size_t>
 
 // ---------------------------------------------------------------- files
 
-namespace {
-
-std::string first_line(const fs::path& p) {
-  check_read_access(p.string());
-  std::ifstream in(p, std::ios::binary);
-  std::string line;
-  std::getline(in, line);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-// Applies the directory policy of write_ketamine (see the header).
-void prepare_dir(const fs::path& dir, bool overwrite) {
-  std::error_code ec;
-  const auto st = fs::status(dir, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st))
-      throw FileError(fmt::format("'{}': exists and is not a directory", dir.string()));
-    const bool empty = fs::is_empty(dir, ec);
-    if (ec) throw FileError(fmt::format("'{}': cannot read directory ({})", dir.string(), ec.message()));
-    if (!empty) {
-      const bool previous = fs::is_regular_file(dir / "participants.tsv", ec) &&
-                            fs::is_regular_file(dir / "ground_truth.tsv", ec) &&
-                            first_line(dir / "participants.tsv") == participants_header();
-      if (!overwrite)
-        throw FileError(fmt::format("'{}': directory is not empty; {}", dir.string(),
-                                    previous ? "it holds a previous simulator output: pass overwrite = true to replace it"
-                                             : "choose a new or empty directory"));
-      if (!previous)
-        throw FileError(fmt::format("'{}': directory is not empty and holds no previous simulator output "
-                                    "(participants.tsv with the simulator's columns and ground_truth.tsv); "
-                                    "overwrite = true only replaces a simulator output: choose a new or empty "
-                                    "directory",
-                                    dir.string()));
-    }
-  } else {
-    make_directories(dir.string());
-  }
-  const fs::path gm = dir / "gm";
-  if (fs::exists(gm, ec) && !fs::is_directory(gm, ec))
-    throw FileError(fmt::format("'{}': exists and is not a directory", gm.string()));
-  make_directories(gm.string());
-}
-
-}  // namespace
-
 void write_ketamine(const KetamineCohort& cohort, const std::vector<std::size_t>& subjects, const std::string& dir,
                     const OutputOptions& options) {
   if (dir.empty()) throw ValueError("nl.sim.ketamine: empty output directory name");
@@ -672,7 +593,8 @@ void write_ketamine(const KetamineCohort& cohort, const std::vector<std::size_t>
   for (std::size_t i : subjects)
     if (i >= cohort.subjects.size()) throw ValueError(fmt::format("write_ketamine: subject {} out of range", i));
   const fs::path root(dir);
-  prepare_dir(root, options.overwrite);
+  detail::prepare_output_dir(dir, options.overwrite, participants_header(), {"participants.tsv", "ground_truth.tsv"},
+                             "participants.tsv with the simulator's columns and ground_truth.tsv", {"gm"});
   SaveOptions save;
   save.compression = options.compression;
   parallel_for(subjects.size(), [&](std::size_t k) {

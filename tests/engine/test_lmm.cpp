@@ -305,7 +305,7 @@ TEST_CASE("lmm errors name the column and the problem", "[lmm][design]") {
                  "factor 'group' has only one level ('ctrl')"));
 }
 
-TEST_CASE("the criterion is minimal at the fit; a singular fit is flagged", "[lmm]") {
+TEST_CASE("the criterion is minimal at the fit, a singular fit is flagged", "[lmm]") {
   const auto m = nl::stats::lmm(sleepstudy(), spec("Reaction", {"Days"}, "Subject", {"Days"}), {});
   const double f0 = nl::stats::lmm_criterion(m.model.data, m.fit.theta, true);
   CHECK(f0 == Approx(m.fit.criterion).epsilon(1e-12));

@@ -89,7 +89,7 @@ TEST_CASE("nested CV: structure, signal and determinism", "[nested_cv]") {
   CHECK(r3.scores != r1.scores);
 }
 
-TEST_CASE("nested CV: null data are at chance; permutations", "[nested_cv]") {
+TEST_CASE("nested CV: null data are at chance, permutations", "[nested_cv]") {
   Matrix X;
   Vector y;
   make_data(60, 8, 0.0, 12, X, y);

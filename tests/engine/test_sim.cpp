@@ -173,7 +173,7 @@ TEST_CASE("ketamine cohorts: sizes, responders, sex, sites, arms (Table 1)", "[s
   }
 }
 
-TEST_CASE("ketamine cohorts: response status follows the MADRS columns; Table 1 moments", "[sim][real]") {
+TEST_CASE("ketamine cohorts: response status follows the MADRS columns, Table 1 moments", "[sim][real]") {
   if (!aal_installed()) {
     WARN("skip: mricron-data's AAL is not installed");
     return;
@@ -399,7 +399,7 @@ TEST_CASE("ketamine simulator: planted regions by name, atlases without the name
                  "effect must be between 0 and 10, got -1"));
 }
 
-TEST_CASE("ketamine files: participants.tsv, ground_truth.tsv, maps; directory policy", "[sim][real]") {
+TEST_CASE("ketamine files: participants.tsv, ground_truth.tsv, maps, directory policy", "[sim][real]") {
   if (!aal_installed()) {
     WARN("skip: mricron-data's AAL is not installed");
     return;

@@ -131,7 +131,7 @@ TEST_CASE("BOM, CRLF, lone CR, no final newline, blank lines", "[table]") {
   CHECK(col(q, "note").is_missing(2));
 }
 
-TEST_CASE("missing markers; NaN and inf are numbers", "[table]") {
+TEST_CASE("missing markers, NaN and inf are numbers", "[table]") {
   const Table t = parse("v,w\n1,NA\nNaN,n/a\n,N/A\ninf,\n-inf,x\nnan,y\n");
   const Column& v = col(t, "v");
   REQUIRE(v.type() == ColumnType::Number);
@@ -406,7 +406,7 @@ TEST_CASE("column assignment, select, take, filter", "[table]") {
   CHECK(t.ncols() == 2);
 }
 
-TEST_CASE("where: equality, membership, missing; conditions are ANDed", "[table]") {
+TEST_CASE("where: equality, membership, missing, conditions are ANDed", "[table]") {
   const Table t = people();
   CHECK(t.where({{"group", {Cell(std::string("a"))}}}).nrows() == 2);
   CHECK(t.where({{"group", {Cell(std::string("a")), Cell(std::string("b"))}}}).nrows() == 4);

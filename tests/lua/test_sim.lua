@@ -253,5 +253,99 @@ T.test("nl.study.demographics: Table-1 rows per group", function()
   T.raises(function() nl.study.demographics(t:select{ "cohort", "age" }) end, "the table has no column 'sex'")
 end)
 
+-- ---------------------------------------------------------------- nl.sim.fmri
+
+local fmri_header = "participant_id\tgroup\tage\tsex\tresponse\tremission\tmadrs_baseline\tmadrs_day1\t"
+  .. "madrs_week2\tmadrs_week8\thamd_baseline\thamd_week2"
+
+T.test("nl.sim.fmri writes images, motion files and tables that read back", function()
+  if not aal then print("skip: AAL not installed") return end
+  local dir = tmpdir()
+  local p, s, truth = nl.sim.fmri{ seed = 3, dir = dir, resolution = 6, frames = 80,
+                                   subjects = { patients = 4, controls = 2 }, sessions = { pre2 = 1 },
+                                   motion_outliers = 1 }
+  T.eq(first_line(dir .. "/participants.tsv"), fmri_header)
+  T.eq(#p, 6)
+  T.eq(p.group[1], "patient"); T.eq(p.group[6], "control")
+  T.eq(p.response[6], nil, "controls have no response")
+  local resp = 0
+  for i = 1, 4 do if p.response[i] then resp = resp + 1 end end
+  T.eq(resp, 2, "half of 4 patients respond by default")
+  -- Pre1 for all 6, Pre2 for one patient, Post for the 4 patients.
+  T.eq(#s, 11)
+  T.eq(table.concat(s:columns(), ","), "participant_id,session,run,func_path,motion_path")
+  T.eq(s.func_path[1], dir .. "/func/sub-001_ses-pre1_run-1_bold.nii.gz")
+  local raw = nl.table.read(dir .. "/sessions.tsv")
+  T.eq(raw.func_path[1], "func/sub-001_ses-pre1_run-1_bold.nii.gz")
+  local v = nl.volume.load(s.func_path[1])
+  T.eq(table.concat(v:dims(), "x"), "31x37x31x80")
+  T.eq(v:tr(), 2)
+  T.eq(v:datatype(), "int16")
+  local excluded = 0
+  for i = 1, #s do
+    local m = nl.fc.read_motion(s.motion_path[i])
+    T.eq(m:rows(), 80); T.eq(m:cols(), 6)
+    local info = nl.fc.motion(m)
+    if info.exclude then
+      excluded = excluded + 1
+      T.eq(s.session[i], "post")
+    end
+  end
+  T.eq(excluded, 1)
+  T.eq(table.concat(truth:columns(), ","), "effect,measure,condition,value,regions")
+  T.eq(truth.effect[#truth], "motion_outlier")
+  local nets = nl.table.read(dir .. "/networks.tsv")
+  T.eq(#nets, 116)
+  T.truthy(aal:timeseries(v):cols() == 116)
+  for _, m in ipairs{ "brain", "wm", "csf" } do T.truthy(exists(dir .. "/masks/" .. m .. ".nii.gz")) end
+  -- The same seed gives the same files; the directory policy protects them.
+  local dir2 = tmpdir()
+  nl.sim.fmri{ seed = 3, dir = dir2, resolution = 6, frames = 80, subjects = { patients = 4, controls = 2 },
+               sessions = { pre2 = 1 }, motion_outliers = 1 }
+  local function read(path) local f = assert(io.open(path, "rb")); local x = f:read("a"); f:close(); return x end
+  T.eq(read(dir2 .. "/func/sub-002_ses-post_run-1_motion.txt"), read(dir .. "/func/sub-002_ses-post_run-1_motion.txt"))
+  T.eq(read(dir2 .. "/func/sub-002_ses-post_run-1_bold.nii.gz"), read(dir .. "/func/sub-002_ses-post_run-1_bold.nii.gz"))
+  T.raises(function() nl.sim.fmri{ dir = dir, resolution = 6, frames = 80, subjects = { patients = 2, controls = 0 } } end,
+    "pass overwrite = true")
+  nl.sim.fmri{ dir = dir, resolution = 6, frames = 80, subjects = { patients = 2, controls = 0 }, overwrite = true }
+  T.eq(#nl.table.read(dir .. "/participants.tsv"), 2)
+end)
+
+T.test("nl.sim.fmri: the default cohort's layout (seed 003) without writing images", function()
+  if not aal then print("skip: AAL not installed") return end
+  local t = nl.sim.fmri_networks(aal)
+  T.eq(#t, 116)
+  T.eq(table.concat(t:columns(), ","), "index,name,network")
+  local net = {}
+  for i = 1, #t do net[t.name[i]] = t.network[i] end
+  T.eq(net.Frontal_Med_Orb_R, "sgacc"); T.eq(net.Hippocampus_L, "limbic"); T.eq(net.Angular_R, "dmn")
+  T.eq(net.Lingual_L, "visual"); T.eq(net.Postcentral_R, "somatomotor"); T.eq(net.Olfactory_L, "none")
+  T.eq(#nl.sim.fmri_networks("aal"), 116)
+  T.raises(function() nl.sim.fmri_networks(5) end, "bad argument #1 to 'fmri_networks'")
+end)
+
+T.test("nl.sim.fmri refuses bad options, naming them", function()
+  local d = tmpdir()
+  T.raises(function() nl.sim.fmri{} end, "option 'dir'")
+  T.raises(function() nl.sim.fmri{ dir = d, sede = 1 } end, "unknown option 'sede' for fmri")
+  T.raises(function() nl.sim.fmri{ dir = d, resolution = 1 } end, "option 'resolution' must be between 2")
+  T.raises(function() nl.sim.fmri{ dir = d, frames = 100.5 } end, "option 'frames' must be an integer")
+  T.raises(function() nl.sim.fmri{ dir = d, frames = 30 } end, "option 'frames' must be between 60 and 2000, got 30")
+  T.raises(function() nl.sim.fmri{ dir = d, subjects = { patients = 5 } } end, "option 'subjects' needs 'controls'")
+  T.raises(function() nl.sim.fmri{ dir = d, subjects = { patients = 5, controls = 1, resp = 2 } } end,
+    "unknown key 'resp' in option 'subjects'")
+  T.raises(function() nl.sim.fmri{ dir = d, subjects = { patients = 5, controls = 1, responders = 5 } } end,
+    "option 'responders' must be between 1 and 4, got 5")
+  T.raises(function() nl.sim.fmri{ dir = d, sessions = { post = 30 } } end, "option 'post' must be between 0 and 21")
+  T.raises(function() nl.sim.fmri{ dir = d, sessions = 3 } end, "option 'sessions' must be a table")
+  T.raises(function() nl.sim.fmri{ dir = d, motion_outliers = 99 } end, "option 'motion_outliers'")
+  T.raises(function() nl.sim.fmri{ dir = d, compression = 10 } end, "option 'compression' must be between 1 and 9")
+  T.raises(function() nl.sim.fmri{ dir = d, effect = 3 } end, "option 'effect' must be between")
+  T.raises(function() nl.sim.fmri{ dir = d, overwrite = 1 } end, "option 'overwrite' must be true or false")
+  T.raises(function() nl.sim.fmri{ dir = d, atlas = 5 } end, "option 'atlas' must be an atlas name")
+  T.raises(function() nl.sim.fmri{ dir = d, seed = -1 } end, "option 'seed' must be a non-negative integer")
+  T.truthy(not exists(d), "nothing written when an option is refused")
+end)
+
 for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end
 T.done()
