@@ -1,6 +1,8 @@
 // Linear SVC by dual coordinate descent (see nl/ml/svc.hpp for the problem and contract).
 #include "nl/ml/svc.hpp"
 
+#include "simd_quad.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -76,15 +78,6 @@ void check_inputs(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vect
 //    operation, so both builds give bit-identical results.
 namespace {
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NL_HAVE_AVX_KERNELS 1
-#else
-#define NL_HAVE_AVX_KERNELS 0
-#endif
-
-// Two doubles (GCC/Clang vector extension; SSE2 on x86-64). may_alias and aligned(8):
-// loads from any double array.
-typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
 
 // What the solver keeps per sample, together: the dual variable alpha_i, D_ii and 1 / QD_ii.
 struct SampleState {
@@ -92,24 +85,7 @@ struct SampleState {
 };
 
 namespace kern_base {
-struct __attribute__((may_alias)) Quad {
-  Pair lo, hi;
-};
-inline Quad zero4() { return {Pair{0.0, 0.0}, Pair{0.0, 0.0}}; }
-inline Quad bcast4(double x) {
-  const Pair b = {x, x};
-  return {b, b};
-}
-inline void store4(double* p, Quad v) {
-  *reinterpret_cast<Pair*>(p) = v.lo;
-  *reinterpret_cast<Pair*>(p + 2) = v.hi;
-}
-inline Quad operator+(Quad a, Quad b) { return {a.lo + b.lo, a.hi + b.hi}; }
-inline Quad operator*(Quad a, Quad b) { return {a.lo * b.lo, a.hi * b.hi}; }
-inline double sum4(Quad q) {
-  const Pair c = q.lo + q.hi;  // (l0 + l2, l1 + l3)
-  return c[0] + c[1];
-}
+using namespace nl::simd::base;
 #include "ml_svc_kernels.inc"
 }  // namespace kern_base
 
@@ -117,11 +93,7 @@ inline double sum4(Quad q) {
 #pragma GCC push_options
 #pragma GCC target("avx")
 namespace kern_avx {
-typedef double Quad __attribute__((vector_size(32), may_alias, aligned(8)));
-inline Quad zero4() { return Quad{0.0, 0.0, 0.0, 0.0}; }
-inline Quad bcast4(double x) { return Quad{x, x, x, x}; }
-inline void store4(double* p, Quad v) { *reinterpret_cast<Quad*>(p) = v; }
-inline double sum4(Quad q) { return (q[0] + q[2]) + (q[1] + q[3]); }
+using namespace nl::simd::avx;
 #include "ml_svc_kernels.inc"
 }  // namespace kern_avx
 #pragma GCC pop_options

@@ -3,6 +3,8 @@
 // (nhalf = h, det, kstep, "candidates" = its mstock/cstock of the 10 best solutions).
 #include "nl/stats/mcd.hpp"
 
+#include "simd_quad.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,12 +13,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NL_HAVE_AVX_KERNELS 1
-#else
-#define NL_HAVE_AVX_KERNELS 0
-#endif
 
 namespace nl::stats {
 namespace {
@@ -236,36 +232,9 @@ Index replow(Index nsel) {
   return nsel <= 6 ? irep[nsel - 1] : 0;
 }
 
-// Two doubles, for the kernels below. GCC/Clang vector extension: SSE2 on x86-64, plain
-// scalar code elsewhere; may_alias and aligned(8) allow loads from any double array.
-typedef double Pair __attribute__((vector_size(16), may_alias, aligned(8)));
-
-inline Pair load2(const double* p) { return *reinterpret_cast<const Pair*>(p); }
-inline void store2(double* p, Pair v) { *reinterpret_cast<Pair*>(p) = v; }
-
-// The hot kernels (stats_mcd_kernels.inc), built twice: with four doubles as two pairs
-// (any CPU), and, on x86-64, as one AVX register for CPUs that have AVX (nl::simd_avx()).
+// The hot kernels (stats_mcd_kernels.inc), built twice (see simd_quad.hpp).
 namespace kern_base {
-struct Quad {
-  Pair lo, hi;
-};
-inline Quad zero4() { return {Pair{0.0, 0.0}, Pair{0.0, 0.0}}; }
-inline Quad load4(const double* p) { return {load2(p), load2(p + 2)}; }
-inline void store4(double* p, Quad v) {
-  store2(p, v.lo);
-  store2(p + 2, v.hi);
-}
-inline Quad bcast4(double x) {
-  const Pair b = {x, x};
-  return {b, b};
-}
-inline Quad operator+(Quad a, Quad b) { return {a.lo + b.lo, a.hi + b.hi}; }
-inline Quad operator-(Quad a, Quad b) { return {a.lo - b.lo, a.hi - b.hi}; }
-inline Quad operator*(Quad a, Quad b) { return {a.lo * b.lo, a.hi * b.hi}; }
-inline double sum4(Quad q) {
-  const Pair c = q.lo + q.hi;  // (q0 + q2, q1 + q3)
-  return c[0] + c[1];
-}
+using namespace nl::simd::base;
 #include "stats_mcd_kernels.inc"
 }  // namespace kern_base
 
@@ -273,12 +242,7 @@ inline double sum4(Quad q) {
 #pragma GCC push_options
 #pragma GCC target("avx")
 namespace kern_avx {
-typedef double Quad __attribute__((vector_size(32), may_alias, aligned(8)));
-inline Quad zero4() { return Quad{0.0, 0.0, 0.0, 0.0}; }
-inline Quad load4(const double* p) { return *reinterpret_cast<const Quad*>(p); }
-inline void store4(double* p, Quad v) { *reinterpret_cast<Quad*>(p) = v; }
-inline Quad bcast4(double x) { return Quad{x, x, x, x}; }
-inline double sum4(Quad q) { return (q[0] + q[2]) + (q[1] + q[3]); }
+using namespace nl::simd::avx;
 #include "stats_mcd_kernels.inc"
 }  // namespace kern_avx
 #pragma GCC pop_options
