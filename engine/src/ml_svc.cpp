@@ -78,7 +78,6 @@ void check_inputs(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vect
 //    operation, so both builds give bit-identical results.
 namespace {
 
-
 // What the solver keeps per sample, together: the dual variable alpha_i, D_ii and 1 / QD_ii.
 struct SampleState {
   double alpha, D, QD_inv;
