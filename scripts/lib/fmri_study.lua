@@ -58,7 +58,8 @@ function F.table(names, cols, n)
 end
 
 -- Covariates as a numeric Table for the rows `rows` of p: number columns as they are, a
--- two-level string column (sex) as the indicator of its second level (sorted);
+-- two-level string column (sex) as the indicator of its second level (sorted, over the
+-- whole column);
 -- `extra` maps further names to lists of values (one per row), e.g. head motion.
 local function covariate_column(p, rows, c, file)
   if not F.has_column(p, c) then error(("%s: missing covariate column '%s'"):format(file, c), 0) end
@@ -69,9 +70,11 @@ local function covariate_column(p, rows, c, file)
       error(("%s: row %d (%s): covariate '%s' is missing"):format(file, i, p.participant_id[i], c), 0)
     end
     vals[k] = v
-    if type(v) ~= "number" then levels[tostring(v)] = true end
   end
   if col:type() ~= "number" then
+    for i = 1, #p do
+      if F.present(col[i]) then levels[tostring(col[i])] = true end
+    end
     local l = {}
     for x in pairs(levels) do l[#l + 1] = x end
     table.sort(l)
