@@ -4,17 +4,17 @@
 --   neurolua scripts/amygdala/seed_maps.lua [participants.tsv sessions.tsv] [key=value ...]
 --
 -- Without tables it simulates the default cohort (nl.sim.fmri: 39 patients, 19
--- responders, one baseline run each, AAL at 3 mm) into <out>/sim. Per patient: nuisance
--- signals, 4 mm FWHM smoothing, METHODS.md section 4's cleaning, the seed's mean time
--- series (AAL Amygdala_L, the simulator's LBA analogue), its Fisher-z correlation with
--- every voxel of the brain mask. Then the voxelwise GLM responders - non-responders
--- with age, sex and head motion, clusters at p < 0.001 with 26-connectivity and
--- cluster-size FWE by Freedman-Lane permutation, the cluster table, and the ROC of
--- each subject's mean z in the significant cluster (circular, as the paper's) and its
--- leave-one-out counterpart.
+-- responders, one baseline run each, AAL at 3 mm, effect 2) into <out>/sim. Per
+-- patient: nuisance signals, 4 mm FWHM smoothing, METHODS.md section 4's cleaning, the
+-- seed's mean time series (AAL Amygdala_L, the simulator's LBA analogue), its Fisher-z
+-- correlation with every voxel of the brain mask. Then the voxelwise GLM responders -
+-- non-responders with age, sex and head motion, clusters at p < 0.001 with
+-- 26-connectivity and cluster-size FWE by Freedman-Lane permutation, the cluster
+-- table, and the ROC of each subject's mean z in the significant cluster (circular, as
+-- the paper's) and its leave-one-out counterpart.
 --
 -- Options (docs/amygdala.md): out (out/amygdala), sim_seed (1), resolution (3), frames
--- (240), effect (1), atlas (aal), seed_region (Amygdala_L), session (pre1), mask, wm,
+-- (240), effect (2), atlas (aal), seed_region (Amygdala_L), session (pre1), mask, wm,
 -- csf, brain, fwhm (4), discard (10), detrend (2), low (0.01), high (0.1), gsr (true),
 -- scrub (true), fd (0.5), hamd_pre (hamd_baseline), hamd_post (hamd_week2), covariates
 -- (age,sex,motion), cluster_p (0.001), connectivity (26), permutations (5000), seed
