@@ -463,63 +463,6 @@ end
 
 -- ---------------------------------------------------------------- statistics
 
--- log Gamma (Lanczos, g = 7, n = 9; relative error below 1e-13 for x > 0).
-local lanczos = { 0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-                  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-                  1.5056327351493116e-7 }
-local function lgamma(x)
-  if x < 0.5 then return math.log(math.pi / math.abs(math.sin(math.pi * x))) - lgamma(1 - x) end
-  x = x - 1
-  local a, t = lanczos[1], x + 7.5
-  for i = 2, 9 do a = a + lanczos[i] / (x + i - 1) end
-  return 0.5 * math.log(2 * math.pi) + (x + 0.5) * math.log(t) - t + math.log(a)
-end
-
--- Continued fraction of the incomplete beta function (modified Lentz).
-local function betacf(a, b, x)
-  local tiny = 1e-300
-  local qab, qap, qam = a + b, a + 1, a - 1
-  local c, d = 1, 1 - qab * x / qap
-  if math.abs(d) < tiny then d = tiny end
-  d = 1 / d
-  local h = d
-  for m = 1, 10000 do
-    local m2 = 2 * m
-    local aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-    d = 1 + aa * d
-    if math.abs(d) < tiny then d = tiny end
-    c = 1 + aa / c
-    if math.abs(c) < tiny then c = tiny end
-    d = 1 / d
-    h = h * d * c
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-    d = 1 + aa * d
-    if math.abs(d) < tiny then d = tiny end
-    c = 1 + aa / c
-    if math.abs(c) < tiny then c = tiny end
-    d = 1 / d
-    local del = d * c
-    h = h * del
-    if math.abs(del - 1) < 1e-15 then break end
-  end
-  return h
-end
-
--- The regularized incomplete beta function I_x(a, b).
-function M.ibeta(x, a, b)
-  if x <= 0 then return 0 end
-  if x >= 1 then return 1 end
-  local bt = math.exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * math.log(x) + b * math.log(1 - x))
-  if x < (a + 1) / (a + b + 2) then return bt * betacf(a, b, x) / a end
-  return 1 - bt * betacf(b, a, 1 - x) / b
-end
-
--- Two-sided p of Student's t with df degrees of freedom.
-function M.pt2(t, df)
-  if t ~= t or df ~= df or df <= 0 then return 0 / 0 end
-  return M.ibeta(df / (df + t * t), df / 2, 0.5)
-end
-
 local function moments(xs)
   local n, s = #xs, 0
   for _, x in ipairs(xs) do s = s + x end
@@ -530,31 +473,16 @@ local function moments(xs)
 end
 M.moments = moments
 
--- Unpaired two-sample t-test of a minus b: Student's (pooled variance, the paper's
--- "unpaired two-tailed t test") or Welch's (welch = true; Welch-Satterthwaite df).
+-- Unpaired two-sample t-test of a minus b (nl.stats.ttest_two): Student's (pooled
+-- variance, the paper's "unpaired two-tailed t test") or Welch's (welch = true). The
+-- result is nl.stats's (t, df, p, estimate, se, ci, mean_x, mean_y, n_x, n_y).
 function M.t_test(a, b, welch)
-  local n1, m1, s1 = moments(a)
-  local n2, m2, s2 = moments(b)
-  local t, df
-  if welch then
-    local v1, v2 = s1 * s1 / n1, s2 * s2 / n2
-    t = (m1 - m2) / math.sqrt(v1 + v2)
-    df = (v1 + v2) ^ 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
-  else
-    df = n1 + n2 - 2
-    local sp = ((n1 - 1) * s1 * s1 + (n2 - 1) * s2 * s2) / df
-    t = (m1 - m2) / math.sqrt(sp * (1 / n1 + 1 / n2))
-  end
-  return { t = t, df = df, p = M.pt2(t, df), n1 = n1, n2 = n2, mean1 = m1, mean2 = m2, sd1 = s1, sd2 = s2 }
+  return nl.stats.ttest_two(a, b, { welch = welch == true })
 end
 
--- Paired t-test of b - a.
+-- Paired t-test of b - a (nl.stats.ttest_paired(b, a)).
 function M.paired_t(a, b)
-  local d = {}
-  for i = 1, #a do d[i] = b[i] - a[i] end
-  local n, m, s = moments(d)
-  local t = m / (s / math.sqrt(n))
-  return { t = t, df = n - 1, p = M.pt2(t, n - 1), n = n, mean = m, sd = s }
+  return nl.stats.ttest_paired(b, a)
 end
 
 -- ---------------------------------------------------------------- the analyses
@@ -773,8 +701,8 @@ function M.format_groups(r)
   local lines = { head, string.rep("-", #head) }
   local function row(key, what, t, paper)
     if not t then return end
-    lines[#lines + 1] = ("%-22s %-28s %4d %4d %8.4f %8.4f %7.2f %5d %9s   %s"):format(label(key), what, t.n1, t.n2,
-      t.mean1, t.mean2, t.t, math.floor(t.df + 0.5), pfmt(t.p), paper or "")
+    lines[#lines + 1] = ("%-22s %-28s %4d %4d %8.4f %8.4f %7.2f %5d %9s   %s"):format(label(key), what, t.n_x, t.n_y,
+      t.mean_x, t.mean_y, t.t, math.floor(t.df + 0.5), pfmt(t.p), paper or "")
   end
   for _, key in ipairs{ "dmn", "sgacc_dmn", "limbic", "visual" } do
     local g = r.groups[key]
@@ -831,19 +759,19 @@ function M.check_truth(r, truth_path)
     add(label(key) .. ": non-resp. minus resp. change", dn and dr and dn - dr, e, p, t, key ~= "dmn")
     local g = r.groups[key] and r.groups[key].pre_vs_controls
     if g then
-      add(label(key) .. ": patients pre - controls", d(m, "nonresponder_pre", "control"), g.mean1 - g.mean2, g.p,
+      add(label(key) .. ": patients pre - controls", d(m, "nonresponder_pre", "control"), g.mean_x - g.mean_y, g.p,
         g.t)
     end
   end
   local g = r.groups.somatomotor and r.groups.somatomotor.pre_vs_controls
   if g then
     add("somatomotor: patients pre - controls", d("within_somatomotor", "nonresponder_pre", "control"),
-      g.mean1 - g.mean2, g.p, g.t)
+      g.mean_x - g.mean_y, g.p, g.t)
   end
   g = r.groups.amygdala_temporal and r.groups.amygdala_temporal.responders_vs_nonresponders
   if g then
     add("amygdala_L-temporal_R: resp. - non-resp. (pre)", d("amygdala_l_temporal_r", "responder_pre",
-      "nonresponder_pre"), g.mean1 - g.mean2, g.p, g.t)
+      "nonresponder_pre"), g.mean_x - g.mean_y, g.p, g.t)
   end
   local lines = { ("%-46s %9s %9s %9s  %s"):format("effect", "planted", "estimate", "p", "recovered") }
   local missed = 0

@@ -82,9 +82,16 @@ class Session:
         os.write(self.fd, s.encode())
 
     def close(self):
+        # Ctrl-D typed ahead of the line editor can be discarded when it switches the
+        # terminal mode (a flush), which happens on a loaded machine: send it again
+        # every second until the REPL exits.
         self.send("\x04")
         end = time.time() + 10
+        last = time.time()
         while time.time() < end:
+            if time.time() - last > 1.0:
+                self.send("\x04")
+                last = time.time()
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 return os.waitstatus_to_exitcode(status)
