@@ -19,12 +19,21 @@ shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(table labels nifti model)
 
-for tool in clang-14 clang++-14; do
-  command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (Debian package clang-14)" >&2; exit 1; }
-done
+# The build's other packages come from tools/bootstrap.sh (run by ./test.sh); clang-14
+# (libFuzzer and its sanitizer runtimes) is installed here, as bootstrap.sh would.
+if ! command -v clang++-14 >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed"; then
+  echo "fuzz.sh: installing clang-14" >&2
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "fuzz.sh: clang-14 is missing and not root; install it" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev >&2
+fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DNL_WERROR=OFF -DBUILD_TESTING=OFF \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DNL_WERROR=OFF -DBUILD_TESTING=OFF \
     -DNL_SANITIZE=address,undefined -DNL_FUZZ=ON >&2
 fi
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >&2
