@@ -17,7 +17,13 @@
 #include <string>
 #include <string_view>
 
+#include "nl/core.hpp"
+
 namespace nl::fuzz {
+
+// One worker thread: on fuzz-sized inputs starting threads (parallel_for in the model
+// decoder) costs more than the work, and results never depend on the thread count.
+inline const bool kSerial = (nl::set_threads(1), true);
 
 // A private folder for the files a harness must write (the readers take paths),
 // created once per process and removed at exit.

@@ -101,6 +101,7 @@ void Reader::fail(std::string_view what) const {
 
 void Reader::raw(void* p, std::size_t n) {
   if (n > bytes_.size() - pos_) fail("unexpected end of data");
+  if (n == 0) return;  // p may be null (an empty Eigen vector): memcpy must not see it
   std::memcpy(p, bytes_.data() + pos_, n);
   pos_ += n;
 }
