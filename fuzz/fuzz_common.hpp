@@ -21,9 +21,15 @@
 
 namespace nl::fuzz {
 
-// One worker thread: on fuzz-sized inputs starting threads (parallel_for in the model
-// decoder) costs more than the work, and results never depend on the thread count.
-inline const bool kSerial = (nl::set_threads(1), true);
+// Called first in every harness. One worker thread: on fuzz-sized inputs starting
+// threads (parallel_for in the model decoder) costs more than the work, and results
+// never depend on the thread count. Done on the first input, not by a static
+// initializer, which could run before the engine's own globals are initialized
+// (AddressSanitizer's initialization-order check caught that).
+inline void setup() {
+  static const bool once = (nl::set_threads(1), true);
+  (void)once;
+}
 
 // A private folder for the files a harness must write (the readers take paths),
 // created once per process and removed at exit.

@@ -12,6 +12,7 @@
 #include "nl/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  nl::fuzz::setup();
   static const bool once = [] {
     nl::set_memory_budget(std::uint64_t{64} << 20);
     return true;

@@ -12,6 +12,7 @@
 #include "nl/table.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  nl::fuzz::setup();
   if (size == 0) return 0;
   const std::uint8_t mode = data[0];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
