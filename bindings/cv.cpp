@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -133,11 +134,20 @@ struct Features {
   const Matrix* matrix = nullptr;
   const nl::Table* table = nullptr;
   lua_Integer rows() const { return matrix ? matrix->rows() : static_cast<lua_Integer>(table->nrows()); }
-  // Call inside protect(): the Table's columns may be the wrong type.
-  Matrix get(std::vector<std::string>* names) const {
+  // Call inside protect(): the Table's columns may be the wrong type. A non-finite
+  // value in a Table is reported here by column name (the engine names a Matrix
+  // column by number). `what` starts the message ("nested CV").
+  Matrix get(std::vector<std::string>* names, const char* what) const {
     if (matrix) return *matrix;
     if (names) *names = table->names();
-    return nl::to_matrix(*table, table->names(), false).X;
+    Matrix X = nl::to_matrix(*table, table->names(), false).X;
+    for (Eigen::Index j = 0; j < X.cols(); ++j)
+      for (Eigen::Index i = 0; i < X.rows(); ++i)
+        if (!std::isfinite(X(i, j)))
+          throw nl::ValueError(fmt::format("{}: feature column '{}' has a non-finite value ({}) in row {}", what,
+                                           table->columns()[static_cast<std::size_t>(j)]->name(),
+                                           std::isnan(X(i, j)) ? "NaN" : fmt::format("{}", X(i, j)), i + 1));
+    return X;
   }
 };
 
@@ -201,7 +211,7 @@ int nested(lua_State* L) {
     }
     auto cv = std::make_shared<CvObject>();
     std::vector<std::string> names;
-    const Matrix X = features.get(&names);
+    const Matrix X = features.get(&names, "nested CV");
     cv->spec = *spec;
     cv->mode = mode;
     cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o);
@@ -429,7 +439,7 @@ int r_apply(lua_State* L) {
   auto* slot = new_object<PredictionObject>(L);
   return protect(L, [&] {
     std::vector<std::string> names;
-    const Matrix X = features.get(&names);
+    const Matrix X = features.get(&names, "apply");
     const auto& trained = cv.result.feature_names;
     if (!names.empty() && !trained.empty()) {
       if (names.size() != trained.size())

@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "embedded.hpp"
 #include "nl/fileio.hpp"
+#include "nl/memory.hpp"
 
 namespace nl::bind {
 
@@ -75,6 +76,18 @@ int threads(lua_State* L) {
   return 1;
 }
 
+// nl.memory_budget([bytes]) -> bytes (after setting it; 0 restores the default): what a
+// single image or table load may allocate. Also nl.volume.memory_budget.
+int memory_budget(lua_State* L) {
+  if (!lua_isnoneornil(L, 1)) {
+    const lua_Integer b = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, b >= 0, 1, "the budget must be >= 0 bytes");
+    nl::set_memory_budget(static_cast<std::uint64_t>(b));
+  }
+  lua_pushinteger(L, static_cast<lua_Integer>(nl::memory_budget()));
+  return 1;
+}
+
 // nl.seed(n): restarts the session random stream from seed n.
 int seed(lua_State* L) {
   const lua_Integer s = luaL_checkinteger(L, 1);
@@ -102,6 +115,7 @@ int clock(lua_State* L) {
 const luaL_Reg functions[] = {
     {"clock", clock},
     {"threads", threads},
+    {"memory_budget", memory_budget},
     {"mkdir", mkdir},
     {"seed", seed},
     {"_files", embedded_files},
@@ -134,6 +148,8 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_table(L);
   lua_setfield(L, -2, "table");
   open_volume(L);
+  lua_pushcfunction(L, memory_budget);  // the same setting, where image users look for it
+  lua_setfield(L, -2, "memory_budget");
   lua_setfield(L, -2, "volume");
   open_atlas(L);
   lua_setfield(L, -2, "atlas");

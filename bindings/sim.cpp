@@ -144,15 +144,17 @@ int ketamine(lua_State* L) {
   const char* dir = lua_tostring(L, -1);  // kept alive by the options table
   lua_pop(L, 1);
 
-  nl::sim::KetamineOptions o;
+  // Plain values only: KetamineOptions holds vectors of names, so it is built inside
+  // protect(), where no Lua error can skip its destructor (STYLE.md item 4).
+  std::uint64_t seed = nl::sim::KetamineOptions{}.seed;
   if (lua_getfield(L, kOpts, "seed") != LUA_TNIL) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
       luaL_argerror(L, kOpts, "option 'seed' must be a non-negative integer");
-    o.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
+    seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
   }
   lua_pop(L, 1);
-  o.resolution = opt_number(L, "resolution", 3.0, 1.0, 4.0);
-  o.effect = opt_number(L, "effect", 1.0, 0.0, 10.0);
+  const double resolution = opt_number(L, "resolution", 3.0, 1.0, 4.0);
+  const double effect = opt_number(L, "effect", 1.0, 0.0, 10.0);
 
   bool overwrite = false;
   if (lua_getfield(L, kOpts, "overwrite") != LUA_TNIL) {
@@ -179,6 +181,10 @@ int ketamine(lua_State* L) {
   auto* truth = new_object<Table>(L);
   auto* volumes = new_object<Table>(L);
   return protect(L, [&] {
+    nl::sim::KetamineOptions o;
+    o.seed = seed;
+    o.resolution = resolution;
+    o.effect = effect;
     std::shared_ptr<const nl::Atlas> atlas;
     if (atlas_object) {
       lua_getfield(L, kOpts, "atlas");

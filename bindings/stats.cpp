@@ -277,10 +277,20 @@ int opt_choice(lua_State* L, int idx, const char* key, std::initializer_list<con
       ++k;
     }
     if (out < 0) {
-      std::string list;
-      for (const char* n : names) list += (list.empty() ? "\"" : ", \"") + std::string(n) + "\"";
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, list.c_str(),
-                                            luaL_tolstring(L, -1, nullptr)));
+      // The list is built on the Lua stack: no std::string may be alive when
+      // luaL_argerror jumps (STYLE.md item 4).
+      const char* got = luaL_tolstring(L, -1, nullptr);
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      bool first = true;
+      for (const char* n : names) {
+        luaL_addstring(&b, first ? "\"" : ", \"");
+        luaL_addstring(&b, n);
+        luaL_addchar(&b, '"');
+        first = false;
+      }
+      luaL_pushresult(&b);
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1), got));
     }
   }
   lua_pop(L, 1);

@@ -525,11 +525,12 @@ int glm(lua_State* L) {
     if (blocks.n != y.rows)
       luaL_argerror(L, block_pos, lua_pushfstring(L, "blocks has %I entries but the data have %I rows", blocks.n, y.rows));
   }
-  std::string description;
+  // A pointer into the Lua string, which stays on the stack: no C++ object with a
+  // destructor may be alive here while check_cluster can raise (STYLE.md item 4).
+  const char* description = nullptr;
   if (is_design) {
     lua_getfield(L, 2, "description");
-    if (lua_isstring(L, -1)) description = lua_tostring(L, -1);
-    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) description = lua_tostring(L, -1);
   }
   const std::uint64_t seed =
       seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
@@ -605,7 +606,7 @@ int glm(lua_State* L) {
     const Vector& p = con.is_t ? t.p : f.p;
     const Vector q = st::fdr_bh(p);
     set_string(L, "test", con.is_t ? "t" : "F");
-    if (!description.empty()) set_string(L, "description", description);
+    if (description && *description) set_string(L, "description", description);
     set_integer(L, "n", fit.n);
     set_integer(L, "tests", fit.m);
     set_integer(L, "rank", fit.rank);

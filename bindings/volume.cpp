@@ -173,17 +173,6 @@ int vnew(lua_State* L) {
   });
 }
 
-// nl.volume.memory_budget([bytes]) -> bytes (after setting it; 0 restores the default).
-int memory_budget(lua_State* L) {
-  if (!lua_isnoneornil(L, 1)) {
-    const lua_Integer b = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, b >= 0, 1, "the budget must be >= 0 bytes");
-    nl::set_memory_budget(static_cast<std::uint64_t>(b));
-  }
-  lua_pushinteger(L, static_cast<lua_Integer>(nl::memory_budget()));
-  return 1;
-}
-
 // ---------------------------------------------------------------- saving
 
 const char* const kDatatypes[] = {"uint8", "int8", "int16", "uint16", "int32", "uint32",
@@ -567,7 +556,6 @@ const luaL_Reg functions[] = {
     {"load", load},
     {"load_all", load_all},
     {"new", vnew},
-    {"memory_budget", memory_budget},
     {nullptr, nullptr},
 };
 

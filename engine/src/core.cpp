@@ -1,5 +1,9 @@
 // core.cpp: interruption flag, xoshiro256++ streams, the parallel-for.
 #include "nl/core.hpp"
+#include "nl/memory.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -20,6 +24,35 @@ void clear_interrupt() noexcept { g_interrupt.store(false, std::memory_order_rel
 bool interrupt_requested() noexcept { return g_interrupt.load(std::memory_order_relaxed); }
 void check_interrupt() {
   if (g_interrupt.exchange(false, std::memory_order_relaxed)) throw Interrupted();
+}
+
+// ---------------------------------------------------------------- memory budget
+
+namespace {
+std::atomic<std::uint64_t> g_budget{0};
+
+std::uint64_t physical_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{8} << 30;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+}  // namespace
+
+std::uint64_t memory_budget() noexcept {
+  const std::uint64_t b = g_budget.load();
+  return b ? b : physical_memory();
+}
+
+void set_memory_budget(std::uint64_t bytes) noexcept { g_budget.store(bytes); }
+
+std::string format_bytes(double b) {
+  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (b >= 1024 && u < 6) {
+    b /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} bytes", b) : fmt::format("{:.1f} {}", b, units[u]);
 }
 
 // ---------------------------------------------------------------- random streams

@@ -31,37 +31,9 @@
 #include "nl/core.hpp"
 #include "nl/fileio.hpp"
 #include "nl/image.hpp"
+#include "nl/memory.hpp"
 
 namespace nl {
-
-// ---------------------------------------------------------------- memory budget
-
-namespace {
-std::atomic<std::uint64_t> g_budget{0};
-
-std::uint64_t physical_memory() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return std::uint64_t{8} << 30;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
-}
-
-std::string bytes_text(double b) {
-  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
-  int u = 0;
-  while (b >= 1024 && u < 6) {
-    b /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} bytes", b) : fmt::format("{:.1f} {}", b, units[u]);
-}
-}  // namespace
-
-std::uint64_t memory_budget() noexcept {
-  const std::uint64_t b = g_budget.load();
-  return b ? b : physical_memory();
-}
-
-void set_memory_budget(std::uint64_t bytes) noexcept { g_budget.store(bytes); }
 
 // ---------------------------------------------------------------- helpers
 
@@ -427,9 +399,9 @@ Volume load_volume(const std::string& path) {
   const std::uint64_t budget = memory_budget();
   if (need_ld > static_cast<long double>(budget))
     throw fail(fmt::format("header dimensions {}x{}x{}x{} would need {} of memory, more than the budget of {} "
-                           "(the machine's memory; see nl.volume.memory_budget)",
-                           dims[0], dims[1], dims[2], frames, bytes_text(static_cast<double>(need_ld)),
-                           bytes_text(static_cast<double>(budget))));
+                           "(see nl.memory_budget)",
+                           dims[0], dims[1], dims[2], frames, format_bytes(static_cast<double>(need_ld)),
+                           format_bytes(static_cast<double>(budget))));
   const auto nvox = static_cast<std::size_t>(nvox_ld);
   const auto src_bytes = static_cast<std::uint64_t>(src_bytes_ld);
   const bool compressed = gzdirect(f.get()) == 0;
@@ -491,7 +463,7 @@ Volume load_volume(const std::string& path) {
     v = Volume(g, frames, ndim >= 4, Volume::Uninitialized{});
   } catch (const std::bad_alloc&) {
     throw fail(fmt::format("not enough memory for {}x{}x{}x{} voxels ({})", dims[0], dims[1], dims[2], frames,
-                           bytes_text(static_cast<double>(need_ld))));
+                           format_bytes(static_cast<double>(need_ld))));
   }
   VolumeInfo& in = v.info;
   in.source_type = ti->type;

@@ -4,6 +4,7 @@
 #include "ml_nested_cv_plan.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <atomic>
@@ -238,11 +239,55 @@ std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* co
   return cov->select(names);
 }
 
+// A non-finite value for a message: "NaN" whatever its sign bit, "inf", "-inf".
+std::string nonfinite_text(double x) { return std::isnan(x) ? "NaN" : fmt::format("{}", x); }
+
+// X finite, and every covariate column the steps read present, complete and finite
+// (rows numbered as the caller's).
+template <class Steps>
+void check_data(const Steps& steps, const Matrix& X, const Table* cov, const char* what) {
+  // Why up front: a NaN would otherwise surface deep inside a fold (rows renumbered
+  // within the fold) or, worse, pass through preprocessing into the scores.
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i)
+      if (!std::isfinite(X(i, j)))
+        throw ValueError(fmt::format("{}: feature column {} has a non-finite value ({}) in row {}", what, j + 1,
+                                     nonfinite_text(X(i, j)), i + 1));
+  for (const auto& step : steps)
+    for (const auto& name : step->covariates_used()) {
+      if (!cov)
+        throw ValueError(fmt::format("{}: the pipeline's {} step reads covariate '{}', but no covariates were given",
+                                     what, step->name(), name));
+      const ColumnPtr* c = cov->find(name);
+      if (!c)
+        throw ValueError(fmt::format("{}: covariate '{}' is not a column of the covariates (columns: {})", what, name,
+                                     fmt::join(cov->names(), ", ")));
+      const Column& col = **c;
+      for (std::size_t i = 0; i < col.size(); ++i) {
+        if (col.is_missing(i))
+          throw ValueError(fmt::format("{}: covariate '{}' is missing in row {}", what, name, i + 1));
+        if (col.type() == ColumnType::Number && !std::isfinite(col.number(i)))
+          throw ValueError(fmt::format("{}: covariate '{}' is not finite ({}) in row {}", what, name,
+                                       nonfinite_text(col.number(i)), i + 1));
+      }
+    }
+}
+
 }  // namespace
 
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
                          const Table* covariates, const NestedCvOptions& options) {
   check_inputs(grid, X, y, covariates, options);
+  check_data(spec.steps, X, covariates, "nested CV");
+  // A feature constant over all subjects carries nothing (prune drops it, the SVC gives
+  // it no weight); when every one is, each model would score every subject 0 and the
+  // metrics would be undefined.
+  bool varies = false;
+  for (Index j = 0; j < X.cols() && !varies; ++j) varies = X.col(j).maxCoeff() != X.col(j).minCoeff();
+  if (!varies)
+    throw ValueError(fmt::format("nested CV: every feature is constant over the {} subjects; there is nothing to learn "
+                                 "from",
+                                 X.rows()));
   NestedCvResult res;
   res.grid = grid;
   // Only the covariate columns the pipeline reads are kept (and copied per partition).
@@ -391,6 +436,7 @@ void check_external(const NestedCvResult& r, const Matrix& X, const Table* cov) 
   if (X.rows() == 0) throw ValueError("apply: the new data have no rows");
   if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
     throw ValueError(fmt::format("apply: covariates have {} rows, the new data have {}", cov->nrows(), X.rows()));
+  check_data(r.models.front().pre.steps, X, cov, "apply");
 }
 
 // Each base model's preprocessing applied to the new rows.

@@ -161,6 +161,10 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
 LoadedResult load_result(const std::string& path) {
   std::uint32_t version = 0;
   const std::string payload = load_container(path, kKind, kVersion, version);
+  return decode_result(payload, path);
+}
+
+LoadedResult decode_result(std::string_view payload, const std::string& path) {
   Reader r(payload, path);
   LoadedResult out;
   // A structurally valid payload can still hold values the engine rejects (a bad

@@ -121,11 +121,14 @@ CovariateCoder::CovariateCoder(std::vector<std::string> names) : names_(std::mov
 }
 
 namespace {
+// A covariate must be complete, and finite when it is a number column.
 void check_no_missing(const Column& c) {
-  if (c.missing_count() == 0) return;
-  for (std::size_t i = 0; i < c.size(); ++i)
-    if (c.is_missing(i))
-      throw ValueError(fmt::format("covariate '{}' is missing in row {}", c.name(), i + 1));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (c.is_missing(i)) throw ValueError(fmt::format("covariate '{}' is missing in row {}", c.name(), i + 1));
+    if (c.type() == ColumnType::Number && !std::isfinite(c.number(i)))
+      throw ValueError(fmt::format("covariate '{}' is not finite ({}) in row {}", c.name(),
+                                   std::isnan(c.number(i)) ? "NaN" : fmt::format("{}", c.number(i)), i + 1));
+  }
 }
 }  // namespace
 

@@ -101,6 +101,7 @@ void Reader::fail(std::string_view what) const {
 
 void Reader::raw(void* p, std::size_t n) {
   if (n > bytes_.size() - pos_) fail("unexpected end of data");
+  if (n == 0) return;  // p may be null (an empty Eigen vector): memcpy must not see it
   std::memcpy(p, bytes_.data() + pos_, n);
   pos_ += n;
 }
@@ -263,21 +264,26 @@ void save_container(const std::string& path, std::string_view kind, std::uint32_
 
 std::string load_container(const std::string& path, std::string_view kind, std::uint32_t max_version,
                            std::uint32_t& version) {
-  std::string data = read_file(path);
-  if (data.size() < 8 || std::string_view(data).substr(0, 8) != kMagic)
+  return open_container(read_file(path), path, kind, max_version, version);
+}
+
+std::string open_container(std::string_view data, const std::string& path, std::string_view kind,
+                           std::uint32_t max_version, std::uint32_t& version) {
+  if (data.size() < 8 || data.substr(0, 8) != kMagic)
     throw FileError(fmt::format("{}: not a neurolua model file (it does not start with 'NEUROLUA')", path));
   if (data.size() < kHeader) throw FileError(fmt::format("{}: truncated model file (header incomplete)", path));
   const std::string want = padded_kind(kind);
-  if (std::string_view(data).substr(8, 8) != want) {
+  if (data.substr(8, 8) != want) {
     std::string got(data.substr(8, 8));
     got.erase(got.find_last_not_of('\0') + 1);
     throw FileError(fmt::format("{}: holds a '{}', not a '{}'", path, got, kind));
   }
-  Reader r(std::string_view(data).substr(16, kHeader - 16), path);
+  Reader r(data.substr(16, kHeader - 16), path);
   version = r.u32();
   const std::uint64_t length = r.u64();
   const std::uint32_t sum = r.u32();
-  if (version == 0 || version > max_version)
+  if (version == 0) throw FileError(fmt::format("{}: corrupt model file (format version 0)", path));
+  if (version > max_version)
     throw FileError(fmt::format("{}: model format version {} is not supported by this neurolua (it reads 1 to {}); "
                                 "a newer neurolua wrote it",
                                 path, version, max_version));
@@ -286,7 +292,7 @@ std::string load_container(const std::string& path, std::string_view kind, std::
   if (data.size() - kHeader > length)
     throw FileError(fmt::format("{}: corrupt model file ({} bytes after the end of the payload)", path,
                                 data.size() - kHeader - length));
-  std::string payload = data.substr(kHeader);
+  std::string payload(data.substr(kHeader));
   if (crc(payload) != sum) throw FileError(fmt::format("{}: corrupt model file (checksum mismatch)", path));
   return payload;
 }

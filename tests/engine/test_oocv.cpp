@@ -184,7 +184,7 @@ TEST_CASE("external validation: every base model, medians, permutations", "[oocv
   CHECK(p1.count <= 2);
   // Errors: wrong width, missing covariates.
   CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn.leftCols(19), &covn), Catch::Contains("19 features"));
-  CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, nullptr), Catch::Contains("covariates are required"));
+  CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, nullptr), Catch::Contains("reads covariate 'age', but no covariates were given"));
 }
 
 TEST_CASE("saved and reloaded results predict and permute identically", "[persist]") {

@@ -99,5 +99,9 @@ void save_container(const std::string& path, std::string_view kind, std::uint32_
 // max_version, truncation or a checksum mismatch.
 std::string load_container(const std::string& path, std::string_view kind, std::uint32_t max_version,
                            std::uint32_t& version);
+// The checks of load_container on the bytes of a file already in memory; `source`
+// names the file in messages.
+std::string open_container(std::string_view data, const std::string& source, std::string_view kind,
+                           std::uint32_t max_version, std::uint32_t& version);
 
 }  // namespace nl

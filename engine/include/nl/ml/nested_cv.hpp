@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nl/linalg.hpp"
@@ -158,6 +159,9 @@ struct LoadedResult {
 // FileError naming the file for a missing, foreign, newer-version, truncated or
 // corrupt file.
 LoadedResult load_result(const std::string& path);
+// The payload part of load_result: a version-1 payload already taken out of its
+// container (open_container); `source` names the file in messages.
+LoadedResult decode_result(std::string_view payload, const std::string& source);
 
 // Median-score BAC and the p-value formulas (exposed for tests).
 double median_of(std::vector<double> v);

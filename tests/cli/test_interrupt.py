@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Ctrl-C (SIGINT) stops a batch run promptly: `neurolua script.lua` with a long engine
+computation (a permutation GLM, a nested CV with permutations) or a pure Lua loop must
+end within a few seconds of the signal with an "interrupted" error and a non-zero exit.
+
+Each run starts with SIGINT blocked, as CI runners and batch systems may start jobs (a
+blocked mask survives exec); neurolua must unblock it itself. The REPL's Ctrl-C is
+tested in test_repl_pty.py.
+Usage: test_interrupt.py /path/to/neurolua      (standard library only)
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+NL = sys.argv[1]
+GRACE = 10.0  # seconds a stopped run may take to exit
+passed = failed = 0
+
+CASES = {
+    "permutation GLM (engine)": """
+        local Y = nl.matrix.randn(120, 4000, 1)
+        local d = nl.stats.design_one_sample(120)
+        io.stderr:write("started\\n")
+        nl.stats.glm(Y, d, { permutations = 5000000, seed = 1, progress = false })
+        print("finished")
+    """,
+    "nested CV with permutations (engine)": """
+        local X = nl.matrix.randn(90, 40, 2)
+        local y = {}
+        for i = 1, 90 do y[i] = X:get(i, 1) > 0 end
+        local pipe = nl.ml.pipeline { nl.ml.scale {}, nl.ml.svc { C = nl.ml.pow2(-4, 4) } }
+        io.stderr:write("started\\n")
+        nl.cv.nested(pipe, X, y, { permutations = 1000000, seed = 1 })
+        print("finished")
+    """,
+    "pure Lua loop": """
+        io.stderr:write("started\\n")
+        local x = 0
+        while true do x = x + 1 end
+    """,
+}
+
+
+def block_sigint():
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+
+
+def run(name, code, tmp):
+    global passed, failed
+    path = os.path.join(tmp, "long.lua")
+    with open(path, "w") as f:
+        f.write(code)
+    p = subprocess.Popen([NL, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=block_sigint)
+    err = b""
+    # Wait for the script to reach its long part (read stderr byte by byte: no buffering).
+    deadline = time.monotonic() + 120
+    while b"started\n" not in err and time.monotonic() < deadline:
+        c = p.stderr.read(1)
+        if not c:
+            break
+        err += c
+    ok = b"started\n" in err
+    if ok:
+        time.sleep(1.0)  # well inside the computation
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        try:
+            out, rest = p.communicate(timeout=GRACE)
+            err += rest
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, rest = p.communicate()
+            err += rest
+            ok = False
+            print(f"FAIL {name}: still running {GRACE} s after SIGINT", file=sys.stderr)
+        elapsed = time.monotonic() - t0
+    else:
+        p.kill()
+        out, rest = p.communicate()
+        err += rest
+        print(f"FAIL {name}: the script never started: {err.decode(errors='replace')}", file=sys.stderr)
+    text = err.decode(errors="replace")
+    if ok:
+        checks = [
+            (p.returncode != 0, f"exit status {p.returncode}, expected non-zero"),
+            ("interrupted" in text, "no 'interrupted' error on stderr"),
+            (b"finished" not in out, "the computation finished instead of stopping"),
+        ]
+        for good, what in checks:
+            if not good:
+                ok = False
+                print(f"FAIL {name}: {what}\n  stderr: {text.strip()[:500]}", file=sys.stderr)
+    if ok:
+        passed += 1
+        print(f"ok   {name}: stopped {elapsed:.2f} s after SIGINT")
+    else:
+        failed += 1
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    for name, code in CASES.items():
+        run(name, code, tmp)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
