@@ -26,11 +26,7 @@ T.test("arguments: defaults, unknown options and bad values", function()
   T.raises(function() A.args{ "permutations=-1" } end, "option 'permutations' must be a non-negative integer")
 end)
 
-if not T.atlas_installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- 30 patients (15 responders), one baseline run each, 6 mm, 120 frames, the planted
 -- coupling difference doubled for the few subjects.

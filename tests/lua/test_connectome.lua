@@ -46,11 +46,7 @@ T.test("covariates: numbers as they are, a two-level string as an indicator", fu
   T.raises(function() F.covariates(p, { 1 }, { "weight" }, "p.tsv") end, "p.tsv: missing covariate column 'weight'")
 end)
 
-if not T.atlas_installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- 16 patients (8 responders, all rescanned after treatment) and 14 controls at 6 mm,
 -- 100 frames, planted differences doubled for the few subjects.

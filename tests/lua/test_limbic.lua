@@ -41,11 +41,7 @@ T.test("arguments: unknown options and bad values are refused", function()
   T.eq(o.detrend, 2)
 end)
 
-if not T.atlas_installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- A small cohort: 12 patients (6 responders, all with a second baseline scan and a post
 -- scan) and 8 controls, 6 mm, 120 frames, the planted differences doubled (effect = 2)

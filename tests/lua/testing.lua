@@ -9,7 +9,7 @@
 --   T.done()   -- prints "N passed, M failed" and exits non-zero on failure
 --
 -- Helpers: T.tmpname, T.write_file, T.read_file, T.exists, T.fixture (reference
--- files), T.atlas_installed, T.run (a script in a child neurolua).
+-- files), T.atlas_installed, T.run (a script in a child neurolua), T.skip_rest.
 local T = {}
 local passed, failed = 0, 0
 
@@ -124,6 +124,12 @@ function T.done()
   for _, p in ipairs(temps) do os.remove(p) end
   print(string.format("%d passed, %d failed", passed, failed))
   os.exit(failed == 0 and 0 or 1)
+end
+
+-- Skips the rest of the test file: prints "skip: <why>" and ends it as T.done() does.
+function T.skip_rest(why)
+  print("skip: " .. why)
+  T.done()
 end
 
 return T
