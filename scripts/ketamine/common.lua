@@ -4,7 +4,9 @@
 --
 -- Loaded by the scripts next to it with dofile; returns a table of functions.
 local nl = require "neurolua"
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
 local Args = dofile(here .. "../lib/args.lua")
 
 local M = {}

@@ -5,7 +5,10 @@
 --
 -- Loaded with dofile by scripts/<study>/common.lua; returns a table of functions.
 local nl = require "neurolua"
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+-- This folder: from the chunk name, or under --sandbox (no debug.getinfo) from the
+-- running script, scripts/<study>/<script>.lua.
+local here = debug.getinfo and (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
+             or ((arg and arg[0] or ""):match("^(.*/)") or "./") .. "../lib/"
 local Args = dofile(here .. "args.lua")
 
 local F = {}

@@ -7,7 +7,9 @@
 -- functions. Arguments, the simulated cohort, the tables and the cleaning of a run come
 -- from scripts/lib/fmri_study.lua (M.F).
 local nl = require "neurolua"
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
 local F = dofile(here .. "../lib/fmri_study.lua")
 
 local M = { F = F }
