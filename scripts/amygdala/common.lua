@@ -6,7 +6,9 @@
 --
 -- Loaded by seed_maps.lua and the tests with dofile; returns a table of functions.
 local nl = require "neurolua"
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
 local F = dofile(here .. "../lib/fmri_study.lua")
 
 local A = { F = F }
@@ -34,7 +36,6 @@ A.targets = { Temporal_Sup_R = true, Temporal_Mid_R = true }
 local allowed = { seed_region = "string", session = "string", mask = "string", fwhm = "number",
                   covariates = "string", hamd_pre = "string", hamd_post = "string", cluster_p = "number",
                   connectivity = "number", permutations = "number", seed = "number", loo = "boolean" }
-for k, v in pairs(F.cleaning_options) do allowed[k] = v end
 
 function A.args(argv) return A.defaults(F.args(argv, allowed)) end
 
@@ -53,17 +54,12 @@ function A.defaults(o)
   o.hamd_post = o.hamd_post or "hamd_week2"
   o.cluster_p = o.cluster_p or 0.001
   o.connectivity = o.connectivity or 26
-  o.permutations = o.permutations or 5000
-  o.seed = o.seed or 1
   if o.loo == nil then o.loo = true end
   if not (o.cluster_p > 0 and o.cluster_p < 1) then error("option 'cluster_p' must be between 0 and 1", 0) end
   if o.connectivity ~= 6 and o.connectivity ~= 18 and o.connectivity ~= 26 then
     error("option 'connectivity' must be 6, 18 or 26", 0)
   end
-  if not math.tointeger(o.permutations) or o.permutations < 0 then
-    error("option 'permutations' must be a non-negative integer", 0)
-  end
-  return F.cleaning_defaults(o)
+  return F.cleaning_defaults(F.permutation_defaults(o))
 end
 
 -- ---------------------------------------------------------------- inputs

@@ -30,11 +30,9 @@ local Z, used, runs, mask, motion = A.seed_maps(study, o)
 local r = A.statistics(study, Z, used, mask, motion, o)
 A.save(r, runs, study, used, o)
 
-local excluded = 0
-for i = 1, #runs do if runs.excluded[i] then excluded = excluded + 1 end end
 print(("Amygdala seed maps (seed 004): seed %s, session %s; %d patients (%d responders, HAMD-17 reduction > 50 %%; "
   .. "paper %d of %d), %d runs excluded for head motion; %d voxels in the mask; %s"):format(o.seed_region, o.session,
-  r.n, r.responders, A.paper.responders, A.paper.n, excluded, Z:cols(),
+  r.n, r.responders, A.paper.responders, A.paper.n, A.F.excluded(runs), Z:cols(),
   study.simulated and "simulated default cohort" or o.participants))
 print()
 print(("Table. Responders - non-responders, covariates %s; clusters of |t| at two-sided p < %g (|t| >= %.2f, df %d), "

@@ -5,7 +5,9 @@
 --
 -- Loaded by connectome.lua and the tests with dofile; returns a table of functions.
 local nl = require "neurolua"
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
 local F = dofile(here .. "../lib/fmri_study.lua")
 
 local C = { F = F }
@@ -51,7 +53,6 @@ C.amygdala_temporal = { Amygdala_L = true, Temporal_Sup_R = true, Temporal_Mid_R
 local allowed = { networks = "string", tp1 = "string", tp2 = "string", tp3 = "string", hdrs_pre = "string",
                   hdrs_post = "string", covariates = "string", permutations = "number", seed = "number",
                   rho = "number", remission = "number", netmat = "string" }
-for k, v in pairs(F.cleaning_options) do allowed[k] = v end
 
 function C.args(argv) return C.defaults(F.args(argv, allowed)) end
 
@@ -65,8 +66,6 @@ function C.defaults(o)
   o.hdrs_post = o.hdrs_post or "hamd_week2"
   o.remission = o.remission or 7
   o.covariates = o.covariates or "age,sex"
-  o.permutations = o.permutations or 5000
-  o.seed = o.seed or 1
   o.rho = o.rho or 0.1
   o.netmat = o.netmat or "partial,full"
   o.netmats = F.split(o.netmat)
@@ -75,10 +74,7 @@ function C.defaults(o)
       error(("option 'netmat' must be partial, full or partial,full; got '%s'"):format(o.netmat), 0)
     end
   end
-  if not math.tointeger(o.permutations) or o.permutations < 0 then
-    error("option 'permutations' must be a non-negative integer", 0)
-  end
-  return F.cleaning_defaults(o)
+  return F.cleaning_defaults(F.permutation_defaults(o))
 end
 
 -- ---------------------------------------------------------------- inputs

@@ -27,13 +27,8 @@ local w0 = os.time()
 local r = C.analyse(o)
 C.save(r, o)
 
-local excluded, n = 0, 0
-for i = 1, #r.runs do
-  if r.runs.excluded[i] then excluded = excluded + 1 end
-end
-for _ in pairs(r.netmats) do n = n + 1 end
 print(("Functional connectome (seed 002): %d runs, %d excluded for head motion; %d nodes (%s), %d edges; %s"):format(
-  #r.runs, excluded, #r.nodes, r.study.atlas:name(), #r.edges,
+  #r.runs, C.F.excluded(r.runs), #r.nodes, r.study.atlas:name(), #r.edges,
   r.study.simulated and "simulated default cohort" or o.participants))
 local rem, non = 0, 0
 for _, v in pairs(r.study.remit) do if v then rem = rem + 1 else non = non + 1 end end

@@ -4,6 +4,10 @@
 --
 -- Loaded by the scripts next to it with dofile; returns a table of functions.
 local nl = require "neurolua"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local Args = dofile(here .. "../lib/args.lua")
 
 local M = {}
 
@@ -15,37 +19,15 @@ M.paper = {
 }
 
 -- Arguments: positional [participants.tsv [atlas]] and key=value options (out, seed,
--- permutations, k, wrapper, threads). Unknown keys raise.
+-- permutations, k, wrapper, threads, sim_seed, resolution). Unknown keys raise.
+local options = { out = "string", seed = "number", permutations = "number", k = "number", wrapper = "boolean",
+                  threads = "number", sim_seed = "number", resolution = "number" }
 function M.args(argv, defaults)
   local o = {}
   for k, v in pairs(defaults or {}) do o[k] = v end
-  local allowed = { out = true, seed = true, permutations = true, k = true, wrapper = true, threads = true,
-                    sim_seed = true, resolution = true }
-  local pos = 0
-  for _, a in ipairs(argv or {}) do
-    local k, v = a:match("^([%w_]+)=(.*)$")
-    if k then
-      if not allowed[k] then error(string.format("unknown option '%s' (expected one of: out, seed, "
-          .. "permutations, k, wrapper, threads, sim_seed, resolution)", k), 0) end
-      if k ~= "out" then
-        local num = tonumber(v)
-        if k == "wrapper" then
-          if v ~= "true" and v ~= "false" then error("option 'wrapper' must be true or false", 0) end
-          num = v == "true"
-        elseif not num then
-          error(string.format("option '%s' must be a number, got '%s'", k, v), 0)
-        end
-        o[k] = num
-      else
-        o[k] = v
-      end
-    else
-      pos = pos + 1
-      if pos == 1 then o.participants = a
-      elseif pos == 2 then o.atlas = a
-      else error("too many arguments: expected [participants.tsv [atlas]] [key=value ...]", 0) end
-    end
-  end
+  Args.parse(argv, { options = options, positional = { "participants", "atlas" },
+                     names = { "out", "seed", "permutations", "k", "wrapper", "threads", "sim_seed", "resolution" },
+                     usage = "[participants.tsv [atlas]] [key=value ...]" }, o)
   o.out = o.out or "out/ketamine"
   o.seed = o.seed or 1
   o.permutations = o.permutations or 1000

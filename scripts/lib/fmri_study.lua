@@ -1,10 +1,15 @@
 -- scripts/lib/fmri_study.lua: what the resting-state study scripts share (the connectome
--- of seed 002 and the amygdala seed maps of seed 004): key=value arguments, the
--- simulated default cohort, reading participants.tsv / sessions.tsv, and loading and
--- cleaning one run as METHODS.md section 4 describes.
+-- of seed 002, the network scores of seed 003 and the amygdala seed maps of seed 004):
+-- key=value arguments, the simulated default cohort, reading participants.tsv /
+-- sessions.tsv, and loading and cleaning one run as METHODS.md section 4 describes.
 --
 -- Loaded with dofile by scripts/<study>/common.lua; returns a table of functions.
 local nl = require "neurolua"
+-- This folder: from the chunk name, or under --sandbox (no debug.getinfo) from the
+-- running script, scripts/<study>/<script>.lua.
+local here = debug.getinfo and (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
+             or ((arg and arg[0] or ""):match("^(.*/)") or "./") .. "../lib/"
+local Args = dofile(here .. "args.lua")
 
 local F = {}
 
@@ -24,6 +29,7 @@ local function read_all(path)
   f:close()
   return s
 end
+F.read_all = read_all
 
 function F.split(s)
   local out = {}
@@ -111,36 +117,15 @@ F.cleaning_options = {
   out = "string", sim_seed = "number", resolution = "number", frames = "number", effect = "number",
 }
 
--- Positional [participants.tsv sessions.tsv] and key=value options; `allowed` maps
--- each option to "string", "number" or "boolean". Unknown keys and bad values raise.
-function F.args(argv, allowed)
-  local names = {}
-  for k in pairs(allowed) do names[#names + 1] = k end
-  table.sort(names)
-  local o, pos = {}, 0
-  for _, a in ipairs(argv or {}) do
-    local k, v = a:match("^([%w_]+)=(.*)$")
-    if k then
-      local kind = allowed[k]
-      if not kind then
-        error(("unknown option '%s' (expected one of: %s)"):format(k, table.concat(names, ", ")), 0)
-      end
-      if kind == "number" then
-        o[k] = tonumber(v)
-        if not o[k] then error(("option '%s' must be a number, got '%s'"):format(k, v), 0) end
-      elseif kind == "boolean" then
-        if v ~= "true" and v ~= "false" then error(("option '%s' must be true or false"):format(k), 0) end
-        o[k] = v == "true"
-      else
-        o[k] = v
-      end
-    else
-      pos = pos + 1
-      if pos == 1 then o.participants = a
-      elseif pos == 2 then o.sessions = a
-      else error("too many arguments: expected [participants.tsv sessions.tsv] [key=value ...]", 0) end
-    end
-  end
+-- Positional [participants.tsv sessions.tsv] and key=value options: the cleaning
+-- options and the study's `options` (each mapped to "string", "number" or "boolean").
+-- Unknown keys and bad values raise.
+function F.args(argv, options)
+  local allowed = {}
+  for k, v in pairs(F.cleaning_options) do allowed[k] = v end
+  for k, v in pairs(options) do allowed[k] = v end
+  local o = Args.parse(argv, { options = allowed, positional = { "participants", "sessions" },
+                               usage = "[participants.tsv sessions.tsv] [key=value ...]" })
   if o.participants and not o.sessions then
     error("a participants table needs its sessions table: [participants.tsv sessions.tsv] [key=value ...]", 0)
   end
@@ -168,16 +153,28 @@ function F.cleaning_defaults(o)
   return o
 end
 
+-- The permutation options of the studies that permute: o.permutations (default 5000)
+-- and its random seed o.seed (default 1).
+function F.permutation_defaults(o)
+  o.permutations = o.permutations or 5000
+  o.seed = o.seed or 1
+  if not math.tointeger(o.permutations) or o.permutations < 0 then
+    error("option 'permutations' must be a non-negative integer", 0)
+  end
+  return o
+end
+
 -- ---------------------------------------------------------------- the simulated cohort
 
 -- Simulates a cohort with nl.sim.fmri into <o.out>/sim, once: `sim` holds the options
--- of the study's design (subjects, sessions, ...); seed, resolution, frames and
+-- of the study's design (subjects, sessions, ...; {} for nl.sim.fmri's own, seed 003's),
+-- `design` names it in the key (nil for nl.sim.fmri's own); seed, resolution, frames and
 -- effect come from o. A key file records what was simulated, so a changed option
 -- simulates again. Returns the directory.
 function F.simulate(o, sim, design)
   local dir = o.out .. "/sim"
-  local key = ("nl.sim.fmri %s seed=%s resolution=%s frames=%s effect=%s"):format(design, o.sim_seed,
-    o.resolution, o.frames or 240, o.effect or 1)
+  local key = ("nl.sim.fmri%s seed=%s resolution=%s frames=%s effect=%s"):format(design and " " .. design or "",
+    o.sim_seed, o.resolution, o.frames or 240, o.effect or 1)
   if read_all(dir .. "/sim.source") ~= key or not exists(dir .. "/participants.tsv") then
     io.stderr:write(("simulating the default cohort into %s ...\n"):format(dir))
     nl.mkdir(o.out)
@@ -208,11 +205,10 @@ function F.resolve(table_path, p)
   return (dir == "" and "/" or dir .. "/") .. p
 end
 
--- Reads participants.tsv (participant_id, group = patient / control, and `columns`)
--- and sessions.tsv (participant_id, session, func_path, motion_path, optionally run),
--- with errors naming the file, row and column. Sessions of unknown participants
--- raise; sessions not in `wanted` (a set) are dropped with a notice.
-function F.read_tables(o, columns, wanted)
+-- Reads participants.tsv (participant_id, group = patient / control, and `columns`),
+-- with errors naming the file, row and column. Returns the Table and the map
+-- participant_id -> row.
+function F.read_participants(o, columns)
   local p = nl.table.read(o.participants, { types = { participant_id = "string", group = "string" } })
   for _, c in ipairs{ "participant_id", "group", table.unpack(columns) } do
     if not F.has_column(p, c) then error(("%s: missing column '%s'"):format(o.participants, c), 0) end
@@ -226,18 +222,37 @@ function F.read_tables(o, columns, wanted)
     end
     known[p.participant_id[i]] = i
   end
+  return p, known
+end
+
+-- Reads sessions.tsv (participant_id, session, func_path, motion_path, optionally run);
+-- a session of a participant not in `known` raises. Returns the Table and the set of
+-- its sessions not in `wanted` (a set).
+function F.read_sessions(o, known, wanted)
   local s = nl.table.read(o.sessions, { types = { participant_id = "string", session = "string",
                                                   func_path = "string", motion_path = "string" } })
   for _, c in ipairs{ "participant_id", "session", "func_path", "motion_path" } do
     if not F.has_column(s, c) then error(("%s: missing column '%s'"):format(o.sessions, c), 0) end
   end
-  local keep, ignored = {}, {}
+  local ignored = {}
   for i = 1, #s do
     if not known[s.participant_id[i]] then
       error(("%s: row %d: participant '%s' is not in %s"):format(o.sessions, i, tostring(s.participant_id[i]),
         o.participants), 0)
     end
-    if wanted[s.session[i]] then keep[#keep + 1] = i else ignored[s.session[i]] = true end
+    if not wanted[s.session[i]] then ignored[s.session[i]] = true end
+  end
+  return s, ignored
+end
+
+-- Both tables (F.read_participants, F.read_sessions); the sessions not in `wanted` are
+-- dropped with a notice.
+function F.read_tables(o, columns, wanted)
+  local p, known = F.read_participants(o, columns)
+  local s, ignored = F.read_sessions(o, known, wanted)
+  local keep = {}
+  for i = 1, #s do
+    if wanted[s.session[i]] then keep[#keep + 1] = i end
   end
   for x in pairs(ignored) do
     io.stderr:write(("notice: session '%s' is not analysed; its runs are skipped\n"):format(x))
@@ -259,6 +274,15 @@ function F.mask_list(o)
     end
   end
   return masks
+end
+
+-- The number of runs excluded for head motion in a runs Table (column `excluded`).
+function F.excluded(runs)
+  local n = 0
+  for i = 1, #runs do
+    if runs.excluded[i] then n = n + 1 end
+  end
+  return n
 end
 
 -- ---------------------------------------------------------------- one run

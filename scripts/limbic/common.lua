@@ -3,10 +3,16 @@
 -- cleaning and network scores per run, linear mixed models, patients vs controls, and
 -- printing beside the paper's figures.
 --
--- Loaded by the scripts next to it with dofile; returns a table of functions.
+-- Loaded by the scripts next to it and the tests with dofile; returns a table of
+-- functions. Arguments, the simulated cohort, the tables and the cleaning of a run come
+-- from scripts/lib/fmri_study.lua (M.F).
 local nl = require "neurolua"
+-- This file's folder: from its chunk name, or under --sandbox (no debug.getinfo) from
+-- the running script, which lies next to it.
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local F = dofile(here .. "../lib/fmri_study.lua")
 
-local M = {}
+local M = { F = F }
 
 -- ---------------------------------------------------------------- the paper's figures
 
@@ -43,155 +49,38 @@ M.primary = { "dmn", "sgacc_dmn", "limbic" }
 
 -- ---------------------------------------------------------------- arguments
 
-local allowed = {
-  out = "string", atlas = "string", networks = "string", wm = "string", csf = "string", brain = "string",
-  baseline = "string", post = "string", amygdala = "string", temporal = "string",
-  sim_seed = "number", resolution = "number", frames = "number", effect = "number", discard = "number",
-  detrend = "number", low = "number", high = "number", fd = "number", threads = "number",
-  gsr = "boolean", scrub = "boolean",
-}
+local allowed = { networks = "string", baseline = "string", post = "string", amygdala = "string",
+                  temporal = "string" }
 
-local function allowed_list()
-  local k = {}
-  for name in pairs(allowed) do k[#k + 1] = name end
-  table.sort(k)
-  return table.concat(k, ", ")
-end
+-- Positional [participants.tsv sessions.tsv] and key=value options. Unknown keys raise.
+function M.args(argv) return M.defaults(F.args(argv, allowed)) end
 
--- Positional [participants.tsv [sessions.tsv]] and key=value options. Unknown keys
--- raise.
-function M.args(argv)
-  local o = {}
-  local pos = 0
-  for _, a in ipairs(argv or {}) do
-    local k, v = a:match("^([%w_]+)=(.*)$")
-    if k then
-      local kind = allowed[k]
-      if not kind then error(("unknown option '%s' (expected one of: %s)"):format(k, allowed_list()), 0) end
-      if kind == "number" then
-        local x = tonumber(v)
-        if not x then error(("option '%s' must be a number, got '%s'"):format(k, v), 0) end
-        o[k] = x
-      elseif kind == "boolean" then
-        if v ~= "true" and v ~= "false" then error(("option '%s' must be true or false"):format(k), 0) end
-        o[k] = v == "true"
-      else
-        o[k] = v
-      end
-    else
-      pos = pos + 1
-      if pos == 1 then o.participants = a
-      elseif pos == 2 then o.sessions = a
-      else error("too many arguments: expected [participants.tsv sessions.tsv] [key=value ...]", 0) end
-    end
-  end
-  if o.participants and not o.sessions then
-    error("a participants table needs its sessions table: [participants.tsv sessions.tsv] [key=value ...]", 0)
-  end
-  return M.defaults(o)
-end
-
--- Fills the defaults: METHODS.md section 4's cleaning (discard 10 frames, linear and
--- quadratic detrending, Friston 24, WM, CSF and global signals, 0.01-0.1 Hz, scrubbing
--- at FD > 0.5 mm with one frame before and after, exclusion beyond 2 mm / 2 degrees).
+-- Fills the defaults: METHODS.md section 4's cleaning (F.cleaning_defaults) and the
+-- sessions and regions of the network scores.
 function M.defaults(o)
   o.out = o.out or "out/limbic"
-  o.atlas = o.atlas or "aal"
-  o.sim_seed = o.sim_seed or 1
   o.resolution = o.resolution or 3
-  o.discard = o.discard or 10
-  o.detrend = o.detrend or 2
-  o.low = o.low or 0.01
-  o.high = o.high or 0.1
-  o.fd = o.fd or 0.5
-  if o.gsr == nil then o.gsr = true end
-  if o.scrub == nil then o.scrub = true end
   o.baseline = o.baseline or "pre1,pre2"
   o.post = o.post or "post"
   o.amygdala = o.amygdala or "Amygdala_L"
   o.temporal = o.temporal or "Temporal_Sup_R,Temporal_Mid_R"
-  if o.threads then nl.threads(o.threads) end
-  return o
-end
-
-local function split(s)
-  local out = {}
-  for x in tostring(s):gmatch("[^,]+") do out[#out + 1] = x end
-  return out
-end
-M.split = split
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
-M.exists = exists
-
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return F.cleaning_defaults(o)
 end
 
 -- ---------------------------------------------------------------- inputs
 
--- The simulated default cohort (seed 003's design) in <out>/sim, written on first use
--- or when the simulation options changed.
-function M.simulate(o)
-  local dir = o.out .. "/sim"
-  local key = ("nl.sim.fmri seed=%s resolution=%s frames=%s effect=%s"):format(o.sim_seed, o.resolution,
-    o.frames or 240, o.effect or 1)
-  if read_all(dir .. "/sim.source") ~= key or not exists(dir .. "/participants.tsv") then
-    io.stderr:write(("simulating the default cohort into %s ...\n"):format(dir))
-    nl.mkdir(o.out)
-    nl.sim.fmri{ seed = math.tointeger(o.sim_seed), dir = dir, atlas = o.atlas, resolution = o.resolution,
-                 frames = o.frames and math.tointeger(o.frames) or nil, effect = o.effect, overwrite = true }
-    local f = assert(io.open(dir .. "/sim.source", "wb"))
-    f:write(key)
-    f:close()
-  end
-  return dir
-end
-
--- Paths relative to the folder of `table_path` become relative to the working folder.
-local function resolve(table_path, p)
-  if p:sub(1, 1) == "/" then return p end
-  local dir = table_path:match("^(.*)/[^/]*$")
-  if not dir then return p end
-  return (dir == "" and "/" or dir .. "/") .. p
-end
-
-local function has_column(t, name)
-  for _, c in ipairs(t:columns()) do
-    if c == name then return true end
-  end
-  return false
-end
-M.has_column = has_column
-
--- Reads the participants and sessions tables (the user's or the simulated ones) and
--- the atlas, network assignment and tissue masks. Returns a study description.
+-- Reads the participants and sessions tables (the user's or the simulated cohort, seed
+-- 003's design, in <out>/sim) and the atlas, network assignment and tissue masks.
+-- Returns a study description.
 function M.inputs(o)
   local simulated = not o.participants
   if simulated then
-    local dir = M.simulate(o)
-    o.participants = dir .. "/participants.tsv"
-    o.sessions = dir .. "/sessions.tsv"
+    local dir = F.simulate(o, {})
     o.networks = o.networks or dir .. "/networks.tsv"
-    o.wm = o.wm or dir .. "/masks/wm.nii.gz"
-    o.csf = o.csf or dir .. "/masks/csf.nii.gz"
-    o.brain = o.brain or dir .. "/masks/brain.nii.gz"
-    o.truth = dir .. "/ground_truth.tsv"
   end
-  local p = nl.table.read(o.participants, { types = { participant_id = "string", group = "string" } })
-  for _, c in ipairs{ "participant_id", "group" } do
-    if not has_column(p, c) then error(("%s: missing column '%s'"):format(o.participants, c), 0) end
-  end
-  if not has_column(p, "response") then
-    if has_column(p, "madrs_baseline") and has_column(p, "madrs_week2") then
+  local p, known = F.read_participants(o, {})
+  if not F.has_column(p, "response") then
+    if F.has_column(p, "madrs_baseline") and F.has_column(p, "madrs_week2") then
       local r, pre, post = {}, p.madrs_baseline, p.madrs_week2
       for i = 1, #p do
         if pre[i] ~= nil and post[i] ~= nil and pre[i] ~= nl.table.NA and post[i] ~= nl.table.NA and pre[i] > 0 then
@@ -207,34 +96,17 @@ function M.inputs(o)
         o.participants), 0)
     end
   end
-  local known = {}
   for i = 1, #p do
-    local g, r = p.group[i], p.response[i]
-    if g ~= "patient" and g ~= "control" then
-      error(("%s: row %d (%s): group is '%s'; expected patient or control"):format(o.participants, i,
-        tostring(p.participant_id[i]), tostring(g)), 0)
-    end
+    local r = p.response[i]
     if r ~= nil and type(r) ~= "boolean" then
       error(("%s: row %d (%s): response is '%s'; expected true, false or empty"):format(o.participants, i,
         tostring(p.participant_id[i]), tostring(r)), 0)
     end
-    known[p.participant_id[i]] = true
   end
-  local s = nl.table.read(o.sessions, { types = { participant_id = "string", session = "string",
-                                                  func_path = "string", motion_path = "string" } })
-  for _, c in ipairs{ "participant_id", "session", "func_path", "motion_path" } do
-    if not has_column(s, c) then error(("%s: missing column '%s'"):format(o.sessions, c), 0) end
-  end
-  local phases, ignored = {}, {}
-  for _, x in ipairs(split(o.baseline)) do phases[x] = true end
-  for _, x in ipairs(split(o.post)) do phases[x] = true end
-  for i = 1, #s do
-    if not known[s.participant_id[i] ] then
-      error(("%s: row %d: participant '%s' is not in %s"):format(o.sessions, i, tostring(s.participant_id[i]),
-        o.participants), 0)
-    end
-    if not phases[s.session[i] ] then ignored[s.session[i] ] = true end
-  end
+  local phases = {}
+  for _, x in ipairs(F.split(o.baseline)) do phases[x] = true end
+  for _, x in ipairs(F.split(o.post)) do phases[x] = true end
+  local s, ignored = F.read_sessions(o, known, phases)
   for x in pairs(ignored) do
     io.stderr:write(("notice: session '%s' is neither a baseline (%s) nor the post session (%s); its runs are "
       .. "skipped\n"):format(x, o.baseline, o.post))
@@ -242,21 +114,11 @@ function M.inputs(o)
   local atlas = nl.atlas.load(o.atlas)
   local networks = o.networks and nl.table.read(o.networks) or nl.sim.fmri_networks(atlas)
   for _, c in ipairs{ "name", "network" } do
-    if not has_column(networks, c) then
+    if not F.has_column(networks, c) then
       error(("%s: missing column '%s'"):format(o.networks or "networks", c), 0)
     end
   end
-  local masks = {}
-  for _, k in ipairs{ "wm", "csf", "brain" } do
-    if k ~= "brain" or o.gsr then
-      if not o[k] then
-        error(("option '%s' (a %s mask on the functional images' grid or in the same space) is required for "
-          .. "your own data"):format(k, k == "wm" and "white-matter" or k == "csf" and "CSF" or "brain"), 0)
-      end
-      masks[#masks + 1] = { name = k, path = o[k] }
-    end
-  end
-  return { participants = p, sessions = s, atlas = atlas, networks = networks, masks = masks,
+  return { participants = p, sessions = s, atlas = atlas, networks = networks, masks = F.mask_list(o),
            simulated = simulated, phases = phases }
 end
 
@@ -281,7 +143,7 @@ function M.region_sets(study, o)
   end
   local function named(list)
     local out = {}
-    for _, n in ipairs(split(list)) do
+    for _, n in ipairs(F.split(list)) do
       if pos[n] then out[#out + 1] = pos[n] end
     end
     return out
@@ -326,21 +188,7 @@ end
 -- info and the Fisher-z netmat of the `union` regions (nil for an excluded run).
 -- `cache` keeps the tissue masks on the grid of the last image.
 local function clean_run(study, o, i, union, cache)
-  local s = study.sessions
-  local func = resolve(o.sessions, s.func_path[i])
-  local v <close> = nl.volume.load(func)
-  local A = v:affine()
-  local grid = table.concat(v:dims(), "x", 1, 3) .. " " .. table.concat(A[1], ",") .. table.concat(A[2], ",") ..
-               table.concat(A[3], ",")
-  if grid ~= cache.grid then
-    cache.masks = {}
-    for _, m in ipairs(study.masks) do
-      cache.masks[#cache.masks + 1] = nl.volume.load(m.path):resample_to(v, "nearest")
-    end
-    cache.grid = grid
-  end
-  local tr = v:tr()
-  if not (tr and tr > 0) then error(("%s: the image header gives no repetition time"):format(func), 0) end
+  local v <close>, clean, func = F.load_run(o, study.sessions, i, study.masks, cache)
   local ts = study.atlas:timeseries(v):cols_at(union)
   local sums = ts:sum(1)
   for j = 1, #union do
@@ -350,12 +198,8 @@ local function clean_run(study, o, i, union, cache)
         .. "of the networks table"):format(func, study.atlas:names()[union[j] ]), 0)
     end
   end
-  local conf = nl.fc.mask_means(v, cache.masks)
-  local motion = nl.fc.read_motion(resolve(o.sessions, s.motion_path[i]))
-  local clean, info = nl.fc.clean(ts, { discard = math.tointeger(o.discard), detrend = math.tointeger(o.detrend),
-                                        motion = motion, confounds = conf, tr = tr, bandpass = { o.low, o.high },
-                                        scrub = o.scrub, fd_threshold = o.fd })
-  return info, not info.exclude and nl.fc.netmat(clean, { z = true }) or nil
+  local cleaned, info = clean(ts)
+  return info, not info.exclude and nl.fc.netmat(cleaned, { z = true }) or nil
 end
 
 -- Cleans every run of a baseline or post session and computes its network scores.
@@ -372,7 +216,7 @@ function M.run_scores(study, o)
   for _, c in ipairs(info_cols) do rows[c] = {} end
   for _, sc in ipairs(M.scores) do rows[sc.key] = {} end
   local n = #s
-  local has_run = has_column(s, "run")
+  local has_run = F.has_column(s, "run")
   local cache = {}
   for i = 1, n do
     rows.participant_id[i] = s.participant_id[i]
@@ -389,16 +233,9 @@ function M.run_scores(study, o)
       rows[sc.key][i] = (z and sets[sc.key]) and set_score(z, col, sets[sc.key]) or nl.table.NA
     end
   end
-  local cols = {}
-  for _, c in ipairs{ "participant_id", "session", "run", table.unpack(info_cols) } do
-    rows[c].n = n
-    cols[#cols + 1] = { c, rows[c] }
-  end
-  for _, sc in ipairs(M.scores) do
-    rows[sc.key].n = n
-    cols[#cols + 1] = { sc.key, rows[sc.key] }
-  end
-  return nl.table.new(cols), sets
+  local names = { "participant_id", "session", "run", table.unpack(info_cols) }
+  for _, sc in ipairs(M.scores) do names[#names + 1] = sc.key end
+  return F.table(names, rows, n), sets
 end
 
 -- Per subject: the baseline score (the mean over its baseline sessions, each the mean
@@ -406,8 +243,8 @@ end
 -- then <score>_pre and <score>_post (NA when missing).
 function M.subject_scores(study, runs, o)
   local base, post = {}, {}
-  for _, x in ipairs(split(o.baseline)) do base[x] = true end
-  for _, x in ipairs(split(o.post)) do post[x] = true end
+  for _, x in ipairs(F.split(o.baseline)) do base[x] = true end
+  for _, x in ipairs(F.split(o.post)) do post[x] = true end
   -- sums[id][phase][session][score] = {sum, n}
   local acc = {}
   for i = 1, #runs do
@@ -449,16 +286,12 @@ function M.subject_scores(study, runs, o)
       end
     end
   end
-  local list = { { "participant_id", cols.participant_id }, { "group", cols.group }, { "response", cols.response } }
+  local names = { "participant_id", "group", "response" }
   for _, sc in ipairs(M.scores) do
-    for _, phase in ipairs{ "pre", "post" } do
-      local c = cols[sc.key .. "_" .. phase]
-      c.n = #p
-      list[#list + 1] = { sc.key .. "_" .. phase, c }
-    end
+    names[#names + 1] = sc.key .. "_pre"
+    names[#names + 1] = sc.key .. "_post"
   end
-  cols.response.n = #p
-  return nl.table.new(list)
+  return F.table(names, cols, #p)
 end
 
 -- ---------------------------------------------------------------- statistics
@@ -512,16 +345,9 @@ function M.long_table(subjects)
       end
     end
   end
-  local list = {}
-  for _, c in ipairs{ "subject", "time", "nonresponder" } do
-    cols[c].n = n
-    list[#list + 1] = { c, cols[c] }
-  end
-  for _, sc in ipairs(M.scores) do
-    cols[sc.key].n = n
-    list[#list + 1] = { sc.key, cols[sc.key] }
-  end
-  return nl.table.new(list)
+  local names = { "subject", "time", "nonresponder" }
+  for _, sc in ipairs(M.scores) do names[#names + 1] = sc.key end
+  return F.table(names, cols, n)
 end
 
 -- FC ~ time + time:nonresponder + (1 | subject) by REML with t-tests on the residual
@@ -582,12 +408,12 @@ end
 -- Clinical course of the patients: MADRS mean (SD) per time point, response (>= 50 %
 -- reduction) and remission (< 10) counts, and the paired t-test baseline vs 2 weeks.
 function M.clinical(p)
-  if not (has_column(p, "madrs_baseline") and has_column(p, "madrs_week2")) then return nil end
+  if not (F.has_column(p, "madrs_baseline") and F.has_column(p, "madrs_week2")) then return nil end
   local function patient(i) return p.group[i] == "patient" end
   local out = { times = {} }
   for _, t in ipairs{ "baseline", "day1", "week2", "week8" } do
     local key = "madrs_" .. t
-    if has_column(p, key) then
+    if F.has_column(p, key) then
       local xs = values(p, key, patient)
       local n, m, s = moments(xs)
       local resp, remit = 0, 0
@@ -641,12 +467,7 @@ local function label(key)
 end
 M.label = label
 
-local function pfmt(p)
-  if p == nil or p ~= p then return "NA" end
-  if p < 0.001 then return ("%.1e"):format(p) end
-  return ("%.3f"):format(p)
-end
-M.pfmt = pfmt
+local pfmt = F.pfmt
 
 function M.format_clinical(c)
   if not c then return "(no MADRS columns)" end
@@ -804,12 +625,7 @@ function M.save(r, o)
       end
     end
   end
-  local list = {}
-  for _, c in ipairs{ "score", "term", "n", "df", "estimate", "se", "t", "p" } do
-    cols[c].n = k
-    list[#list + 1] = { c, cols[c] }
-  end
-  nl.table.new(list):write(o.out .. "/mixed_models.tsv")
+  F.table({ "score", "term", "n", "df", "estimate", "se", "t", "p" }, cols, k):write(o.out .. "/mixed_models.tsv")
 end
 
 return M

@@ -30,13 +30,9 @@ local w0 = os.time()
 local r = L.analyse(o)
 L.save(r, o)
 
-local runs = r.runs
-local excluded = 0
-for i = 1, #runs do
-  if runs.excluded[i] then excluded = excluded + 1 end
-end
 print(("Network FC (seed 003): %d runs of %d participants, %d excluded for head motion (> 2 mm or > 2 deg); "
-  .. "%s"):format(#runs, #r.subjects, excluded, r.study.simulated and "simulated default cohort" or o.participants))
+  .. "%s"):format(#r.runs, #r.subjects, L.F.excluded(r.runs),
+  r.study.simulated and "simulated default cohort" or o.participants))
 print()
 print("Clinical course of the patients (MADRS; response: >= 50 % reduction, remission: < 10)")
 print(L.format_clinical(r.clinical))

@@ -9,14 +9,6 @@ local nl = require "neurolua"
 local A = dofile("../../scripts/amygdala/common.lua")
 local F = A.F
 
-local function installed(name)
-  local t = nl.atlas.available()
-  for i = 1, #t do
-    if t.name[i] == name then return t.installed[i] end
-  end
-  return false
-end
-
 T.test("arguments: defaults, unknown options and bad values", function()
   local o = A.args{}
   T.eq(o.out, "out/amygdala")
@@ -34,11 +26,7 @@ T.test("arguments: defaults, unknown options and bad values", function()
   T.raises(function() A.args{ "permutations=-1" } end, "option 'permutations' must be a non-negative integer")
 end)
 
-if not installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- 30 patients (15 responders), one baseline run each, 6 mm, 120 frames, the planted
 -- coupling difference doubled for the few subjects.
@@ -133,12 +121,7 @@ T.test("files: t map, cluster maps, tables", function()
 end)
 
 T.test("seed_maps.lua end to end on a user's tables; input errors", function()
-  local exe = arg[-1]
-  local function run(args)
-    local f = io.popen(("'%s' ../../scripts/amygdala/seed_maps.lua %s 2>&1"):format(exe, args))
-    local text = f:read("a")
-    return f:close(), text
-  end
+  local function run(args) return T.run("../../scripts/amygdala/seed_maps.lua", args) end
   -- The first 10 patients' runs only, to keep the test short.
   local st = nl.table.read(o.sessions)
   local first = {}

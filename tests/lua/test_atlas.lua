@@ -8,35 +8,8 @@ local nl = require "neurolua"
 local data = os.getenv("NL_TEST_DATA") .. "/atlas/"
 local shared = os.getenv("NL_SHARED_DATA") or "../../../shared/data"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function fixture(path)
-  local out = {}
-  for line in io.lines(path) do
-    if not line:match("^#") then
-      local key, rest = line:match("^(%S+)%s*(.*)$")
-      local values = {}
-      for x in rest:gmatch("%S+") do values[#values + 1] = tonumber(x) end
-      out[key] = values
-    end
-  end
-  return out
-end
-
-local function installed(name)
-  local t = nl.atlas.available()
-  for i = 1, #t do
-    if t.name[i] == name then return t.installed[i] end
-  end
-  return false
-end
-
 T.test("a toy atlas with every label format", function()
-  local ref = fixture(data .. "tiny.txt")
+  local ref = T.fixture(data .. "tiny.txt")
   for _, labels in ipairs{ "tiny.nii.txt", "tiny.tsv", "tiny_noheader.csv", "tiny_cat12.csv", "tiny.json" } do
     local a = nl.atlas.load(data .. "tiny.nii.gz", data .. labels)
     T.eq(#a, 3, labels)
@@ -113,8 +86,8 @@ T.test("grids: resampled atlas with a notice, no overlap is an error", function(
 end)
 
 T.test("AAL by name: 116 regions, counts and centroids from nibabel", function()
-  if not installed("aal") then print("skip: mricron-data not installed") return end
-  local ref = fixture(data .. "fixture.txt")
+  if not T.atlas_installed("aal") then print("skip: mricron-data not installed") return end
+  local ref = T.fixture(data .. "fixture.txt")
   local aal = nl.atlas.load("aal")
   T.eq(#aal, ref["aal.regions"][1])
   local r = aal:regions()
@@ -127,14 +100,14 @@ T.test("AAL by name: 116 regions, counts and centroids from nibabel", function()
   end
   T.eq(aal:find("hippocampus_l").name[1], "Hippocampus_L")
   for _, name in ipairs{ "harvard-oxford", "brodmann", "aicha", "jhu" } do
-    if installed(name) then T.truthy(#nl.atlas.load(name) > 40, name) end
+    if T.atlas_installed(name) then T.truthy(#nl.atlas.load(name) > 40, name) end
   end
 end)
 
 T.test("MNI GM over AAL matches NumPy", function()
   local gm_path = shared .. "/mni152/mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz"
-  if not installed("aal") or not exists(gm_path) then print("skip: AAL or ../shared/data absent") return end
-  local ref = fixture(data .. "fixture.txt")
+  if not T.atlas_installed("aal") or not T.exists(gm_path) then print("skip: AAL or ../shared/data absent") return end
+  local ref = T.fixture(data .. "fixture.txt")
   local aal = nl.atlas.load("aal")
   local gm = nl.volume.load(gm_path)
   for _, stat in ipairs{ "sum", "mean", "median", "volume_ml" } do
@@ -157,7 +130,7 @@ T.test("FreeSurfer / CAT12 regional tables, ABIDE joined with phenotypes", funct
   T.eq(cat["Left Hippocampus"][1], 3.51)
   T.raises(function() nl.atlas.read_roi_table(data .. "bad_roi.tsv") end, "line 3, column 3 ('b'): 'abc' is not a number")
   local dir = shared .. "/abide_fs6/"
-  if not exists(dir .. "aseg_table.tsv") then print("skip: ../shared/data/abide_fs6 absent") return end
+  if not T.exists(dir .. "aseg_table.tsv") then print("skip: ../shared/data/abide_fs6 absent") return end
   local aseg = nl.atlas.read_roi_table(dir .. "aseg_table.tsv")
   T.eq(aseg:nrows(), 1035)
   local ids = {}

@@ -9,14 +9,6 @@ local nl = require "neurolua"
 local C = dofile("../../scripts/connectome/common.lua")
 local F = C.F
 
-local function installed(name)
-  local t = nl.atlas.available()
-  for i = 1, #t do
-    if t.name[i] == name then return t.installed[i] end
-  end
-  return false
-end
-
 T.test("arguments: defaults, unknown options and bad values", function()
   local o = C.args{}
   T.eq(o.out, "out/connectome")
@@ -54,11 +46,7 @@ T.test("covariates: numbers as they are, a two-level string as an indicator", fu
   T.raises(function() F.covariates(p, { 1 }, { "weight" }, "p.tsv") end, "p.tsv: missing covariate column 'weight'")
 end)
 
-if not installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- 16 patients (8 responders, all rescanned after treatment) and 14 controls at 6 mm,
 -- 100 frames, planted differences doubled for the few subjects.
@@ -167,12 +155,7 @@ T.test("files: edges, GLM tables, Ward netmat", function()
 end)
 
 T.test("connectome.lua end to end on a user's tables; input errors", function()
-  local exe = arg[-1]
-  local function run(args)
-    local f = io.popen(("'%s' ../../scripts/connectome/connectome.lua %s 2>&1"):format(exe, args))
-    local text = f:read("a")
-    return f:close(), text
-  end
+  local function run(args) return T.run("../../scripts/connectome/connectome.lua", args) end
   local common = ("'%s/participants.tsv' '%s/sessions.tsv' wm='%s/masks/wm.nii.gz' csf='%s/masks/csf.nii.gz' "
     .. "brain='%s/masks/brain.nii.gz' permutations=50 netmat=full"):format(dir, dir, dir, dir, dir)
   local ok, text = run(common .. (" out='%s/cli'"):format(dir))

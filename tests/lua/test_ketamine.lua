@@ -49,11 +49,7 @@ T.test("the saved discovery model is reused and predicts identically", function(
 end)
 
 T.test("replicate.lua runs end to end", function()
-  local exe = arg[-1]
-  local cmd = string.format("'%s' ../../scripts/ketamine/replicate.lua out='%s' permutations=20 2>&1", exe, out)
-  local p = io.popen(cmd)
-  local text = p:read("a")
-  local ok = p:close()
+  local ok, text = T.run("../../scripts/ketamine/replicate.lua", ("out='%s' permutations=20"):format(out))
   T.truthy(ok, "exit status 0:\n" .. text)
   for _, s in ipairs{ "Table 1.", "Table 2.", "discovery (nested CV)", "saline control", "external (pooled)",
                       "Figure 2.", "planted regions are in the top 25" } do
@@ -62,9 +58,9 @@ T.test("replicate.lua runs end to end", function()
   local t2 = nl.table.read(out .. "/table2.tsv")
   T.eq(#t2, 3)
   T.truthy(K.exists(out .. "/discovery_top25_weights.nii.gz"))
-  local bad = io.popen(string.format("'%s' ../../scripts/ketamine/discovery.lua nosuch=1 2>&1", exe))
-  local msg = bad:read("a")
-  T.truthy(not bad:close() and msg:find("unknown option 'nosuch'", 1, true), msg)
+  local msg
+  ok, msg = T.run("../../scripts/ketamine/discovery.lua", "nosuch=1")
+  T.truthy(not ok and msg:find("unknown option 'nosuch'", 1, true), msg)
 end)
 
 os.execute("rm -rf '" .. out .. "'")

@@ -8,14 +8,6 @@ local nl = require "neurolua"
 
 local L = dofile("../../scripts/limbic/common.lua")
 
-local function installed(name)
-  local t = nl.atlas.available()
-  for i = 1, #t do
-    if t.name[i] == name then return t.installed[i] end
-  end
-  return false
-end
-
 T.test("the t-tests (nl.stats) agree with SciPy", function()
   -- scipy 1.10: ttest_ind (Student and Welch), ttest_rel.
   local a, b = { 0.31, 0.42, 0.29, 0.55, 0.47, 0.38 }, { 0.21, 0.35, 0.18, 0.26, 0.30 }
@@ -49,11 +41,7 @@ T.test("arguments: unknown options and bad values are refused", function()
   T.eq(o.detrend, 2)
 end)
 
-if not installed("aal") then
-  print("skip: AAL not installed")
-  T.done()
-  return
-end
+if not T.atlas_installed("aal") then T.skip_rest("AAL not installed") end
 
 -- A small cohort: 12 patients (6 responders, all with a second baseline scan and a post
 -- scan) and 8 controls, 6 mm, 120 frames, the planted differences doubled (effect = 2)
@@ -148,25 +136,20 @@ T.test("network_fc.lua runs end to end on a user's tables", function()
   local tiny = T.tmpname("_limbic_cli")
   nl.sim.fmri{ seed = 2, dir = tiny, resolution = 6, frames = 80, subjects = { patients = 4, controls = 3 },
                motion_outliers = 1 }
-  local exe = arg[-1]
-  local cmd = ("'%s' ../../scripts/limbic/network_fc.lua '%s/participants.tsv' '%s/sessions.tsv' networks='%s' "
-    .. "wm='%s' csf='%s' brain='%s' out='%s/out' 2>&1"):format(exe, tiny, tiny, tiny .. "/networks.tsv",
-    tiny .. "/masks/wm.nii.gz", tiny .. "/masks/csf.nii.gz", tiny .. "/masks/brain.nii.gz", tiny)
-  local f = io.popen(cmd)
-  local text = f:read("a")
-  T.truthy(f:close(), "exit status 0:\n" .. text)
+  local script = "../../scripts/limbic/network_fc.lua"
+  local ok, text = T.run(script, ("'%s/participants.tsv' '%s/sessions.tsv' networks='%s' wm='%s' csf='%s' "
+    .. "brain='%s' out='%s/out'"):format(tiny, tiny, tiny .. "/networks.tsv", tiny .. "/masks/wm.nii.gz",
+    tiny .. "/masks/csf.nii.gz", tiny .. "/masks/brain.nii.gz", tiny))
+  T.truthy(ok, "exit status 0:\n" .. text)
   for _, s in ipairs{ "Linear mixed models", "sgACC-DMN", "time:nonresponder", "patients pre vs controls",
                       "11 runs of 7 participants, 1 excluded for head motion", "-3.50" } do
     T.truthy(text:find(s, 1, true), "output has '" .. s .. "':\n" .. text)
   end
-  T.truthy(L.exists(tiny .. "/out/mixed_models.tsv"))
-  f = io.popen(("'%s' ../../scripts/limbic/network_fc.lua '%s/participants.tsv' '%s/sessions.tsv' out='%s/o2' 2>&1")
-    :format(exe, tiny, tiny, tiny))
-  text = f:read("a")
-  T.truthy(not f:close() and text:find("option 'wm'", 1, true), text)
-  f = io.popen(("'%s' ../../scripts/limbic/network_fc.lua nosuch=1 2>&1"):format(exe))
-  text = f:read("a")
-  T.truthy(not f:close() and text:find("unknown option 'nosuch'", 1, true), text)
+  T.truthy(L.F.exists(tiny .. "/out/mixed_models.tsv"))
+  ok, text = T.run(script, ("'%s/participants.tsv' '%s/sessions.tsv' out='%s/o2'"):format(tiny, tiny, tiny))
+  T.truthy(not ok and text:find("option 'wm'", 1, true), text)
+  ok, text = T.run(script, "nosuch=1")
+  T.truthy(not ok and text:find("unknown option 'nosuch'", 1, true), text)
 
   -- Input checks: group values, unknown participants; a session outside baseline and
   -- post is skipped.

@@ -5,20 +5,6 @@ local nl = require "neurolua"
 
 local data = os.getenv("NL_TEST_DATA") .. "/atlas/"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function installed(name)
-  local t = nl.atlas.available()
-  for i = 1, #t do
-    if t.name[i] == name then return t.installed[i] end
-  end
-  return false
-end
-
 -- A fresh directory name under /tmp (not created), removed at the end.
 local dirs = {}
 local function tmpdir()
@@ -36,7 +22,7 @@ end
 
 local header = "participant_id\tcohort\tarm\tage\tsex\tsite\ttiv\tmadrs_pre\tmadrs_post\tgm_path"
 
-local aal = installed("aal") and nl.atlas.load("aal") or nil
+local aal = T.atlas_installed("aal") and nl.atlas.load("aal") or nil
 
 T.test("nl.sim.ketamine writes participants, ground truth and maps that sum back", function()
   if not aal then print("skip: AAL not installed") return end
@@ -50,8 +36,8 @@ T.test("nl.sim.ketamine writes participants, ground truth and maps that sum back
   T.eq(p.gm_path[1], dir .. "/gm/sub-149_gm.nii.gz")
   T.eq(first_line(dir .. "/participants.tsv"), header)
   T.eq(first_line(dir .. "/ground_truth.tsv"), "index\tname\tsign\teffect_size\tpercent")
-  T.truthy(exists(dir .. "/gm/sub-170_gm.nii.gz"))
-  T.truthy(not exists(dir .. "/gm/sub-001_gm.nii.gz"), "only the chosen cohort's maps")
+  T.truthy(T.exists(dir .. "/gm/sub-170_gm.nii.gz"))
+  T.truthy(not T.exists(dir .. "/gm/sub-001_gm.nii.gz"), "only the chosen cohort's maps")
   T.eq(#truth, 13)
   T.eq(truth.name[1], "Frontal_Sup_L")
   T.eq(truth.sign[1], 1)
@@ -154,7 +140,7 @@ T.test("nl.sim.ketamine options are checked", function()
   T.raises(function()
     nl.sim.ketamine{ dir = d, atlas = tiny, resolution = 2, planted = { responders = { "Alpha" } } }
   end, "responder region 'Alpha' is not a region of atlas 'tiny'")
-  T.truthy(not exists(d .. "/participants.tsv"), "nothing written on error")
+  T.truthy(not T.exists(d .. "/participants.tsv"), "nothing written on error")
   local p, truth, vols = nl.sim.ketamine{ dir = d, atlas = tiny, resolution = 2, cohorts = { "saline" },
                                           planted = { responders = { "Alpha_L" }, nonresponders = { "Gamma" } } }
   T.eq(#p, 49)
@@ -297,7 +283,7 @@ T.test("nl.sim.fmri writes images, motion files and tables that read back", func
   local nets = nl.table.read(dir .. "/networks.tsv")
   T.eq(#nets, 116)
   T.truthy(aal:timeseries(v):cols() == 116)
-  for _, m in ipairs{ "brain", "wm", "csf" } do T.truthy(exists(dir .. "/masks/" .. m .. ".nii.gz")) end
+  for _, m in ipairs{ "brain", "wm", "csf" } do T.truthy(T.exists(dir .. "/masks/" .. m .. ".nii.gz")) end
   -- The same seed gives the same files; the directory policy protects them.
   local dir2 = tmpdir()
   nl.sim.fmri{ seed = 3, dir = dir2, resolution = 6, frames = 80, subjects = { patients = 4, controls = 2 },
@@ -344,7 +330,7 @@ T.test("nl.sim.fmri refuses bad options, naming them", function()
   T.raises(function() nl.sim.fmri{ dir = d, overwrite = 1 } end, "option 'overwrite' must be true or false")
   T.raises(function() nl.sim.fmri{ dir = d, atlas = 5 } end, "option 'atlas' must be an atlas name")
   T.raises(function() nl.sim.fmri{ dir = d, seed = -1 } end, "option 'seed' must be a non-negative integer")
-  T.truthy(not exists(d), "nothing written when an option is refused")
+  T.truthy(not T.exists(d), "nothing written when an option is refused")
 end)
 
 for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end

@@ -9,26 +9,8 @@ local data = os.getenv("NL_TEST_DATA") .. "/nifti/"
 local shared = os.getenv("NL_SHARED_DATA") or "../../../shared/data"
 local nibabel = "/usr/lib/python3/dist-packages/nibabel/tests/data/"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function fixture(path)
-  local out = {}
-  for line in io.lines(path) do
-    if not line:match("^#") then
-      local key, rest = line:match("^(%S+)%s*(.*)$")
-      local values = {}
-      for x in rest:gmatch("%S+") do values[#values + 1] = tonumber(x) end
-      out[key] = values
-    end
-  end
-  return out
-end
-local small = fixture(data .. "small.txt")
-local real = fixture(data .. "fixture.txt")
+local small = T.fixture(data .. "small.txt")
+local real = T.fixture(data .. "fixture.txt")
 
 local function sum(v) return v:stats().sum end
 
@@ -154,7 +136,7 @@ T.test("4-D: frames, frame, timeseries, values", function()
 end)
 
 T.test("nibabel's 4-D example", function()
-  if not exists(nibabel .. "example4d.nii.gz") then print("skip: python3-nibabel test data absent") return end
+  if not T.exists(nibabel .. "example4d.nii.gz") then print("skip: python3-nibabel test data absent") return end
   local v = nl.volume.load(nibabel .. "example4d.nii.gz")
   T.eq(tostring(v), "[Volume 128x96x24x2, 2x2x2.2 mm, TR 2000 s, int16, LAS]")
   T.eq(v:tr(), 2000)
@@ -249,7 +231,7 @@ end)
 
 T.test("real images: IXI T1 and MNI GM round trip, smoothing and resampling vs SciPy", function()
   local ixi_path = shared .. "/ixi_t1/IXI012-HH-1211_T1.nii.gz"
-  if not exists(ixi_path) then print("skip: ../shared/data not found") return end
+  if not T.exists(ixi_path) then print("skip: ../shared/data not found") return end
   local ixi = nl.volume.load(ixi_path)
   check_affine(ixi, real["ixi012.affine"])
   T.eq(ixi:orientation(), "PSR")

@@ -7,6 +7,9 @@
 --     T.raises(function() a * b end, "do not agree")
 --   end)
 --   T.done()   -- prints "N passed, M failed" and exits non-zero on failure
+--
+-- Helpers: T.tmpname, T.write_file, T.read_file, T.exists, T.fixture (reference
+-- files), T.atlas_installed, T.run (a script in a child neurolua), T.skip_rest.
 local T = {}
 local passed, failed = 0, 0
 
@@ -69,6 +72,44 @@ function T.read_file(path)
   return s
 end
 
+function T.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- A reference file of lines "key v1 v2 ..." (lines starting with # are comments) as
+-- {key = {numbers}}.
+function T.fixture(path)
+  local out = {}
+  for line in io.lines(path) do
+    if not line:match("^#") then
+      local key, rest = line:match("^(%S+)%s*(.*)$")
+      local values = {}
+      for x in rest:gmatch("%S+") do values[#values + 1] = tonumber(x) end
+      out[key] = values
+    end
+  end
+  return out
+end
+
+-- Whether the data of the named atlas (nl.atlas.available) are installed.
+function T.atlas_installed(name)
+  local t = require("neurolua").atlas.available()
+  for i = 1, #t do
+    if t.name[i] == name then return t.installed[i] end
+  end
+  return false
+end
+
+-- Runs a script with the neurolua executable running the test (arg[-1]) and `args` (shell
+-- words); returns whether it exited with status 0 and its output (stdout and stderr).
+function T.run(script, args)
+  local f = assert(io.popen(("'%s' %s %s 2>&1"):format(arg[-1], script, args or "")))
+  local text = f:read("a")
+  return f:close() == true, text
+end
+
 function T.test(name, fn)
   local ok, err = xpcall(fn, debug.traceback)
   if ok then
@@ -83,6 +124,12 @@ function T.done()
   for _, p in ipairs(temps) do os.remove(p) end
   print(string.format("%d passed, %d failed", passed, failed))
   os.exit(failed == 0 and 0 or 1)
+end
+
+-- Skips the rest of the test file: prints "skip: <why>" and ends it as T.done() does.
+function T.skip_rest(why)
+  print("skip: " .. why)
+  T.done()
 end
 
 return T
