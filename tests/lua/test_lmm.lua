@@ -6,15 +6,7 @@ local nl = require "neurolua"
 
 local data = os.getenv("NL_TEST_DATA") .. "/lmm/"
 
-local ref = {}
-for line in io.lines(data .. "lmm.txt") do
-  if not line:match("^#") then
-    local key, rest = line:match("^(%S+)%s*(.*)$")
-    local values = {}
-    for x in rest:gmatch("%S+") do values[#values + 1] = tonumber(x) end
-    ref[key] = values
-  end
-end
+local ref = T.fixture(data .. "lmm.txt")
 
 local function close(got, want, tol, what)
   T.truthy(math.abs(got - want) <= tol * math.max(math.abs(want), 1e-8),

@@ -5,13 +5,8 @@ local nl = require "neurolua"
 
 local data = os.getenv("NL_TEST_DATA") .. "/atlas/"
 
--- A fresh directory name under /tmp (not created), removed at the end.
-local dirs = {}
-local function tmpdir()
-  local p = T.tmpname("_sim")
-  dirs[#dirs + 1] = p
-  return p
-end
+-- A fresh directory name under /tmp (not created), removed by T.done().
+local function tmpdir() return T.tmpname("_sim") end
 
 local function first_line(path)
   local f = assert(io.open(path, "rb"))
@@ -333,5 +328,4 @@ T.test("nl.sim.fmri refuses bad options, naming them", function()
   T.truthy(not T.exists(d), "nothing written when an option is refused")
 end)
 
-for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end
 T.done()

@@ -49,7 +49,8 @@ function T.raises(fn, pattern)
   return err
 end
 
--- Path of a temporary file that is removed at exit (when done() runs).
+-- Path of a temporary file or directory (not created) that is removed at exit, with
+-- whatever it then holds (when done() runs).
 local temps = {}
 function T.tmpname(suffix)
   local p = os.tmpname()
@@ -121,7 +122,7 @@ function T.test(name, fn)
 end
 
 function T.done()
-  for _, p in ipairs(temps) do os.remove(p) end
+  for _, p in ipairs(temps) do os.execute("rm -rf '" .. p .. "'") end
   print(string.format("%d passed, %d failed", passed, failed))
   os.exit(failed == 0 and 0 or 1)
 end
