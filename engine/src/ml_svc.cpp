@@ -71,16 +71,18 @@ void check_inputs(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vect
 //  * Up to 32 features, w stays in registers and the loop looks one step ahead: the
 //    update of step s is added to w only during step s + 1, which computes u'w as
 //    u'w_old + d (u'u_s). The two dot products do not wait for the previous update, which
-//    takes the update off the loop's critical path (about 2x faster on 66 x 13). Same
+//    takes the update off the loop's critical path (about 2x faster on 66 x 13). The
+//    step is d = max(-G / QD_ii, -alpha_i) (two dependent operations, not four for
+//    alpha_new - alpha_old; 15 % faster) and G adds alpha_i D_ii - 1 before u'w. Same
 //    iterates as LIBLINEAR up to rounding. Longer samples use the plain update.
 //  * The loop (ml_svc_kernels.inc) is built twice, for any x86-64 CPU and for CPUs with
 //    AVX (chosen at run time, nl::simd_avx()); its dot products fix the order of every
 //    operation, so both builds give bit-identical results.
 namespace {
 
-// What the solver keeps per sample, together: the dual variable alpha_i, D_ii and 1 / QD_ii.
+// What the solver keeps per sample, together: the dual variable alpha_i, D_ii and -1 / QD_ii.
 struct SampleState {
-  double alpha, D, QD_inv;
+  double alpha, D, QD_neg_inv;
 };
 
 namespace kern_base {
@@ -129,13 +131,13 @@ LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Re
     for (Eigen::Index j = 0; j < p; ++j) u[j] = y[i] * X(i, j);
     if (has_bias) u[p] = y[i] * options.bias;
     // D_ii = 1 / (2 C_i); QD_ii = x_i'x_i + D_ii. The step divides by QD_ii; multiplying
-    // by a stored reciprocal keeps the divide off the loop (LIBLINEAR divides).
+    // by a stored (negated) reciprocal keeps the divide off the loop (LIBLINEAR divides).
     const double D = 0.5 / (y[i] > 0 ? options.Cp : options.Cn);
     double sq = 0.0;
     for (Eigen::Index j = 0; j < w_size; ++j) sq += u[j] * u[j];
     // Warm start (LinearSvcOptions::alpha0, checked above): the solver rebuilds w.
     const double a0 = options.alpha0.size() == l ? std::max(options.alpha0[i], 0.0) : 0.0;
-    S[i] = {a0, D, 1.0 / (D + sq)};
+    S[i] = {a0, D, -1.0 / (D + sq)};
   }
   std::vector<int> index(static_cast<std::size_t>(l));
   std::iota(index.begin(), index.end(), 0);

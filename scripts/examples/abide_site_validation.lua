@@ -17,15 +17,11 @@ local nl = require "neurolua"
 local script_dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local o = { dir = script_dir .. "../../../shared/data/abide_fs6", holdout = "NYU,UM_1,USM,YALE", permutations = 200,
             seed = 1, wrapper = true, out = "out/abide" }
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match("^([%w_]+)=(.*)$")
-  if not k then o.dir = a
-  elseif k == "holdout" or k == "out" then o[k] = v
-  elseif k == "wrapper" then o.wrapper = v == "true"
-  elseif k == "permutations" or k == "seed" or k == "threads" then
-    o[k] = tonumber(v) or error(string.format("option '%s' must be a number, got '%s'", k, v), 0)
-  else error(string.format("unknown option '%s' (expected holdout, permutations, seed, wrapper, threads, out)", k), 0) end
-end
+local Args = dofile(script_dir .. "../lib/args.lua")
+Args.parse(arg, { options = { holdout = "string", permutations = "number", seed = "number", wrapper = "boolean",
+                              threads = "number", out = "string" },
+                  names = { "holdout", "permutations", "seed", "wrapper", "threads", "out" },
+                  positional = { "dir" }, usage = "[abide_fs6_dir] [key=value ...]" }, o)
 if o.threads then nl.threads(o.threads) end
 local f = io.open(o.dir .. "/phenotypes.csv")
 if not f then

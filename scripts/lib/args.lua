@@ -12,8 +12,9 @@ local Args = {}
 --   spec.positional  the fields that take the positional arguments, in order
 --   spec.usage       the arguments expected, for the too-many-arguments error, e.g.
 --                    "[participants.tsv [atlas]] [key=value ...]"
--- An unknown key, a value not of its option's kind or a positional argument too many
--- raises an error without a position.
+-- An unknown key, a value not of its option's kind, a positional argument too many or
+-- a flag other than -h / --help raises an error without a position. -h or --help prints
+-- Args.help (the script's header comment and the options) and exits with status 0.
 function Args.parse(argv, spec, o)
   o = o or {}
   local names = spec.names
@@ -25,7 +26,12 @@ function Args.parse(argv, spec, o)
   local pos = 0
   for _, a in ipairs(argv or {}) do
     local k, v = a:match("^([%w_]+)=(.*)$")
-    if k then
+    if a == "-h" or a == "--help" then
+      io.write(Args.help(argv[0], spec, names))
+      os.exit(0)
+    elseif a:match("^%-%-?%a") then
+      error(("unknown flag '%s': options are key=value (--help lists them)"):format(a), 0)
+    elseif k then
       local kind = spec.options[k]
       if not kind then
         error(("unknown option '%s' (expected one of: %s)"):format(k, table.concat(names, ", ")), 0)
@@ -47,6 +53,26 @@ function Args.parse(argv, spec, o)
     end
   end
   return o
+end
+
+-- The help text of a script: the comment block at the top of the file at `path` (its
+-- "-- " prefixes removed), then the usage line and each option with its kind.
+function Args.help(path, spec, names)
+  local lines = {}
+  local f = path and io.open(path)
+  if f then
+    for line in f:lines() do
+      local text = line:match("^%-%- ?(.*)$")
+      if not text then break end
+      lines[#lines + 1] = text
+    end
+    f:close()
+  end
+  if #lines > 0 then lines[#lines + 1] = "" end
+  lines[#lines + 1] = ("usage: neurolua %s %s"):format(path or "SCRIPT", spec.usage)
+  lines[#lines + 1] = "options (key=value):"
+  for _, k in ipairs(names) do lines[#lines + 1] = ("  %-16s %s"):format(k, spec.options[k]) end
+  return table.concat(lines, "\n") .. "\n"
 end
 
 return Args
