@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 
@@ -98,11 +99,78 @@ __attribute__((target("avx"))) void rank_sort_avx(const double* a, Index n, doub
 }
 #endif
 
+// The common case of distinct values: the rank of a_i is #{j : a_j < a_i}, counted over
+// a copy padded with +inf to a multiple of 8, so that every i runs the same number of
+// iterations (the loop branches of the split loops above, whose trip counts change with
+// i, mispredict). Returns false when two values share a rank (a tie, or a NaN); out is
+// then incomplete and the caller sorts again with the tie rule.
+constexpr Index kRankSortMax = 128;
+
+bool rank_sort_distinct_base(const double* a, Index n, double* out) {
+  typedef double Pair __attribute__((vector_size(16)));
+  typedef long long Mask2 __attribute__((vector_size(16)));
+  alignas(16) double b[kRankSortMax + 8];
+  const Index nq = (n + 7) & ~Index{7};
+  std::copy(a, a + n, b);
+  std::fill(b + n, b + nq, std::numeric_limits<double>::infinity());
+  std::uint64_t seen[2] = {0, 0}, dup = 0;
+  for (Index i = 0; i < n; ++i) {
+    const double x = a[i];
+    const Pair xx = {x, x};
+    Mask2 c0 = {0, 0}, c1 = c0, c2 = c0, c3 = c0;  // minus the counts
+    for (Index j = 0; j < nq; j += 8) {
+      c0 += (Mask2)(*reinterpret_cast<const Pair*>(b + j) < xx);
+      c1 += (Mask2)(*reinterpret_cast<const Pair*>(b + j + 2) < xx);
+      c2 += (Mask2)(*reinterpret_cast<const Pair*>(b + j + 4) < xx);
+      c3 += (Mask2)(*reinterpret_cast<const Pair*>(b + j + 6) < xx);
+    }
+    const Mask2 c = (c0 + c1) + (c2 + c3);
+    const auto r = static_cast<std::uint64_t>(-(c[0] + c[1]));
+    out[r] = x;
+    dup |= (seen[r >> 6] >> (r & 63)) & 1;
+    seen[r >> 6] |= std::uint64_t{1} << (r & 63);
+  }
+  return dup == 0;
+}
+
+#if NL_HAVE_AVX_KERNELS
+__attribute__((target("avx"))) bool rank_sort_distinct_avx(const double* a, Index n, double* out) {
+  typedef double Quad __attribute__((vector_size(32)));
+  typedef long long Mask4 __attribute__((vector_size(32)));
+  const Quad one = {1.0, 1.0, 1.0, 1.0};
+  const Mask4 one_bits = (Mask4)one;
+  alignas(32) double b[kRankSortMax + 8];
+  const Index nq = (n + 7) & ~Index{7};
+  std::copy(a, a + n, b);
+  std::fill(b + n, b + nq, std::numeric_limits<double>::infinity());
+  std::uint64_t seen[2] = {0, 0}, dup = 0;
+  for (Index i = 0; i < n; ++i) {
+    const double x = a[i];
+    const Quad xx = {x, x, x, x};
+    Quad c0 = {0.0, 0.0, 0.0, 0.0}, c1 = c0;  // counts as doubles (exact)
+    for (Index j = 0; j < nq; j += 8) {
+      c0 += (Quad)((*reinterpret_cast<const Quad*>(b + j) < xx) & one_bits);
+      c1 += (Quad)((*reinterpret_cast<const Quad*>(b + j + 4) < xx) & one_bits);
+    }
+    const Quad c = c0 + c1;
+    const auto r = static_cast<std::uint64_t>((c[0] + c[1]) + (c[2] + c[3]));
+    out[r] = x;
+    dup |= (seen[r >> 6] >> (r & 63)) & 1;
+    seen[r >> 6] |= std::uint64_t{1} << (r & 63);
+  }
+  return dup == 0;
+}
+#endif
+
+// Ascending sort of a[0..n) into out[0..n), n <= kRankSortMax.
 void rank_sort(const double* a, Index n, double* out) {
 #if NL_HAVE_AVX_KERNELS
-  if (simd_avx()) return rank_sort_avx(a, n, out);
+  if (simd_avx()) {
+    if (!rank_sort_distinct_avx(a, n, out)) rank_sort_avx(a, n, out);
+    return;
+  }
 #endif
-  rank_sort_base(a, n, out);
+  if (!rank_sort_distinct_base(a, n, out)) rank_sort_base(a, n, out);
 }
 
 // ---------------------------------------------------------------- univariate windows
@@ -149,6 +217,30 @@ WindowScan scan_windows(const double* y, Index n, Index h) {
 }
 
 // ---------------------------------------------------------------- FAST-MCD core
+
+// Doubles whose first element is 64-byte aligned, so that the kernels' vector loads (at
+// multiples of four doubles from the start) never straddle a cache line.
+class AlignedDoubles {
+ public:
+  explicit AlignedDoubles(std::size_t n = 0) { assign(n, 0.0); }
+  AlignedDoubles(const AlignedDoubles&) = delete;
+  AlignedDoubles& operator=(const AlignedDoubles&) = delete;
+  void assign(std::size_t n, double v) {
+    raw_.assign(n + 8, v);
+    const auto a = reinterpret_cast<std::uintptr_t>(raw_.data());
+    ptr_ = raw_.data() + ((64 - a % 64) % 64) / sizeof(double);
+    size_ = n;
+  }
+  std::size_t size() const { return size_; }
+  double* data() { return ptr_; }
+  const double* data() const { return ptr_; }
+  double& operator[](std::size_t i) { return ptr_[i]; }
+
+ private:
+  std::vector<double> raw_;
+  double* ptr_ = nullptr;
+  std::size_t size_ = 0;
+};
 
 // The raw (unscaled) MCD solution in the original units.
 struct RawMcd {
@@ -206,9 +298,9 @@ class FastMcd {
  private:
   // Scratch space of the kernels, one per thread of work (no allocation inside the loops).
   struct Work {
-    std::vector<double> W;               // gathered, centred subset rows, by columns
-    std::vector<double> Y;               // forward-substituted rows (n_pad x p, by columns)
-    std::vector<double> d;               // squared distances (n_pad; the first n are used)
+    AlignedDoubles W;                    // gathered, centred subset rows, by columns
+    AlignedDoubles Y;                    // forward-substituted rows (n_pad x p, by columns)
+    AlignedDoubles d;                    // squared distances (n_pad; the first n are used)
     std::vector<double> L;               // Cholesky factor, row-major p x p (lower triangle)
     std::vector<double> pivot, inv_diag; // L_jj^2 and 1 / L_jj
     std::vector<double> sel;             // selection buffers (3 n)
@@ -235,7 +327,7 @@ class FastMcd {
   // The kernels below run about a thousand times per fit with p ~ 10 and n ~ 100 (250
   // starts, each with three covariances, three factorisations and two rounds of
   // distances), so they are written for those sizes: data by columns padded to a
-  // multiple of 4 or 16 rows, vectorised across rows (stats_mcd_kernels.inc), no
+  // multiple of 4 rows, vectorised across rows (stats_mcd_kernels.inc), no
   // allocation, no GEMM (whose packing dominates at these sizes). Each value is computed
   // in a fixed order, so results do not depend on the compiler, the CPU or the threads.
 
@@ -249,7 +341,7 @@ class FastMcd {
   void mean_cov(Work& wk, const std::vector<Index>& sub, double* mean, double* cov) const {
     const Index m = static_cast<Index>(sub.size());
     const Index mp = (m + 3) & ~Index{3};  // rows padded to a multiple of 4 (with zeros)
-    if (static_cast<Index>(wk.W.size()) < mp * p_) wk.W.resize(static_cast<std::size_t>(mp * p_));
+    if (static_cast<Index>(wk.W.size()) < mp * p_) wk.W.assign(static_cast<std::size_t>(mp * p_), 0.0);
     const double scale = 1.0 / static_cast<double>(m - 1);
 #if NL_HAVE_AVX_KERNELS
     if (avx_) {
@@ -284,6 +376,46 @@ class FastMcd {
         double v = cov(i, j);
         for (Index k = 0; k < j; ++k) v -= Li[k] * Lj[k];
         L[i * p + j] = v * inv;
+      }
+    }
+    return true;
+  }
+
+  // factor() of two matrices at once, statement by statement: each factorisation is a
+  // chain of dependent square roots and divisions, and two independent chains overlap.
+  // Every value is computed exactly as factor() computes it. False when either is
+  // singular (the factors are then incomplete).
+  bool factor2(Work& wa, const double* ca, Work& wb, const double* cb) const {
+    const Index p = p_;
+    double* La = wa.L.data();
+    double* Lb = wb.L.data();
+    for (Index j = 0; j < p; ++j) {
+      double* Laj = La + j * p;
+      double* Lbj = Lb + j * p;
+      double da = ca[j + j * p], db = cb[j + j * p];
+      for (Index k = 0; k < j; ++k) {
+        da -= Laj[k] * Laj[k];
+        db -= Lbj[k] * Lbj[k];
+      }
+      if (!(da >= eps_) || !(db >= eps_)) return false;
+      wa.pivot[j] = da;
+      wb.pivot[j] = db;
+      const double la = std::sqrt(da), lb = std::sqrt(db);
+      Laj[j] = la;
+      Lbj[j] = lb;
+      const double inva = 1.0 / la, invb = 1.0 / lb;
+      wa.inv_diag[j] = inva;
+      wb.inv_diag[j] = invb;
+      for (Index i = j + 1; i < p; ++i) {
+        const double* Lai = La + i * p;
+        const double* Lbi = Lb + i * p;
+        double va = ca[i + j * p], vb = cb[i + j * p];
+        for (Index k = 0; k < j; ++k) {
+          va -= Lai[k] * Laj[k];
+          vb -= Lbi[k] * Lbj[k];
+        }
+        La[i * p + j] = va * inva;
+        Lb[i * p + j] = vb * invb;
       }
     }
     return true;
@@ -435,6 +567,38 @@ class FastMcd {
     return t;
   }
 
+  // run_trial for two starts at once, their factorisations interleaved (factor2); the
+  // other steps run one start after the other. The results are those of run_trial: when
+  // either start meets a singular covariance, both are simply run again by run_trial.
+  void run_trial_pair(Work& wa, Work& wb, const std::vector<Index>& sa,
+                      const std::vector<Index>& sb, double* mean_a, double* cov_a,
+                      double* mean_b, double* cov_b, Trial& ta, Trial& tb) const {
+    // The C-steps of run_trial with kstep1 = 2: its determinant test cannot stop them
+    // early (it compares with the determinant two steps back, which is not formed).
+    const std::vector<Index>* ha = &sa;
+    const std::vector<Index>* hb = &sb;
+    for (int step = 0; step <= 2; ++step) {
+      mean_cov(wa, *ha, mean_a, cov_a);
+      mean_cov(wb, *hb, mean_b, cov_b);
+      if (!factor2(wa, cov_a, wb, cov_b)) {
+        ta = run_trial(wa, sa, mean_a, cov_a);
+        tb = run_trial(wb, sb, mean_b, cov_b);
+        return;
+      }
+      if (step == 2) break;
+      distances(wa, mean_a);
+      smallest(wa, wa.H);
+      distances(wb, mean_b);
+      smallest(wb, wb.H);
+      ha = &wa.H;
+      hb = &wb.H;
+    }
+    ta = Trial{};
+    tb = Trial{};
+    ta.logdet = logdet(wa);
+    tb.logdet = logdet(wb);
+  }
+
   static bool next_combination(std::vector<Index>& c, Index n) {
     const Index k = static_cast<Index>(c.size());
     for (Index i = k - 1; i >= 0; --i) {
@@ -509,8 +673,8 @@ class FastMcd {
   double eps_;
   Vector med_, mad_;
   Matrix Z_;                // standardised data (n x p)
-  Index n_pad_ = 0;         // n rounded up to a multiple of 16
-  std::vector<double> Zp_;  // Z_ by columns of n_pad_ rows (zero padding)
+  Index n_pad_ = 0;         // n rounded up to a multiple of 4
+  AlignedDoubles Zp_;       // Z_ by columns of n_pad_ rows (zero padding)
 };
 
 RawMcd FastMcd::run() {
@@ -529,7 +693,7 @@ RawMcd FastMcd::run() {
       return exact_fit_rows(((X_.col(j).array() - med_[j]).abs() < 1e-8).eval());
   }
   Z_ = ((X_.rowwise() - med_.transpose()).array().rowwise() / mad_.transpose().array()).matrix();
-  n_pad_ = (n_ + 15) & ~Index{15};
+  n_pad_ = (n_ + 3) & ~Index{3};
   Zp_.assign(static_cast<std::size_t>(n_pad_ * p_), 0.0);
   for (Index j = 0; j < p_; ++j)
     for (Index i = 0; i < n_; ++i) Zp_[static_cast<std::size_t>(j * n_pad_ + i)] = Z_(i, j);
@@ -568,11 +732,21 @@ RawMcd FastMcd::run() {
   Matrix tmean(p_, static_cast<Index>(ntrial)), tcov(p_ * p_, static_cast<Index>(ntrial));
   const std::size_t chunk = 16;
   parallel_for((ntrial + chunk - 1) / chunk, [&](std::size_t c) {
-    Work w(n_, n_pad_, p_);
-    for (std::size_t t = c * chunk; t < std::min(ntrial, (c + 1) * chunk); ++t) {
+    Work w(n_, n_pad_, p_), w2(n_, n_pad_, p_);
+    const std::size_t end = std::min(ntrial, (c + 1) * chunk);
+    for (std::size_t t = c * chunk; t < end;) {
       const auto ti = static_cast<Index>(t);
-      trials[t] = run_trial(w, starts[t], tmean.col(ti).data(), tcov.col(ti).data());
-      if (trials[t].singular) break;  // redone in order below
+      if (t + 1 < end) {  // two starts at once
+        run_trial_pair(w, w2, starts[t], starts[t + 1], tmean.col(ti).data(),
+                       tcov.col(ti).data(), tmean.col(ti + 1).data(), tcov.col(ti + 1).data(),
+                       trials[t], trials[t + 1]);
+        if (trials[t].singular || trials[t + 1].singular) break;  // redone in order below
+        t += 2;
+      } else {
+        trials[t] = run_trial(w, starts[t], tmean.col(ti).data(), tcov.col(ti).data());
+        if (trials[t].singular) break;
+        ++t;
+      }
     }
   });
   std::vector<Candidate> cand;
@@ -611,7 +785,7 @@ RawMcd FastMcd::run() {
   double best_logdet = std::numeric_limits<double>::infinity();
   Vector best_mean;
   Matrix best_cov;
-  std::vector<Index> best_H, H;
+  std::vector<Index> best_H, H, Hprev;
   for (std::size_t c = 0; c < cand.size(); ++c) {
     check_interrupt();
     if (!factor(wk, cand[c].cov)) return exact_fit_std(cand[c].mean, cand[c].cov);
@@ -634,7 +808,12 @@ RawMcd FastMcd::run() {
         best_H = H;
       }
       distances(wk, mean.data());
+      Hprev.swap(H);
       smallest(wk, H);
+      // A fixed point: every further step would repeat this one exactly (the same
+      // subset, mean, covariance and det, which is no improvement), so the loop would only
+      // run on until its det test stops it. Leaving now gives the same result.
+      if (H == Hprev) break;
     }
   }
 
@@ -711,7 +890,7 @@ UnivariateMcd unimcd(const Eigen::Ref<const Vector>& y0, const UnimcdSetup& s,
   // Scratch reused across calls (ROBPCA calls this for every direction).
   thread_local std::vector<double> ybuf;
   ybuf.resize(static_cast<std::size_t>(n));
-  if (n <= 128) {
+  if (n <= kRankSortMax) {
     rank_sort(y0.data(), n, ybuf.data());
   } else {
     std::copy(y0.data(), y0.data() + n, ybuf.begin());
