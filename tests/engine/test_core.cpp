@@ -1,5 +1,6 @@
 // Tests of nl/core: random streams, parallel-for, interruption.
 #include <catch2/catch.hpp>
+#include <algorithm>
 
 #include <chrono>
 #include <cmath>
@@ -140,6 +141,40 @@ TEST_CASE("parallel_for: nested loops run the inner one serially, with the same 
     ids.insert(std::this_thread::get_id());
   });
   CHECK(ids.size() == 2);
+  nl::set_threads(2);
+}
+
+TEST_CASE("parallel_for: kept worker threads, many calls and concurrent callers", "[core]") {
+  // Many short calls in a row, on the kept worker threads, each run every task once;
+  // two host threads calling at the same time (one gets the kept workers, the other
+  // starts its own) both get complete, correct results.
+  for (int threads : {4, 2, 3}) {
+    nl::set_threads(threads);
+    for (int call = 0; call < 300; ++call) {
+      std::vector<int> hit(37, 0);
+      nl::parallel_for(hit.size(), [&](std::size_t i) {
+        hit[i] += 1;
+        if (i % 5 == 0) std::this_thread::yield();
+      });
+      REQUIRE(std::count(hit.begin(), hit.end(), 1) == 37);
+    }
+  }
+  auto sums = [](std::uint64_t seed) {
+    std::vector<double> out(200);
+    for (int rep = 0; rep < 20; ++rep)
+      nl::parallel_for(out.size(), [&](std::size_t i) {
+        nl::Rng r(seed, i);
+        out[i] = r.normal() + r.normal();
+      });
+    return out;
+  };
+  const auto ref_a = sums(1), ref_b = sums(2);
+  std::vector<double> a, b;
+  std::thread t1([&] { a = sums(1); }), t2([&] { b = sums(2); });
+  t1.join();
+  t2.join();
+  CHECK(a == ref_a);
+  CHECK(b == ref_b);
   nl::set_threads(2);
 }
 
