@@ -106,14 +106,32 @@ __attribute__((target("avx"))) void rank_sort_avx(const double* a, Index n, doub
 // then incomplete and the caller sorts again with the tie rule.
 constexpr Index kRankSortMax = 128;
 
+// a[0..n) copied to b, then +inf up to a multiple of 8 (n <= kRankSortMax); returns the
+// padded length.
+inline Index pad_with_inf(const double* a, Index n, double* b) {
+  const Index nq = (n + 7) & ~Index{7};
+  std::copy(a, a + n, b);
+  std::fill(b + n, b + nq, std::numeric_limits<double>::infinity());
+  return nq;
+}
+
+// The ranks taken so far; put() stores x at rank r and notes whether r was taken.
+struct RankSlots {
+  std::uint64_t seen[2] = {0, 0}, dup = 0;
+  void put(double* out, std::uint64_t r, double x) {
+    out[r] = x;
+    dup |= (seen[r >> 6] >> (r & 63)) & 1;
+    seen[r >> 6] |= std::uint64_t{1} << (r & 63);
+  }
+  bool distinct() const { return dup == 0; }
+};
+
 bool rank_sort_distinct_base(const double* a, Index n, double* out) {
   typedef double Pair __attribute__((vector_size(16)));
   typedef long long Mask2 __attribute__((vector_size(16)));
   alignas(16) double b[kRankSortMax + 8];
-  const Index nq = (n + 7) & ~Index{7};
-  std::copy(a, a + n, b);
-  std::fill(b + n, b + nq, std::numeric_limits<double>::infinity());
-  std::uint64_t seen[2] = {0, 0}, dup = 0;
+  const Index nq = pad_with_inf(a, n, b);
+  RankSlots slots;
   for (Index i = 0; i < n; ++i) {
     const double x = a[i];
     const Pair xx = {x, x};
@@ -125,12 +143,9 @@ bool rank_sort_distinct_base(const double* a, Index n, double* out) {
       c3 += (Mask2)(*reinterpret_cast<const Pair*>(b + j + 6) < xx);
     }
     const Mask2 c = (c0 + c1) + (c2 + c3);
-    const auto r = static_cast<std::uint64_t>(-(c[0] + c[1]));
-    out[r] = x;
-    dup |= (seen[r >> 6] >> (r & 63)) & 1;
-    seen[r >> 6] |= std::uint64_t{1} << (r & 63);
+    slots.put(out, static_cast<std::uint64_t>(-(c[0] + c[1])), x);
   }
-  return dup == 0;
+  return slots.distinct();
 }
 
 #if NL_HAVE_AVX_KERNELS
@@ -140,10 +155,8 @@ __attribute__((target("avx"))) bool rank_sort_distinct_avx(const double* a, Inde
   const Quad one = {1.0, 1.0, 1.0, 1.0};
   const Mask4 one_bits = (Mask4)one;
   alignas(32) double b[kRankSortMax + 8];
-  const Index nq = (n + 7) & ~Index{7};
-  std::copy(a, a + n, b);
-  std::fill(b + n, b + nq, std::numeric_limits<double>::infinity());
-  std::uint64_t seen[2] = {0, 0}, dup = 0;
+  const Index nq = pad_with_inf(a, n, b);
+  RankSlots slots;
   for (Index i = 0; i < n; ++i) {
     const double x = a[i];
     const Quad xx = {x, x, x, x};
@@ -153,12 +166,9 @@ __attribute__((target("avx"))) bool rank_sort_distinct_avx(const double* a, Inde
       c1 += (Quad)((*reinterpret_cast<const Quad*>(b + j + 4) < xx) & one_bits);
     }
     const Quad c = c0 + c1;
-    const auto r = static_cast<std::uint64_t>((c[0] + c[1]) + (c[2] + c[3]));
-    out[r] = x;
-    dup |= (seen[r >> 6] >> (r & 63)) & 1;
-    seen[r >> 6] |= std::uint64_t{1} << (r & 63);
+    slots.put(out, static_cast<std::uint64_t>((c[0] + c[1]) + (c[2] + c[3])), x);
   }
-  return dup == 0;
+  return slots.distinct();
 }
 #endif
 
