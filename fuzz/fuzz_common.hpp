@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "nl/core.hpp"
+#include "nl/core/core.hpp"
 
 namespace nl::fuzz {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "nl/atlas.hpp"
-#include "nl/core.hpp"
+#include "nl/atlas/atlas.hpp"
+#include "nl/core/core.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   nl::fuzz::setup();

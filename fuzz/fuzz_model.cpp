@@ -1,4 +1,4 @@
-// fuzz_model.cpp: the model-file reader (nl/serial.hpp's container and the CVResult
+// fuzz_model.cpp: the model-file reader (nl/io/serial.hpp's container and the CVResult
 // payload decoder behind nl.cv.load) on arbitrary bytes.
 //
 // Odd first byte: the rest is a whole file, checked by open_container (magic, kind,
@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "nl/core.hpp"
+#include "nl/core/core.hpp"
 #include "nl/ml/nested_cv.hpp"
-#include "nl/serial.hpp"
+#include "nl/io/serial.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   nl::fuzz::setup();

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "fuzz_common.hpp"
-#include "nl/core.hpp"
-#include "nl/image.hpp"
+#include "nl/core/core.hpp"
+#include "nl/image/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   nl::fuzz::setup();

@@ -24,7 +24,7 @@
 #include <cstring>
 #include <string>
 
-#include "nl/core.hpp"
+#include "nl/core/core.hpp"
 
 extern "C" {
 #include <lauxlib.h>

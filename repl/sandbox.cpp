@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <exception>
 
-#include "nl/atlas.hpp"
-#include "nl/fileio.hpp"
+#include "nl/atlas/atlas.hpp"
+#include "nl/io/fileio.hpp"
 
 extern "C" {
 #include <lauxlib.h>

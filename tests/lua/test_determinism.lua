@@ -3,8 +3,8 @@
 -- threads, and another seed gives another result, for the fMRI simulator, the
 -- permutations of a nested CV and of an external validation, and permutation GLMs.
 -- (The ketamine simulator: test_sim.lua; nested-CV scores: test_cv.lua; the engine
--- versions: test_sim_fmri.cpp, test_nested_cv.cpp, test_oocv.cpp, test_permutation.cpp,
--- test_cluster.cpp.)
+-- versions: tests/engine/sim/test_sim_fmri.cpp, tests/engine/ml/test_nested_cv.cpp, tests/engine/ml/test_oocv.cpp, tests/engine/stats/test_permutation.cpp,
+-- tests/engine/stats/test_cluster.cpp.)
 local T = require "testing"
 local nl = require "neurolua"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Cluster references for tests/engine/test_cluster.cpp (scipy.ndimage.label + numpy).
+"""Cluster references for tests/engine/stats/test_cluster.cpp (scipy.ndimage.label + numpy).
 
 Run with the system Python:  /usr/bin/python3 tests/data/cluster/make_fixtures.py
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fixtures for tests/engine/test_fc.cpp and tests/lua/test_fc.lua.
+"""Fixtures for tests/engine/fc/test_fc.cpp and tests/lua/test_fc.lua.
 
 Run with Debian's /usr/bin/python3 (NumPy, SciPy, nibabel):  /usr/bin/python3 make_fixtures.py
 Writes fc.txt next to this script: one matrix per line, "name rows cols v11 v12 ...

@@ -1,4 +1,4 @@
-# Benjamini-Hochberg reference values for tests/engine/test_interpret.cpp.
+# Benjamini-Hochberg reference values for tests/engine/ml/test_oocv.cpp.
 # Run: Rscript make_fixture.R  (writes bh.tsv: p, q = p.adjust(p, "BH"))
 set.seed(20261122)
 p <- c(runif(20)^3, 0.01, 0.01, 0.04, 1, 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""GLM references from statsmodels OLS for tests/engine/test_glm.cpp and tests/lua/test_stats.lua.
+"""GLM references from statsmodels OLS for tests/engine/stats/test_glm.cpp and tests/lua/test_stats.lua.
 
 Run with the system Python (numpy, statsmodels):  /usr/bin/python3 tests/data/glm/make_fixtures.py
 Writes one text file per case (see README.md for the format) and versions.txt.

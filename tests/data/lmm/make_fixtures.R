@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Fixtures for tests/engine/test_lmm.cpp and tests/lua/test_lmm.lua.
+# Fixtures for tests/engine/stats/test_lmm.cpp and tests/lua/test_lmm.lua.
 #
 #   cd tests/data/lmm && Rscript make_fixtures.R
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference metrics for tests/engine/test_metrics.cpp, computed by scikit-learn
+"""Reference metrics for tests/engine/ml/test_metrics.cpp, computed by scikit-learn
 (and, by make_fixtures.R, by R's pROC).
 
 Run (Debian python3-sklearn, python3-numpy; r-base-core and r-cran-proc for pROC):

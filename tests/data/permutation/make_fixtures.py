@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Freedman-Lane references for tests/engine/test_permutation.cpp.
+"""Freedman-Lane references for tests/engine/stats/test_permutation.cpp.
 
 A plain numpy implementation of Freedman-Lane (Winkler et al. 2014, Table 2): for each
 rearrangement P of the rows, Y* = P R_Z Y + H_Z Y, the full model is refitted to Y* by

@@ -1,4 +1,4 @@
-# Reference fixtures for tests/engine/test_robpca.cpp and test_pca.cpp.
+# Reference fixtures for tests/engine/ml/test_robpca.cpp and tests/engine/ml/test_pca.cpp.
 #
 # Every number checked by those tests comes from R (rrcov::PcaHubert,
 # robustbase::covMcd, stats::prcomp), never from neurolua itself.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""References for the classical tests and ROC (tests/engine/test_classical.cpp, test_roc.cpp).
+"""References for the classical tests and ROC (tests/engine/stats/test_classical.cpp, test_roc.cpp).
 
 Run with the system Python:  /usr/bin/python3 tests/data/stats/make_fixtures.py
 Writes the input data and the scipy / statsmodels results to classical.txt, then runs

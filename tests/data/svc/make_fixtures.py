@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference fits for tests/engine/test_svc.cpp, computed by liblinear-train itself.
+"""Reference fits for tests/engine/ml/test_svc.cpp, computed by liblinear-train itself.
 
 Run from anywhere (needs the Debian packages liblinear-tools, python3-sklearn,
 python3-numpy; use /usr/bin/python3, not a virtualenv without NumPy):

@@ -35,8 +35,8 @@
 
 #include <cstdint>
 
-#include "nl/core.hpp"
-#include "nl/linalg.hpp"
+#include "nl/core/core.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::ml {
 

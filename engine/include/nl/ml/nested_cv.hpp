@@ -27,10 +27,10 @@
 #include <string_view>
 #include <vector>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/ml/metrics.hpp"
 #include "nl/ml/pipeline.hpp"
-#include "nl/table.hpp"
+#include "nl/table/table.hpp"
 
 namespace nl::ml {
 
@@ -145,7 +145,7 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
 
 // One file holding the pipeline, every base model with its preprocessing, the scores,
 // the folds and the training data (so a reloaded result can run permutation tests and
-// external validation exactly as the original): nl/serial.hpp's container, kind
+// external validation exactly as the original): nl/io/serial.hpp's container, kind
 // "cvresult", version 1. Written atomically.
 void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
                  const std::optional<PermutationResult>& permutations, PermutationMode mode);

@@ -12,7 +12,7 @@
 
 #include <Eigen/Dense>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::ml {
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "nl/core.hpp"
-#include "nl/linalg.hpp"
+#include "nl/core/core.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/ml/svc.hpp"
 #include "nl/ml/transform.hpp"
-#include "nl/table.hpp"
+#include "nl/table/table.hpp"
 
 namespace nl::ml {
 

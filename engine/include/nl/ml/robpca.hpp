@@ -75,7 +75,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/stats/mcd.hpp"
 
 namespace nl::ml {

@@ -39,7 +39,7 @@
 //    is positive definite), so different streams agree to solver tolerance. LIBLINEAR
 //    uses the C library's rand(); its exact path cannot be reproduced and is not needed.
 //  * Arithmetic: G_i is formed with a one-step lookahead (for up to 32 features; see
-//    ml_svc.cpp) and dot products sum in a fixed order, so iterates equal LIBLINEAR's up
+//    ml/svc.cpp) and dot products sum in a fixed order, so iterates equal LIBLINEAR's up
 //    to rounding. The loop has a build for CPUs with AVX (nl::simd_avx()) that gives
 //    bit-identical results.
 //  * Not converging within max_iter is not an error: the model says converged = false
@@ -49,8 +49,8 @@
 
 #include <cstdint>
 
-#include "nl/core.hpp"
-#include "nl/linalg.hpp"
+#include "nl/core/core.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::ml {
 

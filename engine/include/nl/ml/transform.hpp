@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "nl/linalg.hpp"
-#include "nl/table.hpp"
+#include "nl/core/linalg.hpp"
+#include "nl/table/table.hpp"
 
 namespace nl {
 class Writer;
@@ -60,7 +60,7 @@ class Transform {
   // Covariate columns the step reads (none for most steps).
   virtual std::vector<std::string> covariates_used() const { return {}; }
 
-  // Serialization (nl/serial.hpp): save() writes the step's name, options and learned
+  // Serialization (nl/io/serial.hpp): save() writes the step's name, options and learned
   // state; read_transform() rebuilds a step from them, bit for bit.
   virtual void save(Writer& w) const = 0;
 

@@ -48,10 +48,10 @@
 #include <string>
 #include <vector>
 
-#include "nl/atlas.hpp"
-#include "nl/image.hpp"
-#include "nl/linalg.hpp"
-#include "nl/table.hpp"
+#include "nl/atlas/atlas.hpp"
+#include "nl/image/image.hpp"
+#include "nl/core/linalg.hpp"
+#include "nl/table/table.hpp"
 
 namespace nl::sim {
 

@@ -32,7 +32,7 @@
 
 #include <Eigen/Dense>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/stats/distributions.hpp"
 
 namespace nl::stats {

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/stats/distributions.hpp"
 
 namespace nl::stats {

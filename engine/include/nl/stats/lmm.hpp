@@ -37,8 +37,8 @@
 #include <string>
 #include <vector>
 
-#include "nl/linalg.hpp"
-#include "nl/table.hpp"
+#include "nl/core/linalg.hpp"
+#include "nl/table/table.hpp"
 
 namespace nl::stats {
 

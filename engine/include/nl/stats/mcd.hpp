@@ -42,8 +42,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "nl/core.hpp"
-#include "nl/linalg.hpp"
+#include "nl/core/core.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::stats {
 

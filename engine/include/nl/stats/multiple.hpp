@@ -1,7 +1,7 @@
 // nl/stats/multiple.hpp: multiple-comparison corrections.
 #pragma once
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::stats {
 

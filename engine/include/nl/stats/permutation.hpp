@@ -53,8 +53,8 @@
 #include <functional>
 #include <vector>
 
-#include "nl/core.hpp"
-#include "nl/linalg.hpp"
+#include "nl/core/core.hpp"
+#include "nl/core/linalg.hpp"
 #include "nl/stats/cluster.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/glm.hpp"

@@ -30,7 +30,7 @@
 
 #include <vector>
 
-#include "nl/linalg.hpp"
+#include "nl/core/linalg.hpp"
 
 namespace nl::stats {
 

@@ -1,0 +1,201 @@
+// bindings/core/common.hpp: the glue conventions every binding file follows.
+//
+// The only directory that sees lua.h. Rules (STYLE.md items 3-6):
+//  * Each exposed type T has a named metatable (TypeName<T>::value, e.g.
+//    "neurolua.Matrix"); its userdata holds a std::shared_ptr<T>, destroyed by __gc or
+//    __close. check<T>() is the one accessor.
+//  * A bound function reads all of its Lua arguments first (luaL_check*), then runs the
+//    engine inside protect(). Engine exceptions are turned into Lua errors only after
+//    the catch block has ended, so no C++ object is alive when Lua longjmps.
+//  * Inside a protect() body: no luaL_check*, lua_error or lua_call. Pushing plain
+//    values is allowed (those raise only when Lua itself is out of memory).
+//  * New userdata are created before protect() with new_object<T>(), which returns the
+//    empty shared_ptr slot that the body then fills.
+#pragma once
+
+extern "C" {
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+}
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "nl/core/core.hpp"
+
+namespace nl::bind {
+
+// ---------------------------------------------------------------- type registry
+
+// Specialize with `static constexpr const char* value = "neurolua.Name";`
+template <class T>
+struct TypeName;
+
+template <class T>
+struct Box {
+  std::shared_ptr<T> ptr;
+};
+
+// The object at idx, or a Lua argument error naming the expected type. Also rejects
+// a userdata whose object was already released by __close.
+template <class T>
+T& check(lua_State* L, int idx) {
+  auto* box = static_cast<Box<T>*>(luaL_checkudata(L, idx, TypeName<T>::value));
+  if (!box->ptr) luaL_argerror(L, idx, "object has been closed");
+  return *box->ptr;
+}
+
+// The object at idx, or nullptr if idx does not hold a T.
+template <class T>
+T* test(lua_State* L, int idx) {
+  auto* box = static_cast<Box<T>*>(luaL_testudata(L, idx, TypeName<T>::value));
+  return box && box->ptr ? box->ptr.get() : nullptr;
+}
+
+// The shared pointer at idx (for views that must keep their parent alive).
+template <class T>
+std::shared_ptr<T>& check_shared(lua_State* L, int idx) {
+  check<T>(L, idx);
+  return static_cast<Box<T>*>(lua_touserdata(L, idx))->ptr;
+}
+
+// Pushes a new, empty userdata of type T with its metatable; returns its slot.
+template <class T>
+std::shared_ptr<T>* new_object(lua_State* L) {
+  void* mem = lua_newuserdatauv(L, sizeof(Box<T>), 0);
+  auto* box = new (mem) Box<T>();
+  luaL_setmetatable(L, TypeName<T>::value);
+  return &box->ptr;
+}
+
+template <class T>
+int gc(lua_State* L) {
+  auto* box = static_cast<Box<T>*>(luaL_checkudata(L, 1, TypeName<T>::value));
+  box->~Box<T>();
+  new (box) Box<T>();  // a __close after __gc, or a resurrected object, stays valid-empty
+  return 0;
+}
+
+// Creates the metatable TypeName<T>::value with the given metamethods, a `__methods`
+// table holding `methods`, and (unless metamethods define one) __index = __methods.
+// __gc and __close are added. Leaves nothing on the stack.
+template <class T>
+void register_type(lua_State* L, const luaL_Reg* methods, const luaL_Reg* metamethods) {
+  luaL_newmetatable(L, TypeName<T>::value);
+  luaL_setfuncs(L, metamethods, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__methods");
+  if (lua_getfield(L, -2, "__index") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "__index");
+  } else {
+    lua_pop(L, 2);
+  }
+  lua_pushcfunction(L, gc<T>);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, gc<T>);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}
+
+// Looks up key (at stack index k) in the __methods table of the metatable of the
+// value at index 1; pushes the method and returns true, or pushes nothing.
+inline bool push_method(lua_State* L, int k) {
+  if (!lua_getmetatable(L, 1)) return false;
+  lua_getfield(L, -1, "__methods");
+  lua_pushvalue(L, k);
+  if (lua_rawget(L, -2) != LUA_TNIL) {
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 3);
+  return false;
+}
+
+// ---------------------------------------------------------------- errors
+
+// Thrown inside a protect() body to report a bad argument at Lua position `arg`
+// (becomes "bad argument #arg to 'f' (message)").
+class ArgError : public std::exception {
+ public:
+  ArgError(int arg, std::string msg) : arg_(arg), msg_(std::move(msg)) {}
+  const char* what() const noexcept override { return msg_.c_str(); }
+  int arg() const noexcept { return arg_; }
+
+ private:
+  int arg_;
+  std::string msg_;
+};
+
+// Runs body() (which returns the number of results it pushed) and converts any
+// exception into a Lua error after the catch block has ended.
+template <class F>
+int protect(lua_State* L, F&& body) {
+  char message[2048];
+  int arg = 0;
+  {
+    try {
+      return body();
+    } catch (const ArgError& e) {
+      arg = e.arg();
+      std::snprintf(message, sizeof message, "%s", e.what());
+    } catch (const std::bad_alloc&) {
+      std::snprintf(message, sizeof message, "not enough memory");
+    } catch (const std::exception& e) {
+      std::snprintf(message, sizeof message, "%s", e.what());
+    } catch (...) {
+      std::snprintf(message, sizeof message, "unknown internal error");
+    }
+  }
+  if (arg > 0) return luaL_argerror(L, arg, message);
+  return luaL_error(L, "%s", message);
+}
+
+// ---------------------------------------------------------------- argument helpers
+
+// An integer argument within [lo, hi], with a message naming what it is.
+inline lua_Integer check_range(lua_State* L, int idx, lua_Integer lo, lua_Integer hi, const char* what) {
+  const lua_Integer v = luaL_checkinteger(L, idx);
+  if (v < lo || v > hi)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s %I out of range [%I, %I]", what, v, lo, hi));
+  return v;
+}
+
+// Length of the sequence at idx (a Lua table), raising if idx is not a table.
+inline lua_Integer check_list(lua_State* L, int idx) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  return luaL_len(L, idx);
+}
+
+// ---------------------------------------------------------------- module pieces
+
+// The session random stream: used when a function that draws random numbers is given
+// no seed. A fresh session starts from seed 0; nl.seed(n) resets it.
+nl::Rng& session_rng();
+
+// Each binding file defines one opener that pushes its module value.
+int open_matrix(lua_State* L);
+int open_table(lua_State* L);
+int open_volume(lua_State* L);
+int open_atlas(lua_State* L);
+// nl.ml is assembled from several files, each adding its functions to the table on top.
+void open_ml_transforms(lua_State* L);
+void open_ml_models(lua_State* L);
+int open_cv(lua_State* L);
+int open_sim(lua_State* L);
+int open_fc(lua_State* L);
+// nl.stats.lmm: adds `lmm` to the `stats` field of the nl table on top (creating it
+// when absent), so it works before or after whatever else builds nl.stats.
+void open_lmm(lua_State* L);
+int open_stats(lua_State* L);
+
+}  // namespace nl::bind

@@ -1,0 +1,177 @@
+// module.cpp: luaopen_neurolua, the entry point of `require "neurolua"`.
+//
+// Assembles the `nl` table from the per-type openers, installs a package searcher for
+// the embedded Lua standard library (`require "neurolua.help"` etc.), then runs
+// stdlib/neurolua/init.lua, which adds the Lua-side sugar (help, ...).
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "core/common.hpp"
+#include "core/embedded.hpp"
+#include "nl/io/fileio.hpp"
+#include "nl/core/memory.hpp"
+
+namespace nl::bind {
+
+nl::Rng& session_rng() {
+  static nl::Rng rng(0);
+  return rng;
+}
+
+namespace {
+
+const embedded::File* find_embedded(const char* path) {
+  for (std::size_t i = 0; i < embedded::file_count; ++i)
+    if (std::strcmp(embedded::files[i].path, path) == 0) return &embedded::files[i];
+  return nullptr;
+}
+
+// package.searchers entry: "neurolua.x.y" -> embedded stdlib/neurolua/x/y.lua.
+int search_embedded(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  if (std::strncmp(name, "neurolua.", 9) != 0) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  char path[256];
+  std::snprintf(path, sizeof path, "stdlib/%s.lua", name);
+  for (char* p = path + 7; *p && std::strcmp(p, ".lua") != 0; ++p)
+    if (*p == '.') *p = '/';
+  const embedded::File* f = find_embedded(path);
+  if (!f) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  char chunkname[300];
+  std::snprintf(chunkname, sizeof chunkname, "@%s", path);
+  if (luaL_loadbufferx(L, reinterpret_cast<const char*>(f->data), f->size, chunkname, "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, path);
+  return 2;
+}
+
+// nl._files(prefix) -> {path = contents} of the embedded files under prefix
+// (used by help() to read the reference pages).
+int embedded_files(lua_State* L) {
+  const char* prefix = luaL_optstring(L, 1, "");
+  const std::size_t n = std::strlen(prefix);
+  lua_newtable(L);
+  for (std::size_t i = 0; i < embedded::file_count; ++i) {
+    const auto& f = embedded::files[i];
+    if (std::strncmp(f.path, prefix, n) != 0) continue;
+    lua_pushlstring(L, reinterpret_cast<const char*>(f.data), f.size);
+    lua_setfield(L, -2, f.path);
+  }
+  return 1;
+}
+
+// nl.threads([n]) -> the number of worker threads (after setting it to n).
+int threads(lua_State* L) {
+  if (!lua_isnoneornil(L, 1)) {
+    const lua_Integer n = check_range(L, 1, 1, 1024, "thread count");
+    nl::set_threads(static_cast<int>(n));
+  }
+  lua_pushinteger(L, nl::threads());
+  return 1;
+}
+
+// nl.memory_budget([bytes]) -> bytes (after setting it; 0 restores the default): what a
+// single image or table load may allocate. Also nl.volume.memory_budget.
+int memory_budget(lua_State* L) {
+  if (!lua_isnoneornil(L, 1)) {
+    const lua_Integer b = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, b >= 0, 1, "the budget must be >= 0 bytes");
+    nl::set_memory_budget(static_cast<std::uint64_t>(b));
+  }
+  lua_pushinteger(L, static_cast<lua_Integer>(nl::memory_budget()));
+  return 1;
+}
+
+// nl.seed(n): restarts the session random stream from seed n.
+int seed(lua_State* L) {
+  const lua_Integer s = luaL_checkinteger(L, 1);
+  session_rng() = nl::Rng(static_cast<std::uint64_t>(s));
+  return 0;
+}
+
+// nl.mkdir(path): creates the folder and its missing parents (mkdir -p).
+int mkdir(lua_State* L) {
+  const char* path = luaL_checkstring(L, 1);
+  return protect(L, [&] {
+    nl::make_directories(path);
+    return 0;
+  });
+}
+
+// nl.clock() -> seconds on a monotonic wall clock (for timing; os.clock is CPU time,
+// which counts every thread of a parallel computation).
+int clock(lua_State* L) {
+  const auto t = std::chrono::steady_clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(t).count());
+  return 1;
+}
+
+const luaL_Reg functions[] = {
+    {"clock", clock},
+    {"threads", threads},
+    {"memory_budget", memory_budget},
+    {"mkdir", mkdir},
+    {"seed", seed},
+    {"_files", embedded_files},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+}  // namespace nl::bind
+
+extern "C" int luaopen_neurolua(lua_State* L) {
+  using namespace nl::bind;
+  // Install the embedded-module searcher right after package.preload's.
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  const lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = n; i >= 2; --i) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, search_embedded);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+
+  lua_newtable(L);
+  luaL_setfuncs(L, functions, 0);
+  lua_pushstring(L, NL_VERSION);
+  lua_setfield(L, -2, "version");
+  open_matrix(L);
+  lua_setfield(L, -2, "matrix");
+  open_table(L);
+  lua_setfield(L, -2, "table");
+  open_volume(L);
+  lua_pushcfunction(L, memory_budget);  // the same setting, where image users look for it
+  lua_setfield(L, -2, "memory_budget");
+  lua_setfield(L, -2, "volume");
+  open_atlas(L);
+  lua_setfield(L, -2, "atlas");
+  lua_newtable(L);
+  open_ml_transforms(L);
+  open_ml_models(L);
+  lua_setfield(L, -2, "ml");
+  open_cv(L);
+  lua_setfield(L, -2, "cv");
+  open_sim(L);
+  lua_setfield(L, -2, "sim");
+  open_stats(L);
+  lua_setfield(L, -2, "stats");
+  open_fc(L);
+  lua_setfield(L, -2, "fc");
+  open_lmm(L);
+
+  // init.lua receives the nl table and decorates it.
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "neurolua.init");
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 0);
+  return 1;
+}

@@ -1,0 +1,86 @@
+// bindings/ml/args.hpp: pieces shared by the nl.ml binding files: the type names of the
+// objects they exchange and the checks of option tables.
+#pragma once
+
+#include <initializer_list>
+#include <string_view>
+
+#include "core/common.hpp"
+#include "core/types.hpp"
+#include "nl/core/linalg.hpp"
+#include "nl/ml/transform.hpp"
+#include "nl/table/table.hpp"
+
+namespace nl::bind {
+
+// The options table at idx (none or nil counts as empty) may only hold the string keys
+// in `allowed` (integer keys are the caller's business). Raises
+// "bad argument #idx to 'f' (unknown option 'rnage' for scale; expected one of: range)".
+inline void check_options(lua_State* L, int idx, const char* what, std::initializer_list<const char*> allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    lua_pop(L, 1);  // value
+    if (lua_type(L, -1) != LUA_TSTRING) continue;
+    const char* key = lua_tostring(L, -1);
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || std::string_view(a) == key;
+    if (!ok) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      luaL_addstring(&b, "unknown option '");
+      luaL_addstring(&b, key);
+      luaL_addstring(&b, "' for ");
+      luaL_addstring(&b, what);
+      if (allowed.size() == 0) {
+        luaL_addstring(&b, " (it takes no options)");
+      } else {
+        luaL_addstring(&b, "; expected one of: ");
+        bool first = true;
+        for (const char* a : allowed) {
+          if (!first) luaL_addstring(&b, ", ");
+          luaL_addstring(&b, a);
+          first = false;
+        }
+      }
+      luaL_pushresult(&b);
+      luaL_argerror(L, idx, lua_tostring(L, -1));
+    }
+  }
+}
+
+// The Table in the `covariates` field of the options table at idx, or nullptr when the
+// options or the field are absent. The Table stays referenced by the options table.
+inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what) {
+  if (lua_isnoneornil(L, idx)) return nullptr;
+  check_options(L, idx, what, {"covariates"});
+  lua_getfield(L, idx, "covariates");
+  const nl::Table* t = nullptr;
+  if (!lua_isnil(L, -1)) {
+    t = test<nl::Table>(L, -1);
+    if (!t) luaL_argerror(L, idx, lua_pushfstring(L, "option 'covariates' must be a neurolua.Table, got %s",
+                                                  luaL_typename(L, -1)));
+  }
+  lua_pop(L, 1);
+  return t;
+}
+
+// ---------------------------------------------------------------- labels and scores
+
+// A vector argument: a Matrix with one row or one column, a Column, or a Lua array.
+// Validation and reading are split (validate_* raises, read_* cannot), so no C++ object
+// is alive in a frame that may longjmp.
+enum class VecKind { Matrix, Column, Array };
+
+// Labels: booleans (true = +1), numbers all in {+1, -1}, or numbers all in {1, 0}
+// (1 = +1). Missing values and anything else raise, naming the position. Returns n.
+lua_Integer validate_labels(lua_State* L, int idx, const char* what);
+// Fills y (already sized n) with +1/-1.
+void read_labels(lua_State* L, int idx, nl::Vector& y);
+
+// Scores: finite or not, numbers only (a Bool column is refused). Returns n.
+lua_Integer validate_scores(lua_State* L, int idx, const char* what);
+void read_scores(lua_State* L, int idx, nl::Vector& s);
+
+}  // namespace nl::bind

@@ -1,0 +1,728 @@
+// cv.cpp: nl.cv.nested, repeated nested cross-validation of a pipeline, and its result
+// ("neurolua.CVResult").
+//
+//   local r = nl.cv.nested(pipe, X, y, { covariates = t, outer = {3, 5}, inner = {3, 5},
+//                                        permutations = 1000, seed = 1 })
+//   print(r)            -- the paper's Table 2 row
+//   r.median_           -- per-subject median decision scores
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "core/common.hpp"
+#include "ml/args.hpp"
+#include "nl/ml/interpret.hpp"
+#include "nl/ml/nested_cv.hpp"
+#include "core/types.hpp"
+
+namespace nl::bind {
+
+// Defined in bindings/ml/model.cpp: the spec and C grid of a neurolua.Pipeline argument.
+const nl::ml::PipelineSpec* pipeline_spec(lua_State* L, int idx, const std::vector<double>** grid);
+
+struct CvObject {
+  nl::ml::PipelineSpec spec;
+  nl::ml::NestedCvResult result;
+  std::optional<nl::ml::PermutationResult> permutations;
+  nl::ml::PermutationMode mode = nl::ml::PermutationMode::NeuroMiner;
+};
+
+template <>
+struct TypeName<CvObject> {
+  static constexpr const char* value = "neurolua.CVResult";
+};
+
+// The result of CVResult:apply: external ("OOCV") predictions.
+struct PredictionObject {
+  nl::ml::ExternalScores scores;
+  std::size_t n_models = 0;
+  bool labelled = false;
+  nl::ml::Confusion metrics;
+  double auc = 0.0;
+  std::optional<nl::ml::PermutationResult> permutations;
+};
+
+template <>
+struct TypeName<PredictionObject> {
+  static constexpr const char* value = "neurolua.Prediction";
+};
+
+namespace {
+
+using nl::Matrix;
+using nl::Vector;
+
+// Reads {folds, repeats} from field `key` of the options at idx.
+void opt_pair(lua_State* L, int idx, const char* key, int& folds, int& repeats) {
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {folds, repeats}", key));
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1) || lua_tointeger(L, -2) < 2 || lua_tointeger(L, -2) > 100 ||
+        lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 1000)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must hold folds >= 2 and repeats >= 1", key));
+    folds = static_cast<int>(lua_tointeger(L, -2));
+    repeats = static_cast<int>(lua_tointeger(L, -1));
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+}
+
+// Validates option `folds` (a list of repeats, each a list of 1-based fold numbers
+// per subject); returns the number of repeats (0 when absent).
+int validate_user_folds(lua_State* L, int idx, lua_Integer n, int k) {
+  if (lua_getfield(L, idx, "folds") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, -1)) luaL_argerror(L, idx, "option 'folds' must be a list of fold lists");
+  const int f = lua_gettop(L);
+  const auto reps = static_cast<lua_Integer>(lua_rawlen(L, f));
+  if (reps == 0) luaL_argerror(L, idx, "option 'folds' is empty");
+  for (lua_Integer r = 1; r <= reps; ++r) {
+    lua_rawgeti(L, f, r);
+    if (!lua_istable(L, -1) || static_cast<lua_Integer>(lua_rawlen(L, -1)) != n)
+      luaL_argerror(L, idx, lua_pushfstring(L, "folds[%I] must list one fold number per subject (%I)", r, n));
+    for (lua_Integer i = 1; i <= n; ++i) {
+      lua_rawgeti(L, -1, i);
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > k)
+        luaL_argerror(L, idx, lua_pushfstring(L, "folds[%I][%I] must be a fold number in 1..%d", r, i, k));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return static_cast<int>(reps);
+}
+
+void read_user_folds(lua_State* L, int idx, std::vector<std::vector<int>>& out) {
+  lua_getfield(L, idx, "folds");
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    lua_rawgeti(L, -1, static_cast<lua_Integer>(r + 1));
+    for (std::size_t i = 0; i < out[r].size(); ++i) {
+      lua_rawgeti(L, -1, static_cast<lua_Integer>(i + 1));
+      out[r][i] = static_cast<int>(lua_tointeger(L, -1)) - 1;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+// A progress callback drawing "permutations [####......] k/n" on stderr when it is a
+// terminal (called from worker threads; each call writes one short line).
+std::function<void(int)> progress_bar(bool tty, int total) {
+  if (!tty) return {};
+  return [total](int done) {
+    if (done % 10 != 0 && done != total) return;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
+    char bar[width + 1];
+    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
+    bar[width] = '\0';
+    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
+  };
+}
+
+// Features at idx: a Matrix, or a Table of number columns (whose names are kept).
+struct Features {
+  const Matrix* matrix = nullptr;
+  const nl::Table* table = nullptr;
+  lua_Integer rows() const { return matrix ? matrix->rows() : static_cast<lua_Integer>(table->nrows()); }
+  // Call inside protect(): the Table's columns may be the wrong type. A non-finite
+  // value in a Table is reported here by column name (the engine names a Matrix
+  // column by number). `what` starts the message ("nested CV").
+  Matrix get(std::vector<std::string>* names, const char* what) const {
+    if (matrix) return *matrix;
+    if (names) *names = table->names();
+    Matrix X = nl::to_matrix(*table, table->names(), false).X;
+    for (Eigen::Index j = 0; j < X.cols(); ++j)
+      for (Eigen::Index i = 0; i < X.rows(); ++i)
+        if (!std::isfinite(X(i, j)))
+          throw nl::ValueError(fmt::format("{}: feature column '{}' has a non-finite value ({}) in row {}", what,
+                                           table->columns()[static_cast<std::size_t>(j)]->name(),
+                                           std::isnan(X(i, j)) ? "NaN" : fmt::format("{}", X(i, j)), i + 1));
+    return X;
+  }
+};
+
+Features check_features(lua_State* L, int idx) {
+  Features f;
+  f.matrix = test<Matrix>(L, idx);
+  if (!f.matrix) f.table = test<nl::Table>(L, idx);
+  if (!f.matrix && !f.table)
+    luaL_argerror(L, idx, lua_pushfstring(L, "features must be a neurolua.Matrix or a neurolua.Table, got %s",
+                                          luaL_typename(L, idx)));
+  return f;
+}
+
+// nl.cv.nested(pipeline, X, y [, options])
+int nested(lua_State* L) {
+  const std::vector<double>* grid = nullptr;
+  const nl::ml::PipelineSpec* spec = pipeline_spec(L, 1, &grid);
+  const Features features = check_features(L, 2);
+  const lua_Integer n = validate_labels(L, 3, "labels");
+  if (n != features.rows())
+    luaL_argerror(L, 3, lua_pushfstring(L, "%d labels for %d rows of data", (int)n, (int)features.rows()));
+  nl::ml::NestedCvOptions o;
+  int permutations = 0;
+  auto mode = nl::ml::PermutationMode::NeuroMiner;
+  const nl::Table* cov = nullptr;
+  int user_reps = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    check_options(L, 4, "nested", {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds"});
+    lua_getfield(L, 4, "covariates");
+    if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
+      luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
+    opt_pair(L, 4, "outer", o.outer_folds, o.outer_repeats);
+    opt_pair(L, 4, "inner", o.inner_folds, o.inner_repeats);
+    if (lua_getfield(L, 4, "seed") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1)) luaL_argerror(L, 4, "option 'seed' must be an integer");
+      o.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
+    }
+    if (lua_getfield(L, 4, "permutations") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 1000000)
+        luaL_argerror(L, 4, "option 'permutations' must be an integer in 0..1000000");
+      permutations = static_cast<int>(lua_tointeger(L, -1));
+    }
+    if (lua_getfield(L, 4, "mode") != LUA_TNIL) {
+      const char* m = lua_tostring(L, -1);
+      if (m && std::string_view(m) == "neurominer") mode = nl::ml::PermutationMode::NeuroMiner;
+      else if (m && std::string_view(m) == "full") mode = nl::ml::PermutationMode::Full;
+      else luaL_argerror(L, 4, "option 'mode' must be \"neurominer\" or \"full\"");
+    }
+    lua_settop(L, 4);
+    user_reps = validate_user_folds(L, 4, n, o.outer_folds);
+  }
+  const bool tty = isatty(2) != 0;
+  auto* slot = new_object<CvObject>(L);
+  return protect(L, [&] {
+    Vector y(n);
+    read_labels(L, 3, y);
+    if (user_reps > 0) {
+      o.outer_assignment.assign(static_cast<std::size_t>(user_reps), std::vector<int>(static_cast<std::size_t>(n)));
+      read_user_folds(L, 4, o.outer_assignment);
+      o.outer_repeats = user_reps;
+    }
+    auto cv = std::make_shared<CvObject>();
+    std::vector<std::string> names;
+    const Matrix X = features.get(&names, "nested CV");
+    cv->spec = *spec;
+    cv->mode = mode;
+    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o);
+    cv->result.feature_names = std::move(names);
+    if (permutations > 0)
+      cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
+                                                  progress_bar(tty, permutations));
+    *slot = std::move(cv);
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- result
+
+void push_matrix(lua_State* L, Matrix&& m) {
+  auto* slot = new_object<Matrix>(L);
+  protect(L, [&] {
+    *slot = std::make_shared<Matrix>(std::move(m));
+    return 0;
+  });
+}
+
+// A neurolua.Metrics table (prints as one line), as nl.ml.metrics returns.
+void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc) {
+  lua_newtable(L);
+  const std::pair<const char*, std::int64_t> counts[] = {
+      {"TP", c.TP}, {"TN", c.TN}, {"FP", c.FP}, {"FN", c.FN}, {"undecided", c.undecided}};
+  for (const auto& [k, v] : counts) {
+    lua_pushinteger(L, static_cast<lua_Integer>(v));
+    lua_setfield(L, -2, k);
+  }
+  const std::pair<const char*, double> rates[] = {
+      {"sensitivity", c.sensitivity}, {"specificity", c.specificity}, {"BAC", c.BAC}, {"PPV", c.PPV},
+      {"NPV", c.NPV}, {"accuracy", c.accuracy}, {"AUC", auc}};
+  for (const auto& [k, v] : rates) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+  }
+  luaL_setmetatable(L, "neurolua.Metrics");
+}
+
+// The paper's Table 2 row: counts, rates, AUC and the permutation p.
+std::string table2_row(const nl::ml::Confusion& c, double auc, const std::optional<nl::ml::PermutationResult>& perm) {
+  std::string p = "p n/a";
+  if (perm) {
+    const auto& pr = *perm;
+    p = pr.count == 0 ? fmt::format("p < {:.3g} ((count+1)/(n+1) = {:.4f})", 1.0 / pr.bac.size(), pr.p_plus_one)
+                      : fmt::format("p = {:.4f} ((count+1)/(n+1) = {:.4f})", pr.p_count, pr.p_plus_one);
+  }
+  return fmt::format(
+      "  TP {}  TN {}  FP {}  FN {}  sensitivity {:.1f} %  specificity {:.1f} %  BAC {:.1f} %  "
+      "PPV {:.1f} %  NPV {:.1f} %  AUC {:.3f}  {}",
+      c.TP, c.TN, c.FP, c.FN, 100 * c.sensitivity, 100 * c.specificity, 100 * c.BAC, 100 * c.PPV, 100 * c.NPV, auc, p);
+}
+
+void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::string_view key) {
+  if (key == "p_") lua_pushnumber(L, pr.p_count);
+  else if (key == "p_plus_one_") lua_pushnumber(L, pr.p_plus_one);
+  else push_matrix(L, Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size())));
+}
+
+void push_strings(lua_State* L, const std::vector<std::string>& v) {
+  lua_createtable(L, static_cast<int>(v.size()), 0);
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    lua_pushlstring(L, v[k].data(), v[k].size());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+}
+
+int r_index(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  if (push_method(L, 2)) return 1;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const std::string_view key = lua_tostring(L, 2);
+  const auto& r = cv.result;
+  if (key == "median_") {
+    push_matrix(L, Matrix(r.median));
+  } else if (key == "chosen_C_") {
+    lua_createtable(L, static_cast<int>(r.chosen.size()), 0);
+    for (std::size_t k = 0; k < r.chosen.size(); ++k) {
+      lua_pushnumber(L, r.grid[static_cast<std::size_t>(r.chosen[k])]);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+    }
+  } else if (key == "inner_bac_") {
+    Matrix m(static_cast<Eigen::Index>(r.inner_bac.size()), static_cast<Eigen::Index>(r.grid.size()));
+    for (std::size_t o = 0; o < r.inner_bac.size(); ++o)
+      for (std::size_t g = 0; g < r.grid.size(); ++g) m(static_cast<Eigen::Index>(o), static_cast<Eigen::Index>(g)) = r.inner_bac[o][g];
+    push_matrix(L, std::move(m));
+  } else if (key == "models_") {
+    lua_pushinteger(L, static_cast<lua_Integer>(r.models.size()));
+  } else if (key == "metrics_") {
+    push_metrics(L, r.metrics, r.auc);
+  } else if (key == "feature_names_") {
+    push_strings(L, r.feature_names);
+  } else if (key == "seed_") {
+    lua_pushinteger(L, static_cast<lua_Integer>(r.options.seed));
+  } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
+    if (!cv.permutations) return 0;
+    push_perm_field(L, *cv.permutations, key);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+// r:scores(i) -> list of all decision scores of subject i
+void push_scores(lua_State* L, const std::vector<std::vector<double>>& scores, int idx) {
+  const auto i = static_cast<std::size_t>(check_range(L, idx, 1, static_cast<lua_Integer>(scores.size()), "subject"));
+  const auto& s = scores[i - 1];
+  lua_createtable(L, static_cast<int>(s.size()), 0);
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    lua_pushnumber(L, s[k]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+}
+
+int r_scores(lua_State* L) {
+  push_scores(L, check<CvObject>(L, 1).result.scores, 2);
+  return 1;
+}
+
+int push_field_names(lua_State* L, std::initializer_list<const char*> names) {
+  lua_newtable(L);
+  int k = 0;
+  for (const char* n : names) {
+    lua_pushstring(L, n);
+    lua_rawseti(L, -2, ++k);
+  }
+  return 1;
+}
+
+int r_fields(lua_State* L) {
+  return push_field_names(L, {"median_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
+                              "p_", "p_plus_one_", "permutation_bac_"});
+}
+
+int r_tostring(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  return protect(L, [&] {
+    const std::string s = fmt::format("nested CV: {} base models, {} subjects, {} features\n{}", cv.result.models.size(),
+                                      cv.result.scores.size(), cv.result.data ? cv.result.data->X.cols() : 0,
+                                      table2_row(cv.result.metrics, cv.result.auc, cv.permutations));
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// r:model(i) -> {outer, inner, C, features, w, b, validation_bac, steps}: base model i
+// (outer-major order), its fitted preprocessing as copies of its Transform steps.
+int r_model(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const auto& models = cv.result.models;
+  const auto i = static_cast<std::size_t>(check_range(L, 2, 1, static_cast<lua_Integer>(models.size()), "base model"));
+  const nl::ml::BaseModel& b = models[i - 1];
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, b.outer + 1);
+  lua_setfield(L, -2, "outer");
+  lua_pushinteger(L, b.inner + 1);
+  lua_setfield(L, -2, "inner");
+  lua_pushnumber(L, cv.result.grid[static_cast<std::size_t>(cv.result.chosen[static_cast<std::size_t>(b.outer)])]);
+  lua_setfield(L, -2, "C");
+  lua_createtable(L, static_cast<int>(b.model.features.size()), 0);
+  for (std::size_t k = 0; k < b.model.features.size(); ++k) {
+    lua_pushinteger(L, static_cast<lua_Integer>(b.model.features[k] + 1));
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+  lua_setfield(L, -2, "features");
+  push_matrix(L, Matrix(b.model.svc.w));
+  lua_setfield(L, -2, "w");
+  lua_pushnumber(L, b.model.svc.b);
+  lua_setfield(L, -2, "b");
+  lua_pushnumber(L, b.model.validation_bac);
+  lua_setfield(L, -2, "validation_bac");
+  lua_createtable(L, static_cast<int>(b.pre.steps.size()), 0);
+  for (std::size_t k = 0; k < b.pre.steps.size(); ++k) {
+    auto* slot = new_object<nl::ml::Transform>(L);
+    protect(L, [&] {
+      *slot = std::shared_ptr<nl::ml::Transform>(b.pre.steps[k]->copy());
+      return 0;
+    });
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+  lua_setfield(L, -2, "steps");
+  return 1;
+}
+
+// ---------------------------------------------------------------- external validation
+
+// r:apply(X_new [, y_new] [, {covariates = t, permutations = n}]) -> Prediction
+int r_apply(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const Features features = check_features(L, 2);
+  // y_new is optional: nil, or a last argument that is a Lua table without array part
+  // (the options), means no labels.
+  int labels = 3, opts = 4;
+  if (lua_isnoneornil(L, 3)) {
+    labels = 0;
+  } else if (lua_gettop(L) == 3 && lua_type(L, 3) == LUA_TTABLE && lua_rawlen(L, 3) == 0) {
+    labels = 0;
+    opts = 3;
+  }
+  lua_settop(L, 4);
+  lua_Integer n = features.rows();
+  if (labels) {
+    const lua_Integer m = validate_labels(L, labels, "labels");
+    if (m != n) luaL_argerror(L, labels, lua_pushfstring(L, "%d labels for %d rows of data", (int)m, (int)n));
+  }
+  check_options(L, opts, "apply", {"covariates", "permutations"});
+  const nl::Table* cov = nullptr;
+  int permutations = 0;
+  if (!lua_isnoneornil(L, opts)) {
+    lua_getfield(L, opts, "covariates");
+    if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
+      luaL_argerror(L, opts, "option 'covariates' must be a neurolua.Table");
+    lua_pop(L, 1);
+    if (lua_getfield(L, opts, "permutations") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 1000000)
+        luaL_argerror(L, opts, "option 'permutations' must be an integer in 0..1000000");
+      permutations = static_cast<int>(lua_tointeger(L, -1));
+    }
+    lua_pop(L, 1);
+  }
+  if (permutations > 0 && !labels) luaL_argerror(L, opts, "permutations need the new subjects' labels");
+  const bool tty = isatty(2) != 0;
+  auto* slot = new_object<PredictionObject>(L);
+  return protect(L, [&] {
+    std::vector<std::string> names;
+    const Matrix X = features.get(&names, "apply");
+    const auto& trained = cv.result.feature_names;
+    if (!names.empty() && !trained.empty()) {
+      if (names.size() != trained.size())
+        throw nl::ValueError(fmt::format("apply: the new data have {} feature columns, the model was trained on {}",
+                                         names.size(), trained.size()));
+      for (std::size_t k = 0; k < names.size(); ++k)
+        if (names[k] != trained[k])
+          throw nl::ValueError(fmt::format("apply: feature column {} is '{}' in the new data but '{}' in training",
+                                           k + 1, names[k], trained[k]));
+    }
+    auto out = std::make_shared<PredictionObject>();
+    out->scores = nl::ml::apply_models(cv.result, X, cov);
+    out->n_models = cv.result.models.size();
+    if (labels) {
+      Vector y(n);
+      read_labels(L, labels, y);
+      nl::ml::check_labels(y, n, "apply");
+      out->labelled = true;
+      out->metrics = nl::ml::confusion(out->scores.median, y);
+      out->auc = nl::ml::auc(out->scores.median, y);
+      if (permutations > 0)
+        out->permutations = nl::ml::external_permutation_test(cv.spec, cv.result, X, y, cov, permutations,
+                                                              progress_bar(tty, permutations));
+    }
+    *slot = std::move(out);
+    return 1;
+  });
+}
+
+int p_index(lua_State* L) {
+  PredictionObject& pr = check<PredictionObject>(L, 1);
+  if (push_method(L, 2)) return 1;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const std::string_view key = lua_tostring(L, 2);
+  if (key == "median_") {
+    push_matrix(L, Matrix(pr.scores.median));
+  } else if (key == "metrics_") {
+    if (!pr.labelled) return 0;
+    push_metrics(L, pr.metrics, pr.auc);
+  } else if (key == "models_") {
+    lua_pushinteger(L, static_cast<lua_Integer>(pr.n_models));
+  } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
+    if (!pr.permutations) return 0;
+    push_perm_field(L, *pr.permutations, key);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+int p_scores(lua_State* L) {
+  push_scores(L, check<PredictionObject>(L, 1).scores.scores, 2);
+  return 1;
+}
+
+int p_fields(lua_State* L) {
+  return push_field_names(L, {"median_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
+}
+
+int p_tostring(lua_State* L) {
+  PredictionObject& pr = check<PredictionObject>(L, 1);
+  return protect(L, [&] {
+    std::string s = fmt::format("external validation: {} base models, {} subjects", pr.n_models, pr.scores.scores.size());
+    if (pr.labelled) s += fmt::format("\n{}", table2_row(pr.metrics, pr.auc, pr.permutations));
+    else s += " (no labels: see median_ for the scores)";
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- interpretation
+
+struct InterpretArgs {
+  nl::ml::InterpretOptions options;
+  lua_Integer top = 0;  // 0: all
+};
+
+// Reads {cvr, fdr, units, top} from the options at idx (allowed keys checked by caller).
+InterpretArgs interpret_args(lua_State* L, int idx) {
+  InterpretArgs a;
+  if (lua_isnoneornil(L, idx)) return a;
+  if (lua_getfield(L, idx, "cvr") != LUA_TNIL) {
+    const char* v = lua_tostring(L, -1);
+    if (v && std::string_view(v) == "sd") a.options.cvr = nl::ml::CvrKind::Sd;
+    else if (v && std::string_view(v) == "se") a.options.cvr = nl::ml::CvrKind::StandardError;
+    else luaL_argerror(L, idx, "option 'cvr' must be \"sd\" or \"se\"");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "fdr") != LUA_TNIL) {
+    const double q = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(q > 0 && q < 1)) luaL_argerror(L, idx, "option 'fdr' must be a number in (0, 1)");
+    a.options.fdr = q;
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "units") != LUA_TNIL) {
+    const char* v = lua_tostring(L, -1);
+    if (v && std::string_view(v) == "scaled") a.options.raw_units = false;
+    else if (v && std::string_view(v) == "raw") a.options.raw_units = true;
+    else luaL_argerror(L, idx, "option 'units' must be \"scaled\" or \"raw\"");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "top") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) luaL_argerror(L, idx, "option 'top' must be a positive integer");
+    a.top = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return a;
+}
+
+// Feature names: the result's, else "feature_1", ...
+std::vector<std::string> feature_names(const nl::ml::NestedCvResult& r, Eigen::Index p) {
+  if (static_cast<Eigen::Index>(r.feature_names.size()) == p) return r.feature_names;
+  std::vector<std::string> out;
+  for (Eigen::Index j = 0; j < p; ++j) out.push_back(fmt::format("feature_{}", j + 1));
+  return out;
+}
+
+// Features ordered by |mean weight|, largest first (ties: feature order).
+std::vector<Eigen::Index> by_magnitude(const Vector& mean) {
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(mean.size()));
+  for (Eigen::Index j = 0; j < mean.size(); ++j) order[static_cast<std::size_t>(j)] = j;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](Eigen::Index a, Eigen::Index b) { return std::abs(mean(a)) > std::abs(mean(b)); });
+  return order;
+}
+
+// r:weights([{top, cvr, fdr, units}]) -> Table, one row per feature by |mean weight|
+int r_weights(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  check_options(L, 2, "weights", {"top", "cvr", "fdr", "units"});
+  const InterpretArgs args = interpret_args(L, 2);
+  auto* slot = new_object<nl::Table>(L);
+  return protect(L, [&] {
+    const nl::ml::Interpretation in = nl::ml::interpret(cv.result, args.options);
+    const auto p = in.mean.size();
+    const std::vector<std::string> names = feature_names(cv.result, p);
+    std::vector<Eigen::Index> order = by_magnitude(in.mean);
+    if (args.top > 0 && static_cast<std::size_t>(args.top) < order.size()) order.resize(static_cast<std::size_t>(args.top));
+    std::vector<double> rank, index;
+    std::vector<std::string> name;
+    std::vector<std::uint8_t> sig;
+    const auto pick = [&](const Vector& v) {
+      std::vector<double> out;
+      for (Eigen::Index j : order) out.push_back(v(j));
+      return out;
+    };
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      rank.push_back(static_cast<double>(k + 1));
+      index.push_back(static_cast<double>(order[k] + 1));
+      name.push_back(names[static_cast<std::size_t>(order[k])]);
+      sig.push_back(in.significant[static_cast<std::size_t>(order[k])] ? 1 : 0);
+    }
+    auto t = std::make_shared<nl::Table>();
+    const auto add = [&](nl::Column c) { t->set(std::make_shared<nl::Column>(std::move(c))); };
+    add(nl::Column::numbers("rank", rank));
+    add(nl::Column::numbers("index", index));
+    add(nl::Column::strings("name", name));
+    add(nl::Column::numbers("mean", pick(in.mean)));
+    add(nl::Column::numbers("sd", pick(in.sd)));
+    add(nl::Column::numbers("cvr", pick(in.cvr)));
+    add(nl::Column::numbers("frac_pos", pick(in.frac_pos)));
+    add(nl::Column::numbers("frac_neg", pick(in.frac_neg)));
+    add(nl::Column::numbers("consistency", pick(in.consistency)));
+    add(nl::Column::numbers("z", pick(in.z)));
+    add(nl::Column::numbers("p", pick(in.p)));
+    add(nl::Column::numbers("q", pick(in.q)));
+    add(nl::Column::bools("significant", sig));
+    *slot = std::move(t);
+    return 1;
+  });
+}
+
+// r:weight_matrix([{units}]) -> Matrix, base models x features
+int r_weight_matrix(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  check_options(L, 2, "weight_matrix", {"units"});
+  const InterpretArgs args = interpret_args(L, 2);
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<Matrix>(nl::ml::interpret(cv.result, args.options).weights);
+    return 1;
+  });
+}
+
+// r:weight_map(atlas [, {top = 25, value = "mean" | "cvr", units}]) -> Volume
+int r_weight_map(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const nl::Atlas& atlas = check<nl::Atlas>(L, 2);
+  check_options(L, 3, "weight_map", {"top", "value", "units"});
+  InterpretArgs args = interpret_args(L, 3);
+  bool cvr = false;
+  if (!lua_isnoneornil(L, 3)) {
+    if (lua_getfield(L, 3, "value") != LUA_TNIL) {
+      const char* v = lua_tostring(L, -1);
+      if (v && std::string_view(v) == "cvr") cvr = true;
+      else if (!v || std::string_view(v) != "mean") luaL_argerror(L, 3, "option 'value' must be \"mean\" or \"cvr\"");
+    }
+    lua_pop(L, 1);
+  }
+  auto* slot = new_object<nl::Volume>(L);
+  return protect(L, [&] {
+    const nl::ml::Interpretation in = nl::ml::interpret(cv.result, args.options);
+    const auto p = in.mean.size();
+    // Features map to regions by name when the result knows its feature names (as
+    // when X came from atlas:summarize), else by position.
+    const std::vector<std::string> regions = nl::region_column_names(atlas);
+    std::vector<std::ptrdiff_t> region_of(static_cast<std::size_t>(p), -1);
+    if (static_cast<Eigen::Index>(cv.result.feature_names.size()) == p) {
+      for (Eigen::Index j = 0; j < p; ++j) {
+        const auto it = std::find(regions.begin(), regions.end(), cv.result.feature_names[static_cast<std::size_t>(j)]);
+        if (it == regions.end())
+          throw nl::ValueError(fmt::format("weight_map: feature '{}' is not a region of the atlas",
+                                           cv.result.feature_names[static_cast<std::size_t>(j)]));
+        region_of[static_cast<std::size_t>(j)] = it - regions.begin();
+      }
+    } else {
+      if (static_cast<std::size_t>(p) != regions.size())
+        throw nl::ValueError(fmt::format("weight_map: the model has {} features, the atlas {} regions", p, regions.size()));
+      for (Eigen::Index j = 0; j < p; ++j) region_of[static_cast<std::size_t>(j)] = j;
+    }
+    std::vector<Eigen::Index> order = by_magnitude(in.mean);
+    if (args.top > 0 && static_cast<std::size_t>(args.top) < order.size()) order.resize(static_cast<std::size_t>(args.top));
+    std::vector<double> values(regions.size(), 0.0);
+    for (Eigen::Index j : order)
+      values[static_cast<std::size_t>(region_of[static_cast<std::size_t>(j)])] = cvr ? in.cvr(j) : in.mean(j);
+    *slot = std::make_shared<nl::Volume>(nl::paint(atlas, values, 0.0));
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- persistence
+
+// r:save(path)
+int r_save(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const char* path = luaL_checkstring(L, 2);
+  return protect(L, [&] {
+    nl::ml::save_result(path, cv.spec, cv.result, cv.permutations, cv.mode);
+    return 0;
+  });
+}
+
+// nl.cv.load(path) -> CVResult
+int load(lua_State* L) {
+  const char* path = luaL_checkstring(L, 1);
+  auto* slot = new_object<CvObject>(L);
+  return protect(L, [&] {
+    nl::ml::LoadedResult loaded = nl::ml::load_result(path);
+    auto cv = std::make_shared<CvObject>();
+    cv->spec = std::move(loaded.spec);
+    cv->result = std::move(loaded.result);
+    cv->permutations = std::move(loaded.permutations);
+    cv->mode = loaded.mode;
+    *slot = std::move(cv);
+    return 1;
+  });
+}
+
+const luaL_Reg methods[] = {{"scores", r_scores},
+                            {"model", r_model},
+                            {"apply", r_apply},
+                            {"weights", r_weights},
+                            {"weight_matrix", r_weight_matrix},
+                            {"weight_map", r_weight_map},
+                            {"save", r_save},
+                            {nullptr, nullptr}};
+const luaL_Reg metamethods[] = {
+    {"__index", r_index}, {"__fields", r_fields}, {"__tostring", r_tostring}, {nullptr, nullptr}};
+const luaL_Reg p_methods[] = {{"scores", p_scores}, {nullptr, nullptr}};
+const luaL_Reg p_metamethods[] = {
+    {"__index", p_index}, {"__fields", p_fields}, {"__tostring", p_tostring}, {nullptr, nullptr}};
+
+}  // namespace
+
+int open_cv(lua_State* L) {
+  register_type<CvObject>(L, methods, metamethods);
+  register_type<PredictionObject>(L, p_methods, p_metamethods);
+  lua_newtable(L);
+  lua_pushcfunction(L, nested);
+  lua_setfield(L, -2, "nested");
+  lua_pushcfunction(L, load);
+  lua_setfield(L, -2, "load");
+  return 1;
+}
+
+}  // namespace nl::bind

@@ -1,0 +1,724 @@
+// bindings/ml/model.cpp: the label-dependent side of nl.ml: the linear SVC ("neurolua.SVC"),
+// the forward wrapper ("neurolua.ForwardSelect"), the pipeline ("neurolua.Pipeline"),
+// the metrics, and nl.ml.pow2.
+//
+//   local svc = nl.ml.svc{ C = 1, weighting = "balanced" }
+//   svc:fit(X, y); svc:decision(Xtest)
+//   local pipe = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.prune{}, nl.ml.svc{ C = 1 } }
+//   pipe:fit(X, y, { covariates = t }); pipe:decision(Xtest, { covariates = ttest })
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common.hpp"
+#include "ml/args.hpp"
+#include "nl/ml/metrics.hpp"
+#include "nl/ml/pipeline.hpp"
+
+namespace nl::bind {
+
+// The Lua-side objects: options plus, once fitted, the learned state.
+struct SvcObject {
+  nl::ml::SvcSpec spec;
+  std::vector<double> grid;  // the C values; one value unless a grid was given
+  std::optional<nl::ml::LinearSvcModel> model;
+};
+struct SelectObject {
+  nl::ml::ForwardSelectOptions options;
+};
+struct PipelineObject {
+  nl::ml::PipelineSpec spec;
+  std::vector<double> grid;
+  std::optional<nl::ml::FittedPipeline> fitted;
+  Eigen::Index n_in = 0;
+};
+
+template <>
+struct TypeName<SvcObject> {
+  static constexpr const char* value = "neurolua.SVC";
+};
+template <>
+struct TypeName<SelectObject> {
+  static constexpr const char* value = "neurolua.ForwardSelect";
+};
+template <>
+struct TypeName<PipelineObject> {
+  static constexpr const char* value = "neurolua.Pipeline";
+};
+
+namespace {
+
+using nl::Matrix;
+using nl::Vector;
+
+// ---------------------------------------------------------------- helpers
+
+std::string format_double(double x) { return fmt::format("{}", x); }
+
+std::string svc_options(const SvcObject& s) {
+  std::string c;
+  if (s.grid.size() == 1) {
+    c = format_double(s.grid[0]);
+  } else {
+    c = "{";
+    for (std::size_t k = 0; k < s.grid.size(); ++k) c += (k ? ", " : "") + format_double(s.grid[k]);
+    c += "}";
+  }
+  std::string w;
+  switch (s.spec.weighting) {
+    case nl::ml::Weighting::Balanced: w = "\"balanced\""; break;
+    case nl::ml::Weighting::None: w = "\"none\""; break;
+    case nl::ml::Weighting::Custom:
+      w = fmt::format("{{pos = {}, neg = {}}}", s.spec.w_pos, s.spec.w_neg);
+      break;
+  }
+  const std::string b = s.spec.bias < 0 ? "false" : format_double(s.spec.bias);
+  return fmt::format("svc{{C = {}, weighting = {}, bias = {}, tol = {}}}", c, w, b, s.spec.eps);
+}
+
+std::string select_options(const nl::ml::ForwardSelectOptions& o) {
+  return fmt::format("forward_select{{step = {}, stop = {}}}", o.step, o.stop);
+}
+
+// Reads a number option that must be positive (raises naming it).
+double opt_positive(lua_State* L, int idx, const char* key, double def) {
+  double v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_isnumber(L, -1)) luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number", key));
+    v = lua_tonumber(L, -1);
+    if (!(v > 0) || !std::isfinite(v))
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be positive and finite, got %f", key, v));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+// Pushes v as an n x 1 Matrix.
+void push_vector(lua_State* L, const Vector& v) {
+  auto* slot = new_object<Matrix>(L);
+  protect(L, [&] {
+    *slot = std::make_shared<Matrix>(v);
+    return 0;
+  });
+}
+
+// Validates X (Matrix at xi) against labels at yi; returns n. Raises on mismatch.
+lua_Integer check_xy(lua_State* L, int xi, int yi, const char* what) {
+  const Matrix& X = check<Matrix>(L, xi);
+  const lua_Integer n = validate_labels(L, yi, "labels");
+  if (n != X.rows())
+    luaL_argerror(L, yi, lua_pushfstring(L, "%d labels for %d rows of data in '%s'", (int)n, (int)X.rows(), what));
+  return n;
+}
+
+// ---------------------------------------------------------------- svc
+
+// nl.ml.svc{C = 1 | {grid}, weighting = "balanced"|"none"|{pos = , neg = }, bias = false|true|number,
+//           tol = 0.01, max_iter = 1000, seed = 0}
+int new_svc(lua_State* L) {
+  check_options(L, 1, "svc", {"C", "weighting", "bias", "tol", "max_iter", "seed"});
+  if (lua_isnoneornil(L, 1)) lua_settop(L, 0), lua_newtable(L);
+  nl::ml::SvcSpec spec;
+  // C: a number or a list of numbers.
+  lua_Integer ngrid = 1;
+  const int ct = lua_getfield(L, 1, "C");
+  if (ct == LUA_TTABLE) {
+    ngrid = static_cast<lua_Integer>(lua_rawlen(L, -1));
+    if (ngrid == 0) luaL_argerror(L, 1, "option 'C' is an empty list");
+    for (lua_Integer k = 1; k <= ngrid; ++k) {
+      lua_rawgeti(L, -1, k);
+      const double c = lua_tonumber(L, -1);
+      if (!lua_isnumber(L, -1) || !(c > 0) || !std::isfinite(c))
+        luaL_argerror(L, 1, lua_pushfstring(L, "option 'C' entry %I must be a positive number", k));
+      lua_pop(L, 1);
+    }
+  } else if (ct != LUA_TNIL) {
+    const double c = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(c > 0) || !std::isfinite(c))
+      luaL_argerror(L, 1, "option 'C' must be a positive number or a list of them");
+    spec.C = c;
+  }
+  const int cidx = lua_gettop(L);
+  // weighting
+  const int wt = lua_getfield(L, 1, "weighting");
+  if (wt == LUA_TSTRING) {
+    const std::string_view w = lua_tostring(L, -1);
+    if (w == "balanced") spec.weighting = nl::ml::Weighting::Balanced;
+    else if (w == "none") spec.weighting = nl::ml::Weighting::None;
+    else luaL_argerror(L, 1, lua_pushfstring(L, "invalid option '%s' for weighting; expected \"balanced\", \"none\" or {pos = w1, neg = w2}", lua_tostring(L, -1)));
+  } else if (wt == LUA_TTABLE) {
+    spec.weighting = nl::ml::Weighting::Custom;
+    const int w = lua_gettop(L);
+    spec.w_pos = opt_positive(L, w, "pos", 1.0);
+    spec.w_neg = opt_positive(L, w, "neg", 1.0);
+  } else if (wt != LUA_TNIL) {
+    luaL_argerror(L, 1, "option 'weighting' must be \"balanced\", \"none\" or {pos = w1, neg = w2}");
+  }
+  lua_pop(L, 1);
+  // bias
+  const int bt = lua_getfield(L, 1, "bias");
+  if (bt == LUA_TBOOLEAN) spec.bias = lua_toboolean(L, -1) ? 1.0 : -1.0;
+  else if (bt == LUA_TNUMBER) spec.bias = lua_tonumber(L, -1) >= 0 ? lua_tonumber(L, -1) : -1.0;
+  else if (bt != LUA_TNIL) luaL_argerror(L, 1, "option 'bias' must be a boolean or a number");
+  lua_pop(L, 1);
+  spec.eps = opt_positive(L, 1, "tol", 0.01);
+  spec.max_iter = static_cast<int>(opt_positive(L, 1, "max_iter", 1000));
+  if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1)) luaL_argerror(L, 1, "option 'seed' must be an integer");
+    spec.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
+  }
+  lua_pop(L, 1);
+  auto* slot = new_object<SvcObject>(L);
+  return protect(L, [&] {
+    auto obj = std::make_shared<SvcObject>();
+    obj->spec = spec;
+    if (ct == LUA_TTABLE) {
+      for (lua_Integer k = 1; k <= ngrid; ++k) {
+        lua_rawgeti(L, cidx, k);
+        obj->grid.push_back(lua_tonumber(L, -1));
+        lua_pop(L, 1);
+      }
+      obj->spec.C = obj->grid[0];
+    } else {
+      obj->grid = {spec.C};
+    }
+    *slot = std::move(obj);
+    return 1;
+  });
+}
+
+// svc:fit(X, y) -> svc
+int svc_fit(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  const lua_Integer n = check_xy(L, 2, 3, "fit");
+  if (s.grid.size() > 1)
+    luaL_argerror(L, 1, "this svc holds a grid of C values; fit needs one C (tune it with nested CV)");
+  const Matrix& X = check<Matrix>(L, 2);
+  return protect(L, [&] {
+    Vector y(n);
+    read_labels(L, 3, y);
+    nl::ml::check_labels(y, X.rows(), "fit");
+    nl::Rng rng(s.spec.seed);
+    s.model = nl::ml::train_svc(X, y, s.spec, rng);
+    lua_pushvalue(L, 1);
+    return 1;
+  });
+}
+
+// svc:decision(X) -> n x 1 Matrix of X w + b
+int svc_decision(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  const Matrix& X = check<Matrix>(L, 2);
+  if (!s.model) luaL_argerror(L, 1, "svc is not fitted (call fit first)");
+  if (X.cols() != s.model->w.size())
+    luaL_argerror(L, 2, lua_pushfstring(L, "svc was fitted on %d features, got %d", (int)s.model->w.size(),
+                                        (int)X.cols()));
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<Matrix>(nl::ml::decision(*s.model, X));
+    return 1;
+  });
+}
+
+int svc_fitted(lua_State* L) {
+  lua_pushboolean(L, check<SvcObject>(L, 1).model.has_value());
+  return 1;
+}
+
+int svc_clone(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  auto* slot = new_object<SvcObject>(L);
+  return protect(L, [&] {
+    auto c = std::make_shared<SvcObject>(s);
+    c->model.reset();
+    *slot = std::move(c);
+    return 1;
+  });
+}
+
+// svc:grid() -> list of C values
+int svc_grid(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  lua_createtable(L, static_cast<int>(s.grid.size()), 0);
+  for (std::size_t k = 0; k < s.grid.size(); ++k) {
+    lua_pushnumber(L, s.grid[k]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+  }
+  return 1;
+}
+
+// svc.w_, b_, iterations_, converged_
+int svc_index(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  if (push_method(L, 2)) return 1;
+  if (!s.model || lua_type(L, 2) != LUA_TSTRING) return 0;
+  const std::string_view key = lua_tostring(L, 2);
+  if (key == "w_") push_vector(L, s.model->w);
+  else if (key == "b_") lua_pushnumber(L, s.model->b);
+  else if (key == "iterations_") lua_pushinteger(L, s.model->iterations);
+  else if (key == "converged_") lua_pushboolean(L, s.model->converged);
+  else return 0;
+  return 1;
+}
+
+int svc_fields(lua_State* L) {
+  lua_newtable(L);
+  const char* names[] = {"w_", "b_", "iterations_", "converged_"};
+  for (int k = 0; k < 4; ++k) {
+    lua_pushstring(L, names[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
+int svc_tostring(lua_State* L) {
+  SvcObject& s = check<SvcObject>(L, 1);
+  return protect(L, [&] {
+    std::string str = svc_options(s);
+    if (s.model)
+      str += fmt::format("  -- fitted: {} weights, b = {}, {} iterations{}", s.model->w.size(), s.model->b,
+                         s.model->iterations, s.model->converged ? "" : " (not converged)");
+    else
+      str += "  -- not fitted";
+    lua_pushlstring(L, str.data(), str.size());
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- forward_select
+
+int new_select(lua_State* L) {
+  check_options(L, 1, "forward_select", {"step", "stop"});
+  nl::ml::ForwardSelectOptions o;
+  if (!lua_isnoneornil(L, 1)) {
+    o.step = opt_positive(L, 1, "step", o.step);
+    o.stop = opt_positive(L, 1, "stop", o.stop);
+  }
+  if (o.step > 1) luaL_argerror(L, 1, "option 'step' must be in (0, 1]");
+  if (o.stop > 1) luaL_argerror(L, 1, "option 'stop' must be in (0, 1]");
+  auto* slot = new_object<SelectObject>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<SelectObject>(SelectObject{o});
+    return 1;
+  });
+}
+
+// fs:select(Xtrain, ytrain, Xval, yval, svc) -> features (1-based list), validation BAC
+int select_run(lua_State* L) {
+  SelectObject& fs = check<SelectObject>(L, 1);
+  const lua_Integer ntr = check_xy(L, 2, 3, "select");
+  const lua_Integer nval = check_xy(L, 4, 5, "select");
+  SvcObject& s = check<SvcObject>(L, 6);
+  if (s.grid.size() > 1) luaL_argerror(L, 6, "the svc holds a grid of C values; select needs one C");
+  const Matrix& Xtr = check<Matrix>(L, 2);
+  const Matrix& Xval = check<Matrix>(L, 4);
+  lua_settop(L, 6);
+  return protect(L, [&] {
+    Vector ytr(ntr), yval(nval);
+    read_labels(L, 3, ytr);
+    read_labels(L, 5, yval);
+    nl::ml::check_labels(ytr, Xtr.rows(), "select");
+    nl::Rng rng(s.spec.seed);
+    const nl::ml::Selection sel = nl::ml::forward_select(Xtr, ytr, Xval, yval, s.spec, fs.options, rng);
+    lua_createtable(L, static_cast<int>(sel.features.size()), 0);
+    for (std::size_t k = 0; k < sel.features.size(); ++k) {
+      lua_pushinteger(L, sel.features[k] + 1);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+    }
+    lua_pushnumber(L, sel.bac);
+    return 2;
+  });
+}
+
+int select_tostring(lua_State* L) {
+  SelectObject& fs = check<SelectObject>(L, 1);
+  return protect(L, [&] {
+    const std::string s = select_options(fs.options);
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- pipeline
+
+// nl.ml.pipeline{ transforms..., [forward_select], svc }
+int new_pipeline(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  check_options(L, 1, "pipeline", {});
+  const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 1));
+  if (n == 0) luaL_argerror(L, 1, "a pipeline needs at least an svc step");
+  // Order: transforms, then at most one forward_select, then exactly one svc, last.
+  int stage = 0;  // 0 transforms, 1 after select, 2 after svc
+  for (lua_Integer k = 1; k <= n; ++k) {
+    lua_rawgeti(L, 1, k);
+    if (test<nl::ml::Transform>(L, -1)) {
+      if (stage > 0)
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: a transform must come before forward_select and svc", k));
+    } else if (test<SelectObject>(L, -1)) {
+      if (stage > 0) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: forward_select must come once, before svc", k));
+      stage = 1;
+    } else if (test<SvcObject>(L, -1)) {
+      if (stage == 2) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: only one svc step is allowed", k));
+      stage = 2;
+    } else {
+      luaL_argerror(L, 1, lua_pushfstring(L, "step %I is a %s, not an nl.ml step", k, luaL_typename(L, -1)));
+    }
+    lua_pop(L, 1);
+  }
+  if (stage != 2) luaL_argerror(L, 1, "the last step of a pipeline must be an svc");
+  lua_rawgeti(L, 1, n);
+  if (!test<SvcObject>(L, -1)) luaL_argerror(L, 1, "the last step of a pipeline must be an svc");
+  lua_pop(L, 1);
+  auto* slot = new_object<PipelineObject>(L);
+  return protect(L, [&] {
+    auto p = std::make_shared<PipelineObject>();
+    for (lua_Integer k = 1; k <= n; ++k) {
+      lua_rawgeti(L, 1, k);
+      if (auto* t = test<nl::ml::Transform>(L, -1)) p->spec.steps.push_back(t->clone());
+      else if (auto* fs = test<SelectObject>(L, -1)) p->spec.select = fs->options;
+      else if (auto* s = test<SvcObject>(L, -1)) p->spec.svc = s->spec, p->grid = s->grid;
+      lua_pop(L, 1);
+    }
+    *slot = std::move(p);
+    return 1;
+  });
+}
+
+// The `validation` field of the options at idx: {X = Matrix, y = labels [, covariates = Table]}.
+// Leaves X at val_x, labels at val_y (absolute stack indices) or nil; returns n (0 if absent).
+lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const nl::Table*& val_cov) {
+  val_cov = nullptr;
+  lua_getfield(L, idx, "validation");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, -1)) luaL_argerror(L, idx, "option 'validation' must be a table {X = ..., y = ...}");
+  const int v = lua_gettop(L);
+  check_options(L, v, "validation", {"X", "y", "covariates"});
+  lua_getfield(L, v, "X");
+  val_x = lua_gettop(L);
+  if (!test<Matrix>(L, val_x)) luaL_argerror(L, idx, "validation.X must be a neurolua.Matrix");
+  lua_getfield(L, v, "y");
+  val_y = lua_gettop(L);
+  const lua_Integer n = validate_labels(L, val_y, "validation.y");
+  if (n != test<Matrix>(L, val_x)->rows())
+    luaL_argerror(L, idx, lua_pushfstring(L, "validation: %d labels for %d rows", (int)n,
+                                          (int)test<Matrix>(L, val_x)->rows()));
+  lua_getfield(L, v, "covariates");
+  if (!lua_isnil(L, -1)) {
+    val_cov = test<nl::Table>(L, -1);
+    if (!val_cov) luaL_argerror(L, idx, "validation.covariates must be a neurolua.Table");
+  }
+  return n;
+}
+
+// pipe:fit(X, y [, {covariates = Table, validation = {X =, y =, covariates =}}]) -> pipe
+int pipe_fit(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  const lua_Integer n = check_xy(L, 2, 3, "fit");
+  const Matrix& X = check<Matrix>(L, 2);
+  const nl::Table* cov = nullptr;
+  int val_x = 0, val_y = 0;
+  const nl::Table* val_cov = nullptr;
+  lua_Integer nval = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    check_options(L, 4, "fit", {"covariates", "validation"});
+    lua_getfield(L, 4, "covariates");
+    if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
+      luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
+    nval = opt_validation(L, 4, val_x, val_y, val_cov);
+  }
+  if (p.grid.size() > 1)
+    luaL_argerror(L, 1, "the pipeline's svc holds a grid of C values; fit needs one C (tune it with nested CV)");
+  return protect(L, [&] {
+    Vector y(n);
+    read_labels(L, 3, y);
+    if (nval > 0) {
+      Vector yv(nval);
+      read_labels(L, val_y, yv);
+      p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov);
+    } else {
+      p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, nullptr, nullptr, nullptr);
+    }
+    p.n_in = X.cols();
+    lua_pushvalue(L, 1);
+    return 1;
+  });
+}
+
+// pipe:decision(X [, {covariates = Table}]) -> n x 1 Matrix
+int pipe_decision(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  const Matrix& X = check<Matrix>(L, 2);
+  const nl::Table* cov = opt_covariates(L, 3, "decision");
+  if (!p.fitted) luaL_argerror(L, 1, "pipeline is not fitted (call fit first)");
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<Matrix>(nl::ml::pipeline_decision(*p.fitted, X, cov));
+    return 1;
+  });
+}
+
+int pipe_fitted(lua_State* L) {
+  lua_pushboolean(L, check<PipelineObject>(L, 1).fitted.has_value());
+  return 1;
+}
+
+int pipe_clone(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  auto* slot = new_object<PipelineObject>(L);
+  return protect(L, [&] {
+    auto c = std::make_shared<PipelineObject>();
+    c->spec = p.spec;
+    c->grid = p.grid;
+    *slot = std::move(c);
+    return 1;
+  });
+}
+
+// pipe:step(i) -> the i-th preprocessing Transform (fitted when the pipeline is).
+int pipe_step(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  const auto i = static_cast<std::size_t>(check_range(L, 2, 1, static_cast<lua_Integer>(p.spec.steps.size()),
+                                                      "transform index"));
+  auto* slot = new_object<nl::ml::Transform>(L);
+  return protect(L, [&] {
+    // A copy, learned state included: the pipeline's own state stays read-only.
+    *slot = p.fitted ? std::shared_ptr<nl::ml::Transform>(p.fitted->pre.steps[i - 1]->copy())
+                     : std::shared_ptr<nl::ml::Transform>(p.spec.steps[i - 1]->clone());
+    return 1;
+  });
+}
+
+// pipe.features_ (1-based selected features after preprocessing), w_, b_, validation_bac_
+int pipe_index(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  if (push_method(L, 2)) return 1;
+  if (!p.fitted || lua_type(L, 2) != LUA_TSTRING) return 0;
+  const std::string_view key = lua_tostring(L, 2);
+  const auto& m = p.fitted->model;
+  if (key == "w_") {
+    push_vector(L, m.svc.w);
+  } else if (key == "b_") {
+    lua_pushnumber(L, m.svc.b);
+  } else if (key == "validation_bac_") {
+    lua_pushnumber(L, m.validation_bac);
+  } else if (key == "features_") {
+    lua_createtable(L, static_cast<int>(m.features.size()), 0);
+    for (std::size_t k = 0; k < m.features.size(); ++k) {
+      lua_pushinteger(L, m.features[k] + 1);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
+    }
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+int pipe_fields(lua_State* L) {
+  lua_newtable(L);
+  const char* names[] = {"w_", "b_", "features_", "validation_bac_"};
+  for (int k = 0; k < 4; ++k) {
+    lua_pushstring(L, names[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
+int pipe_tostring(lua_State* L) {
+  PipelineObject& p = check<PipelineObject>(L, 1);
+  return protect(L, [&] {
+    std::string s = fmt::format("pipeline ({} steps{})\n", p.spec.steps.size() + (p.spec.select ? 2 : 1),
+                                p.fitted ? fmt::format(", fitted on {} features", p.n_in) : ", not fitted");
+    int k = 0;
+    for (std::size_t i = 0; i < p.spec.steps.size(); ++i) {
+      s += fmt::format("  {}  {}", ++k, p.spec.steps[i]->options());
+      if (p.fitted) {
+        const auto st = p.fitted->pre.steps[i]->state();
+        for (std::size_t j = 0; j < st.size(); ++j)
+          s += fmt::format("{}{} {}x{}", j ? ", " : "  -- ", st[j].name, st[j].value.rows(), st[j].value.cols());
+      }
+      s += "\n";
+    }
+    if (p.spec.select) {
+      s += fmt::format("  {}  {}", ++k, select_options(*p.spec.select));
+      if (p.fitted) s += fmt::format("  -- selected {} features", p.fitted->model.features.size());
+      s += "\n";
+    }
+    SvcObject tmp{p.spec.svc, p.grid, std::nullopt};
+    s += fmt::format("  {}  {}", ++k, svc_options(tmp));
+    if (p.fitted) s += fmt::format("  -- {} weights", p.fitted->model.svc.w.size());
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- metrics
+
+// Reads scores (idx) and labels (idx + 1) after validating both; raises on mismatch.
+lua_Integer check_scores_labels(lua_State* L, int idx) {
+  const lua_Integer n = validate_scores(L, idx, "scores");
+  const lua_Integer m = validate_labels(L, idx + 1, "labels");
+  if (n != m) luaL_argerror(L, idx + 1, lua_pushfstring(L, "%d labels for %d scores", (int)m, (int)n));
+  return n;
+}
+
+void set_number(lua_State* L, const char* key, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, key);
+}
+
+// nl.ml.metrics(scores, labels) -> table of TP, TN, FP, FN, undecided, sensitivity,
+// specificity, BAC, PPV, NPV, accuracy, AUC (printing as a one-line summary).
+int metrics_call(lua_State* L) {
+  lua_remove(L, 1);  // the nl.ml.metrics table (__call)
+  const lua_Integer n = check_scores_labels(L, 1);
+  lua_settop(L, 2);
+  lua_newtable(L);
+  return protect(L, [&] {
+    Vector s(n), y(n);
+    read_scores(L, 1, s);
+    read_labels(L, 2, y);
+    const nl::ml::Confusion c = nl::ml::confusion(s, y);
+    const double a = nl::ml::auc(s, y);
+    lua_pushinteger(L, c.TP), lua_setfield(L, -2, "TP");
+    lua_pushinteger(L, c.TN), lua_setfield(L, -2, "TN");
+    lua_pushinteger(L, c.FP), lua_setfield(L, -2, "FP");
+    lua_pushinteger(L, c.FN), lua_setfield(L, -2, "FN");
+    lua_pushinteger(L, c.undecided), lua_setfield(L, -2, "undecided");
+    set_number(L, "sensitivity", c.sensitivity);
+    set_number(L, "specificity", c.specificity);
+    set_number(L, "BAC", c.BAC);
+    set_number(L, "PPV", c.PPV);
+    set_number(L, "NPV", c.NPV);
+    set_number(L, "accuracy", c.accuracy);
+    set_number(L, "AUC", a);
+    luaL_setmetatable(L, "neurolua.Metrics");
+    return 1;
+  });
+}
+
+int metrics_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  auto num = [&](const char* k) {
+    lua_getfield(L, 1, k);
+    const double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+  };
+  const double tp = num("TP"), tn = num("TN"), fp = num("FP"), fn = num("FN");
+  const double sens = num("sensitivity"), spec = num("specificity"), bac = num("BAC"), ppv = num("PPV"),
+               npv = num("NPV"), acc = num("accuracy"), auc = num("AUC");
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "TP %.0f  TN %.0f  FP %.0f  FN %.0f  sensitivity %.1f %%  specificity %.1f %%  BAC %.1f %%  "
+                "PPV %.1f %%  NPV %.1f %%  accuracy %.1f %%  AUC %.3f",
+                tp, tn, fp, fn, 100 * sens, 100 * spec, 100 * bac, 100 * ppv, 100 * npv, 100 * acc, auc);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+// nl.ml.metrics.auc(scores, labels) -> number
+int metrics_auc(lua_State* L) {
+  const lua_Integer n = check_scores_labels(L, 1);
+  return protect(L, [&] {
+    Vector s(n), y(n);
+    read_scores(L, 1, s);
+    read_labels(L, 2, y);
+    lua_pushnumber(L, nl::ml::auc(s, y));
+    return 1;
+  });
+}
+
+// nl.ml.metrics.roc(scores, labels) -> {fpr = Matrix, tpr = Matrix, thresholds = Matrix}
+int metrics_roc(lua_State* L) {
+  const lua_Integer n = check_scores_labels(L, 1);
+  lua_settop(L, 2);
+  lua_newtable(L);
+  return protect(L, [&] {
+    Vector s(n), y(n);
+    read_scores(L, 1, s);
+    read_labels(L, 2, y);
+    const nl::ml::RocCurve r = nl::ml::roc_curve(s, y);
+    push_vector(L, r.fpr);
+    lua_setfield(L, -2, "fpr");
+    push_vector(L, r.tpr);
+    lua_setfield(L, -2, "tpr");
+    push_vector(L, r.thresholds);
+    lua_setfield(L, -2, "thresholds");
+    return 1;
+  });
+}
+
+// nl.ml.pow2(a, b) -> {2^a, 2^(a+1), ..., 2^b}
+int pow2(lua_State* L) {
+  const lua_Integer a = luaL_checkinteger(L, 1);
+  const lua_Integer b = check_range(L, 2, a, a + 1000, "last exponent");
+  lua_createtable(L, static_cast<int>(b - a + 1), 0);
+  for (lua_Integer e = a; e <= b; ++e) {
+    lua_pushnumber(L, std::ldexp(1.0, static_cast<int>(e)));
+    lua_rawseti(L, -2, e - a + 1);
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------- registration
+
+const luaL_Reg svc_methods[] = {
+    {"fit", svc_fit}, {"decision", svc_decision}, {"fitted", svc_fitted},
+    {"clone", svc_clone}, {"grid", svc_grid}, {nullptr, nullptr},
+};
+const luaL_Reg svc_meta[] = {
+    {"__index", svc_index}, {"__fields", svc_fields}, {"__tostring", svc_tostring}, {nullptr, nullptr},
+};
+const luaL_Reg select_methods[] = {{"select", select_run}, {nullptr, nullptr}};
+const luaL_Reg select_meta[] = {{"__tostring", select_tostring}, {nullptr, nullptr}};
+const luaL_Reg pipe_methods[] = {
+    {"fit", pipe_fit}, {"decision", pipe_decision}, {"fitted", pipe_fitted},
+    {"clone", pipe_clone}, {"step", pipe_step}, {nullptr, nullptr},
+};
+const luaL_Reg pipe_meta[] = {
+    {"__index", pipe_index}, {"__fields", pipe_fields}, {"__tostring", pipe_tostring}, {nullptr, nullptr},
+};
+
+}  // namespace
+
+// The spec and C grid of the Pipeline at idx (for nl.cv); raises if idx holds none.
+const nl::ml::PipelineSpec* pipeline_spec(lua_State* L, int idx, const std::vector<double>** grid) {
+  PipelineObject& p = check<PipelineObject>(L, idx);
+  *grid = &p.grid;
+  return &p.spec;
+}
+
+// Adds svc, forward_select, pipeline, metrics and pow2 to the nl.ml table on top.
+void open_ml_models(lua_State* L) {
+  register_type<SvcObject>(L, svc_methods, svc_meta);
+  register_type<SelectObject>(L, select_methods, select_meta);
+  register_type<PipelineObject>(L, pipe_methods, pipe_meta);
+  luaL_newmetatable(L, "neurolua.Metrics");
+  lua_pushcfunction(L, metrics_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  const luaL_Reg functions[] = {
+      {"svc", new_svc}, {"forward_select", new_select}, {"pipeline", new_pipeline},
+      {"pow2", pow2}, {nullptr, nullptr},
+  };
+  luaL_setfuncs(L, functions, 0);
+  // nl.ml.metrics: callable, with auc and roc.
+  lua_newtable(L);
+  lua_pushcfunction(L, metrics_auc);
+  lua_setfield(L, -2, "auc");
+  lua_pushcfunction(L, metrics_roc);
+  lua_setfield(L, -2, "roc");
+  lua_newtable(L);
+  lua_pushcfunction(L, metrics_call);
+  lua_setfield(L, -2, "__call");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "metrics");
+}
+
+}  // namespace nl::bind

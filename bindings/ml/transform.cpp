@@ -1,0 +1,293 @@
+// bindings/ml/transform.cpp: nl.ml preprocessing steps as "neurolua.Transform" objects.
+//
+// One Lua type for every label-independent step (scale, prune, regress_out, pca,
+// robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
+//   local s = nl.ml.scale{ range = {-1, 1} }
+//   s:fit(X)                 -- returns s
+//   s:transform(Xtest)       -- Matrix
+//   s.min_                   -- learned state as a Matrix (nil before fit)
+// Covariates are passed as an options table: s:fit(X, { covariates = t }).
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "core/common.hpp"
+#include "ml/args.hpp"
+#include "nl/ml/components.hpp"
+#include "nl/ml/transform.hpp"
+
+namespace nl::bind {
+
+namespace {
+
+using nl::Matrix;
+using nl::ml::Transform;
+
+// ---------------------------------------------------------------- constructors
+
+// nl.ml.scale{range = {lo, hi}}
+int new_scale(lua_State* L) {
+  check_options(L, 1, "scale", {"range"});
+  double lo = -1, hi = 1;
+  if (lua_getfield(L, 1, "range") != LUA_TNIL) {
+    if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
+      luaL_argerror(L, 1, "option 'range' must be a table {lo, hi}");
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1)) luaL_argerror(L, 1, "option 'range' must hold two numbers");
+    lo = lua_tonumber(L, -2);
+    hi = lua_tonumber(L, -1);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  if (!(lo < hi)) luaL_argerror(L, 1, "option 'range' needs lo < hi");
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Scale>(lo, hi);
+    return 1;
+  });
+}
+
+// nl.ml.prune{}
+int new_prune(lua_State* L) {
+  check_options(L, 1, "prune", {});
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Prune>();
+    return 1;
+  });
+}
+
+// nl.ml.regress_out{"age", "sex", ...}
+int new_regress_out(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const lua_Integer n = luaL_len(L, 1);
+  if (n == 0) luaL_argerror(L, 1, "name at least one covariate column, e.g. {\"age\", \"sex\"}");
+  for (lua_Integer k = 1; k <= n; ++k) {
+    if (lua_rawgeti(L, 1, k) != LUA_TSTRING)
+      luaL_argerror(L, 1, lua_pushfstring(L, "entry %I is a %s, not a column name", k, luaL_typename(L, -1)));
+    lua_pop(L, 1);
+  }
+  check_options(L, 1, "regress_out", {});
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    std::vector<std::string> names;
+    for (lua_Integer k = 1; k <= n; ++k) {
+      lua_rawgeti(L, 1, k);
+      names.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    *slot = std::make_shared<nl::ml::RegressOut>(std::move(names));
+    return 1;
+  });
+}
+
+// Reads an optional non-negative integer option.
+lua_Integer opt_count(lua_State* L, int idx, const char* key, lua_Integer def) {
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a non-negative integer", key));
+    v = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+// nl.ml.pca{k = 13}
+int new_pca(lua_State* L) {
+  check_options(L, 1, "pca", {"k"});
+  const lua_Integer k = lua_isnoneornil(L, 1) ? 0 : opt_count(L, 1, "k", 0);
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Pca>(static_cast<Eigen::Index>(k));
+    return 1;
+  });
+}
+
+// nl.ml.robpca{k = 13, alpha = 0.75, directions = 250, seed = ..., random_directions = false}
+int new_robpca(lua_State* L) {
+  check_options(L, 1, "robpca", {"k", "alpha", "directions", "seed", "random_directions"});
+  nl::ml::RobpcaOptions o;
+  if (!lua_isnoneornil(L, 1)) {
+    o.k = static_cast<Eigen::Index>(opt_count(L, 1, "k", 0));
+    o.ndir = static_cast<Eigen::Index>(opt_count(L, 1, "directions", o.ndir));
+    o.seed = static_cast<std::uint64_t>(opt_count(L, 1, "seed", static_cast<lua_Integer>(o.seed)));
+    if (lua_getfield(L, 1, "alpha") != LUA_TNIL) {
+      if (!lua_isnumber(L, -1)) luaL_argerror(L, 1, "option 'alpha' must be a number in [0.5, 1]");
+      o.alpha = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "random_directions") != LUA_TNIL && lua_toboolean(L, -1))
+      o.directions = nl::ml::Directions::Random;
+    lua_pop(L, 1);
+  }
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Robpca>(o);
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- methods
+
+// t:fit(X [, {covariates = Table}]) -> t
+int t_fit(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  const Matrix& X = check<Matrix>(L, 2);
+  const nl::Table* cov = opt_covariates(L, 3, "fit");
+  return protect(L, [&] {
+    t.fit(X, cov);
+    lua_pushvalue(L, 1);
+    return 1;
+  });
+}
+
+// t:transform(X [, {covariates = Table}]) -> Matrix
+int t_transform(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  const Matrix& X = check<Matrix>(L, 2);
+  const nl::Table* cov = opt_covariates(L, 3, "transform");
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<Matrix>(t.apply(X, cov));
+    return 1;
+  });
+}
+
+// t:fit_transform(X [, opts]) -> Matrix
+int t_fit_transform(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  const Matrix& X = check<Matrix>(L, 2);
+  const nl::Table* cov = opt_covariates(L, 3, "fit_transform");
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    t.fit(X, cov);
+    *slot = std::make_shared<Matrix>(t.apply(X, cov));
+    return 1;
+  });
+}
+
+int t_fitted(lua_State* L) {
+  lua_pushboolean(L, check<Transform>(L, 1).fitted());
+  return 1;
+}
+
+int t_clone(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::shared_ptr<Transform>(t.clone());
+    return 1;
+  });
+}
+
+int t_name(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  return protect(L, [&] {
+    const std::string s = t.name();
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// t:state() -> {name = Matrix, ...} (empty before fit)
+int t_state(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  lua_newtable(L);
+  return protect(L, [&] {
+    for (auto& item : t.state()) {
+      auto* slot = new_object<Matrix>(L);
+      *slot = std::make_shared<Matrix>(std::move(item.value));
+      lua_setfield(L, -2, item.name.c_str());
+    }
+    return 1;
+  });
+}
+
+// t.name_ -> a learned-state Matrix; other keys -> methods.
+int t_index(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  if (push_method(L, 2)) return 1;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const char* key = lua_tostring(L, 2);
+  auto* slot = new_object<Matrix>(L);
+  return protect(L, [&] {
+    for (auto& item : t.state()) {
+      if (item.name == key) {
+        *slot = std::make_shared<Matrix>(std::move(item.value));
+        return 1;
+      }
+    }
+    lua_pushnil(L);
+    return 1;
+  });
+}
+
+// The names of the learned state, for REPL completion.
+int t_fields(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  lua_newtable(L);
+  return protect(L, [&] {
+    int k = 0;
+    for (const auto& item : t.state()) {
+      lua_pushlstring(L, item.name.data(), item.name.size());
+      lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+  });
+}
+
+int t_tostring(lua_State* L) {
+  Transform& t = check<Transform>(L, 1);
+  return protect(L, [&] {
+    std::string s = t.options();
+    if (t.fitted()) {
+      s += fmt::format("  -- fitted on {} features", t.n_features_in());
+      const auto st = t.state();
+      for (std::size_t k = 0; k < st.size(); ++k)
+        s += fmt::format("{}{} {}x{}", k ? ", " : ": ", st[k].name, st[k].value.rows(), st[k].value.cols());
+    } else {
+      s += "  -- not fitted";
+    }
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+const luaL_Reg methods[] = {
+    {"fit", t_fit},
+    {"transform", t_transform},
+    {"fit_transform", t_fit_transform},
+    {"fitted", t_fitted},
+    {"clone", t_clone},
+    {"name", t_name},
+    {"state", t_state},
+    {nullptr, nullptr},
+};
+
+const luaL_Reg metamethods[] = {
+    {"__index", t_index},
+    {"__fields", t_fields},
+    {"__tostring", t_tostring},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+// Adds the transform constructors to the nl.ml table on top of the stack.
+void open_ml_transforms(lua_State* L) {
+  register_type<Transform>(L, methods, metamethods);
+  const luaL_Reg constructors[] = {
+      {"scale", new_scale},
+      {"prune", new_prune},
+      {"regress_out", new_regress_out},
+      {"pca", new_pca},
+      {"robpca", new_robpca},
+      {nullptr, nullptr},
+  };
+  luaL_setfuncs(L, constructors, 0);
+}
+
+}  // namespace nl::bind

@@ -1,0 +1,399 @@
+// stats.cpp: the nl.stats module table and the argument readers its binding files share
+// (bindings/stats/args.hpp). The functions themselves live in bindings/stats/glm.cpp (GLM, designs,
+// permutation inference) and bindings/stats/tests.cpp (classical tests, ROC, corrections).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+#include "stats/args.hpp"
+#include "nl/table/table.hpp"
+
+namespace nl::bind {
+
+using nl::Matrix;
+
+// ---------------------------------------------------------------- numeric arguments
+
+MatArg validate_matrix_arg(lua_State* L, int idx, const char* what) {
+  MatArg a;
+  a.idx = idx;
+  if (const Matrix* m = test<Matrix>(L, idx)) {
+    a.kind = MatKind::Matrix;
+    a.rows = m->rows();
+    a.cols = m->cols();
+    return a;
+  }
+  if (const nl::Table* t = test<nl::Table>(L, idx)) {
+    a.kind = MatKind::Table;
+    a.rows = static_cast<lua_Integer>(t->nrows());
+    a.cols = static_cast<lua_Integer>(t->ncols());
+    return a;
+  }
+  if (const nl::Column* c = test<const nl::Column>(L, idx)) {
+    if (c->type() == nl::ColumnType::String)
+      luaL_argerror(L, idx, lua_pushfstring(L, "%s: column '%s' holds strings, not numbers", what, c->name().c_str()));
+    for (std::size_t i = 0; i < c->size(); ++i)
+      if (c->is_missing(i))
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %d is missing", what, static_cast<int>(i + 1)));
+    a.kind = MatKind::Column;
+    a.rows = static_cast<lua_Integer>(c->size());
+    a.cols = 1;
+    return a;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s must be a Matrix, a Table, a Column or a list, got %s", what,
+                                          luaL_typename(L, idx)));
+  const auto n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+  if (n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s is empty", what));
+  const bool nested = lua_rawgeti(L, idx, 1) == LUA_TTABLE;
+  lua_pop(L, 1);
+  a.kind = nested ? MatKind::Rows : MatKind::Flat;
+  a.rows = n;
+  a.cols = 1;
+  for (lua_Integer i = 1; i <= n; ++i) {
+    const int t = lua_rawgeti(L, idx, i);
+    if (!nested) {
+      if (t != LUA_TNUMBER)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is a %s, not a number", what, i, luaL_typename(L, -1)));
+    } else {
+      if (t != LUA_TTABLE)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: row %I is a %s, not a list of numbers", what, i,
+                                              luaL_typename(L, -1)));
+      const auto len = static_cast<lua_Integer>(lua_rawlen(L, -1));
+      if (i == 1) a.cols = len;
+      if (len != a.cols || len == 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: row %I has %I values, row 1 has %I", what, i, len, a.cols));
+      for (lua_Integer j = 1; j <= len; ++j) {
+        if (lua_rawgeti(L, -1, j) != LUA_TNUMBER)
+          luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry (%I, %I) is a %s, not a number", what, i, j,
+                                                luaL_typename(L, -1)));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return a;
+}
+
+Matrix read_matrix_arg(lua_State* L, const MatArg& a, std::vector<std::string>* names) {
+  switch (a.kind) {
+    case MatKind::Matrix: return *test<Matrix>(L, a.idx);
+    case MatKind::Table: {
+      const nl::Table& t = *test<nl::Table>(L, a.idx);
+      if (names) *names = t.names();
+      return nl::to_matrix(t, t.names(), false).X;
+    }
+    case MatKind::Column: {
+      const nl::Column& c = *test<const nl::Column>(L, a.idx);
+      Matrix m(a.rows, 1);
+      for (lua_Integer i = 0; i < a.rows; ++i) m(i, 0) = c.numeric(static_cast<std::size_t>(i));
+      if (names) *names = {c.name()};
+      return m;
+    }
+    case MatKind::Flat: {
+      Matrix m(a.rows, 1);
+      for (lua_Integer i = 0; i < a.rows; ++i) {
+        lua_rawgeti(L, a.idx, i + 1);
+        m(i, 0) = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+      }
+      return m;
+    }
+    case MatKind::Rows: {
+      Matrix m(a.rows, a.cols);
+      for (lua_Integer i = 0; i < a.rows; ++i) {
+        lua_rawgeti(L, a.idx, i + 1);
+        for (lua_Integer j = 0; j < a.cols; ++j) {
+          lua_rawgeti(L, -1, j + 1);
+          m(i, j) = lua_tonumber(L, -1);
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+      return m;
+    }
+  }
+  return Matrix();
+}
+
+// ---------------------------------------------------------------- categorical arguments
+
+namespace {
+
+// Kind of a categorical value: 0 boolean, 1 number, 2 string; -1 anything else.
+int value_kind(lua_State* L, int idx) {
+  switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN: return 0;
+    case LUA_TNUMBER: return 1;
+    case LUA_TSTRING: return 2;
+    default: return -1;
+  }
+}
+
+// A level: its kind, number (booleans 0/1) and text.
+struct Level {
+  int kind = 1;
+  double number = 0;
+  std::string text;
+};
+
+Level level_at(lua_State* L, int idx) {
+  Level v;
+  v.kind = value_kind(L, idx);
+  if (v.kind == 0) {
+    v.number = lua_toboolean(L, idx);
+    v.text = v.number != 0 ? "true" : "false";
+  } else if (v.kind == 1) {
+    v.number = lua_tonumber(L, idx);
+    v.text = nl::format_number(v.number);
+  } else {
+    v.text = lua_tostring(L, idx);
+  }
+  return v;
+}
+
+// Entry i (0-based) of a validated categorical argument.
+Level category(lua_State* L, const CatArg& a, lua_Integer i) {
+  if (const nl::Column* c = test<const nl::Column>(L, a.idx)) {
+    const auto k = static_cast<std::size_t>(i);
+    Level v;
+    switch (c->type()) {
+      case nl::ColumnType::Bool:
+        v.kind = 0;
+        v.number = c->boolean(k);
+        v.text = c->boolean(k) ? "true" : "false";
+        break;
+      case nl::ColumnType::Number:
+        v.kind = 1;
+        v.number = c->number(k);
+        v.text = nl::format_number(v.number);
+        break;
+      case nl::ColumnType::String:
+        v.kind = 2;
+        v.text = c->string(k);
+        break;
+    }
+    return v;
+  }
+  if (const Matrix* m = test<Matrix>(L, a.idx)) {
+    Level v;
+    v.number = m->data()[i];
+    v.text = nl::format_number(v.number);
+    return v;
+  }
+  lua_rawgeti(L, a.idx, i + 1);
+  Level v = level_at(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+}  // namespace
+
+CatArg validate_categories(lua_State* L, int idx, const char* what) {
+  CatArg a;
+  a.idx = idx;
+  if (const nl::Column* c = test<const nl::Column>(L, idx)) {
+    for (std::size_t i = 0; i < c->size(); ++i)
+      if (c->is_missing(i))
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %d is missing", what, static_cast<int>(i + 1)));
+    a.n = static_cast<lua_Integer>(c->size());
+  } else if (const Matrix* m = test<Matrix>(L, idx)) {
+    if (m->cols() != 1 && m->rows() != 1)
+      luaL_argerror(L, idx, lua_pushfstring(L, "%s must be a vector, got a %dx%d matrix", what, (int)m->rows(),
+                                            (int)m->cols()));
+    for (Eigen::Index i = 0; i < m->size(); ++i)
+      if (!std::isfinite(m->data()[i]))
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %d is not finite", what, static_cast<int>(i + 1)));
+    a.n = static_cast<lua_Integer>(m->size());
+  } else if (lua_type(L, idx) == LUA_TTABLE) {
+    a.n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+    int kind = -2;
+    for (lua_Integer i = 1; i <= a.n; ++i) {
+      lua_rawgeti(L, idx, i);
+      const int k = value_kind(L, -1);
+      if (k < 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is a %s; expected booleans, numbers or strings", what,
+                                              i, luaL_typename(L, -1)));
+      if (kind != -2 && k != kind)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is a %s but entry 1 is not; use one type", what, i,
+                                              luaL_typename(L, -1)));
+      if (k == 1 && !std::isfinite(lua_tonumber(L, -1)))
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is not finite", what, i));
+      kind = k;
+      lua_pop(L, 1);
+    }
+  } else {
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s must be a Column, a list or a one-column Matrix, got %s", what,
+                                          luaL_typename(L, idx)));
+  }
+  if (a.n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s is empty", what));
+  return a;
+}
+
+void read_categories(lua_State* L, const CatArg& a, bool sorted, std::vector<int>& codes,
+                     std::vector<std::string>& levels) {
+  std::vector<Level> seen;
+  std::map<std::string, int> index;
+  codes.assign(static_cast<std::size_t>(a.n), 0);
+  for (lua_Integer i = 0; i < a.n; ++i) {
+    Level v = category(L, a, i);
+    const auto [it, fresh] = index.emplace(v.text, static_cast<int>(seen.size()));
+    if (fresh) seen.push_back(std::move(v));
+    codes[static_cast<std::size_t>(i)] = it->second;
+  }
+  std::vector<int> order(seen.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int>(k);
+  if (sorted)
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+      const Level &a1 = seen[static_cast<std::size_t>(x)], &b1 = seen[static_cast<std::size_t>(y)];
+      return a1.kind == 2 ? a1.text < b1.text : a1.number < b1.number;
+    });
+  std::vector<int> rank(seen.size());
+  levels.clear();
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    rank[static_cast<std::size_t>(order[k])] = static_cast<int>(k);
+    levels.push_back(seen[static_cast<std::size_t>(order[k])].text);
+  }
+  for (auto& c : codes) c = rank[static_cast<std::size_t>(c)];
+}
+
+std::string category_text(lua_State* L, int idx) { return level_at(L, idx).text; }
+
+// ---------------------------------------------------------------- options
+
+int opt_choice(lua_State* L, int idx, const char* key, std::initializer_list<const char*> names, int def) {
+  if (lua_isnoneornil(L, idx)) return def;
+  int out = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    const char* v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
+    int k = 0;
+    out = -1;
+    for (const char* n : names) {
+      if (v && std::strcmp(v, n) == 0) out = k;
+      ++k;
+    }
+    if (out < 0) {
+      // The list is built on the Lua stack: no std::string may be alive when
+      // luaL_argerror jumps (STYLE.md item 4).
+      const char* got = luaL_tolstring(L, -1, nullptr);
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      bool first = true;
+      for (const char* n : names) {
+        luaL_addstring(&b, first ? "\"" : ", \"");
+        luaL_addstring(&b, n);
+        luaL_addchar(&b, '"');
+        first = false;
+      }
+      luaL_pushresult(&b);
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1), got));
+    }
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
+lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer lo, lua_Integer hi, lua_Integer def) {
+  if (lua_isnoneornil(L, idx)) return def;
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer in %I..%I, got %s", key, lo, hi,
+                                            luaL_tolstring(L, -1, nullptr)));
+    v = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+bool opt_boolean(lua_State* L, int idx, const char* key, bool def) {
+  if (lua_isnoneornil(L, idx)) return def;
+  bool v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be true or false, got %s", key,
+                                            luaL_tolstring(L, -1, nullptr)));
+    v = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, double def) {
+  if (lua_isnoneornil(L, idx)) return def;
+  double v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= lo && lua_tonumber(L, -1) <= hi))
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number in [%f, %f], got %s", key, lo, hi,
+                                            luaL_tolstring(L, -1, nullptr)));
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+nl::stats::Tail opt_tail(lua_State* L, int idx) {
+  const nl::stats::Tail tails[] = {nl::stats::Tail::Two, nl::stats::Tail::Right, nl::stats::Tail::Left};
+  return tails[opt_choice(L, idx, "tail", {"two", "right", "left"}, 0)];
+}
+
+const char* tail_name(nl::stats::Tail t) {
+  switch (t) {
+    case nl::stats::Tail::Right: return "right";
+    case nl::stats::Tail::Left: return "left";
+    case nl::stats::Tail::Two: break;
+  }
+  return "two";
+}
+
+// ---------------------------------------------------------------- results
+
+void push_matrix(lua_State* L, Matrix m) {
+  auto* slot = new_object<Matrix>(L);
+  *slot = std::make_shared<Matrix>(std::move(m));
+}
+
+void set_number(lua_State* L, const char* key, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, key);
+}
+
+void set_integer(lua_State* L, const char* key, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, key);
+}
+
+void set_string(lua_State* L, const char* key, const std::string& v) {
+  lua_pushlstring(L, v.data(), v.size());
+  lua_setfield(L, -2, key);
+}
+
+double get_number(lua_State* L, int idx, const char* key) {
+  lua_getfield(L, idx, key);
+  const double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : std::nan("");
+  lua_pop(L, 1);
+  return v;
+}
+
+std::string short_number(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (x != 0 && std::fabs(x) < 1e-3) return fmt::format("{:.2e}", x);
+  return fmt::format("{:.4g}", x);
+}
+
+// ---------------------------------------------------------------- module
+
+// Pushes the nl.stats table.
+int open_stats(lua_State* L) {
+  lua_newtable(L);
+  open_stats_glm(L);
+  open_stats_tests(L);
+  return 1;
+}
+
+}  // namespace nl::bind

@@ -1,0 +1,115 @@
+// image/itk.cpp: resampling through ITK.
+//
+// A frame of a Volume is handed to ITK without copying: an itk::Image whose pixel
+// container points at the Volume's float buffer (not owned). Its geometry is the
+// Volume's RAS affine split into origin, spacing (column lengths) and direction
+// (unit columns). ITK calls its physical space LPS, but nothing here depends on the
+// naming: both input and output are described in the same (RAS) world frame, so world
+// positions match exactly as they do through the affines.
+#include <fmt/format.h>
+#include <itkImage.h>
+#include <itkLinearInterpolateImageFunction.h>
+#include <itkMultiThreaderBase.h>
+#include <itkNearestNeighborInterpolateImageFunction.h>
+#include <itkResampleImageFilter.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "nl/core/core.hpp"
+#include "nl/image/image.hpp"
+
+namespace nl {
+
+namespace {
+
+using Image = itk::Image<float, 3>;
+
+void set_geometry(Image* img, const Grid& g) {
+  const Eigen::Vector3d sp = g.spacing(), org = g.origin();
+  const Eigen::Matrix3d dir = g.direction();
+  Image::SpacingType spacing;
+  Image::PointType origin;
+  Image::DirectionType direction;
+  for (unsigned r = 0; r < 3; ++r) {
+    spacing[r] = sp(r);
+    origin[r] = org(r);
+    for (unsigned c = 0; c < 3; ++c) direction(r, c) = dir(r, c);
+  }
+  img->SetSpacing(spacing);
+  img->SetOrigin(origin);
+  img->SetDirection(direction);
+}
+
+Image::RegionType region_of(const Grid& g) {
+  Image::SizeType size;
+  for (unsigned d = 0; d < 3; ++d) size[d] = static_cast<itk::SizeValueType>(g.dims[d]);
+  Image::RegionType region;
+  region.SetSize(size);
+  return region;
+}
+
+// An itk::Image over `data` (one frame on grid g), not owning it. ITK never writes to
+// an input, so the const_cast is safe.
+Image::Pointer wrap(const float* data, const Grid& g) {
+  Image::Pointer img = Image::New();
+  img->SetRegions(region_of(g));
+  img->GetPixelContainer()->SetImportPointer(const_cast<float*>(data), g.voxels(), false);
+  set_geometry(img.GetPointer(), g);
+  return img;
+}
+
+void copy_out(const Image* img, float* dst, std::size_t n) {
+  std::memcpy(dst, img->GetBufferPointer(), n * sizeof(float));
+}
+
+// ITK follows its own global thread count; keep it in step with nl.threads().
+void prepare_itk() {
+  itk::Object::GlobalWarningDisplayOff();
+  itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(static_cast<itk::ThreadIdType>(threads()));
+}
+
+VolumeInfo computed_info(const VolumeInfo& from, DataType type, bool keep_scaled) {
+  VolumeInfo info = from;
+  info.source_type = type;
+  if (!keep_scaled) info.scaled = false;
+  info.path.clear();
+  return info;
+}
+
+}  // namespace
+
+Volume resample(const Volume& v, const Grid& grid, Interpolation interp) {
+  Volume out(grid, v.frames(), v.ndim() == 4, Volume::Uninitialized{});
+  const bool nearest = interp == Interpolation::Nearest;
+  out.info = computed_info(v.info, nearest ? v.info.source_type : DataType::Float32, nearest);
+  prepare_itk();
+  using Resample = itk::ResampleImageFilter<Image, Image, double>;
+  for (std::int64_t t = 0; t < v.frames(); ++t) {
+    check_interrupt();
+    Image::Pointer in = wrap(v.frame_data(t), v.grid());
+    Resample::Pointer r = Resample::New();
+    r->SetInput(in);
+    if (nearest)
+      r->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<Image, double>::New());
+    else
+      r->SetInterpolator(itk::LinearInterpolateImageFunction<Image, double>::New());
+    r->SetDefaultPixelValue(0.0f);
+    Image::Pointer geometry = Image::New();  // carries the output grid's geometry
+    geometry->SetRegions(region_of(grid));
+    set_geometry(geometry.GetPointer(), grid);
+    r->SetSize(region_of(grid).GetSize());
+    r->SetOutputSpacing(geometry->GetSpacing());
+    r->SetOutputOrigin(geometry->GetOrigin());
+    r->SetOutputDirection(geometry->GetDirection());
+    try {
+      r->Update();
+    } catch (const itk::ExceptionObject& e) {
+      throw ValueError(fmt::format("resampling failed: {}", e.GetDescription()));
+    }
+    copy_out(r->GetOutput(), out.frame_data(t), grid.voxels());
+  }
+  return out;
+}
+
+}  // namespace nl

@@ -1,0 +1,500 @@
+// ml/nested_cv.cpp: repeated stratified nested CV and the label-permutation test.
+#include "nl/ml/nested_cv.hpp"
+
+#include "nested_cv_plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <numeric>
+
+namespace nl::ml {
+
+namespace {
+
+using namespace detail;
+
+constexpr std::uint64_t kInnerStream = 1;
+constexpr std::uint64_t kSolverStream = 1000;
+constexpr std::uint64_t kPermutationStream = 1'000'000;
+
+bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
+
+// The folds and the preprocessing of every CV1 partition: everything that does not
+// depend on the labels once the folds are fixed.
+std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* cov,
+                             const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment) {
+  if (o.outer_assignment.empty()) {
+    Rng rng(o.seed, 0);
+    outer_assignment = stratified_folds(y, o.outer_folds, o.outer_repeats, rng);
+  } else {
+    outer_assignment = o.outer_assignment;
+  }
+  std::vector<Outer> plan = outer_splits(outer_assignment, o.outer_folds, X.rows());
+  parallel_for(plan.size(), [&](std::size_t oi) {
+    Outer& out = plan[oi];
+    if (out.test.empty() || out.train.empty())
+      throw ValueError(fmt::format("nested CV: outer fold {} has an empty training or test set", oi + 1));
+    Rng rng(o.seed, kInnerStream + oi);
+    const Vector ytrain = take(y, out.train);
+    const auto inner_assign = stratified_folds(ytrain, o.inner_folds, o.inner_repeats, rng);
+    const Matrix Xtest = X(out.test, Eigen::all);
+    const Table cov_test = cov ? take(cov, out.test) : Table();
+    for (const auto& assign : inner_assign) {
+      for (int f = 0; f < o.inner_folds; ++f) {
+        Inner in;
+        split(assign, out.train, f, in.tr, in.val);
+        const Table cov_tr = cov ? take(cov, in.tr) : Table();
+        const Table cov_val = cov ? take(cov, in.val) : Table();
+        in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr);
+        in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+        in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
+        out.inner.push_back(std::move(in));
+      }
+    }
+  });
+  return plan;
+}
+
+// ---------------------------------------------------------------- model selection
+
+struct OuterFit {
+  std::vector<double> inner_bac;  // per C
+  int chosen = 0;
+  std::vector<FittedModel> models;  // per CV1 partition
+};
+
+std::vector<Index> all_features(Index p) {
+  std::vector<Index> f(static_cast<std::size_t>(p));
+  std::iota(f.begin(), f.end(), Index{0});
+  return f;
+}
+
+// Scores every C on the CV1 partitions with labels y, picks the best, and retrains
+// the CV1 models at that C on CV1-train + CV1-test.
+OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& spec, const std::vector<double>& grid,
+                        Rng& rng) {
+  const std::size_t P = out.inner.size();
+  OuterFit fit;
+  fit.inner_bac.assign(grid.size(), 0.0);
+  std::vector<std::vector<std::vector<Index>>> features(grid.size(), std::vector<std::vector<Index>>(P));
+  // Without a wrapper: each CV1-train solution, to warm-start the final union models.
+  std::vector<std::vector<Vector>> alphas(grid.size(), std::vector<Vector>(P));
+  if (spec.select) {
+    for (std::size_t g = 0; g < grid.size(); ++g) {
+      SvcSpec svc = spec.svc;
+      svc.C = grid[g];
+      double sum = 0;
+      for (std::size_t p = 0; p < P; ++p) {
+        check_interrupt();
+        const Inner& in = out.inner[p];
+        const Selection sel = forward_select(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), svc, *spec.select, rng);
+        features[g][p] = sel.features.empty() ? all_features(in.Xtr.cols()) : sel.features;
+        sum += sel.bac;
+      }
+      fit.inner_bac[g] = sum / static_cast<double>(P);
+    }
+  } else {
+    // Without a wrapper each CV1 partition walks the grid in ascending C, each solve
+    // warm-started from the previous C's dual solution scaled by C_new / C_old (Chu,
+    // Hsieh & Lin 2015; LIBLINEAR -C): the same optimum, several times fewer passes at
+    // the large C values. BACs are summed per C in partition order.
+    std::vector<std::size_t> order(grid.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return grid[a] < grid[b]; });
+    std::vector<double> sum(grid.size(), 0.0);
+    for (std::size_t p = 0; p < P; ++p) {
+      const Inner& in = out.inner[p];
+      const Vector ytr = take(y, in.tr), yval = take(y, in.val);
+      Vector alpha;
+      double C_prev = 0;
+      for (std::size_t g : order) {
+        check_interrupt();
+        SvcSpec svc = spec.svc;
+        svc.C = grid[g];
+        if (alpha.size() > 0) alpha *= grid[g] / C_prev;
+        const LinearSvcModel m = train_svc(in.Xtr, ytr, svc, rng, alpha.size() > 0 ? &alpha : nullptr);
+        features[g][p] = all_features(in.Xtr.cols());
+        sum[g] += score_bac(decision(m, in.Xval), yval);
+        alpha = m.alpha;
+        alphas[g][p] = m.alpha;
+        C_prev = grid[g];
+      }
+    }
+    for (std::size_t g = 0; g < grid.size(); ++g) fit.inner_bac[g] = sum[g] / static_cast<double>(P);
+  }
+  // Best mean BAC; ties go to the smaller C.
+  for (std::size_t g = 1; g < grid.size(); ++g) {
+    const double b = fit.inner_bac[g], best = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
+    if (b > best || (b == best && grid[g] < grid[static_cast<std::size_t>(fit.chosen)])) fit.chosen = static_cast<int>(g);
+  }
+  SvcSpec svc = spec.svc;
+  svc.C = grid[static_cast<std::size_t>(fit.chosen)];
+  for (std::size_t p = 0; p < P; ++p) {
+    const Inner& in = out.inner[p];
+    FittedModel m;
+    m.features = features[static_cast<std::size_t>(fit.chosen)][p];
+    m.validation_bac = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
+    // Warm start (no wrapper): the CV1-train solution at this C, 0 for the CV1-test rows.
+    const Vector& a = alphas[static_cast<std::size_t>(fit.chosen)][p];
+    Vector a0;
+    if (a.size() > 0) {
+      a0 = Vector::Zero(static_cast<Index>(in.tr.size() + in.val.size()));
+      a0.head(a.size()) = a;
+    }
+    m.svc = train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), m.features, svc, rng,
+                        a.size() > 0 ? &a0 : nullptr);
+    fit.models.push_back(std::move(m));
+  }
+  return fit;
+}
+
+// Adds each model's decision scores of the outer test subjects to scores[subject].
+void collect_scores(const Outer& out, const std::vector<FittedModel>& models, std::vector<std::vector<double>>& scores) {
+  for (std::size_t p = 0; p < models.size(); ++p) {
+    const Vector d = model_decision(models[p], out.inner[p].Xtest);
+    for (std::size_t j = 0; j < out.test.size(); ++j) scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
+  }
+}
+
+// Per-subject medians; a subject without any score (every base model abstained) gets
+// 0, which counts in no cell.
+Vector medians(const std::vector<std::vector<double>>& scores) {
+  Vector m(static_cast<Index>(scores.size()));
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    m(static_cast<Index>(i)) = scores[i].empty() ? 0.0 : median_of(scores[i]);
+  return m;
+}
+
+void check_inputs(const std::vector<double>& grid, const Matrix& X, const Vector& y, const Table* cov,
+                  const NestedCvOptions& o) {
+  if (grid.empty()) throw ValueError("nested CV: the C grid is empty");
+  for (double c : grid)
+    if (!(c > 0) || !std::isfinite(c)) throw ValueError(fmt::format("nested CV: C = {} is not positive", c));
+  check_labels(y, X.rows(), "nested CV");
+  if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
+    throw ValueError(fmt::format("nested CV: covariates have {} rows, the data have {}", cov->nrows(), X.rows()));
+  if (o.outer_folds < 2 || o.inner_folds < 2 || o.outer_repeats < 1 || o.inner_repeats < 1)
+    throw ValueError("nested CV: folds must be at least 2 and repeats at least 1");
+  for (std::size_t r = 0; r < o.outer_assignment.size(); ++r) {
+    const auto& a = o.outer_assignment[r];
+    if (a.size() != static_cast<std::size_t>(X.rows()))
+      throw ValueError(fmt::format("nested CV: fold assignment {} has {} entries for {} subjects", r + 1, a.size(),
+                                   X.rows()));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i] < 0 || a[i] >= o.outer_folds)
+        throw ValueError(fmt::format("nested CV: fold assignment {} gives subject {} fold {} (expected 1..{})", r + 1,
+                                     i + 1, a[i] + 1, o.outer_folds));
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- folds
+
+std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repeats, Rng& rng) {
+  if (k < 2) throw ValueError(fmt::format("stratified folds: need at least 2 folds, got {}", k));
+  Rows pos, neg;
+  for (Index i = 0; i < y.size(); ++i) (y(i) > 0 ? pos : neg).push_back(i);
+  if (static_cast<int>(pos.size()) < k || static_cast<int>(neg.size()) < k)
+    throw ValueError(fmt::format("stratified folds: the {} class has {} subjects, fewer than the {} folds",
+                                 pos.size() < neg.size() ? "positive" : "negative", std::min(pos.size(), neg.size()),
+                                 k));
+  std::vector<std::vector<int>> out;
+  for (int r = 0; r < repeats; ++r) {
+    std::vector<int> assign(static_cast<std::size_t>(y.size()));
+    rng.shuffle(pos);
+    rng.shuffle(neg);
+    int next = 0;
+    for (Index i : pos) assign[static_cast<std::size_t>(i)] = next++ % k;
+    for (Index i : neg) assign[static_cast<std::size_t>(i)] = next++ % k;
+    out.push_back(std::move(assign));
+  }
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const std::size_t h = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h), v.end());
+  if (v.size() % 2 == 1) return v[h];
+  const double hi = v[h];
+  return 0.5 * (*std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h)) + hi);
+}
+
+// ---------------------------------------------------------------- nested CV
+
+namespace {
+
+// The covariate columns the pipeline reads, for the stored training data.
+std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* cov) {
+  std::vector<std::string> names;
+  for (const auto& step : spec.steps)
+    for (const auto& n : step->covariates_used())
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  if (!cov || names.empty()) return std::nullopt;
+  return cov->select(names);
+}
+
+// A non-finite value for a message: "NaN" whatever its sign bit, "inf", "-inf".
+std::string nonfinite_text(double x) { return std::isnan(x) ? "NaN" : fmt::format("{}", x); }
+
+// X finite, and every covariate column the steps read present, complete and finite
+// (rows numbered as the caller's).
+template <class Steps>
+void check_data(const Steps& steps, const Matrix& X, const Table* cov, const char* what) {
+  // Why up front: a NaN would otherwise surface deep inside a fold (rows renumbered
+  // within the fold) or, worse, pass through preprocessing into the scores.
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i)
+      if (!std::isfinite(X(i, j)))
+        throw ValueError(fmt::format("{}: feature column {} has a non-finite value ({}) in row {}", what, j + 1,
+                                     nonfinite_text(X(i, j)), i + 1));
+  for (const auto& step : steps)
+    for (const auto& name : step->covariates_used()) {
+      if (!cov)
+        throw ValueError(fmt::format("{}: the pipeline's {} step reads covariate '{}', but no covariates were given",
+                                     what, step->name(), name));
+      const ColumnPtr* c = cov->find(name);
+      if (!c)
+        throw ValueError(fmt::format("{}: covariate '{}' is not a column of the covariates (columns: {})", what, name,
+                                     fmt::join(cov->names(), ", ")));
+      const Column& col = **c;
+      for (std::size_t i = 0; i < col.size(); ++i) {
+        if (col.is_missing(i))
+          throw ValueError(fmt::format("{}: covariate '{}' is missing in row {}", what, name, i + 1));
+        if (col.type() == ColumnType::Number && !std::isfinite(col.number(i)))
+          throw ValueError(fmt::format("{}: covariate '{}' is not finite ({}) in row {}", what, name,
+                                       nonfinite_text(col.number(i)), i + 1));
+      }
+    }
+}
+
+}  // namespace
+
+NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
+                         const Table* covariates, const NestedCvOptions& options) {
+  check_inputs(grid, X, y, covariates, options);
+  check_data(spec.steps, X, covariates, "nested CV");
+  // A feature constant over all subjects carries nothing (prune drops it, the SVC gives
+  // it no weight); when every one is, each model would score every subject 0 and the
+  // metrics would be undefined.
+  bool varies = false;
+  for (Index j = 0; j < X.cols() && !varies; ++j) varies = X.col(j).maxCoeff() != X.col(j).minCoeff();
+  if (!varies)
+    throw ValueError(fmt::format("nested CV: every feature is constant over the {} subjects; there is nothing to learn "
+                                 "from",
+                                 X.rows()));
+  NestedCvResult res;
+  res.grid = grid;
+  // Only the covariate columns the pipeline reads are kept (and copied per partition).
+  res.data = std::make_shared<TrainingData>(TrainingData{X, y, needed_covariates(spec, covariates)});
+  const Table* cov = res.data->covariates ? &*res.data->covariates : nullptr;
+  auto holder = std::make_shared<NestedCvPlan>();
+  holder->outer = make_plan(spec, X, y, cov, options, res.outer_assignment);
+  const std::vector<Outer>& plan = holder->outer;
+  res.plan = holder;
+  res.options = options;
+  res.options.outer_assignment = res.outer_assignment;
+  res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
+  std::vector<OuterFit> fits(plan.size());
+  parallel_for(plan.size(), [&](std::size_t o) {
+    Rng rng(options.seed, kSolverStream + o);
+    fits[o] = select_and_fit(plan[o], y, spec, grid, rng);
+  });
+  res.scores.assign(static_cast<std::size_t>(X.rows()), {});
+  for (std::size_t o = 0; o < plan.size(); ++o) {
+    collect_scores(plan[o], fits[o].models, res.scores);
+    res.inner_bac.push_back(fits[o].inner_bac);
+    res.chosen.push_back(fits[o].chosen);
+    for (std::size_t p = 0; p < fits[o].models.size(); ++p)
+      res.models.push_back(BaseModel{static_cast<int>(o), static_cast<int>(p), plan[o].inner[p].pre,
+                                     std::move(fits[o].models[p])});
+  }
+  res.median = medians(res.scores);
+  res.metrics = confusion(res.median, y);
+  res.auc = auc(res.median, y);
+  return res;
+}
+
+// ---------------------------------------------------------------- permutations
+
+void finish_pvalues(PermutationResult& r) {
+  const auto n = static_cast<double>(r.bac.size());
+  r.count = 0;
+  for (double b : r.bac) r.count += b >= r.observed ? 1 : 0;
+  r.p_count = n > 0 ? r.count / n : std::numeric_limits<double>::quiet_NaN();
+  r.p_plus_one = (r.count + 1.0) / (n + 1.0);
+}
+
+namespace {
+
+// Labels of permutation k: y shuffled with the permutation's stream (which `rng` then
+// continues to use for the solver).
+Vector permuted_labels(const Vector& y, Rng& rng) {
+  std::vector<Index> order(static_cast<std::size_t>(y.size()));
+  std::iota(order.begin(), order.end(), Index{0});
+  rng.shuffle(order);
+  Vector yp(y.size());
+  for (Index i = 0; i < y.size(); ++i) yp(i) = y(order[static_cast<std::size_t>(i)]);
+  return yp;
+}
+
+// NeuroMiner mode: every base model retrained on permuted labels with its observed C,
+// features and preprocessing, in base-model order with one stream; a base model whose
+// permuted CV1 sets hold one class only abstains (nullopt).
+std::vector<std::optional<FittedModel>> permuted_models(const PipelineSpec& spec, const NestedCvResult& observed,
+                                                        const Vector& yp, Rng& rng) {
+  const std::vector<Outer>& plan = observed.plan->outer;
+  std::vector<std::optional<FittedModel>> out;
+  out.reserve(observed.models.size());
+  for (std::size_t o = 0; o < plan.size(); ++o) {
+    SvcSpec svc = spec.svc;
+    svc.C = observed.grid[static_cast<std::size_t>(observed.chosen[o])];
+    const std::size_t P = plan[o].inner.size();
+    for (std::size_t p = 0; p < P; ++p) {
+      const Inner& in = plan[o].inner[p];
+      const Vector ytr = take(yp, in.tr), yval = take(yp, in.val);
+      if (!has_both_classes(ytr) && !has_both_classes(yval) && ytr(0) == yval(0)) {
+        out.emplace_back(std::nullopt);
+        continue;
+      }
+      FittedModel m;
+      m.features = observed.models[o * P + p].model.features;
+      m.svc = train_union(in.Xtr, ytr, in.Xval, yval, m.features, svc, rng);
+      out.emplace_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+void check_plan(const NestedCvResult& r, const char* what) {
+  if (!r.plan || !r.data || r.plan->outer.size() != r.chosen.size())
+    throw ValueError(fmt::format("{}: the nested-CV result carries no training data", what));
+}
+
+}  // namespace
+
+PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
+                                   const Vector& y, const Table* covariates, const NestedCvOptions& options,
+                                   int n_permutations, PermutationMode mode, const std::function<void(int)>& progress) {
+  if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
+  check_inputs(observed.grid, X, y, covariates, options);
+  // The observed run's folds and preprocessing: label-independent, so reused as they are.
+  check_plan(observed, "permutation test");
+  if (observed.scores.size() != static_cast<std::size_t>(X.rows()))
+    throw ValueError("permutation test: the data do not match the nested-CV result");
+  const std::vector<Outer>& plan = observed.plan->outer;
+  PermutationResult res;
+  res.observed = score_bac(observed.median, y);
+  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
+  std::atomic<int> done{0};
+  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+    Rng rng(options.seed, kPermutationStream + k);
+    const Vector yp = permuted_labels(y, rng);
+    std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
+    if (mode == PermutationMode::Full) {
+      for (std::size_t o = 0; o < plan.size(); ++o) {
+        const OuterFit fit = select_and_fit(plan[o], yp, spec, observed.grid, rng);
+        collect_scores(plan[o], fit.models, scores);
+      }
+    } else {
+      const auto models = permuted_models(spec, observed, yp, rng);
+      std::size_t m = 0;
+      for (const Outer& out : plan) {
+        for (std::size_t p = 0; p < out.inner.size(); ++p, ++m) {
+          if (!models[m]) continue;
+          const Vector d = model_decision(*models[m], out.inner[p].Xtest);
+          for (std::size_t j = 0; j < out.test.size(); ++j)
+            scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
+        }
+      }
+    }
+    // Performance against the permuted labels: the whole analysis run on a null data set.
+    res.bac[k] = score_bac(medians(scores), yp);
+    const int d = ++done;
+    if (progress) progress(d);
+  });
+  finish_pvalues(res);
+  return res;
+}
+
+// ---------------------------------------------------------------- external validation
+
+namespace {
+
+void check_external(const NestedCvResult& r, const Matrix& X, const Table* cov) {
+  if (r.models.empty()) throw ValueError("apply: the nested-CV result has no base models");
+  const Index p = r.data                            ? r.data->X.cols()
+                  : r.models.front().pre.steps.empty() ? X.cols()
+                                                       : r.models.front().pre.steps.front()->n_features_in();
+  if (X.cols() != p)
+    throw ValueError(fmt::format("apply: the new data have {} features, the model was trained on {}", X.cols(), p));
+  if (X.rows() == 0) throw ValueError("apply: the new data have no rows");
+  if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
+    throw ValueError(fmt::format("apply: covariates have {} rows, the new data have {}", cov->nrows(), X.rows()));
+  check_data(r.models.front().pre.steps, X, cov, "apply");
+}
+
+// Each base model's preprocessing applied to the new rows.
+std::vector<Matrix> preprocess_new(const NestedCvResult& r, const Matrix& X, const Table* cov) {
+  std::vector<Matrix> out(r.models.size());
+  parallel_for(r.models.size(), [&](std::size_t m) { out[m] = r.models[m].pre.apply(X, cov); });
+  return out;
+}
+
+ExternalScores collect_external(const std::vector<std::optional<FittedModel>>& models, const std::vector<Matrix>& Xpre,
+                                Index n) {
+  ExternalScores out;
+  out.scores.assign(static_cast<std::size_t>(n), {});
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    if (!models[m]) continue;
+    const Vector d = model_decision(*models[m], Xpre[m]);
+    for (Index i = 0; i < n; ++i) out.scores[static_cast<std::size_t>(i)].push_back(d(i));
+  }
+  out.median = medians(out.scores);
+  return out;
+}
+
+std::vector<std::optional<FittedModel>> observed_models(const NestedCvResult& r) {
+  std::vector<std::optional<FittedModel>> out;
+  for (const auto& b : r.models) out.emplace_back(b.model);
+  return out;
+}
+
+}  // namespace
+
+ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates) {
+  check_external(result, X_new, covariates);
+  return collect_external(observed_models(result), preprocess_new(result, X_new, covariates), X_new.rows());
+}
+
+PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
+                                            const Matrix& X_new, const Vector& y_new, const Table* covariates,
+                                            int n_permutations, const std::function<void(int)>& progress) {
+  if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
+  check_external(result, X_new, covariates);
+  check_plan(result, "external permutation test");
+  check_labels(y_new, X_new.rows(), "apply");
+  const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates);
+  PermutationResult res;
+  res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
+  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
+  std::atomic<int> done{0};
+  const Vector& y = result.data->y;
+  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+    Rng rng(result.options.seed, kPermutationStream + k);
+    const Vector yp = permuted_labels(y, rng);
+    const auto models = permuted_models(spec, result, yp, rng);
+    res.bac[k] = score_bac(collect_external(models, Xpre, X_new.rows()).median, y_new);
+    const int d = ++done;
+    if (progress) progress(d);
+  });
+  finish_pvalues(res);
+  return res;
+}
+
+}  // namespace nl::ml

@@ -1,0 +1,63 @@
+// ml/nested_cv_plan.hpp (internal): the folds and preprocessed matrices of a nested CV,
+// shared by ml/nested_cv.cpp and ml/persist.cpp.
+#pragma once
+
+#include <vector>
+
+#include "nl/ml/nested_cv.hpp"
+
+namespace nl::ml {
+
+namespace detail {
+
+using Index = Eigen::Index;
+using Rows = std::vector<Index>;
+
+inline Vector take(const Vector& y, const Rows& rows) {
+  Vector out(static_cast<Index>(rows.size()));
+  for (std::size_t k = 0; k < rows.size(); ++k) out(static_cast<Index>(k)) = y(rows[k]);
+  return out;
+}
+
+inline Table take(const Table* t, const Rows& rows) {
+  std::vector<std::size_t> r(rows.begin(), rows.end());
+  return t->take(r);
+}
+
+// One CV1 partition of one CV2 training set, with its preprocessing applied.
+struct Inner {
+  Rows tr, val;  // subject indices
+  Preprocessing pre;
+  Matrix Xtr, Xval, Xtest;
+};
+
+struct Outer {
+  Rows train, test;
+  std::vector<Inner> inner;
+};
+
+// Splits by assignment: subjects of `subset` with assign == f go to test.
+inline void split(const std::vector<int>& assign, const Rows& subset, int f, Rows& train, Rows& test) {
+  for (std::size_t k = 0; k < subset.size(); ++k) (assign[k] == f ? test : train).push_back(subset[k]);
+}
+
+// The CV2 train/test rows of every outer fold, repeat-major.
+inline std::vector<Outer> outer_splits(const std::vector<std::vector<int>>& assignment, int folds, Index n) {
+  Rows all(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+  std::vector<Outer> plan(assignment.size() * static_cast<std::size_t>(folds));
+  for (std::size_t r = 0; r < assignment.size(); ++r)
+    for (int f = 0; f < folds; ++f)
+      split(assignment[r], all, f, plan[r * static_cast<std::size_t>(folds) + static_cast<std::size_t>(f)].train,
+            plan[r * static_cast<std::size_t>(folds) + static_cast<std::size_t>(f)].test);
+  return plan;
+}
+
+}  // namespace detail
+
+// The cached folds and preprocessed matrices, kept by the result for permutations.
+struct NestedCvPlan {
+  std::vector<detail::Outer> outer;
+};
+
+}  // namespace nl::ml

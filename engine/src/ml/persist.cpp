@@ -1,0 +1,312 @@
+// ml/persist.cpp: saving and loading a nested-CV result (nl/ml/nested_cv.hpp).
+//
+// Version 1 payload, in order: the pipeline (prototype steps, wrapper, SVC spec), the C
+// grid, the CV options and folds, feature names, the training data, inner BACs and
+// chosen C per CV2 fold, every base model (its CV1 rows, fitted preprocessing, features
+// and SVC), the per-subject scores, and the permutation result when there is one. On
+// loading, the plan (each base model's preprocessed CV1-train, CV1-test and CV2-test
+// rows) is rebuilt by applying the stored preprocessing to the stored data, which
+// reproduces the original matrices bit for bit, so permutation tests and external
+// validation give the same numbers as before saving.
+#include <fmt/format.h>
+
+#include "nested_cv_plan.hpp"
+#include "nl/ml/nested_cv.hpp"
+#include "nl/io/serial.hpp"
+
+namespace nl::ml {
+
+namespace {
+
+using namespace detail;
+
+constexpr std::string_view kKind = "cvresult";
+constexpr std::uint32_t kVersion = 1;
+
+void write_svc_spec(Writer& w, const SvcSpec& s) {
+  w.tag("svc");
+  w.f64(s.C);
+  w.u8(static_cast<std::uint8_t>(s.weighting));
+  w.f64(s.w_pos);
+  w.f64(s.w_neg);
+  w.f64(s.bias);
+  w.f64(s.eps);
+  w.i64(s.max_iter);
+  w.u64(s.seed);
+}
+
+SvcSpec read_svc_spec(Reader& r) {
+  r.tag("svc");
+  SvcSpec s;
+  s.C = r.f64();
+  const std::uint8_t weighting = r.u8();
+  if (weighting > static_cast<std::uint8_t>(Weighting::Custom)) r.fail("unknown SVC weighting");
+  s.weighting = static_cast<Weighting>(weighting);
+  s.w_pos = r.f64();
+  s.w_neg = r.f64();
+  s.bias = r.f64();
+  s.eps = r.f64();
+  const std::int64_t it = r.i64();
+  if (it < 1 || it > (1 << 30)) r.fail("SVC max_iter out of range");
+  s.max_iter = static_cast<int>(it);
+  s.seed = r.u64();
+  if (!(s.C > 0) || !(s.eps > 0)) r.fail("SVC spec out of range");
+  return s;
+}
+
+void write_steps(Writer& w, const std::vector<std::shared_ptr<Transform>>& steps) {
+  w.u64(steps.size());
+  for (const auto& s : steps) s->save(w);
+}
+
+std::vector<std::shared_ptr<Transform>> read_steps(Reader& r) {
+  const std::size_t n = r.count(8);
+  std::vector<std::shared_ptr<Transform>> steps;
+  for (std::size_t k = 0; k < n; ++k) steps.push_back(read_transform(r));
+  return steps;
+}
+
+void write_lists(Writer& w, const std::vector<std::vector<double>>& v) {
+  w.u64(v.size());
+  for (const auto& x : v) w.doubles(x);
+}
+
+std::vector<std::vector<double>> read_lists(Reader& r) {
+  const std::size_t n = r.count(8);
+  std::vector<std::vector<double>> v(n);
+  for (auto& x : v) x = r.doubles();
+  return v;
+}
+
+void check_rows(Reader& r, const Rows& rows, Index n) {
+  for (Index i : rows)
+    if (i < 0 || i >= n) r.fail("a row index is out of range");
+}
+
+}  // namespace
+
+void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
+                 const std::optional<PermutationResult>& permutations, PermutationMode mode) {
+  if (!result.plan || !result.data || result.plan->outer.size() != result.chosen.size())
+    throw ValueError("save: the nested-CV result carries no training data");
+  Writer w;
+  w.tag("pipeline");
+  std::vector<std::shared_ptr<Transform>> protos;
+  for (const auto& s : spec.steps) protos.push_back(s->clone());
+  write_steps(w, protos);
+  w.boolean(spec.select.has_value());
+  if (spec.select) {
+    w.f64(spec.select->step);
+    w.f64(spec.select->stop);
+  }
+  write_svc_spec(w, spec.svc);
+
+  w.tag("cv");
+  w.doubles(result.grid);
+  const NestedCvOptions& o = result.options;
+  w.i64(o.outer_folds);
+  w.i64(o.outer_repeats);
+  w.i64(o.inner_folds);
+  w.i64(o.inner_repeats);
+  w.u64(o.seed);
+  w.u64(result.outer_assignment.size());
+  for (const auto& a : result.outer_assignment) w.ints(a);
+  w.strings(result.feature_names);
+
+  w.tag("data");
+  w.matrix(result.data->X);
+  w.vector(result.data->y);
+  w.boolean(result.data->covariates.has_value());
+  if (result.data->covariates) w.table(*result.data->covariates);
+
+  w.tag("selection");
+  write_lists(w, result.inner_bac);
+  w.ints(result.chosen);
+
+  w.tag("models");
+  w.u64(result.models.size());
+  const auto& plan = result.plan->outer;
+  for (const auto& m : result.models) {
+    w.tag("model");
+    w.i64(m.outer);
+    w.i64(m.inner);
+    const Inner& in = plan[static_cast<std::size_t>(m.outer)].inner[static_cast<std::size_t>(m.inner)];
+    w.indices(in.tr);
+    w.indices(in.val);
+    write_steps(w, m.pre.steps);
+    w.indices(m.model.features);
+    w.vector(m.model.svc.w);
+    w.f64(m.model.svc.b);
+    w.vector(m.model.svc.alpha);
+    w.i64(m.model.svc.iterations);
+    w.boolean(m.model.svc.converged);
+    w.f64(m.model.validation_bac);
+  }
+
+  w.tag("scores");
+  write_lists(w, result.scores);
+  w.vector(result.median);
+
+  w.tag("permutations");
+  w.boolean(permutations.has_value());
+  if (permutations) {
+    w.u8(static_cast<std::uint8_t>(mode));
+    w.doubles(permutations->bac);
+    w.f64(permutations->observed);
+  }
+  w.tag("end");
+  save_container(path, kKind, kVersion, w.bytes());
+}
+
+LoadedResult load_result(const std::string& path) {
+  std::uint32_t version = 0;
+  const std::string payload = load_container(path, kKind, kVersion, version);
+  return decode_result(payload, path);
+}
+
+LoadedResult decode_result(std::string_view payload, const std::string& path) {
+  Reader r(payload, path);
+  LoadedResult out;
+  // A structurally valid payload can still hold values the engine rejects (a bad
+  // option, an impossible shape): report those as a corrupt file too.
+  try {
+    r.tag("pipeline");
+    for (auto& s : read_steps(r)) out.spec.steps.push_back(std::move(s));
+    if (r.boolean()) {
+      ForwardSelectOptions sel;
+      sel.step = r.f64();
+      sel.stop = r.f64();
+      out.spec.select = sel;
+    }
+    out.spec.svc = read_svc_spec(r);
+
+    NestedCvResult& res = out.result;
+    r.tag("cv");
+    res.grid = r.doubles();
+    NestedCvOptions& o = res.options;
+    const auto small = [&](const char* what) {
+      const std::int64_t v = r.i64();
+      if (v < 1 || v > 100000) r.fail(fmt::format("{} out of range", what));
+      return static_cast<int>(v);
+    };
+    o.outer_folds = small("outer folds");
+    o.outer_repeats = small("outer repeats");
+    o.inner_folds = small("inner folds");
+    o.inner_repeats = small("inner repeats");
+    o.seed = r.u64();
+    const std::size_t reps = r.count(8);
+    for (std::size_t k = 0; k < reps; ++k) res.outer_assignment.push_back(r.ints());
+    o.outer_assignment = res.outer_assignment;
+    res.feature_names = r.strings();
+
+    r.tag("data");
+    auto data = std::make_shared<TrainingData>();
+    data->X = r.matrix();
+    data->y = r.vector();
+    if (r.boolean()) data->covariates = r.table();
+    const Index n = data->X.rows();
+    if (data->y.size() != n) r.fail("labels do not match the data");
+    check_labels(data->y, n, "stored labels");
+    if (data->covariates && data->covariates->nrows() != static_cast<std::size_t>(n))
+      r.fail("covariates do not match the data");
+    if (!res.feature_names.empty() && res.feature_names.size() != static_cast<std::size_t>(data->X.cols()))
+      r.fail("feature names do not match the data");
+    for (const auto& a : res.outer_assignment) {
+      if (a.size() != static_cast<std::size_t>(n)) r.fail("a fold assignment does not match the data");
+      for (int f : a)
+        if (f < 0 || f >= o.outer_folds) r.fail("a fold number is out of range");
+    }
+
+    r.tag("selection");
+    res.inner_bac = read_lists(r);
+    res.chosen = r.ints();
+    const std::size_t n_outer = res.outer_assignment.size() * static_cast<std::size_t>(o.outer_folds);
+    if (res.chosen.size() != n_outer || res.inner_bac.size() != n_outer) r.fail("model selection does not match the folds");
+    for (std::size_t k = 0; k < n_outer; ++k) {
+      if (res.chosen[k] < 0 || static_cast<std::size_t>(res.chosen[k]) >= res.grid.size())
+        r.fail("a chosen C is out of range");
+      if (res.inner_bac[k].size() != res.grid.size()) r.fail("inner BACs do not match the grid");
+    }
+
+    r.tag("models");
+    auto plan = std::make_shared<NestedCvPlan>();
+    plan->outer = outer_splits(res.outer_assignment, o.outer_folds, n);
+    const std::size_t n_models = r.count(16);
+    for (std::size_t k = 0; k < n_models; ++k) {
+      r.tag("model");
+      BaseModel m;
+      const std::int64_t oi = r.i64(), pi = r.i64();
+      if (oi < 0 || static_cast<std::size_t>(oi) >= n_outer || pi < 0) r.fail("a base model's fold is out of range");
+      m.outer = static_cast<int>(oi);
+      m.inner = static_cast<int>(pi);
+      Outer& out = plan->outer[static_cast<std::size_t>(oi)];
+      if (static_cast<std::size_t>(pi) != out.inner.size()) r.fail("base models are out of order");
+      Inner in;
+      in.tr = r.indices();
+      in.val = r.indices();
+      check_rows(r, in.tr, n);
+      check_rows(r, in.val, n);
+      m.pre.steps = read_steps(r);
+      for (const auto& s : m.pre.steps)
+        if (!s->fitted()) r.fail("a base model's preprocessing is not fitted");
+      m.model.features = r.indices();
+      m.model.svc.w = r.vector();
+      m.model.svc.b = r.f64();
+      m.model.svc.alpha = r.vector();
+      const std::int64_t iters = r.i64();
+      m.model.svc.iterations = static_cast<int>(std::clamp<std::int64_t>(iters, 0, 1 << 30));
+      m.model.svc.converged = r.boolean();
+      m.model.validation_bac = r.f64();
+      if (m.model.features.size() != static_cast<std::size_t>(m.model.svc.w.size()))
+        r.fail("a base model's features do not match its weights");
+      in.pre = m.pre;
+      out.inner.push_back(std::move(in));
+      res.models.push_back(std::move(m));
+    }
+    // The preprocessed matrices, exactly as the original run computed them.
+    const Table* cov = data->covariates ? &*data->covariates : nullptr;
+    parallel_for(plan->outer.size(), [&](std::size_t oi) {
+      Outer& out = plan->outer[oi];
+      const Table cov_test = cov ? take(cov, out.test) : Table();
+      for (Inner& in : out.inner) {
+        const Table cov_tr = cov ? take(cov, in.tr) : Table();
+        const Table cov_val = cov ? take(cov, in.val) : Table();
+        in.Xtr = in.pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
+        in.Xval = in.pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+        in.Xtest = in.pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
+      }
+    });
+    for (const auto& m : res.models)
+      for (Index f : m.model.features)
+        if (f < 0 || f >= plan->outer[static_cast<std::size_t>(m.outer)].inner[static_cast<std::size_t>(m.inner)].Xtr.cols())
+          r.fail("a base model's feature index is out of range");
+
+    r.tag("scores");
+    res.scores = read_lists(r);
+    res.median = r.vector();
+    if (res.scores.size() != static_cast<std::size_t>(n) || res.median.size() != n) r.fail("scores do not match the data");
+    res.metrics = confusion(res.median, data->y);
+    res.auc = auc(res.median, data->y);
+
+    r.tag("permutations");
+    if (r.boolean()) {
+      const std::uint8_t mode = r.u8();
+      if (mode > static_cast<std::uint8_t>(PermutationMode::Full)) r.fail("unknown permutation mode");
+      out.mode = static_cast<PermutationMode>(mode);
+      PermutationResult p;
+      p.bac = r.doubles();
+      p.observed = r.f64();
+      finish_pvalues(p);
+      out.permutations = std::move(p);
+    }
+    r.tag("end");
+    if (!r.done()) r.fail("data after the end");
+    res.plan = std::move(plan);
+    res.data = std::move(data);
+  } catch (const ValueError& e) {
+    r.fail(e.what());
+  }
+  return out;
+}
+
+}  // namespace nl::ml

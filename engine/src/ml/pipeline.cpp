@@ -1,0 +1,204 @@
+// ml/pipeline.cpp: SVC specification, the forward wrapper, and pipeline fitting.
+#include "nl/ml/pipeline.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "nl/ml/metrics.hpp"
+
+namespace nl::ml {
+
+// ---------------------------------------------------------------- SVC
+
+LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng, const Vector* alpha0) {
+  LinearSvcOptions o;
+  switch (spec.weighting) {
+    case Weighting::Balanced: {
+      const ClassCosts c = balanced_costs(spec.C, y);
+      o.Cp = c.Cp;
+      o.Cn = c.Cn;
+      break;
+    }
+    case Weighting::None: o.Cp = o.Cn = spec.C; break;
+    case Weighting::Custom:
+      o.Cp = spec.C * spec.w_pos;
+      o.Cn = spec.C * spec.w_neg;
+      break;
+  }
+  o.bias = spec.bias;
+  o.eps = spec.eps;
+  o.max_iter = spec.max_iter;
+  if (alpha0) o.alpha0 = *alpha0;
+  return fit_linear_svc(X, y, o, rng);
+}
+
+double score_bac(const Vector& scores, const Vector& y) {
+  // The wrapper compares subsets, so BAC must always be a number: a class with no
+  // decided sample contributes 0 instead of NaN.
+  const Confusion c = confusion(scores, y);
+  const double sens = std::isnan(c.sensitivity) ? 0.0 : c.sensitivity;
+  const double spec = std::isnan(c.specificity) ? 0.0 : c.specificity;
+  return 0.5 * (sens + spec);
+}
+
+void check_labels(const Vector& y, Eigen::Index n, const char* what) {
+  if (y.size() != n) throw ValueError(fmt::format("{}: {} labels for {} rows", what, y.size(), n));
+  bool pos = false, neg = false;
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    if (y(i) == 1) pos = true;
+    else if (y(i) == -1) neg = true;
+    else throw ValueError(fmt::format("{}: label {} in row {} is not +1 or -1", what, y(i), i + 1));
+  }
+  if (!pos || !neg) throw ValueError(fmt::format("{}: labels hold only one class ({})", what, pos ? "+1" : "-1"));
+}
+
+// ---------------------------------------------------------------- forward wrapper
+
+namespace {
+double subset_bac(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                  const std::vector<Eigen::Index>& cols, const SvcSpec& svc, Rng& rng) {
+  const Matrix A = Xtr(Eigen::all, cols);
+  const LinearSvcModel m = train_svc(A, ytr, svc, rng);
+  return score_bac(decision(m, Xval(Eigen::all, cols)), yval);
+}
+}  // namespace
+
+Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng) {
+  if (!(options.step > 0 && options.step <= 1))
+    throw ValueError(fmt::format("forward_select: step must be in (0, 1], got {}", options.step));
+  if (!(options.stop > 0 && options.stop <= 1))
+    throw ValueError(fmt::format("forward_select: stop must be in (0, 1], got {}", options.stop));
+  if (Xtr.cols() != Xval.cols())
+    throw ValueError(fmt::format("forward_select: {} training and {} validation features", Xtr.cols(), Xval.cols()));
+  const Eigen::Index p = Xtr.cols();
+  std::vector<Eigen::Index> pool(static_cast<std::size_t>(p));
+  std::iota(pool.begin(), pool.end(), Eigen::Index{0});
+  Selection sel;
+  const double floor_size = options.stop * static_cast<double>(p);
+  std::vector<std::pair<double, Eigen::Index>> scored;
+  while (!pool.empty() && static_cast<double>(pool.size()) >= floor_size) {
+    check_interrupt();
+    scored.clear();
+    std::vector<Eigen::Index> trial = sel.features;
+    trial.push_back(0);
+    for (Eigen::Index f : pool) {
+      trial.back() = f;
+      scored.emplace_back(subset_bac(Xtr, ytr, Xval, yval, trial, svc, rng), f);
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const auto block = static_cast<std::size_t>(std::ceil(options.step * static_cast<double>(pool.size()) - 1e-12));
+    std::vector<Eigen::Index> candidate = sel.features;
+    for (std::size_t k = 0; k < block; ++k) candidate.push_back(scored[k].second);
+    std::sort(candidate.begin(), candidate.end());
+    const double bac = subset_bac(Xtr, ytr, Xval, yval, candidate, svc, rng);
+    if (bac > sel.bac) {
+      sel.features = candidate;
+      sel.bac = bac;
+    }
+    for (std::size_t k = 0; k < block; ++k) pool.erase(std::find(pool.begin(), pool.end(), scored[k].second));
+    ++sel.cycles;
+  }
+  return sel;
+}
+
+// ---------------------------------------------------------------- pipeline
+
+Matrix Preprocessing::apply(const Matrix& X, const Table* covariates) const {
+  Matrix Y = X;
+  for (const auto& s : steps) Y = s->apply(Y, covariates);
+  return Y;
+}
+
+Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
+                                Matrix* transformed) {
+  Preprocessing pre;
+  Matrix Y = X;
+  for (const auto& proto : spec.steps) {
+    std::shared_ptr<Transform> s = proto->clone();
+    s->fit(Y, covariates);
+    Y = s->apply(Y, covariates);
+    pre.steps.push_back(std::move(s));
+  }
+  if (Y.cols() == 0) throw ValueError("pipeline: preprocessing left no features");
+  if (transformed) *transformed = std::move(Y);
+  return pre;
+}
+
+FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
+                      const PipelineSpec& spec, Rng& rng) {
+  check_labels(ytr, Xtr.rows(), "fit");
+  if ((Xval == nullptr) != (yval == nullptr)) throw ValueError("fit: validation data needs both rows and labels");
+  FittedModel m;
+  m.validation_bac = std::numeric_limits<double>::quiet_NaN();
+  if (Xval) {
+    if (Xval->cols() != Xtr.cols())
+      throw ValueError(fmt::format("fit: validation rows have {} features, training rows {}", Xval->cols(), Xtr.cols()));
+    if (yval->size() != Xval->rows())
+      throw ValueError(fmt::format("fit: {} validation labels for {} rows", yval->size(), Xval->rows()));
+  }
+  if (spec.select) {
+    if (!Xval) throw ValueError("fit: forward_select needs validation rows (an inner split)");
+    const Selection sel = forward_select(Xtr, ytr, *Xval, *yval, spec.svc, *spec.select, rng);
+    m.features = sel.features;
+    m.validation_bac = sel.bac;
+    if (m.features.empty()) {
+      // No block improved on the empty set: keep every feature rather than none.
+      m.features.resize(static_cast<std::size_t>(Xtr.cols()));
+      std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
+    }
+  } else {
+    m.features.resize(static_cast<std::size_t>(Xtr.cols()));
+    std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
+  }
+  if (Xval) {
+    m.svc = train_union(Xtr, ytr, *Xval, *yval, m.features, spec.svc, rng);
+  } else {
+    m.svc = train_svc(Xtr(Eigen::all, m.features), ytr, spec.svc, rng);
+  }
+  return m;
+}
+
+LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
+                           const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng,
+                           const Vector* alpha0) {
+  Matrix A(Xtr.rows() + Xval.rows(), static_cast<Eigen::Index>(features.size()));
+  A.topRows(Xtr.rows()) = Xtr(Eigen::all, features);
+  A.bottomRows(Xval.rows()) = Xval(Eigen::all, features);
+  Vector y(ytr.size() + yval.size());
+  y << ytr, yval;
+  return train_svc(A, y, svc, rng, alpha0);
+}
+
+Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
+  if (!model.features.empty() && model.features.back() >= Xpre.cols())
+    throw ValueError(fmt::format("decision: the model uses feature {} but the data have {}", model.features.back() + 1,
+                                 Xpre.cols()));
+  return decision(model.svc, Xpre(Eigen::all, model.features));
+}
+
+FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
+                            const Matrix* Xval, const Vector* yval, const Table* covariates_val) {
+  check_labels(y, X.rows(), "fit");
+  FittedPipeline f;
+  Matrix Xtr;
+  f.pre = fit_preprocessing(spec, X, covariates, &Xtr);
+  Rng rng(spec.svc.seed);
+  if (Xval) {
+    const Matrix V = f.pre.apply(*Xval, covariates_val);
+    f.model = fit_model(Xtr, y, &V, yval, spec, rng);
+  } else {
+    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng);
+  }
+  return f;
+}
+
+Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates) {
+  return model_decision(fitted.model, fitted.pre.apply(X, covariates));
+}
+
+}  // namespace nl::ml

@@ -1,0 +1,544 @@
+// stats/permutation.cpp: Freedman-Lane permutation inference (see permutation.hpp for
+// the method and the algebra that makes it fast).
+#include "nl/stats/permutation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "nl/stats/multiple.hpp"
+#include "kernels.hpp"
+
+namespace nl::stats {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Relative tolerance for ties with the observed statistic (see permutation.hpp).
+constexpr double kTieTol = 1e-10;
+// Rearrangements per matrix product, and columns per chunk of the product (so that
+// a chunk of E and of the product stay in the core's cache).
+constexpr std::size_t kBatch = 32;
+static_assert(kBatch <= 256, "detail::t2_batch handles at most 256 rearrangements");
+constexpr Index kChunk = 1024;
+
+// ---------------------------------------------------------------- blocks
+
+// Rows per block, blocks numbered in order of first appearance.
+std::vector<std::vector<Index>> block_rows(Index n, const std::vector<int>& blocks) {
+  if (blocks.empty()) {
+    std::vector<Index> all(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+    return {all};
+  }
+  if (static_cast<Index>(blocks.size()) != n)
+    throw ValueError(fmt::format("blocks has {} entries but the data have {} rows", blocks.size(), n));
+  std::map<int, std::size_t> index;
+  std::vector<std::vector<Index>> out;
+  for (Index i = 0; i < n; ++i) {
+    const auto [it, fresh] = index.emplace(blocks[static_cast<std::size_t>(i)], out.size());
+    if (fresh) out.emplace_back();
+    out[it->second].push_back(i);
+  }
+  return out;
+}
+
+bool permutes(Exchange s) { return s != Exchange::SignFlip; }
+bool flips(Exchange s) { return s != Exchange::Permute; }
+
+// The number of distinct rearrangements, or 0 when it exceeds `cap`.
+std::uint64_t count_rearrangements(Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme,
+                                   std::uint64_t cap) {
+  std::uint64_t total = 1;
+  auto times = [&](std::uint64_t f) {
+    if (total > cap / f) return false;
+    total *= f;
+    return true;
+  };
+  if (permutes(scheme))
+    for (const auto& b : rows)
+      for (std::uint64_t k = 2; k <= b.size(); ++k)
+        if (!times(k)) return 0;
+  if (flips(scheme))
+    for (Index i = 0; i < n; ++i)
+      if (!times(2)) return 0;
+  return total;
+}
+
+std::uint64_t factorial(std::size_t k) {
+  std::uint64_t f = 1;
+  for (std::size_t i = 2; i <= k; ++i) f *= i;
+  return f;
+}
+
+// Rearrangement number `k` of the exhaustive list: the permutation part is a
+// mixed-radix number over the blocks (radix: block size!), each digit decoded as a
+// Lehmer code; the sign part is the low n bits. k = 0 is the identity.
+Shuffle exhaustive_shuffle(std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme) {
+  Shuffle s;
+  s.perm.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
+  if (flips(scheme)) {
+    s.sign.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (k >> i) & 1u ? -1 : 1;
+    k >>= n;  // n < 64 here: 2^n was counted without overflow
+  }
+  if (permutes(scheme)) {
+    for (const auto& b : rows) {
+      const std::uint64_t radix = factorial(b.size());
+      std::uint64_t q = k % radix;
+      k /= radix;
+      std::vector<Index> avail = b;
+      for (std::size_t i = 0; i < b.size(); ++i) {
+        const std::uint64_t f = factorial(b.size() - 1 - i);
+        const auto d = static_cast<std::size_t>(q / f);
+        q %= f;
+        s.perm[static_cast<std::size_t>(b[i])] = avail[d];
+        avail.erase(avail.begin() + static_cast<std::ptrdiff_t>(d));
+      }
+    }
+  }
+  return s;
+}
+
+Shuffle random_shuffle(std::uint64_t seed, std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows,
+                       Exchange scheme) {
+  Rng rng(seed, k);
+  Shuffle s;
+  s.perm.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
+  if (permutes(scheme)) {
+    for (const auto& b : rows) {
+      std::vector<Index> v = b;
+      rng.shuffle(v);
+      for (std::size_t i = 0; i < b.size(); ++i) s.perm[static_cast<std::size_t>(b[i])] = v[i];
+    }
+  }
+  if (flips(scheme)) {
+    s.sign.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (rng.next() >> 63) ? -1 : 1;
+  }
+  return s;
+}
+
+// Checks a caller's rearrangement against the scheme and blocks.
+void check_shuffle(const Shuffle& s, std::size_t k, Index n, const std::vector<int>& block_of, Exchange scheme) {
+  if (static_cast<Index>(s.perm.size()) != n)
+    throw ValueError(fmt::format("rearrangement {} has {} rows, expected {}", k + 1, s.perm.size(), n));
+  std::vector<char> used(static_cast<std::size_t>(n), 0);
+  for (Index i = 0; i < n; ++i) {
+    const Index j = s.perm[static_cast<std::size_t>(i)];
+    if (j < 0 || j >= n || used[static_cast<std::size_t>(j)])
+      throw ValueError(fmt::format("rearrangement {} is not a permutation of the rows", k + 1));
+    used[static_cast<std::size_t>(j)] = 1;
+    if (j != i && !permutes(scheme))
+      throw ValueError(fmt::format("rearrangement {} permutes rows but the scheme is sign flipping", k + 1));
+    if (block_of[static_cast<std::size_t>(i)] != block_of[static_cast<std::size_t>(j)])
+      throw ValueError(fmt::format("rearrangement {} moves row {} out of its block", k + 1, i + 1));
+  }
+  if (!s.sign.empty()) {
+    if (static_cast<Index>(s.sign.size()) != n)
+      throw ValueError(fmt::format("rearrangement {} has {} signs, expected {}", k + 1, s.sign.size(), n));
+    for (const auto v : s.sign) {
+      if (v != 1 && v != -1) throw ValueError(fmt::format("rearrangement {}: signs must be +1 or -1", k + 1));
+      if (v == -1 && !flips(scheme))
+        throw ValueError(fmt::format("rearrangement {} flips signs but the scheme is permutation", k + 1));
+    }
+  }
+  if (k == 0) {
+    bool identity = true;
+    for (Index i = 0; i < n; ++i) identity = identity && s.perm[static_cast<std::size_t>(i)] == i;
+    for (const auto v : s.sign) identity = identity && v == 1;
+    if (!identity) throw ValueError("the first rearrangement must be the identity");
+  }
+}
+
+// ---------------------------------------------------------------- the kernel's set-up
+
+// Everything the rearrangements share (see permutation.hpp): with W2 = Q2' P E
+// (K2 x m), the statistic of column j is computed from
+//     num = c1_j + R' W2[0:kk, j]   (s values; t = num / sqrt(rss / df)),
+//     rss = ee_j - |W2[:, j]|^2.
+struct Kernel {
+  Matrix E;       // n x m, R_Z Y
+  Matrix Q2;      // n x K2: the part of col(X) that rearrangements move
+  Matrix c1;      // s x m: contrast part carried by the fixed directions
+  Matrix R;       // kk x s
+  Vector ee;      // m: |E_j|^2 minus the fixed directions' share
+  Index s = 1;
+  double df = 0;
+  bool is_t = true;
+  Tail tail = Tail::Two;
+  std::vector<bool> excluded;  // m
+  bool simd = false;           // the AVX2 paths of stats_kernels
+
+  // The tail-transformed statistic T and the raw statistic (t or F) of column j from
+  // the K2 values w[0], w[stride], ...
+  double stat(const double* w, Index stride, Index j, double* raw = nullptr) const {
+    const Index K2 = Q2.cols();
+    double ss = 0;
+    for (Index k = 0; k < K2; ++k) ss += w[k * stride] * w[k * stride];
+    const double rss = std::max(ee(j) - ss, 0.0);
+    const double sigma2 = rss / df;
+    const Index kk = R.rows();
+    if (is_t) {
+      double num = c1(0, j);
+      if (kk > 0) num += R(0, 0) * w[0];
+      const double t = num / std::sqrt(sigma2);
+      if (raw) *raw = t;
+      return tail == Tail::Two ? std::fabs(t) : tail == Tail::Right ? t : -t;
+    }
+    double q = 0;
+    for (Index a = 0; a < s; ++a) {
+      double num = c1(a, j);
+      for (Index l = 0; l < std::min(kk, a + 1); ++l) num += R(l, a) * w[l * stride];
+      q += num * num;
+    }
+    const double F = q / (static_cast<double>(s) * sigma2);
+    if (raw) *raw = F;
+    return F;
+  }
+
+  // The running maximum per rearrangement of a batch. Two-sided t and F are kept as a
+  // ratio a / rss (T = sqrt(a / rss) or a / rss), compared by cross-multiplication, so
+  // the hot loop needs no division or square root; one-sided t is kept directly.
+  struct Maxima {
+    double a[kBatch], rss[kBatch], T[kBatch];
+    Maxima() {
+      for (std::size_t b = 0; b < kBatch; ++b) a[b] = -1, rss[b] = 1, T[b] = -std::numeric_limits<double>::infinity();
+    }
+  };
+  bool ratio() const { return !is_t || tail == Tail::Two; }
+  // The maximum of rearrangement b (NaN when no column had a statistic).
+  double maximum(const Maxima& mx, Index b) const {
+    if (!ratio()) return std::isinf(mx.T[b]) && mx.T[b] < 0 ? kNaN : mx.T[b];
+    if (mx.a[b] < 0) return kNaN;
+    const double v = mx.a[b] / mx.rss[b];
+    return is_t ? std::sqrt(v) : v;
+  }
+
+  // Column j for B rearrangements whose components lie B apart in col: returns how
+  // many reach thr (the observed statistic less the tie tolerance) and raises the
+  // maxima. The loops over b vectorise.
+  // With supra, also marks supra[b * m + j] when T_b >= cthr (cluster-forming).
+  std::int64_t batch(const double* col, Index B, Index j, double thr, Maxima& mx, char* supra = nullptr,
+                     double cthr = 0, Index m = 0) const {
+    const Index K2 = Q2.cols();
+    const double base = ee(j);
+    if (is_t && tail == Tail::Two) {
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0;
+      return detail::t2_batch(col, B, K2, base, c, r, df, thr * std::fabs(thr), mx.a, mx.rss, supra ? supra + j : nullptr,
+                              m, cthr * std::fabs(cthr), simd);
+    }
+    double ss[kBatch] = {};
+    for (Index k = 0; k < K2; ++k)
+      for (Index b = 0; b < B; ++b) ss[b] += col[k * B + b] * col[k * B + b];
+    std::int64_t count = 0;
+    if (is_t) {  // one-sided
+      const double c = c1(0, j), r = R.rows() > 0 ? R(0, 0) : 0.0, sign = tail == Tail::Right ? 1.0 : -1.0;
+      for (Index b = 0; b < B; ++b) {
+        const double rss = std::max(base - ss[b], 0.0);
+        const double T = sign * (c + r * col[b]) / std::sqrt(rss / df);
+        count += T >= thr;
+        mx.T[b] = T > mx.T[b] ? T : mx.T[b];
+        if (supra) supra[b * m + j] = T >= cthr;
+      }
+      return count;
+    }
+    // F: a = F rss = |num|^2 df / s.
+    double a[kBatch] = {};
+    const Index kk = R.rows();
+    for (Index l = 0; l < s; ++l) {
+      const double c = c1(l, j);
+      for (Index b = 0; b < B; ++b) {
+        double num = c;
+        for (Index q = 0; q < std::min(kk, l + 1); ++q) num += R(q, l) * col[q * B + b];
+        a[b] += num * num;
+      }
+    }
+    const double scale = df / static_cast<double>(s), bound = thr;
+    for (Index b = 0; b < B; ++b) {
+      const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
+      const bool valid = rss > 0 || ab > 0;  // 0 / 0 is no statistic
+      count += valid && ab >= bound * rss;
+      const bool up = valid && ab * mx.rss[b] > mx.a[b] * rss;
+      mx.a[b] = up ? ab : mx.a[b];
+      mx.rss[b] = up ? rss : mx.rss[b];
+    }
+    if (supra) {
+      const double cbound = cthr;
+      for (Index b = 0; b < B; ++b) {
+        const double rss = std::max(base - ss[b], 0.0), ab = a[b] * scale;
+        supra[b * m + j] = (rss > 0 || ab > 0) && ab >= cbound * rss;
+      }
+    }
+    return count;
+  }
+};
+
+Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                   const std::vector<std::vector<Index>>& rows) {
+  const GlmFit fit = glm_fit(X, Y);
+  check_contrast(fit, C);
+  const Index n = X.rows(), p = X.cols(), s = C.rows(), r = fit.rank;
+  Kernel k;
+  k.s = s;
+  k.df = fit.df;
+  k.is_t = s == 1;
+  k.tail = o.tail;
+  k.excluded = fit.exact;
+  k.simd = detail::use_simd();
+
+  // Null model: Z = X N, N a basis of null(C); its rank is rank(X) - s.
+  Eigen::JacobiSVD<Matrix> csvd(C, Eigen::ComputeFullV);
+  const Matrix N = csvd.matrixV().rightCols(p - s);
+  k.E = Y;
+  if (r - s > 0) {
+    Eigen::BDCSVD<Matrix> zsvd(X * N, Eigen::ComputeThinU);
+    const Matrix Qz = zsvd.matrixU().leftCols(r - s);
+    k.E.noalias() -= Qz * (Qz.transpose() * Y);
+  }
+
+  // Orthonormal basis of col(X), split into directions fixed by every permutation
+  // (block-constant; only when rows are not sign-flipped) and the rest.
+  Eigen::BDCSVD<Matrix> xsvd(X, Eigen::ComputeThinU);
+  const Matrix Q = xsvd.matrixU().leftCols(r);
+  Matrix Q1(n, 0);
+  k.Q2 = Q;
+  if (o.scheme == Exchange::Permute) {
+    Matrix B = Matrix::Zero(n, static_cast<Index>(rows.size()));
+    for (std::size_t b = 0; b < rows.size(); ++b)
+      for (const Index i : rows[b]) B(i, static_cast<Index>(b)) = 1.0 / std::sqrt(static_cast<double>(rows[b].size()));
+    Eigen::JacobiSVD<Matrix> ssvd(Q.transpose() * B, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    const Vector& sv = ssvd.singularValues();
+    Index k1 = 0;
+    while (k1 < sv.size() && sv(k1) > 1.0 - 1e-12) ++k1;
+    Q1 = B * ssvd.matrixV().leftCols(k1);
+    k.Q2 = Q * ssvd.matrixU().rightCols(r - k1);
+  }
+
+  // Contrast: A~ = X^+' C' L^{-T} with C D C' = L L', so |A~' P E_j|^2 is the F
+  // numerator times s (and A~' P E_j the t numerator for one row).
+  const Matrix W = C * fit.cov_unscaled * C.transpose();
+  Eigen::LLT<Matrix> llt(W);
+  const Matrix At = llt.matrixL().solve(C * fit.pinv).transpose();  // n x s
+  const Matrix A1 = Q1.transpose() * At;
+  const Matrix A2 = k.Q2.transpose() * At;
+  // Rotate Q2 so that A2 = [R; 0]: then only the first min(K2, s) rows of W2 enter
+  // the numerator.
+  const Index K2 = k.Q2.cols();
+  const Index kk = std::min(K2, s);
+  if (K2 > 0) {
+    Eigen::HouseholderQR<Matrix> qr(A2);
+    const Matrix H = qr.householderQ();
+    k.Q2 = k.Q2 * H;
+    k.R = qr.matrixQR().topRows(kk);
+    for (Index i = 0; i < kk; ++i)
+      for (Index j = 0; j < std::min(i, s); ++j) k.R(i, j) = 0.0;
+  } else {
+    k.R.resize(0, s);
+  }
+  const Matrix F1 = Q1.transpose() * k.E;  // k1 x m
+  k.c1 = A1.transpose() * F1;
+  k.ee = (k.E.colwise().squaredNorm() - F1.colwise().squaredNorm()).transpose();
+  return k;
+}
+
+// The observed clusters and their p-values (see permutation.hpp). `pooled` holds the
+// cluster sizes of rearrangements 1..N-1; the observed map's clusters are added here.
+void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector<Index>& pooled,
+                       PermutationResult& out) {
+  ClusterMap map = find_clusters(*o.clusters, T, o.cluster_threshold);
+  out.cluster_label = std::move(map.label);
+  out.cluster_size = std::move(map.size);
+  out.cluster_peak = std::move(map.peak);
+  const std::size_t C = out.cluster_size.size();
+  Index largest = 0;
+  for (const Index z : out.cluster_size) largest = std::max(largest, z);
+  out.max_cluster(0) = static_cast<double>(largest);
+  pooled.insert(pooled.end(), out.cluster_size.begin(), out.cluster_size.end());
+  std::sort(pooled.begin(), pooled.end());
+  std::vector<double> maxima(out.max_cluster.data(), out.max_cluster.data() + out.max_cluster.size());
+  std::sort(maxima.begin(), maxima.end());
+  const auto N = static_cast<double>(maxima.size());
+  out.cluster_p_fwe.resize(static_cast<Index>(C));
+  out.cluster_p_unc.resize(static_cast<Index>(C));
+  for (std::size_t c = 0; c < C; ++c) {
+    const Index z = out.cluster_size[c];
+    const auto fwe = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), static_cast<double>(z));
+    const auto unc = pooled.end() - std::lower_bound(pooled.begin(), pooled.end(), z);
+    out.cluster_p_fwe(static_cast<Index>(c)) = static_cast<double>(fwe) / N;
+    out.cluster_p_unc(static_cast<Index>(c)) = static_cast<double>(unc) / static_cast<double>(pooled.size());
+  }
+  out.cluster_p_fdr = fdr_bh(out.cluster_p_unc);
+}
+
+// Runs rearrangements 0..N-1, rearrangement q being shuffle(q) (0: the identity).
+// Rearrangements are made where they are used, so memory does not grow with N.
+PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                      const std::vector<std::vector<Index>>& rows, std::size_t N,
+                      const std::function<Shuffle(std::size_t)>& shuffle, bool exhaustive) {
+  const Kernel k = make_kernel(Y, X, C, o, rows);
+  const Index n = X.rows(), m = Y.cols(), K2 = k.Q2.cols();
+
+  PermutationResult out;
+  out.permutations = static_cast<int>(N);
+  out.exhaustive = exhaustive;
+  out.stat.resize(m);
+  out.max_stat = Vector::Constant(static_cast<Index>(N), kNaN);
+
+  // Observed statistics (the identity), by the same formula as every rearrangement.
+  Vector T(m), thr(m);
+  {
+    const Matrix W2 = k.Q2.transpose() * k.E;
+    double mx = kNaN;
+    for (Index j = 0; j < m; ++j) {
+      if (k.excluded[static_cast<std::size_t>(j)]) {
+        out.stat(j) = T(j) = thr(j) = kNaN;
+        continue;
+      }
+      T(j) = k.stat(W2.col(j).data(), 1, j, &out.stat(j));
+      thr(j) = T(j) - kTieTol * std::fabs(T(j));
+      if (std::isnan(T(j))) continue;
+      if (!(T(j) <= mx)) mx = T(j);
+    }
+    out.max_stat(0) = mx;
+  }
+
+  // Rearrangements 1..N-1 in fixed batches: each batch is one product P = G E, where
+  // row c * B + b of G is component c of Q2 for rearrangement b, sent to the rows'
+  // new positions. Column j of P then holds, for each component, the B rearrangements'
+  // values side by side (so the t statistics of a column vectorise over b).
+  std::vector<std::int64_t> count(static_cast<std::size_t>(m), 0);
+  std::mutex mu;
+  // Cluster sizes of every map (order irrelevant: only counts are taken).
+  std::vector<Index> pooled;
+  if (o.clusters) {
+    if (o.clusters->tests() != m)
+      throw ValueError(fmt::format("cluster grid has {} voxels but the data have {} columns", o.clusters->tests(), m));
+    out.max_cluster = Vector::Zero(static_cast<Index>(N));
+  }
+  std::atomic<int> done{1};
+  const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
+  parallel_for(tasks, [&](std::size_t task) {
+    const std::size_t first = 1 + task * kBatch;
+    const auto B = static_cast<Index>(std::min(kBatch, N - first));
+    Matrix G = Matrix::Zero(B * K2, n);
+    for (Index b = 0; b < B; ++b) {
+      const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
+      for (Index i = 0; i < n; ++i) {
+        const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
+        const Index to = sh.perm[static_cast<std::size_t>(i)];
+        for (Index c = 0; c < K2; ++c) G(c * B + b, to) = sign * k.Q2(i, c);
+      }
+    }
+    std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
+    Kernel::Maxima mx;
+    std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
+    Matrix P(G.rows(), kChunk);
+    const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
+    for (Index j0 = 0; j0 < m; j0 += kChunk) {
+      const Index w = std::min(kChunk, m - j0);
+      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
+      for (Index jj = 0; jj < w; ++jj) {
+        const Index j = j0 + jj;
+        if (std::isnan(T(j))) continue;
+        const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
+        local[static_cast<std::size_t>(j)] +=
+            k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
+    }
+    for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
+    if (o.clusters) {
+      std::vector<Index> sizes, stack;
+      std::vector<char> seen(static_cast<std::size_t>(m), 0);
+      for (Index b = 0; b < B; ++b) {
+        sizes.clear();
+        o.clusters->sizes(supra.data() + b * m, sizes, seen, stack);
+        Index largest = 0;
+        for (const Index z : sizes) largest = std::max(largest, z);
+        out.max_cluster(static_cast<Index>(first) + b) = static_cast<double>(largest);
+        std::lock_guard<std::mutex> lock(mu);
+        pooled.insert(pooled.end(), sizes.begin(), sizes.end());
+      }
+    }
+    const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
+    if (o.progress) o.progress(now);
+  });
+
+  // p-values; the identity counts once for every column with a statistic.
+  out.p_unc.resize(m);
+  out.p_fwe.resize(m);
+  std::vector<double> maxima;
+  for (Index q = 0; q < out.max_stat.size(); ++q)
+    maxima.push_back(std::isnan(out.max_stat(q)) ? -std::numeric_limits<double>::infinity() : out.max_stat(q));
+  std::sort(maxima.begin(), maxima.end());
+  const auto Nd = static_cast<double>(N);
+  for (Index j = 0; j < m; ++j) {
+    if (std::isnan(T(j))) {
+      out.p_unc(j) = out.p_fwe(j) = kNaN;
+      continue;
+    }
+    out.p_unc(j) = static_cast<double>(1 + count[static_cast<std::size_t>(j)]) / Nd;
+    const auto ge = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), thr(j));
+    out.p_fwe(j) = static_cast<double>(ge) / Nd;
+  }
+  if (o.clusters) observed_clusters(T, o, pooled, out);
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- public
+
+std::vector<Shuffle> make_shuffles(Index n, const PermutationOptions& o, bool* exhaustive) {
+  if (o.permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", o.permutations));
+  const auto rows = block_rows(n, o.blocks);
+  const auto requested = static_cast<std::uint64_t>(o.permutations);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  std::vector<Shuffle> out(total > 0 ? total : requested);
+  for (std::uint64_t k = 0; k < out.size(); ++k)
+    out[k] = total > 0 || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme) : random_shuffle(o.seed, k, n, rows, o.scheme);
+  if (exhaustive) *exhaustive = total > 0;
+  return out;
+}
+
+PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o) {
+  if (o.permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", o.permutations));
+  const Index n = X.rows();
+  if (n != Y.rows()) throw ValueError(fmt::format("design has {} rows but the data have {}", n, Y.rows()));
+  const auto rows = block_rows(n, o.blocks);
+  const auto requested = static_cast<std::uint64_t>(o.permutations);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  const bool exhaustive = total > 0;
+  return run(Y, X, C, o, rows, exhaustive ? total : requested,
+             [&](std::size_t k) {
+               return exhaustive || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme)
+                                           : random_shuffle(o.seed, k, n, rows, o.scheme);
+             },
+             exhaustive);
+}
+
+PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                                const std::vector<Shuffle>& shuffles) {
+  const Index n = X.rows();
+  if (n != Y.rows()) throw ValueError(fmt::format("design has {} rows but the data have {}", n, Y.rows()));
+  if (shuffles.empty()) throw ValueError("no rearrangements given");
+  const auto rows = block_rows(n, o.blocks);
+  std::vector<int> block_of(static_cast<std::size_t>(n), 0);
+  for (std::size_t b = 0; b < rows.size(); ++b)
+    for (const Index i : rows[b]) block_of[static_cast<std::size_t>(i)] = static_cast<int>(b);
+  for (std::size_t k = 0; k < shuffles.size(); ++k) check_shuffle(shuffles[k], k, n, block_of, o.scheme);
+  return run(Y, X, C, o, rows, shuffles.size(), [&](std::size_t k) { return shuffles[k]; }, false);
+}
+
+}  // namespace nl::stats

@@ -1,0 +1,397 @@
+// csv.cpp: reading and writing delimited text (CSV, TSV) as Tables.
+//
+// The reader takes any byte string without crashing: every access is bounds-checked,
+// and every malformed input becomes a FileError naming the file, the 1-based line and,
+// where it applies, the column.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <system_error>
+#include <unordered_map>
+
+#include "nl/core/core.hpp"
+#include "nl/io/fileio.hpp"
+#include "nl/core/memory.hpp"
+#include "nl/table/table.hpp"
+
+namespace nl {
+
+namespace {
+
+using detail::quoted;
+
+// Lower-cased extension of the last path component, without the dot ("" if none).
+std::string extension(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return {};
+  std::string ext = path.substr(dot + 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+bool is_tab_extension(const std::string& ext) { return ext == "tsv" || ext == "tab"; }
+
+// ---------------------------------------------------------------- cells
+
+// Why by hand: std::from_chars is locale-independent and exact, but rejects a leading
+// '+' and surrounding spaces, which spreadsheets do write.
+bool parse_number(std::string_view s, double& out) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (!s.empty() && s.front() == '+') {
+    s.remove_prefix(1);
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) return false;
+  }
+  if (s.empty()) return false;
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, out);
+  if (ptr != end) return false;
+  if (ec == std::errc::result_out_of_range) {
+    // Overflow or underflow: strtod gives +-HUGE_VAL (inf) or the nearest tiny value.
+    out = std::strtod(std::string(s).c_str(), nullptr);
+    return true;
+  }
+  return ec == std::errc();
+}
+
+bool parse_bool(std::string_view s, bool& out) {
+  if (s == "true" || s == "TRUE" || s == "True") {
+    out = true;
+    return true;
+  }
+  if (s == "false" || s == "FALSE" || s == "False") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- records
+
+// Splits text into records of fields (RFC 4180). Line ends are LF, CRLF or a lone CR
+// outside quotes; inside quotes they belong to the field. Text after a closing quote
+// is kept (`"ab"c` is `abc`), and a quote inside an unquoted field is a literal quote,
+// as Python's csv module does.
+class RecordReader {
+ public:
+  enum class Status { Record, Blank, End, Unterminated };
+
+  RecordReader(std::string_view text, char sep) : s_(text), sep_(sep) {}
+
+  // Reads the next record into fields. line() is then its first line; on Unterminated,
+  // bad_field() is the 0-based field whose quote never closes and bad_line() its line.
+  Status next(std::vector<std::string>& fields) {
+    fields.clear();
+    record_line_ = line_;
+    if (pos_ >= s_.size()) return Status::End;
+    if (at_line_end()) {
+      skip_line_end();
+      return Status::Blank;
+    }
+    for (;;) {
+      std::string field;
+      if (pos_ < s_.size() && s_[pos_] == '"') {
+        bad_line_ = line_;
+        ++pos_;
+        bool closed = false;
+        while (pos_ < s_.size()) {
+          const char c = s_[pos_];
+          if (c == '"') {
+            if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '"') {
+              field += '"';
+              pos_ += 2;
+              continue;
+            }
+            ++pos_;
+            closed = true;
+            break;
+          }
+          if (c == '\n' || (c == '\r' && !(pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n'))) ++line_;
+          field += c;
+          ++pos_;
+        }
+        if (!closed) {
+          bad_field_ = fields.size();
+          return Status::Unterminated;
+        }
+      }
+      const std::size_t start = pos_;
+      while (pos_ < s_.size() && s_[pos_] != sep_ && !at_line_end()) ++pos_;
+      field.append(s_.substr(start, pos_ - start));
+      fields.push_back(std::move(field));
+      if (pos_ >= s_.size()) return Status::Record;
+      if (s_[pos_] == sep_) {
+        ++pos_;
+        continue;
+      }
+      skip_line_end();
+      return Status::Record;
+    }
+  }
+
+  std::size_t line() const noexcept { return record_line_; }
+  std::size_t bad_field() const noexcept { return bad_field_; }
+  std::size_t bad_line() const noexcept { return bad_line_; }
+
+ private:
+  bool at_line_end() const noexcept { return s_[pos_] == '\n' || s_[pos_] == '\r'; }
+  void skip_line_end() noexcept {
+    if (s_[pos_] == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ++pos_;
+    ++pos_;
+    ++line_;
+  }
+
+  std::string_view s_;
+  char sep_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+  std::size_t record_line_ = 1;
+  std::size_t bad_field_ = 0;
+  std::size_t bad_line_ = 1;
+};
+
+// Why sniff only the first line: the header decides the shape of the file, and a
+// separator inside a quoted data cell must not change the guess.
+char sniff_separator(std::string_view text) {
+  const std::string_view header = text.substr(0, text.find_first_of("\r\n"));
+  if (header.find('\t') != std::string_view::npos) return '\t';
+  if (header.find(';') != std::string_view::npos && header.find(',') == std::string_view::npos) return ';';
+  return ',';
+}
+
+void check_separator(char sep) {
+  if (sep == '"' || sep == '\n' || sep == '\r' || sep == '\0')
+    throw ValueError(fmt::format("separator {} cannot be used", quoted(std::string_view(&sep, 1))));
+}
+
+// ---------------------------------------------------------------- columns
+
+struct RawColumn {
+  std::string name;
+  std::vector<std::string> cells;
+};
+
+// Builds a typed column from its raw cells (see read_table for the inference rules).
+// lines[i] is the line of row i, for messages about a forced type.
+ColumnPtr build_column(RawColumn& raw, const std::vector<std::size_t>& lines, const ColumnType* forced,
+                       const ReadOptions& options, const std::string& file) {
+  const std::size_t n = raw.cells.size();
+  std::vector<std::uint8_t> missing(n, 0);
+  std::size_t present = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    missing[i] = std::find(options.na.begin(), options.na.end(), raw.cells[i]) != options.na.end();
+    present += !missing[i];
+  }
+  // Fails for a forced type, or returns false to let inference try the next type.
+  auto reject = [&](std::size_t i, const char* what) {
+    if (forced)
+      throw FileError(fmt::format("{}:{}: column {}: {} is not {}", file, lines[i], quoted(raw.name),
+                                  quoted(raw.cells[i]), what));
+    return false;
+  };
+  auto as_bools = [&](std::vector<std::uint8_t>& v) {
+    v.assign(n, 0);
+    bool b = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (missing[i]) continue;
+      if (!parse_bool(raw.cells[i], b)) return reject(i, "a boolean (true or false)");
+      v[i] = b;
+    }
+    return true;
+  };
+  auto as_numbers = [&](std::vector<double>& v) {
+    v.assign(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      if (!missing[i] && !parse_number(raw.cells[i], v[i])) return reject(i, "a number");
+    return true;
+  };
+  const ColumnType type = forced ? *forced : ColumnType::Number;
+  if (type == ColumnType::Bool || (!forced && present > 0)) {
+    std::vector<std::uint8_t> v;
+    if (as_bools(v)) return std::make_shared<const Column>(Column::bools(raw.name, std::move(v), std::move(missing)));
+  }
+  if (type == ColumnType::Number) {
+    std::vector<double> v;
+    if (as_numbers(v))
+      return std::make_shared<const Column>(Column::numbers(raw.name, std::move(v), std::move(missing)));
+  }
+  return std::make_shared<const Column>(Column::strings(raw.name, std::move(raw.cells), std::move(missing)));
+}
+
+// Refuses text whose table would not fit the memory budget, before any cell is built.
+// The estimate is an upper bound on the peak: the text itself, and per field (every
+// separator or line end starts one) a raw std::string cell plus a typed value, a
+// missing flag and a line number; long cells' own bytes are at most the text again.
+void check_budget(std::string_view text, char sep, const std::string& name) {
+  std::size_t fields = 1;
+  for (char c : text) fields += (c == sep) | (c == '\n') | (c == '\r');
+  const long double need = 2.0L * text.size() + static_cast<long double>(fields) *
+                                                    (sizeof(std::string) + sizeof(double) + 1 + sizeof(std::size_t));
+  const std::uint64_t budget = memory_budget();
+  if (need > static_cast<long double>(budget))
+    throw FileError(fmt::format("{}: reading this table ({} bytes, up to {} cells) would need about {} of memory, "
+                                "more than the budget of {} (see nl.memory_budget)",
+                                name, text.size(), fields, format_bytes(static_cast<double>(need)),
+                                format_bytes(static_cast<double>(budget))));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- reading
+
+Table parse_table(std::string_view text, const std::string& name, const ReadOptions& options) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (text.empty()) throw FileError(fmt::format("{}: empty file", name));
+  const char sep = options.sep ? options.sep : sniff_separator(text);
+  check_separator(sep);
+  check_budget(text, sep, name);
+
+  RecordReader reader(text, sep);
+  std::vector<std::string> fields;
+  std::vector<RawColumn> raw;
+  // Field k of the current record as a column label for messages.
+  auto column_label = [&](std::size_t k) {
+    return k < raw.size() ? quoted(raw[k].name) : fmt::format("{}", k + 1);
+  };
+
+  RecordReader::Status st = reader.next(fields);
+  if (st == RecordReader::Status::Blank || st == RecordReader::Status::End)
+    throw FileError(fmt::format("{}: empty header", name));
+  if (st == RecordReader::Status::Unterminated)
+    throw FileError(fmt::format("{}:{}: unterminated quoted field starting in column {} of the header", name,
+                                reader.bad_line(), reader.bad_field() + 1));
+  std::unordered_map<std::string, std::size_t> position;
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    std::string col = fields[k].empty() ? fmt::format("column{}", k + 1) : std::move(fields[k]);
+    auto [it, fresh] = position.emplace(col, k);
+    if (!fresh)
+      throw FileError(fmt::format("{}: duplicate column name {} (columns {} and {})", name, quoted(col),
+                                  it->second + 1, k + 1));
+    raw.push_back({std::move(col), {}});
+  }
+  for (const auto& [col, type] : options.types)
+    if (!position.count(col))
+      throw FileError(fmt::format("{}: option types names column {}, which is not in the header", name, quoted(col)));
+
+  std::vector<std::size_t> lines;
+  while ((st = reader.next(fields)) != RecordReader::Status::End) {
+    if (st == RecordReader::Status::Blank) continue;
+    if (st == RecordReader::Status::Unterminated)
+      throw FileError(fmt::format("{}:{}: unterminated quoted field starting in column {}", name, reader.bad_line(),
+                                  column_label(reader.bad_field())));
+    if (fields.size() != raw.size())
+      throw FileError(fmt::format("{}:{}: row has {} field{}, header has {}", name, reader.line(), fields.size(),
+                                  fields.size() == 1 ? "" : "s", raw.size()));
+    for (std::size_t k = 0; k < fields.size(); ++k) raw[k].cells.push_back(std::move(fields[k]));
+    lines.push_back(reader.line());
+  }
+
+  Table table;
+  for (auto& col : raw) {
+    const auto it = options.types.find(col.name);
+    table.set(build_column(col, lines, it == options.types.end() ? nullptr : &it->second, options, name));
+  }
+  return table;
+}
+
+Table read_table(const std::string& path, const ReadOptions& options) {
+  // The file itself must fit before it is read (the sandbox check comes first, so the
+  // size of a file outside it is never reported).
+  check_read_access(path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) > memory_budget())
+    throw FileError(fmt::format("{}: the file has {} bytes ({}), more than the memory budget of {} (see "
+                                "nl.memory_budget)",
+                                path, st.st_size, format_bytes(static_cast<double>(st.st_size)),
+                                format_bytes(static_cast<double>(memory_budget()))));
+  const std::string text = read_file(path);
+  ReadOptions opts = options;
+  if (!opts.sep) {
+    const std::string ext = extension(path);
+    if (is_tab_extension(ext)) opts.sep = '\t';
+    else if (ext == "csv") opts.sep = ',';
+  }
+  return parse_table(text, path, opts);
+}
+
+// ---------------------------------------------------------------- writing
+
+namespace {
+
+// A field as written: quoted (with doubled quotes) when it holds the separator, a
+// quote or a line end, or when `first` (the file's first field) starts with a UTF-8
+// byte order mark, which the reader would otherwise strip (found by fuzz_table).
+void append_field(std::string& out, std::string_view s, char sep, bool first = false) {
+  const bool bom = first && s.substr(0, 3) == "\xEF\xBB\xBF";
+  if (!bom && s.find_first_of(std::string{sep, '"', '\n', '\r'}) == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+std::string cell_text(const Column& c, std::size_t i, const std::string& na) {
+  if (c.is_missing(i)) return na;
+  switch (c.type()) {
+    case ColumnType::Number: {
+      const double x = c.number(i);
+      if (std::isnan(x)) return "NaN";
+      return fmt::format("{}", x);
+    }
+    case ColumnType::String: return c.string(i);
+    case ColumnType::Bool: return c.boolean(i) ? "true" : "false";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string format_delimited(const Table& table, char sep) {
+  check_separator(sep);
+  if (table.ncols() == 0) throw ValueError("cannot write a table without columns");
+  const std::string na = sep == '\t' ? "n/a" : "";
+  const auto& cols = table.columns();
+  std::string out;
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if (j) out += sep;
+    append_field(out, cols[j]->name(), sep, j == 0);
+  }
+  out += '\n';
+  for (std::size_t i = 0; i < table.nrows(); ++i) {
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      if (j) out += sep;
+      const std::string text = cell_text(*cols[j], i, na);
+      // A lone empty field would be a blank line, which readers skip.
+      if (cols.size() == 1 && text.empty()) out += "\"\"";
+      else append_field(out, text, sep);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+void write_table(const Table& table, const std::string& path, const WriteOptions& options) {
+  const char sep = options.sep ? options.sep : (is_tab_extension(extension(path)) ? '\t' : ',');
+  write_file_atomic(path, format_delimited(table, sep));
+}
+
+}  // namespace nl

@@ -1,0 +1,128 @@
+// Tests of nl/stats/cluster and cluster-level permutation inference against
+// scipy.ndimage.label and a numpy Freedman-Lane implementation
+// (tests/data/cluster/make_fixtures.py).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "nl/core/core.hpp"
+#include "nl/stats/cluster.hpp"
+#include "nl/stats/permutation.hpp"
+#include "stats_fixture.hpp"
+
+namespace {
+
+using nl::Matrix;
+using nl_test::read_fixture;
+using nl_test::rel_close;
+namespace st = nl::stats;
+using Index = Eigen::Index;
+
+std::vector<Index> indices(const Matrix& m) {
+  std::vector<Index> v;
+  for (Index i = 0; i < m.size(); ++i) v.push_back(static_cast<Index>(m.data()[i]));
+  return v;
+}
+
+st::ClusterGrid grid_of(std::map<std::string, Matrix>& f, int connectivity) {
+  const Matrix& d = f["dims"];
+  return st::ClusterGrid({static_cast<Index>(d(0)), static_cast<Index>(d(1)), static_cast<Index>(d(2))},
+                         indices(f["tests"]), connectivity);
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const nl::ValueError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("clusters equal scipy.ndimage.label with 6, 18 and 26 neighbours", "[stats][cluster]") {
+  auto f = read_fixture("cluster/labels.txt");
+  std::vector<char> supra;
+  for (Index i = 0; i < f["map"].size(); ++i) supra.push_back(f["map"].data()[i] != 0);
+  for (const int conn : {6, 18, 26}) {
+    INFO("connectivity " << conn);
+    const st::ClusterGrid grid = grid_of(f, conn);
+    std::vector<int> labels;
+    std::vector<Index> sizes;
+    grid.label(supra, labels, sizes);
+    const Matrix& want = f["labels" + std::to_string(conn)];
+    REQUIRE(labels.size() == static_cast<std::size_t>(want.size()));
+    for (Index i = 0; i < want.size(); ++i) CHECK(labels[static_cast<std::size_t>(i)] == want.data()[i]);
+    CHECK(sizes == indices(f["sizes" + std::to_string(conn)]));
+    // The unordered sizes of the permutation path are the same multiset.
+    std::vector<Index> unordered, stack;
+    std::vector<char> seen(supra.size(), 0);
+    grid.sizes(supra.data(), unordered, seen, stack);
+    std::sort(unordered.rbegin(), unordered.rend());
+    CHECK(unordered == sizes);
+    CHECK(std::count(seen.begin(), seen.end(), 1) == 0);
+  }
+}
+
+TEST_CASE("cluster-level permutation p-values equal numpy", "[stats][cluster]") {
+  auto f = read_fixture("cluster/perm.txt");
+  const st::ClusterGrid grid = grid_of(f, 26);
+  std::vector<st::Shuffle> shuffles;
+  const Matrix& P = f["perm"];
+  for (Index k = 0; k < P.rows(); ++k) {
+    st::Shuffle s;
+    for (Index i = 0; i < P.cols(); ++i) s.perm.push_back(static_cast<Index>(P(k, i)));
+    shuffles.push_back(s);
+  }
+  st::PermutationOptions o;
+  o.clusters = &grid;
+  o.cluster_threshold = 2.0;
+  const auto r = st::freedman_lane(f["Y"], f["X"], f["C"], o, shuffles);
+  for (Index j = 0; j < f["T"].size(); ++j) CHECK(rel_close(std::fabs(r.stat(j)), f["T"].data()[j], 1e-10));
+  REQUIRE(r.cluster_size == indices(f["sizes"]));
+  for (Index j = 0; j < f["labels"].size(); ++j) CHECK(r.cluster_label[static_cast<std::size_t>(j)] == f["labels"].data()[j]);
+  for (Index c = 0; c < f["p_fwe"].size(); ++c) {
+    CHECK(r.cluster_p_fwe(c) == f["p_fwe"].data()[c]);
+    CHECK(rel_close(r.cluster_p_unc(c), f["p_unc"].data()[c], 1e-15));
+  }
+  for (Index k = 0; k < f["max_cluster"].size(); ++k) CHECK(r.max_cluster(k) == f["max_cluster"].data()[k]);
+  // The peak of each cluster is its largest |t|.
+  for (std::size_t c = 0; c < r.cluster_size.size(); ++c) {
+    const Index peak = r.cluster_peak[c];
+    CHECK(r.cluster_label[static_cast<std::size_t>(peak)] == static_cast<int>(c + 1));
+    for (Index j = 0; j < r.stat.size(); ++j)
+      if (r.cluster_label[static_cast<std::size_t>(j)] == static_cast<int>(c + 1))
+        CHECK(std::fabs(r.stat(j)) <= std::fabs(r.stat(peak)));
+  }
+
+  SECTION("random rearrangements: the same on 1 and 2 threads") {
+    st::PermutationOptions q = o;
+    q.permutations = 400;
+    q.seed = 3;
+    const int before = nl::threads();
+    nl::set_threads(1);
+    const auto a = st::freedman_lane(f["Y"], f["X"], f["C"], q);
+    nl::set_threads(2);
+    const auto b = st::freedman_lane(f["Y"], f["X"], f["C"], q);
+    nl::set_threads(before);
+    CHECK(a.max_cluster == b.max_cluster);
+    CHECK(a.cluster_p_fwe == b.cluster_p_fwe);
+    CHECK(a.cluster_p_unc == b.cluster_p_unc);
+    CHECK(a.cluster_p_fdr.size() == static_cast<Index>(a.cluster_size.size()));
+  }
+}
+
+TEST_CASE("cluster grid errors", "[stats][cluster]") {
+  CHECK(error_of([] { st::ClusterGrid({2, 2, 2}, {0, 1, 1}); }) == "cluster grid: tests 2 and 3 share a voxel");
+  CHECK(error_of([] { st::ClusterGrid({2, 2, 2}, {0, 8}); }) == "cluster grid: test 2 lies outside the grid");
+  CHECK(error_of([] { st::ClusterGrid({2, 2, 2}, {0}, 8); }) == "connectivity must be 6, 18 or 26, got 8");
+  const st::ClusterGrid g({2, 2, 2}, {0, 1, 2});
+  st::PermutationOptions o;
+  o.clusters = &g;
+  o.permutations = 10;
+  Matrix X = Matrix::Ones(6, 2), Y = Matrix::Random(6, 4), C(1, 2);
+  for (int i = 0; i < 6; ++i) X(i, 1) = i % 2;
+  C << 0, 1;
+  CHECK(error_of([&] { st::freedman_lane(Y, X, C, o); }) == "cluster grid has 3 voxels but the data have 4 columns");
+}
