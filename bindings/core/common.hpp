@@ -160,6 +160,18 @@ int protect(lua_State* L, F&& body) {
   return luaL_error(L, "%s", message);
 }
 
+// Pushes a new T computed by f() inside protect() (the one way to return a freshly
+// computed engine object: the userdata is created first, so a failing f() leaves no
+// half-made object behind).
+template <class T, class F>
+int push_new(lua_State* L, F&& f) {
+  auto* slot = new_object<T>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<T>(f());
+    return 1;
+  });
+}
+
 // ---------------------------------------------------------------- argument helpers
 
 // An integer argument within [lo, hi], with a message naming what it is.

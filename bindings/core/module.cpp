@@ -9,6 +9,7 @@
 
 #include "core/common.hpp"
 #include "core/embedded.hpp"
+#include "core/fields.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/core/memory.hpp"
 
@@ -118,6 +119,7 @@ const luaL_Reg functions[] = {
     {"memory_budget", memory_budget},
     {"mkdir", mkdir},
     {"seed", seed},
+    {"deprecations", deprecations},
     {"_files", embedded_files},
     {nullptr, nullptr},
 };

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/common.hpp"
-#include "ml/args.hpp"
+#include "core/args.hpp"
 #include "core/types.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/fc/fc.hpp"
@@ -39,72 +39,6 @@ constexpr const char* kInfo = "neurolua.FCInfo";
 
 // ---------------------------------------------------------------- option helpers
 
-// Field `key` of the options table at idx (absolute), a number in [lo, hi].
-double opt_number(lua_State* L, int idx, const char* key, double def, double lo, double hi) {
-  double v = def;
-  if (lua_isnoneornil(L, idx)) return v;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TNUMBER)
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number, got %s", key, luaL_typename(L, -1)));
-    v = lua_tonumber(L, -1);
-    if (!(v >= lo && v <= hi))
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be between %f and %f, got %f", key, lo, hi, v));
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer def, lua_Integer lo, lua_Integer hi) {
-  lua_Integer v = def;
-  if (lua_isnoneornil(L, idx)) return v;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (!lua_isinteger(L, -1))
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer, got %s", key, luaL_typename(L, -1)));
-    v = lua_tointeger(L, -1);
-    if (v < lo || v > hi)
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be between %I and %I, got %I", key, lo, hi, v));
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-bool opt_bool(lua_State* L, int idx, const char* key, bool def) {
-  bool v = def;
-  if (lua_isnoneornil(L, idx)) return v;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (!lua_isboolean(L, -1)) luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be true or false", key));
-    v = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-// A string option from a closed list; returns its position (def when absent).
-int opt_choice(lua_State* L, int idx, const char* key, int def, const char* const names[]) {
-  int v = def;
-  if (lua_isnoneornil(L, idx)) return v;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    const char* s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
-    v = -1;
-    for (int i = 0; s && names[i]; ++i)
-      if (std::strcmp(s, names[i]) == 0) v = i;
-    if (v < 0) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (int i = 0; names[i]; ++i) {
-        if (i) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, names[i]);
-      }
-      luaL_pushresult(&b);
-      const char* expected = lua_tostring(L, -1);
-      const char* got = luaL_tolstring(L, -2, nullptr);
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, expected, got));
-    }
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 // A Matrix option (nullptr when absent). The options table keeps it alive.
 const Matrix* opt_matrix(lua_State* L, int idx, const char* key) {
   if (lua_isnoneornil(L, idx)) return nullptr;
@@ -120,18 +54,16 @@ const Matrix* opt_matrix(lua_State* L, int idx, const char* key) {
 const char* const kFormats[] = {"spm", "fsl", "afni", nullptr};
 const nl::fc::MotionFormat kFormatCodes[] = {nl::fc::MotionFormat::Spm, nl::fc::MotionFormat::Fsl,
                                              nl::fc::MotionFormat::Afni};
-const char* const kFilters[] = {"butterworth", "fft", nullptr};
-const char* const kMethods[] = {"corr", "ridgep", nullptr};
 
 // The motion options shared by motion() and clean().
 nl::fc::MotionOptions read_motion_options(lua_State* L, int idx) {
   nl::fc::MotionOptions o;
-  o.radius = opt_number(L, idx, "radius", 50.0, 1e-3, 1e3);
-  o.fd_threshold = opt_number(L, idx, "fd_threshold", 0.5, 0.0, 1e6);
-  o.before = static_cast<int>(opt_integer(L, idx, "before", 1, 0, 100));
-  o.after = static_cast<int>(opt_integer(L, idx, "after", 1, 0, 100));
-  o.max_translation = opt_number(L, idx, "max_translation", 2.0, 0.0, 1e6);
-  o.max_rotation = opt_number(L, idx, "max_rotation", 2.0, 0.0, 1e6);
+  o.radius = opt_number(L, idx, "radius", 1e-3, 1e3, 50.0);
+  o.fd_threshold = opt_number(L, idx, "fd_threshold", 0.0, 1e6, 0.5);
+  o.before = static_cast<int>(opt_integer(L, idx, "before", 0, 100, 1));
+  o.after = static_cast<int>(opt_integer(L, idx, "after", 0, 100, 1));
+  o.max_translation = opt_number(L, idx, "max_translation", 0.0, 1e6, 2.0);
+  o.max_rotation = opt_number(L, idx, "max_rotation", 0.0, 1e6, 2.0);
   return o;
 }
 
@@ -255,8 +187,8 @@ int friston24(lua_State* L) {
 int fd(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   check_options(L, 2, "fd", {"format", "radius"});
-  const auto format = kFormatCodes[opt_choice(L, 2, "format", 0, kFormats)];
-  const double radius = opt_number(L, 2, "radius", 50.0, 1e-3, 1e3);
+  const auto format = kFormatCodes[opt_choice(L, 2, "format", {"spm", "fsl", "afni"}, 0)];
+  const double radius = opt_number(L, 2, "radius", 1e-3, 1e3, 50.0);
   return push_matrix(L, [&] { return Matrix(nl::fc::framewise_displacement(nl::fc::canonical_motion(m, format), radius)); });
 }
 
@@ -265,8 +197,8 @@ int scrub(lua_State* L) {
   const Matrix& f = check_vector(L, 1, "fd");
   const double threshold = luaL_checknumber(L, 2);
   check_options(L, 3, "scrub", {"before", "after"});
-  const auto before = static_cast<int>(opt_integer(L, 3, "before", 1, 0, 100));
-  const auto after = static_cast<int>(opt_integer(L, 3, "after", 1, 0, 100));
+  const auto before = static_cast<int>(opt_integer(L, 3, "before", 0, 100, 1));
+  const auto after = static_cast<int>(opt_integer(L, 3, "after", 0, 100, 1));
   return protect(L, [&] {
     const auto keep = nl::fc::scrub_mask(as_vector(f), threshold, before, after);
     lua_createtable(L, static_cast<int>(keep.size()), 0);
@@ -285,7 +217,7 @@ int scrub(lua_State* L) {
 int motion(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   check_options(L, 2, "motion", {"format", "radius", "fd_threshold", "before", "after", "max_translation", "max_rotation"});
-  const auto format = kFormatCodes[opt_choice(L, 2, "format", 0, kFormats)];
+  const auto format = kFormatCodes[opt_choice(L, 2, "format", {"spm", "fsl", "afni"}, 0)];
   const nl::fc::MotionOptions o = read_motion_options(L, 2);
   auto* fd_slot = new_object<Matrix>(L);
   const int fd_idx = lua_gettop(L);
@@ -322,9 +254,9 @@ int residualize(lua_State* L) {
 // The band-pass part of an options table: tr, filter, order, and low/high.
 nl::fc::BandPassOptions read_bandpass(lua_State* L, int idx) {
   nl::fc::BandPassOptions o;
-  o.tr = opt_number(L, idx, "tr", 0.0, 0.0, 1e4);
-  o.kind = opt_choice(L, idx, "filter", 0, kFilters) == 1 ? nl::fc::FilterKind::Fft : nl::fc::FilterKind::Butterworth;
-  o.order = static_cast<int>(opt_integer(L, idx, "order", 5, 1, 10));
+  o.tr = opt_number(L, idx, "tr", 0.0, 1e4, 0.0);
+  o.kind = opt_choice(L, idx, "filter", {"butterworth", "fft"}, 0) == 1 ? nl::fc::FilterKind::Fft : nl::fc::FilterKind::Butterworth;
+  o.order = static_cast<int>(opt_integer(L, idx, "order", 1, 10, 5));
   return o;
 }
 
@@ -335,8 +267,8 @@ int bandpass(lua_State* L) {
   check_options(L, 2, "bandpass", {"tr", "low", "high", "filter", "order"});
   nl::fc::BandPassOptions o = read_bandpass(L, 2);
   if (!(o.tr > 0)) luaL_argerror(L, 2, "option 'tr' (the repetition time in seconds) is required");
-  o.low = opt_number(L, 2, "low", 0.01, 0.0, 1e3);
-  o.high = opt_number(L, 2, "high", 0.1, 0.0, 1e3);
+  o.low = opt_number(L, 2, "low", 0.0, 1e3, 0.01);
+  o.high = opt_number(L, 2, "high", 0.0, 1e3, 0.1);
   return push_matrix(L, [&] { return nl::fc::bandpass(Y, o); });
 }
 
@@ -350,11 +282,11 @@ int clean(lua_State* L) {
                  "filter", "order", "scrub", "fd_threshold", "before", "after", "radius", "max_translation",
                  "max_rotation"});
   nl::fc::CleanOptions o;
-  o.discard = static_cast<Index>(opt_integer(L, 2, "discard", 0, 0, 1 << 20));
-  o.detrend = static_cast<int>(opt_integer(L, 2, "detrend", 1, -1, 10));
+  o.discard = static_cast<Index>(opt_integer(L, 2, "discard", 0, 1 << 20, 0));
+  o.detrend = static_cast<int>(opt_integer(L, 2, "detrend", -1, 10, 1));
   const Matrix* motion = opt_matrix(L, 2, "motion");
   const Matrix* confounds = opt_matrix(L, 2, "confounds");
-  o.motion_format = kFormatCodes[opt_choice(L, 2, "motion_format", 0, kFormats)];
+  o.motion_format = kFormatCodes[opt_choice(L, 2, "motion_format", {"spm", "fsl", "afni"}, 0)];
   // motion_model: 24, 6 or "none".
   if (lua_getfield(L, 2, "motion_model") != LUA_TNIL) {
     const bool is_str = lua_type(L, -1) == LUA_TSTRING && std::strcmp(lua_tostring(L, -1), "none") == 0;
@@ -366,7 +298,7 @@ int clean(lua_State* L) {
   }
   lua_pop(L, 1);
   o.motion = read_motion_options(L, 2);
-  o.scrub = opt_bool(L, 2, "scrub", false);
+  o.scrub = opt_boolean(L, 2, "scrub", false);
   if (o.scrub && !motion) luaL_argerror(L, 2, "option 'scrub' needs option 'motion' (the realignment parameters)");
   if (lua_getfield(L, 2, "bandpass") != LUA_TNIL) {
     if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
@@ -459,7 +391,7 @@ int mask_means(lua_State* L) {
 // ---------------------------------------------------------------- netmats
 
 nl::fc::NetmatMethod read_method(lua_State* L, int idx) {
-  return opt_choice(L, idx, "method", 0, kMethods) == 1 ? nl::fc::NetmatMethod::RidgeP : nl::fc::NetmatMethod::Corr;
+  return opt_choice(L, idx, "method", {"corr", "ridgep"}, 0) == 1 ? nl::fc::NetmatMethod::RidgeP : nl::fc::NetmatMethod::Corr;
 }
 
 // nl.fc.netmat(ts [, {method = "corr", rho = 0.1, z = false}]) -> N x N Matrix
@@ -467,8 +399,8 @@ int netmat(lua_State* L) {
   const Matrix& ts = check<Matrix>(L, 1);
   check_options(L, 2, "netmat", {"method", "rho", "z"});
   const auto method = read_method(L, 2);
-  const double rho = opt_number(L, 2, "rho", 0.1, 0.0, 1e6);
-  const bool z = opt_bool(L, 2, "z", false);
+  const double rho = opt_number(L, 2, "rho", 0.0, 1e6, 0.1);
+  const bool z = opt_boolean(L, 2, "z", false);
   return push_matrix(L, [&] {
     const Matrix m = nl::fc::netmat(ts, method, rho);
     return z ? nl::fc::fisher_z(m) : m;
@@ -503,8 +435,8 @@ int netmats(lua_State* L) {
   check_options(L, 2, "netmats", {"method", "rho", "z"});
   nl::fc::NetmatsOptions o;
   o.method = read_method(L, 2);
-  o.rho = opt_number(L, 2, "rho", 0.1, 0.0, 1e6);
-  o.z = opt_bool(L, 2, "z", true);
+  o.rho = opt_number(L, 2, "rho", 0.0, 1e6, 0.1);
+  o.z = opt_boolean(L, 2, "z", true);
   return push_matrix(L, [&] {
     std::vector<std::vector<const Matrix*>> runs(static_cast<std::size_t>(ns));
     for (lua_Integer s = 1; s <= ns; ++s) {
@@ -599,7 +531,7 @@ int seed_corr(lua_State* L) {
   const Matrix& seed = check_vector(L, 1, "seed");
   const Matrix& Y = check<Matrix>(L, 2);
   check_options(L, 3, "seed_corr", {"z"});
-  const bool z = opt_bool(L, 3, "z", true);
+  const bool z = opt_boolean(L, 3, "z", true);
   return push_matrix(L, [&] { return Matrix(nl::fc::seed_correlation(as_vector(seed), Y, z).transpose()); });
 }
 
@@ -613,8 +545,8 @@ int seed_map(lua_State* L) {
                                         luaL_typename(L, 2)));
   const Volume& mask = check<Volume>(L, 3);
   check_options(L, 4, "seed_map", {"z", "outside"});
-  const bool z = opt_bool(L, 4, "z", true);
-  const double outside = opt_number(L, 4, "outside", 0.0, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+  const bool z = opt_boolean(L, 4, "z", true);
+  const double outside = opt_number(L, 4, "outside", -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(), 0.0);
   auto* slot = new_object<Volume>(L);
   return protect(L, [&] {
     const Vector s = as_vector(seed);

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
@@ -12,43 +13,6 @@
 #include "nl/table/table.hpp"
 
 namespace nl::bind {
-
-// The options table at idx (none or nil counts as empty) may only hold the string keys
-// in `allowed` (integer keys are the caller's business). Raises
-// "bad argument #idx to 'f' (unknown option 'rnage' for scale; expected one of: range)".
-inline void check_options(lua_State* L, int idx, const char* what, std::initializer_list<const char*> allowed) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    lua_pop(L, 1);  // value
-    if (lua_type(L, -1) != LUA_TSTRING) continue;
-    const char* key = lua_tostring(L, -1);
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || std::string_view(a) == key;
-    if (!ok) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      luaL_addstring(&b, "unknown option '");
-      luaL_addstring(&b, key);
-      luaL_addstring(&b, "' for ");
-      luaL_addstring(&b, what);
-      if (allowed.size() == 0) {
-        luaL_addstring(&b, " (it takes no options)");
-      } else {
-        luaL_addstring(&b, "; expected one of: ");
-        bool first = true;
-        for (const char* a : allowed) {
-          if (!first) luaL_addstring(&b, ", ");
-          luaL_addstring(&b, a);
-          first = false;
-        }
-      }
-      luaL_pushresult(&b);
-      luaL_argerror(L, idx, lua_tostring(L, -1));
-    }
-  }
-}
 
 // The Table in the `covariates` field of the options table at idx, or nullptr when the
 // options or the field are absent. The Table stays referenced by the options table.

@@ -226,14 +226,6 @@ int nested(lua_State* L) {
 
 // ---------------------------------------------------------------- result
 
-void push_matrix(lua_State* L, Matrix&& m) {
-  auto* slot = new_object<Matrix>(L);
-  protect(L, [&] {
-    *slot = std::make_shared<Matrix>(std::move(m));
-    return 0;
-  });
-}
-
 // A neurolua.Metrics table (prints as one line), as nl.ml.metrics returns.
 void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc) {
   lua_newtable(L);
@@ -270,15 +262,7 @@ std::string table2_row(const nl::ml::Confusion& c, double auc, const std::option
 void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::string_view key) {
   if (key == "p_") lua_pushnumber(L, pr.p_count);
   else if (key == "p_plus_one_") lua_pushnumber(L, pr.p_plus_one);
-  else push_matrix(L, Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size())));
-}
-
-void push_strings(lua_State* L, const std::vector<std::string>& v) {
-  lua_createtable(L, static_cast<int>(v.size()), 0);
-  for (std::size_t k = 0; k < v.size(); ++k) {
-    lua_pushlstring(L, v[k].data(), v[k].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
-  }
+  else push_new<Matrix>(L, [&] { return Matrix(Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size()))); });
 }
 
 int r_index(lua_State* L) {
@@ -288,7 +272,7 @@ int r_index(lua_State* L) {
   const std::string_view key = lua_tostring(L, 2);
   const auto& r = cv.result;
   if (key == "median_") {
-    push_matrix(L, Matrix(r.median));
+    push_new<Matrix>(L, [&] { return Matrix(r.median); });
   } else if (key == "chosen_C_") {
     lua_createtable(L, static_cast<int>(r.chosen.size()), 0);
     for (std::size_t k = 0; k < r.chosen.size(); ++k) {
@@ -299,7 +283,7 @@ int r_index(lua_State* L) {
     Matrix m(static_cast<Eigen::Index>(r.inner_bac.size()), static_cast<Eigen::Index>(r.grid.size()));
     for (std::size_t o = 0; o < r.inner_bac.size(); ++o)
       for (std::size_t g = 0; g < r.grid.size(); ++g) m(static_cast<Eigen::Index>(o), static_cast<Eigen::Index>(g)) = r.inner_bac[o][g];
-    push_matrix(L, std::move(m));
+    push_new<Matrix>(L, [&] { return std::move(m); });
   } else if (key == "models_") {
     lua_pushinteger(L, static_cast<lua_Integer>(r.models.size()));
   } else if (key == "metrics_") {
@@ -379,7 +363,7 @@ int r_model(lua_State* L) {
     lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
   }
   lua_setfield(L, -2, "features");
-  push_matrix(L, Matrix(b.model.svc.w));
+  push_new<Matrix>(L, [&] { return Matrix(b.model.svc.w); });
   lua_setfield(L, -2, "w");
   lua_pushnumber(L, b.model.svc.b);
   lua_setfield(L, -2, "b");
@@ -475,7 +459,7 @@ int p_index(lua_State* L) {
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   const std::string_view key = lua_tostring(L, 2);
   if (key == "median_") {
-    push_matrix(L, Matrix(pr.scores.median));
+    push_new<Matrix>(L, [&] { return Matrix(pr.scores.median); });
   } else if (key == "metrics_") {
     if (!pr.labelled) return 0;
     push_metrics(L, pr.metrics, pr.auc);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
@@ -51,32 +52,9 @@ std::string category_text(lua_State* L, int idx);
 
 // ---------------------------------------------------------------- options
 
-// Field `key` of the options table at idx, one of `names` (default when absent);
-// returns its position in `names`.
-int opt_choice(lua_State* L, int idx, const char* key, std::initializer_list<const char*> names, int def);
-// Field `key`: an integer in [lo, hi], or def.
-lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer lo, lua_Integer hi, lua_Integer def);
-// Field `key`: a boolean, or def.
-bool opt_boolean(lua_State* L, int idx, const char* key, bool def);
-// Field `key`: a number in [lo, hi], or def.
-double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, double def);
 // Field `tail`: "two" (default), "right" or "left".
 nl::stats::Tail opt_tail(lua_State* L, int idx);
 const char* tail_name(nl::stats::Tail t);
-
-// ---------------------------------------------------------------- results
-
-// Pushes a new Matrix holding m (call inside protect(): raises only when Lua is out of
-// memory).
-void push_matrix(lua_State* L, nl::Matrix m);
-// Sets t[key] = v on the table on top of the stack.
-void set_number(lua_State* L, const char* key, double v);
-void set_integer(lua_State* L, const char* key, lua_Integer v);
-void set_string(lua_State* L, const char* key, const std::string& v);
-// Reads a number field of the table at idx (NaN when absent).
-double get_number(lua_State* L, int idx, const char* key);
-// "0.0123", "3.4e-08": p-values and statistics for one-line summaries.
-std::string short_number(double x);
 
 // The pieces of nl.stats (each adds its functions to the table on top).
 void open_stats_glm(lua_State* L);

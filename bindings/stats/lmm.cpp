@@ -133,31 +133,6 @@ int lmm(lua_State* L) {
 
 // ---------------------------------------------------------------- the result object
 
-template <class F>
-int push_table(lua_State* L, F&& f) {
-  auto* slot = new_object<Table>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Table>(f());
-    return 1;
-  });
-}
-
-int push_matrix(lua_State* L, const Matrix& m) {
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(m);
-    return 1;
-  });
-}
-
-void push_strings(lua_State* L, const std::vector<std::string>& v) {
-  lua_createtable(L, static_cast<int>(v.size()), 0);
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    lua_pushlstring(L, v[i].data(), v[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-}
-
 const char* const kFields[] = {"coefficients", "variance", "ranef", "beta", "vcov", "theta", "random_cov",
                                "fitted", "residuals", "sigma", "criterion", "loglik", "aic", "bic", "n", "groups",
                                "reml", "df_method", "converged", "singular", "terms", "formula", "notices", "rows",
@@ -172,15 +147,15 @@ int m_index(lua_State* L) {
     if (std::strcmp(key, kFields[i]) == 0) k = i;
   const auto& f = m.fit;
   switch (k) {
-    case 0: return push_table(L, [&] { return nl::stats::lmm_coefficients(m); });
-    case 1: return push_table(L, [&] { return nl::stats::lmm_variance(m); });
-    case 2: return push_table(L, [&] { return nl::stats::lmm_ranef(m); });
-    case 3: return push_matrix(L, f.beta);
-    case 4: return push_matrix(L, f.vcov);
-    case 5: return push_matrix(L, f.theta);
-    case 6: return push_matrix(L, f.random_cov);
-    case 7: return push_matrix(L, f.fitted);
-    case 8: return push_matrix(L, f.residuals);
+    case 0: return push_new<Table>(L, [&] { return nl::stats::lmm_coefficients(m); });
+    case 1: return push_new<Table>(L, [&] { return nl::stats::lmm_variance(m); });
+    case 2: return push_new<Table>(L, [&] { return nl::stats::lmm_ranef(m); });
+    case 3: return push_new<Matrix>(L, [&] { return f.beta; });
+    case 4: return push_new<Matrix>(L, [&] { return f.vcov; });
+    case 5: return push_new<Matrix>(L, [&] { return f.theta; });
+    case 6: return push_new<Matrix>(L, [&] { return f.random_cov; });
+    case 7: return push_new<Matrix>(L, [&] { return f.fitted; });
+    case 8: return push_new<Matrix>(L, [&] { return f.residuals; });
     case 9: lua_pushnumber(L, f.sigma); return 1;
     case 10: lua_pushnumber(L, f.criterion); return 1;
     case 11: lua_pushnumber(L, f.loglik); return 1;

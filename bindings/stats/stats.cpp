@@ -265,77 +265,6 @@ std::string category_text(lua_State* L, int idx) { return level_at(L, idx).text;
 
 // ---------------------------------------------------------------- options
 
-int opt_choice(lua_State* L, int idx, const char* key, std::initializer_list<const char*> names, int def) {
-  if (lua_isnoneornil(L, idx)) return def;
-  int out = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    const char* v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
-    int k = 0;
-    out = -1;
-    for (const char* n : names) {
-      if (v && std::strcmp(v, n) == 0) out = k;
-      ++k;
-    }
-    if (out < 0) {
-      // The list is built on the Lua stack: no std::string may be alive when
-      // luaL_argerror jumps (STYLE.md item 4).
-      const char* got = luaL_tolstring(L, -1, nullptr);
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      bool first = true;
-      for (const char* n : names) {
-        luaL_addstring(&b, first ? "\"" : ", \"");
-        luaL_addstring(&b, n);
-        luaL_addchar(&b, '"');
-        first = false;
-      }
-      luaL_pushresult(&b);
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1), got));
-    }
-  }
-  lua_pop(L, 1);
-  return out;
-}
-
-lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer lo, lua_Integer hi, lua_Integer def) {
-  if (lua_isnoneornil(L, idx)) return def;
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer in %I..%I, got %s", key, lo, hi,
-                                            luaL_tolstring(L, -1, nullptr)));
-    v = lua_tointeger(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-bool opt_boolean(lua_State* L, int idx, const char* key, bool def) {
-  if (lua_isnoneornil(L, idx)) return def;
-  bool v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (!lua_isboolean(L, -1))
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be true or false, got %s", key,
-                                            luaL_tolstring(L, -1, nullptr)));
-    v = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, double def) {
-  if (lua_isnoneornil(L, idx)) return def;
-  double v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= lo && lua_tonumber(L, -1) <= hi))
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number in [%f, %f], got %s", key, lo, hi,
-                                            luaL_tolstring(L, -1, nullptr)));
-    v = lua_tonumber(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 nl::stats::Tail opt_tail(lua_State* L, int idx) {
   const nl::stats::Tail tails[] = {nl::stats::Tail::Two, nl::stats::Tail::Right, nl::stats::Tail::Left};
   return tails[opt_choice(L, idx, "tail", {"two", "right", "left"}, 0)];
@@ -348,42 +277,6 @@ const char* tail_name(nl::stats::Tail t) {
     case nl::stats::Tail::Two: break;
   }
   return "two";
-}
-
-// ---------------------------------------------------------------- results
-
-void push_matrix(lua_State* L, Matrix m) {
-  auto* slot = new_object<Matrix>(L);
-  *slot = std::make_shared<Matrix>(std::move(m));
-}
-
-void set_number(lua_State* L, const char* key, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, key);
-}
-
-void set_integer(lua_State* L, const char* key, lua_Integer v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, key);
-}
-
-void set_string(lua_State* L, const char* key, const std::string& v) {
-  lua_pushlstring(L, v.data(), v.size());
-  lua_setfield(L, -2, key);
-}
-
-double get_number(lua_State* L, int idx, const char* key) {
-  lua_getfield(L, idx, key);
-  const double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : std::nan("");
-  lua_pop(L, 1);
-  return v;
-}
-
-std::string short_number(double x) {
-  if (std::isnan(x)) return "NaN";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  if (x != 0 && std::fabs(x) < 1e-3) return fmt::format("{:.2e}", x);
-  return fmt::format("{:.4g}", x);
 }
 
 // ---------------------------------------------------------------- module

@@ -1,0 +1,219 @@
+// fields.cpp: unknown-field errors with a did-you-mean, renamed fields, deprecation
+// warnings (see fields.hpp).
+#include "core/fields.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <vector>
+
+namespace nl::bind {
+
+namespace {
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), case-
+// insensitive: "metrcis" and "Metrics" are both 1 from "metrics".
+std::size_t distance(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::size_t> d((n + 1) * (m + 1));
+  auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+  for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+  for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+  for (std::size_t i = 1; i <= n; ++i)
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+    }
+  return at(n, m);
+}
+
+std::string_view strip_underscore(std::string_view s) {
+  return !s.empty() && s.back() == '_' ? s.substr(0, s.size() - 1) : s;
+}
+
+// The name a candidate is judged by: 0 is an exact match up to case and a trailing
+// underscore; otherwise the edit distance, accepted up to a third of the key's length.
+std::size_t score(std::string_view key, std::string_view cand) {
+  const auto k = strip_underscore(key), c = strip_underscore(cand);
+  if (k.size() == c.size() && distance(k, c) == 0) return 0;
+  return distance(key, cand);
+}
+
+// The list of strings returned by calling f(obj) (f at index fi), appended to out.
+void append_names(lua_State* L, int fi, int obj, std::vector<std::string>& out) {
+  if (lua_type(L, fi) == LUA_TFUNCTION) {
+    lua_pushvalue(L, fi);
+    lua_pushvalue(L, obj);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  // a failing __fields only shortens the message
+      lua_pop(L, 1);
+      return;
+    }
+  } else {
+    lua_pushvalue(L, fi);
+  }
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    const lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; ++i) {
+      if (lua_rawgeti(L, -1, i) == LUA_TSTRING) out.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) {
+    if (!s.empty()) s += ", ";
+    s += x;
+  }
+  return s;
+}
+
+// The registry list of deprecation messages issued in this session.
+constexpr const char* kDeprecations = "neurolua.deprecations";
+
+void push_deprecation_list(lua_State* L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kDeprecations) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, kDeprecations);
+  }
+}
+
+}  // namespace
+
+std::string closest_name(std::string_view key, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t best_score = key.size() / 3 + 1;  // accept up to about a third of the key
+  for (auto c : candidates) {
+    const std::size_t s = score(key, c);
+    if (s < best_score || (s == 0 && best.empty())) {
+      best_score = s;
+      best = std::string(c);
+    }
+  }
+  return best;
+}
+
+int no_field(lua_State* L, int obj, int key) {
+  obj = lua_absindex(L, obj);
+  key = lua_absindex(L, key);
+  // The message is assembled in Lua-owned memory only: no C++ object with a
+  // destructor may be alive when luaL_error longjmps, so the work happens in a block.
+  {
+    std::vector<std::string> fields, methods;
+    std::string type = "object";
+    if (lua_getmetatable(L, obj)) {
+      if (lua_getfield(L, -1, "__name") == LUA_TSTRING) {
+        type = lua_tostring(L, -1);
+        if (type.rfind("neurolua.", 0) == 0) type = type.substr(9);
+      }
+      lua_pop(L, 1);
+      if (lua_getfield(L, -1, "__fields") != LUA_TNIL) {
+        append_names(L, lua_gettop(L), obj, fields);
+      }
+      lua_pop(L, 1);
+      if (lua_getfield(L, -1, "__methods") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+          lua_pop(L, 1);
+          if (lua_type(L, -1) == LUA_TSTRING) methods.emplace_back(lua_tostring(L, -1));
+        }
+      }
+      lua_pop(L, 2);
+    }
+    std::sort(methods.begin(), methods.end());
+    std::string k;
+    if (lua_type(L, key) == LUA_TSTRING) {
+      k = lua_tostring(L, key);
+    } else {
+      k = luaL_tolstring(L, key, nullptr);
+      lua_pop(L, 1);
+    }
+    std::string best;
+    std::size_t best_score = k.size() / 3 + 1;
+    for (const auto* list : {&fields, &methods})
+      for (const auto& c : *list) {
+        const std::size_t s = score(k, c);
+        if (s < best_score) {
+          best_score = s;
+          best = c;
+        }
+      }
+    std::string msg = type + " has no field '" + k + "'";
+    if (!best.empty()) msg += "; did you mean '" + best + "'?";
+    msg += " (fields: " + (fields.empty() ? std::string("none") : join(fields));
+    if (!methods.empty()) msg += "; methods: " + join(methods);
+    msg += ")";
+    lua_pushlstring(L, msg.data(), msg.size());
+  }
+  return lua_error(L);
+}
+
+int methods_only_index(lua_State* L) {
+  if (push_method(L, 2)) return 1;
+  return no_field(L, 1, 2);
+}
+
+int no_fields(lua_State* L) {
+  lua_newtable(L);
+  return 1;
+}
+
+int push_names(lua_State* L, std::initializer_list<const char*> names) {
+  lua_createtable(L, static_cast<int>(names.size()), 0);
+  int k = 0;
+  for (const char* n : names) {
+    lua_pushstring(L, n);
+    lua_rawseti(L, -2, ++k);
+  }
+  return 1;
+}
+
+void deprecation_warning(lua_State* L, const std::string& message) {
+  push_deprecation_list(L);
+  const lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_rawgeti(L, -1, i);
+    const bool seen = message == lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (seen) {
+      lua_pop(L, 1);
+      return;
+    }
+  }
+  lua_pushlstring(L, message.data(), message.size());
+  lua_rawseti(L, -2, n + 1);
+  lua_pop(L, 1);
+  std::fprintf(stderr, "neurolua: warning: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+const char* renamed(lua_State* L, const char* type, const char* key, std::initializer_list<Renamed> renames) {
+  for (const auto& r : renames)
+    if (std::string_view(key) == r.old_name) {
+      deprecation_warning(L, std::string(type) + "." + r.old_name + " is deprecated; use " + type + "." + r.new_name +
+                                 " (the old name goes in neurolua 0.3)");
+      return r.new_name;
+    }
+  return key;
+}
+
+int deprecations(lua_State* L) {
+  push_deprecation_list(L);
+  const lua_Integer n = luaL_len(L, -1);
+  lua_createtable(L, static_cast<int>(n), 0);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_rawgeti(L, -2, i);
+    lua_rawseti(L, -2, i);
+  }
+  return 1;
+}
+
+}  // namespace nl::bind

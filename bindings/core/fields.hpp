@@ -1,0 +1,61 @@
+// bindings/core/fields.hpp: the field-access convention of every neurolua type
+// (docs/reference/neurolua.md, "Conventions of the Lua surface").
+//
+//  * Every metatable has `__fields`, a function (obj) -> list of the names of the data
+//    fields of obj (methods are listed by `__methods`). The REPL completes from it, the
+//    conformance test checks that each name has a reference entry.
+//  * Reading a field that does not exist raises, with a did-you-mean and the lists of
+//    fields and methods: no_field() is the one place that builds that message.
+//  * A renamed field stays readable under its old name for one release: renamed()
+//    maps the old name to the new one and warns once per session (on standard error,
+//    and in the list nl.deprecations() returns).
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/common.hpp"
+
+namespace nl::bind {
+
+// ---------------------------------------------------------------- unknown fields
+
+// The closest of `candidates` to `key` (case-insensitive edit distance, or the same name
+// with or without a trailing underscore), or "" when none is close enough.
+std::string closest_name(std::string_view key, const std::vector<std::string_view>& candidates);
+
+// Raises "<type> has no field 'key'; did you mean 'x'? (fields: ...; methods: ...)" for
+// the object at index obj (its metatable supplies __name, __fields and __methods).
+// Call it from __index with nothing of C++ alive in the frame (it longjmps).
+int no_field(lua_State* L, int obj, int key);
+
+// __index for types whose only keys are methods: the method, or no_field.
+int methods_only_index(lua_State* L);
+
+// A __fields function for types without data fields: returns an empty list.
+int no_fields(lua_State* L);
+
+// Pushes a list of the given names (for a __fields function).
+int push_names(lua_State* L, std::initializer_list<const char*> names);
+
+// ---------------------------------------------------------------- renamed fields
+
+struct Renamed {
+  const char* old_name;
+  const char* new_name;
+};
+
+// If key is the old name of a renamed field of `type`, warns once per session and
+// returns the new name; otherwise returns key.
+const char* renamed(lua_State* L, const char* type, const char* key, std::initializer_list<Renamed> renames);
+
+// Records and prints (once per message per session) a deprecation warning.
+void deprecation_warning(lua_State* L, const std::string& message);
+
+// nl.deprecations() -> list of the deprecation warnings issued so far in this session.
+int deprecations(lua_State* L);
+
+}  // namespace nl::bind
