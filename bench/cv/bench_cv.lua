@@ -83,8 +83,8 @@ if mode == "pca" then
     end
   end
   nl.threads(all_threads)
-  out("nl_pca_bac", r.metrics_.BAC)
-  out("nl_pca_auc", r.metrics_.AUC)
+  out("nl_pca_bac", r.metrics_.bac)
+  out("nl_pca_auc", r.metrics_.auc)
   local cs = {}
   for i, c in ipairs(r.chosen_C_) do cs[i] = string.format("%g", c) end
   print("nl_pca_chosen_C " .. table.concat(cs, ","))
@@ -96,8 +96,8 @@ elseif mode == "whole" then
   local nl_whole_w, nl_whole_c = w, c
   out("nl_whole_wall", w)
   out("nl_whole_cpu", c)
-  out("nl_whole_bac", r.metrics_.BAC)
-  out("nl_whole_auc", r.metrics_.AUC)
+  out("nl_whole_bac", r.metrics_.bac)
+  out("nl_whole_auc", r.metrics_.auc)
   out("nl_whole_p", r.p_, "%.4g")
   out("nl_whole_p1", r.p_plus_one_, "%.4g")
   local cs = {}

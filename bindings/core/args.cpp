@@ -36,17 +36,17 @@ void check_options(lua_State* L, int idx, const char* what, std::initializer_lis
     if (allowed.size() == 0) {
       luaL_addstring(&b, " (it takes no options)");
     } else {
-      if (*best) {
-        luaL_addstring(&b, "; did you mean '");
-        luaL_addstring(&b, best);
-        luaL_addstring(&b, "'?");
-      }
       luaL_addstring(&b, "; expected one of: ");
       bool first = true;
       for (const char* a : allowed) {
         if (!first) luaL_addstring(&b, ", ");
         luaL_addstring(&b, a);
         first = false;
+      }
+      if (*best) {
+        luaL_addstring(&b, "; did you mean '");
+        luaL_addstring(&b, best);
+        luaL_addstring(&b, "'?");
       }
     }
     luaL_pushresult(&b);
@@ -110,8 +110,13 @@ lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer lo, 
                                             lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, nullptr)
                                                                             : luaL_typename(L, -1)));
     v = lua_tointeger(L, -1);
-    if (v < lo || v > hi)
+    if (v < lo || v > hi) {
+      if (hi == LUA_MAXINTEGER && lo == 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a non-negative integer, got %I", key, v));
+      if (hi == LUA_MAXINTEGER)
+        luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer >= %I, got %I", key, lo, v));
       luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be between %I and %I, got %I", key, lo, hi, v));
+    }
   }
   lua_pop(L, 1);
   return v;

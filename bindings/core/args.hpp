@@ -21,7 +21,7 @@ namespace nl::bind {
 
 // The options table at idx (none or nil counts as empty) may only hold the string keys
 // in `allowed` (integer keys are the caller's business). Raises "bad argument #idx to
-// 'f' (unknown option 'rnage' for scale; did you mean 'range'? expected one of: range)".
+// 'f' (unknown option 'rnage' for scale; expected one of: range; did you mean 'range'?)".
 void check_options(lua_State* L, int idx, const char* what, std::initializer_list<const char*> allowed);
 
 // Field `key` of the options table at idx, one of `names` (default when absent);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace nl::bind {
@@ -156,6 +157,10 @@ int no_field(lua_State* L, int obj, int key) {
   return lua_error(L);
 }
 
+int not_fitted(lua_State* L, const char* what, const char* field) {
+  return luaL_error(L, "%s is not fitted: call fit first (%s is learned by fit)", what, field);
+}
+
 int methods_only_index(lua_State* L) {
   if (push_method(L, 2)) return 1;
   return no_field(L, 1, 2);
@@ -174,6 +179,23 @@ int push_names(lua_State* L, std::initializer_list<const char*> names) {
     lua_rawseti(L, -2, ++k);
   }
   return 1;
+}
+
+int push_names(lua_State* L, const char* const* names) {
+  lua_newtable(L);
+  for (int k = 0; names[k]; ++k) {
+    lua_pushstring(L, names[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
+int field_index(lua_State* L, int idx, const char* const* names) {
+  if (lua_type(L, idx) != LUA_TSTRING) return -1;
+  const char* key = lua_tostring(L, idx);
+  for (int k = 0; names[k]; ++k)
+    if (std::strcmp(key, names[k]) == 0) return k;
+  return -1;
 }
 
 void deprecation_warning(lua_State* L, const std::string& message) {
@@ -195,13 +217,15 @@ void deprecation_warning(lua_State* L, const std::string& message) {
   std::fflush(stderr);
 }
 
-const char* renamed(lua_State* L, const char* type, const char* key, std::initializer_list<Renamed> renames) {
-  for (const auto& r : renames)
+const char* renamed(lua_State* L, const char* type, const char* key, const Renamed* renames, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const Renamed& r = renames[i];
     if (std::string_view(key) == r.old_name) {
       deprecation_warning(L, std::string(type) + "." + r.old_name + " is deprecated; use " + type + "." + r.new_name +
                                  " (the old name goes in neurolua 0.3)");
       return r.new_name;
     }
+  }
   return key;
 }
 

@@ -11,6 +11,7 @@
 //    and in the list nl.deprecations() returns).
 #pragma once
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ std::string closest_name(std::string_view key, const std::vector<std::string_vie
 // Call it from __index with nothing of C++ alive in the frame (it longjmps).
 int no_field(lua_State* L, int obj, int key);
 
+// Raises "<what> is not fitted: call fit first (<field> is learned by fit)": reading a
+// learned field of a model before fit is a mistake, not a nil.
+int not_fitted(lua_State* L, const char* what, const char* field);
+
 // __index for types whose only keys are methods: the method, or no_field.
 int methods_only_index(lua_State* L);
 
@@ -40,6 +45,12 @@ int no_fields(lua_State* L);
 
 // Pushes a list of the given names (for a __fields function).
 int push_names(lua_State* L, std::initializer_list<const char*> names);
+// The same for a nullptr-terminated list (a type's field table, shared with field_index).
+int push_names(lua_State* L, const char* const* names);
+
+// The position of the string key at idx in the nullptr-terminated list `names`, or -1
+// (also when the key is not a string). For __index functions that switch on a field.
+int field_index(lua_State* L, int idx, const char* const* names);
 
 // ---------------------------------------------------------------- renamed fields
 
@@ -50,7 +61,11 @@ struct Renamed {
 
 // If key is the old name of a renamed field of `type`, warns once per session and
 // returns the new name; otherwise returns key.
-const char* renamed(lua_State* L, const char* type, const char* key, std::initializer_list<Renamed> renames);
+const char* renamed(lua_State* L, const char* type, const char* key, const Renamed* renames, std::size_t count);
+template <std::size_t N>
+const char* renamed(lua_State* L, const char* type, const char* key, const Renamed (&renames)[N]) {
+  return renamed(L, type, key, renames, N);
+}
 
 // Records and prints (once per message per session) a deprecation warning.
 void deprecation_warning(lua_State* L, const std::string& message);

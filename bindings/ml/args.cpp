@@ -1,6 +1,10 @@
-// bindings/ml/args.cpp: reading label and score vectors from Lua values (see bindings/ml/args.hpp).
+// bindings/ml/args.cpp: reading label and score vectors from Lua values, and the
+// metrics and ROC records (see bindings/ml/args.hpp).
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
+#include "core/fields.hpp"
 #include "ml/args.hpp"
 
 namespace nl::bind {
@@ -130,6 +134,122 @@ void read_scores(lua_State* L, int idx, nl::Vector& s) {
   bool ok, is_bool;
   vector_length(L, idx, "scores", kind);
   for (lua_Integer k = 0; k < static_cast<lua_Integer>(s.size()); ++k) s(k) = element(L, idx, kind, k, ok, is_bool);
+}
+
+// ---------------------------------------------------------------- metrics records
+
+namespace {
+
+constexpr const char* kMetrics = "neurolua.Metrics";
+constexpr const char* kRoc = "neurolua.ROC";
+
+// Metrics keys in one case (docs/reference/neurolua.md); the upper-case names of
+// neurolua 0.1 stay readable until 0.3.
+const Renamed kMetricRenames[] = {{"TP", "tp"}, {"TN", "tn"}, {"FP", "fp"},   {"FN", "fn"},
+                                  {"BAC", "bac"}, {"PPV", "ppv"}, {"NPV", "npv"}, {"AUC", "auc"}};
+
+int metrics_index(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char* key = lua_tostring(L, 2);
+    for (const Renamed& r : kMetricRenames)
+      if (std::strcmp(key, r.old_name) == 0) {
+        renamed(L, "Metrics", key, &r, 1);
+        lua_getfield(L, 1, r.new_name);
+        return 1;
+      }
+  }
+  return no_field(L, 1, 2);
+}
+
+int metrics_fields(lua_State* L) {
+  return push_names(L, {"tp", "tn", "fp", "fn", "undecided", "sensitivity", "specificity", "bac", "ppv", "npv",
+                        "accuracy", "auc"});
+}
+
+// One line, ratios as percentages: "TP 12  TN 30 ... BAC 72.7 % ... AUC 0.801".
+int metrics_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  auto num = [&](const char* k) {
+    lua_getfield(L, 1, k);  // rawget semantics for present keys; __index raises for absent ones
+    const double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+  };
+  const double tp = num("tp"), tn = num("tn"), fp = num("fp"), fn = num("fn");
+  const double sens = num("sensitivity"), spec = num("specificity"), bac = num("bac"), ppv = num("ppv"),
+               npv = num("npv"), acc = num("accuracy"), auc = num("auc");
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "TP %.0f  TN %.0f  FP %.0f  FN %.0f  sensitivity %.1f %%  specificity %.1f %%  BAC %.1f %%  "
+                "PPV %.1f %%  NPV %.1f %%  accuracy %.1f %%  AUC %.3f",
+                tp, tn, fp, fn, 100 * sens, 100 * spec, 100 * bac, 100 * ppv, 100 * npv, 100 * acc, auc);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+int roc_fields(lua_State* L) { return push_names(L, {"fpr", "tpr", "thresholds"}); }
+
+int roc_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "fpr");
+  const auto* fpr = test<nl::Matrix>(L, -1);
+  lua_pushfstring(L, "ROC curve: %d points (fields fpr, tpr, thresholds; nl.ml.metrics.auc gives the area)",
+                  fpr ? static_cast<int>(fpr->size()) : 0);
+  return 1;
+}
+
+int record_index(lua_State* L) { return no_field(L, 1, 2); }
+
+void new_record_type(lua_State* L, const char* name, lua_CFunction index, lua_CFunction fields,
+                     lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  lua_pushcfunction(L, index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, fields);
+  lua_setfield(L, -2, "__fields");
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+}
+
+// An n x 1 Matrix holding v (inside protect: raises only when Lua is out of memory).
+void push_column_vector(lua_State* L, const nl::Vector& v) {
+  *new_object<nl::Matrix>(L) = std::make_shared<nl::Matrix>(v);
+}
+
+}  // namespace
+
+void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc) {
+  lua_createtable(L, 0, 12);
+  set_integer(L, "tp", c.TP);
+  set_integer(L, "tn", c.TN);
+  set_integer(L, "fp", c.FP);
+  set_integer(L, "fn", c.FN);
+  set_integer(L, "undecided", c.undecided);
+  set_number(L, "sensitivity", c.sensitivity);
+  set_number(L, "specificity", c.specificity);
+  set_number(L, "bac", c.BAC);
+  set_number(L, "ppv", c.PPV);
+  set_number(L, "npv", c.NPV);
+  set_number(L, "accuracy", c.accuracy);
+  set_number(L, "auc", auc);
+  luaL_setmetatable(L, kMetrics);
+}
+
+void push_roc(lua_State* L, const nl::ml::RocCurve& r) {
+  lua_createtable(L, 0, 3);
+  push_column_vector(L, r.fpr);
+  lua_setfield(L, -2, "fpr");
+  push_column_vector(L, r.tpr);
+  lua_setfield(L, -2, "tpr");
+  push_column_vector(L, r.thresholds);
+  lua_setfield(L, -2, "thresholds");
+  luaL_setmetatable(L, kRoc);
+}
+
+void register_ml_records(lua_State* L) {
+  new_record_type(L, kMetrics, metrics_index, metrics_fields, metrics_tostring);
+  new_record_type(L, kRoc, record_index, roc_fields, roc_tostring);
 }
 
 }  // namespace nl::bind

@@ -9,6 +9,7 @@
 #include "core/common.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/ml/metrics.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table/table.hpp"
 
@@ -46,5 +47,19 @@ void read_labels(lua_State* L, int idx, nl::Vector& y);
 // Scores: finite or not, numbers only (a Bool column is refused). Returns n.
 lua_Integer validate_scores(lua_State* L, int idx, const char* what);
 void read_scores(lua_State* L, int idx, nl::Vector& s);
+
+// ---------------------------------------------------------------- metrics records
+
+// Pushes a neurolua.Metrics record: tp, tn, fp, fn, undecided (counts) and sensitivity,
+// specificity, bac, ppv, npv, accuracy, auc (ratios in [0, 1]; printing shows them as
+// percentages). The old upper-case keys (BAC, AUC, TP, ...) read as deprecated aliases.
+// Raises only when Lua is out of memory (may run inside protect()).
+void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc);
+
+// Pushes a neurolua.ROC record {fpr = Matrix, tpr = Matrix, thresholds = Matrix}.
+void push_roc(lua_State* L, const nl::ml::RocCurve& r);
+
+// Registers the metatables of the records above (once, from open_ml_models).
+void register_ml_records(lua_State* L);
 
 }  // namespace nl::bind

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "nl/ml/interpret.hpp"
 #include "nl/ml/nested_cv.hpp"
@@ -226,25 +227,6 @@ int nested(lua_State* L) {
 
 // ---------------------------------------------------------------- result
 
-// A neurolua.Metrics table (prints as one line), as nl.ml.metrics returns.
-void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc) {
-  lua_newtable(L);
-  const std::pair<const char*, std::int64_t> counts[] = {
-      {"TP", c.TP}, {"TN", c.TN}, {"FP", c.FP}, {"FN", c.FN}, {"undecided", c.undecided}};
-  for (const auto& [k, v] : counts) {
-    lua_pushinteger(L, static_cast<lua_Integer>(v));
-    lua_setfield(L, -2, k);
-  }
-  const std::pair<const char*, double> rates[] = {
-      {"sensitivity", c.sensitivity}, {"specificity", c.specificity}, {"BAC", c.BAC}, {"PPV", c.PPV},
-      {"NPV", c.NPV}, {"accuracy", c.accuracy}, {"AUC", auc}};
-  for (const auto& [k, v] : rates) {
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
-  }
-  luaL_setmetatable(L, "neurolua.Metrics");
-}
-
 // The paper's Table 2 row: counts, rates, AUC and the permutation p.
 std::string table2_row(const nl::ml::Confusion& c, double auc, const std::optional<nl::ml::PermutationResult>& perm) {
   std::string p = "p n/a";
@@ -265,10 +247,12 @@ void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::str
   else push_new<Matrix>(L, [&] { return Matrix(Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size()))); });
 }
 
+// r.<field>: a learned field, a method, or an error naming the fields (no_field).
+// p_, p_plus_one_ and permutation_bac_ are nil when the CV ran no permutations.
 int r_index(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
   if (push_method(L, 2)) return 1;
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  if (lua_type(L, 2) != LUA_TSTRING) return no_field(L, 1, 2);
   const std::string_view key = lua_tostring(L, 2);
   const auto& r = cv.result;
   if (key == "median_") {
@@ -293,10 +277,13 @@ int r_index(lua_State* L) {
   } else if (key == "seed_") {
     lua_pushinteger(L, static_cast<lua_Integer>(r.options.seed));
   } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
-    if (!cv.permutations) return 0;
+    if (!cv.permutations) {
+      lua_pushnil(L);
+      return 1;
+    }
     push_perm_field(L, *cv.permutations, key);
   } else {
-    return 0;
+    return no_field(L, 1, 2);
   }
   return 1;
 }
@@ -317,18 +304,8 @@ int r_scores(lua_State* L) {
   return 1;
 }
 
-int push_field_names(lua_State* L, std::initializer_list<const char*> names) {
-  lua_newtable(L);
-  int k = 0;
-  for (const char* n : names) {
-    lua_pushstring(L, n);
-    lua_rawseti(L, -2, ++k);
-  }
-  return 1;
-}
-
 int r_fields(lua_State* L) {
-  return push_field_names(L, {"median_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
+  return push_names(L, {"median_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
                               "p_", "p_plus_one_", "permutation_bac_"});
 }
 
@@ -453,23 +430,31 @@ int r_apply(lua_State* L) {
   });
 }
 
+// p.<field>: as r_index; metrics_ is nil without labels, the permutation fields nil
+// without permutations.
 int p_index(lua_State* L) {
   PredictionObject& pr = check<PredictionObject>(L, 1);
   if (push_method(L, 2)) return 1;
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  if (lua_type(L, 2) != LUA_TSTRING) return no_field(L, 1, 2);
   const std::string_view key = lua_tostring(L, 2);
   if (key == "median_") {
     push_new<Matrix>(L, [&] { return Matrix(pr.scores.median); });
   } else if (key == "metrics_") {
-    if (!pr.labelled) return 0;
+    if (!pr.labelled) {
+      lua_pushnil(L);
+      return 1;
+    }
     push_metrics(L, pr.metrics, pr.auc);
   } else if (key == "models_") {
     lua_pushinteger(L, static_cast<lua_Integer>(pr.n_models));
   } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
-    if (!pr.permutations) return 0;
+    if (!pr.permutations) {
+      lua_pushnil(L);
+      return 1;
+    }
     push_perm_field(L, *pr.permutations, key);
   } else {
-    return 0;
+    return no_field(L, 1, 2);
   }
   return 1;
 }
@@ -480,7 +465,7 @@ int p_scores(lua_State* L) {
 }
 
 int p_fields(lua_State* L) {
-  return push_field_names(L, {"median_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
+  return push_names(L, {"median_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
 }
 
 int p_tostring(lua_State* L) {

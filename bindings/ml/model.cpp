@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "nl/ml/metrics.hpp"
 #include "nl/ml/pipeline.hpp"
@@ -94,15 +95,6 @@ double opt_positive(lua_State* L, int idx, const char* key, double def) {
   }
   lua_pop(L, 1);
   return v;
-}
-
-// Pushes v as an n x 1 Matrix.
-void push_vector(lua_State* L, const Vector& v) {
-  auto* slot = new_object<Matrix>(L);
-  protect(L, [&] {
-    *slot = std::make_shared<Matrix>(v);
-    return 0;
-  });
 }
 
 // Validates X (Matrix at xi) against labels at yi; returns n. Raises on mismatch.
@@ -250,29 +242,24 @@ int svc_grid(lua_State* L) {
   return 1;
 }
 
-// svc.w_, b_, iterations_, converged_
+// svc.w_, b_, iterations_, converged_ (learned by fit; reading one before fit raises).
+constexpr const char* kSvcFields[] = {"w_", "b_", "iterations_", "converged_", nullptr};
+
 int svc_index(lua_State* L) {
   SvcObject& s = check<SvcObject>(L, 1);
   if (push_method(L, 2)) return 1;
-  if (!s.model || lua_type(L, 2) != LUA_TSTRING) return 0;
-  const std::string_view key = lua_tostring(L, 2);
-  if (key == "w_") push_vector(L, s.model->w);
-  else if (key == "b_") lua_pushnumber(L, s.model->b);
-  else if (key == "iterations_") lua_pushinteger(L, s.model->iterations);
-  else if (key == "converged_") lua_pushboolean(L, s.model->converged);
-  else return 0;
-  return 1;
+  const int k = field_index(L, 2, kSvcFields);
+  if (k >= 0 && !s.model) return not_fitted(L, "svc", kSvcFields[k]);
+  switch (k) {
+    case 0: return push_new<Matrix>(L, [&] { return Matrix(s.model->w); });
+    case 1: lua_pushnumber(L, s.model->b); return 1;
+    case 2: lua_pushinteger(L, s.model->iterations); return 1;
+    case 3: lua_pushboolean(L, s.model->converged); return 1;
+    default: return no_field(L, 1, 2);
+  }
 }
 
-int svc_fields(lua_State* L) {
-  lua_newtable(L);
-  const char* names[] = {"w_", "b_", "iterations_", "converged_"};
-  for (int k = 0; k < 4; ++k) {
-    lua_pushstring(L, names[k]);
-    lua_rawseti(L, -2, k + 1);
-  }
-  return 1;
-}
+int svc_fields(lua_State* L) { return push_names(L, kSvcFields); }
 
 int svc_tostring(lua_State* L) {
   SvcObject& s = check<SvcObject>(L, 1);
@@ -494,40 +481,32 @@ int pipe_step(lua_State* L) {
   });
 }
 
-// pipe.features_ (1-based selected features after preprocessing), w_, b_, validation_bac_
+// pipe.features_ (1-based selected features after preprocessing), w_, b_,
+// validation_bac_ (learned by fit; reading one before fit raises).
+constexpr const char* kPipeFields[] = {"w_", "b_", "features_", "validation_bac_", nullptr};
+
 int pipe_index(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
   if (push_method(L, 2)) return 1;
-  if (!p.fitted || lua_type(L, 2) != LUA_TSTRING) return 0;
-  const std::string_view key = lua_tostring(L, 2);
+  const int k = field_index(L, 2, kPipeFields);
+  if (k < 0) return no_field(L, 1, 2);
+  if (!p.fitted) return not_fitted(L, "pipeline", kPipeFields[k]);
   const auto& m = p.fitted->model;
-  if (key == "w_") {
-    push_vector(L, m.svc.w);
-  } else if (key == "b_") {
-    lua_pushnumber(L, m.svc.b);
-  } else if (key == "validation_bac_") {
-    lua_pushnumber(L, m.validation_bac);
-  } else if (key == "features_") {
-    lua_createtable(L, static_cast<int>(m.features.size()), 0);
-    for (std::size_t k = 0; k < m.features.size(); ++k) {
-      lua_pushinteger(L, m.features[k] + 1);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
-    }
-  } else {
-    return 0;
+  switch (k) {
+    case 0: return push_new<Matrix>(L, [&] { return Matrix(m.svc.w); });
+    case 1: lua_pushnumber(L, m.svc.b); return 1;
+    case 2:
+      lua_createtable(L, static_cast<int>(m.features.size()), 0);
+      for (std::size_t j = 0; j < m.features.size(); ++j) {
+        lua_pushinteger(L, m.features[j] + 1);
+        lua_rawseti(L, -2, static_cast<lua_Integer>(j + 1));
+      }
+      return 1;
+    default: lua_pushnumber(L, m.validation_bac); return 1;
   }
-  return 1;
 }
 
-int pipe_fields(lua_State* L) {
-  lua_newtable(L);
-  const char* names[] = {"w_", "b_", "features_", "validation_bac_"};
-  for (int k = 0; k < 4; ++k) {
-    lua_pushstring(L, names[k]);
-    lua_rawseti(L, -2, k + 1);
-  }
-  return 1;
-}
+int pipe_fields(lua_State* L) { return push_names(L, kPipeFields); }
 
 int pipe_tostring(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
@@ -567,59 +546,19 @@ lua_Integer check_scores_labels(lua_State* L, int idx) {
   return n;
 }
 
-void set_number(lua_State* L, const char* key, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, key);
-}
-
-// nl.ml.metrics(scores, labels) -> table of TP, TN, FP, FN, undecided, sensitivity,
-// specificity, BAC, PPV, NPV, accuracy, AUC (printing as a one-line summary).
+// nl.ml.metrics(scores, labels) -> a Metrics record: tp, tn, fp, fn, undecided,
+// sensitivity, specificity, bac, ppv, npv, accuracy, auc (printing as a one-line summary).
 int metrics_call(lua_State* L) {
   lua_remove(L, 1);  // the nl.ml.metrics table (__call)
   const lua_Integer n = check_scores_labels(L, 1);
   lua_settop(L, 2);
-  lua_newtable(L);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
     read_labels(L, 2, y);
-    const nl::ml::Confusion c = nl::ml::confusion(s, y);
-    const double a = nl::ml::auc(s, y);
-    lua_pushinteger(L, c.TP), lua_setfield(L, -2, "TP");
-    lua_pushinteger(L, c.TN), lua_setfield(L, -2, "TN");
-    lua_pushinteger(L, c.FP), lua_setfield(L, -2, "FP");
-    lua_pushinteger(L, c.FN), lua_setfield(L, -2, "FN");
-    lua_pushinteger(L, c.undecided), lua_setfield(L, -2, "undecided");
-    set_number(L, "sensitivity", c.sensitivity);
-    set_number(L, "specificity", c.specificity);
-    set_number(L, "BAC", c.BAC);
-    set_number(L, "PPV", c.PPV);
-    set_number(L, "NPV", c.NPV);
-    set_number(L, "accuracy", c.accuracy);
-    set_number(L, "AUC", a);
-    luaL_setmetatable(L, "neurolua.Metrics");
+    push_metrics(L, nl::ml::confusion(s, y), nl::ml::auc(s, y));
     return 1;
   });
-}
-
-int metrics_tostring(lua_State* L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  auto num = [&](const char* k) {
-    lua_getfield(L, 1, k);
-    const double v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-  };
-  const double tp = num("TP"), tn = num("TN"), fp = num("FP"), fn = num("FN");
-  const double sens = num("sensitivity"), spec = num("specificity"), bac = num("BAC"), ppv = num("PPV"),
-               npv = num("NPV"), acc = num("accuracy"), auc = num("AUC");
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "TP %.0f  TN %.0f  FP %.0f  FN %.0f  sensitivity %.1f %%  specificity %.1f %%  BAC %.1f %%  "
-                "PPV %.1f %%  NPV %.1f %%  accuracy %.1f %%  AUC %.3f",
-                tp, tn, fp, fn, 100 * sens, 100 * spec, 100 * bac, 100 * ppv, 100 * npv, 100 * acc, auc);
-  lua_pushstring(L, buf);
-  return 1;
 }
 
 // nl.ml.metrics.auc(scores, labels) -> number
@@ -638,18 +577,11 @@ int metrics_auc(lua_State* L) {
 int metrics_roc(lua_State* L) {
   const lua_Integer n = check_scores_labels(L, 1);
   lua_settop(L, 2);
-  lua_newtable(L);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
     read_labels(L, 2, y);
-    const nl::ml::RocCurve r = nl::ml::roc_curve(s, y);
-    push_vector(L, r.fpr);
-    lua_setfield(L, -2, "fpr");
-    push_vector(L, r.tpr);
-    lua_setfield(L, -2, "tpr");
-    push_vector(L, r.thresholds);
-    lua_setfield(L, -2, "thresholds");
+    push_roc(L, nl::ml::roc_curve(s, y));
     return 1;
   });
 }
@@ -676,7 +608,9 @@ const luaL_Reg svc_meta[] = {
     {"__index", svc_index}, {"__fields", svc_fields}, {"__tostring", svc_tostring}, {nullptr, nullptr},
 };
 const luaL_Reg select_methods[] = {{"select", select_run}, {nullptr, nullptr}};
-const luaL_Reg select_meta[] = {{"__tostring", select_tostring}, {nullptr, nullptr}};
+const luaL_Reg select_meta[] = {
+    {"__index", methods_only_index}, {"__fields", no_fields}, {"__tostring", select_tostring}, {nullptr, nullptr},
+};
 const luaL_Reg pipe_methods[] = {
     {"fit", pipe_fit}, {"decision", pipe_decision}, {"fitted", pipe_fitted},
     {"clone", pipe_clone}, {"step", pipe_step}, {nullptr, nullptr},
@@ -699,10 +633,7 @@ void open_ml_models(lua_State* L) {
   register_type<SvcObject>(L, svc_methods, svc_meta);
   register_type<SelectObject>(L, select_methods, select_meta);
   register_type<PipelineObject>(L, pipe_methods, pipe_meta);
-  luaL_newmetatable(L, "neurolua.Metrics");
-  lua_pushcfunction(L, metrics_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  register_ml_records(L);
   const luaL_Reg functions[] = {
       {"svc", new_svc}, {"forward_select", new_select}, {"pipeline", new_pipeline},
       {"pow2", pow2}, {nullptr, nullptr},

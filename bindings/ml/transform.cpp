@@ -9,10 +9,13 @@
 // Covariates are passed as an options table: s:fit(X, { covariates = t }).
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include <string>
 #include <vector>
 
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "nl/ml/components.hpp"
 #include "nl/ml/transform.hpp"
@@ -83,22 +86,10 @@ int new_regress_out(lua_State* L) {
   });
 }
 
-// Reads an optional non-negative integer option.
-lua_Integer opt_count(lua_State* L, int idx, const char* key, lua_Integer def) {
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a non-negative integer", key));
-    v = lua_tointeger(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 // nl.ml.pca{k = 13}
 int new_pca(lua_State* L) {
   check_options(L, 1, "pca", {"k"});
-  const lua_Integer k = lua_isnoneornil(L, 1) ? 0 : opt_count(L, 1, "k", 0);
+  const lua_Integer k = lua_isnoneornil(L, 1) ? 0 : opt_integer(L, 1, "k", 0, LUA_MAXINTEGER, 0);
   auto* slot = new_object<Transform>(L);
   return protect(L, [&] {
     *slot = std::make_shared<nl::ml::Pca>(static_cast<Eigen::Index>(k));
@@ -111,9 +102,9 @@ int new_robpca(lua_State* L) {
   check_options(L, 1, "robpca", {"k", "alpha", "directions", "seed", "random_directions"});
   nl::ml::RobpcaOptions o;
   if (!lua_isnoneornil(L, 1)) {
-    o.k = static_cast<Eigen::Index>(opt_count(L, 1, "k", 0));
-    o.ndir = static_cast<Eigen::Index>(opt_count(L, 1, "directions", o.ndir));
-    o.seed = static_cast<std::uint64_t>(opt_count(L, 1, "seed", static_cast<lua_Integer>(o.seed)));
+    o.k = static_cast<Eigen::Index>(opt_integer(L, 1, "k", 0, LUA_MAXINTEGER, 0));
+    o.ndir = static_cast<Eigen::Index>(opt_integer(L, 1, "directions", 0, LUA_MAXINTEGER, o.ndir));
+    o.seed = static_cast<std::uint64_t>(opt_integer(L, 1, "seed", 0, LUA_MAXINTEGER, static_cast<lua_Integer>(o.seed)));
     if (lua_getfield(L, 1, "alpha") != LUA_TNIL) {
       if (!lua_isnumber(L, -1)) luaL_argerror(L, 1, "option 'alpha' must be a number in [0.5, 1]");
       o.alpha = lua_tonumber(L, -1);
@@ -206,23 +197,33 @@ int t_state(lua_State* L) {
   });
 }
 
-// t.name_ -> a learned-state Matrix; other keys -> methods.
+// t.name_ -> a learned-state Matrix; other keys -> methods. A learned name (ending in
+// "_") read before fit raises "not fitted"; any other unknown key raises no_field.
 int t_index(lua_State* L) {
   Transform& t = check<Transform>(L, 1);
   if (push_method(L, 2)) return 1;
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  const char* key = lua_tostring(L, 2);
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    for (auto& item : t.state()) {
-      if (item.name == key) {
-        *slot = std::make_shared<Matrix>(std::move(item.value));
-        return 1;
-      }
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char* key = lua_tostring(L, 2);
+    const std::size_t len = std::strlen(key);
+    if (!t.fitted() && len > 1 && key[len - 1] == '_') {
+      lua_pushfstring(L, "%s", t.name().c_str());  // the name lives on the Lua stack
+      return not_fitted(L, lua_tostring(L, -1), key);
     }
-    lua_pushnil(L);
-    return 1;
-  });
+    bool found = false;
+    auto* slot = new_object<Matrix>(L);
+    protect(L, [&] {
+      for (auto& item : t.state())
+        if (item.name == key) {
+          *slot = std::make_shared<Matrix>(std::move(item.value));
+          found = true;
+          break;
+        }
+      return 0;
+    });
+    if (found) return 1;
+    lua_pop(L, 1);
+  }
+  return no_field(L, 1, 2);
 }
 
 // The names of the learned state, for REPL completion.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "core/types.hpp"
 #include "nl/stats/lmm.hpp"
@@ -133,18 +134,30 @@ int lmm(lua_State* L) {
 
 // ---------------------------------------------------------------- the result object
 
-const char* const kFields[] = {"coefficients", "variance", "ranef", "beta", "vcov", "theta", "random_cov",
-                               "fitted", "residuals", "sigma", "criterion", "loglik", "aic", "bic", "n", "groups",
-                               "reml", "df_method", "converged", "singular", "terms", "formula", "notices", "rows",
-                               nullptr};
+const char* const kFields[] = {"coefficients_", "variance_", "ranef_", "beta_", "vcov_", "theta_", "random_cov_",
+                               "fitted_", "residuals_", "sigma_", "criterion_", "loglik_", "aic_", "bic_", "n_",
+                               "groups_", "reml", "df_method", "converged_", "singular_", "terms_", "formula",
+                               "notices_", "rows_", nullptr};
 
-// m.<field>; an unknown field raises, listing the fields.
+// The names of neurolua 0.1, before learned values took a trailing underscore
+// (docs/reference/neurolua.md, "Conventions"): readable until 0.3, with a warning.
+const Renamed kRenames[] = {{"coefficients", "coefficients_"}, {"variance", "variance_"}, {"ranef", "ranef_"},
+                            {"beta", "beta_"}, {"vcov", "vcov_"}, {"theta", "theta_"}, {"random_cov", "random_cov_"},
+                            {"fitted", "fitted_"}, {"residuals", "residuals_"}, {"sigma", "sigma_"},
+                            {"criterion", "criterion_"}, {"loglik", "loglik_"}, {"aic", "aic_"}, {"bic", "bic_"},
+                            {"n", "n_"}, {"groups", "groups_"}, {"converged", "converged_"},
+                            {"singular", "singular_"}, {"terms", "terms_"}, {"notices", "notices_"},
+                            {"rows", "rows_"}};
+
+// m.<field>; an old name reads with a deprecation warning; an unknown field raises,
+// listing the fields (no_field).
 int m_index(lua_State* L) {
   const Lmm& m = check<Lmm>(L, 1);
-  const char* key = luaL_checkstring(L, 2);
-  int k = -1;
-  for (int i = 0; kFields[i]; ++i)
-    if (std::strcmp(key, kFields[i]) == 0) k = i;
+  if (lua_type(L, 2) != LUA_TSTRING) return no_field(L, 1, 2);
+  const char* key = renamed(L, "LMM", lua_tostring(L, 2), kRenames);
+  lua_pushstring(L, key);
+  const int k = field_index(L, -1, kFields);
+  lua_pop(L, 1);
   const auto& f = m.fit;
   switch (k) {
     case 0: return push_new<Table>(L, [&] { return nl::stats::lmm_coefficients(m); });
@@ -183,15 +196,10 @@ int m_index(lua_State* L) {
       return 1;
     default: break;
   }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 0; kFields[i]; ++i) {
-    if (i) luaL_addstring(&b, ", ");
-    luaL_addstring(&b, kFields[i]);
-  }
-  luaL_pushresult(&b);
-  return luaL_error(L, "LMM has no field '%s' (fields: %s)", key, lua_tostring(L, -1));
+  return no_field(L, 1, 2);
 }
+
+int m_fields(lua_State* L) { return push_names(L, kFields); }
 
 int m_tostring(lua_State* L) {
   const Lmm& m = check<Lmm>(L, 1);
@@ -208,6 +216,7 @@ const luaL_Reg methods[] = {
 
 const luaL_Reg metamethods[] = {
     {"__index", m_index},
+    {"__fields", m_fields},
     {"__tostring", m_tostring},
     {nullptr, nullptr},
 };

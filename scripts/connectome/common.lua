@@ -397,7 +397,7 @@ function C.post_hoc(study, nm, contrasts, edges, o, max)
         local ok, m = pcall(nl.stats.lmm, { y = "fc", fixed = { "time", "remitter", "time:remitter" },
                                             group = "subject", data = F.table({ "subject", "time", "remitter", "fc" },
                                                                               long, nlong) })
-        if ok then row.lmm = m.coefficients:row(4) end
+        if ok then row.lmm = m.coefficients_:row(4) end
         out[#out + 1] = row
       end
     end

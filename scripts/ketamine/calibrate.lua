@@ -26,9 +26,9 @@ for seed = first, last do
   local ext = K.validate(o, r, { "external_md", "external_ny" }).metrics_
   local sal = K.validate(o, r, { "saline" }).metrics_
   local m = r.metrics_
-  results[#results + 1] = { m.BAC, m.AUC, ext.BAC, ext.AUC, sal.BAC, sal.AUC }
-  print(("%-5d %8.1f%% %6.3f %10.1f%% %8.3f %11.1f%% %8.3f"):format(seed, 100 * m.BAC, m.AUC, 100 * ext.BAC, ext.AUC,
-    100 * sal.BAC, sal.AUC))
+  results[#results + 1] = { m.bac, m.auc, ext.bac, ext.auc, sal.bac, sal.auc }
+  print(("%-5d %8.1f%% %6.3f %10.1f%% %8.3f %11.1f%% %8.3f"):format(seed, 100 * m.bac, m.auc, 100 * ext.bac, ext.auc,
+    100 * sal.bac, sal.auc))
   io.stdout:flush()
 end
 local mean = { 0, 0, 0, 0, 0, 0 }

@@ -132,9 +132,9 @@ function M.table2(rows)
   local lines = { head, string.rep("-", #head) }
   for _, r in ipairs(rows) do
     local m = r.metrics
-    local n = m.TP + m.TN + m.FP + m.FN + (m.undecided or 0)
-    lines[#lines + 1] = string.format("%-22s %4d %4d %4d %4d %4d %6s %6s %6s %6s %6s %6.3f %9s", r.name, n, m.TP, m.TN,
-      m.FP, m.FN, pct(m.sensitivity), pct(m.specificity), pct(m.BAC), pct(m.PPV), pct(m.NPV), m.AUC,
+    local n = m.tp + m.tn + m.fp + m.fn + (m.undecided or 0)
+    lines[#lines + 1] = string.format("%-22s %4d %4d %4d %4d %4d %6s %6s %6s %6s %6s %6.3f %9s", r.name, n, m.tp, m.tn,
+      m.fp, m.fn, pct(m.sensitivity), pct(m.specificity), pct(m.bac), pct(m.ppv), pct(m.npv), m.auc,
       pstr(r.p, r.n_perm))
     if r.paper then
       lines[#lines + 1] = string.format("%-22s %4d %4s %4s %4s %4s %6s %6s %6.1f %6s %6s %6.2f %9s", "  paper", r.paper.n,

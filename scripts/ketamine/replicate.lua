@@ -51,8 +51,8 @@ print(K.table2(rows))
 local t2 = {}
 for _, row in ipairs(rows) do
   local m = row.metrics
-  t2[#t2 + 1] = { analysis = row.name, TP = m.TP, TN = m.TN, FP = m.FP, FN = m.FN, sensitivity = m.sensitivity,
-                  specificity = m.specificity, BAC = m.BAC, PPV = m.PPV, NPV = m.NPV, AUC = m.AUC,
+  t2[#t2 + 1] = { analysis = row.name, TP = m.tp, TN = m.tn, FP = m.fp, FN = m.fn, sensitivity = m.sensitivity,
+                  specificity = m.specificity, BAC = m.bac, PPV = m.ppv, NPV = m.npv, AUC = m.auc,
                   p = row.p or nl.table.NA, paper_BAC = row.paper and row.paper.BAC / 100 or nl.table.NA,
                   paper_AUC = row.paper and row.paper.AUC or nl.table.NA }
 end

@@ -361,8 +361,8 @@ function M.mixed_models(long, keys)
     local ok, m = pcall(nl.stats.lmm, { y = key, fixed = { "time", "time:nonresponder" }, group = "subject",
                                         data = long })
     if ok then
-      local c = m.coefficients
-      out[key] = { model = m, n = m.n, time = c:row(2), interaction = c:row(3) }
+      local c = m.coefficients_
+      out[key] = { model = m, n = m.n_, time = c:row(2), interaction = c:row(3) }
     else
       io.stderr:write(("notice: the mixed model of %s could not be fitted: %s\n"):format(key, tostring(m)))
     end

@@ -103,12 +103,12 @@ end
 function M.key_of(x)
   load_values()
   if type(x) == "string" then return x end
-  if type(x) == "userdata" then
-    local mt = getmetatable(x)
-    local name = type(mt) == "table" and rawget(mt, "__name")
-    if type(name) == "string" then return (name:gsub("^neurolua%.", "")) end
-    return nil
-  end
+  -- A neurolua object: a userdata, or a record (a table whose metatable is a neurolua
+  -- type, e.g. Metrics): its type's page.
+  local mt = (type(x) == "userdata" or type(x) == "table") and getmetatable(x)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  if type(name) == "string" and name:match("^neurolua%.") then return (name:gsub("^neurolua%.", "")) end
+  if type(x) == "userdata" then return nil end
   return by_value[x]
 end
 

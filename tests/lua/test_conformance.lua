@@ -1,7 +1,13 @@
--- The estimator contract, checked over every nl.ml step (STYLE.md items 7 and 10):
--- the constructor stores options only; fit returns self and is idempotent; transform
--- and decision refuse an unfitted object and a wrong number of features; clone gives
--- an unfitted copy; learned state does not change when the object is applied.
+-- Two contracts, each checked over everything it covers:
+--  * the conventions of the Lua surface (docs/reference/neurolua.md, "Conventions"),
+--    over every type the module registers: __name, __tostring, __fields; an unknown
+--    field raises with a did-you-mean; every field and method has a reference entry;
+--    learned fields of models end with "_". A type registered without a sample object
+--    here fails the test, so the next type added cannot drift;
+--  * the estimator contract over every nl.ml step (STYLE.md items 7 and 10): the
+--    constructor stores options only; fit returns self and is idempotent; transform and
+--    decision refuse an unfitted object and a wrong number of features; clone gives an
+--    unfitted copy; learned state does not change when the object is applied.
 local T = require "testing"
 local nl = require "neurolua"
 
@@ -65,6 +71,164 @@ T.test("pipeline follows the estimator contract", function()
   local d = p:decision(X, { covariates = cov })
   T.truthy(p:fit(X, y, { covariates = cov }):decision(X, { covariates = cov }) == d, "idempotent")
   T.eq(p:clone():fitted(), false)
+end)
+
+-- ---------------------------------------------------------------- the Lua surface
+
+local help = require "neurolua.help"
+local data = os.getenv("NL_TEST_DATA") .. "/"
+
+-- One sample object of every type; fitted where the type is a model, so that every
+-- learned field can be read. Each entry returns the object.
+local samples = {}
+samples.Matrix = function() return nl.matrix.zeros(2, 2) end
+samples.Table = function() return nl.table.new{ { "age", { 30, 40 } } } end
+samples.Column = function() return nl.table.new{ { "age", { 30, 40 } } }.age end
+samples.NA = function() return nl.table.NA end
+samples.Volume = function() return nl.volume.load(data .. "atlas/tiny.nii.gz") end
+samples.Atlas = function() return nl.atlas.load(data .. "atlas/tiny.nii.gz") end
+samples.Transform = function() return nl.ml.pca{ k = 2 }:fit(X) end
+samples.SVC = function() return nl.ml.svc{}:fit(X, y) end
+samples.ForwardSelect = function() return nl.ml.forward_select{} end
+samples.Pipeline = function() return nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{} }:fit(X, y) end
+samples.Metrics = function() return nl.ml.metrics(X:col(1), y) end
+samples.ROC = function() return nl.ml.metrics.roc(X:col(1), y) end
+local cv
+local function nested()
+  cv = cv or nl.cv.nested(nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{ C = { 0.5, 2 } } }, X, y,
+                          { outer = { 2, 1 }, inner = { 2, 1 }, permutations = 3, seed = 1 })
+  return cv
+end
+samples.CVResult = nested
+samples.Prediction = function() return nested():apply(X, y) end
+samples.LMM = function()
+  local subject, time, score = {}, {}, {}
+  for i = 1, 40 do
+    subject[i] = "s" .. ((i - 1) // 2 + 1)
+    time[i] = (i - 1) % 2
+    score[i] = X:get(i, 1) + time[i]
+  end
+  local long = nl.table.new{ { "subject", subject }, { "time", time }, { "score", score } }
+  return nl.stats.lmm{ y = "score", fixed = { "time" }, group = "subject", data = long }
+end
+samples.TestResult = function() return nl.stats.ttest_one(X:col(1)) end
+samples.GLMResult = function() return nl.stats.glm(X:cols_at(1, 2), nl.matrix.ones(40, 1), { 1 }) end
+samples.Design = function() return nl.stats.design_one_sample(10) end
+samples.FCInfo = function()
+  local _, info = nl.fc.clean(X:cols_at(1, 3), { detrend = 0 })
+  return info
+end
+
+-- Models: their learned fields end with "_" (everything else there is a user's choice).
+local models = { SVC = true, Pipeline = true, Transform = true, CVResult = true, Prediction = true, LMM = true }
+local user_choices = { LMM = { formula = true, reml = true, df_method = true } }
+-- Types whose fields are data the user names (a Table's columns).
+local dynamic = { Table = true }
+
+local objects = {}
+for name, make in pairs(samples) do
+  local ok, obj = pcall(make)
+  T.test(name .. ": a sample object can be made", function() T.truthy(ok, tostring(obj)) end)
+  if ok then objects[name] = obj end
+end
+
+-- Every neurolua type in the registry (types made lazily are there after the samples).
+local registered = {}
+for k, v in pairs(debug.getregistry()) do
+  if type(k) == "string" and k:match("^neurolua%.") and type(v) == "table" and rawget(v, "__name") == k then
+    registered[#registered + 1] = k:sub(10)
+  end
+end
+table.sort(registered)
+
+T.test("every registered type has a sample here", function()
+  local missing = {}
+  for _, name in ipairs(registered) do
+    if not samples[name] then missing[#missing + 1] = name end
+  end
+  T.eq(#missing, 0, "types without a sample in test_conformance.lua: " .. table.concat(missing, ", "))
+  T.truthy(#registered >= 19, "found " .. #registered .. " types")
+end)
+
+local function entry(key) return help.text(key) ~= nil end
+
+for _, name in ipairs(registered) do
+  local obj = objects[name]
+  if obj ~= nil then
+    T.test(name .. " follows the conventions of the Lua surface", function()
+      local mt = getmetatable(obj)
+      T.eq(rawget(mt, "__name"), "neurolua." .. name, "__name")
+      T.eq(type(rawget(mt, "__tostring")), "function", "__tostring")
+      T.truthy(not tostring(obj):match("^neurolua%.%w+: 0x"), "prints usefully: " .. tostring(obj))
+      T.eq(type(rawget(mt, "__fields")), "function", "__fields")
+      local fields = rawget(mt, "__fields")(obj)
+      -- an unknown field raises, naming the type and listing the fields
+      local err = T.raises(function() return obj.no_such_field end, name .. " has no field 'no_such_field'")
+      for _, f in ipairs(fields) do
+        T.truthy(err:find(f, 1, true), name .. ": the error lists field " .. f)
+      end
+      -- a near miss gets a did-you-mean
+      local target = fields[1]
+      if not target and type(rawget(mt, "__methods")) == "table" then target = next(rawget(mt, "__methods")) end
+      if target and #target >= 3 then
+        local typo = target:sub(1, -2) .. "q"
+        T.raises(function() return obj[typo] end, "did you mean '" .. target .. "'?")
+      end
+      for _, f in ipairs(fields) do
+        T.truthy(pcall(function() return obj[f] end), name .. "." .. f .. " can be read")
+        if not dynamic[name] then
+          T.truthy(entry(name .. "." .. f), "no reference entry '### " .. name .. "." .. f .. "'")
+        end
+        if models[name] and not (user_choices[name] or {})[f] then
+          T.truthy(f:sub(-1) == "_", name .. "." .. f .. ": a learned field ends with '_'")
+        end
+      end
+      for m in pairs(rawget(mt, "__methods") or {}) do
+        T.truthy(entry(name .. ":" .. m), "no reference entry '### " .. name .. ":" .. m .. "(...)'")
+      end
+    end)
+  end
+end
+
+T.test("the learned state of every transform kind has a reference entry", function()
+  for _, make in ipairs(transforms) do
+    local t = make():fit(X, { covariates = cov })
+    for k in pairs(t:state()) do
+      T.truthy(k:sub(-1) == "_", t:name() .. ": " .. k .. " ends with '_'")
+      T.truthy(entry("Transform." .. k), "no reference entry '### Transform." .. k .. "'")
+      T.truthy(t[k] == t:state()[k], t:name() .. "." .. k .. " reads as in state()")
+    end
+  end
+end)
+
+T.test("a renamed field reads with a deprecation warning, once", function()
+  local m = objects.Metrics
+  T.eq(m.BAC, m.bac)
+  T.eq(m.AUC, m.auc)
+  local n = 0
+  for _, w in ipairs(nl.deprecations()) do
+    if w:find("Metrics.BAC is deprecated; use Metrics.bac", 1, true) then n = n + 1 end
+  end
+  T.eq(n, 1, "one warning for Metrics.BAC")
+  T.truthy(objects.LMM.beta == objects.LMM.beta_, "LMM.beta reads LMM.beta_")
+  local seen = false
+  for _, w in ipairs(nl.deprecations()) do
+    seen = seen or w:find("LMM.beta is deprecated; use LMM.beta_", 1, true) ~= nil
+  end
+  T.truthy(seen, "the LMM.beta warning is listed")
+end)
+
+T.test("reading a learned field before fit raises", function()
+  T.raises(function() return nl.ml.svc{}.w_ end, "svc is not fitted: call fit first (w_ is learned by fit)")
+  T.raises(function() return nl.ml.pipeline{ nl.ml.svc{} }.w_ end, "pipeline is not fitted")
+  T.raises(function() return nl.ml.pca{ k = 2 }.loadings_ end, "pca is not fitted")
+end)
+
+T.test("metrics are ratios, printed as percentages", function()
+  local m = objects.Metrics
+  T.truthy(m.bac >= 0 and m.bac <= 1, "bac is a ratio: " .. m.bac)
+  local pct = ("BAC %.1f %%"):format(100 * m.bac)
+  T.truthy(tostring(m):find(pct, 1, true), tostring(m) .. " shows " .. pct)
 end)
 
 T.done()

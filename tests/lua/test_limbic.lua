@@ -115,8 +115,8 @@ T.test("the planted effects are recovered; visual is unchanged", function()
   T.truthy(r.groups.amygdala_temporal.responders_vs_nonresponders.t > 2, "amygdala-temporal higher in responders")
   -- The mixed model is the one of nl.stats.lmm on the long table.
   local m = nl.stats.lmm{ y = "limbic", fixed = { "time", "time:nonresponder" }, group = "subject", data = r.long }
-  T.near(m.coefficients.t[2], lim.time.t, 1e-12)
-  T.eq(m.coefficients.term[3], "time:nonresponder[true]")
+  T.near(m.coefficients_.t[2], lim.time.t, 1e-12)
+  T.eq(m.coefficients_.term[3], "time:nonresponder[true]")
 end)
 
 T.test("tables are written; the printed tables show the paper's figures", function()

@@ -25,7 +25,7 @@ end)
 
 T.test("sleepstudy with a correlated random slope equals lme4", function()
   local m = nl.stats.lmm{ y = "Reaction", fixed = { "Days" }, group = "Subject", random = { "Days" }, data = sleep }
-  local c = m.coefficients
+  local c = m.coefficients_
   T.eq(c:nrows(), 2)
   T.eq(c.term[1], "(Intercept)"); T.eq(c.term[2], "Days")
   for j = 1, 2 do
@@ -34,25 +34,34 @@ T.test("sleepstudy with a correlated random slope equals lme4", function()
     close(c.t[j], ref["ss_slope.t"][j], 1e-6, "t")
     T.eq(c.df[j], 178)
   end
-  local v = m.variance
+  local v = m.variance_
   close(v.variance[1], ref["ss_slope.vcov_random"][1], 1e-5, "intercept variance")
   close(v.variance[2], ref["ss_slope.vcov_random"][2], 1e-5, "slope variance")
   close(v.variance[3], ref["ss_slope.vcov_random"][4], 1e-5, "residual variance")
   T.eq(v.group[3], "Residual")
-  close(m.criterion, ref["ss_slope.criterion"][1], 1e-9, "REML criterion")
-  close(m.loglik, ref["ss_slope.loglik"][1], 1e-9, "logLik")
-  close(m.sigma, ref["ss_slope.sigma"][1], 1e-6, "sigma")
-  T.eq(m.n, 180); T.eq(m.groups, 18); T.eq(m.reml, true); T.eq(m.converged, true); T.eq(m.singular, false)
-  T.eq(m.theta:rows(), 3)
-  T.eq(m.ranef:nrows(), 18); T.eq(m.ranef:columns()[1], "Subject")
-  T.eq(m.fitted:rows(), 180)
-  T.truthy(((m.fitted + m.residuals) - sleep:matrix{ "Reaction" }):abs():max() < 1e-9, "fitted + residuals = y")
+  close(m.criterion_, ref["ss_slope.criterion"][1], 1e-9, "REML criterion")
+  close(m.loglik_, ref["ss_slope.loglik"][1], 1e-9, "logLik")
+  close(m.sigma_, ref["ss_slope.sigma"][1], 1e-6, "sigma")
+  T.eq(m.n_, 180); T.eq(m.groups_, 18); T.eq(m.reml, true); T.eq(m.converged_, true); T.eq(m.singular_, false)
+  T.eq(m.theta_:rows(), 3)
+  T.eq(m.ranef_:nrows(), 18); T.eq(m.ranef_:columns()[1], "Subject")
+  T.eq(m.fitted_:rows(), 180)
+  T.truthy(((m.fitted_ + m.residuals_) - sleep:matrix{ "Reaction" }):abs():max() < 1e-9, "fitted + residuals = y")
   T.eq(m.formula, "Reaction ~ Days + (1 + Days | Subject)")
-  T.eq(m.terms[2], "Days")
+  T.eq(m.terms_[2], "Days")
   local s = tostring(m)
   T.truthy(s:find("Linear mixed model fit by REML", 1, true), s)
   T.truthy(s:find("Fixed effects (residual df = 178):", 1, true), s)
   T.raises(function() return m.nope end, "LMM has no field 'nope'")
+  T.raises(function() return m.sigam_ end, "did you mean 'sigma_'?")
+  -- the names of neurolua 0.1 still read, with one warning each per session
+  T.truthy(m.coefficients.estimate[2] == m.coefficients_.estimate[2], "coefficients reads coefficients_")
+  T.eq(m.sigma, m.sigma_)
+  local n = 0
+  for _, w in ipairs(nl.deprecations()) do
+    if w:find("LMM.sigma is deprecated; use LMM.sigma_", 1, true) then n = n + 1 end
+  end
+  T.eq(n, 1)
 end)
 
 T.test("ML and Satterthwaite df equal lme4/lmerTest", function()
@@ -60,17 +69,17 @@ T.test("ML and Satterthwaite df equal lme4/lmerTest", function()
                           reml = false, df = "satterthwaite" }
   T.eq(m.reml, false); T.eq(m.df_method, "satterthwaite")
   for j = 1, 2 do
-    close(m.coefficients.estimate[j], ref["ss_slope_ml.beta"][j], 1e-6, "beta")
-    close(m.coefficients.se[j], ref["ss_slope_ml.se"][j], 1e-6, "se")
-    close(m.coefficients.df[j], ref["ss_slope_ml.df_satterthwaite"][j], 1e-4, "df")
+    close(m.coefficients_.estimate[j], ref["ss_slope_ml.beta"][j], 1e-6, "beta")
+    close(m.coefficients_.se[j], ref["ss_slope_ml.se"][j], 1e-6, "se")
+    close(m.coefficients_.df[j], ref["ss_slope_ml.df_satterthwaite"][j], 1e-4, "df")
   end
-  close(m.criterion, ref["ss_slope_ml.criterion"][1], 1e-9, "deviance")
-  close(m.aic, ref["ss_slope_ml.aic"][1], 1e-9, "AIC")
+  close(m.criterion_, ref["ss_slope_ml.criterion"][1], 1e-9, "deviance")
+  close(m.aic_, ref["ss_slope_ml.aic"][1], 1e-9, "AIC")
 end)
 
 T.test("METHODS section 3: FC ~ time + time:response + (1 | subject) has df 37", function()
   local m = nl.stats.lmm{ y = "fc", fixed = { "time", "time:response" }, group = "subject", data = sim_a }
-  local c = m.coefficients
+  local c = m.coefficients_
   T.eq(c.term[3], "time:response[true]")
   for j = 1, 3 do
     close(c.estimate[j], ref["sim_a.beta"][j], 1e-6, "beta")
@@ -79,20 +88,20 @@ T.test("METHODS section 3: FC ~ time + time:response + (1 | subject) has df 37",
   end
   local ms = nl.stats.lmm{ y = "fc", fixed = { "time", "time:response" }, group = "subject", data = sim_a,
                            df = "satterthwaite" }
-  for j = 1, 3 do close(ms.coefficients.df[j], ref["sim_a.df_satterthwaite"][j], 1e-4, "satterthwaite df") end
+  for j = 1, 3 do close(ms.coefficients_.df[j], ref["sim_a.df_satterthwaite"][j], 1e-4, "satterthwaite df") end
 end)
 
 T.test("factors, covariates, missing rows", function()
   local m = nl.stats.lmm{ y = "score", fixed = { "time", "group", "age", "time:group" }, group = "subject",
                           random = { "time" }, data = sim_b }
-  T.eq(m.n, 147)
-  T.eq(m.notices[1], "3 rows with missing values left out")
-  T.eq(#m.rows, 147)
-  T.eq(m.terms[3], "group[pat]"); T.eq(m.terms[5], "time:group[pat]")
-  for j = 1, 5 do close(m.coefficients.estimate[j], ref["sim_b.beta"][j], 1e-6, "beta " .. j) end
+  T.eq(m.n_, 147)
+  T.eq(m.notices_[1], "3 rows with missing values left out")
+  T.eq(#m.rows_, 147)
+  T.eq(m.terms_[3], "group[pat]"); T.eq(m.terms_[5], "time:group[pat]")
+  for j = 1, 5 do close(m.coefficients_.estimate[j], ref["sim_b.beta"][j], 1e-6, "beta " .. j) end
   local noint = nl.stats.lmm{ y = "score", fixed = { "group", "time" }, group = "subject", data = sim_b,
                               intercept = false }
-  T.eq(noint.terms[1], "group[ctrl]"); T.eq(noint.terms[2], "group[pat]")
+  T.eq(noint.terms_[1], "group[ctrl]"); T.eq(noint.terms_[2], "group[pat]")
 end)
 
 T.test("errors name the option or the column", function()

@@ -36,7 +36,7 @@ T.test("svc options, fields and printing", function()
   local X, y = load_case("sim13")
   local s = nl.ml.svc{ C = 1 }
   T.truthy(tostring(s):find('svc{C = 1, weighting = "balanced", bias = false, tol = 0.01}', 1, true), tostring(s))
-  T.eq(s.w_, nil, "no weights before fit")
+  T.raises(function() return s.w_ end, "svc is not fitted: call fit first (w_ is learned by fit)")
   T.eq(s:fitted(), false)
   s:fit(X, y)
   T.eq(s.w_:rows(), 13)
@@ -72,10 +72,10 @@ T.test("metrics agree with a hand count (the engine tests check sklearn and pROC
   local s = { 0.9, 0.8, 0.8, 0.3, -0.2, -0.5, 0.1, -0.7 }
   local y = { 1, 1, -1, 1, -1, -1, -1, 1 }
   local m = nl.ml.metrics(s, y)
-  T.eq(m.TP, 3); T.eq(m.FN, 1); T.eq(m.TN, 2); T.eq(m.FP, 2)
-  T.near(m.BAC, 0.5 * (3 / 4 + 2 / 4))
+  T.eq(m.tp, 3); T.eq(m.fn, 1); T.eq(m.tn, 2); T.eq(m.fp, 2)
+  T.near(m.bac, 0.5 * (3 / 4 + 2 / 4))
   -- AUC by hand: 16 pairs, (1,-1) pairs with pos > neg, ties 1/2.
-  T.near(m.AUC, 10.5 / 16)
+  T.near(m.auc, 10.5 / 16)
   T.near(nl.ml.metrics.auc(s, y), 10.5 / 16)
   T.truthy(tostring(m):find("BAC 62.5 %", 1, true), tostring(m))
   local r = nl.ml.metrics.roc(s, y)
