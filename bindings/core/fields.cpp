@@ -166,6 +166,22 @@ int methods_only_index(lua_State* L) {
   return no_field(L, 1, 2);
 }
 
+namespace {
+int record_index(lua_State* L) { return no_field(L, 1, 2); }
+}  // namespace
+
+void register_record(lua_State* L, const char* name, lua_CFunction fields, lua_CFunction tostring,
+                     lua_CFunction index) {
+  luaL_newmetatable(L, name);
+  lua_pushcfunction(L, index ? index : record_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, fields);
+  lua_setfield(L, -2, "__fields");
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+}
+
 int no_fields(lua_State* L) {
   lua_newtable(L);
   return 1;

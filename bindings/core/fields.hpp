@@ -52,6 +52,12 @@ int push_names(lua_State* L, const char* const* names);
 // (also when the key is not a string). For __index functions that switch on a field.
 int field_index(lua_State* L, int idx, const char* const* names);
 
+// Registers the metatable of a record type: a plain Lua table of results (Metrics, ROC,
+// BaseModel, ...) whose absent keys raise through no_field (or `index`, which may first
+// serve deprecated aliases), listed by `fields`, printed by `tostring`.
+void register_record(lua_State* L, const char* name, lua_CFunction fields, lua_CFunction tostring,
+                     lua_CFunction index = nullptr);
+
 // ---------------------------------------------------------------- renamed fields
 
 struct Renamed {

@@ -198,20 +198,6 @@ int roc_tostring(lua_State* L) {
   return 1;
 }
 
-int record_index(lua_State* L) { return no_field(L, 1, 2); }
-
-void new_record_type(lua_State* L, const char* name, lua_CFunction index, lua_CFunction fields,
-                     lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  lua_pushcfunction(L, index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, fields);
-  lua_setfield(L, -2, "__fields");
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-}
-
 // An n x 1 Matrix holding v (inside protect: raises only when Lua is out of memory).
 void push_column_vector(lua_State* L, const nl::Vector& v) {
   *new_object<nl::Matrix>(L) = std::make_shared<nl::Matrix>(v);
@@ -248,8 +234,8 @@ void push_roc(lua_State* L, const nl::ml::RocCurve& r) {
 }
 
 void register_ml_records(lua_State* L) {
-  new_record_type(L, kMetrics, metrics_index, metrics_fields, metrics_tostring);
-  new_record_type(L, kRoc, record_index, roc_fields, roc_tostring);
+  register_record(L, kMetrics, metrics_fields, metrics_tostring, metrics_index);
+  register_record(L, kRoc, roc_fields, roc_tostring);
 }
 
 }  // namespace nl::bind

@@ -320,6 +320,8 @@ int r_tostring(lua_State* L) {
   });
 }
 
+constexpr const char* kBaseModel = "neurolua.BaseModel";
+
 // r:model(i) -> {outer, inner, C, features, w, b, validation_bac, steps}: base model i
 // (outer-major order), its fitted preprocessing as copies of its Transform steps.
 int r_model(lua_State* L) {
@@ -356,6 +358,24 @@ int r_model(lua_State* L) {
     lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
   }
   lua_setfield(L, -2, "steps");
+  luaL_setmetatable(L, kBaseModel);
+  return 1;
+}
+
+int base_model_fields(lua_State* L) {
+  return push_names(L, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"});
+}
+
+int base_model_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "outer");
+  lua_getfield(L, 1, "inner");
+  lua_getfield(L, 1, "C");
+  lua_getfield(L, 1, "features");
+  lua_getfield(L, 1, "b");
+  lua_pushfstring(L, "base model of CV2 fold %d, CV1 partition %d: C = %f, %d features, b = %f",
+                  static_cast<int>(lua_tointeger(L, -5)), static_cast<int>(lua_tointeger(L, -4)), lua_tonumber(L, -3),
+                  static_cast<int>(lua_rawlen(L, -2)), lua_tonumber(L, -1));
   return 1;
 }
 
@@ -686,6 +706,7 @@ const luaL_Reg p_metamethods[] = {
 int open_cv(lua_State* L) {
   register_type<CvObject>(L, methods, metamethods);
   register_type<PredictionObject>(L, p_methods, p_metamethods);
+  register_record(L, kBaseModel, base_model_fields, base_model_tostring);
   lua_newtable(L);
   lua_pushcfunction(L, nested);
   lua_setfield(L, -2, "nested");

@@ -101,6 +101,7 @@ local function nested()
 end
 samples.CVResult = nested
 samples.Prediction = function() return nested():apply(X, y) end
+samples.BaseModel = function() return nested():model(1) end
 samples.LMM = function()
   local subject, time, score = {}, {}, {}
   for i = 1, 40 do
@@ -147,7 +148,7 @@ T.test("every registered type has a sample here", function()
     if not samples[name] then missing[#missing + 1] = name end
   end
   T.eq(#missing, 0, "types without a sample in test_conformance.lua: " .. table.concat(missing, ", "))
-  T.truthy(#registered >= 19, "found " .. #registered .. " types")
+  T.truthy(#registered >= 20, "found " .. #registered .. " types")
 end)
 
 local function entry(key) return help.text(key) ~= nil end
