@@ -1,12 +1,12 @@
 -- neurolua/help.lua: help(x) prints the reference entry of a function or type.
 --
 -- The reference pages (docs/reference/*.md) are compiled into the binary. Each entry
--- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)" or
--- "### Matrix:solve(b)", followed by its text up to the next heading. The key of an
--- entry is its signature up to the first "(". help(x) finds the key of x by name
--- (help "Matrix:solve"), by type (a Matrix userdata -> its page), or by identity: the
--- functions reachable from the nl table and the methods of every neurolua type are
--- indexed once, on first use.
+-- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)",
+-- "### Matrix:solve(b)" or "### GLMResult.p" (a field), followed by its text up to the
+-- next heading. The key of an entry is its signature up to the first "(". help(x) finds
+-- the key of x by name (help "Matrix:solve"), by type (a Matrix userdata or a GLMResult
+-- record -> its page or its entries), or by identity: the functions reachable from the
+-- nl table and the methods of every neurolua type are indexed once, on first use.
 local M = {}
 
 local pages      -- list of {file, title, type, intro, entries = {...}}
@@ -103,11 +103,15 @@ end
 function M.key_of(x)
   load_values()
   if type(x) == "string" then return x end
+  local mt = getmetatable(x)
+  local name = type(mt) == "table" and rawget(mt, "__name")
   if type(x) == "userdata" then
-    local mt = getmetatable(x)
-    local name = type(mt) == "table" and rawget(mt, "__name")
     if type(name) == "string" then return (name:gsub("^neurolua%.", "")) end
     return nil
+  end
+  -- A record (a plain table of results, e.g. a GLMResult) is known by its type too.
+  if type(x) == "table" and type(name) == "string" and name:match("^neurolua%.") then
+    return (name:gsub("^neurolua%.", ""))
   end
   return by_value[x]
 end
