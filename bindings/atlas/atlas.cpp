@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "core/types.hpp"
+#include "stats/args.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/image/image.hpp"
 #include "nl/core/linalg.hpp"
@@ -34,15 +37,6 @@ void print_notices(const std::vector<std::string>& notices) {
   std::fflush(stderr);
 }
 
-template <class F>
-int push_table(lua_State* L, F&& f) {
-  auto* slot = new_object<Table>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Table>(f());
-    return 1;
-  });
-}
-
 // ---------------------------------------------------------------- module functions
 
 // nl.atlas.load(name_or_path [, labels_path] [, {strict = true}]) -> Atlas
@@ -61,17 +55,8 @@ int load(lua_State* L) {
   }
   nl::AtlasOptions o;
   if (opts) {
-    lua_pushnil(L);
-    while (lua_next(L, opts) != 0) {
-      lua_pop(L, 1);
-      if (lua_type(L, -1) != LUA_TSTRING || std::strcmp(lua_tostring(L, -1), "strict") != 0)
-        luaL_argerror(L, opts, lua_pushfstring(L, "unknown option '%s' (options: strict)", luaL_tolstring(L, -1, nullptr)));
-    }
-    if (lua_getfield(L, opts, "strict") != LUA_TNIL) {
-      luaL_argcheck(L, lua_isboolean(L, -1), opts, "strict must be true or false");
-      o.strict = lua_toboolean(L, -1);
-    }
-    lua_pop(L, 1);
+    check_options(L, opts, "load", {"strict"});
+    o.strict = opt_boolean(L, opts, "strict", o.strict);
   }
   auto* slot = new_object<Atlas>(L);
   return protect(L, [&] {
@@ -83,7 +68,7 @@ int load(lua_State* L) {
 
 // nl.atlas.available() -> Table (name, installed, image, labels, description)
 int available(lua_State* L) {
-  return push_table(L, [] {
+  return push_new<Table>(L, [] {
     std::vector<std::string> names, images, labels, descriptions;
     std::vector<std::uint8_t> installed;
     for (const auto& e : nl::known_atlases()) {
@@ -106,13 +91,13 @@ int available(lua_State* L) {
 // nl.atlas.read_roi_table(path) -> Table (subject, region columns...)
 int read_roi_table(lua_State* L) {
   const char* path = luaL_checkstring(L, 1);
-  return push_table(L, [&] { return nl::read_roi_table(path); });
+  return push_new<Table>(L, [&] { return nl::read_roi_table(path); });
 }
 
 // nl.atlas.read_labels(path) -> Table (index, name)
 int read_labels(lua_State* L) {
   const char* path = luaL_checkstring(L, 1);
-  return push_table(L, [&] {
+  return push_new<Table>(L, [&] {
     std::vector<double> index;
     std::vector<std::string> names;
     for (const auto& r : nl::read_labels(path)) {
@@ -130,17 +115,17 @@ int read_labels(lua_State* L) {
 
 int a_regions(lua_State* L) {
   const Atlas& a = check<Atlas>(L, 1);
-  return push_table(L, [&] { return nl::regions_table(a); });
+  return push_new<Table>(L, [&] { return nl::regions_table(a); });
 }
 
 int a_names(lua_State* L) {
   const Atlas& a = check<Atlas>(L, 1);
-  lua_createtable(L, static_cast<int>(a.size()), 0);
-  for (std::size_t r = 0; r < a.size(); ++r) {
-    lua_pushstring(L, a.regions()[r].name.c_str());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(r + 1));
-  }
-  return 1;
+  return protect(L, [&] {
+    std::vector<std::string> names;
+    for (const auto& r : a.regions()) names.push_back(r.name);
+    push_strings(L, names);
+    return 1;
+  });
 }
 
 // atlas:find(pattern) -> Table of the regions whose name matches the Lua pattern,
@@ -175,7 +160,7 @@ int a_find(lua_State* L) {
     }
     lua_pop(L, 2);
   }
-  return push_table(L, [&] {
+  return push_new<Table>(L, [&] {
     std::vector<std::size_t> positions(static_cast<std::size_t>(n));
     for (lua_Integer k = 1; k <= n; ++k) {
       lua_rawgeti(L, hits, k);
@@ -210,13 +195,13 @@ const Volume* volume_at(lua_State* L, int idx, int k) {
 
 // atlas:summarize(volumes [, stat]) -> Table (one row per volume, one column per region)
 int a_summarize(lua_State* L) {
-  static const char* const stats[] = {"mean", "sum", "median", "volume_ml", nullptr};
-  static const nl::SummaryStat codes[] = {nl::SummaryStat::Mean, nl::SummaryStat::Sum, nl::SummaryStat::Median,
-                                          nl::SummaryStat::VolumeMl};
+  const nl::SummaryStat codes[] = {nl::SummaryStat::Mean, nl::SummaryStat::Sum, nl::SummaryStat::Median,
+                                   nl::SummaryStat::VolumeMl};
   const Atlas& a = check<Atlas>(L, 1);
   const int n = check_volumes(L, 2);
-  const nl::SummaryStat stat = codes[luaL_checkoption(L, 3, "mean", stats)];
-  return push_table(L, [&] {
+  const nl::SummaryStat stat =
+      codes[as_option(L, 3, "stat", [&] { return opt_choice(L, 3, "stat", {"mean", "sum", "median", "volume_ml"}, 0); })];
+  return push_new<Table>(L, [&] {
     std::vector<const Volume*> vols(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) vols[static_cast<std::size_t>(k)] = volume_at(L, 2, k);
     nl::Summary s = nl::summarize(a, vols, stat);
@@ -229,12 +214,11 @@ int a_summarize(lua_State* L) {
 int a_timeseries(lua_State* L) {
   const Atlas& a = check<Atlas>(L, 1);
   const Volume& v = check<Volume>(L, 2);
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<std::string> notices;
-    *slot = std::make_shared<Matrix>(nl::region_timeseries(a, v, notices));
+    Matrix m = nl::region_timeseries(a, v, notices);
     print_notices(notices);
-    return 1;
+    return m;
   });
 }
 
@@ -278,8 +262,7 @@ int a_paint(lua_State* L) {
       }
     }
   }
-  auto* slot = new_object<Volume>(L);
-  return protect(L, [&] {
+  return push_new<Volume>(L, [&] {
     std::vector<double> values(a.size(), background);
     const std::vector<std::string> columns = nl::region_column_names(a);
     for (std::size_t r = 0; r < a.size(); ++r) {
@@ -300,19 +283,14 @@ int a_paint(lua_State* L) {
           break;
       }
     }
-    *slot = std::make_shared<Volume>(nl::paint(a, values, background));
-    return 1;
+    return nl::paint(a, values, background);
   });
 }
 
 // atlas:volume() -> the label image as a Volume (a copy).
 int a_volume(lua_State* L) {
   const Atlas& a = check<Atlas>(L, 1);
-  auto* slot = new_object<Volume>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Volume>(a.labels());
-    return 1;
-  });
+  return push_new<Volume>(L, [&] { return a.labels(); });
 }
 
 int a_name(lua_State* L) {
@@ -323,11 +301,6 @@ int a_name(lua_State* L) {
 int a_len(lua_State* L) {
   lua_pushinteger(L, static_cast<lua_Integer>(check<Atlas>(L, 1).size()));
   return 1;
-}
-
-int a_index(lua_State* L) {
-  check<Atlas>(L, 1);
-  return push_method(L, 2) ? 1 : 0;
 }
 
 int a_tostring(lua_State* L) {
@@ -363,7 +336,8 @@ const luaL_Reg methods[] = {
 };
 
 const luaL_Reg metamethods[] = {
-    {"__index", a_index},
+    {"__index", methods_only_index},
+    {"__fields", no_fields},
     {"__len", a_len},
     {"__tostring", a_tostring},
     {nullptr, nullptr},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
 
@@ -20,16 +21,6 @@ using nl::Matrix;
 using Index = Eigen::Index;
 
 // ---------------------------------------------------------------- helpers
-
-// Pushes a new Matrix computed by f() inside protect().
-template <class F>
-int push_computed(lua_State* L, F&& f) {
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(f());
-    return 1;
-  });
-}
 
 // A dimension argument: integer in [0, 2^31).
 Index check_dim(lua_State* L, int idx, const char* what) {
@@ -86,7 +77,7 @@ void read_indices(lua_State* L, int idx, std::vector<Index>& out) {
 // nl.matrix(rows_table) | nl.matrix(flat_table, nrows, ncols) | nl.matrix(Matrix)
 int construct(lua_State* L) {
   lua_remove(L, 1);  // called through __call: drop the module table
-  if (const Matrix* other = test<Matrix>(L, 1)) return push_computed(L, [&] { return *other; });
+  if (const Matrix* other = test<Matrix>(L, 1)) return push_new<Matrix>(L, [&] { return *other; });
   luaL_checktype(L, 1, LUA_TTABLE);
   const lua_Integer n = luaL_len(L, 1);
   if (!lua_isnoneornil(L, 2)) {
@@ -152,24 +143,24 @@ int construct(lua_State* L) {
 
 int zeros(lua_State* L) {
   const Index r = check_dim(L, 1, "row count"), c = check_dim(L, 2, "column count");
-  return push_computed(L, [&] { return Matrix(Matrix::Zero(r, c)); });
+  return push_new<Matrix>(L, [&] { return Matrix(Matrix::Zero(r, c)); });
 }
 
 int ones(lua_State* L) {
   const Index r = check_dim(L, 1, "row count"), c = check_dim(L, 2, "column count");
-  return push_computed(L, [&] { return Matrix(Matrix::Ones(r, c)); });
+  return push_new<Matrix>(L, [&] { return Matrix(Matrix::Ones(r, c)); });
 }
 
 int full(lua_State* L) {
   const Index r = check_dim(L, 1, "row count"), c = check_dim(L, 2, "column count");
   const double v = luaL_checknumber(L, 3);
-  return push_computed(L, [&] { return Matrix(Matrix::Constant(r, c, v)); });
+  return push_new<Matrix>(L, [&] { return Matrix(Matrix::Constant(r, c, v)); });
 }
 
 int eye(lua_State* L) {
   const Index r = check_dim(L, 1, "row count");
   const Index c = lua_isnoneornil(L, 2) ? r : check_dim(L, 2, "column count");
-  return push_computed(L, [&] { return Matrix(Matrix::Identity(r, c)); });
+  return push_new<Matrix>(L, [&] { return Matrix(Matrix::Identity(r, c)); });
 }
 
 // rand/randn(rows, cols [, seed]): with a seed, a private stream; without, the
@@ -179,7 +170,7 @@ int random(lua_State* L) {
   const Index r = check_dim(L, 1, "row count"), c = check_dim(L, 2, "column count");
   const bool seeded = !lua_isnoneornil(L, 3);
   const lua_Integer seed = seeded ? luaL_checkinteger(L, 3) : 0;
-  return push_computed(L, [&] {
+  return push_new<Matrix>(L, [&] {
     nl::Rng local(static_cast<std::uint64_t>(seed));
     nl::Rng& rng = seeded ? local : session_rng();
     Matrix m(r, c);
@@ -221,7 +212,7 @@ const Matrix* matrix_at(lua_State* L, int idx, int k) {
 template <bool Horizontal>
 int concat(lua_State* L) {
   const int count = validate_matrices(L, 1);
-  return push_computed(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<const Matrix*> ptrs(static_cast<std::size_t>(count));
     for (int k = 0; k < count; ++k) ptrs[static_cast<std::size_t>(k)] = matrix_at(L, 1, k);
     if (ptrs.empty()) return Matrix(0, 0);
@@ -300,7 +291,7 @@ void push_row_table(lua_State* L, const Matrix& m, Index i) {
   }
 }
 
-// m[i] -> row i as a Lua table; m.name -> method.
+// m[i] -> row i as a Lua table; m.name -> method; any other name raises.
 int m_index(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -310,7 +301,8 @@ int m_index(lua_State* L) {
     push_row_table(L, m, static_cast<Index>(i - 1));
     return 1;
   }
-  return push_method(L, 2) ? 1 : 0;
+  if (push_method(L, 2)) return 1;
+  return no_field(L, 1, 2);
 }
 
 int m_newindex(lua_State* L) {
@@ -320,19 +312,19 @@ int m_newindex(lua_State* L) {
 int m_row(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   const Index i = check_row(L, 2, m);
-  return push_computed(L, [&] { return Matrix(m.row(i)); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.row(i)); });
 }
 
 int m_col(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   const Index j = check_col(L, 2, m);
-  return push_computed(L, [&] { return Matrix(m.col(j)); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.col(j)); });
 }
 
 int m_rows_at(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   const lua_Integer n = validate_indices(L, 2, m.rows(), "row index");
-  return push_computed(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<Index> idx(static_cast<std::size_t>(n));
     read_indices(L, 2, idx);
     return Matrix(m(idx, Eigen::all));
@@ -342,7 +334,7 @@ int m_rows_at(lua_State* L) {
 int m_cols_at(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   const lua_Integer n = validate_indices(L, 2, m.cols(), "column index");
-  return push_computed(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<Index> idx(static_cast<std::size_t>(n));
     read_indices(L, 2, idx);
     return Matrix(m(Eigen::all, idx));
@@ -355,7 +347,7 @@ int m_block(lua_State* L) {
   const Index i = check_row(L, 2, m), j = check_col(L, 3, m);
   const Index h = static_cast<Index>(check_range(L, 4, 0, m.rows() - i, "block height"));
   const Index w = static_cast<Index>(check_range(L, 5, 0, m.cols() - j, "block width"));
-  return push_computed(L, [&] { return Matrix(m.block(i, j, h, w)); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.block(i, j, h, w)); });
 }
 
 int m_to_table(lua_State* L) {
@@ -370,14 +362,14 @@ int m_to_table(lua_State* L) {
 
 int m_clone(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
-  return push_computed(L, [&] { return m; });
+  return push_new<Matrix>(L, [&] { return m; });
 }
 
 // ---------------------------------------------------------------- linear algebra
 
 int m_transpose(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
-  return push_computed(L, [&] { return Matrix(m.transpose()); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.transpose()); });
 }
 
 int m_solve(lua_State* L) {
@@ -386,18 +378,18 @@ int m_solve(lua_State* L) {
   if (a.rows() != b.rows())
     luaL_argerror(L, 2, lua_pushfstring(L, "matrix dimensions %dx%d and %dx%d do not agree", (int)a.rows(),
                                         (int)a.cols(), (int)b.rows(), (int)b.cols()));
-  return push_computed(L, [&] { return nl::solve(a, b); });
+  return push_new<Matrix>(L, [&] { return nl::solve(a, b); });
 }
 
 int m_inverse(lua_State* L) {
   const Matrix& a = check<Matrix>(L, 1);
-  return push_computed(L, [&] { return nl::inverse(a); });
+  return push_new<Matrix>(L, [&] { return nl::inverse(a); });
 }
 
 int m_pinv(lua_State* L) {
   const Matrix& a = check<Matrix>(L, 1);
   const double rcond = luaL_optnumber(L, 2, -1.0);
-  return push_computed(L, [&] { return nl::pinv(a, rcond); });
+  return push_new<Matrix>(L, [&] { return nl::pinv(a, rcond); });
 }
 
 int m_det(lua_State* L) {
@@ -430,7 +422,7 @@ int m_reduce(lua_State* L) {
     return 1;
   }
   const int dim = static_cast<int>(check_range(L, 2, 1, 2, "dimension"));
-  return push_computed(L, [&] { return nl::reduce(m, R, dim); });
+  return push_new<Matrix>(L, [&] { return nl::reduce(m, R, dim); });
 }
 
 // ---------------------------------------------------------------- elementwise
@@ -438,7 +430,7 @@ int m_reduce(lua_State* L) {
 template <double (*F)(double)>
 int m_map(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
-  return push_computed(L, [&] { return Matrix(m.unaryExpr([](double x) { return F(x); })); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.unaryExpr([](double x) { return F(x); })); });
 }
 
 double f_abs(double x) { return std::fabs(x); }
@@ -449,7 +441,7 @@ double f_log(double x) { return std::log(x); }
 int m_pow(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   const double p = luaL_checknumber(L, 2);
-  return push_computed(L, [&] { return Matrix(m.array().pow(p)); });
+  return push_new<Matrix>(L, [&] { return Matrix(m.array().pow(p)); });
 }
 
 // ---------------------------------------------------------------- operators
@@ -512,7 +504,7 @@ int binary(lua_State* L, Op op) {
                       (int)b->rows(), (int)b->cols(), op_symbol(op));
   const double sa = a ? 0.0 : lua_tonumber(L, 1);
   const double sb = b ? 0.0 : lua_tonumber(L, 2);
-  return push_computed(L, [&] {
+  return push_new<Matrix>(L, [&] {
     if (a && b) {
       if (a->rows() == b->rows() && a->cols() == b->cols()) {
         switch (op) {
@@ -541,7 +533,7 @@ int m_mul(lua_State* L) {
     if (a->cols() != b->rows())
       return luaL_error(L, "matrix product: dimensions %dx%d and %dx%d do not agree (columns of the left must equal rows of the right)",
                         (int)a->rows(), (int)a->cols(), (int)b->rows(), (int)b->cols());
-    return push_computed(L, [&] { return Matrix(*a * *b); });
+    return push_new<Matrix>(L, [&] { return Matrix(*a * *b); });
   }
   return binary(L, Op::CMul);
 }
@@ -555,7 +547,7 @@ int m_div(lua_State* L) {
 
 int m_unm(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
-  return push_computed(L, [&] { return Matrix(-m); });
+  return push_new<Matrix>(L, [&] { return Matrix(-m); });
 }
 
 int m_eq(lua_State* L) {
@@ -634,6 +626,7 @@ const luaL_Reg methods[] = {
 
 const luaL_Reg metamethods[] = {
     {"__index", m_index},
+    {"__fields", no_fields},
     {"__newindex", m_newindex},
     {"__add", m_add},
     {"__sub", m_sub},

@@ -21,6 +21,7 @@
 #include "core/common.hpp"
 #include "core/args.hpp"
 #include "core/types.hpp"
+#include "stats/args.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/fc/fc.hpp"
 #include "nl/image/image.hpp"
@@ -51,9 +52,12 @@ const Matrix* opt_matrix(lua_State* L, int idx, const char* key) {
   return m;
 }
 
-const char* const kFormats[] = {"spm", "fsl", "afni", nullptr};
-const nl::fc::MotionFormat kFormatCodes[] = {nl::fc::MotionFormat::Spm, nl::fc::MotionFormat::Fsl,
-                                             nl::fc::MotionFormat::Afni};
+// Option `key` of the options at idx: the column layout of a motion Matrix.
+nl::fc::MotionFormat opt_format(lua_State* L, int idx, const char* key) {
+  const nl::fc::MotionFormat codes[] = {nl::fc::MotionFormat::Spm, nl::fc::MotionFormat::Fsl,
+                                        nl::fc::MotionFormat::Afni};
+  return codes[opt_choice(L, idx, key, {"spm", "fsl", "afni"}, 0)];
+}
 
 // The motion options shared by motion() and clean().
 nl::fc::MotionOptions read_motion_options(lua_State* L, int idx) {
@@ -78,13 +82,16 @@ const Matrix& check_vector(lua_State* L, int idx, const char* what) {
 
 Vector as_vector(const Matrix& m) { return Eigen::Map<const Vector>(m.data(), m.size()); }
 
-template <class F>
-int push_matrix(lua_State* L, F&& f) {
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(f());
-    return 1;
-  });
+// Pushes a list of booleans (the kept frames) and returns how many are true.
+lua_Integer push_flags(lua_State* L, const nl::fc::FrameMask& flags) {
+  lua_createtable(L, static_cast<int>(flags.size()), 0);
+  lua_Integer n = 0;
+  for (std::size_t t = 0; t < flags.size(); ++t) {
+    lua_pushboolean(L, flags[t]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(t + 1));
+    n += flags[t];
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- result tables
@@ -94,27 +101,17 @@ int push_matrix(lua_State* L, F&& f) {
 void set_motion_fields(lua_State* L, const nl::fc::MotionSummary& s, int fd_idx, bool with_kept) {
   lua_pushvalue(L, fd_idx);
   lua_setfield(L, -2, "fd");
-  lua_pushnumber(L, s.mean_fd);
-  lua_setfield(L, -2, "mean_fd");
-  lua_pushnumber(L, s.max_fd);
-  lua_setfield(L, -2, "max_fd");
-  lua_pushnumber(L, s.max_translation);
-  lua_setfield(L, -2, "max_translation");
-  lua_pushnumber(L, s.max_rotation);
-  lua_setfield(L, -2, "max_rotation");
+  set_number(L, "mean_fd", s.mean_fd);
+  set_number(L, "max_fd", s.max_fd);
+  set_number(L, "max_translation", s.max_translation);
+  set_number(L, "max_rotation", s.max_rotation);
   lua_pushboolean(L, s.exclude);
   lua_setfield(L, -2, "exclude");
-  lua_pushinteger(L, static_cast<lua_Integer>(s.n_scrubbed));
-  lua_setfield(L, -2, "n_scrubbed");
+  set_integer(L, "n_scrubbed", static_cast<lua_Integer>(s.n_scrubbed));
   if (with_kept) {
-    lua_createtable(L, static_cast<int>(s.kept.size()), 0);
-    for (std::size_t t = 0; t < s.kept.size(); ++t) {
-      lua_pushboolean(L, s.kept[t]);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(t + 1));
-    }
+    push_flags(L, s.kept);
     lua_setfield(L, -2, "kept");
-    lua_pushinteger(L, static_cast<lua_Integer>(s.kept.size()) - static_cast<lua_Integer>(s.n_scrubbed));
-    lua_setfield(L, -2, "n_kept");
+    set_integer(L, "n_kept", static_cast<lua_Integer>(s.kept.size()) - static_cast<lua_Integer>(s.n_scrubbed));
   }
 }
 
@@ -150,35 +147,23 @@ int info_tostring(lua_State* L) {
   return 1;
 }
 
-void set_info_metatable(lua_State* L) {
-  if (luaL_newmetatable(L, kInfo)) {
-    lua_pushcfunction(L, info_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_setmetatable(L, -2);
-}
 
 // ---------------------------------------------------------------- motion
 
 // nl.fc.read_motion(path) -> frames x 6 Matrix
 int read_motion(lua_State* L) {
   const char* path = luaL_checkstring(L, 1);
-  return push_matrix(L, [&] { return nl::fc::read_motion(path); });
+  return push_new<Matrix>(L, [&] { return nl::fc::read_motion(path); });
 }
 
 // nl.fc.friston24(motion [, format]) -> frames x 24 Matrix, column names
 int friston24(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
-  const auto format = kFormatCodes[luaL_checkoption(L, 2, "spm", kFormats)];
+  const auto format = as_option(L, 2, "format", [&] { return opt_format(L, 2, "format"); });
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
     *slot = std::make_shared<Matrix>(nl::fc::friston24(nl::fc::canonical_motion(m, format)));
-    const auto names = nl::fc::friston24_names();
-    lua_createtable(L, static_cast<int>(names.size()), 0);
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      lua_pushstring(L, names[i].c_str());
-      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-    }
+    push_strings(L, nl::fc::friston24_names());
     return 2;
   });
 }
@@ -187,9 +172,9 @@ int friston24(lua_State* L) {
 int fd(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   check_options(L, 2, "fd", {"format", "radius"});
-  const auto format = kFormatCodes[opt_choice(L, 2, "format", {"spm", "fsl", "afni"}, 0)];
+  const auto format = opt_format(L, 2, "format");
   const double radius = opt_number(L, 2, "radius", 1e-3, 1e3, 50.0);
-  return push_matrix(L, [&] { return Matrix(nl::fc::framewise_displacement(nl::fc::canonical_motion(m, format), radius)); });
+  return push_new<Matrix>(L, [&] { return Matrix(nl::fc::framewise_displacement(nl::fc::canonical_motion(m, format), radius)); });
 }
 
 // nl.fc.scrub(fd, threshold [, {before = 1, after = 1}]) -> kept (list of booleans), n_kept
@@ -200,15 +185,7 @@ int scrub(lua_State* L) {
   const auto before = static_cast<int>(opt_integer(L, 3, "before", 0, 100, 1));
   const auto after = static_cast<int>(opt_integer(L, 3, "after", 0, 100, 1));
   return protect(L, [&] {
-    const auto keep = nl::fc::scrub_mask(as_vector(f), threshold, before, after);
-    lua_createtable(L, static_cast<int>(keep.size()), 0);
-    lua_Integer n = 0;
-    for (std::size_t t = 0; t < keep.size(); ++t) {
-      lua_pushboolean(L, keep[t]);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(t + 1));
-      n += keep[t];
-    }
-    lua_pushinteger(L, n);
+    lua_pushinteger(L, push_flags(L, nl::fc::scrub_mask(as_vector(f), threshold, before, after)));
     return 2;
   });
 }
@@ -217,7 +194,7 @@ int scrub(lua_State* L) {
 int motion(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   check_options(L, 2, "motion", {"format", "radius", "fd_threshold", "before", "after", "max_translation", "max_rotation"});
-  const auto format = kFormatCodes[opt_choice(L, 2, "format", {"spm", "fsl", "afni"}, 0)];
+  const auto format = opt_format(L, 2, "format");
   const nl::fc::MotionOptions o = read_motion_options(L, 2);
   auto* fd_slot = new_object<Matrix>(L);
   const int fd_idx = lua_gettop(L);
@@ -226,9 +203,8 @@ int motion(lua_State* L) {
     *fd_slot = std::make_shared<Matrix>(s.fd);
     lua_createtable(L, 0, 10);
     set_motion_fields(L, s, fd_idx, true);
-    lua_pushnumber(L, o.fd_threshold);
-    lua_setfield(L, -2, "fd_threshold");
-    set_info_metatable(L);
+    set_number(L, "fd_threshold", o.fd_threshold);
+    luaL_setmetatable(L, kInfo);
     return 1;
   });
 }
@@ -239,7 +215,7 @@ int motion(lua_State* L) {
 int detrend(lua_State* L) {
   const Matrix& Y = check<Matrix>(L, 1);
   const auto order = static_cast<int>(lua_isnoneornil(L, 2) ? 1 : check_range(L, 2, 0, 10, "polynomial order"));
-  return push_matrix(L, [&] { return nl::fc::detrend(Y, order); });
+  return push_new<Matrix>(L, [&] { return nl::fc::detrend(Y, order); });
 }
 
 // nl.fc.residualize(Y, design) -> Matrix (Y minus its least-squares fit on design)
@@ -248,7 +224,7 @@ int residualize(lua_State* L) {
   const Matrix& D = check<Matrix>(L, 2);
   if (D.rows() != Y.rows())
     luaL_argerror(L, 2, lua_pushfstring(L, "the design has %d rows, Y has %d", static_cast<int>(D.rows()), static_cast<int>(Y.rows())));
-  return push_matrix(L, [&] { return nl::fc::residualize(Y, D); });
+  return push_new<Matrix>(L, [&] { return nl::fc::residualize(Y, D); });
 }
 
 // The band-pass part of an options table: tr, filter, order, and low/high.
@@ -269,7 +245,7 @@ int bandpass(lua_State* L) {
   if (!(o.tr > 0)) luaL_argerror(L, 2, "option 'tr' (the repetition time in seconds) is required");
   o.low = opt_number(L, 2, "low", 0.0, 1e3, 0.01);
   o.high = opt_number(L, 2, "high", 0.0, 1e3, 0.1);
-  return push_matrix(L, [&] { return nl::fc::bandpass(Y, o); });
+  return push_new<Matrix>(L, [&] { return nl::fc::bandpass(Y, o); });
 }
 
 // nl.fc.clean(Y, options) -> cleaned Matrix, info
@@ -286,7 +262,7 @@ int clean(lua_State* L) {
   o.detrend = static_cast<int>(opt_integer(L, 2, "detrend", -1, 10, 1));
   const Matrix* motion = opt_matrix(L, 2, "motion");
   const Matrix* confounds = opt_matrix(L, 2, "confounds");
-  o.motion_format = kFormatCodes[opt_choice(L, 2, "motion_format", {"spm", "fsl", "afni"}, 0)];
+  o.motion_format = opt_format(L, 2, "motion_format");
   // motion_model: 24, 6 or "none".
   if (lua_getfield(L, 2, "motion_model") != LUA_TNIL) {
     const bool is_str = lua_type(L, -1) == LUA_TSTRING && std::strcmp(lua_tostring(L, -1), "none") == 0;
@@ -327,25 +303,16 @@ int clean(lua_State* L) {
     lua_createtable(L, 0, 14);
     lua_pushvalue(L, design_idx);
     lua_setfield(L, -2, "design");
-    lua_pushinteger(L, static_cast<lua_Integer>((*design)->cols()));
-    lua_setfield(L, -2, "regressors");
-    lua_pushinteger(L, static_cast<lua_Integer>(res.kept.size()));
-    lua_setfield(L, -2, "frames");
-    lua_createtable(L, static_cast<int>(res.kept.size()), 0);
-    lua_Integer n = 0;
-    for (std::size_t t = 0; t < res.kept.size(); ++t) {
-      lua_pushboolean(L, res.kept[t]);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(t + 1));
-      n += res.kept[t];
-    }
+    set_integer(L, "regressors", static_cast<lua_Integer>((*design)->cols()));
+    set_integer(L, "frames", static_cast<lua_Integer>(res.kept.size()));
+    const lua_Integer n = push_flags(L, res.kept);
     lua_setfield(L, -2, "kept");
-    lua_pushinteger(L, n);
-    lua_setfield(L, -2, "n_kept");
+    set_integer(L, "n_kept", n);
     if (res.motion) {
       *fd_slot = std::make_shared<Matrix>(res.motion->fd);
       set_motion_fields(L, *res.motion, fd_idx, false);
     }
-    set_info_metatable(L);
+    luaL_setmetatable(L, kInfo);
     lua_remove(L, fd_idx);
     lua_remove(L, design_idx);
     return 2;
@@ -381,7 +348,7 @@ const Volume* volume_at(lua_State* L, int idx, int k) {
 int mask_means(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const int n = check_volume_list(L, 2, "masks");
-  return push_matrix(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<const Volume*> masks(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) masks[static_cast<std::size_t>(k)] = volume_at(L, 2, k);
     return nl::fc::mask_means(v, masks);
@@ -401,7 +368,7 @@ int netmat(lua_State* L) {
   const auto method = read_method(L, 2);
   const double rho = opt_number(L, 2, "rho", 0.0, 1e6, 0.1);
   const bool z = opt_boolean(L, 2, "z", false);
-  return push_matrix(L, [&] {
+  return push_new<Matrix>(L, [&] {
     const Matrix m = nl::fc::netmat(ts, method, rho);
     return z ? nl::fc::fisher_z(m) : m;
   });
@@ -410,7 +377,7 @@ int netmat(lua_State* L) {
 // nl.fc.fisher_z(r) -> Matrix
 int fisher_z(lua_State* L) {
   const Matrix& r = check<Matrix>(L, 1);
-  return push_matrix(L, [&] { return nl::fc::fisher_z(r); });
+  return push_new<Matrix>(L, [&] { return nl::fc::fisher_z(r); });
 }
 
 // nl.fc.netmats(subjects [, {method, rho, z = true}]) -> subjects x edges Matrix.
@@ -437,7 +404,7 @@ int netmats(lua_State* L) {
   o.method = read_method(L, 2);
   o.rho = opt_number(L, 2, "rho", 0.0, 1e6, 0.1);
   o.z = opt_boolean(L, 2, "z", true);
-  return push_matrix(L, [&] {
+  return push_new<Matrix>(L, [&] {
     std::vector<std::vector<const Matrix*>> runs(static_cast<std::size_t>(ns));
     for (lua_Integer s = 1; s <= ns; ++s) {
       lua_rawgeti(L, 1, s);
@@ -462,7 +429,7 @@ int edges(lua_State* L) {
   const Matrix& m = check<Matrix>(L, 1);
   if (m.rows() != m.cols())
     luaL_argerror(L, 1, lua_pushfstring(L, "a square netmat expected, got %dx%d", static_cast<int>(m.rows()), static_cast<int>(m.cols())));
-  return push_matrix(L, [&] { return Matrix(nl::fc::upper_triangle(m).transpose()); });
+  return push_new<Matrix>(L, [&] { return Matrix(nl::fc::upper_triangle(m).transpose()); });
 }
 
 // nl.fc.from_edges(edges, nodes [, diagonal = 0]) -> symmetric nodes x nodes Matrix
@@ -470,7 +437,7 @@ int from_edges(lua_State* L) {
   const Matrix& e = check_vector(L, 1, "edges");
   const auto nodes = static_cast<Index>(check_range(L, 2, 1, 100000, "node count"));
   const double diagonal = luaL_optnumber(L, 3, 0.0);
-  return push_matrix(L, [&] { return nl::fc::from_upper_triangle(as_vector(e), nodes, diagonal); });
+  return push_new<Matrix>(L, [&] { return nl::fc::from_upper_triangle(as_vector(e), nodes, diagonal); });
 }
 
 // nl.fc.edge_labels(names | atlas) -> {"A--B", ...}
@@ -496,12 +463,7 @@ int edge_labels(lua_State* L) {
         lua_pop(L, 1);
       }
     }
-    const auto labels = nl::fc::edge_labels(names);
-    lua_createtable(L, static_cast<int>(labels.size()), 0);
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      lua_pushlstring(L, labels[i].data(), labels[i].size());
-      lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-    }
+    push_strings(L, nl::fc::edge_labels(names));
     return 1;
   });
 }
@@ -532,7 +494,7 @@ int seed_corr(lua_State* L) {
   const Matrix& Y = check<Matrix>(L, 2);
   check_options(L, 3, "seed_corr", {"z"});
   const bool z = opt_boolean(L, 3, "z", true);
-  return push_matrix(L, [&] { return Matrix(nl::fc::seed_correlation(as_vector(seed), Y, z).transpose()); });
+  return push_new<Matrix>(L, [&] { return Matrix(nl::fc::seed_correlation(as_vector(seed), Y, z).transpose()); });
 }
 
 // nl.fc.seed_map(seed, data, mask [, {z = true, outside = 0}]) -> Volume
@@ -585,6 +547,12 @@ const luaL_Reg functions[] = {
 
 // Pushes the nl.fc module table.
 int open_fc(lua_State* L) {
+  // The info of nl.fc.clean and nl.fc.motion: clean sets design, regressors, frames, kept
+  // and n_kept, and the motion fields when given motion; motion sets fd_threshold.
+  register_record(L, kInfo,
+                  {"frames", "kept", "n_kept", "design", "regressors", "fd", "mean_fd", "max_fd", "max_translation",
+                   "max_rotation", "exclude", "n_scrubbed", "fd_threshold"},
+                  info_tostring);
   lua_newtable(L);
   luaL_setfuncs(L, functions, 0);
   lua_pushnumber(L, nl::fc::kMaxAbsR);

@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "core/types.hpp"
+#include "stats/args.hpp"
 #include "nl/image/image.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/table/table.hpp"
@@ -25,25 +28,6 @@ using nl::Matrix;
 using nl::Volume;
 
 // ---------------------------------------------------------------- helpers
-
-// Pushes a new Volume computed by f() inside protect().
-template <class F>
-int push_volume(lua_State* L, F&& f) {
-  auto* slot = new_object<Volume>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Volume>(f());
-    return 1;
-  });
-}
-
-template <class F>
-int push_matrix(lua_State* L, F&& f) {
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(f());
-    return 1;
-  });
-}
 
 void push_numbers(lua_State* L, std::initializer_list<double> xs) {
   lua_createtable(L, static_cast<int>(xs.size()), 0);
@@ -61,28 +45,6 @@ void push_integers(lua_State* L, std::initializer_list<lua_Integer> xs) {
   for (lua_Integer x : xs) {
     lua_pushinteger(L, x);
     lua_rawseti(L, -2, ++k);
-  }
-}
-
-// Every key of the options table at idx must be a string in `allowed`.
-void check_option_keys(lua_State* L, int idx, std::initializer_list<const char*> allowed) {
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    lua_pop(L, 1);
-    bool known = false;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char* a : allowed) known = known || std::strcmp(a, lua_tostring(L, -1)) == 0;
-    if (!known) {
-      const char* key = luaL_tolstring(L, -1, nullptr);
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char* a : allowed) {
-        if (luaL_bufflen(&b) > 0) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, a);
-      }
-      luaL_pushresult(&b);
-      luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (options: %s)", key, lua_tostring(L, -1)));
-    }
   }
 }
 
@@ -106,7 +68,7 @@ std::size_t check_voxel(lua_State* L, int idx, const Volume& v, bool with_t) {
 // nl.volume.load(path) -> Volume; raises naming the file on any problem.
 int load(lua_State* L) {
   const char* path = luaL_checkstring(L, 1);
-  return push_volume(L, [&] { return nl::load_volume(path); });
+  return push_new<Volume>(L, [&] { return nl::load_volume(path); });
 }
 
 // Validates a list of paths (Lua table of strings or a string Column); returns count.
@@ -162,7 +124,7 @@ int load_all(lua_State* L) {
 int vnew(lua_State* L) {
   const Volume& ref = check<Volume>(L, 1);
   const float value = static_cast<float>(luaL_optnumber(L, 2, 0.0));
-  return push_volume(L, [&] {
+  return push_new<Volume>(L, [&] {
     Volume v(ref.grid(), ref.frames(), ref.ndim() == 4);
     v.info = ref.info;
     v.info.source_type = nl::DataType::Float32;
@@ -175,33 +137,21 @@ int vnew(lua_State* L) {
 
 // ---------------------------------------------------------------- saving
 
-const char* const kDatatypes[] = {"uint8", "int8", "int16", "uint16", "int32", "uint32",
-                                  "int64", "uint64", "float32", "float64", nullptr};
-
 // v:save(path [, {datatype =, version =, compression =}]) -> v
 int v_save(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const char* path = luaL_checkstring(L, 2);
   nl::SaveOptions o;  // trivially destructible: safe across the checks below
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    check_option_keys(L, 3, {"datatype", "version", "compression"});
-    if (lua_getfield(L, 3, "datatype") != LUA_TNIL) {
-      const int t = luaL_checkoption(L, -1, nullptr, kDatatypes);
-      o.datatype = nl::parse_datatype(kDatatypes[t]);
-    }
-    if (lua_getfield(L, 3, "version") != LUA_TNIL) {
-      const lua_Integer ver = luaL_checkinteger(L, -1);
-      luaL_argcheck(L, ver == 1 || ver == 2, 3, "version must be 1 or 2");
-      o.version = static_cast<int>(ver);
-    }
-    if (lua_getfield(L, 3, "compression") != LUA_TNIL) {
-      const lua_Integer c = luaL_checkinteger(L, -1);
-      luaL_argcheck(L, c >= 1 && c <= 9, 3, "compression must be 1 (fastest) to 9 (smallest)");
-      o.compression = static_cast<int>(c);
-    }
-    lua_settop(L, 3);
+  check_options(L, 3, "save", {"datatype", "version", "compression"});
+  if (opt_choice(L, 3, "datatype",
+                 {"uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"},
+                 -1) >= 0) {
+    lua_getfield(L, 3, "datatype");  // one of the names above
+    o.datatype = nl::parse_datatype(lua_tostring(L, -1));
+    lua_pop(L, 1);
   }
+  o.version = static_cast<int>(opt_integer(L, 3, "version", 1, 2, o.version));
+  o.compression = static_cast<int>(opt_integer(L, 3, "compression", 1, 9, o.compression));
   return protect(L, [&] {
     nl::save_volume(v, path, o);
     lua_settop(L, 1);
@@ -234,12 +184,12 @@ int v_origin(lua_State* L) {
 
 int v_direction(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
-  return push_matrix(L, [&] { return Matrix(v.grid().direction()); });
+  return push_new<Matrix>(L, [&] { return Matrix(v.grid().direction()); });
 }
 
 int v_affine(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
-  return push_matrix(L, [&] { return Matrix(v.grid().affine); });
+  return push_new<Matrix>(L, [&] { return Matrix(v.grid().affine); });
 }
 
 int v_datatype(lua_State* L) {
@@ -293,43 +243,33 @@ int v_header(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const nl::VolumeInfo& in = v.info;
   const nl::Grid& g = v.grid();
-  lua_newtable(L);
-  auto num = [&](const char* k, double x) {
-    lua_pushnumber(L, x);
-    lua_setfield(L, -2, k);
-  };
-  auto integer = [&](const char* k, lua_Integer x) {
-    lua_pushinteger(L, x);
-    lua_setfield(L, -2, k);
-  };
-  auto str = [&](const char* k, const char* s) {
-    lua_pushstring(L, s);
-    lua_setfield(L, -2, k);
-  };
-  integer("nifti_version", in.nifti_version);
-  str("datatype", nl::datatype_name(in.source_type));
-  lua_pushboolean(L, in.scaled);
-  lua_setfield(L, -2, "scaled");
-  integer("qform_code", g.qform_code);
-  integer("sform_code", g.sform_code);
-  num("qfac", g.qfac);
-  push_numbers(L, {g.quatern[0], g.quatern[1], g.quatern[2]});
-  lua_setfield(L, -2, "quatern");
-  push_numbers(L, {g.qoffset[0], g.qoffset[1], g.qoffset[2]});
-  lua_setfield(L, -2, "qoffset");
-  push_numbers(L, {g.pixdim[0], g.pixdim[1], g.pixdim[2], in.pixdim_t});
-  lua_setfield(L, -2, "pixdim");
-  integer("xyz_units", in.xyz_units);
-  integer("time_units", in.time_units);
-  num("toffset", in.toffset);
-  integer("intent_code", in.intent_code);
-  str("intent_name", in.intent_name.c_str());
-  str("descrip", in.descrip.c_str());
-  num("cal_min", in.cal_min);
-  num("cal_max", in.cal_max);
-  integer("slice_code", in.slice_code);
-  num("slice_duration", in.slice_duration);
-  return 1;
+  return protect(L, [&] {
+    lua_newtable(L);
+    set_integer(L, "nifti_version", in.nifti_version);
+    set_string(L, "datatype", nl::datatype_name(in.source_type));
+    lua_pushboolean(L, in.scaled);
+    lua_setfield(L, -2, "scaled");
+    set_integer(L, "qform_code", g.qform_code);
+    set_integer(L, "sform_code", g.sform_code);
+    set_number(L, "qfac", g.qfac);
+    push_numbers(L, {g.quatern[0], g.quatern[1], g.quatern[2]});
+    lua_setfield(L, -2, "quatern");
+    push_numbers(L, {g.qoffset[0], g.qoffset[1], g.qoffset[2]});
+    lua_setfield(L, -2, "qoffset");
+    push_numbers(L, {g.pixdim[0], g.pixdim[1], g.pixdim[2], in.pixdim_t});
+    lua_setfield(L, -2, "pixdim");
+    set_integer(L, "xyz_units", in.xyz_units);
+    set_integer(L, "time_units", in.time_units);
+    set_number(L, "toffset", in.toffset);
+    set_integer(L, "intent_code", in.intent_code);
+    set_string(L, "intent_name", in.intent_name);
+    set_string(L, "descrip", in.descrip);
+    set_number(L, "cal_min", in.cal_min);
+    set_number(L, "cal_max", in.cal_max);
+    set_integer(L, "slice_code", in.slice_code);
+    set_number(L, "slice_duration", in.slice_duration);
+    return 1;
+  });
 }
 
 // ---------------------------------------------------------------- voxel and world access
@@ -398,24 +338,24 @@ const Volume* opt_mask(lua_State* L, int idx) { return lua_isnoneornil(L, idx) ?
 int v_values(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const Volume* mask = opt_mask(L, 2);
-  return push_matrix(L, [&] { return nl::values(v, mask); });
+  return push_new<Matrix>(L, [&] { return nl::values(v, mask); });
 }
 
 int v_timeseries(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const Volume& mask = check<Volume>(L, 2);
-  return push_matrix(L, [&] { return nl::timeseries(v, mask); });
+  return push_new<Matrix>(L, [&] { return nl::timeseries(v, mask); });
 }
 
 int v_frame(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const auto t = check_index(L, 2, v.frames(), "frame t");
-  return push_volume(L, [&] { return nl::frame(v, t); });
+  return push_new<Volume>(L, [&] { return nl::frame(v, t); });
 }
 
 int v_clone(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
-  return push_volume(L, [&] { return v; });
+  return push_new<Volume>(L, [&] { return v; });
 }
 
 // v:stats([mask]) -> {n, nonzero, nan, min, max, mean, std, sum}
@@ -450,7 +390,7 @@ int v_smooth(lua_State* L) {
   std::array<double, 3> fwhm{};
   int src = 2;
   if (lua_type(L, 2) == LUA_TTABLE) {
-    check_option_keys(L, 2, {"fwhm"});
+    check_options(L, 2, "smooth", {"fwhm"});
     lua_getfield(L, 2, "fwhm");
     src = lua_gettop(L);
     if (lua_isnil(L, src)) luaL_argerror(L, 2, "the option fwhm (mm) is required: v:smooth{fwhm = 8}");
@@ -469,17 +409,16 @@ int v_smooth(lua_State* L) {
   }
   for (double f : fwhm)
     if (!(f >= 0) || !std::isfinite(f)) luaL_argerror(L, 2, "fwhm must be >= 0 mm");
-  return push_volume(L, [&] { return nl::smooth(v, fwhm); });
+  return push_new<Volume>(L, [&] { return nl::smooth(v, fwhm); });
 }
 
 // v:resample_to(ref [, "linear" | "nearest"]) -> Volume on ref's grid.
 int v_resample_to(lua_State* L) {
-  static const char* const modes[] = {"linear", "nearest", nullptr};
   const Volume& v = check<Volume>(L, 1);
   const Volume& ref = check<Volume>(L, 2);
-  const int mode = luaL_checkoption(L, 3, "linear", modes);
+  const int mode = as_option(L, 3, "method", [&] { return opt_choice(L, 3, "method", {"linear", "nearest"}, 0); });
   const auto interp = mode == 0 ? nl::Interpolation::Linear : nl::Interpolation::Nearest;
-  return push_volume(L, [&] { return nl::resample(v, ref.grid(), interp); });
+  return push_new<Volume>(L, [&] { return nl::resample(v, ref.grid(), interp); });
 }
 
 // ---------------------------------------------------------------- operators
@@ -493,7 +432,7 @@ int arith(lua_State* L, nl::VoxelOp op) {
   if (!b && !lua_isnumber(L, 2))
     luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Volume or number expected, got %s", luaL_typename(L, 2)));
   const double sa = a ? 0.0 : lua_tonumber(L, 1), sb = b ? 0.0 : lua_tonumber(L, 2);
-  return push_volume(L, [&] {
+  return push_new<Volume>(L, [&] {
     if (a && b) return nl::combine(*a, *b, op);
     return a ? nl::combine(*a, sb, op, false) : nl::combine(*b, sa, op, true);
   });
@@ -506,7 +445,7 @@ int v_div(lua_State* L) { return arith(L, nl::VoxelOp::Div); }
 
 int v_unm(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
-  return push_volume(L, [&] { return nl::negate(v); });
+  return push_new<Volume>(L, [&] { return nl::negate(v); });
 }
 
 // v:gt(x) etc.: a mask (1 where true, 0 elsewhere); x is a number or a Volume.
@@ -515,7 +454,7 @@ int v_compare(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
   const Volume* w = test<Volume>(L, 2);
   const double s = w ? 0.0 : luaL_checknumber(L, 2);
-  return push_volume(L, [&] { return w ? nl::compare(v, *w, Op) : nl::compare(v, s, Op); });
+  return push_new<Volume>(L, [&] { return w ? nl::compare(v, *w, Op) : nl::compare(v, s, Op); });
 }
 
 // m1 & m2, m1 | m2, m1 ~ m2 on masks (non-zero = true).
@@ -524,17 +463,12 @@ int v_logic(lua_State* L) {
   const Volume* a = test<Volume>(L, 1);
   const Volume* b = test<Volume>(L, 2);
   if (!a || !b) return luaL_error(L, "mask logic (&, |, ~) needs two neurolua.Volume masks");
-  return push_volume(L, [&] { return nl::logical(*a, *b, Op); });
+  return push_new<Volume>(L, [&] { return nl::logical(*a, *b, Op); });
 }
 
 int v_not(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
-  return push_volume(L, [&] { return nl::logical_not(v); });
-}
-
-int v_index(lua_State* L) {
-  check<Volume>(L, 1);
-  return push_method(L, 2) ? 1 : 0;
+  return push_new<Volume>(L, [&] { return nl::logical_not(v); });
 }
 
 int v_newindex(lua_State* L) {
@@ -596,7 +530,8 @@ const luaL_Reg methods[] = {
 };
 
 const luaL_Reg metamethods[] = {
-    {"__index", v_index},
+    {"__index", methods_only_index},
+    {"__fields", no_fields},
     {"__newindex", v_newindex},
     {"__add", v_add},
     {"__sub", v_sub},

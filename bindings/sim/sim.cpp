@@ -8,15 +8,15 @@
 // options table (on the stack) until protect() copies them.
 #include <fmt/format.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
-#include "ml/args.hpp"
 #include "core/types.hpp"
+#include "stats/args.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/sim/fmri.hpp"
 #include "nl/sim/ketamine.hpp"
@@ -30,18 +30,19 @@ using nl::Table;
 
 constexpr int kOpts = 1;
 
-// Field `key` of the options, a number in [lo, hi] (default when absent).
-double opt_number(lua_State* L, const char* key, double def, double lo, double hi) {
-  double v = def;
-  if (lua_getfield(L, kOpts, key) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TNUMBER)
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s' must be a number, got %s", key, luaL_typename(L, -1)));
-    v = lua_tonumber(L, -1);
-    if (!(v >= lo && v <= hi))
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s' must be between %f and %f, got %f", key, lo, hi, v));
-  }
+// Option `dir`, the output directory (required). The string stays owned by the options
+// table.
+const char* opt_dir(lua_State* L) {
+  if (lua_getfield(L, kOpts, "dir") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+    luaL_argerror(L, kOpts, "option 'dir' (the output directory, a non-empty string) is required");
+  const char* dir = lua_tostring(L, -1);
   lua_pop(L, 1);
-  return v;
+  return dir;
+}
+
+// Option `seed`: a non-negative integer, or def.
+std::uint64_t opt_seed(lua_State* L, std::uint64_t def) {
+  return static_cast<std::uint64_t>(opt_integer(L, kOpts, "seed", 0, LUA_MAXINTEGER, static_cast<lua_Integer>(def)));
 }
 
 // Checks option `planted` = {responders = {names}, nonresponders = {names}}; returns
@@ -54,14 +55,10 @@ bool check_planted(lua_State* L) {
   if (!lua_istable(L, -1))
     luaL_argerror(L, kOpts, "option 'planted' must be a table {responders = {...}, nonresponders = {...}}");
   const int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t) != 0) {
-    lua_pop(L, 1);
-    const char* key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
-    if (!key || (std::strcmp(key, "responders") != 0 && std::strcmp(key, "nonresponders") != 0))
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "unknown key '%s' in option 'planted'; expected responders, nonresponders",
-                                              luaL_tolstring(L, -1, nullptr)));
-  }
+  at_argument(L, kOpts, t, [&] {
+    check_options(L, kOpts, "option 'planted'", {"responders", "nonresponders"});
+    return 0;
+  });
   lua_Integer total = 0;
   for (const char* key : {"responders", "nonresponders"}) {
     if (lua_getfield(L, t, key) != LUA_TNIL) {
@@ -130,6 +127,44 @@ void print_notices(const std::vector<std::string>& notices) {
   std::fflush(stderr);
 }
 
+// The atlas option: a neurolua.Atlas (returned through `object`), or a name / path.
+const char* opt_atlas(lua_State* L, bool& object) {
+  const char* name = "aal";
+  const int atype = lua_getfield(L, kOpts, "atlas");
+  if (atype == LUA_TSTRING) name = lua_tostring(L, -1);  // kept alive by the options table
+  else if (atype != LUA_TNIL && !test<nl::Atlas>(L, -1))
+    luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'atlas' must be an atlas name, a path or a neurolua.Atlas, got %s",
+                                            luaL_typename(L, -1)));
+  object = atype != LUA_TNIL && atype != LUA_TSTRING;
+  lua_pop(L, 1);
+  return name;
+}
+
+// The atlas `name` (a name or a path), its notices printed.
+std::shared_ptr<const nl::Atlas> load_named_atlas(const char* name) {
+  const auto loaded = nl::load_atlas(name, "", {});
+  print_notices(loaded->notices());
+  return loaded;
+}
+
+// The Atlas of the options (inside protect: raw accessors only).
+std::shared_ptr<const nl::Atlas> get_atlas(lua_State* L, bool object, const char* name) {
+  if (!object) return load_named_atlas(name);
+  lua_getfield(L, kOpts, "atlas");
+  std::shared_ptr<const nl::Atlas> a = static_cast<Box<nl::Atlas>*>(lua_touserdata(L, -1))->ptr;
+  lua_pop(L, 1);
+  return a;
+}
+
+// Replaces the String column `name` of t by its values joined to dir.
+void join_paths(Table& t, const char* name, const std::string& dir) {
+  const nl::Column& rel = *t.column(name);
+  std::vector<std::string> full(rel.size());
+  const std::string prefix = dir + (dir.back() == '/' ? "" : "/");
+  for (std::size_t i = 0; i < rel.size(); ++i) full[i] = prefix + rel.string(i);
+  t.set(std::make_shared<const nl::Column>(nl::Column::strings(name, std::move(full))));
+}
+
 // nl.sim.ketamine{dir = ..., seed = 1, atlas = "aal", resolution = 3, overwrite = false,
 //                 effect = 1, cohorts = {...}, planted = {...}}
 //   -> participants Table, ground-truth Table, regional volumes Table
@@ -139,39 +174,15 @@ int ketamine(lua_State* L) {
   check_options(L, kOpts, "ketamine",
                 {"dir", "seed", "atlas", "resolution", "overwrite", "effect", "cohorts", "planted"});
 
-  if (lua_getfield(L, kOpts, "dir") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-    luaL_argerror(L, kOpts, "option 'dir' (the output directory, a non-empty string) is required");
-  const char* dir = lua_tostring(L, -1);  // kept alive by the options table
-  lua_pop(L, 1);
-
+  const char* dir = opt_dir(L);
   // Plain values only: KetamineOptions holds vectors of names, so it is built inside
   // protect(), where no Lua error can skip its destructor (STYLE.md item 4).
-  std::uint64_t seed = nl::sim::KetamineOptions{}.seed;
-  if (lua_getfield(L, kOpts, "seed") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-      luaL_argerror(L, kOpts, "option 'seed' must be a non-negative integer");
-    seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
-  }
-  lua_pop(L, 1);
-  const double resolution = opt_number(L, "resolution", 3.0, 1.0, 4.0);
-  const double effect = opt_number(L, "effect", 1.0, 0.0, 10.0);
-
-  bool overwrite = false;
-  if (lua_getfield(L, kOpts, "overwrite") != LUA_TNIL) {
-    if (!lua_isboolean(L, -1)) luaL_argerror(L, kOpts, "option 'overwrite' must be true or false");
-    overwrite = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-
-  // The atlas: a neurolua.Atlas, or a name / path loaded inside protect().
-  const char* atlas_name = "aal";
-  const int atype = lua_getfield(L, kOpts, "atlas");
-  if (atype == LUA_TSTRING) atlas_name = lua_tostring(L, -1);
-  else if (atype != LUA_TNIL && !test<nl::Atlas>(L, -1))
-    luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'atlas' must be an atlas name, a path or a neurolua.Atlas, got %s",
-                                            luaL_typename(L, -1)));
-  const bool atlas_object = atype != LUA_TNIL && atype != LUA_TSTRING;
-  lua_pop(L, 1);
+  const std::uint64_t seed = opt_seed(L, nl::sim::KetamineOptions{}.seed);
+  const double resolution = opt_number(L, kOpts, "resolution", 1.0, 4.0, 3.0);
+  const double effect = opt_number(L, kOpts, "effect", 0.0, 10.0, 1.0);
+  const bool overwrite = opt_boolean(L, kOpts, "overwrite", false);
+  bool atlas_object = false;
+  const char* atlas_name = opt_atlas(L, atlas_object);
 
   bool keep[nl::sim::kCohorts];
   check_cohorts(L, keep);
@@ -185,17 +196,7 @@ int ketamine(lua_State* L) {
     o.seed = seed;
     o.resolution = resolution;
     o.effect = effect;
-    std::shared_ptr<const nl::Atlas> atlas;
-    if (atlas_object) {
-      lua_getfield(L, kOpts, "atlas");
-      auto* box = static_cast<Box<nl::Atlas>*>(luaL_testudata(L, -1, TypeName<nl::Atlas>::value));
-      atlas = box->ptr;
-      lua_pop(L, 1);
-    } else {
-      const auto loaded = nl::load_atlas(atlas_name, "", {});
-      print_notices(loaded->notices());
-      atlas = loaded;
-    }
+    const auto atlas = get_atlas(L, atlas_object, atlas_name);
     if (planted) {
       o.responder_regions = read_names(L, "responders");
       o.nonresponder_regions = read_names(L, "nonresponders");
@@ -211,11 +212,7 @@ int ketamine(lua_State* L) {
 
     // The returned participants resolve gm_path against dir, as nl.study.participants does.
     Table p = nl::sim::participants_table(cohort, subjects);
-    const nl::Column& rel = *p.column("gm_path");
-    std::vector<std::string> full(rel.size());
-    const std::string prefix = std::string(dir) + (std::string(dir).back() == '/' ? "" : "/");
-    for (std::size_t i = 0; i < rel.size(); ++i) full[i] = prefix + rel.string(i);
-    p.set(std::make_shared<const nl::Column>(nl::Column::strings("gm_path", std::move(full))));
+    join_paths(p, "gm_path", dir);
     *participants = std::make_shared<Table>(std::move(p));
     *truth = std::make_shared<Table>(nl::sim::ground_truth_table(cohort));
     *volumes = std::make_shared<Table>(nl::sim::volumes_table(cohort, subjects));
@@ -225,22 +222,12 @@ int ketamine(lua_State* L) {
 
 // ---------------------------------------------------------------- nl.sim.fmri
 
-// Field `key` of the table at `t`, an integer (default when absent); the range is the
-// engine's to check.
-int opt_int(lua_State* L, int t, const char* prefix, const char* key, int def) {
-  int v = def;
-  if (lua_getfield(L, t, key) != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) && !(lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == std::floor(lua_tonumber(L, -1))))
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s%s' must be an integer, got %s", prefix, key,
-                                              lua_type(L, -1) == LUA_TNUMBER ? lua_tolstring(L, -1, nullptr)
-                                                                              : luaL_typename(L, -1)));
-    const lua_Number x = lua_tonumber(L, -1);
-    if (!(x >= -1e9 && x <= 1e9))
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s%s' is out of range", prefix, key));
-    v = static_cast<int>(x);
-  }
-  lua_pop(L, 1);
-  return v;
+// Option `key` of the options table at idx (the options or a sub-table of them), an
+// integer (default when absent); the engine checks its range (check_fmri_options).
+int opt_count(lua_State* L, int idx, const char* key, int def) {
+  return at_argument(L, kOpts, idx, [&] {
+    return static_cast<int>(opt_integer(L, kOpts, key, -1000000000, 1000000000, def));
+  });
 }
 
 // Option `key` as a sub-table with only the keys `allowed`; returns its stack index or
@@ -253,53 +240,14 @@ int opt_subtable(lua_State* L, const char* key, std::initializer_list<const char
   if (!lua_istable(L, -1))
     luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s' must be a table %s", key, shape));
   const int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t) != 0) {
-    lua_pop(L, 1);
-    bool ok = false;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char* a : allowed) ok = ok || std::strcmp(a, lua_tostring(L, -1)) == 0;
-    if (!ok)
-      luaL_argerror(L, kOpts, lua_pushfstring(L, "unknown key '%s' in option '%s'; expected %s",
-                                              luaL_tolstring(L, -1, nullptr), key, shape));
-  }
-  return t;
-}
-
-// The atlas option: a neurolua.Atlas (returned through `object`), or a name / path.
-const char* opt_atlas(lua_State* L, bool& object) {
-  const char* name = "aal";
-  const int atype = lua_getfield(L, kOpts, "atlas");
-  if (atype == LUA_TSTRING) name = lua_tostring(L, -1);  // kept alive by the options table
-  else if (atype != LUA_TNIL && !test<nl::Atlas>(L, -1))
-    luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'atlas' must be an atlas name, a path or a neurolua.Atlas, got %s",
-                                            luaL_typename(L, -1)));
-  object = atype != LUA_TNIL && atype != LUA_TSTRING;
+  lua_pushfstring(L, "option '%s'", key);  // stays on the stack: check_options' `what`
+  const char* what = lua_tostring(L, -1);
+  at_argument(L, kOpts, t, [&] {
+    check_options(L, kOpts, what, allowed);
+    return 0;
+  });
   lua_pop(L, 1);
-  return name;
-}
-
-// The Atlas of the options (inside protect: raw accessors only).
-std::shared_ptr<const nl::Atlas> get_atlas(lua_State* L, bool object, const char* name) {
-  if (object) {
-    lua_getfield(L, kOpts, "atlas");
-    auto* box = static_cast<Box<nl::Atlas>*>(luaL_testudata(L, -1, TypeName<nl::Atlas>::value));
-    std::shared_ptr<const nl::Atlas> a = box->ptr;
-    lua_pop(L, 1);
-    return a;
-  }
-  const auto loaded = nl::load_atlas(name, "", {});
-  print_notices(loaded->notices());
-  return loaded;
-}
-
-// Replaces the String column `name` of t by its values joined to dir.
-void join_paths(Table& t, const char* name, const std::string& dir) {
-  const nl::Column& rel = *t.column(name);
-  std::vector<std::string> full(rel.size());
-  const std::string prefix = dir + (dir.back() == '/' ? "" : "/");
-  for (std::size_t i = 0; i < rel.size(); ++i) full[i] = prefix + rel.string(i);
-  t.set(std::make_shared<const nl::Column>(nl::Column::strings(name, std::move(full))));
+  return t;
 }
 
 // nl.sim.fmri{dir = ..., seed = 1, atlas = "aal", resolution = 3, tr = 2, frames = 240,
@@ -312,32 +260,17 @@ int fmri(lua_State* L) {
   check_options(L, kOpts, "fmri",
                 {"dir", "seed", "atlas", "resolution", "tr", "frames", "runs", "subjects", "sessions",
                  "motion_outliers", "effect", "compression", "overwrite"});
-  if (lua_getfield(L, kOpts, "dir") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-    luaL_argerror(L, kOpts, "option 'dir' (the output directory, a non-empty string) is required");
-  const char* dir = lua_tostring(L, -1);  // kept alive by the options table
-  lua_pop(L, 1);
-
+  const char* dir = opt_dir(L);
   nl::sim::FmriOptions o;
-  if (lua_getfield(L, kOpts, "seed") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-      luaL_argerror(L, kOpts, "option 'seed' must be a non-negative integer");
-    o.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
-  }
-  lua_pop(L, 1);
-  o.resolution = opt_number(L, "resolution", 3.0, 2.0, 8.0);
-  o.tr = opt_number(L, "tr", 2.0, 0.5, 4.0);
-  o.effect = opt_number(L, "effect", 1.0, 0.0, 2.0);
-  o.frames = opt_int(L, kOpts, "", "frames", o.frames);
-  o.runs = opt_int(L, kOpts, "", "runs", o.runs);
+  o.seed = opt_seed(L, o.seed);
+  o.resolution = opt_number(L, kOpts, "resolution", 2.0, 8.0, 3.0);
+  o.tr = opt_number(L, kOpts, "tr", 0.5, 4.0, 2.0);
+  o.effect = opt_number(L, kOpts, "effect", 0.0, 2.0, 1.0);
+  o.frames = opt_count(L, kOpts, "frames", o.frames);
+  o.runs = opt_count(L, kOpts, "runs", o.runs);
   nl::sim::FmriOutputOptions out;
-  out.compression = opt_int(L, kOpts, "", "compression", out.compression);
-  if (out.compression < 1 || out.compression > 9)
-    luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'compression' must be between 1 and 9, got %d", out.compression));
-  if (lua_getfield(L, kOpts, "overwrite") != LUA_TNIL) {
-    if (!lua_isboolean(L, -1)) luaL_argerror(L, kOpts, "option 'overwrite' must be true or false");
-    out.overwrite = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
+  out.compression = static_cast<int>(opt_integer(L, kOpts, "compression", 1, 9, out.compression));
+  out.overwrite = opt_boolean(L, kOpts, "overwrite", false);
 
   // Cohort: the paper's when `subjects` is absent; otherwise patients and controls are
   // required and the other counts default to no dropouts, half responders, one scan
@@ -350,10 +283,10 @@ int fmri(lua_State* L) {
         luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'subjects' needs '%s' (a count)", key));
       else
         lua_pop(L, 1);
-    o.patients = opt_int(L, subj, "subjects.", "patients", 0);
-    o.controls = opt_int(L, subj, "subjects.", "controls", 0);
-    o.dropouts = opt_int(L, subj, "subjects.", "dropouts", 0);
-    o.responders = opt_int(L, subj, "subjects.", "responders", (o.patients - o.dropouts + 1) / 2);
+    o.patients = opt_count(L, subj, "patients", 0);
+    o.controls = opt_count(L, subj, "controls", 0);
+    o.dropouts = opt_count(L, subj, "dropouts", 0);
+    o.responders = opt_count(L, subj, "responders", (o.patients - o.dropouts + 1) / 2);
     o.pre2 = 0;
     o.post = o.patients - o.dropouts;
     o.control_repeat = 0;
@@ -362,11 +295,11 @@ int fmri(lua_State* L) {
   const int ses = opt_subtable(L, "sessions", {"pre2", "post", "control_repeat"},
                                "{pre2 = n, post = n, control_repeat = n}");
   if (ses) {
-    o.pre2 = opt_int(L, ses, "sessions.", "pre2", o.pre2);
-    o.post = opt_int(L, ses, "sessions.", "post", o.post);
-    o.control_repeat = opt_int(L, ses, "sessions.", "control_repeat", o.control_repeat);
+    o.pre2 = opt_count(L, ses, "pre2", o.pre2);
+    o.post = opt_count(L, ses, "post", o.post);
+    o.control_repeat = opt_count(L, ses, "control_repeat", o.control_repeat);
   }
-  o.motion_outliers = opt_int(L, kOpts, "", "motion_outliers", o.motion_outliers);
+  o.motion_outliers = opt_count(L, kOpts, "motion_outliers", o.motion_outliers);
   char bad[512] = {0};
   {
     try {
@@ -408,18 +341,9 @@ int fmri_networks(lua_State* L) {
     luaL_argerror(L, 1, lua_pushfstring(L, "an atlas name, a path or a neurolua.Atlas expected, got %s",
                                         luaL_typename(L, 1)));
   const bool object = type != LUA_TNONE && type != LUA_TNIL && type != LUA_TSTRING;
-  auto* result = new_object<Table>(L);
-  return protect(L, [&] {
-    std::shared_ptr<const nl::Atlas> atlas;
-    if (object) {
-      atlas = static_cast<Box<nl::Atlas>*>(lua_touserdata(L, 1))->ptr;
-    } else {
-      const auto loaded = nl::load_atlas(name, "", {});
-      print_notices(loaded->notices());
-      atlas = loaded;
-    }
-    *result = std::make_shared<Table>(nl::sim::fmri_networks_table(*atlas));
-    return 1;
+  return push_new<Table>(L, [&] {
+    if (object) return nl::sim::fmri_networks_table(*static_cast<Box<nl::Atlas>*>(lua_touserdata(L, 1))->ptr);
+    return nl::sim::fmri_networks_table(*load_named_atlas(name));
   });
 }
 

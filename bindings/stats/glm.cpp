@@ -8,7 +8,8 @@
 //   r.p_fwe             -- FWE-corrected p per test (a tests x 1 Matrix)
 //
 // Results are plain Lua tables with a metatable that prints them ("neurolua.GLMResult",
-// "neurolua.Design"); their fields are Matrices, numbers, strings and a Table.
+// "neurolua.Design": records, bindings/stats/args.hpp); their fields are Matrices,
+// numbers, strings and a Table.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -127,20 +128,12 @@ void apply_levels(lua_State* L, int opts, std::vector<int>& codes, std::vector<s
 
 // ---------------------------------------------------------------- designs
 
-void push_string_list(lua_State* L, const std::vector<std::string>& v) {
-  lua_createtable(L, static_cast<int>(v.size()), 0);
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    lua_pushlstring(L, v[i].data(), v[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-}
-
 void push_design(lua_State* L, st::Design&& d) {
   lua_createtable(L, 0, 8);
   set_string(L, "description", d.description);
   set_string(L, "scheme", scheme_name(d.scheme));
   set_integer(L, "n", d.X.rows());
-  push_string_list(L, d.names);
+  push_strings(L, d.names);
   lua_setfield(L, -2, "names");
   if (!d.blocks.empty()) {
     lua_createtable(L, static_cast<int>(d.blocks.size()), 0);
@@ -371,15 +364,10 @@ ClusterArg check_cluster(lua_State* L, int oi, lua_Integer columns) {
   }
   if (!lua_istable(L, -1)) luaL_argerror(L, oi, "option 'cluster' must be a table {mask = Volume, p = ... | threshold = ...}");
   const int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t) != 0) {
-    lua_pop(L, 1);
-    const char* key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (std::strcmp(key, "mask") && std::strcmp(key, "threshold") && std::strcmp(key, "p") &&
-        std::strcmp(key, "connectivity"))
-      luaL_argerror(L, oi, lua_pushfstring(L, "unknown key '%s' in option 'cluster'; expected mask, p, threshold, "
-                                              "connectivity", luaL_tolstring(L, -1, nullptr)));
-  }
+  at_argument(L, oi, t, [&] {
+    check_options(L, oi, "option 'cluster'", {"mask", "p", "threshold", "connectivity"});
+    return 0;
+  });
   lua_getfield(L, t, "mask");
   const nl::Volume* mask = test<nl::Volume>(L, -1);
   if (!mask) luaL_argerror(L, oi, "option 'cluster': 'mask' must be a neurolua.Volume (the voxels of the data's columns)");
@@ -626,11 +614,11 @@ int glm(lua_State* L) {
       push_vector_field(L, "se", t.se);
     }
     if (test_names.size() == static_cast<std::size_t>(fit.m)) {
-      push_string_list(L, test_names);
+      push_strings(L, test_names);
       lua_setfield(L, -2, "names");
     }
     if (design_names.size() == static_cast<std::size_t>(fit.p)) {
-      push_string_list(L, design_names);
+      push_strings(L, design_names);
       lua_setfield(L, -2, "design_names");
     }
     // One row per test, for sorting, filtering and writing.
@@ -809,14 +797,15 @@ const luaL_Reg functions[] = {
 
 // Adds the GLM functions to the nl.stats table on top.
 void open_stats_glm(lua_State* L) {
-  luaL_newmetatable(L, kDesign);
-  lua_pushcfunction(L, design_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, kResult);
-  lua_pushcfunction(L, result_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  register_record(L, kDesign, {"description", "scheme", "n", "names", "blocks", "X", "contrast"}, design_tostring);
+  // Every field a GLMResult can have: t or F, the permutation and cluster fields only
+  // with those options, names and design_names only for named columns.
+  register_record(L, kResult,
+                  {"test", "description", "n", "tests", "rank", "df", "df1", "tail", "contrast", "beta", "stat", "t",
+                   "F", "p", "p_fdr", "effect", "se", "names", "design_names", "table", "permutations", "exhaustive",
+                   "seed", "scheme", "blocks", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "clusters", "cluster_map",
+                   "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity"},
+                  result_tostring);
   luaL_setfuncs(L, functions, 0);
 }
 

@@ -7,8 +7,8 @@
 //   r.p
 //
 // Each test returns a plain table of its numbers with the metatable
-// "neurolua.TestResult", whose __tostring prints a one-line report chosen by the
-// table's `method` field.
+// "neurolua.TestResult" (a record, bindings/stats/args.hpp), whose __tostring prints a
+// one-line report chosen by the table's `method` field.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -199,17 +199,9 @@ int chi2(lua_State* L) {
       read_categories(L, b, true, cb, lb);
       T = Matrix::Zero(static_cast<Eigen::Index>(la.size()), static_cast<Eigen::Index>(lb.size()));
       for (std::size_t i = 0; i < ca.size(); ++i) T(ca[i], cb[i]) += 1;
-      lua_createtable(L, static_cast<int>(la.size()), 0);
-      for (std::size_t i = 0; i < la.size(); ++i) {
-        lua_pushstring(L, la[i].c_str());
-        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-      }
+      push_strings(L, la);
       lua_setfield(L, -2, "rows");
-      lua_createtable(L, static_cast<int>(lb.size()), 0);
-      for (std::size_t i = 0; i < lb.size(); ++i) {
-        lua_pushstring(L, lb[i].c_str());
-        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-      }
+      push_strings(L, lb);
       lua_setfield(L, -2, "columns");
     } else {
       T = read_matrix_arg(L, table);
@@ -411,10 +403,14 @@ const luaL_Reg functions[] = {
 
 // Adds the classical tests, ROC and corrections to the nl.stats table on top.
 void open_stats_tests(lua_State* L) {
-  luaL_newmetatable(L, kTest);
-  lua_pushcfunction(L, test_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  // Every field any test sets; each result has those of its test.
+  register_record(L, kTest,
+                  {"method", "r", "t", "F", "chi2", "df", "df1", "df2", "p", "n", "tail", "ci", "estimate", "se",
+                   "mean_x", "mean_y", "n_x", "n_y", "mu", "correction", "observed", "expected", "rows", "columns",
+                   "ss_conditions", "ss_subjects", "ss_error", "subjects", "conditions", "means", "auc", "level", "sd",
+                   "direction", "cases", "controls", "threshold", "sensitivity", "specificity", "youden",
+                   "thresholds", "curve"},
+                  test_tostring);
   luaL_setfuncs(L, functions, 0);
 }
 

@@ -12,12 +12,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
+#include "core/fields.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/table/table.hpp"
@@ -129,23 +130,6 @@ decltype(auto) blame(int arg, F&& f) {
   }
 }
 
-// Every key of the options table at idx must be one of `allowed`.
-void check_option_keys(lua_State* L, int idx, int arg, std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    lua_pop(L, 1);
-    bool known = false;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char* a : allowed) known = known || lua_string(L, -1) == a;
-    if (!known) {
-      const std::string key = lua_type(L, -1) == LUA_TSTRING ? lua_string(L, -1) : luaL_typename(L, -1);
-      fail(arg, fmt::format("unknown option {} (options: {})", nl::detail::quoted(key), list));
-    }
-  }
-}
-
 // Pushes options[name] without metamethods and returns its Lua type.
 int push_option(lua_State* L, int idx, const char* name) {
   lua_pushstring(L, name);
@@ -166,11 +150,20 @@ char sep_option(lua_State* L, int idx, int arg) {
   return sep;
 }
 
-// Options of read/parse from the table at idx (0: none given).
+// The options argument of read/parse (argument 2): its stack index after checking its
+// keys, or 0 when none is given.
+int check_read_options(lua_State* L, const char* what) {
+  if (lua_isnoneornil(L, 2)) return 0;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  check_options(L, 2, what, {"sep", "types", "na"});
+  return 2;
+}
+
+// Options of read/parse from the table at idx (0: none given), checked by
+// check_read_options.
 nl::ReadOptions read_options(lua_State* L, int idx, int arg) {
   nl::ReadOptions o;
   if (idx == 0) return o;
-  check_option_keys(L, idx, arg, {"sep", "types", "na"});
   o.sep = sep_option(L, idx, arg);
   if (const int t = push_option(L, idx, "types"); t != LUA_TNIL) {
     if (t != LUA_TTABLE) fail(arg, "option 'types' must be a table {column = 'number'|'string'|'bool'}");
@@ -266,26 +259,6 @@ Column column_from_value(lua_State* L, int idx, const std::string& name, const T
   return Column::filled(name, value, t.nrows());
 }
 
-// Pushes a new Column userdata holding make().
-template <class F>
-int push_new_column(lua_State* L, F&& make) {
-  auto* slot = new_object<const Column>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<const Column>(make());
-    return 1;
-  });
-}
-
-// Pushes a new Table userdata holding make().
-template <class F>
-int push_new_table(lua_State* L, F&& make) {
-  auto* slot = new_object<Table>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Table>(make());
-    return 1;
-  });
-}
-
 // Pushes {column = value} for row i (missing cells left out, so they read as nil).
 void push_row(lua_State* L, const Table& t, std::size_t i) {
   lua_createtable(L, 0, static_cast<int>(t.ncols()));
@@ -303,18 +276,16 @@ void push_row(lua_State* L, const Table& t, std::size_t i) {
 int read(lua_State* L) {
   std::size_t n = 0;
   const char* path = luaL_checklstring(L, 1, &n);
-  const int opts = lua_isnoneornil(L, 2) ? 0 : 2;
-  if (opts) luaL_checktype(L, opts, LUA_TTABLE);
-  return push_new_table(L, [&] { return nl::read_table(std::string(path, n), read_options(L, opts, 2)); });
+  const int opts = check_read_options(L, "read");
+  return push_new<Table>(L, [&] { return nl::read_table(std::string(path, n), read_options(L, opts, 2)); });
 }
 
 // nl.table.parse(text [, options]) -> Table, from CSV/TSV text in memory.
 int parse(lua_State* L) {
   std::size_t n = 0;
   const char* text = luaL_checklstring(L, 1, &n);
-  const int opts = lua_isnoneornil(L, 2) ? 0 : 2;
-  if (opts) luaL_checktype(L, opts, LUA_TTABLE);
-  return push_new_table(L, [&] {
+  const int opts = check_read_options(L, "parse");
+  return push_new<Table>(L, [&] {
     return nl::parse_table(std::string_view(text, n), "<text>", read_options(L, opts, 2));
   });
 }
@@ -323,7 +294,7 @@ int parse(lua_State* L) {
 int make(lua_State* L) {
   const bool spec = !lua_isnoneornil(L, 1);
   if (spec) luaL_checktype(L, 1, LUA_TTABLE);
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     Table t;
     const lua_Integer n = spec ? static_cast<lua_Integer>(lua_rawlen(L, 1)) : 0;
     for (lua_Integer k = 1; k <= n; ++k) {
@@ -345,19 +316,19 @@ int make(lua_State* L) {
 
 // ---------------------------------------------------------------- Table: metamethods
 
-// t.name: a method if there is one by that name, else the column.
+// t.name: a method if there is one by that name, else the column; an unknown name
+// raises with a did-you-mean over the columns and methods.
 int t_index(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   if (push_method(L, 2)) return 1;
   if (lua_type(L, 2) != LUA_TSTRING)
-    return luaL_error(L, "a Table is indexed by column name, got %s", luaL_typename(L, 2));
+    return luaL_error(L, "a Table is indexed by column name, got %s (t:row(i) gives row i)", luaL_typename(L, 2));
   std::size_t n = 0;
   const char* name = lua_tolstring(L, 2, &n);
-  auto* slot = new_object<const Column>(L);
-  return protect(L, [&] {
-    *slot = t.column(std::string_view(name, n));
-    return 1;
-  });
+  const ColumnPtr* c = t.find(std::string_view(name, n));
+  if (!c) return no_field(L, 1, 2);
+  *new_object<const Column>(L) = *c;
+  return 1;
 }
 
 // t.name = value adds or replaces a column; t.name = nil removes it.
@@ -398,13 +369,10 @@ int t_ncols(lua_State* L) {
 
 int t_columns(lua_State* L) {
   const Table& t = check<Table>(L, 1);
-  lua_createtable(L, static_cast<int>(t.ncols()), 0);
-  for (std::size_t j = 0; j < t.ncols(); ++j) {
-    const std::string& name = t.columns()[j]->name();
-    lua_pushlstring(L, name.data(), name.size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(j + 1));
-  }
-  return 1;
+  return protect(L, [&] {
+    push_strings(L, t.names());
+    return 1;
+  });
 }
 
 int t_types(lua_State* L) {
@@ -434,7 +402,7 @@ int t_select(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   const int last = lua_gettop(L);
   if (lua_type(L, 2) != LUA_TTABLE) luaL_checkstring(L, 2);
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     const auto names = read_names(L, 2, last, 2);
     return blame(2, [&] { return t.select(names); });
   });
@@ -445,7 +413,7 @@ int t_select(lua_State* L) {
 int t_filter(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   if (const Column* mask = test<const Column>(L, 2))
-    return push_new_table(L, [&] { return blame(2, [&] { return t.filter(*mask); }); });
+    return push_new<Table>(L, [&] { return blame(2, [&] { return t.filter(*mask); }); });
   luaL_argexpected(L, lua_type(L, 2) == LUA_TFUNCTION, 2, "function or bool Column");
   const std::size_t n = t.nrows();
   // Stays on the stack (so it is not collected) until the result is built.
@@ -461,7 +429,7 @@ int t_filter(lua_State* L) {
   }
   const Table* now = test<Table>(L, 1);
   if (!now || now->nrows() != n) return luaL_error(L, "filter: the table changed while being filtered");
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     const Column mask = Column::bools("filter", std::vector<std::uint8_t>(keep, keep + n));
     return now->filter(mask);
   });
@@ -471,7 +439,7 @@ int t_filter(lua_State* L) {
 int t_where(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     std::vector<nl::Condition> conditions;
     lua_pushnil(L);
     while (lua_next(L, 2) != 0) {
@@ -502,7 +470,7 @@ int t_sort(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   const int last = lua_gettop(L);
   if (lua_type(L, 2) != LUA_TTABLE) luaL_checkstring(L, 2);
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     std::vector<nl::SortKey> keys;
     for (auto& name : read_names(L, 2, last, 2)) {
       if (name.size() > 1 && name[0] == '-' && !t.find(name)) keys.push_back({name.substr(1), true});
@@ -517,29 +485,24 @@ int t_join(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   const Table& other = check<Table>(L, 2);
   if (lua_type(L, 3) != LUA_TTABLE) luaL_checkstring(L, 3);
-  const bool has_opts = !lua_isnoneornil(L, 4);
-  if (has_opts) luaL_checktype(L, 4, LUA_TTABLE);
-  return push_new_table(L, [&] {
+  check_options(L, 4, "join", {"how", "suffix"});
+  const auto how = opt_choice(L, 4, "how", {"inner", "left"}, 0) == 1 ? nl::JoinHow::Left : nl::JoinHow::Inner;
+  const char* suffix = nullptr;  // stays owned by the options table
+  if (!lua_isnoneornil(L, 4)) {
+    if (lua_getfield(L, 4, "suffix") != LUA_TNIL) {
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, 4, "option 'suffix' must be a string");
+      suffix = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1);
+  }
+  return push_new<Table>(L, [&] {
     nl::JoinOptions o;
     const auto keys = read_names(L, 3, 3, 3);
     if (keys.empty() || keys.size() > 2) fail(3, "key must be a column name or a pair {left_key, right_key}");
     o.left_key = keys[0];
     o.right_key = keys.back();
-    if (has_opts) {
-      check_option_keys(L, 4, 4, {"how", "suffix"});
-      if (const int ty = push_option(L, 4, "how"); ty != LUA_TNIL) {
-        const std::string how = ty == LUA_TSTRING ? lua_string(L, -1) : "";
-        if (how == "inner") o.how = nl::JoinHow::Inner;
-        else if (how == "left") o.how = nl::JoinHow::Left;
-        else fail(4, "option 'how' must be 'inner' or 'left'");
-      }
-      lua_pop(L, 1);
-      if (const int ty = push_option(L, 4, "suffix"); ty != LUA_TNIL) {
-        if (ty != LUA_TSTRING) fail(4, "option 'suffix' must be a string");
-        o.suffix = lua_string(L, -1);
-      }
-      lua_pop(L, 1);
-    }
+    o.how = how;
+    if (suffix) o.suffix = suffix;
     return blame(3, [&] { return t.join(other, o); });
   });
 }
@@ -553,15 +516,13 @@ int t_matrix(lua_State* L) {
   if (list) lua_settop(L, 3);
   const int last = lua_gettop(L);
   for (int i = 2; !list && i <= last; ++i) luaL_checkstring(L, i);
+  bool drop = false;
+  if (has_opts) {
+    check_options(L, 3, "matrix", {"drop_missing"});
+    drop = opt_boolean(L, 3, "drop_missing", false);
+  }
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
-    bool drop = false;
-    if (has_opts) {
-      check_option_keys(L, 3, 3, {"drop_missing"});
-      push_option(L, 3, "drop_missing");
-      drop = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-    }
     const auto names = list ? read_names(L, 2, 2, 2) : read_names(L, 2, last, 2);
     auto m = blame(2, [&] { return nl::to_matrix(t, names, drop); });
     *slot = std::make_shared<Matrix>(std::move(m.X));
@@ -580,13 +541,10 @@ int t_write(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   std::size_t n = 0;
   const char* path = luaL_checklstring(L, 2, &n);
-  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  check_options(L, 3, "write", {"sep"});
   return protect(L, [&] {
     nl::WriteOptions o;
-    if (!lua_isnoneornil(L, 3)) {
-      check_option_keys(L, 3, 3, {"sep"});
-      o.sep = sep_option(L, 3, 3);
-    }
+    if (!lua_isnoneornil(L, 3)) o.sep = sep_option(L, 3, 3);
     blame(1, [&] { nl::write_table(t, std::string(path, n), o); });
     return 0;
   });
@@ -596,14 +554,14 @@ int t_head(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   const lua_Integer n = luaL_optinteger(L, 2, 5);
   luaL_argcheck(L, n >= 0, 2, "row count must not be negative");
-  return push_new_table(L, [&] { return t.head(static_cast<std::size_t>(n)); });
+  return push_new<Table>(L, [&] { return t.head(static_cast<std::size_t>(n)); });
 }
 
 // t:take{rows...}: 1-based rows in the given order (repeats allowed).
 int t_take(lua_State* L) {
   const Table& t = check<Table>(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  return push_new_table(L, [&] {
+  return push_new<Table>(L, [&] {
     std::vector<std::size_t> rows;
     for (lua_Integer k = 1, n = static_cast<lua_Integer>(lua_rawlen(L, 2)); k <= n; ++k) {
       lua_rawgeti(L, 2, k);
@@ -647,12 +605,14 @@ int t_rows(lua_State* L) {
 
 const Column& check_column(lua_State* L, int idx) { return check<const Column>(L, idx); }
 
-// c[i]: the value (nil if missing or out of range); c.name: a method.
+// c[i]: the value (nil if missing or out of range); c.name: a method; any other name
+// raises.
 int c_index(lua_State* L) {
   const Column& c = check_column(L, 1);
   if (push_method(L, 2)) return 1;
+  if (lua_type(L, 2) != LUA_TNUMBER) return no_field(L, 1, 2);
   int ok = 0;
-  const lua_Integer i = lua_type(L, 2) == LUA_TNUMBER ? lua_tointegerx(L, 2, &ok) : 0;
+  const lua_Integer i = lua_tointegerx(L, 2, &ok);
   if (!ok || i < 1 || static_cast<std::size_t>(i) > c.size()) return 0;
   push_cell(L, c, static_cast<std::size_t>(i - 1), false);
   return 1;
@@ -685,7 +645,7 @@ int arith(lua_State* L, nl::ArithOp op) {
       return luaL_error(L, "arithmetic on a Column needs a number or a number Column, got %s", luaL_typename(L, i));
   const double sa = a ? 0.0 : lua_tonumber(L, 1);
   const double sb = b ? 0.0 : lua_tonumber(L, 2);
-  return push_new_column(L, [&] {
+  return push_new<const Column>(L, [&] {
     if (a && b) return nl::arith(*a, *b, op);
     return a ? nl::arith(*a, sb, op) : nl::arith(sa, *b, op);
   });
@@ -698,7 +658,7 @@ int c_div(lua_State* L) { return arith(L, nl::ArithOp::Div); }
 
 int c_unm(lua_State* L) {
   const Column& a = check_column(L, 1);
-  return push_new_column(L, [&] { return nl::negate(a); });
+  return push_new<const Column>(L, [&] { return nl::negate(a); });
 }
 
 // a & b, a | b: Kleene logic on bool Columns.
@@ -706,7 +666,7 @@ int logic(lua_State* L, bool is_and) {
   const Column* a = test<const Column>(L, 1);
   const Column* b = test<const Column>(L, 2);
   if (!a || !b) return luaL_error(L, "'%s' needs two bool Columns", is_and ? "&" : "|");
-  return push_new_column(L, [&] { return is_and ? nl::logical_and(*a, *b) : nl::logical_or(*a, *b); });
+  return push_new<const Column>(L, [&] { return is_and ? nl::logical_and(*a, *b) : nl::logical_or(*a, *b); });
 }
 
 int c_band(lua_State* L) { return logic(L, true); }
@@ -714,7 +674,7 @@ int c_bor(lua_State* L) { return logic(L, false); }
 
 int c_bnot(lua_State* L) {
   const Column& a = check_column(L, 1);
-  return push_new_column(L, [&] { return nl::logical_not(a); });
+  return push_new<const Column>(L, [&] { return nl::logical_not(a); });
 }
 
 // ---------------------------------------------------------------- Column: methods
@@ -737,7 +697,7 @@ int c_missing(lua_State* L) {
 
 int c_isna(lua_State* L) {
   const Column& c = check_column(L, 1);
-  return push_new_column(L, [&] { return nl::missing_mask(c); });
+  return push_new<const Column>(L, [&] { return nl::missing_mask(c); });
 }
 
 int c_to_table(lua_State* L) {
@@ -811,7 +771,7 @@ int compare(lua_State* L, nl::CompareOp op) {
   const Column& c = check_column(L, 1);
   luaL_checkany(L, 2);
   const Column* other = test<const Column>(L, 2);
-  return push_new_column(L, [&] {
+  return push_new<const Column>(L, [&] {
     if (other) return blame(2, [&] { return nl::compare(c, *other, op); });
     Cell v;
     if (!to_cell(L, 2, v)) fail(2, fmt::format("cannot compare a Column with a {}", type_label(L, 2)));
@@ -850,7 +810,7 @@ const luaL_Reg table_methods[] = {
 
 const luaL_Reg table_metamethods[] = {
     {"__index", t_index}, {"__newindex", t_newindex}, {"__len", t_len}, {"__tostring", t_tostring},
-    {"__fields", t_columns},  // column names, for REPL completion
+    {"__fields", t_columns},  // the fields of a Table are its columns
     {nullptr, nullptr},
 };
 
@@ -863,7 +823,7 @@ const luaL_Reg column_methods[] = {
 };
 
 const luaL_Reg column_metamethods[] = {
-    {"__index", c_index}, {"__newindex", c_newindex}, {"__len", c_len}, {"__tostring", c_tostring},
+    {"__index", c_index}, {"__fields", no_fields}, {"__newindex", c_newindex}, {"__len", c_len}, {"__tostring", c_tostring},
     {"__add", c_add},     {"__sub", c_sub},           {"__mul", c_mul}, {"__div", c_div},
     {"__unm", c_unm},     {"__band", c_band},         {"__bor", c_bor}, {"__bnot", c_bnot},
     {nullptr, nullptr},
@@ -875,10 +835,14 @@ int open_table(lua_State* L) {
   register_type<Table>(L, table_methods, table_metamethods);
   register_type<const Column>(L, column_methods, column_metamethods);
 
-  // The NA sentinel: one zero-size userdata per state, printed as "NA".
+  // The NA sentinel: one zero-size userdata per state, printed as "NA", without fields
+  // or methods.
   luaL_newmetatable(L, kNAType);
-  lua_pushcfunction(L, na_tostring);
-  lua_setfield(L, -2, "__tostring");
+  const luaL_Reg na_metamethods[] = {
+      {"__tostring", na_tostring}, {"__index", methods_only_index}, {"__fields", no_fields}, {nullptr, nullptr}};
+  luaL_setfuncs(L, na_metamethods, 0);
+  lua_newtable(L);
+  lua_setfield(L, -2, "__methods");
   lua_pop(L, 1);
   lua_newuserdatauv(L, 0, 0);
   luaL_setmetatable(L, kNAType);

@@ -1,12 +1,12 @@
 -- neurolua/help.lua: help(x) prints the reference entry of a function or type.
 --
 -- The reference pages (docs/reference/*.md) are compiled into the binary. Each entry
--- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)" or
--- "### Matrix:solve(b)", followed by its text up to the next heading. The key of an
--- entry is its signature up to the first "(". help(x) finds the key of x by name
--- (help "Matrix:solve"), by type (a Matrix userdata -> its page), or by identity: the
--- functions reachable from the nl table and the methods of every neurolua type are
--- indexed once, on first use.
+-- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)",
+-- "### Matrix:solve(b)" or "### GLMResult.p" (a field), followed by its text up to the
+-- next heading. The key of an entry is its signature up to the first "(". help(x) finds
+-- the key of x by name (help "Matrix:solve"), by type (a Matrix userdata or a GLMResult
+-- record -> its page or its entries), or by identity: the functions reachable from the
+-- nl table and the methods of every neurolua type are indexed once, on first use.
 local M = {}
 
 local pages      -- list of {file, title, type, intro, entries = {...}}

@@ -190,4 +190,36 @@ T.test("seed maps: Matrix and 4-D Volume paths equal numpy.corrcoef", function()
   T.raises(function() nl.fc.seed_corr(I.Y, I.Y) end, "seed must be a Matrix with one column")
 end)
 
+T.test("FCInfo: optional fields read nil, unknown names raise, every field documented", function()
+  local help = require "neurolua.help"
+  local s = nl.fc.motion(I.motion)
+  local _, info = nl.fc.clean(I.Y, { motion = I.motion, tr = 2, bandpass = { 0.01, 0.1 } })
+  local _, bare = nl.fc.clean(I.Y, {})
+  local mt = getmetatable(s)
+  T.eq(mt.__name, "neurolua.FCInfo")
+  T.truthy(getmetatable(info) == mt and getmetatable(bare) == mt)
+  T.eq(table.concat(mt.__fields(s), ","),
+       "kept,n_kept,fd,mean_fd,max_fd,max_translation,max_rotation,exclude,n_scrubbed,fd_threshold")
+  T.eq(table.concat(mt.__fields(bare), ","), "frames,kept,n_kept,design,regressors")
+  T.eq(#mt.__fields(info), 12)
+  -- Optional fields a record lacks read as nil.
+  T.eq(s.design, nil); T.eq(s.frames, nil); T.eq(s.regressors, nil)
+  T.eq(info.fd_threshold, nil)
+  T.eq(bare.mean_fd, nil); T.eq(bare.fd, nil); T.eq(bare.exclude, nil)
+  T.eq(tostring(bare), "[clean: 120 of 120 frames kept, 2 regressors]")
+  -- Other names raise, with a did-you-mean over the fields the record has.
+  T.raises(function() return s.mean_fdd end,
+           "FCInfo has no field 'mean_fdd'; did you mean 'mean_fd'? (fields: kept, n_kept, fd, mean_fd, ")
+  T.raises(function() return info.n_scrubed end, "did you mean 'n_scrubbed'?")
+  T.raises(function() return bare.regresors end, "FCInfo has no field 'regresors'; did you mean 'regressors'?")
+  T.eq(next(mt.__methods), nil)
+  for _, r in ipairs{ s, info } do
+    for _, k in ipairs(mt.__fields(r)) do T.truthy(help.text("FCInfo." .. k), "FCInfo." .. k .. " has a reference entry") end
+  end
+  T.truthy(help.text(s):find("FCInfo.mean_fd", 1, true), "help(info) lists the FCInfo entries")
+  -- The motion format, a positional argument of friston24, is checked like an option.
+  T.raises(function() nl.fc.friston24(I.motion, "fls") end,
+           "bad argument #2 to 'friston24' (option 'format' must be one of spm, fsl, afni, got fls; did you mean 'fsl'?)")
+end)
+
 T.done()

@@ -172,4 +172,12 @@ T.test("errors name the argument and the problem", function()
   T.raises(function() return a:block(2, 2, 2, 1) end, "block height 2 out of range [0, 1]")
 end)
 
+T.test("fields: none; an unknown name raises with a did-you-mean", function()
+  local m = M{{1, 2}, {3, 4}}
+  T.methods_only(m, "Matrix", "rows", "tranpose", "transpose")
+  T.raises(function() return m.foo end, "Matrix has no field 'foo' (fields: none; methods: abs, block, ")
+  T.eq(m[3], nil, "a row index outside 1..rows is nil")
+  T.eq(m[1.5], nil)
+end)
+
 T.done()

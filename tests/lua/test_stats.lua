@@ -213,7 +213,7 @@ T.test("cluster inference on a mask: clusters, maps and FWE p", function()
   T.truthy(q.clusters.p_fwe[1] ~= q.clusters.p_fwe[1], "no permutations: NaN cluster p")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask } }) end, "needs exactly one of 'p'")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.01, conectivity = 6 } }) end,
-           "unknown key 'conectivity' in option 'cluster'")
+           "bad argument #4 to 'glm' (unknown option 'conectivity' for option 'cluster'; did you mean 'connectivity'?")
   T.raises(function() nl.stats.glm(nl.matrix(f.Y):cols_at(1, 10), f.X, f.C[1], { cluster = { mask = mask, p = 0.01 } }) end,
            "the mask has " .. #f.tests[1] .. " voxels but the data have 10 columns")
 end)
@@ -234,7 +234,7 @@ T.test("glm errors name the argument", function()
   T.raises(function() nl.stats.glm(Y, X, {0, 1}, { blocks = {1, 2} }) end, "blocks has 2 entries but the data have 10 rows")
   T.raises(function() nl.stats.glm(Y, X, {{0, 1}}, { tail = "right" }) end, "option 'tail' applies to t contrasts only")
   T.raises(function() nl.stats.glm(Y, X) end, "bad argument #3 to 'glm' (contrast expected")
-  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { permutations = -1 }) end, "option 'permutations' must be an integer")
+  T.raises(function() nl.stats.glm(Y, X, {0, 1}, { permutations = -1 }) end, "option 'permutations' must be between 0 and 100000000, got -1")
 end)
 
 T.test("classical tests equal scipy and R", function()
@@ -317,6 +317,90 @@ T.test("classical test errors name the argument", function()
   T.raises(function() nl.stats.anova_rm({{1, 2, 3}}) end, "data have 1 subject(s)")
   T.raises(function() nl.stats.bonferroni({0.1, 1.5}) end, "p: entry 2 is 1.5, not a probability")
   T.raises(function() nl.stats.spearman({1, 2, "a"}, {1, 2, 3}) end, "x: entry 3 is missing or not a number")
+end)
+
+-- ---------------------------------------------------------------- records
+
+local help = require "neurolua.help"
+
+-- Every field of each record is documented as "### Type.field".
+local function documented(type_name, records)
+  for _, r in ipairs(records) do
+    T.eq(getmetatable(r).__name, "neurolua." .. type_name)
+    for _, k in ipairs(getmetatable(r).__fields(r)) do
+      T.truthy(help.text(type_name .. "." .. k), type_name .. "." .. k .. " has a reference entry")
+    end
+  end
+end
+
+T.test("GLMResult and Design: optional fields read nil, unknown names raise, fields documented", function()
+  local f = fixture("glm/full_rank.txt")
+  local r = nl.stats.glm(f.Y, f.X, f.c1[1])
+  local F = nl.stats.glm(f.Y, f.X, f.C3)
+  local mt = getmetatable(r)
+  T.eq(table.concat(mt.__fields(r), ","),
+       "test,n,tests,rank,df,tail,contrast,beta,stat,t,p,p_fdr,effect,se,table")
+  -- The fields of other kinds of result are nil here.
+  for _, k in ipairs{ "F", "df1", "description", "names", "design_names", "permutations", "p_fwe", "p_perm",
+                      "max_stat", "seed", "clusters", "cluster_map", "cluster_p", "connectivity" } do
+    T.eq(r[k], nil, "t result: " .. k)
+  end
+  T.eq(F.t, nil); T.eq(F.tail, nil); T.eq(F.effect, nil); T.eq(F.df1, 3)
+  T.raises(function() return r.pvalue end, "GLMResult has no field 'pvalue' (fields: test, n, tests, ")
+  T.raises(function() return r.p_fwr end, "GLMResult has no field 'p_fwr'")
+  T.raises(function() return r.clsuter_p end, "GLMResult has no field 'clsuter_p'")
+  T.raises(function() return r.efect end, "did you mean 'effect'?")
+  T.raises(function() return F.stats end, "GLMResult has no field 'stats'; did you mean 'stat'?")
+  -- A Design, a Table of responses, permutations within blocks.
+  local g = fixture("glm/designs.txt")
+  local cov = nl.table.new{ { "age", column(g.cov, 1) }, { "sex", column(g.cov, 2) } }
+  local d = nl.stats.design_two_sample(column(g.group), { covariates = cov, levels = {0, 1} })
+  local Yt = nl.table.new{ { "a", column(g.Y, 1) }, { "b", column(g.Y, 2) } }
+  local sites = {}
+  for i = 1, #g.Y do sites[i] = i % 2 end
+  local p = nl.stats.glm(Yt, d, { permutations = 50, seed = 1, blocks = sites, progress = false })
+  T.eq(p.names[2], "b"); T.eq(p.description, "two-sample: 0 - 1"); T.eq(p.blocks, 2)
+  T.eq(p.design_names, nil, "the X of a Design is a Matrix")
+  local Xt = nl.table.new{ { "one", column(f.X, 1) }, { "x2", column(f.X, 2) }, { "x3", column(f.X, 3) },
+                           { "x4", column(f.X, 4) } }
+  local named = nl.stats.glm(f.Y, Xt, f.c1[1])
+  T.eq(named.design_names[2], "x2")
+  T.eq(p.cluster_threshold, nil)
+  T.raises(function() return p.p_few end, "GLMResult has no field 'p_few'; did you mean 'p_fwe'?")
+  -- Clusters with a cluster-forming p and permutations.
+  local c = fixture("cluster/perm.txt")
+  local mask = nl.volume.load(data .. "/cluster/mask.nii.gz")
+  local q = nl.stats.glm(c.Y, c.X, c.C[1], { permutations = 20, seed = 1, cluster = { mask = mask, p = 0.05 } })
+  T.eq(q.cluster_p, 0.05); T.eq(q.max_cluster:rows(), 20)
+  T.raises(function() return q.clsuter_p end, "GLMResult has no field 'clsuter_p'; did you mean 'cluster_p'?")
+  documented("GLMResult", { r, F, p, q, named })
+  T.truthy(help.text(r):find("GLMResult.p_fwe", 1, true), "help(r) lists the GLMResult entries")
+  -- Designs: blocks only for a paired design.
+  local paired = nl.stats.design_paired(4)
+  T.eq(#paired.blocks, 8)
+  T.eq(d.blocks, nil)
+  T.raises(function() return d.x end, "Design has no field 'x'; did you mean 'X'?")
+  T.raises(function() return d.contrasts end, "did you mean 'contrast'?")
+  documented("Design", { d, paired })
+  T.eq(next(getmetatable(d).__methods), nil)
+end)
+
+T.test("TestResult: optional fields read nil, unknown names raise, fields documented", function()
+  local x, y = {1.2, 2.3, 2.9, 4.1, 5.2, 5.8}, {1.1, 2.5, 2.7, 4.4, 4.9, 6.3}
+  local pe, sp = nl.stats.pearson(x, y), nl.stats.spearman(x, y)
+  local one, two, pa = nl.stats.ttest_one(x, { mu = 3 }), nl.stats.ttest_two(x, y), nl.stats.ttest_paired(x, y)
+  local ch = nl.stats.chi2({"m", "f", "m", "f", "m", "f"}, {true, true, false, false, true, false})
+  local an = nl.stats.anova_rm{ {1, 2, 4}, {2, 2, 5}, {1, 3, 3}, {2, 4, 6} }
+  local roc = nl.stats.roc({0.9, 0.4, 0.75, 0.3, 0.5, 0.1, 0.4}, {1, 1, 1, -1, -1, -1, -1})
+  T.eq(table.concat(getmetatable(pe).__fields(pe), ","), "method,r,t,df,p,n,tail,ci")
+  T.eq(sp.ci, nil, "Spearman has no interval")
+  T.eq(two.mu, nil); T.eq(one.mean_y, nil); T.eq(pe.estimate, nil); T.eq(roc.p, nil); T.eq(an.chi2, nil)
+  T.eq(nl.stats.chi2({{3, 1}, {1, 3}}).rows, nil, "rows and columns only for label vectors")
+  T.raises(function() return two.estimat end, "TestResult has no field 'estimat'; did you mean 'estimate'?")
+  T.raises(function() return roc.aucc end, "TestResult has no field 'aucc'; did you mean 'auc'?")
+  T.raises(function() return an.f end, "did you mean 'F'?")
+  T.raises(function() return pe.pvalue end, "TestResult has no field 'pvalue' (fields: method, r, t, df, p, n, tail, ci)")
+  documented("TestResult", { pe, sp, one, two, pa, ch, an, roc })
 end)
 
 T.done()

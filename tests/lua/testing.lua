@@ -111,6 +111,20 @@ function T.run(script, args)
   return f:close() == true, text
 end
 
+-- Checks a neurolua object of a type with methods and no data fields (a Matrix, a
+-- Volume, ...; docs/reference/neurolua.md): its metatable's __name is "neurolua.<Type>",
+-- __fields lists nothing, obj[method] is the method, and obj[typo] raises "<Type> has no
+-- field '<typo>'; did you mean '<suggestion>'? (fields: none; methods: ...".
+function T.methods_only(obj, type_name, method, typo, suggestion)
+  local mt = getmetatable(obj)
+  T.eq(mt.__name, "neurolua." .. type_name)
+  T.eq(#mt.__fields(obj), 0, type_name .. " has no data fields")
+  T.eq(type(mt.__tostring), "function", type_name .. " prints")
+  T.truthy(obj[method] == mt.__methods[method], type_name .. "." .. method .. " is the method")
+  T.raises(function() return obj[typo] end, ("%s has no field '%s'; did you mean '%s'? (fields: none; methods: ")
+           :format(type_name, typo, suggestion))
+end
+
 function T.test(name, fn)
   local ok, err = xpcall(fn, debug.traceback)
   if ok then
