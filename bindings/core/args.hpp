@@ -34,6 +34,42 @@ bool opt_boolean(lua_State* L, int idx, const char* key, bool def);
 // Field `key`: a number in [lo, hi], or def.
 double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, double def);
 
+// ---------------------------------------------------------------- sub-tables and positional choices
+
+// Calls read() with the value at stack index `value` standing in for argument `arg`, so
+// that the shared option readers (check_options, opt_*) check a sub-table of the options
+// (or a positional argument wrapped by as_option) and report "bad argument #arg".
+// Argument arg is put back afterwards. read() must return a value and leave the stack
+// as it found it.
+template <class F>
+auto at_argument(lua_State* L, int arg, int value, F&& read) {
+  lua_pushvalue(L, arg);  // the argument itself, put back below
+  const int saved = lua_gettop(L);
+  lua_pushvalue(L, value);
+  lua_replace(L, arg);
+  auto result = read();
+  lua_pushvalue(L, saved);
+  lua_replace(L, arg);
+  lua_remove(L, saved);
+  return result;
+}
+
+// Reads the positional argument arg as the field `key` of an options table, through
+// read() (e.g. opt_choice(L, arg, key, ...)): `friston24(m, "fls")` then raises "bad
+// argument #2 to 'friston24' (option 'format' must be one of spm, fsl, afni, got fls;
+// did you mean 'fsl'?)". An absent argument reads as an absent option (the stack is
+// extended to arg with nil, so call it after any lua_gettop that counts arguments).
+template <class F>
+auto as_option(lua_State* L, int arg, const char* key, F&& read) {
+  if (lua_gettop(L) < arg) lua_settop(L, arg);
+  lua_createtable(L, 0, 1);  // {key = argument}
+  lua_pushvalue(L, arg);
+  lua_setfield(L, -2, key);
+  auto result = at_argument(L, arg, lua_gettop(L), read);
+  lua_pop(L, 1);
+  return result;
+}
+
 // ---------------------------------------------------------------- results
 
 // Pushes a new Matrix holding m.

@@ -66,12 +66,15 @@ void append_names(lua_State* L, int fi, int obj, std::vector<std::string>& out) 
   lua_pop(L, 1);
 }
 
+// "a, b, c"; a long list (a Table of many columns) stops after 20 names.
 std::string join(const std::vector<std::string>& v) {
+  constexpr std::size_t kMax = 20;
   std::string s;
-  for (const auto& x : v) {
-    if (!s.empty()) s += ", ";
-    s += x;
+  for (std::size_t i = 0; i < v.size() && i < kMax; ++i) {
+    if (i) s += ", ";
+    s += v[i];
   }
+  if (v.size() > kMax) s += ", ... (" + std::to_string(v.size() - kMax) + " more)";
   return s;
 }
 
@@ -116,9 +119,9 @@ int no_field(lua_State* L, int obj, int key) {
         if (type.rfind("neurolua.", 0) == 0) type = type.substr(9);
       }
       lua_pop(L, 1);
-      if (lua_getfield(L, -1, "__fields") != LUA_TNIL) {
+      // a record lists every field it may have; other types the fields obj has
+      if (lua_getfield(L, -1, "__all_fields") == LUA_TTABLE || (lua_pop(L, 1), lua_getfield(L, -1, "__fields")) != LUA_TNIL)
         append_names(L, lua_gettop(L), obj, fields);
-      }
       lua_pop(L, 1);
       if (lua_getfield(L, -1, "__methods") == LUA_TTABLE) {
         lua_pushnil(L);
@@ -152,7 +155,9 @@ int no_field(lua_State* L, int obj, int key) {
     msg += " (fields: " + (fields.empty() ? std::string("none") : join(fields));
     if (!methods.empty()) msg += "; methods: " + join(methods);
     msg += ")";
+    luaL_where(L, 1);  // the line with the typo
     lua_pushlstring(L, msg.data(), msg.size());
+    lua_concat(L, 2);
   }
   return lua_error(L);
 }
@@ -167,16 +172,75 @@ int methods_only_index(lua_State* L) {
 }
 
 namespace {
-int record_index(lua_State* L) { return no_field(L, 1, 2); }
+
+// __index of a record (upvalue 1: the set of its field names; upvalue 2: old name ->
+// new name): a field the record lacks reads nil, an old name reads the new one with a
+// warning, any other key raises.
+int record_index(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 0;
+    lua_pop(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TSTRING) {  // stack: t, key, new name
+      const int nw = lua_gettop(L);
+      const char* type = "record";
+      if (lua_getmetatable(L, 1) && lua_getfield(L, -1, "__name") == LUA_TSTRING)
+        type = lua_tostring(L, -1) + 9;  // after "neurolua."
+      const Renamed r{lua_tostring(L, 2), lua_tostring(L, nw)};
+      renamed(L, type, r.old_name, &r, 1);
+      lua_settop(L, nw);
+      lua_rawget(L, 1);  // t[new name]
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  return no_field(L, 1, 2);
+}
+
+// __fields of a record (upvalue 1: the list of its field names): those it has.
+int record_fields(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const auto n = static_cast<lua_Integer>(lua_rawlen(L, lua_upvalueindex(1)));
+  lua_createtable(L, static_cast<int>(n), 0);
+  lua_Integer k = 0;
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_rawgeti(L, lua_upvalueindex(1), i);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, 1) != LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_rawseti(L, -2, ++k);
+    } else {
+      lua_pop(L, 2);
+    }
+  }
+  return 1;
+}
+
 }  // namespace
 
-void register_record(lua_State* L, const char* name, lua_CFunction fields, lua_CFunction tostring,
-                     lua_CFunction index) {
+void register_record(lua_State* L, const char* name, std::initializer_list<const char*> fields,
+                     lua_CFunction tostring, std::initializer_list<Renamed> renames) {
   luaL_newmetatable(L, name);
-  lua_pushcfunction(L, index ? index : record_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, fields);
+  push_names(L, fields);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__all_fields");
+  lua_pushcclosure(L, record_fields, 1);
   lua_setfield(L, -2, "__fields");
+  lua_createtable(L, 0, static_cast<int>(fields.size()));  // the set of field names
+  for (const char* f : fields) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, f);
+  }
+  lua_createtable(L, 0, static_cast<int>(renames.size()));  // old name -> new name
+  for (const Renamed& r : renames) {
+    lua_pushstring(L, r.new_name);
+    lua_setfield(L, -2, r.old_name);
+  }
+  lua_pushcclosure(L, record_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_newtable(L);
+  lua_setfield(L, -2, "__methods");
   lua_pushcfunction(L, tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);

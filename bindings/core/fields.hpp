@@ -52,11 +52,16 @@ int push_names(lua_State* L, const char* const* names);
 // (also when the key is not a string). For __index functions that switch on a field.
 int field_index(lua_State* L, int idx, const char* const* names);
 
-// Registers the metatable of a record type: a plain Lua table of results (Metrics, ROC,
-// BaseModel, ...) whose absent keys raise through no_field (or `index`, which may first
-// serve deprecated aliases), listed by `fields`, printed by `tostring`.
-void register_record(lua_State* L, const char* name, lua_CFunction fields, lua_CFunction tostring,
-                     lua_CFunction index = nullptr);
+// Creates the metatable `name` ("neurolua.GLMResult") of a record type: a plain Lua table
+// of results whose fields are the names in `fields`, each of which a record may lack (an
+// optional field). __index reads such a missing field as nil, serves the old names in
+// `renames` (with a deprecation warning) and raises no_field for any other key;
+// __fields lists the fields the record has, in the order of `fields`; __all_fields lists
+// every field it may have (no_field suggests and lists from it); __methods is empty;
+// __tostring is `tostring`. Leaves nothing on the stack. (Renamed is declared below.)
+struct Renamed;
+void register_record(lua_State* L, const char* name, std::initializer_list<const char*> fields,
+                     lua_CFunction tostring, std::initializer_list<Renamed> renames = {});
 
 // ---------------------------------------------------------------- renamed fields
 

@@ -21,7 +21,7 @@
 #include "core/common.hpp"
 #include "core/args.hpp"
 #include "core/types.hpp"
-#include "stats/args.hpp"
+#include "core/fields.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/fc/fc.hpp"
 #include "nl/image/image.hpp"

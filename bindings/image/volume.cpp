@@ -15,7 +15,6 @@
 #include "core/common.hpp"
 #include "core/fields.hpp"
 #include "core/types.hpp"
-#include "stats/args.hpp"
 #include "nl/image/image.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/table/table.hpp"

@@ -143,29 +143,6 @@ namespace {
 constexpr const char* kMetrics = "neurolua.Metrics";
 constexpr const char* kRoc = "neurolua.ROC";
 
-// Metrics keys in one case (docs/reference/neurolua.md); the upper-case names of
-// neurolua 0.1 stay readable until 0.3.
-const Renamed kMetricRenames[] = {{"TP", "tp"}, {"TN", "tn"}, {"FP", "fp"},   {"FN", "fn"},
-                                  {"BAC", "bac"}, {"PPV", "ppv"}, {"NPV", "npv"}, {"AUC", "auc"}};
-
-int metrics_index(lua_State* L) {
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    const char* key = lua_tostring(L, 2);
-    for (const Renamed& r : kMetricRenames)
-      if (std::strcmp(key, r.old_name) == 0) {
-        renamed(L, "Metrics", key, &r, 1);
-        lua_getfield(L, 1, r.new_name);
-        return 1;
-      }
-  }
-  return no_field(L, 1, 2);
-}
-
-int metrics_fields(lua_State* L) {
-  return push_names(L, {"tp", "tn", "fp", "fn", "undecided", "sensitivity", "specificity", "bac", "ppv", "npv",
-                        "accuracy", "auc"});
-}
-
 // One line, ratios as percentages: "TP 12  TN 30 ... BAC 72.7 % ... AUC 0.801".
 int metrics_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -187,7 +164,6 @@ int metrics_tostring(lua_State* L) {
   return 1;
 }
 
-int roc_fields(lua_State* L) { return push_names(L, {"fpr", "tpr", "thresholds"}); }
 
 int roc_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -234,8 +210,15 @@ void push_roc(lua_State* L, const nl::ml::RocCurve& r) {
 }
 
 void register_ml_records(lua_State* L) {
-  register_record(L, kMetrics, metrics_fields, metrics_tostring, metrics_index);
-  register_record(L, kRoc, roc_fields, roc_tostring);
+  // Metrics keys in one case (docs/reference/neurolua.md); the upper-case names of
+  // neurolua 0.1 stay readable until 0.3.
+  register_record(L, kMetrics,
+                  {"tp", "tn", "fp", "fn", "undecided", "sensitivity", "specificity", "bac", "ppv", "npv", "accuracy",
+                   "auc"},
+                  metrics_tostring,
+                  {{"TP", "tp"}, {"TN", "tn"}, {"FP", "fp"}, {"FN", "fn"}, {"BAC", "bac"}, {"PPV", "ppv"},
+                   {"NPV", "npv"}, {"AUC", "auc"}});
+  register_record(L, kRoc, {"fpr", "tpr", "thresholds"}, roc_tostring);
 }
 
 }  // namespace nl::bind

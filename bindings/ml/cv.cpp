@@ -362,10 +362,6 @@ int r_model(lua_State* L) {
   return 1;
 }
 
-int base_model_fields(lua_State* L) {
-  return push_names(L, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"});
-}
-
 int base_model_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "outer");
@@ -706,7 +702,8 @@ const luaL_Reg p_metamethods[] = {
 int open_cv(lua_State* L) {
   register_type<CvObject>(L, methods, metamethods);
   register_type<PredictionObject>(L, p_methods, p_metamethods);
-  register_record(L, kBaseModel, base_model_fields, base_model_tostring);
+  register_record(L, kBaseModel, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"},
+                  base_model_tostring);
   lua_newtable(L);
   lua_pushcfunction(L, nested);
   lua_setfield(L, -2, "nested");

@@ -16,7 +16,7 @@
 #include "core/args.hpp"
 #include "core/common.hpp"
 #include "core/types.hpp"
-#include "stats/args.hpp"
+#include "core/fields.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/sim/fmri.hpp"
 #include "nl/sim/ketamine.hpp"

@@ -8,7 +8,7 @@
 //   r.p_fwe             -- FWE-corrected p per test (a tests x 1 Matrix)
 //
 // Results are plain Lua tables with a metatable that prints them ("neurolua.GLMResult",
-// "neurolua.Design": records, bindings/stats/args.hpp); their fields are Matrices,
+// "neurolua.Design": records, bindings/core/fields.hpp); their fields are Matrices,
 // numbers, strings and a Table.
 #include <fmt/format.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ml/args.hpp"
+#include "core/fields.hpp"
 #include "stats/args.hpp"
 #include "nl/image/image.hpp"
 #include "nl/stats/cluster.hpp"

@@ -1,5 +1,5 @@
-// stats.cpp: the nl.stats module table, the argument readers its binding files share and
-// the record types (bindings/stats/args.hpp). The functions themselves live in
+// stats.cpp: the nl.stats module table and the argument readers its binding files share.
+// The functions themselves live in
 // bindings/stats/glm.cpp (GLM, designs, permutation inference) and bindings/stats/tests.cpp
 // (classical tests, ROC, corrections).
 #include <fmt/format.h>
@@ -17,62 +17,6 @@
 namespace nl::bind {
 
 using nl::Matrix;
-
-// ---------------------------------------------------------------- records
-
-namespace {
-
-// __index of a record (upvalue 1: the set of its field names): a field the record
-// lacks reads nil, any other key raises.
-int record_index(lua_State* L) {
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 0;
-    lua_pop(L, 1);
-  }
-  return no_field(L, 1, 2);
-}
-
-// __fields of a record (upvalue 1: the list of its field names): those it has.
-int record_fields(lua_State* L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  const auto n = static_cast<lua_Integer>(lua_rawlen(L, lua_upvalueindex(1)));
-  lua_createtable(L, static_cast<int>(n), 0);
-  lua_Integer k = 0;
-  for (lua_Integer i = 1; i <= n; ++i) {
-    lua_rawgeti(L, lua_upvalueindex(1), i);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, 1) != LUA_TNIL) {
-      lua_pop(L, 1);
-      lua_rawseti(L, -2, ++k);
-    } else {
-      lua_pop(L, 2);
-    }
-  }
-  return 1;
-}
-
-}  // namespace
-
-void register_record(lua_State* L, const char* name, std::initializer_list<const char*> fields,
-                     lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  push_names(L, fields);
-  lua_pushcclosure(L, record_fields, 1);
-  lua_setfield(L, -2, "__fields");
-  lua_createtable(L, 0, static_cast<int>(fields.size()));  // the set of field names
-  for (const char* f : fields) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, f);
-  }
-  lua_pushcclosure(L, record_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_newtable(L);
-  lua_setfield(L, -2, "__methods");
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-}
 
 // ---------------------------------------------------------------- numeric arguments
 

@@ -7,7 +7,7 @@
 //   r.p
 //
 // Each test returns a plain table of its numbers with the metatable
-// "neurolua.TestResult" (a record, bindings/stats/args.hpp), whose __tostring prints a
+// "neurolua.TestResult" (a record, bindings/core/fields.hpp), whose __tostring prints a
 // one-line report chosen by the table's `method` field.
 #include <fmt/format.h>
 
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ml/args.hpp"
+#include "core/fields.hpp"
 #include "stats/args.hpp"
 #include "nl/stats/classical.hpp"
 #include "nl/stats/multiple.hpp"

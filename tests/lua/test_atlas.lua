@@ -41,7 +41,7 @@ T.test("bad label tables: duplicates and mismatches name the file", function()
            "index 'x' is not an integer")
   local loose = nl.atlas.load(data .. "tiny.nii.gz", data .. "tiny_missing.txt", { strict = false })
   T.eq(loose:names()[3], "label_3")
-  T.raises(function() nl.atlas.load(data .. "tiny.nii.gz", { strct = true }) end, "unknown option 'strct' for load; did you mean 'strict'?")
+  T.raises(function() nl.atlas.load(data .. "tiny.nii.gz", { strct = true }) end, "unknown option 'strct' for load; expected one of: strict; did you mean 'strict'?")
   T.raises(function() nl.atlas.load("destrieux") end, "unknown atlas 'destrieux': the known names are aal")
 end)
 

@@ -207,9 +207,9 @@ T.test("FCInfo: optional fields read nil, unknown names raise, every field docum
   T.eq(info.fd_threshold, nil)
   T.eq(bare.mean_fd, nil); T.eq(bare.fd, nil); T.eq(bare.exclude, nil)
   T.eq(tostring(bare), "[clean: 120 of 120 frames kept, 2 regressors]")
-  -- Other names raise, with a did-you-mean over the fields the record has.
+  -- Other names raise, with a did-you-mean over the fields the record may have.
   T.raises(function() return s.mean_fdd end,
-           "FCInfo has no field 'mean_fdd'; did you mean 'mean_fd'? (fields: kept, n_kept, fd, mean_fd, ")
+           "FCInfo has no field 'mean_fdd'; did you mean 'mean_fd'? (fields: frames, kept, n_kept, design, regressors, fd, mean_fd, ")
   T.raises(function() return info.n_scrubed end, "did you mean 'n_scrubbed'?")
   T.raises(function() return bare.regresors end, "FCInfo has no field 'regresors'; did you mean 'regressors'?")
   T.eq(next(mt.__methods), nil)

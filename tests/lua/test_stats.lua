@@ -213,7 +213,7 @@ T.test("cluster inference on a mask: clusters, maps and FWE p", function()
   T.truthy(q.clusters.p_fwe[1] ~= q.clusters.p_fwe[1], "no permutations: NaN cluster p")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask } }) end, "needs exactly one of 'p'")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.01, conectivity = 6 } }) end,
-           "bad argument #4 to 'glm' (unknown option 'conectivity' for option 'cluster'; did you mean 'connectivity'?")
+           "bad argument #4 to 'glm' (unknown option 'conectivity' for option 'cluster'; expected one of: mask, p, threshold, connectivity; did you mean 'connectivity'?")
   T.raises(function() nl.stats.glm(nl.matrix(f.Y):cols_at(1, 10), f.X, f.C[1], { cluster = { mask = mask, p = 0.01 } }) end,
            "the mask has " .. #f.tests[1] .. " voxels but the data have 10 columns")
 end)
@@ -346,7 +346,7 @@ T.test("GLMResult and Design: optional fields read nil, unknown names raise, fie
     T.eq(r[k], nil, "t result: " .. k)
   end
   T.eq(F.t, nil); T.eq(F.tail, nil); T.eq(F.effect, nil); T.eq(F.df1, 3)
-  T.raises(function() return r.pvalue end, "GLMResult has no field 'pvalue' (fields: test, n, tests, ")
+  T.raises(function() return r.pvalue end, "GLMResult has no field 'pvalue' (fields: test, description, n, tests, ")
   T.raises(function() return r.p_fwr end, "GLMResult has no field 'p_fwr'")
   T.raises(function() return r.clsuter_p end, "GLMResult has no field 'clsuter_p'")
   T.raises(function() return r.efect end, "did you mean 'effect'?")
@@ -399,7 +399,7 @@ T.test("TestResult: optional fields read nil, unknown names raise, fields docume
   T.raises(function() return two.estimat end, "TestResult has no field 'estimat'; did you mean 'estimate'?")
   T.raises(function() return roc.aucc end, "TestResult has no field 'aucc'; did you mean 'auc'?")
   T.raises(function() return an.f end, "did you mean 'F'?")
-  T.raises(function() return pe.pvalue end, "TestResult has no field 'pvalue' (fields: method, r, t, df, p, n, tail, ci)")
+  T.raises(function() return pe.pvalue end, "TestResult has no field 'pvalue' (fields: method, r, t, F, chi2, df,")
   documented("TestResult", { pe, sp, one, two, pa, ch, an, roc })
 end)
 

@@ -263,7 +263,7 @@ T.test("fields: none; an unknown name raises with a did-you-mean", function()
   T.raises(function() v:save(data .. "x.nii", { compression = 10 }) end,
            "bad argument #2 to 'save' (option 'compression' must be between 1 and 9, got 10)")
   T.raises(function() v:save(data .. "x.nii", { version = 3 }) end, "option 'version' must be between 1 and 2, got 3")
-  T.raises(function() v:smooth{ fwmh = 8 } end, "unknown option 'fwmh' for smooth; did you mean 'fwhm'?")
+  T.raises(function() v:smooth{ fwmh = 8 } end, "unknown option 'fwmh' for smooth; expected one of: fwhm; did you mean 'fwhm'?")
   T.raises(function() v:resample_to(v, "neareast") end, "got neareast; did you mean 'nearest'?")
 end)
 
