@@ -237,6 +237,9 @@ int v_voxel_volume(lua_State* L) {
   return 1;
 }
 
+constexpr const char* kHeader = "neurolua.NiftiHeader";
+constexpr const char* kStats = "neurolua.VolumeStats";
+
 // v:header() -> a table of the NIfTI fields kept with the volume.
 int v_header(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);
@@ -267,8 +270,22 @@ int v_header(lua_State* L) {
     set_number(L, "cal_max", in.cal_max);
     set_integer(L, "slice_code", in.slice_code);
     set_number(L, "slice_duration", in.slice_duration);
+    luaL_setmetatable(L, kHeader);
     return 1;
   });
+}
+
+int header_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "nifti_version");
+  lua_getfield(L, 1, "datatype");
+  lua_getfield(L, 1, "qform_code");
+  lua_getfield(L, 1, "sform_code");
+  lua_getfield(L, 1, "descrip");
+  lua_pushfstring(L, "[NIfTI-%d header: %s, qform_code %d, sform_code %d, descrip \"%s\"]",
+                  static_cast<int>(lua_tointeger(L, -5)), lua_tostring(L, -4), static_cast<int>(lua_tointeger(L, -3)),
+                  static_cast<int>(lua_tointeger(L, -2)), lua_tostring(L, -1));
+  return 1;
 }
 
 // ---------------------------------------------------------------- voxel and world access
@@ -377,8 +394,23 @@ int v_stats(lua_State* L) {
       lua_pushnumber(L, x);
       lua_setfield(L, -2, k);
     }
+    luaL_setmetatable(L, kStats);
     return 1;
   });
+}
+
+int stats_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "n");
+  lua_getfield(L, 1, "mean");
+  lua_getfield(L, 1, "std");
+  lua_getfield(L, 1, "min");
+  lua_getfield(L, 1, "max");
+  lua_getfield(L, 1, "nan");
+  lua_pushfstring(L, "[%d voxels: mean %f, std %f, min %f, max %f, %d NaN]", static_cast<int>(lua_tointeger(L, -6)),
+                  lua_tonumber(L, -5), lua_tonumber(L, -4), lua_tonumber(L, -3), lua_tonumber(L, -2),
+                  static_cast<int>(lua_tointeger(L, -1)));
+  return 1;
 }
 
 // ---------------------------------------------------------------- filtering, resampling
@@ -550,6 +582,12 @@ const luaL_Reg metamethods[] = {
 // Pushes the nl.volume module table.
 int open_volume(lua_State* L) {
   register_type<Volume>(L, methods, metamethods);
+  register_record(L, kHeader,
+                  {"nifti_version", "datatype", "scaled", "qform_code", "sform_code", "qfac", "quatern", "qoffset",
+                   "pixdim", "xyz_units", "time_units", "toffset", "intent_code", "intent_name", "descrip", "cal_min",
+                   "cal_max", "slice_code", "slice_duration"},
+                  header_tostring);
+  register_record(L, kStats, {"n", "nonzero", "nan", "min", "max", "mean", "std", "sum"}, stats_tostring);
   lua_newtable(L);
   luaL_setfuncs(L, functions, 0);
   return 1;

@@ -86,6 +86,8 @@ samples.Table = function() return nl.table.new{ { "age", { 30, 40 } } } end
 samples.Column = function() return nl.table.new{ { "age", { 30, 40 } } }.age end
 samples.NA = function() return nl.table.NA end
 samples.Volume = function() return nl.volume.load(data .. "atlas/tiny.nii.gz") end
+samples.NiftiHeader = function() return nl.volume.load(data .. "atlas/tiny.nii.gz"):header() end
+samples.VolumeStats = function() return nl.volume.load(data .. "atlas/tiny.nii.gz"):stats() end
 samples.Atlas = function() return nl.atlas.load(data .. "atlas/tiny.nii.gz") end
 samples.Transform = function() return nl.ml.pca{ k = 2 }:fit(X) end
 samples.SVC = function() return nl.ml.svc{}:fit(X, y) end
@@ -148,7 +150,7 @@ T.test("every registered type has a sample here", function()
     if not samples[name] then missing[#missing + 1] = name end
   end
   T.eq(#missing, 0, "types without a sample in test_conformance.lua: " .. table.concat(missing, ", "))
-  T.truthy(#registered >= 20, "found " .. #registered .. " types")
+  T.truthy(#registered >= 22, "found " .. #registered .. " types")
 end)
 
 local function entry(key) return help.text(key) ~= nil end
