@@ -170,34 +170,12 @@ int a_find(lua_State* L) {
   });
 }
 
-// Volumes at idx: one Volume or a list of Volumes. Returns the count; volume_at reads
-// entry k (0-based) without raising.
-int check_volumes(lua_State* L, int idx) {
-  if (test<Volume>(L, idx)) return 1;
-  if (lua_type(L, idx) != LUA_TTABLE) luaL_argerror(L, idx, "a neurolua.Volume or a list of them expected");
-  const lua_Integer n = luaL_len(L, idx);
-  for (lua_Integer k = 1; k <= n; ++k) {
-    lua_rawgeti(L, idx, k);
-    if (!test<Volume>(L, -1)) luaL_argerror(L, idx, lua_pushfstring(L, "entry %I is not a neurolua.Volume", k));
-    lua_pop(L, 1);
-  }
-  return static_cast<int>(n);
-}
-
-const Volume* volume_at(lua_State* L, int idx, int k) {
-  if (const Volume* v = test<Volume>(L, idx)) return v;
-  lua_rawgeti(L, idx, k + 1);
-  const Volume* v = test<Volume>(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 // atlas:summarize(volumes [, stat]) -> Table (one row per volume, one column per region)
 int a_summarize(lua_State* L) {
   const nl::SummaryStat codes[] = {nl::SummaryStat::Mean, nl::SummaryStat::Sum, nl::SummaryStat::Median,
                                    nl::SummaryStat::VolumeMl};
   const Atlas& a = check<Atlas>(L, 1);
-  const int n = check_volumes(L, 2);
+  const int n = check_volume_list(L, 2, "summarize");
   const nl::SummaryStat stat =
       codes[as_option(L, 3, "stat", [&] { return opt_choice(L, 3, "stat", {"mean", "sum", "median", "volume_ml"}, 0); })];
   return push_new<Table>(L, [&] {

@@ -3,13 +3,38 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
 #include "core/fields.hpp"
 
 namespace nl::bind {
+
+namespace {
+
+// Appends "a, b, c" to the buffer.
+void add_list(luaL_Buffer* b, std::initializer_list<const char*> names) {
+  bool first = true;
+  for (const char* n : names) {
+    if (!first) luaL_addstring(b, ", ");
+    luaL_addstring(b, n);
+    first = false;
+  }
+}
+
+// Appends "; did you mean 'x'?" when there is a suggestion.
+void add_suggestion(luaL_Buffer* b, const char* best) {
+  if (!*best) return;
+  luaL_addstring(b, "; did you mean '");
+  luaL_addstring(b, best);
+  luaL_addstring(b, "'?");
+}
+
+}  // namespace
 
 void check_options(lua_State* L, int idx, const char* what, std::initializer_list<const char*> allowed) {
   if (lua_isnoneornil(L, idx)) return;
@@ -37,17 +62,8 @@ void check_options(lua_State* L, int idx, const char* what, std::initializer_lis
       luaL_addstring(&b, " (it takes no options)");
     } else {
       luaL_addstring(&b, "; expected one of: ");
-      bool first = true;
-      for (const char* a : allowed) {
-        if (!first) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, a);
-        first = false;
-      }
-      if (*best) {
-        luaL_addstring(&b, "; did you mean '");
-        luaL_addstring(&b, best);
-        luaL_addstring(&b, "'?");
-      }
+      add_list(&b, allowed);
+      add_suggestion(&b, best);
     }
     luaL_pushresult(&b);
     luaL_argerror(L, idx, lua_tostring(L, -1));
@@ -80,19 +96,10 @@ int opt_choice(lua_State* L, int idx, const char* key, std::initializer_list<con
       luaL_addstring(&b, "option '");
       luaL_addstring(&b, key);
       luaL_addstring(&b, "' must be one of ");
-      bool first = true;
-      for (const char* n : names) {
-        if (!first) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, n);
-        first = false;
-      }
+      add_list(&b, names);
       luaL_addstring(&b, ", got ");
       luaL_addstring(&b, got);
-      if (*best) {
-        luaL_addstring(&b, "; did you mean '");
-        luaL_addstring(&b, best);
-        luaL_addstring(&b, "'?");
-      }
+      add_suggestion(&b, best);
       luaL_pushresult(&b);
       luaL_argerror(L, idx, lua_tostring(L, -1));
     }
@@ -147,6 +154,47 @@ double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, 
   }
   lua_pop(L, 1);
   return v;
+}
+
+// ---------------------------------------------------------------- volumes
+
+int check_volume_list(lua_State* L, int idx, const char* what) {
+  if (test<nl::Volume>(L, idx)) return 1;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s: a neurolua.Volume or a list of them expected", what));
+  const lua_Integer n = luaL_len(L, idx);
+  if (n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s: the list is empty", what));
+  for (lua_Integer k = 1; k <= n; ++k) {
+    lua_rawgeti(L, idx, k);
+    if (!test<nl::Volume>(L, -1))
+      luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is not a neurolua.Volume", what, k));
+    lua_pop(L, 1);
+  }
+  return static_cast<int>(n);
+}
+
+const nl::Volume* volume_at(lua_State* L, int idx, int k) {
+  if (const nl::Volume* v = test<nl::Volume>(L, idx)) return v;
+  lua_rawgeti(L, idx, k + 1);
+  const nl::Volume* v = test<nl::Volume>(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+// ---------------------------------------------------------------- progress
+
+std::function<void(int)> progress_bar(int total) {
+  if (!isatty(2) || total <= 0) return {};
+  const int every = total >= 100 ? total / 100 : 1;
+  return [total, every](int done) {
+    if (done % every != 0 && done != total) return;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
+    char bar[width + 1];
+    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
+    bar[width] = '\0';
+    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
+  };
 }
 
 // ---------------------------------------------------------------- results

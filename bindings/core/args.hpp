@@ -7,6 +7,7 @@
 // raise only when Lua is out of memory, so they may run inside protect().
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -69,6 +70,21 @@ auto as_option(lua_State* L, int arg, const char* key, F&& read) {
   lua_pop(L, 1);
   return result;
 }
+
+// ---------------------------------------------------------------- volumes
+
+// Volumes at idx: one Volume or a non-empty list of them. Returns the count; raises
+// naming `what` and the first entry that is not a Volume.
+int check_volume_list(lua_State* L, int idx, const char* what);
+// Entry k (0-based) of what check_volume_list accepted; never raises.
+const nl::Volume* volume_at(lua_State* L, int idx, int k);
+
+// ---------------------------------------------------------------- progress
+
+// A progress bar for a long run of `total` steps (permutations) on standard error when
+// it is a terminal, else an empty function. Called from worker threads with the number
+// of steps done; it redraws about a hundred times in all.
+std::function<void(int)> progress_bar(int total);
 
 // ---------------------------------------------------------------- results
 

@@ -321,29 +321,6 @@ int clean(lua_State* L) {
 
 // ---------------------------------------------------------------- node signals
 
-// Volumes at idx: one Volume or a list of them; returns the count.
-int check_volume_list(lua_State* L, int idx, const char* what) {
-  if (test<Volume>(L, idx)) return 1;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    luaL_argerror(L, idx, lua_pushfstring(L, "%s: a neurolua.Volume or a list of them expected", what));
-  const lua_Integer n = luaL_len(L, idx);
-  if (n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s: the list is empty", what));
-  for (lua_Integer k = 1; k <= n; ++k) {
-    lua_rawgeti(L, idx, k);
-    if (!test<Volume>(L, -1)) luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is not a neurolua.Volume", what, k));
-    lua_pop(L, 1);
-  }
-  return static_cast<int>(n);
-}
-
-const Volume* volume_at(lua_State* L, int idx, int k) {
-  if (const Volume* v = test<Volume>(L, idx)) return v;
-  lua_rawgeti(L, idx, k + 1);
-  const Volume* v = test<Volume>(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 // nl.fc.mask_means(v, masks) -> frames x #masks Matrix
 int mask_means(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);

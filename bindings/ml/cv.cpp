@@ -6,7 +6,6 @@
 //   print(r)            -- the paper's Table 2 row
 //   r.median_           -- per-subject median decision scores
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -115,21 +114,6 @@ void read_user_folds(lua_State* L, int idx, std::vector<std::vector<int>>& out) 
   lua_pop(L, 1);
 }
 
-// A progress callback drawing "permutations [####......] k/n" on stderr when it is a
-// terminal (called from worker threads; each call writes one short line).
-std::function<void(int)> progress_bar(bool tty, int total) {
-  if (!tty) return {};
-  return [total](int done) {
-    if (done % 10 != 0 && done != total) return;
-    constexpr int width = 30;
-    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
-    char bar[width + 1];
-    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
-    bar[width] = '\0';
-    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
-  };
-}
-
 // Features at idx: a Matrix, or a Table of number columns (whose names are kept).
 struct Features {
   const Matrix* matrix = nullptr;
@@ -182,25 +166,14 @@ int nested(lua_State* L) {
       luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
     opt_pair(L, 4, "outer", o.outer_folds, o.outer_repeats);
     opt_pair(L, 4, "inner", o.inner_folds, o.inner_repeats);
-    if (lua_getfield(L, 4, "seed") != LUA_TNIL) {
-      if (!lua_isinteger(L, -1)) luaL_argerror(L, 4, "option 'seed' must be an integer");
-      o.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
-    }
-    if (lua_getfield(L, 4, "permutations") != LUA_TNIL) {
-      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 1000000)
-        luaL_argerror(L, 4, "option 'permutations' must be an integer in 0..1000000");
-      permutations = static_cast<int>(lua_tointeger(L, -1));
-    }
-    if (lua_getfield(L, 4, "mode") != LUA_TNIL) {
-      const char* m = lua_tostring(L, -1);
-      if (m && std::string_view(m) == "neurominer") mode = nl::ml::PermutationMode::NeuroMiner;
-      else if (m && std::string_view(m) == "full") mode = nl::ml::PermutationMode::Full;
-      else luaL_argerror(L, 4, "option 'mode' must be \"neurominer\" or \"full\"");
-    }
+    o.seed = static_cast<std::uint64_t>(
+        opt_integer(L, 4, "seed", LUA_MININTEGER, LUA_MAXINTEGER, static_cast<lua_Integer>(o.seed)));
+    permutations = static_cast<int>(opt_integer(L, 4, "permutations", 0, 1000000, 0));
+    mode = opt_choice(L, 4, "mode", {"neurominer", "full"}, 0) == 1 ? nl::ml::PermutationMode::Full
+                                                                     : nl::ml::PermutationMode::NeuroMiner;
     lua_settop(L, 4);
     user_reps = validate_user_folds(L, 4, n, o.outer_folds);
   }
-  const bool tty = isatty(2) != 0;
   auto* slot = new_object<CvObject>(L);
   return protect(L, [&] {
     Vector y(n);
@@ -219,7 +192,7 @@ int nested(lua_State* L) {
     cv->result.feature_names = std::move(names);
     if (permutations > 0)
       cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
-                                                  progress_bar(tty, permutations));
+                                                  progress_bar(permutations));
     *slot = std::move(cv);
     return 1;
   });
@@ -404,15 +377,9 @@ int r_apply(lua_State* L) {
     if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
       luaL_argerror(L, opts, "option 'covariates' must be a neurolua.Table");
     lua_pop(L, 1);
-    if (lua_getfield(L, opts, "permutations") != LUA_TNIL) {
-      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 1000000)
-        luaL_argerror(L, opts, "option 'permutations' must be an integer in 0..1000000");
-      permutations = static_cast<int>(lua_tointeger(L, -1));
-    }
-    lua_pop(L, 1);
+    permutations = static_cast<int>(opt_integer(L, opts, "permutations", 0, 1000000, 0));
   }
   if (permutations > 0 && !labels) luaL_argerror(L, opts, "permutations need the new subjects' labels");
-  const bool tty = isatty(2) != 0;
   auto* slot = new_object<PredictionObject>(L);
   return protect(L, [&] {
     std::vector<std::string> names;
@@ -439,7 +406,7 @@ int r_apply(lua_State* L) {
       out->auc = nl::ml::auc(out->scores.median, y);
       if (permutations > 0)
         out->permutations = nl::ml::external_permutation_test(cv.spec, cv.result, X, y, cov, permutations,
-                                                              progress_bar(tty, permutations));
+                                                              progress_bar(permutations));
     }
     *slot = std::move(out);
     return 1;

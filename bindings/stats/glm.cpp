@@ -11,7 +11,6 @@
 // "neurolua.Design": records, bindings/core/fields.hpp); their fields are Matrices,
 // numbers, strings and a Table.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -328,19 +327,6 @@ Matrix read_contrast(lua_State* L, const ContrastArg& c) {
   if (c.arg.kind == MatKind::Flat || (c.arg.kind == MatKind::Matrix && c.is_t && C.cols() == 1 && C.rows() > 1))
     C.transposeInPlace();
   return C;
-}
-
-// A progress bar on stderr when it is a terminal (called from worker threads).
-std::function<void(int)> progress_bar(int total) {
-  if (!isatty(2) || total < 100) return {};
-  return [total](int done) {
-    constexpr int width = 30;
-    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
-    char bar[width + 1];
-    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
-    bar[width] = '\0';
-    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
-  };
 }
 
 void push_vector_field(lua_State* L, const char* key, const Vector& v) {
