@@ -66,9 +66,9 @@ void append_names(lua_State* L, int fi, int obj, std::vector<std::string>& out) 
   lua_pop(L, 1);
 }
 
-// "a, b, c"; a long list (a Table of many columns) stops after 20 names.
+// "a, b, c"; a long list (a Table of many columns) stops after 40 names.
 std::string join(const std::vector<std::string>& v) {
-  constexpr std::size_t kMax = 20;
+  constexpr std::size_t kMax = 40;
   std::string s;
   for (std::size_t i = 0; i < v.size() && i < kMax; ++i) {
     if (i) s += ", ";
@@ -120,8 +120,11 @@ int no_field(lua_State* L, int obj, int key) {
       }
       lua_pop(L, 1);
       // a record lists every field it may have; other types the fields obj has
-      if (lua_getfield(L, -1, "__all_fields") == LUA_TTABLE || (lua_pop(L, 1), lua_getfield(L, -1, "__fields")) != LUA_TNIL)
-        append_names(L, lua_gettop(L), obj, fields);
+      if (lua_getfield(L, -1, "__all_fields") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "__fields");
+      }
+      if (!lua_isnil(L, -1)) append_names(L, lua_gettop(L), obj, fields);
       lua_pop(L, 1);
       if (lua_getfield(L, -1, "__methods") == LUA_TTABLE) {
         lua_pushnil(L);
@@ -134,11 +137,14 @@ int no_field(lua_State* L, int obj, int key) {
     }
     std::sort(methods.begin(), methods.end());
     std::string k;
-    if (lua_type(L, key) == LUA_TSTRING) {
-      k = lua_tostring(L, key);
-    } else {
-      k = luaL_tolstring(L, key, nullptr);
+    if (lua_type(L, key) == LUA_TSTRING || lua_type(L, key) == LUA_TNUMBER) {
+      lua_pushvalue(L, key);  // a copy: lua_tostring converts a number in place
+      k = lua_tostring(L, -1);
       lua_pop(L, 1);
+    } else if (lua_type(L, key) == LUA_TBOOLEAN) {
+      k = lua_toboolean(L, key) ? "true" : "false";
+    } else {  // no __tostring is called here: it could raise with C++ objects alive
+      k = std::string("<") + luaL_typename(L, key) + ">";
     }
     std::string best;
     std::size_t best_score = k.size() / 3 + 1;
