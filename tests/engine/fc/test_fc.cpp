@@ -220,9 +220,37 @@ TEST_CASE("the ideal FFT filter equals numpy's masked rfft", "[fc][bandpass]") {
   o.kind = nl::fc::FilterKind::Fft;
   CHECK(rel_diff(nl::fc::bandpass(Yd, o), R("fft_band")) < 1e-12);
   CHECK(rel_diff(nl::fc::bandpass(Yd.topRows(119), o), R("fft_band_odd")) < 1e-12);
+  // 113 frames (prime) go through Bluestein's algorithm (FFTs of length 225).
+  CHECK(rel_diff(nl::fc::bandpass(Yd.topRows(113), o), R("fft_band_prime")) < 1e-12);
   // Idempotent: a projection.
   const Matrix once = nl::fc::bandpass(Yd, o);
   CHECK(rel_diff(nl::fc::bandpass(once, o), once) < 1e-12);
+}
+
+// The FFT filter transforms two columns at once (x + i y); each column must come out as
+// if filtered alone, whatever its scale or its partner's, and a NaN must stay in its
+// column. The reference is the filter of each column on its own (an odd column count
+// leaves the last one unpaired).
+TEST_CASE("the FFT filter treats each column on its own", "[fc][bandpass]") {
+  const Matrix Yd = nl::fc::detrend(I("Y"), 1);
+  nl::fc::BandPassOptions o;
+  o.tr = 2.0;
+  o.kind = nl::fc::FilterKind::Fft;
+  for (const Index n : {Index{120}, Index{113}}) {
+    Matrix Y = Yd.topRows(n);
+    Y.col(1) *= 1e-9;  // paired with column 0 (scale about 1)
+    Y.col(2) *= 1e9;
+    const Matrix all = nl::fc::bandpass(Y, o);
+    for (Index j = 0; j < Y.cols(); ++j) {
+      INFO("frames " << n << ", column " << j);
+      CHECK(rel_diff(all.col(j) / Y.col(j).cwiseAbs().maxCoeff(),
+                     nl::fc::bandpass(Matrix(Y.col(j)), o) / Y.col(j).cwiseAbs().maxCoeff()) < 1e-14);
+    }
+    Matrix Ynan = Y;
+    Ynan(5, 3) = std::numeric_limits<double>::quiet_NaN();
+    const Matrix f = nl::fc::bandpass(Ynan, o);
+    for (Index j = 0; j < Y.cols(); ++j) CHECK(f.col(j).array().isNaN().any() == (j == 3));
+  }
 }
 
 TEST_CASE("band-pass options are checked", "[fc][bandpass]") {
