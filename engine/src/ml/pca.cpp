@@ -57,11 +57,19 @@ Matrix cross_product(const Matrix& B) {
 }
 
 // The k largest eigenpairs of the symmetric positive semi-definite A, largest first.
+// Lanczos stops when each residual is below eps * max(eps^(2/3), |theta|): relative for
+// the leading eigenvalues, but an absolute 8e-27 for eigenvalues near 0 (k above the
+// rank of the data), so whether those converge would depend on the units of the data
+// (measured: rank-3 data with k = 10 converged at one scale and not at another). A is
+// therefore scaled by a power of two (exact) to a trace in [0.5, 1) first.
 void leading_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vectors) {
+  int e = 0;
+  std::frexp(A.trace(), &e);
   // eigs_sym in Armadillo 11 (Debian 12) takes a sparse matrix: A is stored as one with
   // every entry present (16 bytes each); the product with it costs about twice a dense
   // one, still O(m^2), and is not what dominates.
-  const arma::sp_mat S(arma_view::cview(A));
+  arma::sp_mat S(arma_view::cview(A));
+  S *= std::ldexp(1.0, -e);
   arma::vec lambda;
   arma::mat U;
   arma::eigs_opts opts;
@@ -69,8 +77,9 @@ void leading_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vector
   opts.maxiter = 1000;
   if (!arma::eigs_sym(lambda, U, S, static_cast<arma::uword>(k), "la", opts) || lambda.n_elem != static_cast<arma::uword>(k))
     throw Error(fmt::format("pca: the truncated eigensolver (Lanczos, Armadillo eigs_sym) did not converge for k = {} "
-                            "on a {} x {} cross-product matrix; use the exact solver",
+                            "on the {} x {} cross-product matrix",
                             k, A.rows(), A.cols()));
+  lambda *= std::ldexp(1.0, e);
   const arma::uvec order = arma::sort_index(lambda, "descend");
   values.resize(k);
   vectors.resize(A.rows(), k);
@@ -120,8 +129,8 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver) {
     // s_j^2 are the eigenvalues of either cross-product matrix; the Gram matrix's
     // eigenvectors are the left singular vectors, and V = Xc' U / s.
     Vector lambda;
-    Matrix W;
     if (n < p) {
+      Matrix W;
       leading_eigenpairs(cross_product<true>(Xc), k, lambda, W);
       const Vector s = lambda.cwiseMax(0.0).cwiseSqrt();
       V.noalias() = Xc.transpose() * W;

@@ -158,3 +158,34 @@ TEST_CASE("pca chooses the exact solver for small problems", "[pca]") {
   CHECK(nl::ml::pca_fit(random_matrix(500, 600, 5), 26).solver == nl::ml::PcaSolver::Exact);
   CHECK(nl::ml::pca_fit(random_matrix(500, 600, 5), 25).solver == nl::ml::PcaSolver::Truncated);
 }
+
+// k above the rank of the data: the trailing eigenvalues are 0, where Lanczos's stopping
+// rule is absolute, so without care whether (and after how many restarts) it stops
+// would depend on the units of the data. The solver scales the cross-product matrix by
+// a power of two to a unit trace first: data scaled by 2^40 or 2^-40 then give the same
+// loadings bit for bit and eigenvalues scaled by exactly 2^80 or 2^-80 (without the
+// scaling they differed). The components beyond the rank are arbitrary directions in
+// any solver; the leading ones must agree with the exact solver's.
+TEST_CASE("the truncated pca solver handles k above the rank, in any units", "[pca]") {
+  for (const std::uint64_t seed : {11, 21}) {
+    nl::Rng rng(seed);
+    nl::Matrix A(600, 3), B(3, 700);
+    for (Eigen::Index i = 0; i < A.size(); ++i) A.data()[i] = 2 * rng.uniform() - 1;
+    for (Eigen::Index i = 0; i < B.size(); ++i) B.data()[i] = 2 * rng.uniform() - 1;
+    const nl::Matrix X = A * B;  // rank 3
+    const nl::ml::PcaFit t = nl::ml::pca_fit(X, 10);
+    const nl::ml::PcaFit e = nl::ml::pca_fit(X, 10, nl::ml::PcaSolver::Exact);
+    INFO("seed " << seed);
+    CHECK(t.solver == nl::ml::PcaSolver::Truncated);
+    CHECK((t.eigenvalues.head(3) - e.eigenvalues.head(3)).cwiseAbs().maxCoeff() < 1e-12 * e.eigenvalues(0));
+    CHECK(t.eigenvalues.tail(7).cwiseAbs().maxCoeff() < 1e-12 * e.eigenvalues(0));
+    CHECK((t.loadings.leftCols(3) - e.loadings.leftCols(3)).cwiseAbs().maxCoeff() < 1e-10);
+    CHECK(t.explained_ratio.sum() == Approx(1.0).epsilon(1e-12));
+    for (const int power : {-40, 40}) {
+      INFO("data scaled by 2^" << power);
+      const nl::ml::PcaFit u = nl::ml::pca_fit(std::ldexp(1.0, power) * X, 10);
+      CHECK((u.loadings - t.loadings).norm() == 0.0);
+      CHECK((u.eigenvalues - std::ldexp(1.0, 2 * power) * t.eigenvalues).norm() == 0.0);
+    }
+  }
+}

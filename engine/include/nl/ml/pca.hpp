@@ -40,12 +40,13 @@ struct PcaFit {
   double total_variance = 0.0;  // trace of the covariance; 0 for constant data, where
                                 // explained_ratio is NaN
   Matrix scores;        // n x k
-  PcaSolver solver = PcaSolver::Exact;  // the solver that ran (never Auto)
+  PcaSolver solver = PcaSolver::Exact;  // the solver that ran (never Auto; not saved in
+                                        // model files, so Exact after loading one)
 };
 
 // Throws ValueError for n < 2, k outside [1, min(n - 1, p)] or a non-finite value (the
 // message names the row and column, 1-based); Error if the truncated solver does not
-// converge (never seen; the message says to use PcaSolver::Exact).
+// converge (not seen in the tests, k above the rank of the data included).
 PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver = PcaSolver::Auto);
 
 // (Y - 1 mu') V_k. Throws ValueError when Y has the wrong number of columns or a
