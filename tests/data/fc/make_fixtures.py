@@ -10,7 +10,8 @@ seed4d.nii.gz, seed_mask.nii.gz and two_voxels.nii.gz (nibabel) hold the seed da
 4-D image. Every reference is an independent NumPy/SciPy implementation of the published formula:
   * nilearn.signal.butterworth (nilearn 0.10): scipy.signal.butter(5, [hp, lp] / nyq,
     "band", output="sos") + scipy.signal.sosfiltfilt(padtype="odd"), nyq = 0.5 / TR;
-  * the ideal FFT filter: numpy.fft.irfft of the rfft masked to [low, high];
+  * the ideal FFT filter: numpy.fft.irfft of the rfft masked to [low, high] (120, 119
+    and 113 frames);
   * Power et al. 2012 framewise displacement (50 mm), Friston 24 (params, squares,
     backward differences with a 0 first row, their squares);
   * neurolua's documented cleaning order (discard, one lstsq on [polynomial, Friston
@@ -144,6 +145,8 @@ def ideal(X, tr, low, high):
 
 put(out, "fft_band", ideal(Yd, 2.0, 0.01, 0.1))
 put(out, "fft_band_odd", ideal(Yd[:119], 2.0, 0.01, 0.1))
+# 113 frames (prime): neurolua's FFT takes Bluestein's algorithm there.
+put(out, "fft_band_prime", ideal(Yd[:113], 2.0, 0.01, 0.1))
 
 
 # ---------------------------------------------------------------- the pipeline

@@ -220,9 +220,85 @@ TEST_CASE("the ideal FFT filter equals numpy's masked rfft", "[fc][bandpass]") {
   o.kind = nl::fc::FilterKind::Fft;
   CHECK(rel_diff(nl::fc::bandpass(Yd, o), R("fft_band")) < 1e-12);
   CHECK(rel_diff(nl::fc::bandpass(Yd.topRows(119), o), R("fft_band_odd")) < 1e-12);
+  // 120 frames take Armadillo's FFT; 119 (7 x 17) and 113 (prime) the projection onto
+  // the kept Fourier modes, faster at such lengths.
+  CHECK(rel_diff(nl::fc::bandpass(Yd.topRows(113), o), R("fft_band_prime")) < 1e-12);
   // Idempotent: a projection.
   const Matrix once = nl::fc::bandpass(Yd, o);
   CHECK(rel_diff(nl::fc::bandpass(once, o), once) < 1e-12);
+}
+
+// The definition, numpy.fft.irfft(mask * rfft(y)), by a direct DFT in long double: an
+// independent reference for the lengths the NumPy fixtures do not cover.
+Matrix ideal_reference(const Matrix& Y, double tr, double low, double high) {
+  const Index n = Y.rows();
+  std::vector<long double> c(static_cast<std::size_t>(n)), s(static_cast<std::size_t>(n));
+  const long double pi = 3.141592653589793238462643383279502884L;
+  for (Index t = 0; t < n; ++t) {
+    c[static_cast<std::size_t>(t)] = std::cos(2 * pi * static_cast<long double>(t) / static_cast<long double>(n));
+    s[static_cast<std::size_t>(t)] = std::sin(2 * pi * static_cast<long double>(t) / static_cast<long double>(n));
+  }
+  Matrix out = Matrix::Zero(n, Y.cols());
+  for (Index j = 0; j < Y.cols(); ++j)
+    for (Index k = 0; k <= n / 2; ++k) {
+      const double f = static_cast<double>(k) / (static_cast<double>(n) * tr);
+      if (!(f >= low && f <= high)) continue;
+      long double re = 0, im = 0;
+      for (Index t = 0; t < n; ++t) {
+        const auto i = static_cast<std::size_t>((k * t) % n);
+        re += Y(t, j) * c[i];
+        im -= Y(t, j) * s[i];
+      }
+      const long double w = (k == 0 || 2 * k == n) ? 1.0L : 2.0L;  // the mirror bin n - k
+      for (Index t = 0; t < n; ++t) {
+        const auto i = static_cast<std::size_t>((k * t) % n);
+        out(t, j) += static_cast<double>(w * (re * c[i] - im * s[i]) / static_cast<long double>(n));
+      }
+    }
+  return out;
+}
+
+// Long runs take the FFT at every length: 1200 (2^4 3 5^2) and 1196 (4 x 13 x 23) with
+// KISS FFT's butterflies, 1201 (prime) with Bluestein's algorithm; 241 (prime) and 237
+// (3 x 79) the projection.
+TEST_CASE("the FFT filter equals the DFT definition at long and awkward lengths", "[fc][bandpass]") {
+  nl::fc::BandPassOptions o;
+  o.tr = 0.72;
+  o.kind = nl::fc::FilterKind::Fft;
+  nl::Rng rng(3);
+  for (const Index n : {Index{1200}, Index{1196}, Index{1201}, Index{241}, Index{237}}) {
+    INFO("frames " << n);
+    Matrix Y(n, 3);
+    for (Index i = 0; i < Y.size(); ++i) Y.data()[i] = rng.normal();
+    CHECK(rel_diff(nl::fc::bandpass(Y, o), ideal_reference(Y, o.tr, o.low, o.high)) < 1e-12);
+  }
+}
+
+// The FFT filter transforms two columns at once (x + i y); each column must come out as
+// if filtered alone, whatever its scale or its partner's, and a NaN must stay in its
+// column. The reference is the filter of each column on its own (an odd column count
+// leaves the last one unpaired). 120 frames: KISS FFT; 1201: Bluestein.
+TEST_CASE("the FFT filter treats each column on its own", "[fc][bandpass]") {
+  nl::fc::BandPassOptions o;
+  o.tr = 2.0;
+  o.kind = nl::fc::FilterKind::Fft;
+  nl::Rng rng(5);
+  for (const Index n : {Index{120}, Index{1201}}) {
+    Matrix Y(n, 5);
+    for (Index i = 0; i < Y.size(); ++i) Y.data()[i] = rng.normal();
+    Y.col(1) *= 1e-9;  // paired with column 0 (scale about 1)
+    Y.col(2) *= 1e9;
+    const Matrix all = nl::fc::bandpass(Y, o);
+    for (Index j = 0; j < Y.cols(); ++j) {
+      INFO("frames " << n << ", column " << j);
+      CHECK(rel_diff(all.col(j) / Y.col(j).cwiseAbs().maxCoeff(),
+                     nl::fc::bandpass(Matrix(Y.col(j)), o) / Y.col(j).cwiseAbs().maxCoeff()) < 1e-14);
+    }
+    Matrix Ynan = Y;
+    Ynan(5, 3) = std::numeric_limits<double>::quiet_NaN();
+    const Matrix f = nl::fc::bandpass(Ynan, o);
+    for (Index j = 0; j < Y.cols(); ++j) CHECK(f.col(j).array().isNaN().any() == (j == 3));
+  }
 }
 
 TEST_CASE("band-pass options are checked", "[fc][bandpass]") {

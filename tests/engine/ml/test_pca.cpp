@@ -102,3 +102,90 @@ TEST_CASE("pca validates its input", "[pca]") {
   const nl::ml::PcaFit fit = nl::ml::pca_fit(X, 2);
   CHECK_THROWS_AS(nl::ml::pca_transform(fit, X.leftCols(3)), nl::ValueError);
 }
+
+// Large problems with few components take the truncated solver (Lanczos on the smaller
+// cross-product matrix); it must give the exact solver's components. The data have ten
+// planted components with singular values 4000 / (j + 1) (j = 0..9) over unit noise
+// (whose singular values are about 60), so the smallest eigen-gap among the leading
+// eleven eigenvalues is 0.23 % of the largest. Both solvers are backward stable: each
+// eigenvalue is within a small multiple of eps * lambda_1 of the truth, and each loading
+// within about eps * lambda_1 / gap = 1e-13 (Davis-Kahan). Measured differences: 5e-15
+// (eigenvalues, relative to lambda_1), 1.4e-15 (loadings), 1.7e-15 (scores, relative),
+// 7e-15 (total variance, relative); the tolerance, 1e-12, leaves a factor of ten over
+// the Davis-Kahan bound.
+TEST_CASE("the truncated pca solver agrees with the exact one", "[pca]") {
+  for (auto [n, p] : {std::pair{520, 1300}, std::pair{1300, 520}}) {
+    INFO("n = " << n << ", p = " << p);
+    nl::Rng rng(29);
+    nl::Matrix L(n, 10), R(10, p), X(n, p);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < 10; ++j) L(i, j) = rng.normal();
+    for (int j = 0; j < 10; ++j)
+      for (int c = 0; c < p; ++c) R(j, c) = rng.normal();
+    for (int i = 0; i < n; ++i)
+      for (int c = 0; c < p; ++c) X(i, c) = rng.normal() + 5.0;
+    // Orthonormal factors so that the planted singular values are 4000 / (j + 1).
+    const nl::Matrix Q = Eigen::HouseholderQR<nl::Matrix>(L).householderQ() * nl::Matrix::Identity(n, 10);
+    const nl::Matrix P = Eigen::HouseholderQR<nl::Matrix>(R.transpose()).householderQ() * nl::Matrix::Identity(p, 10);
+    for (int j = 0; j < 10; ++j) X += (4000.0 / (j + 1)) * Q.col(j) * P.col(j).transpose();
+    const int k = 10;
+    const nl::ml::PcaFit t = nl::ml::pca_fit(X, k);
+    const nl::ml::PcaFit e = nl::ml::pca_fit(X, k, nl::ml::PcaSolver::Exact);
+    CHECK(t.solver == nl::ml::PcaSolver::Truncated);
+    CHECK(e.solver == nl::ml::PcaSolver::Exact);
+    CHECK((t.eigenvalues - e.eigenvalues).cwiseAbs().maxCoeff() < 1e-12 * e.eigenvalues(0));
+    CHECK((t.loadings - e.loadings).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((t.scores - e.scores).cwiseAbs().maxCoeff() < 1e-12 * e.scores.cwiseAbs().maxCoeff());
+    CHECK(t.total_variance == Approx(e.total_variance).epsilon(1e-12));
+    CHECK((t.explained_ratio - e.explained_ratio).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((t.center - e.center).norm() == 0.0);
+    // The leading singular values are the planted ones (plus the noise's share).
+    CHECK(std::sqrt(t.eigenvalues(0) * (n - 1)) == Approx(4000.0).epsilon(0.01));
+    // Sign convention.
+    for (int j = 0; j < k; ++j) {
+      Eigen::Index i;
+      t.loadings.col(j).cwiseAbs().maxCoeff(&i);
+      CHECK(t.loadings(i, j) > 0);
+    }
+  }
+}
+
+// The ketamine pipeline's shapes (66 subjects x 136 regions, k = 13) and anything with
+// min(n, p) < 500 or k > min(n, p) / 20 stay on the exact solver.
+TEST_CASE("pca chooses the exact solver for small problems", "[pca]") {
+  CHECK(nl::ml::pca_fit(random_matrix(66, 136, 5), 13).solver == nl::ml::PcaSolver::Exact);
+  CHECK(nl::ml::pca_fit(random_matrix(499, 600, 5), 5).solver == nl::ml::PcaSolver::Exact);
+  CHECK(nl::ml::pca_fit(random_matrix(500, 600, 5), 26).solver == nl::ml::PcaSolver::Exact);
+  CHECK(nl::ml::pca_fit(random_matrix(500, 600, 5), 25).solver == nl::ml::PcaSolver::Truncated);
+}
+
+// k above the rank of the data: the trailing eigenvalues are 0, where Lanczos's stopping
+// rule is absolute, so without care whether (and after how many restarts) it stops
+// would depend on the units of the data. The solver scales the cross-product matrix by
+// a power of two to a unit trace first: data scaled by 2^40 or 2^-40 then give the same
+// loadings bit for bit and eigenvalues scaled by exactly 2^80 or 2^-80 (without the
+// scaling they differed). The components beyond the rank are arbitrary directions in
+// any solver; the leading ones must agree with the exact solver's.
+TEST_CASE("the truncated pca solver handles k above the rank, in any units", "[pca]") {
+  for (const std::uint64_t seed : {11, 21}) {
+    nl::Rng rng(seed);
+    nl::Matrix A(600, 3), B(3, 700);
+    for (Eigen::Index i = 0; i < A.size(); ++i) A.data()[i] = 2 * rng.uniform() - 1;
+    for (Eigen::Index i = 0; i < B.size(); ++i) B.data()[i] = 2 * rng.uniform() - 1;
+    const nl::Matrix X = A * B;  // rank 3
+    const nl::ml::PcaFit t = nl::ml::pca_fit(X, 10);
+    const nl::ml::PcaFit e = nl::ml::pca_fit(X, 10, nl::ml::PcaSolver::Exact);
+    INFO("seed " << seed);
+    CHECK(t.solver == nl::ml::PcaSolver::Truncated);
+    CHECK((t.eigenvalues.head(3) - e.eigenvalues.head(3)).cwiseAbs().maxCoeff() < 1e-12 * e.eigenvalues(0));
+    CHECK(t.eigenvalues.tail(7).cwiseAbs().maxCoeff() < 1e-12 * e.eigenvalues(0));
+    CHECK((t.loadings.leftCols(3) - e.loadings.leftCols(3)).cwiseAbs().maxCoeff() < 1e-10);
+    CHECK(t.explained_ratio.sum() == Approx(1.0).epsilon(1e-12));
+    for (const int power : {-40, 40}) {
+      INFO("data scaled by 2^" << power);
+      const nl::ml::PcaFit u = nl::ml::pca_fit(std::ldexp(1.0, power) * X, 10);
+      CHECK((u.loadings - t.loadings).norm() == 0.0);
+      CHECK((u.eigenvalues - std::ldexp(1.0, 2 * power) * t.eigenvalues).norm() == 0.0);
+    }
+  }
+}

@@ -8,6 +8,14 @@
 // Contract: n >= 2, 1 <= k <= min(n - 1, p), all values finite. Signs are fixed
 // (the entry of largest magnitude of each loading is positive; rrcov's .signflip), so a
 // fit is deterministic. Agrees with R's prcomp up to those signs.
+//
+// Solvers. Exact (all small problems): the full eigen-decomposition of the n x n Gram
+// matrix Xc Xc' when n < p, else the SVD of Xc (Eigen's BDCSVD). Truncated (large
+// problems with few components, m = min(n, p) >= 500 and k <= m / 20): the k leading
+// eigenpairs of the smaller cross-product matrix (Xc Xc' or Xc' Xc), formed by blocks
+// on the worker threads, by Armadillo's implicitly restarted Lanczos solver eigs_sym
+// (Spectra's algorithm) run to machine precision. Both give the same components to
+// about 1e-12 (eigen-gaps permitting); total_variance is the trace in both.
 #pragma once
 
 #include <Eigen/Dense>
@@ -18,6 +26,12 @@ namespace nl::ml {
 
 using Index = Eigen::Index;
 
+enum class PcaSolver {
+  Auto,       // Truncated when min(n, p) >= 500 and k <= min(n, p) / 20, else Exact
+  Exact,      // full eigen-decomposition of the Gram matrix (n < p) or BDCSVD (n >= p)
+  Truncated,  // Lanczos (Armadillo's eigs_sym) on the Gram (n < p) or cross-product matrix
+};
+
 struct PcaFit {
   Vector center;        // mu (p)
   Matrix loadings;      // V_k (p x k), orthonormal columns
@@ -26,11 +40,14 @@ struct PcaFit {
   double total_variance = 0.0;  // trace of the covariance; 0 for constant data, where
                                 // explained_ratio is NaN
   Matrix scores;        // n x k
+  PcaSolver solver = PcaSolver::Exact;  // the solver that ran (never Auto; not saved in
+                                        // model files, so Exact after loading one)
 };
 
 // Throws ValueError for n < 2, k outside [1, min(n - 1, p)] or a non-finite value (the
-// message names the row and column, 1-based).
-PcaFit pca_fit(const Matrix& X, Index k);
+// message names the row and column, 1-based); Error if the truncated solver does not
+// converge (not seen in the tests, k above the rank of the data included).
+PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver = PcaSolver::Auto);
 
 // (Y - 1 mu') V_k. Throws ValueError when Y has the wrong number of columns or a
 // non-finite value.
