@@ -11,6 +11,7 @@
 #include "core/common.hpp"
 #include "core/fields.hpp"
 #include "core/types.hpp"
+#include "nl/core/arith.hpp"
 #include "nl/core/linalg.hpp"
 
 namespace nl::bind {
@@ -446,84 +447,39 @@ int m_pow(lua_State* L) {
 
 // ---------------------------------------------------------------- operators
 
-enum class Op { Add, Sub, CMul, CDiv };
-
-// How two matrices combine elementwise: equal shapes, or one side a 1 x cols row or a
-// rows x 1 column of the other (broadcast), or a 1 x 1 treated as a scalar.
-bool broadcastable(const Matrix& a, const Matrix& b) {
-  if (a.rows() == b.rows() && a.cols() == b.cols()) return true;
-  if (a.size() == 1 || b.size() == 1) return true;
-  if ((b.rows() == 1 && b.cols() == a.cols()) || (b.cols() == 1 && b.rows() == a.rows())) return true;
-  if ((a.rows() == 1 && a.cols() == b.cols()) || (a.cols() == 1 && a.rows() == b.rows())) return true;
-  return false;
-}
-
-double apply(Op op, double x, double y) {
+const char* op_symbol(nl::ArithOp op) {
   switch (op) {
-    case Op::Add: return x + y;
-    case Op::Sub: return x - y;
-    case Op::CMul: return x * y;
-    case Op::CDiv: return x / y;
-  }
-  return 0;
-}
-
-Matrix elementwise(const Matrix& a, const Matrix& b, Op op) {
-  const Index R = std::max(a.rows(), b.rows()), C = std::max(a.cols(), b.cols());
-  Matrix out(R, C);
-  for (Index j = 0; j < C; ++j)
-    for (Index i = 0; i < R; ++i)
-      out(i, j) = apply(op, a(a.rows() == 1 ? 0 : i, a.cols() == 1 ? 0 : j), b(b.rows() == 1 ? 0 : i, b.cols() == 1 ? 0 : j));
-  return out;
-}
-
-Matrix with_scalar(const Matrix& a, double s, Op op, bool scalar_first) {
-  return a.unaryExpr([&](double x) { return scalar_first ? apply(op, s, x) : apply(op, x, s); });
-}
-
-const char* op_symbol(Op op) {
-  switch (op) {
-    case Op::Add: return "+";
-    case Op::Sub: return "-";
-    case Op::CMul: return "cmul";
-    case Op::CDiv: return "cdiv";
+    case nl::ArithOp::Add: return "+";
+    case nl::ArithOp::Sub: return "-";
+    case nl::ArithOp::Mul: return "cmul";
+    case nl::ArithOp::Div: return "cdiv";
   }
   return "?";
 }
 
 // Shared body of + - cmul cdiv: operands may be numbers or matrices (in either order).
-int binary(lua_State* L, Op op) {
+int binary(lua_State* L, nl::ArithOp op) {
   const Matrix* a = test<Matrix>(L, 1);
   const Matrix* b = test<Matrix>(L, 2);
   if (!a && !lua_isnumber(L, 1))
     luaL_argerror(L, 1, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 1)));
   if (!b && !lua_isnumber(L, 2))
     luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 2)));
-  if (a && b && !broadcastable(*a, *b))
+  if (a && b && !nl::broadcastable(*a, *b))
     return luaL_error(L, "matrix dimensions %dx%d and %dx%d do not agree for '%s'", (int)a->rows(), (int)a->cols(),
                       (int)b->rows(), (int)b->cols(), op_symbol(op));
   const double sa = a ? 0.0 : lua_tonumber(L, 1);
   const double sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<Matrix>(L, [&] {
-    if (a && b) {
-      if (a->rows() == b->rows() && a->cols() == b->cols()) {
-        switch (op) {
-          case Op::Add: return Matrix(*a + *b);
-          case Op::Sub: return Matrix(*a - *b);
-          case Op::CMul: return Matrix(a->cwiseProduct(*b));
-          case Op::CDiv: return Matrix(a->cwiseQuotient(*b));
-        }
-      }
-      return elementwise(*a, *b, op);
-    }
-    return a ? with_scalar(*a, sb, op, false) : with_scalar(*b, sa, op, true);
+    if (a && b) return nl::elementwise(*a, *b, op);
+    return a ? nl::elementwise(*a, sb, op, false) : nl::elementwise(*b, sa, op, true);
   });
 }
 
-int m_add(lua_State* L) { return binary(L, Op::Add); }
-int m_sub(lua_State* L) { return binary(L, Op::Sub); }
-int m_cmul(lua_State* L) { return binary(L, Op::CMul); }
-int m_cdiv(lua_State* L) { return binary(L, Op::CDiv); }
+int m_add(lua_State* L) { return binary(L, nl::ArithOp::Add); }
+int m_sub(lua_State* L) { return binary(L, nl::ArithOp::Sub); }
+int m_cmul(lua_State* L) { return binary(L, nl::ArithOp::Mul); }
+int m_cdiv(lua_State* L) { return binary(L, nl::ArithOp::Div); }
 
 // a * b: matrix product, or scaling when one side is a number.
 int m_mul(lua_State* L) {
@@ -535,14 +491,14 @@ int m_mul(lua_State* L) {
                         (int)a->rows(), (int)a->cols(), (int)b->rows(), (int)b->cols());
     return push_new<Matrix>(L, [&] { return Matrix(*a * *b); });
   }
-  return binary(L, Op::CMul);
+  return binary(L, nl::ArithOp::Mul);
 }
 
 // a / s and s / a are elementwise; matrix / matrix is refused (ambiguous).
 int m_div(lua_State* L) {
   if (test<Matrix>(L, 1) && test<Matrix>(L, 2))
     return luaL_error(L, "matrix / matrix is not defined: use a:cdiv(b) for elementwise division or b:solve(a) to solve");
-  return binary(L, Op::CDiv);
+  return binary(L, nl::ArithOp::Div);
 }
 
 int m_unm(lua_State* L) {

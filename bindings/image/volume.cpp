@@ -455,7 +455,7 @@ int v_resample_to(lua_State* L) {
 // ---------------------------------------------------------------- operators
 
 // Shared body of + - * /: a Volume with a number or a Volume on the same grid.
-int arith(lua_State* L, nl::VoxelOp op) {
+int arith(lua_State* L, nl::ArithOp op) {
   const Volume* a = test<Volume>(L, 1);
   const Volume* b = test<Volume>(L, 2);
   if (!a && !lua_isnumber(L, 1))
@@ -469,10 +469,10 @@ int arith(lua_State* L, nl::VoxelOp op) {
   });
 }
 
-int v_add(lua_State* L) { return arith(L, nl::VoxelOp::Add); }
-int v_sub(lua_State* L) { return arith(L, nl::VoxelOp::Sub); }
-int v_mul(lua_State* L) { return arith(L, nl::VoxelOp::Mul); }
-int v_div(lua_State* L) { return arith(L, nl::VoxelOp::Div); }
+int v_add(lua_State* L) { return arith(L, nl::ArithOp::Add); }
+int v_sub(lua_State* L) { return arith(L, nl::ArithOp::Sub); }
+int v_mul(lua_State* L) { return arith(L, nl::ArithOp::Mul); }
+int v_div(lua_State* L) { return arith(L, nl::ArithOp::Div); }
 
 int v_unm(lua_State* L) {
   const Volume& v = check<Volume>(L, 1);

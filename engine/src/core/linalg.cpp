@@ -1,5 +1,6 @@
 // linalg.cpp: decompositions, reductions and text rendering for Eigen matrices.
 #include "nl/core/linalg.hpp"
+#include "nl/core/arith.hpp"
 
 #include <fmt/format.h>
 
@@ -421,4 +422,40 @@ SymEigenTop sym_eigen_top(const Matrix& A, Eigen::Index c) {
   return out;
 }
 
+// ---------------------------------------------------------------- elementwise arithmetic
+
+bool broadcastable(const Matrix& a, const Matrix& b) {
+  if (a.rows() == b.rows() && a.cols() == b.cols()) return true;
+  if (a.size() == 1 || b.size() == 1) return true;
+  if ((b.rows() == 1 && b.cols() == a.cols()) || (b.cols() == 1 && b.rows() == a.rows())) return true;
+  if ((a.rows() == 1 && a.cols() == b.cols()) || (a.cols() == 1 && a.rows() == b.rows())) return true;
+  return false;
+}
+
+Matrix elementwise(const Matrix& a, const Matrix& b, ArithOp op) {
+  if (!broadcastable(a, b))
+    throw ValueError(fmt::format("matrix dimensions {}x{} and {}x{} do not combine elementwise", a.rows(), a.cols(),
+                                 b.rows(), b.cols()));
+  if (a.rows() == b.rows() && a.cols() == b.cols()) {
+    switch (op) {
+      case ArithOp::Add: return a + b;
+      case ArithOp::Sub: return a - b;
+      case ArithOp::Mul: return a.cwiseProduct(b);
+      case ArithOp::Div: return a.cwiseQuotient(b);
+    }
+  }
+  using Eigen::Index;
+  const Index R = std::max(a.rows(), b.rows()), C = std::max(a.cols(), b.cols());
+  Matrix out(R, C);
+  for (Index j = 0; j < C; ++j)
+    for (Index i = 0; i < R; ++i)
+      out(i, j) = apply_op(op, a(a.rows() == 1 ? 0 : i, a.cols() == 1 ? 0 : j), b(b.rows() == 1 ? 0 : i, b.cols() == 1 ? 0 : j));
+  return out;
+}
+
+Matrix elementwise(const Matrix& a, double s, ArithOp op, bool scalar_first) {
+  return a.unaryExpr([&](double x) { return scalar_first ? apply_op(op, s, x) : apply_op(op, x, s); });
+}
+
 }  // namespace nl
+

@@ -215,16 +215,6 @@ Volume map(const Volume& v, DataType type, F f) {
   return out;
 }
 
-float apply(VoxelOp op, float x, float y) {
-  switch (op) {
-    case VoxelOp::Add: return x + y;
-    case VoxelOp::Sub: return x - y;
-    case VoxelOp::Mul: return x * y;
-    case VoxelOp::Div: return x / y;
-  }
-  return 0;
-}
-
 float apply(VoxelCmp op, double x, double y) {
   switch (op) {
     case VoxelCmp::Eq: return x == y;
@@ -255,14 +245,14 @@ void check_same_grid(const Volume& a, const Volume& b, const char* what) {
                                  what, a.frames(), b.frames()));
 }
 
-Volume combine(const Volume& a, const Volume& b, VoxelOp op) {
+Volume combine(const Volume& a, const Volume& b, ArithOp op) {
   check_same_grid(a, b, "arithmetic");
-  return zip(a, b, DataType::Float32, [op](float x, float y) { return apply(op, x, y); });
+  return zip(a, b, DataType::Float32, [op](float x, float y) { return apply_op(op, x, y); });
 }
 
-Volume combine(const Volume& v, double s, VoxelOp op, bool scalar_first) {
+Volume combine(const Volume& v, double s, ArithOp op, bool scalar_first) {
   const float f = static_cast<float>(s);
-  return map(v, DataType::Float32, [=](float x) { return scalar_first ? apply(op, f, x) : apply(op, x, f); });
+  return map(v, DataType::Float32, [=](float x) { return scalar_first ? apply_op(op, f, x) : apply_op(op, x, f); });
 }
 
 Volume negate(const Volume& v) {

@@ -229,16 +229,6 @@ Column Column::take(const std::vector<std::size_t>& rows) const {
 // ---------------------------------------------------------------- arithmetic
 
 namespace {
-double apply(double x, double y, ArithOp op) {
-  switch (op) {
-    case ArithOp::Add: return x + y;
-    case ArithOp::Sub: return x - y;
-    case ArithOp::Mul: return x * y;
-    case ArithOp::Div: return x / y;
-  }
-  return 0.0;
-}
-
 // Elementwise f(i) over n rows of number results, missing where missing(i).
 template <class F, class M>
 Column number_map(const std::string& name, std::size_t n, F f, M missing) {
@@ -257,21 +247,21 @@ Column arith(const Column& a, const Column& b, ArithOp op) {
   require_type(b, ColumnType::Number, "arithmetic");
   require_same_length(a, b, "arithmetic");
   return number_map(
-      a.name(), a.size(), [&](std::size_t i) { return apply(a.number(i), b.number(i), op); },
+      a.name(), a.size(), [&](std::size_t i) { return apply_op(op, a.number(i), b.number(i)); },
       [&](std::size_t i) { return a.is_missing(i) || b.is_missing(i); });
 }
 
 Column arith(const Column& a, double b, ArithOp op) {
   require_type(a, ColumnType::Number, "arithmetic");
   return number_map(
-      a.name(), a.size(), [&](std::size_t i) { return apply(a.number(i), b, op); },
+      a.name(), a.size(), [&](std::size_t i) { return apply_op(op, a.number(i), b); },
       [&](std::size_t i) { return a.is_missing(i); });
 }
 
 Column arith(double a, const Column& b, ArithOp op) {
   require_type(b, ColumnType::Number, "arithmetic");
   return number_map(
-      b.name(), b.size(), [&](std::size_t i) { return apply(a, b.number(i), op); },
+      b.name(), b.size(), [&](std::size_t i) { return apply_op(op, a, b.number(i)); },
       [&](std::size_t i) { return b.is_missing(i); });
 }
 

@@ -350,12 +350,12 @@ TEST_CASE("a smoothed point source has the requested FWHM", "[image]") {
 
 TEST_CASE("arithmetic, masks, values, stats", "[image]") {
   const Volume a = nl::load_volume(nifti_dir + "sform_only.nii");
-  const Volume b = nl::combine(a, 2.0, nl::VoxelOp::Mul, false);
+  const Volume b = nl::combine(a, 2.0, nl::ArithOp::Mul, false);
   CHECK(b.data()[3] == 2 * a.data()[3]);
   CHECK(b.info.source_type == nl::DataType::Float32);
-  const Volume c = nl::combine(b, a, nl::VoxelOp::Sub);
+  const Volume c = nl::combine(b, a, nl::ArithOp::Sub);
   CHECK(sum(c) == Approx(sum(a)));
-  CHECK(nl::combine(a, 1.0, nl::VoxelOp::Div, true).data()[3] == Approx(1.0 / a.data()[3]));
+  CHECK(nl::combine(a, 1.0, nl::ArithOp::Div, true).data()[3] == Approx(1.0 / a.data()[3]));
   const Volume m = nl::compare(a, 100.0, nl::VoxelCmp::Gt);
   CHECK(m.info.source_type == nl::DataType::UInt8);
   const nl::VolumeStats ms = nl::volume_stats(m, nullptr);
@@ -373,12 +373,12 @@ TEST_CASE("arithmetic, masks, values, stats", "[image]") {
   CHECK(nl::volume_stats(both, nullptr).nonzero == 0);
   // Different grids and frame counts are refused with a message naming both grids.
   const Volume other = nl::load_volume(nifti_dir + "good_int16.nii");
-  const std::string msg = error_of<nl::ValueError>([&] { nl::combine(a, other, nl::VoxelOp::Add); });
+  const std::string msg = error_of<nl::ValueError>([&] { nl::combine(a, other, nl::ArithOp::Add); });
   CHECK(msg.find("different grids") != std::string::npos);
   CHECK(msg.find("7x6x5") != std::string::npos);
   CHECK(msg.find("10x10x10") != std::string::npos);
   const Volume q = nl::load_volume(nifti_dir + "qform_only.nii.gz");  // same dims, other affine
-  CHECK(error_of<nl::ValueError>([&] { nl::combine(a, q, nl::VoxelOp::Add); }).find("different affines") !=
+  CHECK(error_of<nl::ValueError>([&] { nl::combine(a, q, nl::ArithOp::Add); }).find("different affines") !=
         std::string::npos);
   CHECK_THROWS_AS(nl::values(a, &other), nl::ValueError);
 }
@@ -387,7 +387,7 @@ TEST_CASE("4-D frames broadcast against a 3-D volume", "[image]") {
   const Volume v = nl::load_volume(nifti_dir + "nifti2_4d.nii.gz");
   const Volume f0 = nl::frame(v, 0);
   CHECK(f0.ndim() == 3);
-  const Volume d = nl::combine(v, f0, nl::VoxelOp::Sub);
+  const Volume d = nl::combine(v, f0, nl::ArithOp::Sub);
   CHECK(d.frames() == 2);
   CHECK(nl::volume_stats(nl::frame(d, 0), nullptr).nonzero == 0);
   CHECK_THROWS_AS(nl::frame(v, 2), nl::ValueError);

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "nl/core/arith.hpp"
 #include "nl/core/linalg.hpp"
 
 namespace nl {
@@ -219,7 +220,6 @@ void save_volume(const Volume& v, const std::string& path, const SaveOptions& op
 
 // ---------------------------------------------------------------- arithmetic and masks
 
-enum class VoxelOp { Add, Sub, Mul, Div };
 enum class VoxelCmp { Eq, Ne, Lt, Le, Gt, Ge };
 enum class VoxelLogic { And, Or, Xor };
 
@@ -229,9 +229,9 @@ enum class VoxelLogic { And, Or, Xor };
 void check_same_grid(const Volume& a, const Volume& b, const char* what);
 
 // Elementwise a op b (float32 result, header of a).
-Volume combine(const Volume& a, const Volume& b, VoxelOp op);
+Volume combine(const Volume& a, const Volume& b, ArithOp op);
 // v op s, or s op v when scalar_first.
-Volume combine(const Volume& v, double s, VoxelOp op, bool scalar_first);
+Volume combine(const Volume& v, double s, ArithOp op, bool scalar_first);
 Volume negate(const Volume& v);
 // Masks: 1 where the comparison holds, else 0 (uint8 source type). NaN compares false
 // (and true for Ne).

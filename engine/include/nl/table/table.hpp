@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "nl/core/arith.hpp"
 #include "nl/core/linalg.hpp"
 
 namespace nl {
@@ -89,7 +90,6 @@ using ColumnPtr = std::shared_ptr<const Column>;
 
 // ---------------------------------------------------------------- column operations
 
-enum class ArithOp { Add, Sub, Mul, Div };
 enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 
 // Elementwise arithmetic on number columns (missing propagates, IEEE otherwise). The
