@@ -32,6 +32,7 @@ using nl::Vector;
 namespace st = nl::stats;
 
 constexpr const char* kTest = "neurolua.TestResult";
+constexpr const char* kCurve = "neurolua.ROCCurve";
 
 lua_Integer check_vector(lua_State* L, int idx, const char* what) { return validate_scores(L, idx, what); }
 
@@ -318,6 +319,7 @@ int roc(lua_State* L) {
     lua_setfield(L, -2, "sensitivity");
     push_matrix(L, r.specificity);
     lua_setfield(L, -2, "specificity");
+    luaL_setmetatable(L, kCurve);
     lua_setfield(L, -2, "curve");
     luaL_setmetatable(L, kTest);
     return 1;
@@ -350,6 +352,16 @@ std::string ci_text(lua_State* L, const char* label) {
 std::string tail_text(lua_State* L) {
   const std::string t = field_string(L, "tail");
   return t.empty() || t == "two" ? "" : " (" + t + " tail)";
+}
+
+// The ROC curve of nl.stats.roc: one line.
+int curve_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "thresholds");
+  const auto* t = test<Matrix>(L, -1);
+  lua_pushfstring(L, "[ROC curve: %d thresholds (fields thresholds, sensitivity, specificity)]",
+                  t ? static_cast<int>(t->size()) : 0);
+  return 1;
 }
 
 int test_tostring(lua_State* L) {
@@ -405,6 +417,7 @@ const luaL_Reg functions[] = {
 // Adds the classical tests, ROC and corrections to the nl.stats table on top.
 void open_stats_tests(lua_State* L) {
   // Every field any test sets; each result has those of its test.
+  register_record(L, kCurve, {"thresholds", "sensitivity", "specificity"}, curve_tostring);
   register_record(L, kTest,
                   {"method", "r", "t", "F", "chi2", "df", "df1", "df2", "p", "n", "tail", "ci", "estimate", "se",
                    "mean_x", "mean_y", "n_x", "n_y", "mu", "correction", "observed", "expected", "rows", "columns",

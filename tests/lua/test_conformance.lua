@@ -115,6 +115,7 @@ samples.LMM = function()
   return nl.stats.lmm{ y = "score", fixed = { "time" }, group = "subject", data = long }
 end
 samples.TestResult = function() return nl.stats.ttest_one(X:col(1)) end
+samples.ROCCurve = function() return nl.stats.roc(X:col(1), y).curve end
 samples.GLMResult = function() return nl.stats.glm(X:cols_at(1, 2), nl.matrix.ones(40, 1), { 1 }) end
 samples.Design = function() return nl.stats.design_one_sample(10) end
 samples.FCInfo = function()
@@ -150,7 +151,7 @@ T.test("every registered type has a sample here", function()
     if not samples[name] then missing[#missing + 1] = name end
   end
   T.eq(#missing, 0, "types without a sample in test_conformance.lua: " .. table.concat(missing, ", "))
-  T.truthy(#registered >= 22, "found " .. #registered .. " types")
+  T.truthy(#registered >= 23, "found " .. #registered .. " types")
 end)
 
 local function entry(key) return help.text(key) ~= nil end
