@@ -25,6 +25,9 @@ packages=(
   nlohmann-json3-dev               # imaging: neuroparc-style JSON label tables
   mricron-data                     # atlases by name: AAL, Harvard-Oxford, Brodmann, AICHA, JHU
   python3-nibabel python3-numpy python3-scipy  # imaging tests (nibabel's 4-D example) and bench/ peer
+  libplplot-dev plplot-driver-cairo  # figures: PLplot charts through its cairo drivers (PNG, SVG, PDF)
+  libcairo2-dev fonts-dejavu-core    # figures: brain-slice compositor; the fonts every figure uses
+  nettle-dev                         # reports: SHA-256 of inputs (provenance), base64 of embedded figures
 )
 
 missing=()
