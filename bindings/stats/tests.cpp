@@ -33,6 +33,7 @@ namespace st = nl::stats;
 
 constexpr const char* kTest = "neurolua.TestResult";
 constexpr const char* kCurve = "neurolua.ROCCurve";
+constexpr const char* kBand = "neurolua.ROCBand";
 
 lua_Integer check_vector(lua_State* L, int idx, const char* what) { return validate_scores(L, idx, what); }
 
@@ -278,15 +279,45 @@ int fdr(lua_State* L) { return adjust(L, true); }
 
 // ---------------------------------------------------------------- ROC
 
-// nl.stats.roc(scores, labels [, {direction = "<", level = 0.95}])
+// nl.stats.roc(scores, labels [, {direction = "<", level = 0.95, band = false, boot = 2000, seed}])
 int roc(lua_State* L) {
   const lua_Integer n = validate_scores(L, 1, "scores");
   const lua_Integer m = validate_labels(L, 2, "labels");
   if (n != m) luaL_argerror(L, 2, lua_pushfstring(L, "%I labels for %I scores", m, n));
-  check_options(L, 3, "roc", {"direction", "level"});
+  check_options(L, 3, "roc", {"direction", "level", "band", "boot", "seed"});
   const st::RocDirection dirs[] = {st::RocDirection::Less, st::RocDirection::Greater, st::RocDirection::Auto};
   const st::RocDirection dir = dirs[opt_choice(L, 3, "direction", {"<", ">", "auto"}, 0)];
   const double level = opt_number(L, 3, "level", 0.5, 0.999999, 0.95);
+  // band = true: pROC's ci.se at specificities 0, 0.02, ..., 1; or a list of specificities.
+  Vector band_sp;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "band");
+    if (lua_isboolean(L, -1)) {
+      if (lua_toboolean(L, -1)) band_sp = Vector::LinSpaced(51, 0.0, 1.0);
+    } else if (!lua_isnil(L, -1)) {
+      const int bi = lua_gettop(L);
+      const lua_Integer k = validate_scores(L, bi, "option 'band' (true or a list of specificities)");
+      band_sp.resize(k);
+      read_scores(L, bi, band_sp);
+      for (Eigen::Index i = 0; i < k; ++i)
+        if (!(band_sp(i) >= 0 && band_sp(i) <= 1))
+          luaL_argerror(L, 3, lua_pushfstring(L, "option 'band': entry %d is %f, expected a specificity in [0, 1]",
+                                              static_cast<int>(i + 1), band_sp(i)));
+    }
+    lua_pop(L, 1);
+  }
+  const int boot = static_cast<int>(opt_integer(L, 3, "boot", 2, 10000000, 2000));
+  const lua_Integer seed_given = opt_integer(L, 3, "seed", 0, LUA_MAXINTEGER, -1);
+  if (band_sp.size() == 0 && lua_istable(L, 3)) {
+    for (const char* k : {"boot", "seed"}) {
+      lua_getfield(L, 3, k);
+      const bool given = !lua_isnil(L, -1);
+      lua_pop(L, 1);
+      if (given) luaL_argerror(L, 3, lua_pushfstring(L, "option '%s' applies to the band: add band = true", k));
+    }
+  }
+  const std::uint64_t seed =
+      band_sp.size() == 0 ? 0 : seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
   lua_settop(L, 3);
   lua_createtable(L, 0, 16);
   return protect(L, [&] {
@@ -294,6 +325,23 @@ int roc(lua_State* L) {
     read_scores(L, 1, s);
     read_labels(L, 2, y);
     const st::Roc r = with_args([&] { return st::roc(s, y, dir, level); }, {{"scores", 1}, {"labels", 2}});
+    if (band_sp.size() > 0) {
+      const st::RocBand b = st::roc_band(s, y, r, band_sp, boot, level, seed);
+      lua_createtable(L, 0, 7);
+      push_matrix(L, b.specificity);
+      lua_setfield(L, -2, "specificity");
+      push_matrix(L, b.lower);
+      lua_setfield(L, -2, "lower");
+      push_matrix(L, b.median);
+      lua_setfield(L, -2, "median");
+      push_matrix(L, b.upper);
+      lua_setfield(L, -2, "upper");
+      set_integer(L, "boot", b.boot);
+      set_number(L, "level", b.level);
+      set_integer(L, "seed", static_cast<lua_Integer>(b.seed));
+      luaL_setmetatable(L, kBand);
+      lua_setfield(L, -2, "band");
+    }
     set_string(L, "method", "ROC");
     set_number(L, "auc", r.auc);
     set_ci(L, r.ci_low, r.ci_high);
@@ -364,6 +412,20 @@ int curve_tostring(lua_State* L) {
   return 1;
 }
 
+// The band of nl.stats.roc: one line.
+int band_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "specificity");
+  const auto* t = test<Matrix>(L, -1);
+  const std::string s = fmt::format(
+      "[ROC band: sensitivity {:g} % CI at {} specificities, {} stratified bootstrap replicates, seed {} (fields "
+      "specificity, lower, median, upper)]",
+      100 * get_number(L, 1, "level"), t ? t->size() : 0, short_number(get_number(L, 1, "boot")),
+      short_number(get_number(L, 1, "seed")));
+  lua_pushlstring(L, s.data(), s.size());
+  return 1;
+}
+
 int test_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
@@ -418,12 +480,13 @@ const luaL_Reg functions[] = {
 void open_stats_tests(lua_State* L) {
   // Every field any test sets; each result has those of its test.
   register_record(L, kCurve, {"thresholds", "sensitivity", "specificity"}, curve_tostring);
+  register_record(L, kBand, {"specificity", "lower", "median", "upper", "boot", "level", "seed"}, band_tostring);
   register_record(L, kTest,
                   {"method", "r", "t", "F", "chi2", "df", "df1", "df2", "p", "n", "tail", "ci", "estimate", "se",
                    "mean_x", "mean_y", "n_x", "n_y", "mu", "correction", "observed", "expected", "rows", "columns",
                    "ss_conditions", "ss_subjects", "ss_error", "subjects", "conditions", "means", "auc", "level", "sd",
                    "direction", "cases", "controls", "threshold", "sensitivity", "specificity", "youden",
-                   "thresholds", "curve"},
+                   "thresholds", "curve", "band"},
                   test_tostring);
   luaL_setfuncs(L, functions, 0);
 }

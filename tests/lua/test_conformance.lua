@@ -116,6 +116,7 @@ samples.LMM = function()
 end
 samples.TestResult = function() return nl.stats.ttest_one(X:col(1)) end
 samples.ROCCurve = function() return nl.stats.roc(X:col(1), y).curve end
+samples.ROCBand = function() return nl.stats.roc(X:col(1), y, { band = true, boot = 50, seed = 1 }).band end
 samples.GLMResult = function() return nl.stats.glm(X:cols_at(1, 2), nl.matrix.ones(40, 1), { 1 }) end
 samples.Design = function() return nl.stats.design_one_sample(10) end
 samples.FCInfo = function()

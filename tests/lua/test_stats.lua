@@ -305,6 +305,29 @@ T.test("roc equals pROC (AUC, DeLong CI, Youden) and prints", function()
   T.raises(function() nl.stats.roc({1, 2}, {1, -1}, { direction = "up" }) end, "option 'direction' must be one of")
 end)
 
+T.test("roc band: pROC ci.se within Monte-Carlo error, seeded, optional", function()
+  local f = fixture("stats/classical.txt")
+  local ref = fixture("stats/roc_band.txt").roc1_less_cise
+  local sp = {}
+  for i, row in ipairs(ref) do sp[i] = row[1] end
+  local x = nl.stats.roc(column(f.roc1_s), column(f.roc1_y), { band = sp, boot = 4000, seed = 11 })
+  local step = 1 / x.cases
+  for i, row in ipairs(ref) do
+    T.eq(x.band.specificity:get(i, 1), row[1])
+    T.truthy(math.abs(x.band.lower:get(i, 1) - row[2]) <= step + 1e-12, ("lower at %g: %g vs %g"):format(row[1], x.band.lower:get(i, 1), row[2]))
+    T.truthy(math.abs(x.band.upper:get(i, 1) - row[4]) <= step + 1e-12, ("upper at %g: %g vs %g"):format(row[1], x.band.upper:get(i, 1), row[4]))
+  end
+  T.eq(x.band.boot, 4000); T.eq(x.band.seed, 11); T.eq(x.band.level, 0.95)
+  T.truthy(tostring(x.band):find("4000 stratified bootstrap replicates, seed 11", 1, true), tostring(x.band))
+  local again = nl.stats.roc(column(f.roc1_s), column(f.roc1_y), { band = sp, boot = 4000, seed = 11 })
+  for i = 1, #sp do T.eq(again.band.lower:get(i, 1), x.band.lower:get(i, 1)) end
+  T.eq(nl.stats.roc(column(f.roc1_s), column(f.roc1_y), { band = true, boot = 10 }).band.specificity:rows(), 51)
+  T.eq(nl.stats.roc(column(f.roc1_s), column(f.roc1_y)).band, nil)
+  T.raises(function() nl.stats.roc({1, 2}, {1, -1}, { boot = 10 }) end, "option 'boot' applies to the band")
+  T.raises(function() nl.stats.roc({1, 2}, {1, -1}, { band = {0.5, 2} }) end, "option 'band': entry 2 is 2")
+  T.raises(function() nl.stats.roc({1, 2}, {1, -1}, { band = true, boot = 1 }) end, "boot")
+end)
+
 T.test("classical test errors name the argument", function()
   T.raises(function() nl.stats.pearson({1, 2, 3}, {1, 2}) end, "bad argument #2 to 'pearson' (x has 3 values but y has 2)")
   T.raises(function() nl.stats.pearson({1, 0 / 0, 3, 4}, {1, 2, 3, 4}) end, "bad argument #1 to 'pearson' (x: entry 2 is NaN)")

@@ -132,4 +132,91 @@ Roc roc(const Vector& scores, const Vector& labels, RocDirection direction, doub
   return r;
 }
 
+Vector sensitivity_at(const Roc& r, const Vector& specificities) {
+  // pROC sorts the curve by increasing specificity (sort.roc reverses it when needed).
+  const Index K = r.specificity.size();
+  std::vector<double> sp(static_cast<std::size_t>(K)), se(static_cast<std::size_t>(K));
+  const bool increasing = K < 2 || r.specificity(0) <= r.specificity(K - 1);
+  for (Index k = 0; k < K; ++k) {
+    const Index j = increasing ? k : K - 1 - k;
+    sp[static_cast<std::size_t>(k)] = r.specificity(j);
+    se[static_cast<std::size_t>(k)] = r.sensitivity(j);
+  }
+  Vector out(specificities.size());
+  for (Index i = 0; i < specificities.size(); ++i) {
+    const double v = specificities(i);
+    if (!(v >= sp.front() && v <= sp.back()))
+      throw ValueError(fmt::format("specificities: entry {} is {}, outside the curve's range [{}, {}]", i + 1, v,
+                                   sp.front(), sp.back()));
+    // First index with specificity == v, else the first index with specificity > v.
+    const auto it = std::find(sp.begin(), sp.end(), v);
+    if (it != sp.end()) {
+      out(i) = se[static_cast<std::size_t>(it - sp.begin())];
+      continue;
+    }
+    const auto next = static_cast<std::size_t>(std::upper_bound(sp.begin(), sp.end(), v) - sp.begin());
+    const double proportion = (v - sp[next]) / (sp[next - 1] - sp[next]);
+    out(i) = se[next] + proportion * (se[next - 1] - se[next]);
+  }
+  return out;
+}
+
+namespace {
+
+// R's quantile(type = 7) of sorted values.
+double quantile7(const std::vector<double>& sorted, double p) {
+  const double h = (static_cast<double>(sorted.size()) - 1) * p;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+RocBand roc_band(const Vector& scores, const Vector& labels, const Roc& r, const Vector& specificities, int boot,
+                 double level, std::uint64_t seed) {
+  if (boot < 2) throw ValueError(fmt::format("boot must be at least 2, got {}", boot));
+  if (!(level > 0 && level < 1)) throw ValueError("confidence level must be in (0, 1)");
+  if (scores.size() != labels.size())
+    throw ValueError(fmt::format("{} scores but {} labels", scores.size(), labels.size()));
+  for (Index i = 0; i < specificities.size(); ++i)
+    if (!(specificities(i) >= 0 && specificities(i) <= 1))
+      throw ValueError(fmt::format("specificities: entry {} is {}, expected a value in [0, 1]", i + 1,
+                                   specificities(i)));
+  std::vector<double> cases, controls;
+  for (Index i = 0; i < scores.size(); ++i) (labels(i) == 1 ? cases : controls).push_back(scores(i));
+  const auto nc = static_cast<Index>(cases.size()), nn = static_cast<Index>(controls.size());
+  if (nc == 0 || nn == 0)
+    throw ValueError(fmt::format("ROC band needs both classes: {} cases and {} controls", nc, nn));
+  const Index S = specificities.size();
+  std::vector<std::vector<double>> perfs(static_cast<std::size_t>(S), std::vector<double>(static_cast<std::size_t>(boot)));
+  Vector s(nc + nn), y(nc + nn);
+  y.head(nc).setOnes();
+  y.tail(nn).setConstant(-1);
+  for (int k = 0; k < boot; ++k) {
+    check_interrupt();
+    Rng rng(seed, static_cast<std::uint64_t>(k));
+    for (Index i = 0; i < nn; ++i) s(nc + i) = controls[rng.below(static_cast<std::uint64_t>(nn))];
+    for (Index i = 0; i < nc; ++i) s(i) = cases[rng.below(static_cast<std::uint64_t>(nc))];
+    const Vector se = sensitivity_at(roc(s, y, r.direction, r.level), specificities);
+    for (Index j = 0; j < S; ++j) perfs[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)] = se(j);
+  }
+  RocBand b;
+  b.specificity = specificities;
+  b.lower.resize(S);
+  b.median.resize(S);
+  b.upper.resize(S);
+  b.boot = boot;
+  b.level = level;
+  b.seed = seed;
+  for (Index j = 0; j < S; ++j) {
+    auto& v = perfs[static_cast<std::size_t>(j)];
+    std::sort(v.begin(), v.end());
+    b.lower(j) = quantile7(v, (1 - level) / 2);
+    b.median(j) = quantile7(v, 0.5);
+    b.upper(j) = quantile7(v, 1 - (1 - level) / 2);
+  }
+  return b;
+}
+
 }  // namespace nl::stats

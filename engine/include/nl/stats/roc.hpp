@@ -28,6 +28,7 @@
 // not +1/-1, fewer than one case or one control.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "nl/core/linalg.hpp"
@@ -50,5 +51,29 @@ struct Roc {
 };
 
 Roc roc(const Vector& scores, const Vector& labels, RocDirection direction = RocDirection::Less, double level = 0.95);
+
+// The sensitivity at each given specificity, as pROC's
+// coords(r, x = specificities, input = "specificity", ret = "sensitivity"): on the curve
+// sorted by increasing specificity, the first point with exactly that specificity (the
+// highest sensitivity there), else linear interpolation between the two neighbouring
+// points. ValueError for a specificity outside [0, 1].
+Vector sensitivity_at(const Roc& r, const Vector& specificities);
+
+// A pointwise confidence band of the ROC curve: pROC's ci.se(r, specificities, boot.n,
+// conf.level, boot.stratified = TRUE). Each of `boot` replicates resamples the cases
+// and the controls with replacement, separately, builds the replicate's curve in the
+// direction of `r`, and reads its sensitivity at each specificity (sensitivity_at); the
+// band is the (1 - level) / 2, 0.5 and (1 + level) / 2 quantiles (R's type 7) of those
+// over replicates. Replicate k draws from Rng(seed, k), so the band depends on the seed
+// only. (The random stream is not R's: the band agrees with pROC's within Monte-Carlo
+// error, not digit for digit.)
+struct RocBand {
+  Vector specificity, lower, median, upper;
+  int boot = 0;
+  double level = 0.95;
+  std::uint64_t seed = 0;
+};
+RocBand roc_band(const Vector& scores, const Vector& labels, const Roc& r, const Vector& specificities, int boot,
+                 double level, std::uint64_t seed);
 
 }  // namespace nl::stats
