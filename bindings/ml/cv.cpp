@@ -41,6 +41,7 @@ struct PredictionObject {
   nl::ml::ExternalScores scores;
   std::size_t n_models = 0;
   bool labelled = false;
+  Vector labels;  // +1/-1, when labelled
   nl::ml::Confusion metrics;
   double auc = 0.0;
   std::optional<nl::ml::PermutationResult> permutations;
@@ -249,6 +250,8 @@ int r_index(lua_State* L) {
     push_strings(L, r.feature_names);
   } else if (key == "seed_") {
     lua_pushinteger(L, static_cast<lua_Integer>(r.options.seed));
+  } else if (key == "y_") {
+    push_new<Matrix>(L, [&] { return Matrix(r.data->y); });
   } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
     if (!cv.permutations) {
       lua_pushnil(L);
@@ -278,7 +281,7 @@ int r_scores(lua_State* L) {
 }
 
 int r_fields(lua_State* L) {
-  return push_names(L, {"median_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
+  return push_names(L, {"median_", "y_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
                               "p_", "p_plus_one_", "permutation_bac_"});
 }
 
@@ -402,6 +405,7 @@ int r_apply(lua_State* L) {
       read_labels(L, labels, y);
       nl::ml::check_labels(y, n, "apply");
       out->labelled = true;
+      out->labels = y;
       out->metrics = nl::ml::confusion(out->scores.median, y);
       out->auc = nl::ml::auc(out->scores.median, y);
       if (permutations > 0)
@@ -428,6 +432,12 @@ int p_index(lua_State* L) {
       return 1;
     }
     push_metrics(L, pr.metrics, pr.auc);
+  } else if (key == "y_") {
+    if (!pr.labelled) {
+      lua_pushnil(L);
+      return 1;
+    }
+    push_new<Matrix>(L, [&] { return Matrix(pr.labels); });
   } else if (key == "models_") {
     lua_pushinteger(L, static_cast<lua_Integer>(pr.n_models));
   } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
@@ -448,7 +458,7 @@ int p_scores(lua_State* L) {
 }
 
 int p_fields(lua_State* L) {
-  return push_names(L, {"median_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
+  return push_names(L, {"median_", "y_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
 }
 
 int p_tostring(lua_State* L) {
