@@ -113,8 +113,19 @@ int clock(lua_State* L) {
   return 1;
 }
 
+// nl._methods(type) -> the methods table of neurolua.<type> (internal: lets the Lua
+// standard library add methods written in Lua, e.g. CVResult:plot_roc).
+int methods(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  lua_pushfstring(L, "neurolua.%s", name);
+  if (luaL_getmetatable(L, lua_tostring(L, -1)) != LUA_TTABLE) return luaL_error(L, "no type named '%s'", name);
+  if (lua_getfield(L, -1, "__methods") != LUA_TTABLE) return luaL_error(L, "type '%s' has no methods table", name);
+  return 1;
+}
+
 const luaL_Reg functions[] = {
     {"clock", clock},
+    {"_methods", methods},
     {"threads", threads},
     {"memory_budget", memory_budget},
     {"mkdir", mkdir},

@@ -4,5 +4,6 @@ return function(nl)
   local help = require "neurolua.help"
   nl.help = help.help
   nl.study = require "neurolua.study"
+  require "neurolua.plotting"(nl)
   return nl
 end

@@ -1,0 +1,98 @@
+-- neurolua/plotting.lua: the plot methods of the result objects, written on the public
+-- nl.plot functions (docs/reference/plot.md): CVResult and Prediction get plot_roc and
+-- plot_permutations, CVResult plot_weights, LMM plot_effects. Each takes the path and
+-- the common style options of nl.plot (title, width, height, dpi, font_size, cmap, ...)
+-- plus its own, and returns the path.
+return function(nl)
+  -- Splits opts into the method's own keys (listed in `own`) and the rest (style),
+  -- so an unknown key still reaches nl.plot's option check and its did-you-mean.
+  local function split(opts, own)
+    if opts ~= nil and type(opts) ~= "table" then error("options must be a table", 3) end
+    local mine, style = {}, {}
+    for k, v in pairs(opts or {}) do
+      if own[k] then mine[k] = v else style[k] = v end
+    end
+    return mine, style
+  end
+
+  local function column(m)
+    local t = {}
+    for i = 1, m:rows() do t[i] = m:get(i, 1) end
+    return t
+  end
+
+  local function roc_curve(median, y, mine, label)
+    local r = nl.stats.roc(median, y, { band = mine.band ~= false, boot = mine.band ~= false and (mine.boot or 2000) or nil,
+                                        seed = mine.band ~= false and (mine.seed or 1) or nil, level = mine.level })
+    local sens, spec = column(r.curve.sensitivity), column(r.curve.specificity)
+    local fpr = {}
+    for i = 1, #spec do fpr[i] = 1 - spec[i] end
+    local curve = { fpr = fpr, tpr = sens, auc = r.auc, ci = r.ci, label = mine.label or label }
+    if r.band then
+      local bfpr, bsp = {}, column(r.band.specificity)
+      for i = 1, #bsp do bfpr[i] = 1 - bsp[i] end
+      curve.band = { fpr = bfpr, lo = column(r.band.lower), hi = column(r.band.upper) }
+    end
+    return curve
+  end
+
+  local roc_own = { band = true, boot = true, seed = true, level = true, label = true }
+  local function plot_roc(self, path, opts, what, label)
+    local mine, style = split(opts, roc_own)
+    local y = self.y_
+    if y == nil then error(what .. " has no labels: give the labels to CVResult:apply to plot its ROC curve", 3) end
+    if style.title == nil then style.title = "ROC curve" end
+    return nl.plot.roc(path, { roc_curve(self.median_, y, mine, label) }, style)
+  end
+
+  local perm_own = { bins = true }
+  local function plot_permutations(self, path, opts, what)
+    local mine, style = split(opts, perm_own)
+    local null = self.permutation_bac_
+    if null == nil then
+      error(what .. " has no permutations: run it with the option permutations = n (e.g. 1000)", 3)
+    end
+    local m = self.metrics_
+    style.observed = m.bac
+    style.p = self.p_
+    style.bins = mine.bins
+    if style.xlabel == nil then style.xlabel = "balanced accuracy" end
+    if style.ylabel == nil then style.ylabel = "permutations" end
+    if style.title == nil then
+      style.title = string.format("Label permutations: observed BAC %.1f %%, p = %.3g (%d permutations)", 100 * m.bac,
+        self.p_, null:rows())
+    end
+    return nl.plot.histogram(path, column(null), style)
+  end
+
+  local weights_own = { top = true, units = true, cvr = true, fdr = true, value = true, sign_labels = true }
+  local function plot_weights(self, path, opts)
+    local mine, style = split(opts, weights_own)
+    local w = self:weights{ top = mine.top or 25, units = mine.units, cvr = mine.cvr, fdr = mine.fdr }
+    local names, values, marks = {}, {}, {}
+    local col = (mine.value or "mean") == "cvr" and w.cvr or w.mean
+    if mine.value ~= nil and mine.value ~= "mean" and mine.value ~= "cvr" then
+      error("option 'value' must be \"mean\" or \"cvr\", got " .. tostring(mine.value), 2)
+    end
+    for i = 1, #w do
+      names[i], values[i], marks[i] = w.name[i], col[i], w.significant[i] and true or false
+    end
+    style.sign_colours = true
+    style.sign_labels = mine.sign_labels or { "positive class (+1)", "negative class (-1)" }
+    style.marks = marks
+    if style.xlabel == nil then
+      style.xlabel = (mine.value == "cvr" and "CV ratio of the weight" or "mean back-projected weight")
+        .. " (* = sign-consistent, FDR)"
+    end
+    if style.title == nil then style.title = string.format("Top %d features", #w) end
+    return nl.plot.bars(path, names, values, style)
+  end
+
+  local cv = nl._methods("CVResult")
+  cv.plot_roc = function(self, path, opts) return plot_roc(self, path, opts, "CVResult", "nested CV") end
+  cv.plot_permutations = function(self, path, opts) return plot_permutations(self, path, opts, "CVResult") end
+  cv.plot_weights = plot_weights
+  local pr = nl._methods("Prediction")
+  pr.plot_roc = function(self, path, opts) return plot_roc(self, path, opts, "Prediction", "external") end
+  pr.plot_permutations = function(self, path, opts) return plot_permutations(self, path, opts, "Prediction") end
+end
