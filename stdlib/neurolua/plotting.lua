@@ -88,6 +88,30 @@ return function(nl)
     return nl.plot.bars(path, names, values, style)
   end
 
+  -- LMM: the fixed effects with their 95 % Wald intervals (estimate -+ 1.96 se, lme4's
+  -- confint(method = "Wald")), the intercept left out unless asked.
+  local effects_own = { intercept = true }
+  local function plot_effects(self, path, opts)
+    local mine, style = split(opts, effects_own)
+    local c = self.coefficients_
+    local names, values, errors, marks = {}, {}, {}, {}
+    for i = 1, #c do
+      if mine.intercept or c.term[i] ~= "(Intercept)" then
+        names[#names + 1] = c.term[i]
+        values[#values + 1] = c.estimate[i]
+        errors[#errors + 1] = 1.959963984540054 * c.se[i]
+        marks[#marks + 1] = c.p[i] == c.p[i] and c.p[i] < 0.05
+      end
+    end
+    if #names == 0 then error("LMM:plot_effects: the model has no fixed effect besides the intercept", 2) end
+    style.errors = errors
+    style.marks = marks
+    if style.xlabel == nil then style.xlabel = "estimate with 95 % Wald interval (* = p < 0.05)" end
+    if style.title == nil then style.title = "Fixed effects: " .. tostring(self.formula) end
+    return nl.plot.bars(path, names, values, style)
+  end
+  nl._methods("LMM").plot_effects = plot_effects
+
   local cv = nl._methods("CVResult")
   cv.plot_roc = function(self, path, opts) return plot_roc(self, path, opts, "CVResult", "nested CV") end
   cv.plot_permutations = function(self, path, opts) return plot_permutations(self, path, opts, "CVResult") end
