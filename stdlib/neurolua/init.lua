@@ -4,5 +4,6 @@ return function(nl)
   local help = require "neurolua.help"
   nl.help = help.help
   nl.study = require "neurolua.study"
+  nl.report = require "neurolua.report"
   return nl
 end
