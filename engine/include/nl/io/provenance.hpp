@@ -30,7 +30,7 @@ struct InputRecord {
 // file and appends it to the log. A file read again unchanged (same resolved path, size
 // and modification time) is logged once; one that changed between two reads is logged
 // twice, with both hashes. Thread-safe (volumes are loaded in parallel). The first
-// form reads the file again (from the page cache: about 0.5 GB/s with SHA-NI); the
+// form reads the file again (from the page cache: 5 ms for 7 MB with SHA-NI); the
 // second hashes `contents`, the bytes the reader already holds. A file that cannot be
 // read again is logged with an empty hash rather than failing the read that succeeded.
 void record_input(const std::string& path);
