@@ -218,10 +218,16 @@ local function sanitize_svg(svg, prefix)
     local p = ci(el)
     svg = svg:gsub("<" .. p .. "[^>]-/>", ""):gsub("<" .. p .. ".-</" .. p .. "%s*>", "")
   end
-  -- attributes: on*="..." handlers, and href/src to anything outside the file
+  -- attributes: on*="..." handlers, javascript: values, and href/src to anything
+  -- outside the file. The HTML parser that reads an inlined SVG also accepts unquoted
+  -- values (invalid XML), so those go first.
+  svg = svg:gsub("(%s)([%w:_%-]+)%s*=%s*([^%s\"'>][^%s>]*)", function(sp, name, value)
+    if name:lower():match("^on") or value:lower():find("javascript:", 1, true) then return sp end
+    return sp .. name .. '="' .. value:gsub('"', "&quot;") .. '"'
+  end)
   svg = svg:gsub("(%s)([%w:_%-]+)(%s*=%s*)([\"'])(.-)%4", function(sp, name, eq, q, value)
     local lname = name:lower()
-    if lname:match("^on") then return "" end
+    if lname:match("^on") or value:lower():gsub("[%s%c]", ""):find("javascript:", 1, true) then return "" end
     if lname == "href" or lname == "xlink:href" or lname == "src" then
       if value:match("^#") then return sp .. name .. eq .. q .. "#" .. prefix .. value:sub(2) .. q end
       if value:match("^data:image/") then return sp .. name .. eq .. q .. value .. q end
@@ -791,6 +797,14 @@ function M.write(path, o)
     if not kind then error(("section %d: expected one of the keys %s"):format(i, table.concat(section_kinds, ", ")), 2) end
     local opts = {}
     for k, v in pairs(sec) do if k ~= kind then opts[k] = v end end
+    local extra = kind == "heading" and { "level" } or {}
+    if kind == "heading" or kind == "text" or kind == "provenance" then
+      for k in pairs(opts) do
+        local ok = false
+        for _, e in ipairs(extra) do ok = ok or k == e end
+        if not ok then error(("section %d: unknown key '%s' for a %s section"):format(i, tostring(k), kind), 2) end
+      end
+    end
     local ok, err
     if kind == "heading" then ok, err = pcall(r.heading, r, sec.heading, sec.level)
     elseif kind == "text" then ok, err = pcall(r.text, r, sec.text)

@@ -158,6 +158,7 @@ T.test("an SVG figure is inlined without scripts, handlers or outside references
 <use xlink:href="#glyph0-1" x="1" y="1"/><rect clip-path="url(#clip1)" width="4" height="4" onclick='x()'/>
 <image href="https://example.org/x.png" width="1" height="1"/><a href="javascript:alert(4)"><text>t</text></a>
 <foreignObject><div>html</div></foreignObject>
+<g onmouseover=alert(5) fill=red><animate attributeName="href" to="javascript:alert(6)"/></g>
 </svg>]]
   local p = dir .. "/fig.svg"
   T.write_file(p, svg)
@@ -352,6 +353,8 @@ T.test("nl.report.write(path, {sections = ...})", function()
   T.raises(function() nl.report.write(dir .. "/x.html", { sections = { { image = png_path } } }) end,
            "section 1: expected one of the keys")
   T.raises(function() nl.report.write(dir .. "/x.html", { titel = "x" }) end, "did you mean 'title'?")
+  T.raises(function() nl.report.write(dir .. "/x.html", { sections = { { text = "x", caption = "y" } } }) end,
+           "section 1: unknown key 'caption' for a text section")
 end)
 
 T.done()
