@@ -815,5 +815,4 @@ function M.write(path, o)
   return r:write(path)
 end
 
-M.Report = Report
 return M

@@ -201,7 +201,7 @@ T.test("option and argument errors", function()
   T.raises(function() rep:provenance{ seed = 1 } end, "unknown option 'seed' for provenance; expected one of: seeds, command, facts; did you mean 'seeds'?")
   T.raises(function() rep:viewer(data .. "atlas/tiny.nii.gz", { cmap = "hott" }) end, "did you mean 'hot'?")
   T.raises(function() rep:viewer(data .. "atlas/tiny.nii.gz", { treshold = 1 }) end, "did you mean 'threshold'?")
-  T.raises(function() nl.report.Report.text({}, "x") end, "neurolua.Report expected")
+  T.raises(function() getmetatable(rep).__methods.text({}, "x") end, "neurolua.Report expected")
 end)
 
 -- ---------------------------------------------------------------- provenance
