@@ -572,6 +572,23 @@ local VIEWER_JS = [[
     p.textContent = "The viewer could not start: " + err;
     fig.appendChild(p);
   }
+  // Puts the crosshair on the voxel of largest absolute value (the first frame), so the
+  // slices show the volume's peak rather than the centre of the grid. Optional: a
+  // volume whose header NiiVue describes differently keeps the default view.
+  function peak(nv, vol) {
+    try {
+      var img = vol.img, h = vol.hdr, nx = h.dims[1], ny = h.dims[2], n = nx * ny * h.dims[3];
+      var best = 0, at = -1;
+      for (var i = 0; i < n && i < img.length; i++) {
+        var a = Math.abs(img[i]);
+        if (a > best) { best = a; at = i; }
+      }
+      if (at < 0 || !h.affine) return;
+      var v = [at % nx, Math.floor(at / nx) % ny, Math.floor(at / (nx * ny)), 1], A = h.affine, mm = [0, 0, 0];
+      for (var r = 0; r < 3; r++) mm[r] = A[r][0] * v[0] + A[r][1] * v[1] + A[r][2] * v[2] + A[r][3];
+      nv.scene.crosshairPos = nv.mm2frac(mm);
+    } catch (e) { /* keep the default view */ }
+  }
   if (typeof niivue === "undefined") {
     boxes.forEach(function (fig) { fail(fig, "the NiiVue bundle did not load"); });
     return;
@@ -594,6 +611,7 @@ local VIEWER_JS = [[
       vols.push(await niivue.NVImage.loadFromBase64(o));
       vols.forEach(function (v) { nv.addVolume(v); });
       nv.setSliceType(nv.sliceTypeMultiplanar);
+      peak(nv, vols[vols.length - 1]);
       nv.drawScene();
       canvas.dataset.ready = "1";
       state.ready += 1;
