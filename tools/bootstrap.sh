@@ -28,12 +28,17 @@ packages=(
   libplplot-dev plplot-driver-cairo  # figures: PLplot charts through its cairo drivers (PNG, SVG, PDF)
   libcairo2-dev fonts-dejavu-core    # figures: brain-slice compositor; the fonts every figure uses
   nettle-dev                         # reports: SHA-256 of inputs (provenance), base64 of embedded figures
+  chromium                           # reports: the browser test of nl.report pages (tests/browser/, headless)
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm fetch the reports' JavaScript (viewer/: NiiVue, playwright-core). A
+# machine that already has npm (e.g. a NodeSource nodejs, which bundles it and conflicts
+# with Debian's npm package) keeps it.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}" >&2
   sudo=()
@@ -45,6 +50,15 @@ if ((${#missing[@]})); then
   fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# viewer/node_modules from the committed lock file, when missing or older than the lock
+# (npm ci writes node_modules/.package-lock.json). --ignore-scripts: nothing may download
+# at install time.
+viewer=$root/viewer
+if [ ! -f "$viewer/node_modules/.package-lock.json" ] || [ "$viewer/package-lock.json" -nt "$viewer/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: npm ci in viewer/" >&2
+  (cd "$viewer" && npm ci --ignore-scripts --no-audit --no-fund >&2)
 fi
 
 if [ ! -f "$build/CMakeCache.txt" ]; then

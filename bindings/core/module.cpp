@@ -179,6 +179,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_fc(L);
   lua_setfield(L, -2, "fc");
   open_lmm(L);
+  open_provenance(L);
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");

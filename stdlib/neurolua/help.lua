@@ -3,7 +3,7 @@
 -- The reference pages (docs/reference/*.md) are compiled into the binary. Each entry
 -- is a level-3 heading holding a signature, e.g. "### nl.matrix.zeros(rows, cols)",
 -- "### Matrix:solve(b)" or "### GLMResult.p" (a field), followed by its text up to the
--- next heading. The key of an entry is its signature up to the first "(". help(x) finds
+-- next heading. The key of an entry is its signature up to the first "(" (or "{"). help(x) finds
 -- the key of x by name (help "Matrix:solve"), by type (a Matrix userdata or a GLMResult
 -- record -> its page or its entries), or by identity: the functions reachable from the
 -- nl table and the methods of every neurolua type are indexed once, on first use.
@@ -16,8 +16,9 @@ local by_value   -- function/table -> key
 
 local function strip(s) return (s:gsub("`", ""):gsub("^%s+", ""):gsub("%s+$", "")) end
 
+-- "nl.report.new{title = }" (a call with a table) has the key "nl.report.new" too.
 local function entry_key(heading)
-  local k = heading:match("^([^(]-)%s*%(") or heading
+  local k = heading:match("^([^({]-)%s*[({]") or heading
   return strip(k)
 end
 

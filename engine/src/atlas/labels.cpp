@@ -18,6 +18,7 @@
 
 #include "nl/atlas/atlas.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 #include "nl/core/core.hpp"
 
 namespace nl {
@@ -33,6 +34,7 @@ std::string read_text(const std::string& path, const char* what) {
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
+  record_input(path, s);
   if (s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);  // UTF-8 byte order mark
   return s;
 }

@@ -13,6 +13,7 @@
 #include "nl/core/core.hpp"
 #include "nl/fc/fc.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 
 namespace nl::fc {
 
@@ -29,7 +30,9 @@ void check_motion_columns(const Matrix& m, const char* what) {
 
 // Through nl::read_file, so the file-access checks every engine reader makes apply.
 Matrix read_motion(const std::string& path) {
-  std::istringstream in(read_file(path));
+  const std::string text = read_file(path);
+  record_input(path, text);
+  std::istringstream in(text);
   std::vector<double> values;
   std::string line;
   std::size_t lineno = 0;

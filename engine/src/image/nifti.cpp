@@ -30,6 +30,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 #include "nl/image/image.hpp"
 #include "nl/core/memory.hpp"
 
@@ -499,6 +500,7 @@ Volume load_volume(const std::string& path) {
         else
           convert_any(ti->type, raw_data + offset, dst, nvox, swap, scaled, slope, inter);
         release_scratch();
+        record_input(path);
         return v;
       }
     release_scratch();
@@ -529,6 +531,7 @@ Volume load_volume(const std::string& path) {
     }
     done += n;
   }
+  record_input(path);
   return v;
 }
 

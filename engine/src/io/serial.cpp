@@ -9,6 +9,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 
 namespace nl {
 
@@ -264,7 +265,9 @@ void save_container(const std::string& path, std::string_view kind, std::uint32_
 
 std::string load_container(const std::string& path, std::string_view kind, std::uint32_t max_version,
                            std::uint32_t& version) {
-  return open_container(read_file(path), path, kind, max_version, version);
+  const std::string data = read_file(path);
+  record_input(path, data);
+  return open_container(data, path, kind, max_version, version);
 }
 
 std::string open_container(std::string_view data, const std::string& path, std::string_view kind,

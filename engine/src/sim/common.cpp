@@ -11,6 +11,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 
 namespace nl::sim::detail {
 
@@ -52,6 +53,7 @@ std::string first_line(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::string line;
   std::getline(in, line);
+  if (in) record_input(p.string());
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }

@@ -23,6 +23,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
+#include "nl/io/provenance.hpp"
 #include "nl/core/memory.hpp"
 #include "nl/table/table.hpp"
 
@@ -319,6 +320,7 @@ Table read_table(const std::string& path, const ReadOptions& options) {
                                 path, st.st_size, format_bytes(static_cast<double>(st.st_size)),
                                 format_bytes(static_cast<double>(memory_budget()))));
   const std::string text = read_file(path);
+  record_input(path, text);
   ReadOptions opts = options;
   if (!opts.sep) {
     const std::string ext = extension(path);
