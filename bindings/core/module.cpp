@@ -168,6 +168,15 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_fc(L);
   lua_setfield(L, -2, "fc");
   open_lmm(L);
+  // TEMP (slices branch): nl.plot until bindings/plot/plot.cpp (open_plot) lands.
+  if (lua_getfield(L, -1, "plot") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "plot");
+  }
+  open_plot_slices(L);
+  lua_pop(L, 1);
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");
