@@ -92,11 +92,12 @@ std::string whole_mm(double x) {
   return fmt::format("{}", v == 0 ? 0L : v);
 }
 
-// Colour-bar tick labels: 3 significant digits, "0" for zero.
+// Colour-bar tick labels: two significant digits as nilearn's colour bars ("%.2g"),
+// whole numbers from 100 on, "0" for zero.
 std::string tick_label(double x, double range) {
   if (std::fabs(x) <= 1e-9 * range) return "0";
-  std::string s = fmt::format("{:.3g}", x);
-  return s;
+  if (std::fabs(x) >= 100) return fmt::format("{:.0f}", x);
+  return fmt::format("{:.2g}", x);
 }
 
 const char* axis_letter(int a) { return a == 0 ? "x" : a == 1 ? "y" : "z"; }
