@@ -38,6 +38,7 @@ local files = {
   map:plot(out .. "/slices_lightbox.png", { display = "lightbox", threshold = 3.1, slices = 12 }),
   map:plot(out .. "/slices_peaks.png", { threshold = 3.1, coords = { 40, 6, 2 }, peaks = peaks,
                                          contours = aal, title = "peaks and AAL outlines" }),
+  map:plot(out .. "/slices_glass.png", { display = "glass", threshold = 3.1, title = "glass brain" }),
   map:plot(out .. "/slices_z.png", { display = "z", coords = 56, threshold = 3.1, width = 3.5 }),
   aal:plot(out .. "/slices_atlas.png", { coords = { 0, -18, 8 }, title = "AAL (116 regions)" }),
 }

@@ -117,7 +117,7 @@ void read_options(lua_State* L, Args& a, const char* what) {
                 {"display", "coords", "slices", "columns", "frame", "threshold", "vmin", "vmax", "cmap", "colorbar",
                  "bg", "bg_vmin", "bg_vmax", "alpha", "title", "width", "height", "dpi", "font_size", "annotate",
                  "peaks", "contours"});
-  a.display = opt_choice(L, a.opts, "display", {"ortho", "x", "y", "z", "lightbox"}, 0);
+  a.display = opt_choice(L, a.opts, "display", {"ortho", "x", "y", "z", "lightbox", "glass"}, 0);
 
   // coords: {x, y, z}; a single number for the one-view displays.
   int t = field(L, a, "coords");
@@ -239,7 +239,8 @@ plot::BrainOptions brain_options(lua_State* L, const Args& a) {
   if (a.has_coords) o.coords = Eigen::Vector3d(a.coords[0], a.coords[1], a.coords[2]);
   o.n_slices = static_cast<int>(a.n_slices);
   if (a.slices_list) {
-    lua_getfield(L, a.opts, "slices");
+    lua_pushliteral(L, "slices");  // raw: no metamethod may raise inside protect()
+    lua_rawget(L, a.opts);
     const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
     for (lua_Integer k = 1; k <= n; ++k) {
       lua_rawgeti(L, -1, k);
@@ -269,7 +270,8 @@ plot::BrainOptions brain_options(lua_State* L, const Args& a) {
   o.font_size = a.font_size;
   o.annotate = a.annotate;
   if (a.peaks == 1) {
-    lua_getfield(L, a.opts, "peaks");
+    lua_pushliteral(L, "peaks");
+    lua_rawget(L, a.opts);
     const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
     for (lua_Integer k = 1; k <= n; ++k) {
       lua_rawgeti(L, -1, k);

@@ -12,7 +12,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
@@ -146,6 +149,7 @@ MapScale map_scale(const Volume& map, std::int64_t frame, const BrainOptions& o)
 struct ViewSpec {
   int normal;
   double cut;
+  bool projection = false;
 };
 
 int px(double inches, double dpi) { return static_cast<int>(std::lround(inches * dpi)); }
@@ -178,7 +182,7 @@ SliceLayout make_layout(const BrainOptions& o, const Box& box, const std::vector
   for (double w : col_mm) sum_w += w;
   for (double h : row_mm) sum_h += h;
 
-  const double width_in = o.width > 0 ? o.width : (o.display == SliceDisplay::Ortho || o.display == SliceDisplay::Lightbox ? 7.5 : 3.5);
+  const double width_in = o.width > 0 ? o.width : (o.display == SliceDisplay::Ortho || o.display == SliceDisplay::Lightbox || o.display == SliceDisplay::Glass ? 7.5 : 3.5);
   L.width = px(width_in, o.dpi);
   const int avail_w = L.width - 2 * f.pad - f.cb_band - (columns - 1) * f.gap;
   if (avail_w < 20) throw ValueError("width: too narrow for the views and the colour bar");
@@ -208,6 +212,7 @@ SliceLayout make_layout(const BrainOptions& o, const Box& box, const std::vector
     SliceView v;
     v.normal = s.normal;
     v.cut = s.cut;
+    v.projection = s.projection;
     v.h_axis = s.normal == 0 ? 1 : 0;
     v.v_axis = s.normal == 2 ? 1 : 2;
     const Eigen::Vector2d mm = view_mm(s.normal, box);
@@ -239,6 +244,7 @@ SliceLayout make_layout(const BrainOptions& o, const Box& box, const std::vector
 // ---------------------------------------------------------------- view rasters
 
 struct Layers {
+  Box box;  // the displayed extent (projections run through it)
   const detail::BgImage* bg = nullptr;
   const Volume* map = nullptr;
   std::int64_t frame = 0;
@@ -252,6 +258,56 @@ RGB label_colour(double label) {
   return category_colour(static_cast<std::size_t>(l > 0 ? l - 1 : 0));
 }
 
+// The pixels of a glass-brain view: along each line of sight through the extent, the
+// map value of largest |value| (nearest voxel, steps of half the map's finest voxel
+// size, at most 1 mm) over the background's mean (trilinear), scaled so that the view's
+// densest line is 85 % grey.
+void projection_raster(const SliceView& v, const Layers& ly, unsigned char* base, int stride, const Colormap& grey) {
+  const Sampler map(*ly.map, ly.frame);
+  std::optional<Sampler> bg;
+  if (ly.bg) bg.emplace(*ly.bg->volume, ly.bg->frame);
+  const double step = std::min(1.0, ly.map->grid().spacing().minCoeff() / 2);
+  const double z0 = ly.box.min(v.normal), z1 = ly.box.max(v.normal);
+  const int steps = std::max(1, static_cast<int>(std::ceil((z1 - z0) / step)));
+  std::vector<double> mean(static_cast<std::size_t>(v.width) * static_cast<std::size_t>(v.height), 0.0);
+  std::vector<float> peak(mean.size(), std::numeric_limits<float>::quiet_NaN());
+  for (int r = 0; r < v.height; ++r)
+    for (int c = 0; c < v.width; ++c) {
+      Eigen::Vector3d p = v.to_world(v.left + c, v.top + r);
+      double sum = 0;
+      float best = std::numeric_limits<float>::quiet_NaN();
+      for (int k = 0; k < steps; ++k) {
+        p(v.normal) = z0 + (k + 0.5) * (z1 - z0) / steps;
+        if (bg) {
+          const float b = bg->linear(p);
+          if (!std::isnan(b)) sum += std::max(0.0, b - ly.bg->lo);
+        }
+        const float m = map.nearest(p);
+        if (!std::isnan(m) && std::fabs(m) > ly.scale.threshold && !(std::fabs(m) <= std::fabs(best))) best = m;
+      }
+      const std::size_t i = static_cast<std::size_t>(r) * static_cast<std::size_t>(v.width) + static_cast<std::size_t>(c);
+      mean[i] = sum / steps;
+      peak[i] = best;
+    }
+  const double top = *std::max_element(mean.begin(), mean.end());
+  for (int r = 0; r < v.height; ++r) {
+    auto* row = reinterpret_cast<std::uint32_t*>(base + static_cast<std::ptrdiff_t>(r) * stride);
+    for (int c = 0; c < v.width; ++c) {
+      const std::size_t i = static_cast<std::size_t>(r) * static_cast<std::size_t>(v.width) + static_cast<std::size_t>(c);
+      RGB colour = grey(top > 0 ? 0.85 * mean[i] / top : 0.0);
+      const float m = peak[i];
+      if (!std::isnan(m)) {
+        if (ly.o->labels) {
+          if (std::lround(m) != 0) colour = mix(colour, label_colour(m), ly.o->alpha);
+        } else {
+          colour = mix(colour, (*ly.cmap)((m - ly.scale.lo) / (ly.scale.hi - ly.scale.lo)), ly.o->alpha);
+        }
+      }
+      row[c] = argb(colour);
+    }
+  }
+}
+
 // The pixels of one view as an opaque ARGB32 image.
 Surface view_raster(const SliceView& v, const Layers& ly) {
   Surface img(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, v.width, v.height));
@@ -259,11 +315,16 @@ Surface view_raster(const SliceView& v, const Layers& ly) {
   cairo_surface_flush(img.get());
   unsigned char* base = cairo_image_surface_get_data(img.get());
   const int stride = cairo_image_surface_get_stride(img.get());
+  const Colormap grey = Colormap::get("gray");
+  if (v.projection) {
+    projection_raster(v, ly, base, stride, grey);
+    cairo_surface_mark_dirty(img.get());
+    return img;
+  }
   const Sampler map(*ly.map, ly.frame);
   std::optional<Sampler> bg, contours;
   if (ly.bg) bg.emplace(*ly.bg->volume, ly.bg->frame);
   if (ly.o->contours) contours.emplace(*ly.o->contours, 0);
-  const Colormap grey = Colormap::get("gray");
   const double bg_lo = ly.o->bg_vmin.value_or(ly.bg ? ly.bg->lo : 0.0);
   const double bg_hi = ly.o->bg_vmax.value_or(ly.bg ? ly.bg->hi : 1.0);
   std::vector<float> labels;
@@ -378,6 +439,8 @@ std::vector<ViewSpec> view_specs(const BrainOptions& o, const Eigen::Vector3d& c
       return {{1, coords(1)}};
     case SliceDisplay::Z:
       return {{2, coords(2)}};
+    case SliceDisplay::Glass:
+      return {{0, 0.0, true}, {1, 0.0, true}, {2, 0.0, true}};
     case SliceDisplay::Lightbox:
       break;
   }
@@ -402,8 +465,9 @@ void draw_annotations(cairo_t* cr, const SliceLayout& L, const BrainOptions& o, 
   const double inset = std::max(2.0, 0.25 * f.font_px);
   bool lr_done = false;
   for (const SliceView& v : L.views) {
-    const std::string label = fmt::format("{} = {}", axis_letter(v.normal), whole_mm(v.cut));
-    draw_text(cr, label, v.left + inset, v.top + v.height - inset, 0.0);
+    if (!v.projection)
+      draw_text(cr, fmt::format("{} = {}", axis_letter(v.normal), whole_mm(v.cut)), v.left + inset,
+                v.top + v.height - inset, 0.0);
     if (v.h_axis == 0 && !(o.display == SliceDisplay::Lightbox && lr_done)) {
       set_font(cr, f.font_px, true);
       draw_text(cr, "L", v.left + inset, v.top + inset + f.font_px, 0.0);
@@ -504,6 +568,8 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
   }
   if (frame < 0 || frame >= map.frames())
     throw ValueError(fmt::format("frame: {} out of range [1, {}]", frame + 1, map.frames()));
+  if (o.contours && o.display == SliceDisplay::Glass)
+    throw ValueError("contours: region outlines are drawn on slices, not on a glass brain (display = glass)");
   if (o.contours && o.contours->ndim() == 4 && o.contours->frames() > 1)
     throw ValueError(fmt::format("contours: {} is 4-D; region outlines need a 3-D label volume",
                                  format_volume(*o.contours)));
@@ -538,7 +604,7 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
   const Colormap cmap = Colormap::get(cmap_name);
 
   Eigen::Vector3d coords;
-  if (o.coords) {
+  if (o.coords && o.display != SliceDisplay::Glass && o.display != SliceDisplay::Lightbox) {
     coords = *o.coords;
     const bool ortho = o.display == SliceDisplay::Ortho;
     for (int a = 0; a < 3; ++a) {
@@ -617,6 +683,7 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
     cairo_paint(cr.get());
 
     Layers ly;
+    ly.box = box;
     ly.bg = bg.get();
     ly.map = &map;
     ly.frame = frame;
@@ -648,8 +715,9 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
   if (format == FigureFormat::Svg) {
     std::string desc;
     for (const SliceView& v : L.views)
-      desc += fmt::format("{}{} {} = {}", desc.empty() ? "" : "; ", view_name(v.normal), axis_letter(v.normal),
-                          whole_mm(v.cut));
+      desc += v.projection ? fmt::format("{}{} projection", desc.empty() ? "" : "; ", view_name(v.normal))
+                           : fmt::format("{}{} {} = {}", desc.empty() ? "" : "; ", view_name(v.normal),
+                                         axis_letter(v.normal), whole_mm(v.cut));
     if (colorbar)
       desc += fmt::format("; colour bar {} from {} to {}", cmap_name, tick_label(scale.lo, scale.hi - scale.lo),
                           tick_label(scale.hi, scale.hi - scale.lo));

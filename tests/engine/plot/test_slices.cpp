@@ -212,6 +212,32 @@ TEST_CASE("slices: lightbox shows the blob on its slice only", "[plot][slices]")
   CHECK(L.views[6].top > L.views[0].top);
 }
 
+TEST_CASE("slices: a glass brain projects the blob into every view", "[plot][slices]") {
+  const std::array<std::int64_t, 3> dims{60, 70, 60};
+  const double a = 20.0 * M_PI / 180.0;
+  const Eigen::Matrix3d R = Eigen::AngleAxisd(a, Eigen::Vector3d::UnitY()).toRotationMatrix();
+  const Volume v = blob_volume(dims, centred_affine(R * 3.0, dims), kBlob, 5.0f);
+  BrainOptions o;
+  o.display = nl::plot::SliceDisplay::Glass;
+  o.bg = nl::plot::Background::None;
+  o.cmap = "cold_hot";
+  o.coords = Eigen::Vector3d(0, 0, 0);  // ignored: a projection shows everything
+  nl::plot::SliceLayout L;
+  const Raster r = render_png(v, o, &L);
+  REQUIRE(L.views.size() == 3);
+  for (const SliceView& view : L.views) {
+    INFO("view normal to axis " << view.normal);
+    CHECK(view.projection);
+    const Eigen::Vector2d q = view.to_pixel(kBlob);
+    CHECK(yellow(r.at(static_cast<int>(q(0)), static_cast<int>(q(1)))));
+    const Found f = find_yellow(r, view);
+    CHECK(f.count > 0);
+    if (view.normal != 0) CHECK(f.cx < view.left + view.width / 2.0);  // left on the left
+  }
+  o.contours = &v;
+  CHECK_THROWS_WITH(nl::plot::render_brain(v, o, nl::plot::FigureFormat::Png), Catch::Contains("not on a glass brain"));
+}
+
 TEST_CASE("slices: values at or below the threshold are not drawn", "[plot][slices]") {
   const std::array<std::int64_t, 3> dims{60, 70, 60};
   const nl::Affine A = centred_affine(Eigen::Matrix3d::Identity() * 3.0, dims);

@@ -39,14 +39,17 @@ namespace nl::plot {
 
 // ---------------------------------------------------------------- options
 
-enum class SliceDisplay { Ortho, X, Y, Z, Lightbox };
+// Glass: the three views of Ortho as projections through the whole extent (nilearn's
+// plot_glass_brain): the map's value of largest |value| along each line of sight, over
+// the background's mean along it (an X-ray of the template).
+enum class SliceDisplay { Ortho, X, Y, Z, Lightbox, Glass };
 enum class Background { Template, None, Image };
 enum class FigureFormat { Png, Svg, Pdf };
 
 struct BrainOptions {
   SliceDisplay display = SliceDisplay::Ortho;
   // Cut point in mm; default: the centre of the largest cluster (see default_cut_coords).
-  // For the X, Y, Z displays only that component is used.
+  // For the X, Y, Z displays only that component is used; Glass and Lightbox ignore it.
   std::optional<Eigen::Vector3d> coords;
   int n_slices = 12;            // lightbox: evenly spaced axial slices...
   std::vector<double> slices;   // ...or these z (mm), when not empty
@@ -77,7 +80,7 @@ struct BrainOptions {
   bool annotate = true;    // slice coordinates and L/R letters
 
   std::vector<Eigen::Vector3d> peaks;  // mm, drawn as markers
-  const Volume* contours = nullptr;    // a label volume drawn as region outlines
+  const Volume* contours = nullptr;    // a label volume drawn as region outlines (not with Glass)
 };
 
 // ---------------------------------------------------------------- layout
@@ -88,6 +91,7 @@ struct BrainOptions {
 struct SliceView {
   int normal = 2;  // 0: sagittal (x), 1: coronal (y), 2: axial (z)
   double cut = 0.0;
+  bool projection = false;  // a glass-brain view: everything along axis `normal` (cut unused)
   int left = 0, top = 0, width = 0, height = 0;
   int h_axis = 0, v_axis = 1;
   double h_min = 0, h_max = 0, v_min = 0, v_max = 0;
