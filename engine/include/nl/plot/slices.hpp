@@ -135,9 +135,10 @@ SliceLayout plot_brain(const std::string& path, const Volume& map, const BrainOp
 
 // The cut point used when none is given, nilearn's find_xyz_cut_coords in spirit: among
 // the voxels with |value| > threshold, those at or above the 80th percentile of |value|;
-// their largest 26-connected cluster; its |value|-weighted centre of mass, moved to the
-// nearest voxel of the cluster when it falls outside it. The world position of that
-// point (mm); the grid centre when no voxel passes the threshold.
+// their largest 26-connected cluster; the voxel of that cluster nearest to its
+// |value|-weighted centre of mass (so the cut goes through the cluster even when it is
+// curved). The world position of that voxel's centre (mm); the grid centre when no voxel
+// passes the threshold.
 Eigen::Vector3d default_cut_coords(const Volume& map, double threshold, std::int64_t frame = 0);
 
 // The path of the background template (MRIcron's ch2better: the Colin27 brain in MNI
