@@ -309,6 +309,7 @@ const luaL_Reg methods[] = {
     {"paint", a_paint},
     {"volume", a_volume},
     {"name", a_name},
+    {"plot", atlas_plot},
     {nullptr, nullptr},
 };
 

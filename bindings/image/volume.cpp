@@ -551,6 +551,7 @@ const luaL_Reg methods[] = {
     {"stats", v_stats},
     {"smooth", v_smooth},
     {"resample_to", v_resample_to},
+    {"plot", volume_plot},
     {"eq", v_compare<nl::VoxelCmp::Eq>},
     {"ne", v_compare<nl::VoxelCmp::Ne>},
     {"lt", v_compare<nl::VoxelCmp::Lt>},
