@@ -209,17 +209,14 @@ int open_fc(lua_State* L);
 // when absent), so it works before or after whatever else builds nl.stats.
 void open_lmm(lua_State* L);
 int open_stats(lua_State* L);
-<<<<<<< HEAD
 // nl.inputs, nl.commit and nl._report (the C side of nl.report): added to the nl table
 // on top.
 void open_provenance(lua_State* L);
-=======
 // nl.plot is assembled from several files; brain slices (bindings/plot/slices.cpp) add
 // nl.plot.brain to the table on top. Volume:plot and Atlas:plot are registered by
 // bindings/image/volume.cpp and bindings/atlas/atlas.cpp.
 void open_plot_slices(lua_State* L);
 int volume_plot(lua_State* L);
 int atlas_plot(lua_State* L);
->>>>>>> slices
 
 }  // namespace nl::bind
