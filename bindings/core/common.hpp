@@ -209,6 +209,8 @@ int open_fc(lua_State* L);
 // when absent), so it works before or after whatever else builds nl.stats.
 void open_lmm(lua_State* L);
 int open_stats(lua_State* L);
+// nl.plot: pushes the table of chart functions (bindings/plot/plot.cpp).
+int open_plot(lua_State* L);
 // nl.inputs, nl.commit and nl._report (the C side of nl.report): added to the nl table
 // on top.
 void open_provenance(lua_State* L);

@@ -180,6 +180,9 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "fc");
   open_lmm(L);
   open_provenance(L);
+  open_plot(L);         // the charts (bindings/plot/plot.cpp)
+  open_plot_slices(L);  // adds nl.plot.brain (bindings/plot/slices.cpp)
+  lua_setfield(L, -2, "plot");
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");
