@@ -129,6 +129,38 @@ class TempFile {
   std::string name_;
 };
 
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+// cairo writes text as glyph outlines: a <title> and a <desc> listing the figure's text
+// make the SVG searchable and readable by screen readers.
+void add_svg_text(std::string& svg, const std::string& title, const std::vector<std::string>& texts) {
+  const auto open = svg.find("<svg");
+  const auto end = open == std::string::npos ? open : svg.find('>', open);
+  if (end == std::string::npos) return;
+  // appended piecewise: GCC 12 reports a false -Wrestrict on chained operator+ here
+  std::string block = "\n<title>";
+  block.append(xml_escape(title.empty() ? "neurolua figure" : title));
+  block.append("</title>\n<desc>");
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (i) block.push_back('\n');
+    block.append(xml_escape(texts[i]));
+  }
+  block.append("</desc>");
+  svg.insert(end + 1, block);
+}
+
 std::mutex& plplot_lock() {
   static std::mutex m;
   return m;
@@ -296,6 +328,7 @@ void Canvas::text(double x, double y, const std::string& s, double just, double 
   text_size(pt);
   // plptex puts the baseline's vertical centre of the character cell at y
   plptex(x, y, 1, 0, just, escape(s).c_str());
+  drawn.push_back(s);
   text_size(font_pt_);
 }
 
@@ -305,6 +338,7 @@ void Canvas::page_text(double x, double y, const std::string& s, double just, do
   plwind(0, page_w_, 0, page_h_);
   text_size(pt);
   plptex(x, y, vertical ? 0 : 1, vertical ? 1 : 0, just, escape(s).c_str());
+  drawn.push_back(s);
   text_size(font_pt_);
   plvpor(box_.x0 / page_w_, box_.x1 / page_w_, box_.y0 / page_h_, box_.y1 / page_h_);
   plwind(wx0_, wx1_, wy0_, wy1_);
@@ -435,6 +469,7 @@ Rendered render(const Figure& f, const std::string& path) {
   std::lock_guard<std::mutex> lock(detail::plplot_lock());
   detail::TempFile tmp(path);
   Rendered out;
+  std::vector<std::string> texts;
   out.width_px = static_cast<int>(std::lround(f.width * f.dpi));
   out.height_px = static_cast<int>(std::lround(f.height * f.dpi));
   {
@@ -458,11 +493,14 @@ Rendered render(const Figure& f, const std::string& path) {
       c.colour({0, 0, 0});
       c.page_text(c.page_w() / 2, c.page_h() - 1.1 * e, f.title, 0.5, f.font_size * 1.3);
     }
+    texts = std::move(c.drawn);
     stream.close();
   }
   std::ifstream in(tmp.name(), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.empty()) throw FileError(path + ": the plotting library wrote nothing");
+  if (format == Format::Svg)
+    detail::add_svg_text(bytes, !f.title.empty() ? f.title : f.panels.front().axes.title, texts);
   write_file_atomic(path, bytes);
   return out;
 }

@@ -90,6 +90,10 @@ class Canvas {
   // Axis geometry shared by the layouts (mm): tick length, gap to the tick labels.
   static constexpr double kTick = 1.4, kPad = 1.2;
 
+  // Every text drawn, in order (the SVG writer lists them in the file's <desc>, since
+  // cairo draws text as glyph outlines).
+  std::vector<std::string> drawn;
+
   // ---- furniture
   // The frame (all four sides) with outward ticks and labels on the bottom and left (or
   // right when y_right); empty tick lists draw no ticks on that axis.
