@@ -13,7 +13,6 @@
 
 #include "chart_draw.hpp"
 #include "nl/core/core.hpp"
-#include "nl/plot/linkage.hpp"
 #include "nl/stats/classical.hpp"
 
 namespace nl::plot::detail {
@@ -494,15 +493,17 @@ PanelFrame draw_box(Canvas& c, const BoxChart& ch, const Axes& a, const Box& cel
 
 // ---------------------------------------------------------------- heat map and netmat
 
-void dendrogram(Canvas& c, const Linkage& L, const std::vector<double>& leaf_pos, bool on_top) {
-  const int n = static_cast<int>(L.leaves.size());
+// The dendrogram of linkage Z (scipy's layout) with leaf order[i] drawn at leaf_pos[i].
+void dendrogram(Canvas& c, const Matrix& Z, const std::vector<int>& order, const std::vector<double>& leaf_pos,
+                bool on_top) {
+  const int n = static_cast<int>(order.size());
   std::vector<double> pos(2 * n - 1), height(2 * n - 1, 0.0);
-  for (int i = 0; i < n; ++i) pos[L.leaves[i]] = leaf_pos[i];
+  for (int i = 0; i < n; ++i) pos[order[i]] = leaf_pos[i];
   c.colour({0.2, 0.2, 0.2});
   c.line_width(0.9);
   for (int s = 0; s < n - 1; ++s) {
-    const int a = static_cast<int>(L.Z(s, 0)), b = static_cast<int>(L.Z(s, 1));
-    const double h = L.Z(s, 2);
+    const int a = static_cast<int>(Z(s, 0)), b = static_cast<int>(Z(s, 1));
+    const double h = Z(s, 2);
     pos[n + s] = (pos[a] + pos[b]) / 2;
     height[n + s] = h;
     if (on_top) c.polyline({pos[a], pos[a], pos[b], pos[b]}, {height[a], h, h, height[b]});
@@ -518,12 +519,8 @@ PanelFrame draw_heatmap(Canvas& c, const HeatmapChart& ch, const Axes& a, const 
   std::vector<int> rows(nr), cols(nc);
   std::iota(rows.begin(), rows.end(), 0);
   std::iota(cols.begin(), cols.end(), 0);
-  std::optional<Linkage> link;
-  if (ch.ordering == Ordering::Given) rows = ch.order;
-  if (ch.ordering == Ordering::Hierarchy) {
-    link = ch.netmat ? ward_linkage(fslnets_dissimilarity(ch.M)) : ward_linkage_rows(ch.M);
-    rows = link->leaves;
-  }
+  const HeatmapOrder ho = heatmap_order(ch);
+  rows = ho.rows;
   if (square) cols = rows;
   const Colormap cmap = Colormap::get(a.cmap.empty() ? "RdBu_r" : a.cmap);
   // colour limits: symmetric around 0 for signed data under a diverging map
@@ -552,7 +549,7 @@ PanelFrame draw_heatmap(Canvas& c, const HeatmapChart& ch, const Axes& a, const 
   for (int k : cols) if (!cl.empty()) cl_o.push_back(cl[k]);
 
   // layout: [dendrogram] [row labels] matrix [colour bar] (netmat: dendrogram on top)
-  const bool dend = ch.dendrogram && link.has_value();
+  const bool dend = ch.dendrogram && ho.linkage.rows() > 0;
   const bool dend_top = dend && ch.netmat;
   const bool dend_left = dend && !ch.netmat;
   double pt = c.font() * 0.85;
@@ -622,17 +619,17 @@ PanelFrame draw_heatmap(Canvas& c, const HeatmapChart& ch, const Axes& a, const 
     c.side_text('r', Canvas::kTick + Canvas::kPad + ctw + 1.1 * e, 0.5, 0.5, ch.colorbar_label, c.font(), true);
   // dendrogram
   if (dend) {
-    const double hmax = link->Z(link->Z.rows() - 1, 2) * 1.05;
+    const double hmax = ho.linkage(ho.linkage.rows() - 1, 2) * 1.05;
     std::vector<double> leaf(nr);
     if (dend_top) {
       for (Eigen::Index i = 0; i < nr; ++i) leaf[i] = static_cast<double>(i) + 0.5;
       c.viewport({b.x0, b.x1, b.y1 + 0.4 * e, b.y1 + cell.h() * 0.15}, 0, static_cast<double>(nc), 0, hmax);
-      dendrogram(c, *link, leaf, true);
+      dendrogram(c, ho.linkage, ho.rows, leaf, true);
     } else {
       for (Eigen::Index i = 0; i < nr; ++i) leaf[i] = static_cast<double>(nr - i) - 0.5;
       const double x1 = b.x0 - rlw - 0.6 * e;
       c.viewport({x1 - dend_w + 0.4 * e, x1, b.y0, b.y1}, hmax, 0, 0, static_cast<double>(nr));
-      dendrogram(c, *link, leaf, false);
+      dendrogram(c, ho.linkage, ho.rows, leaf, false);
     }
   }
   c.viewport(b, 0, static_cast<double>(nc), 0, static_cast<double>(nr));

@@ -1,9 +1,12 @@
 // The statistics the charts draw (nl/plot/chart.hpp): type-7 quantiles, Tukey boxes,
-// histogram bin counts and the OLS confidence band.
+// histogram bin counts, the OLS confidence band and the heat maps' clustering order
+// (through nl::fc's Ward linkage, tested against SciPy in tests/engine/fc).
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "nl/core/core.hpp"
+#include "nl/fc/fc.hpp"
 #include "nl/plot/chart.hpp"
 #include "nl/stats/distributions.hpp"
 
@@ -72,6 +75,30 @@ OlsBand ols_band(const Vector& x, const Vector& y, const Vector& at, double leve
   b.lo = b.fit - t * se;
   b.hi = b.fit + t * se;
   return b;
+}
+
+HeatmapOrder heatmap_order(const HeatmapChart& ch) {
+  HeatmapOrder out;
+  const Eigen::Index n = ch.M.rows();
+  out.rows.resize(static_cast<std::size_t>(n));
+  std::iota(out.rows.begin(), out.rows.end(), 0);
+  if (ch.ordering == Ordering::Given) out.rows = ch.order;
+  if (ch.ordering != Ordering::Hierarchy) return out;
+  nl::fc::Hierarchy h;
+  if (ch.netmat) {
+    Matrix Z = ch.M;
+    Z.diagonal().setZero();  // a netmat's diagonal (1, inf or NaN) is not data
+    h = nl::fc::hierarchy(Z);
+  } else {
+    Vector d(n * (n - 1) / 2);
+    Eigen::Index k = 0;
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (Eigen::Index j = i + 1; j < n; ++j) d(k++) = (ch.M.row(i) - ch.M.row(j)).norm();
+    h = nl::fc::ward_linkage(d, n, true);
+  }
+  out.rows.assign(h.order.begin(), h.order.end());
+  out.linkage = h.linkage;
+  return out;
 }
 
 }  // namespace nl::plot

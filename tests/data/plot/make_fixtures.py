@@ -2,12 +2,13 @@
 # Reference values for tests/engine/plot/test_chart.cpp, from scipy and statsmodels
 # (Debian's python3-scipy, python3-statsmodels). Run: /usr/bin/python3 make_fixtures.py
 #
-#  ward_rows_*:  scipy.cluster.hierarchy.linkage(X, "ward") (Euclidean rows) and leaves_list
-#  netmat_*:     FSLNets' nets_hierarchy dissimilarity (hierarchy.py of fslnets: negative
-#                entries zeroed, divided by the 99th percentile of |netmat|, clamped to
-#                [-1, 1], d = 0.5 - value / 2, condensed upper triangle) clustered with
-#                linkage(d, "ward") and leaves_list (FSLNets' Python version also asks for
-#                optimal_ordering=True; the MATLAB nets_hierarchy does not, nor does neurolua)
+#  ward_rows_*:  scipy.cluster.hierarchy.linkage(X, "ward", optimal_ordering=True)
+#                (Euclidean rows) and leaves_list: nl.plot.heatmap's order = "hierarchy"
+#  netmat_*:     FSLNets' hierarchy (fsl.nets.hierarchy, hierarchy.py of Python FSLNets:
+#                negative entries zeroed, divided by the 99th percentile of |netmat|,
+#                clamped to [-1, 1], d = 0.5 - value / 2, condensed upper triangle,
+#                linkage(d, "ward", optimal_ordering=True)) and leaves_list:
+#                nl.plot.netmat's default order
 #  ols_*:        statsmodels OLS(y, [1, x]).get_prediction(at).conf_int(alpha=0.05) and
 #                predicted_mean: the 95 % confidence band of the mean
 import numpy as np
@@ -25,7 +26,7 @@ def save(name, a):
 
 # Ward on rows
 X = rng.normal(size=(10, 3))
-Z = sch.linkage(X, "ward")
+Z = sch.linkage(X, "ward", optimal_ordering=True)
 save("ward_rows_X.tsv", X)
 save("ward_rows_Z.tsv", Z)
 save("ward_rows_leaves.tsv", sch.leaves_list(Z))
@@ -42,7 +43,7 @@ c = c / np.percentile(np.abs(c), 99)
 c = np.clip(c, -1, 1)
 d = 0.5 - c / 2
 y = d[np.triu_indices(n, 1)]
-Zn = sch.linkage(y, method="ward")
+Zn = sch.linkage(y, method="ward", optimal_ordering=True)
 save("netmat.tsv", netmat)
 save("netmat_Z.tsv", Zn)
 save("netmat_leaves.tsv", sch.leaves_list(Zn))

@@ -17,7 +17,6 @@
 
 #include "nl/core/core.hpp"
 #include "nl/plot/chart.hpp"
-#include "nl/plot/linkage.hpp"
 
 namespace {
 
@@ -110,43 +109,84 @@ pl::Figure one(pl::Chart chart, pl::Axes axes = {}) {
 
 // ---------------------------------------------------------------- statistics
 
-TEST_CASE("plot: Ward linkage of rows matches scipy", "[plot]") {
-  const Matrix X = read_tsv("ward_rows_X.tsv"), Z = read_tsv("ward_rows_Z.tsv"), leaves = read_tsv("ward_rows_leaves.tsv");
-  const pl::Linkage L = pl::ward_linkage_rows(X);
-  REQUIRE(L.Z.rows() == Z.rows());
-  for (Eigen::Index s = 0; s < Z.rows(); ++s) {
-    CHECK(L.Z(s, 0) == Z(s, 0));
-    CHECK(L.Z(s, 1) == Z(s, 1));
-    CHECK(L.Z(s, 2) == Approx(Z(s, 2)).epsilon(1e-12));
-    CHECK(L.Z(s, 3) == Z(s, 3));
+// The leaves of linkage Z walked from the root (scipy's leaves_list): the dendrogram
+// drawn from Z has no crossing lines exactly when this equals the display order.
+std::vector<int> preorder(const Matrix& Z) {
+  const int n = static_cast<int>(Z.rows()) + 1;
+  std::vector<int> out, stack{2 * n - 2};
+  while (!stack.empty()) {
+    const int id = stack.back();
+    stack.pop_back();
+    if (id < n) {
+      out.push_back(id);
+      continue;
+    }
+    stack.push_back(static_cast<int>(Z(id - n, 1)));
+    stack.push_back(static_cast<int>(Z(id - n, 0)));
   }
-  for (Eigen::Index i = 0; i < leaves.cols(); ++i) CHECK(L.leaves[static_cast<std::size_t>(i)] == leaves(0, i));
+  return out;
 }
 
-TEST_CASE("plot: FSLNets netmat hierarchy matches scipy", "[plot]") {
-  const Matrix N = read_tsv("netmat.tsv"), Z = read_tsv("netmat_Z.tsv"), leaves = read_tsv("netmat_leaves.tsv");
-  const pl::Linkage L = pl::ward_linkage(pl::fslnets_dissimilarity(N));
-  REQUIRE(L.Z.rows() == Z.rows());
+void check_order(const pl::HeatmapOrder& o, const Matrix& Z, const Matrix& leaves) {
+  REQUIRE(o.linkage.rows() == Z.rows());
   for (Eigen::Index s = 0; s < Z.rows(); ++s) {
-    CHECK(L.Z(s, 0) == Z(s, 0));
-    CHECK(L.Z(s, 1) == Z(s, 1));
-    CHECK(L.Z(s, 2) == Approx(Z(s, 2)).epsilon(1e-12));
-    CHECK(L.Z(s, 3) == Z(s, 3));
+    CHECK(o.linkage(s, 0) == Z(s, 0));
+    CHECK(o.linkage(s, 1) == Z(s, 1));
+    CHECK(o.linkage(s, 2) == Approx(Z(s, 2)).epsilon(1e-10));
+    CHECK(o.linkage(s, 3) == Z(s, 3));
   }
-  for (Eigen::Index i = 0; i < leaves.cols(); ++i) CHECK(L.leaves[static_cast<std::size_t>(i)] == leaves(0, i));
+  REQUIRE(o.rows.size() == static_cast<std::size_t>(leaves.cols()));
+  for (Eigen::Index i = 0; i < leaves.cols(); ++i) CHECK(o.rows[static_cast<std::size_t>(i)] == leaves(0, i));
+  CHECK(preorder(o.linkage) == o.rows);
+}
+
+TEST_CASE("plot: heatmap hierarchy order matches scipy's Ward linkage of the rows", "[plot]") {
+  pl::HeatmapChart h;
+  h.M = read_tsv("ward_rows_X.tsv");
+  h.ordering = pl::Ordering::Hierarchy;
+  check_order(pl::heatmap_order(h), read_tsv("ward_rows_Z.tsv"), read_tsv("ward_rows_leaves.tsv"));
+  h.ordering = pl::Ordering::Given;
+  h.order = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+  CHECK(pl::heatmap_order(h).rows == h.order);
+  CHECK(pl::heatmap_order(h).linkage.rows() == 0);
+}
+
+TEST_CASE("plot: netmat order is FSLNets' hierarchy (scipy fixture)", "[plot]") {
+  pl::HeatmapChart h;
+  h.M = read_tsv("netmat.tsv");
+  h.netmat = true;
+  h.ordering = pl::Ordering::Hierarchy;
+  h.M.diagonal().setConstant(INFINITY);  // as a z-transformed netmat has; ignored
+  const pl::HeatmapOrder o = pl::heatmap_order(h);
+  check_order(o, read_tsv("netmat_Z.tsv"), read_tsv("netmat_leaves.tsv"));
   // the three planted blocks of five come out as contiguous runs
   for (int k = 0; k < 3; ++k) {
-    const int block = L.leaves[static_cast<std::size_t>(5 * k)] / 5;
-    for (int i = 0; i < 5; ++i) CHECK(L.leaves[static_cast<std::size_t>(5 * k + i)] / 5 == block);
+    const int block = o.rows[static_cast<std::size_t>(5 * k)] / 5;
+    for (int i = 0; i < 5; ++i) CHECK(o.rows[static_cast<std::size_t>(5 * k + i)] / 5 == block);
   }
 }
 
-TEST_CASE("plot: linkage input checks", "[plot]") {
-  Matrix D = Matrix::Zero(3, 3);
-  D(0, 1) = 1;  // not symmetric
-  CHECK_THROWS_WITH(pl::ward_linkage(D), Catch::Contains("D: the matrix is not symmetric"));
-  CHECK_THROWS_WITH(pl::ward_linkage(Matrix::Zero(1, 1)), Catch::Contains("at least 2"));
-  CHECK_THROWS_WITH(pl::fslnets_dissimilarity(Matrix::Zero(2, 3)), Catch::Contains("Z: a netmat must be square"));
+TEST_CASE("plot: netmat cells are drawn in the hierarchy's order", "[plot]") {
+  Scratch tmp;
+  pl::HeatmapChart h;
+  h.M = read_tsv("netmat.tsv");
+  h.netmat = true;
+  h.ordering = pl::Ordering::Hierarchy;
+  h.dendrogram = true;
+  const pl::Rendered out = pl::render(one(h), tmp / "n.png");
+  const Image img(tmp / "n.png");
+  const pl::PanelFrame& f = out.panels[0];
+  const std::vector<int> order = pl::heatmap_order(h).rows;
+  const double m = h.M.cwiseAbs().maxCoeff();  // symmetric limits under RdBu_r
+  const pl::Colormap cmap = pl::Colormap::get("RdBu_r");
+  const int n = static_cast<int>(order.size());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      const std::uint32_t p = img.at(static_cast<int>(f.px(j + 0.5)), static_cast<int>(f.py(n - i - 0.5)));
+      INFO("cell " << i << "," << j);
+      if (i == j) CHECK(p == 0xffffff);  // blanked diagonal
+      else CHECK(cdist(p, cmap((h.M(order[i], order[j]) + m) / (2 * m))) <= 2);
+    }
 }
 
 TEST_CASE("plot: OLS confidence band matches statsmodels", "[plot]") {

@@ -162,6 +162,19 @@ Rendered render(const Figure& figure, const std::string& path);
 
 // ---------------------------------------------------------------- statistics behind the charts
 
+// The rows' display order of a heat map (0-based; columns follow for a square matrix)
+// and, for order = Hierarchy, the linkage the dendrogram draws (scipy's layout, 0-based
+// cluster ids; empty otherwise). A netmat is clustered as FSLNets' nets_hierarchy does
+// (nl::fc::hierarchy: Ward on 0.5 - clamp(positive part / 99th percentile) / 2, scipy's
+// optimal leaf ordering); any other matrix by Ward linkage of its rows under Euclidean
+// distance with the same leaf ordering (scipy linkage(M, "ward", optimal_ordering=True)).
+struct HeatmapOrder {
+  std::vector<int> rows;
+  Matrix linkage;
+};
+HeatmapOrder heatmap_order(const HeatmapChart& chart);
+
+
 // Quantile of sorted values by linear interpolation (type 7: numpy's and R's default).
 double quantile7(const std::vector<double>& sorted, double q);
 
