@@ -80,7 +80,7 @@ void check_series_keys(lua_State* L, int arg, int list) {
 
 void check_curve_keys(lua_State* L, int arg, int curves) {
   auto one = [&](int e) {
-    CHECK_AT(L, arg, e, "a ROC curve", "fpr", "tpr", "auc", "ci", "band", "label");
+    CHECK_AT(L, arg, e, "a ROC curve", "fpr", "tpr", "curve", "auc", "ci", "band", "label");
     plain_field(L, e, "band", [&](int b) { CHECK_AT(L, arg, b, "a ROC band", "fpr", "lo", "hi"); });
   };
   if (lua_type(L, curves) != LUA_TTABLE || lua_getmetatable(L, curves)) {
