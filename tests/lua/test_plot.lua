@@ -121,10 +121,32 @@ T.test("bad inputs raise, naming the argument", function()
   T.raises(function() nl.plot.roc(out("nodir/x.png"), { fpr = fpr, tpr = tpr }) end, "nodir/x.png")
 end)
 
-T.test("a failed render leaves an existing file untouched", function()
+T.test("a failed render leaves an existing file untouched, and no temporary file", function()
   T.write_file(out("keep.png"), "old")
   T.raises(function() nl.plot.histogram(out("keep.png"), { 1, 0 / 0 }) end, "NaN")
   T.eq(T.read_file(out("keep.png")), "old")
+  -- a failure while drawing (the stream is open, the temporary file exists)
+  T.raises(function() nl.plot.bars(out("keep.png"), aal, { 1, 2, 3, 4, 5 }, { width = 1, height = 1, font_size = 40 }) end,
+    "too small for its labels")
+  T.eq(T.read_file(out("keep.png")), "old")
+  local p = io.popen("ls -a '" .. dir .. "'")
+  local listing = p:read("a")
+  p:close()
+  T.truthy(not listing:find(".tmp-", 1, true), "no temporary file left: " .. listing)
+end)
+
+T.test("PLplot prints nothing, on success or on failure", function()
+  local script = out("quiet.lua")
+  T.write_file(script, ([[
+local nl = require "neurolua"
+nl.plot.roc(%q, { fpr = { 0, 1 }, tpr = { 0, 1 } })
+pcall(nl.plot.bars, %q, { "a" }, { 1 }, { width = 1, height = 1, font_size = 60 })
+pcall(nl.plot.histogram, %q, { 0 / 0 })
+io.write("done")
+]]):format(out("q1.svg"), out("q2.png"), out("q3.pdf")))
+  local ok, text = T.run(script)
+  T.truthy(ok, text)
+  T.eq(text, "done")
 end)
 
 T.test("colormaps lists the shared maps", function()

@@ -36,12 +36,9 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// "0.003", "< 0.001"-free: p-values as people print them (3 significant digits, or
-// scientific below 0.001).
-std::string p_text(double p) {
-  if (p < 0.001) return "p = " + fmt("%.1e", p);
-  return "p = " + fmt(p < 0.01 ? "%.3f" : "%.3f", p);
-}
+// "p = 0.003", "p = 2.1e-05": three decimals, scientific below 0.001 (where three
+// decimals would print 0.000).
+std::string p_text(double p) { return "p = " + fmt(p < 0.001 ? "%.1e" : "%.3f", p); }
 
 // ---------------------------------------------------------------- layout
 
