@@ -71,11 +71,22 @@ void plain_field(lua_State* L, int idx, const char* key, F&& check) {
   lua_pop(L, 1);
 }
 
+// Whether the table at idx is one series ({x =, y =}) rather than a list of them.
+bool single_series(lua_State* L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return false;
+  lua_pushstring(L, "x");
+  const bool one = lua_rawget(L, idx) != LUA_TNIL;
+  lua_pop(L, 1);
+  return one;
+}
+
 void check_series_keys(lua_State* L, int arg, int list) {
-  each_plain_entry(L, list, [&](int e) {
+  auto one = [&](int e) {
     CHECK_AT(L, arg, e, "a series", "x", "y", "label", "colour", "color", "style", "width", "band", "step");
     plain_field(L, e, "band", [&](int b) { CHECK_AT(L, arg, b, "a band", "lo", "hi"); });
-  });
+  };
+  if (single_series(L, list)) one(list);
+  else each_plain_entry(L, list, one);
 }
 
 void check_curve_keys(lua_State* L, int arg, int curves) {
@@ -364,13 +375,15 @@ pl::LinesChart read_lines(lua_State* L, const In& s, int o, int oarg) {
   pl::LinesChart ch;
   ch.diagonal = bool_field(L, o, "diagonal", oarg, "option 'diagonal'", false);
   if (lua_type(L, s.idx) != LUA_TTABLE) throw ArgError(s.arg, s.name + " must be a list of series, got " + type_of(L, s.idx));
-  const auto n = static_cast<lua_Integer>(lua_rawlen(L, s.idx));
+  const bool one = single_series(L, s.idx);
+  const auto n = one ? 1 : static_cast<lua_Integer>(lua_rawlen(L, s.idx));
   if (n == 0) throw ArgError(s.arg, s.name + ": no series to plot");
   for (lua_Integer i = 1; i <= n; ++i) {
-    lua_rawgeti(L, s.idx, i);
+    if (one) lua_pushvalue(L, s.idx);
+    else lua_rawgeti(L, s.idx, i);
     Popper p{L};
     const int e = lua_gettop(L);
-    const std::string w = s.name + "[" + std::to_string(i) + "]";
+    const std::string w = one ? s.name : s.name + "[" + std::to_string(i) + "]";
     if (lua_type(L, e) != LUA_TTABLE) throw ArgError(s.arg, w + " must be a table {x =, y =, ...}");
     pl::Series se;
     se.x = vector_field(L, e, "x", s.arg, w + ".x", true);

@@ -23,6 +23,7 @@ T.test("every chart writes a PNG of width x dpi pixels and returns its path", fu
   T.eq(nl.plot.lines(out("l.png"), { { x = { 1, 2, 3 }, y = { 1, 4, 9 }, label = "squares", colour = "#ff0000",
     style = "dashed", band = { lo = { 0, 3, 8 }, hi = { 2, 5, 10 } } }, { x = { 1, 2, 3 }, y = { 3, 2, 1 }, step = true } },
     { diagonal = true, title = "lines", legend = "upper left" }), out("l.png"))
+  T.eq(nl.plot.lines(out("one.png"), { x = { 1, 2 }, y = { 2, 1 } }), out("one.png"))  -- one series, not in a list
   T.eq(nl.plot.roc(out("r.png"), { fpr = fpr, tpr = tpr, auc = 0.8, ci = { 0.7, 0.9 }, label = "model" }), out("r.png"))
   T.eq(nl.plot.histogram(out("h.png"), { 0.1, 0.2, 0.2, 0.3, 0.35, 0.5 }, { observed = 0.6, p = 0.01, bins = 4 }), out("h.png"))
   T.eq(nl.plot.bars(out("b.png"), aal, { 0.5, -0.3, 0.2, -0.1, 0.05 }, { sign_colours = true,

@@ -161,6 +161,16 @@ void add_svg_text(std::string& svg, const std::string& title, const std::vector<
   svg.insert(end + 1, block);
 }
 
+// cairo stamps PDFs with the time of writing: the entry is blanked (spaces of the same
+// length keep the cross-reference offsets valid), so the same figure gives the same bytes.
+void drop_pdf_date(std::string& pdf) {
+  const auto at = pdf.find("/CreationDate (");
+  if (at == std::string::npos) return;
+  const auto end = pdf.find(')', at);
+  if (end == std::string::npos || end - at > 64) return;
+  std::fill(pdf.begin() + static_cast<std::ptrdiff_t>(at), pdf.begin() + static_cast<std::ptrdiff_t>(end) + 1, ' ');
+}
+
 std::mutex& plplot_lock() {
   static std::mutex m;
   return m;
@@ -499,6 +509,7 @@ Rendered render(const Figure& f, const std::string& path) {
   std::ifstream in(tmp.name(), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.empty()) throw FileError(path + ": the plotting library wrote nothing");
+  if (format == Format::Pdf) detail::drop_pdf_date(bytes);
   if (format == Format::Svg)
     detail::add_svg_text(bytes, !f.title.empty() ? f.title : f.panels.front().axes.title, texts);
   write_file_atomic(path, bytes);

@@ -350,7 +350,11 @@ TEST_CASE("plot: formats, determinism and atomic writes", "[plot]") {
   CHECK(svg.find("Frontal_Sup_Medial_L") != std::string::npos);
 
   pl::render(f, tmp / "a.PDF");
-  CHECK(slurp(tmp / "a.PDF").substr(0, 5) == "%PDF-");
+  const std::string pdf = slurp(tmp / "a.PDF");
+  CHECK(pdf.substr(0, 5) == "%PDF-");
+  CHECK(pdf.find("/CreationDate") == std::string::npos);  // no time stamp: same bytes every time
+  pl::render(f, tmp / "b.pdf");
+  CHECK(slurp(tmp / "b.pdf") == pdf);
 
   CHECK_THROWS_WITH(pl::render(f, tmp / "a.jpg"), Catch::Contains("path: cannot tell the format of") &&
                                                       Catch::Contains(".png, .svg or .pdf"));
@@ -367,7 +371,7 @@ TEST_CASE("plot: formats, determinism and atomic writes", "[plot]") {
   std::size_t files = 0;
   for (const auto& e : std::filesystem::directory_iterator(tmp.dir)) files += e.path().filename().string().find(".tmp-") == std::string::npos;
   for (const auto& e : std::filesystem::directory_iterator(tmp.dir)) CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
-  CHECK(files == 5);
+  CHECK(files == 6);
 }
 
 TEST_CASE("plot: input checks name the argument", "[plot]") {
