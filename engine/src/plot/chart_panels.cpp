@@ -38,7 +38,7 @@ std::string fmt(const char* f, double v) {
 
 // "p = 0.003", "p = 2.1e-05": three decimals, scientific below 0.001 (where three
 // decimals would print 0.000).
-std::string p_text(double p) { return "p = " + fmt(p < 0.001 ? "%.1e" : "%.3f", p); }
+std::string p_text(double p) { return p == 0 ? "p = 0" : "p = " + fmt(p < 0.001 ? "%.1e" : "%.3f", p); }
 
 // ---------------------------------------------------------------- layout
 
