@@ -153,6 +153,7 @@ const Renamed kRenames[] = {{"coefficients", "coefficients_"}, {"variance", "var
 // listing the fields (no_field).
 int m_index(lua_State* L) {
   const Lmm& m = check<Lmm>(L, 1);
+  if (push_method(L, 2)) return 1;  // methods added in Lua (LMM:plot_effects)
   if (lua_type(L, 2) != LUA_TSTRING) return no_field(L, 1, 2);
   const char* key = renamed(L, "LMM", lua_tostring(L, 2), kRenames);
   lua_pushstring(L, key);
