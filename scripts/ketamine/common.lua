@@ -145,7 +145,7 @@ function M.table2(rows)
 end
 
 function M.row(name, result, paper, n_perm)
-  return { name = name, metrics = result.metrics_, p = result.p_, n_perm = n_perm, paper = paper }
+  return { name = name, metrics = result.metrics_, p = result.p_, n_perm = n_perm, paper = paper, result = result }
 end
 
 -- Top regions (the paper's Figure 2) as text.

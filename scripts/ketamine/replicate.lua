@@ -2,7 +2,7 @@
 -- (METHODS.md section 1): Table 1 (demographics per cohort and response group), the
 -- discovery model in repeated nested CV with 1000 permutations, the saline negative
 -- control, the pooled external validation, Table 2 beside the paper's figures, and the
--- top-25 regions (Figure 2) with a weight map (Figure 3).
+-- top-25 regions (Figure 2) with a weight map (Figure 3), all gathered in <out>/report.html.
 --
 --   neurolua scripts/ketamine/replicate.lua [participants.tsv [atlas]] [key=value ...]
 --
@@ -10,7 +10,8 @@
 -- out/ketamine/sim on first use) and also checks the planted ground truth. Options:
 -- out (default out/ketamine), seed (1), permutations (1000), k (13), wrapper (true),
 -- threads, sim_seed (1), resolution (3). Outputs in <out>: discovery.model,
--- discovery_weights.tsv, discovery_top25_weights.nii.gz, table1.tsv, table2.tsv.
+-- discovery_weights.tsv, discovery_top25_weights.nii.gz, table1.tsv, table2.tsv, report.html
+-- and its figures in figures/.
 local nl = require "neurolua"
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
@@ -65,7 +66,8 @@ for j, c in ipairs(cols) do
   v.n = #t2
   spec[j] = { c, v }
 end
-nl.table.new(spec):write(o.out .. "/table2.tsv")
+local t2_table = nl.table.new(spec)
+t2_table:write(o.out .. "/table2.tsv")
 
 print("\nFigure 2. Top 25 regions by mean back-projected weight (* = sign-consistent, BH-FDR 5 %)")
 local text, w = K.top_regions(r, 25)
@@ -93,5 +95,11 @@ if not o.participants and K.exists(truth_path) then
   print(string.format("  %d of %d planted regions are in the top 25 with the right sign", top25, #truth))
 end
 
-print(string.format("\nOutputs in %s (discovery.model, discovery_weights.tsv, discovery_top25_weights.nii.gz, "
-  .. "table1.tsv, table2.tsv); wall time %d s", o.out, os.time() - wall0))
+-- The report: tables, figures and the weight map viewer in one offline HTML file.
+local spread = dir .. "seed_spread.tsv"
+local report = dofile(dir .. "report.lua")(K, o, { t1 = t1, t2 = t2_table, rows = rows, r = r, data = path,
+  spread = (not o.participants and K.exists(spread)) and spread or nil })
+
+print(string.format("\nOutputs in %s (report.html, figures/, discovery.model, discovery_weights.tsv, "
+  .. "discovery_top25_weights.nii.gz, table1.tsv, table2.tsv); wall time %d s", o.out, os.time() - wall0))
+print("Open the report: " .. report)
