@@ -24,7 +24,11 @@ return function(K, o, study)
   for _, row in ipairs(study.rows) do
     local m = row.result.metrics_
     local s = string.format("- **%s**: BAC %.1f %%, AUC %.2f", row.name, 100 * m.bac, m.auc)
-    if row.result.p_ then s = s .. string.format(", permutation p = %.3g", row.result.p_) end
+    if row.result.p_ then
+      local n = row.result.permutation_bac_:rows()
+      s = s .. (row.result.p_ == 0 and string.format(", permutation p < %g (none of %d permutations reached it)", 1 / n, n)
+        or string.format(", permutation p = %.3g", row.result.p_))
+    end
     if row.paper then s = s .. string.format(" (paper: BAC %.1f %%, AUC %.2f, p %s)", row.paper.BAC, row.paper.AUC,
       row.paper.p) end
     lines[#lines + 1] = s

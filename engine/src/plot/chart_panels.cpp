@@ -249,7 +249,12 @@ PanelFrame draw_histogram(Canvas& c, const HistogramChart& ch, const Axes& a0, c
       // beside the line, on the side with more room
       const bool right = ch.observed < (xr[0] + xr[1]) / 2;
       const double dx = c.wx(0.8 * c.em());
-      c.text(ch.observed + (right ? dx : -dx), yr[0] + 0.92 * (yr[1] - yr[0]), p_text(ch.p), right ? 0 : 1, c.font());
+      // A p of 0 from N permutations means no permuted value reached the observed one:
+      // p < 1/N (as Table 2's "< .001"), not p = 0.
+      const std::string text = ch.p == 0 && ch.values.size() > 0
+                                   ? "p < " + fmt("%g", 1.0 / static_cast<double>(ch.values.size()))
+                                   : p_text(ch.p);
+      c.text(ch.observed + (right ? dx : -dx), yr[0] + 0.92 * (yr[1] - yr[0]), text, right ? 0 : 1, c.font());
     }
     if (!ch.observed_label.empty()) {
       legend.push_back({LegendEntry::Patch, "null distribution", blue, LineStyle::Solid, 0.75});
