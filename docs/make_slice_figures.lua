@@ -1,4 +1,4 @@
--- docs/make_slice_figures.lua: the example images of docs/reference/plot_slices.md.
+-- docs/make_slice_figures.lua: the example images of docs/reference/plot.md (brain slices).
 --
 --   build/neurolua docs/make_slice_figures.lua [out_dir]     (default: docs/figures)
 --
