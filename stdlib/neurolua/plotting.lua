@@ -59,8 +59,9 @@ return function(nl)
     if style.xlabel == nil then style.xlabel = "balanced accuracy" end
     if style.ylabel == nil then style.ylabel = "permutations" end
     if style.title == nil then
-      style.title = string.format("Label permutations: observed BAC %.1f %%, p = %.3g (%d permutations)", 100 * m.bac,
-        self.p_, null:rows())
+      local p = self.p_ == 0 and string.format("p < %g", 1 / null:rows()) or string.format("p = %.3g", self.p_)
+      style.title = string.format("Label permutations: observed BAC %.1f %%, %s (%d permutations)", 100 * m.bac, p,
+        null:rows())
     end
     return nl.plot.histogram(path, column(null), style)
   end
