@@ -19,6 +19,10 @@
 -- tp2 (none), tp3 (post), hdrs_pre (hamd_baseline), hdrs_post (hamd_week2),
 -- remission (7), covariates (age,sex), netmat (partial,full), rho (0.1), permutations
 -- (5000), seed (1), threads.
+--
+-- Writes to out: runs.tsv, nodes.tsv, netmat_ward.tsv, edges_*.tsv, glm_*.tsv,
+-- significant_edges.tsv, and report.html (report.lua: the tables, the paper's Fig. 1b,
+-- the edge statistics per contrast and box plots; figures in <out>/figures/).
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local C = dofile(dir .. "common.lua")
 
@@ -45,3 +49,5 @@ print(C.format_post_hoc(r))
 print()
 print(("Wrote %s/runs.tsv, nodes.tsv, netmat_ward.tsv, edges_*.tsv, glm_*.tsv, significant_edges.tsv "
   .. "(%d s, CPU %.1f s)"):format(o.out, os.time() - w0, r.cpu))
+-- The report: tables, Fig. 1b, edge statistics and box plots in one offline HTML file.
+print("Report: " .. dofile(dir .. "report.lua")(C, o, r))
