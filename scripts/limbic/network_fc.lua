@@ -22,6 +22,11 @@
 -- Other options: out (out/limbic), sim_seed (1), resolution (3), frames (240), effect
 -- (1), discard (10), detrend (2), low (0.01), high (0.1), gsr (true), scrub (true), fd
 -- (0.5), amygdala (Amygdala_L), temporal (Temporal_Sup_R,Temporal_Mid_R), threads.
+--
+-- Writes to out: run_scores.tsv, subject_scores.tsv, mixed_models.tsv, and report.html
+-- (report.lua: the clinical course, the tables, box plots of the network scores by
+-- group and time, the mixed models' effects, FC change vs MADRS change; figures in
+-- <out>/figures/).
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local L = dofile(dir .. "common.lua")
 
@@ -54,3 +59,5 @@ end
 print()
 print(("Wrote %s/run_scores.tsv, subject_scores.tsv, mixed_models.tsv (%d s, CPU %.1f s)"):format(o.out,
   os.time() - w0, r.cpu))
+-- The report: tables, box plots, mixed-model effects and scatter plots in one offline HTML file.
+print("Report: " .. dofile(dir .. "report.lua")(L, o, r))
