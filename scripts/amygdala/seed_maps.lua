@@ -19,6 +19,11 @@
 -- scrub (true), fd (0.5), hamd_pre (hamd_baseline), hamd_post (hamd_week2), covariates
 -- (age,sex,motion), cluster_p (0.001), connectivity (26), permutations (5000), seed
 -- (1), loo (true), threads.
+--
+-- Writes to out: seed_maps/, runs.tsv, clusters.tsv, subjects.tsv, tmap.nii.gz,
+-- clusters.nii.gz, cluster_mask.nii.gz, and report.html (report.lua: the cluster table,
+-- the t map in slices and in a viewer, the ROC and box plots of the cluster's
+-- connectivity; figures in <out>/figures/).
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local A = dofile(dir .. "common.lua")
 
@@ -52,3 +57,5 @@ end
 print()
 print(("Wrote %s/seed_maps/, runs.tsv, clusters.tsv, subjects.tsv, tmap.nii.gz, clusters.nii.gz, cluster_mask.nii.gz "
   .. "(%d s, CPU %.1f s)"):format(o.out, os.time() - w0, os.clock() - c0))
+-- The report: cluster table, t map figures and viewer, ROC and box plots in one offline HTML file.
+print("Report: " .. dofile(dir .. "report.lua")(A, o, study, r, used))
