@@ -10,6 +10,13 @@
 -- go to <out>/figures/.
 local nl = require "neurolua"
 
+-- A table with its explanation as a paragraph above it (a long caption would scroll
+-- sideways with a wide table).
+local function note_table(rep, t, note, digits)
+  rep:text(note)
+  rep:table(t, { digits = digits or 3 })
+end
+
 local function columns(names, cols, n)
   local list = {}
   for _, c in ipairs(names) do
@@ -92,12 +99,12 @@ return function(A, o, study, r, used)
     cols.regions[k], cols.p_fwe[k], cols.p_fdr[k] = table.concat(parts, ", "), c.p_fwe, c.p_fdr
   end
   if n > 0 then
-    rep:table(columns(names, cols, n), { digits = 3, caption = ("Clusters of |t| >= %.2f by decreasing size%s; peak "
+    note_table(rep, columns(names, cols, n), ("Clusters of |t| >= %.2f by decreasing size%s; peak "
       .. "in world mm; regions: the atlas regions of the cluster's voxels (share); p_FWE by cluster size "
       .. "(Freedman-Lane), p_FDR over the clusters' uncorrected p. Paper: %d voxels, peak t = %.2f at (%d, %d, %d), %s, "
       .. "pFDR = %.3f (SPM, height p < 0.001)."):format(res.cluster_threshold, #r.clusters > n and
       (" (the first %d of %d)"):format(n, #r.clusters) or "", P.size, P.t, P.peak[1], P.peak[2], P.peak[3], P.region,
-      P.p_fdr) })
+      P.p_fdr))
   else
     rep:text(("No voxel passes the cluster-forming threshold |t| >= %.2f."):format(res.cluster_threshold))
   end

@@ -10,6 +10,13 @@
 -- r the result of C.analyse(o). Figures go to <out>/figures/.
 local nl = require "neurolua"
 
+-- A table with its explanation as a paragraph above it (a long caption would scroll
+-- sideways with a wide table).
+local function note_table(rep, t, note, digits)
+  rep:text(note)
+  rep:table(t, { digits = digits or 3 })
+end
+
 local function slug(s) return (s:gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", "")) end
 
 -- A Table from column names and a table of lists (F.table without touching the lists).
@@ -116,25 +123,25 @@ return function(C, o, r)
 
   -- Tables.
   rep:heading("Edgewise GLMs", 2)
-  rep:table(results_table(C, r, simulated), { digits = 3, caption = ("Per netmat (Fisher z, averaged over runs) and "
+  note_table(rep, results_table(C, r, simulated), ("Per netmat (Fisher z, averaged over runs) and "
     .. "contrast: edges with FWE p < 0.05 (max-T over the %d edges, Freedman-Lane, %d permutations, as FSL randomise "
     .. "-x) and with BH-FDR q < 0.05 over the parametric p; `networks`: the network pairs of the FWE-significant edges "
     .. "with the sign of t and their count; `paper`: Sahib et al. 2020 (ridge partial correlation, 172 ICA nodes)%s.")
     :format(#r.edges, r.contrasts[1] and r.contrasts[1].res.permutations or 0,
-      simulated and "; `where_planted`: how many of them lie where the simulator planted an effect of that sign" or "") })
+      simulated and "; `where_planted`: how many of them lie where the simulator planted an effect of that sign" or ""))
   local et, total = edges_table(C, r, 60)
   rep:heading("Significant edges", 3)
   if total > 0 then
-    rep:table(et, { digits = 3, caption = ("FWE-significant edges, strongest first per contrast%s (all of them are in "
-      .. "`significant_edges.tsv`)"):format(total > #et and (": the first %d of %d"):format(#et, total) or "") })
+    note_table(rep, et, ("FWE-significant edges, strongest first per contrast%s (all of them are in "
+      .. "`significant_edges.tsv`)"):format(total > #et and (": the first %d of %d"):format(#et, total) or ""))
   else
     rep:text("No edge reaches FWE p < 0.05 in any contrast.")
   end
   if #r.post_hoc > 0 then
     rep:heading("Post hoc tests", 3)
-    rep:table(post_hoc_table(r), { digits = 3, caption = "The strongest (up to 3) FWE-significant edges of the patient "
+    note_table(rep, post_hoc_table(r), "The strongest (up to 3) FWE-significant edges of the patient "
       .. "contrasts: Pearson r of the % HDRS change (TP3 - TP1) / TP1 with TP1 FC and with the change in FC, and the "
-      .. "time x remitter term of FC ~ time + remitter + time:remitter + (1 | subject). Paper: " .. C.paper.post_hoc })
+      .. "time x remitter term of FC ~ time + remitter + time:remitter + (1 | subject). Paper: " .. C.paper.post_hoc)
   end
 
   -- Fig. 1b: the group-mean netmats in Ward order.

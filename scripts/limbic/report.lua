@@ -8,6 +8,13 @@
 -- r the result of L.analyse(o). Figures go to <out>/figures/.
 local nl = require "neurolua"
 
+-- A table with its explanation as a paragraph above it (a long caption would scroll
+-- sideways with a wide table).
+local function note_table(rep, t, note, digits)
+  rep:text(note)
+  rep:table(t, { digits = digits or 3 })
+end
+
 local function present(v) return v ~= nil and v ~= nl.table.NA and v == v end
 
 -- A Table from column names and a table of lists.
@@ -74,22 +81,22 @@ return function(L, o, r)
   local c = r.clinical
   if c then
     rep:heading("Clinical course", 2)
-    local names = { "time", "n", "madrs_mean", "madrs_sd", "paper_madrs", "response", "paper_response", "remission",
+    local names = { "time", "n", "madrs", "paper_madrs", "response", "paper_response", "remission",
                     "paper_remission" }
     local cols = new_cols(names)
     for k, t in ipairs(c.times) do
       local pm = P.madrs[t.name]
-      cols.time[k], cols.n[k], cols.madrs_mean[k], cols.madrs_sd[k] = t.name, t.n, t.mean, t.sd
+      cols.time[k], cols.n[k], cols.madrs[k] = t.name, t.n, ("%.1f (%.1f)"):format(t.mean, t.sd)
       cols.paper_madrs[k] = pm and ("%d (%d)"):format(pm[1], pm[2]) or ""
       cols.response[k] = t.name == "baseline" and "" or ("%d/%d"):format(t.response, t.n)
       cols.remission[k] = t.name == "baseline" and "" or ("%d/%d"):format(t.remission, t.n)
       cols.paper_response[k] = P.response[t.name] or ""
       cols.paper_remission[k] = P.remission[t.name] or ""
     end
-    rep:table(columns(names, cols, #c.times), { digits = 3, caption = "MADRS of the patients, mean (SD); response: "
+    note_table(rep, columns(names, cols, #c.times), "MADRS of the patients, mean (SD); response: "
       .. ">= 50 % reduction from baseline, remission: MADRS < 10; `paper_*`: Siegel et al. 2021" .. (c.paired and
       (". Baseline vs 2 weeks: paired t(%d) = %.2f, p = %s (paper: p < 0.001)"):format(c.paired.df, c.paired.t,
-        L.F.pfmt(c.paired.p)) or "") })
+        L.F.pfmt(c.paired.p)) or ""))
     -- MADRS by time point and response group.
     local p = study.participants
     local bc = { time = {}, group = {}, madrs = {} }
@@ -136,12 +143,12 @@ return function(L, o, r)
       end
     end
   end
-  rep:table(columns(names, cols, k), { digits = 3, caption = ("Patients: FC ~ time + time:nonresponder + (1 | subject), "
+  note_table(rep, columns(names, cols, k), ("Patients: FC ~ time + time:nonresponder + (1 | subject), "
     .. "REML, t-tests on the residual df (`mixed_models.tsv`). Responders are the reference: `time` is the responders' "
     .. "change, `time:nonresponder` how much more the non-responders' FC rises; FC = mean Fisher z over the network's "
     .. "region pairs. Bonferroni: p < %.5f (0.05 / %d primary outcomes). The paper: n = %d observations of %d "
     .. "patients, DF = %d; visual is its negative control, without statistics."):format(thr, P.bonferroni,
-    P.observations, P.subjects, P.df) })
+    P.observations, P.subjects, P.df))
   for _, key in ipairs(r.keys) do
     local m = r.lmm[key]
     if m and m.model then
@@ -180,9 +187,9 @@ return function(L, o, r)
     row("amygdala_temporal", "responders vs non-responders (pre)",
       r.groups.amygdala_temporal.responders_vs_nonresponders, "seed 004: higher in responders")
   end
-  rep:table(columns(names, cols, k), { digits = 3, caption = "Unpaired two-tailed Student t-tests (uncorrected) of "
+  note_table(rep, columns(names, cols, k), "Unpaired two-tailed Student t-tests (uncorrected) of "
     .. "the subject means (group 1 minus group 2). The last rows are findings of the other two papers, planted in "
-    .. "the simulated cohort." })
+    .. "the simulated cohort.")
 
   -- Network scores by group and time point.
   local panels = {}

@@ -9,6 +9,21 @@ local nl = require "neurolua"
 local A = dofile("../../scripts/amygdala/common.lua")
 local F = A.F
 
+-- The study report written next to the results: one offline HTML file with the given
+-- headings, at least `images` embedded PNG figures and the provenance block.
+local function check_report(path, headings, images)
+  local f = assert(io.open(path, "rb"), "no report: " .. path)
+  local html = f:read("a")
+  f:close()
+  for _, h in ipairs(headings) do T.truthy(html:find(h, 1, true), "report has the heading '" .. h .. "'") end
+  local _, n = html:gsub("data:image/png;base64", "")
+  T.truthy(n >= images, ("report embeds %d PNG figures, expected at least %d"):format(n, images))
+  T.truthy(html:find('id="provenance"', 1, true), "report has the provenance block")
+  T.truthy(not html:find('src="https?://'), "report loads nothing from the network")
+  T.truthy(not html:find("src='https?://"), "report loads nothing from the network")
+  return html
+end
+
 T.test("arguments: defaults, unknown options and bad values", function()
   local o = A.args{}
   T.eq(o.out, "out/amygdala")
@@ -118,6 +133,12 @@ T.test("files: t map, cluster maps, tables", function()
   local st = nl.table.read(o.out .. "/subjects.tsv")
   T.eq(#st, 30)
   T.near(st.cluster1_z[3], r.clusters[1].subject_z:get(3, 1), 1e-12)
+  -- The report of a run with a significant cluster: its ROC (with the bootstrap band),
+  -- box plots and correlation with the HAMD reduction.
+  local path = dofile("../../scripts/amygdala/report.lua")(A, o, study, r, used)
+  T.eq(path, o.out .. "/report.html")
+  local html = check_report(path, { "Clusters", "The t map", "Cluster 1: connectivity and response", "Provenance" }, 6)
+  T.truthy(html:find("Temporal_", 1, true) and html:find("2000 replicates", 1, true))
 end)
 
 T.test("seed_maps.lua end to end on a user's tables; input errors", function()
@@ -135,6 +156,9 @@ T.test("seed_maps.lua end to end on a user's tables; input errors", function()
     T.truthy(text:find(s, 1, true), "output has '" .. s .. "':\n" .. text)
   end
   T.truthy(F.exists(dir .. "/cli/cluster_mask.nii.gz"))
+  T.truthy(text:find("Report: " .. dir .. "/cli/report.html", 1, true), text)
+  local html = check_report(dir .. "/cli/report.html", { "Clusters", "The t map", "Provenance" }, 2)
+  T.truthy(html:find("niivue", 1, true), "report has the t map viewer")
   ok, text = run(base .. (" out='%s/o2'"):format(dir))
   T.truthy(not ok and text:find("option 'mask'", 1, true), text)
   ok, text = run("fwhm=x")

@@ -9,6 +9,21 @@ local nl = require "neurolua"
 local C = dofile("../../scripts/connectome/common.lua")
 local F = C.F
 
+-- The study report written next to the results: one offline HTML file with the given
+-- headings, at least `images` embedded PNG figures and the provenance block.
+local function check_report(path, headings, images)
+  local f = assert(io.open(path, "rb"), "no report: " .. path)
+  local html = f:read("a")
+  f:close()
+  for _, h in ipairs(headings) do T.truthy(html:find(h, 1, true), "report has the heading '" .. h .. "'") end
+  local _, n = html:gsub("data:image/png;base64", "")
+  T.truthy(n >= images, ("report embeds %d PNG figures, expected at least %d"):format(n, images))
+  T.truthy(html:find('id="provenance"', 1, true), "report has the provenance block")
+  T.truthy(not html:find('src="https?://'), "report loads nothing from the network")
+  T.truthy(not html:find("src='https?://"), "report loads nothing from the network")
+  return html
+end
+
 T.test("arguments: defaults, unknown options and bad values", function()
   local o = C.args{}
   T.eq(o.out, "out/connectome")
@@ -165,6 +180,10 @@ T.test("connectome.lua end to end on a user's tables; input errors", function()
     T.truthy(text:find(s, 1, true), "output has '" .. s .. "':\n" .. text)
   end
   T.truthy(F.exists(dir .. "/cli/glm_full_remit_change.tsv"))
+  T.truthy(text:find("Report: " .. dir .. "/cli/report.html", 1, true), text)
+  local html = check_report(dir .. "/cli/report.html", { "Edgewise GLMs", "Fig. 1b. Group-mean netmats",
+    "Edge statistics per contrast", "controls - patients (TP1), full correlation", "Provenance" }, 6)
+  T.truthy(html:find("permutations", 1, true) and html:find("netmat_ward.tsv", 1, true))
   ok, text = run(("'%s/participants.tsv' '%s/sessions.tsv' out='%s/o2'"):format(dir, dir, dir))
   T.truthy(not ok and text:find("option 'wm'", 1, true), text)
   ok, text = run("tp1=x nosuch=1")

@@ -8,6 +8,21 @@ local nl = require "neurolua"
 
 local L = dofile("../../scripts/limbic/common.lua")
 
+-- The study report written next to the results: one offline HTML file with the given
+-- headings, at least `images` embedded PNG figures and the provenance block.
+local function check_report(path, headings, images)
+  local f = assert(io.open(path, "rb"), "no report: " .. path)
+  local html = f:read("a")
+  f:close()
+  for _, h in ipairs(headings) do T.truthy(html:find(h, 1, true), "report has the heading '" .. h .. "'") end
+  local _, n = html:gsub("data:image/png;base64", "")
+  T.truthy(n >= images, ("report embeds %d PNG figures, expected at least %d"):format(n, images))
+  T.truthy(html:find('id="provenance"', 1, true), "report has the provenance block")
+  T.truthy(not html:find('src="https?://'), "report loads nothing from the network")
+  T.truthy(not html:find("src='https?://"), "report loads nothing from the network")
+  return html
+end
+
 T.test("the t-tests (nl.stats) agree with SciPy", function()
   -- scipy 1.10: ttest_ind (Student and Welch), ttest_rel.
   local a, b = { 0.31, 0.42, 0.29, 0.55, 0.47, 0.38 }, { 0.21, 0.35, 0.18, 0.26, 0.30 }
@@ -129,6 +144,10 @@ T.test("tables are written; the printed tables show the paper's figures", functi
   T.truthy(text:find("-3.50", 1, true) and text:find("0.028", 1, true), text)
   T.truthy(L.format_groups(r):find("patients pre vs controls", 1, true))
   T.truthy(L.format_clinical(r.clinical):find("16/22", 1, true))
+  -- The report: every figure, the scatter of FC change against MADRS change included.
+  local path = dofile("../../scripts/limbic/report.lua")(L, o, r)
+  check_report(path, { "Clinical course", "Linear mixed models", "Patients vs controls",
+    "Network connectivity by group and time point", "FC change and clinical change", "Provenance" }, 9)
 end)
 
 T.test("network_fc.lua runs end to end on a user's tables", function()
@@ -146,6 +165,9 @@ T.test("network_fc.lua runs end to end on a user's tables", function()
     T.truthy(text:find(s, 1, true), "output has '" .. s .. "':\n" .. text)
   end
   T.truthy(L.F.exists(tiny .. "/out/mixed_models.tsv"))
+  T.truthy(text:find("Report: " .. tiny .. "/out/report.html", 1, true), text)
+  check_report(tiny .. "/out/report.html", { "Clinical course", "Linear mixed models", "Patients vs controls",
+    "Network connectivity by group and time point", "Provenance" }, 3)
   ok, text = T.run(script, ("'%s/participants.tsv' '%s/sessions.tsv' out='%s/o2'"):format(tiny, tiny, tiny))
   T.truthy(not ok and text:find("option 'wm'", 1, true), text)
   ok, text = T.run(script, "nosuch=1")
