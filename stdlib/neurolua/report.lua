@@ -184,8 +184,11 @@ local function table_html(t, o, level)
     error(("bad argument #1 to 'table' (a neurolua.Table or a list of rows expected, got %s)"):format(type_name(t)),
           level + 1)
   end
-  local h = { '<div class="table-wrap"><table class="dataframe">' }
-  if o.caption then h[#h + 1] = "<caption>" .. inline(o.caption) .. "</caption>" end
+  -- The caption stays outside the sideways-scrolling box, so it wraps at the page's
+  -- width even when the table is wider than the page.
+  local h = {}
+  if o.caption then h[#h + 1] = '<p class="table-caption">' .. inline(o.caption) .. "</p>" end
+  h[#h + 1] = '<div class="table-wrap"><table class="dataframe">'
   local head = { "<thead><tr><th></th>" }
   for i, n in ipairs(names) do
     head[#head + 1] = "<th>" .. esc(n) .. (types[i] and ('<span class="type">' .. esc(types[i]) .. "</span>") or "")
@@ -522,7 +525,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
   padding:.1em .3em;border-radius:4px}
 .table-wrap{overflow-x:auto;margin:1rem 0}
 table.dataframe{border-collapse:collapse;border:none;font-size:.85rem;font-variant-numeric:tabular-nums}
-table.dataframe caption{caption-side:top;text-align:left;color:var(--muted);padding:.25rem 0}
+.table-caption{color:var(--muted);margin:1rem 0 -.5rem;font-size:.95rem}
 table.dataframe th,table.dataframe td{padding:.3rem .6rem;border:none;text-align:right;vertical-align:top;
   white-space:nowrap}
 table.dataframe td:not(.num){text-align:left}
