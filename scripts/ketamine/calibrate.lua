@@ -4,7 +4,7 @@
 --   neurolua scripts/ketamine/calibrate.lua [first_seed [last_seed]] [record=path] [workdir=dir] [threads=n]
 --
 -- For each simulator seed (default 1-20): simulate the four cohorts (AAL, 3 mm) into
--- workdir/seed<k> (default $TMPDIR or /tmp, /nl_ketamine_calibration), read them back
+-- <workdir>/nl_ketamine_calibration/seed<k> (workdir: $TMPDIR or /tmp), read them back
 -- (nl.study.participants, atlas:summarize "volume_ml"), then run the paper's analysis
 -- (METHODS.md section 1) exactly as scripts/ketamine/replicate.lua does, without
 -- permutations: the discovery model in nested CV (outer {3, 5}, inner {3, 5}, C grid
