@@ -9,9 +9,9 @@
 -- Without arguments it runs on the built-in simulated cohort (written to
 -- out/ketamine/sim on first use) and also checks the planted ground truth. Options:
 -- out (default out/ketamine), seed (1), permutations (1000), k (13), wrapper (true),
--- threads, sim_seed (1), resolution (3). Outputs in <out>: discovery.model,
--- discovery_weights.tsv, discovery_top25_weights.nii.gz, table1.tsv, table2.tsv, report.html
--- and its figures in figures/.
+-- threads, sim_seed (9; why not 1: docs/ketamine.md), resolution (3). Outputs in
+-- <out>: discovery.model, discovery_weights.tsv, discovery_top25_weights.nii.gz,
+-- table1.tsv, table2.tsv, report.html and its figures in figures/.
 local nl = require "neurolua"
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
@@ -22,7 +22,8 @@ local path = K.participants_path(o)
 local all = nl.study.participants(path)
 all.response = nl.study.response(all.madrs_pre, all.madrs_post)
 
-print(string.format("neurolua %s: ketamine-response replication on %s\n", nl.version, path))
+print(string.format("neurolua %s: ketamine-response replication on %s%s\n", nl.version, path,
+  o.participants and "" or string.format(" (built-in cohort, simulator seed %d)", o.sim_seed or K.default_sim_seed)))
 print("Table 1. Demographics by cohort and response group")
 local t1 = nl.study.demographics(all, { by = K.has_column(all, "cohort") and { "cohort", "response" } or { "response" } })
 print(t1)

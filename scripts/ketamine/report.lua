@@ -77,7 +77,7 @@ return function(K, o, study)
 
   if study.spread then
     rep:heading("Sampling variability: 20 simulated cohorts", 2)
-    local t = nl.table.read(study.spread)
+    local t = K.read_spread(study.spread)
     local panels = {}
     for _, c in ipairs{ { "discovery", "discovery_bac", K.paper.discovery },
                         { "saline control", "saline_bac", K.paper.saline },

@@ -321,6 +321,10 @@ TEST_CASE("ketamine planted effect: in the ketamine cohorts, not in saline", "[s
     CHECK(p.effect_size > 0.2);
     CHECK(p.effect_size < 2.0);
     CHECK((p.percent > 0) == (p.sign > 0));
+    // The calibrated separation (kSeparation 1.035, lambda 0.045; docs/reference/sim.md):
+    // a weight-1 region is exp(0.045 x 1.035) - 1 = 4.768 % larger, a weight-0.6 one 2.834 %.
+    CHECK(std::fabs(p.percent) == Approx(100 * (std::exp(0.045 * 1.035 * p.weight) - 1)).epsilon(1e-12));
+    CHECK(std::fabs(p.percent) == Approx(p.weight == 1.0 ? 4.768 : 2.834).margin(0.001));
   }
   CHECK(sign.size() == 13);
   for (const char* f : {"Frontal_Sup_Medial_L", "Frontal_Sup_Medial_R", "Frontal_Sup_L", "Frontal_Sup_R",
