@@ -33,7 +33,7 @@ using nl::Vector;
 #define NL_PANEL_STYLE "title", "xlabel", "ylabel", "cmap", "xlim", "ylim", "legend"
 #define NL_STYLE NL_PANEL_STYLE, "width", "height", "dpi", "font_size"
 #define NL_LINES_OPTS "diagonal"
-#define NL_HIST_OPTS "bins", "observed", "p", "label_observed"
+#define NL_HIST_OPTS "bins", "observed", "p", "label_observed", "label_values"
 #define NL_BARS_OPTS "horizontal", "sign_colours", "sign_labels", "errors", "marks"
 #define NL_SCATTER_OPTS "fit", "groups", "annotate"
 #define NL_BOX_OPTS "x", "y", "hue", "seed"
@@ -472,6 +472,8 @@ pl::HistogramChart read_histogram(lua_State* L, const In& s, int o, int oarg) {
   ch.observed = number_field(L, o, "observed", oarg, "option 'observed'", pl::kNaN);
   ch.p = number_field(L, o, "p", oarg, "option 'p'", pl::kNaN);
   ch.observed_label = string_field(L, o, "label_observed", oarg, "option 'label_observed'");
+  if (const std::string v = string_field(L, o, "label_values", oarg, "option 'label_values'"); !v.empty())
+    ch.values_label = v;
   return ch;
 }
 

@@ -85,6 +85,7 @@ return function(K, o, study)
       local v = {}
       for i = 1, #t do v[i] = 100 * t[c[2]][i] end
       panels[#panels + 1] = { kind = "histogram", values = v, observed = c[3].BAC, label_observed = "paper",
+                              label_values = "simulated cohorts",
                               title = c[1], xlabel = "BAC (%)", bins = 8 }
     end
     local spread = nl.plot.figure{ path = fig .. "/seed_spread.png", rows = 1, cols = 3, panels = panels,

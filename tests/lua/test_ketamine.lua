@@ -117,6 +117,21 @@ T.test("replicate.lua runs end to end", function()
   local t2 = nl.table.read(out .. "/table2.tsv")
   T.eq(#t2, 3)
   T.truthy(K.exists(out .. "/discovery_top25_weights.nii.gz"))
+  -- the report: one offline file with every table and figure of the study
+  T.truthy(text:find("Open the report: " .. out .. "/report.html", 1, true), text)
+  local html = T.read_file(out .. "/report.html")
+  for _, s in ipairs{ "Table 1. Demographics", "Table 2. Classification performance", "Figure 2. Top 25 regions",
+                      "Figure 3. The weight map", "Sampling variability: 20 simulated cohorts", 'id="provenance"',
+                      "niivue", "external (pooled)" } do
+    T.truthy(html:find(s, 1, true), "report has '" .. s .. "'")
+  end
+  local _, images = html:gsub("<img alt=\"[^\"]*\" src=\"data:image/png;base64,", "")
+  T.eq(images, 3 * 2 + 4, "ROC and permutation plots of 3 rows, Figure 2, two Figure 3 views, the seed spread")
+  T.eq(html:find('src="https?://'), nil, "no network source")
+  for _, f in ipairs{ "figure2_top25.png", "figure3_ortho.png", "figure3_lightbox.png", "seed_spread.png",
+                      "roc_discovery_nested_CV.png", "permutations_external_pooled.png" } do
+    T.truthy(K.exists(out .. "/figures/" .. f), f)
+  end
   local msg
   ok, msg = T.run("../../scripts/ketamine/discovery.lua", "nosuch=1")
   T.truthy(not ok and msg:find("unknown option 'nosuch'", 1, true), msg)

@@ -155,4 +155,14 @@ T.test("colormaps lists the shared maps", function()
   for _, n in ipairs { "cold_hot", "RdBu_r", "viridis", "hot", "gray" } do T.truthy(names:find(n, 1, true), n) end
 end)
 
+T.test("histogram legend: the line's and the bars' labels", function()
+  nl.plot.histogram(out("hl.svg"), { 61, 65, 70, 70, 72, 75 }, { observed = 72.2, label_observed = "paper",
+    label_values = "simulated cohorts" })
+  local text = T.read_file(out("hl.svg")):match("<desc>(.-)</desc>")
+  T.truthy(text:find("simulated cohorts", 1, true) and text:find("paper", 1, true), text)
+  T.eq(text:find("null distribution", 1, true), nil)
+  nl.plot.histogram(out("hn.svg"), { 0.4, 0.5, 0.6 }, { observed = 0.7, label_observed = "observed" })
+  T.truthy(T.read_file(out("hn.svg")):match("<desc>(.-)</desc>"):find("null distribution", 1, true))
+end)
+
 T.done()

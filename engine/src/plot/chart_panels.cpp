@@ -257,7 +257,7 @@ PanelFrame draw_histogram(Canvas& c, const HistogramChart& ch, const Axes& a0, c
       c.text(ch.observed + (right ? dx : -dx), yr[0] + 0.92 * (yr[1] - yr[0]), text, right ? 0 : 1, c.font());
     }
     if (!ch.observed_label.empty()) {
-      legend.push_back({LegendEntry::Patch, "null distribution", blue, LineStyle::Solid, 0.75});
+      legend.push_back({LegendEntry::Patch, ch.values_label, blue, LineStyle::Solid, 0.75});
       legend.push_back({LegendEntry::Line, ch.observed_label, kRed});
     }
   }

@@ -87,6 +87,7 @@ struct HistogramChart {
   double observed = kNaN;
   double p = kNaN;
   std::string observed_label;
+  std::string values_label = "null distribution";  // legend entry of the bars (with observed_label)
 };
 
 struct BarsChart {
