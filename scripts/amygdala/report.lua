@@ -9,23 +9,10 @@
 -- path, with r the result of A.statistics and the maps already saved by A.save. Figures
 -- go to <out>/figures/.
 local nl = require "neurolua"
-
--- A table with its explanation as a paragraph above it (a long caption would scroll
--- sideways with a wide table).
-local function note_table(rep, t, note, digits)
-  rep:text(note)
-  rep:table(t, { digits = digits or 3 })
-end
-
-local function columns(names, cols, n)
-  local list = {}
-  for _, c in ipairs(names) do
-    local v = { n = n }
-    for i = 1, n do v[i] = cols[c][i] end
-    list[#list + 1] = { c, v }
-  end
-  return nl.table.new(list)
-end
+-- this file's folder (also under --sandbox, where debug.getinfo is gone)
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local U = dofile(here .. "../lib/report_util.lua")
+local note_table, columns = U.note_table, U.columns
 
 -- A curve of nl.plot.roc from an nl.stats.roc result.
 local function curve(roc, label)

@@ -9,26 +9,10 @@
 -- Loaded by connectome.lua with dofile; returns function(C, o, r) -> report path, with
 -- r the result of C.analyse(o). Figures go to <out>/figures/.
 local nl = require "neurolua"
-
--- A table with its explanation as a paragraph above it (a long caption would scroll
--- sideways with a wide table).
-local function note_table(rep, t, note, digits)
-  rep:text(note)
-  rep:table(t, { digits = digits or 3 })
-end
-
-local function slug(s) return (s:gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", "")) end
-
--- A Table from column names and a table of lists (F.table without touching the lists).
-local function columns(names, cols, n)
-  local list = {}
-  for _, c in ipairs(names) do
-    local v = { n = n }
-    for i = 1, n do v[i] = cols[c][i] end
-    list[#list + 1] = { c, v }
-  end
-  return nl.table.new(list)
-end
+-- this file's folder (also under --sandbox, where debug.getinfo is gone)
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local U = dofile(here .. "../lib/report_util.lua")
+local note_table, slug, columns = U.note_table, U.slug, U.columns
 
 local netmat_name = { partial = "ridge partial correlation", full = "full correlation" }
 

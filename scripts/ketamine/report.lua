@@ -8,8 +8,10 @@
 -- where study = { t1 = Table, t2 = Table, rows = { {name, result, paper}, ... },
 -- r = discovery CVResult, data = participants path, spread = seed-spread TSV or nil }.
 local nl = require "neurolua"
-
-local function slug(s) return (s:gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", "")) end
+-- this file's folder (also under --sandbox, where debug.getinfo is gone)
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local U = dofile(here .. "../lib/report_util.lua")
+local slug = U.slug
 
 return function(K, o, study)
   local out = o.out

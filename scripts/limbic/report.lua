@@ -7,26 +7,12 @@
 -- Loaded by network_fc.lua with dofile; returns function(L, o, r) -> report path, with
 -- r the result of L.analyse(o). Figures go to <out>/figures/.
 local nl = require "neurolua"
-
--- A table with its explanation as a paragraph above it (a long caption would scroll
--- sideways with a wide table).
-local function note_table(rep, t, note, digits)
-  rep:text(note)
-  rep:table(t, { digits = digits or 3 })
-end
+-- this file's folder (also under --sandbox, where debug.getinfo is gone)
+local here = (debug.getinfo and debug.getinfo(1, "S").source or "@" .. (arg and arg[0] or "")):match("^@(.*/)") or "./"
+local U = dofile(here .. "../lib/report_util.lua")
+local note_table, columns = U.note_table, U.columns
 
 local function present(v) return v ~= nil and v ~= nl.table.NA and v == v end
-
--- A Table from column names and a table of lists.
-local function columns(names, cols, n)
-  local list = {}
-  for _, c in ipairs(names) do
-    local v = { n = n }
-    for i = 1, n do v[i] = cols[c][i] end
-    list[#list + 1] = { c, v }
-  end
-  return nl.table.new(list)
-end
 
 local function new_cols(names)
   local cols = {}

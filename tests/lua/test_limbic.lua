@@ -8,20 +8,7 @@ local nl = require "neurolua"
 
 local L = dofile("../../scripts/limbic/common.lua")
 
--- The study report written next to the results: one offline HTML file with the given
--- headings, at least `images` embedded PNG figures and the provenance block.
-local function check_report(path, headings, images)
-  local f = assert(io.open(path, "rb"), "no report: " .. path)
-  local html = f:read("a")
-  f:close()
-  for _, h in ipairs(headings) do T.truthy(html:find(h, 1, true), "report has the heading '" .. h .. "'") end
-  local _, n = html:gsub("<img alt=\"[^\"]*\" src=\"data:image/png;base64,", "")  -- figures, not the viewer bundle's own icons
-  T.truthy(n >= images, ("report embeds %d PNG figures, expected at least %d"):format(n, images))
-  T.truthy(html:find('id="provenance"', 1, true), "report has the provenance block")
-  T.truthy(not html:find('src="https?://'), "report loads nothing from the network")
-  T.truthy(not html:find("src='https?://"), "report loads nothing from the network")
-  return html
-end
+local check_report = T.check_report
 
 T.test("the t-tests (nl.stats) agree with SciPy", function()
   -- scipy 1.10: ttest_ind (Student and Welch), ttest_rel.

@@ -44,6 +44,8 @@ T.test("Volume:plot and nl.plot.brain write PNG, SVG and PDF files", function()
   T.truthy(svg:find("</svg>%s*$"), "complete")
   local pdf = T.read_file(map:plot(dir .. "/f.PDF", { bg = false }))
   T.eq(pdf:sub(1, 5), "%PDF-")
+  -- no creation date: the same figure gives the same bytes
+  T.eq(T.read_file(map:plot(dir .. "/g.pdf", { bg = false })), pdf)
 end)
 
 T.test("displays: one view, lightbox with a count or a list of z", function()

@@ -20,6 +20,7 @@
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/plot/colormap.hpp"
+#include "plot/output.hpp"
 #include "plot/slices_impl.hpp"
 
 namespace nl::plot {
@@ -512,30 +513,6 @@ void draw_peaks(cairo_t* cr, const SliceLayout& L, const BrainOptions& o, const 
   }
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
-// cairo writes SVG text as glyph outlines; a <title> and a <desc> after the opening
-// <svg> tag carry the title and the annotations as text (for screen readers and search).
-void add_svg_description(std::string& svg, const std::string& title, const std::string& desc) {
-  const std::size_t open = svg.find("<svg");
-  if (open == std::string::npos) return;
-  const std::size_t end = svg.find('>', open);
-  if (end == std::string::npos) return;
-  svg.insert(end + 1, "\n<title>" + xml_escape(title) + "</title>\n<desc>" + xml_escape(desc) + "</desc>");
-}
-
 const char* view_name(int normal) { return normal == 0 ? "sagittal" : normal == 1 ? "coronal" : "axial"; }
 
 }  // namespace
@@ -721,8 +698,9 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
     if (colorbar)
       desc += fmt::format("; colour bar {} from {} to {}", cmap_name, tick_label(scale.lo, scale.hi - scale.lo),
                           tick_label(scale.hi, scale.hi - scale.lo));
-    add_svg_description(out, o.title.empty() ? "Brain slices" : o.title, desc);
+    detail::add_svg_text(out, o.title.empty() ? "Brain slices" : o.title, {desc});
   }
+  if (format == FigureFormat::Pdf) detail::drop_pdf_date(out);
   return fig;
 }
 
