@@ -288,27 +288,23 @@ int roc(lua_State* L) {
   const st::RocDirection dirs[] = {st::RocDirection::Less, st::RocDirection::Greater, st::RocDirection::Auto};
   const st::RocDirection dir = dirs[opt_choice(L, 3, "direction", {"<", ">", "auto"}, 0)];
   const double level = opt_number(L, 3, "level", 0.5, 0.999999, 0.95);
-  // band = true: pROC's ci.se at specificities 0, 0.02, ..., 1; or a list of specificities.
-  Vector band_sp;
-  if (lua_istable(L, 3)) {
-    lua_getfield(L, 3, "band");
-    if (lua_isboolean(L, -1)) {
-      if (lua_toboolean(L, -1)) band_sp = Vector::LinSpaced(51, 0.0, 1.0);
-    } else if (!lua_isnil(L, -1)) {
-      const int bi = lua_gettop(L);
-      const lua_Integer k = validate_scores(L, bi, "option 'band' (true or a list of specificities)");
-      band_sp.resize(k);
-      read_scores(L, bi, band_sp);
-      for (Eigen::Index i = 0; i < k; ++i)
-        if (!(band_sp(i) >= 0 && band_sp(i) <= 1))
-          luaL_argerror(L, 3, lua_pushfstring(L, "option 'band': entry %d is %f, expected a specificity in [0, 1]",
-                                              static_cast<int>(i + 1), band_sp(i)));
-    }
-    lua_pop(L, 1);
+  // band = true: pROC's ci.se at specificities 0, 0.02, ..., 1; or a list of specificities
+  // (left on the stack and read inside protect(): no C++ object may be alive when
+  // a Lua error unwinds this frame).
+  int band = 0;  // 0: none, 1: the default specificities, 2: the list at band_index
+  lua_Integer band_n = 0;
+  if (lua_istable(L, 3)) lua_getfield(L, 3, "band");
+  else lua_pushnil(L);
+  if (lua_isboolean(L, -1)) {
+    band = lua_toboolean(L, -1) ? 1 : 0;
+  } else if (!lua_isnil(L, -1)) {
+    band_n = validate_scores(L, lua_gettop(L), "option 'band' (true or a list of specificities)");
+    band = 2;
   }
+  const int band_index = lua_gettop(L);
   const int boot = static_cast<int>(opt_integer(L, 3, "boot", 2, 10000000, 2000));
   const lua_Integer seed_given = opt_integer(L, 3, "seed", 0, LUA_MAXINTEGER, -1);
-  if (band_sp.size() == 0 && lua_istable(L, 3)) {
+  if (band == 0 && lua_istable(L, 3)) {
     for (const char* k : {"boot", "seed"}) {
       lua_getfield(L, 3, k);
       const bool given = !lua_isnil(L, -1);
@@ -317,15 +313,25 @@ int roc(lua_State* L) {
     }
   }
   const std::uint64_t seed =
-      band_sp.size() == 0 ? 0 : seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
-  lua_settop(L, 3);
+      band == 0 ? 0 : seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
+  lua_settop(L, band_index);
   lua_createtable(L, 0, 16);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
     read_labels(L, 2, y);
+    Vector band_sp;
+    if (band == 1) band_sp = Vector::LinSpaced(51, 0.0, 1.0);
+    if (band == 2) {
+      band_sp.resize(band_n);
+      read_scores(L, band_index, band_sp);
+      for (Eigen::Index i = 0; i < band_n; ++i)
+        if (!(band_sp(i) >= 0 && band_sp(i) <= 1))
+          throw ArgError(3, fmt::format("option 'band': entry {} is {}, expected a specificity in [0, 1]", i + 1,
+                                        band_sp(i)));
+    }
     const st::Roc r = with_args([&] { return st::roc(s, y, dir, level); }, {{"scores", 1}, {"labels", 2}});
-    if (band_sp.size() > 0) {
+    if (band != 0) {
       const st::RocBand b = st::roc_band(s, y, r, band_sp, boot, level, seed);
       lua_createtable(L, 0, 7);
       push_matrix(L, b.specificity);
