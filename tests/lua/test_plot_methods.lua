@@ -115,4 +115,15 @@ T.test("LMM:plot_effects: one bar per fixed effect, the intercept left out unles
   T.truthy(select(2, desc(out("e2.svg"))):find("(Intercept)", 1, true))
 end)
 
+T.test("issue 15's finding: the ROC curve of nl.ml.metrics.roc (a table of matrices) draws directly", function()
+  local s = { 0.9, 0.4, 0.75, 0.3, 0.5, 0.1, 0.4 }
+  local lab = { 1, 1, 1, -1, -1, -1, -1 }
+  local m = nl.ml.metrics.roc(s, lab)
+  T.eq(nl.plot.roc(out("metrics_roc.png"), m), out("metrics_roc.png"))
+  m.auc, m.label = nl.ml.metrics.auc(s, lab), "model"
+  nl.plot.roc(out("metrics_roc.svg"), m)
+  local _, text = desc(out("metrics_roc.svg"))
+  T.truthy(text:find(("model  AUC %.2f"):format(m.auc), 1, true), text)
+end)
+
 T.done()
