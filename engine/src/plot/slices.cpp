@@ -430,7 +430,8 @@ void draw_colorbar(cairo_t* cr, const SliceLayout& L, const MapScale& s, const C
 
 // ---------------------------------------------------------------- views and annotations
 
-std::vector<ViewSpec> view_specs(const BrainOptions& o, const Eigen::Vector3d& coords, const Box& box) {
+std::vector<ViewSpec> view_specs(const BrainOptions& o, const Eigen::Vector3d& coords, const Box& box,
+                                 const std::optional<Box>& active) {
   switch (o.display) {
     case SliceDisplay::Ortho:
       return {{0, coords(0)}, {1, coords(1)}, {2, coords(2)}};
@@ -455,8 +456,31 @@ std::vector<ViewSpec> view_specs(const BrainOptions& o, const Eigen::Vector3d& c
     }
     return out;
   }
+  // Where the map is shown: the z extent of its suprathreshold voxels, widened around
+  // its centre to at least half the image's height (so a small blob gets neighbours
+  // rather than twelve cuts through itself), within the image; the whole height when
+  // nothing passes the threshold. Slices sit at the centres of n equal bands of it.
+  double lo = box.min(2), hi = box.max(2);
+  if (active) {
+    lo = std::max(lo, active->min(2));
+    hi = std::min(hi, active->max(2));
+    const double need = 0.5 * (box.max(2) - box.min(2));
+    if (hi - lo < need) {
+      const double c = 0.5 * (lo + hi);
+      lo = c - need / 2;
+      hi = c + need / 2;
+      if (lo < box.min(2)) {
+        hi += box.min(2) - lo;
+        lo = box.min(2);
+      }
+      if (hi > box.max(2)) {
+        lo -= hi - box.max(2);
+        hi = box.max(2);
+      }
+    }
+  }
   for (int k = 0; k < o.n_slices; ++k)
-    out.push_back({2, std::round(box.min(2) + (k + 1) * (box.max(2) - box.min(2)) / (o.n_slices + 1))});
+    out.push_back({2, std::round(lo + (k + 0.5) * (hi - lo) / o.n_slices)});
   return out;
 }
 
@@ -597,7 +621,9 @@ BrainFigure render_brain(const Volume& map, const BrainOptions& o, FigureFormat 
   } else {
     coords = detail::default_cut(map, o.threshold, frame).cwiseMax(box.min).cwiseMin(box.max);
   }
-  const std::vector<ViewSpec> specs = view_specs(o, coords, box);
+  const std::vector<ViewSpec> specs =
+      view_specs(o, coords, box,
+                 o.display == SliceDisplay::Lightbox ? detail::active_box(map, o.threshold, frame) : std::nullopt);
   int columns = static_cast<int>(specs.size());
   if (o.display == SliceDisplay::Lightbox) {
     const int n = columns;

@@ -98,6 +98,23 @@ Box content_box(const Volume& v, std::int64_t frame) {
   return b;
 }
 
+std::optional<Box> active_box(const Volume& v, double threshold, std::int64_t frame) {
+  const float* d = v.frame_data(frame);
+  std::array<std::int64_t, 3> lo{v.nx(), v.ny(), v.nz()}, hi{-1, -1, -1};
+  for (std::int64_t k = 0; k < v.nz(); ++k)
+    for (std::int64_t j = 0; j < v.ny(); ++j) {
+      const float* row = d + (k * v.ny() + j) * v.nx();
+      for (std::int64_t i = 0; i < v.nx(); ++i) {
+        const float x = row[i];
+        if (x == 0.0f || !std::isfinite(x) || !(std::fabs(x) > threshold)) continue;
+        lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
+        hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
+      }
+    }
+  if (hi[0] < 0) return std::nullopt;
+  return grid_box(v.grid(), lo, hi);
+}
+
 std::pair<double, double> robust_limits(const Volume& v, std::int64_t frame, double lo_q, double hi_q) {
   const float* d = v.frame_data(frame);
   std::vector<float> x;

@@ -2,6 +2,8 @@
 // slices_data.cpp (images sampled at world points, the background and its limits).
 #pragma once
 
+#include <optional>
+
 #include <Eigen/Dense>
 #include <array>
 #include <cstdint>
@@ -42,6 +44,9 @@ Box grid_box(const Grid& g, const std::array<std::int64_t, 3>& lo, const std::ar
 Box grid_box(const Grid& g);
 // The box of the non-zero voxels of a frame, 2 mm wider (the whole grid if all are zero).
 Box content_box(const Volume& v, std::int64_t frame);
+// The box of the voxels whose |value| exceeds threshold (finite, non-zero) in a frame;
+// nullopt when there are none.
+std::optional<Box> active_box(const Volume& v, double threshold, std::int64_t frame);
 // Quantiles lo_q and hi_q of the finite non-zero values of a frame ({0, 1} when none).
 std::pair<double, double> robust_limits(const Volume& v, std::int64_t frame, double lo_q, double hi_q);
 

@@ -210,6 +210,22 @@ TEST_CASE("slices: lightbox shows the blob on its slice only", "[plot][slices]")
   REQUIRE(L.views.size() == 12);
   CHECK(L.views[5].top == L.views[0].top);
   CHECK(L.views[6].top > L.views[0].top);
+  // ... placed where the map is: around the blob (half the image's height), so the
+  // blob shows in the middle slices and every slice lies within 50 mm of it, where
+  // slices spread over the whole image would leave most of them empty.
+  const Raster d = render_png(v, o, &L);
+  int with_blob = 0;
+  for (const auto& view : L.views) {
+    CHECK(std::fabs(view.cut - kBlob(2)) < 50.0);
+    if (find_yellow(d, view).count > 0) ++with_blob;
+  }
+  CHECK(with_blob >= 1);
+  CHECK(find_yellow(d, L.views[5]).count + find_yellow(d, L.views[6]).count > 0);
+  // A map with nothing above the threshold: the whole height, as before.
+  o.threshold = 100;
+  render_png(v, o, &L);
+  CHECK(L.views.front().cut < kBlob(2) - 50.0);
+  CHECK(L.views.back().cut > kBlob(2) + 30.0);
 }
 
 TEST_CASE("slices: a glass brain projects the blob into every view", "[plot][slices]") {
