@@ -43,6 +43,9 @@ std::string p_text(double p) { return p == 0 ? "p = 0" : "p = " + fmt(p < 0.001 
 // ---------------------------------------------------------------- layout
 
 // Room around the plot box, in mm.
+// The height of one more line of text, in em.
+constexpr double kLineStep = 1.15;
+
 struct Margins {
   double left = 0, right = 0, bottom = 0, top = 0;
 };
@@ -77,12 +80,14 @@ Box squared(const Box& b) {
 double title_off(const Canvas& c) { return 0.7 * c.em() + 0.6 * 1.2 * c.em(); }
 
 // Title and axis labels around the current viewport.
-void axis_labels(Canvas& c, const Axes& a, double ytick_width) {
+// extra_lines: x tick labels with more than one line (category names with "\n") push
+// the x label down by that many lines.
+void axis_labels(Canvas& c, const Axes& a, double ytick_width, int extra_lines = 0) {
   const double e = c.em();
   c.colour(kBlack);
   const double tk = Canvas::kTick + Canvas::kPad;
   if (!a.title.empty()) c.side_text('t', title_off(c), 0.5, 0.5, a.title, c.font() * 1.2);
-  if (!a.xlabel.empty()) c.side_text('b', tk + 2.0 * e, 0.5, 0.5, a.xlabel, c.font());
+  if (!a.xlabel.empty()) c.side_text('b', tk + (2.0 + kLineStep * extra_lines) * e, 0.5, 0.5, a.xlabel, c.font());
   if (!a.ylabel.empty()) c.side_text('l', tk + ytick_width + 1.1 * e, 0.5, 0.5, a.ylabel, c.font(), true);
 }
 
@@ -451,8 +456,14 @@ PanelFrame draw_box(Canvas& c, const BoxChart& ch, const Axes& a, const Box& cel
   const Ticks yt = nice_ticks(yr[0], yr[1]);
   Ticks xt;  // category names instead of numbers
   xt.step = 1;
-  for (std::size_t k = 0; k < nc; ++k) xt.at.push_back(static_cast<double>(k) + 1), xt.labels.push_back(ch.categories[k]);
-  const Margins m = axis_margins(c, a, yt, true);
+  int extra_lines = 0;  // category names of several lines ("a\nb") need a taller bottom margin
+  for (std::size_t k = 0; k < nc; ++k) {
+    xt.at.push_back(static_cast<double>(k) + 1);
+    xt.labels.push_back(ch.categories[k]);
+    extra_lines = std::max(extra_lines, static_cast<int>(std::count(ch.categories[k].begin(), ch.categories[k].end(), '\n')));
+  }
+  Margins m = axis_margins(c, a, yt, true);
+  m.bottom += kLineStep * extra_lines * c.em();
   c.viewport(inside(cell, m), xr[0], xr[1], yr[0], yr[1]);
   const PanelFrame frame = c.frame();
   const double group = 0.8, w = group / static_cast<double>(nh);
@@ -485,7 +496,7 @@ PanelFrame draw_box(Canvas& c, const BoxChart& ch, const Axes& a, const Box& cel
       for (Eigen::Index i = 0; i < v.size(); ++i) c.circle(xc + (rng.uniform() - 0.5) * bw * 0.6, v(i), 0.55);
     }
   c.axes(xt, yt);
-  axis_labels(c, a, widest(c, yt.labels, c.font()));
+  axis_labels(c, a, widest(c, yt.labels, c.font()), extra_lines);
   std::vector<LegendEntry> legend;
   if (nh > 1)
     for (std::size_t h = 0; h < nh; ++h) legend.push_back({LegendEntry::Patch, ch.hues[h], category_colour(h), LineStyle::Solid, 0.45});

@@ -400,3 +400,19 @@ TEST_CASE("plot: input checks name the argument", "[plot]") {
   CHECK_THROWS_WITH(pl::render(big, p), Catch::Contains("panels: 2 panels do not fit a 1x1 grid"));
   CHECK(!std::filesystem::exists(p));
 }
+
+TEST_CASE("box: category names of two lines get a taller bottom margin", "[plot][chart]") {
+  Scratch tmp;
+  pl::BoxChart b;
+  b.hues = {""};
+  b.values = {{vec({1.0, 2.0, 3.0})}, {vec({2.0, 3.0, 4.0})}};
+  pl::Axes a;
+  a.xlabel = "edge";
+  b.categories = {"Rolandic_Oper_R", "Insula_L"};
+  const pl::PanelFrame one_line = pl::render(one(b, a), tmp / "one.png").panels[0];
+  b.categories = {"Rolandic_Oper_R-\nPostcentral_R", "Insula_L"};
+  const pl::PanelFrame two_lines = pl::render(one(b, a), tmp / "two.png").panels[0];
+  // one more line of 10 pt text at 100 dpi: 1.15 em = 16 px
+  CHECK(one_line.bottom - two_lines.bottom > 12);
+  CHECK(one_line.bottom - two_lines.bottom < 22);
+}
