@@ -245,11 +245,20 @@ bool incomplete(lua_State* L, int status) {
   return len >= sizeof kEof - 1 && std::strcmp(msg + len - (sizeof kEof - 1), kEof) == 0;
 }
 
+// Prints the results with neurolua.repl's print_results (plain Lua tables written out;
+// nl.show), or with the global print if that module cannot be loaded.
 void print_results(lua_State* L) {
   const int n = lua_gettop(L);
   if (n == 0) return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  lua_getglobal(L, "print");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "neurolua.repl");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1) && lua_getfield(L, -1, "print_results") == LUA_TFUNCTION) {
+    lua_remove(L, -2);
+  } else {
+    lua_settop(L, n);
+    lua_getglobal(L, "print");
+  }
   lua_insert(L, 1);
   if (lua_pcall(L, n, 0, 0) != LUA_OK)
     std::fprintf(stderr, "neurolua: error calling 'print' (%s)\n", lua_tostring(L, -1));

@@ -4,6 +4,7 @@ return function(nl)
   local help = require "neurolua.help"
   nl.help = help.help
   nl.study = require "neurolua.study"
+  nl.show = require("neurolua.repl").show
   nl.report = require "neurolua.report"
   require "neurolua.plotting"(nl)
   return nl

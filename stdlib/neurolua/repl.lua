@@ -87,4 +87,121 @@ function M.complete(word, env)
   return out
 end
 
+-- ---------------------------------------------------------------- printing results
+
+-- show(value [, {depth = 2, items = 20, width = 100}]) -> a readable one- or many-line
+-- text of a value: plain Lua tables (lists, records and their nesting) are written
+-- out, limited in depth and length; anything with a __tostring (neurolua objects,
+-- records) prints as it does with print; numbers with up to 6 significant digits when
+-- they are not integers.
+local function is_ident(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil end
+
+local function scalar(v)
+  local t = type(v)
+  if t == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
+  if math.type(v) == "float" then
+    if v ~= v then return "nan" end
+    if v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
+    if v == math.floor(v) and math.abs(v) < 1e15 then return string.format("%.1f", v) end
+    return string.format("%.6g", v)
+  end
+  return tostring(v)
+end
+
+local function plain(v)
+  if type(v) ~= "table" then return false end
+  local mt = getmetatable(v)
+  return mt == nil or (rawget(mt, "__tostring") == nil and type(mt) == "table")
+end
+
+local function show(v, o, level, seen)
+  if not plain(v) then
+    if type(v) == "table" or type(v) == "userdata" then
+      local s = tostring(v)
+      if level > 0 and s:find("\n") then
+        -- nested: one line; neurolua objects end with a summary such as [Matrix 2x1]
+        local last = s:match("([^\n]*)\n?$")
+        s = last:match("^%[.*%]$") and last or s:match("^[^\n]*") .. " ..."
+      end
+      return s
+    end
+    return scalar(v)
+  end
+  if seen[v] then return "<cycle>" end
+  if level >= o.depth then
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    return n == 0 and "{}" or string.format("{...%d %s}", n, n == 1 and "entry" or "entries")
+  end
+  seen[v] = true
+  local parts, n = {}, #v
+  for i = 1, math.min(n, o.items) do parts[#parts + 1] = show(v[i], o, level + 1, seen) end
+  if n > o.items then parts[#parts + 1] = string.format("... (%d more)", n - o.items) end
+  local keys = {}
+  for k in pairs(v) do
+    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta == "number" or (ta == "string" and tb ~= "number") end
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  local shown = 0
+  for _, k in ipairs(keys) do
+    shown = shown + 1
+    if shown > o.items then
+      parts[#parts + 1] = string.format("... (%d more keys)", #keys - o.items)
+      break
+    end
+    local name = is_ident(k) and k or "[" .. scalar(k) .. "]"
+    parts[#parts + 1] = name .. " = " .. show(v[k], o, level + 1, seen)
+  end
+  seen[v] = nil
+  if #parts == 0 then return "{}" end
+  local one = "{ " .. table.concat(parts, ", ") .. " }"
+  if #one <= o.width - 2 * level and not one:find("\n") then return one end
+  local pad = string.rep("  ", level + 1)
+  -- several short entries per line, one entry per line when they are long
+  local lines, cur = {}, ""
+  for i, p in ipairs(parts) do
+    local piece = p .. (i < #parts and "," or "")
+    if p:find("\n") or #p > o.width / 3 then
+      if cur ~= "" then lines[#lines + 1], cur = cur, "" end
+      lines[#lines + 1] = piece
+    elseif cur ~= "" and #pad + #cur + 1 + #piece > o.width then
+      lines[#lines + 1], cur = cur, piece
+    else
+      cur = cur == "" and piece or cur .. " " .. piece
+    end
+  end
+  if cur ~= "" then lines[#lines + 1] = cur end
+  return "{\n" .. pad .. table.concat(lines, "\n" .. pad) .. "\n" .. string.rep("  ", level) .. "}"
+end
+
+function M.show(v, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("bad argument #2 to 'show' (options must be a table)", 2) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "depth" and k ~= "items" and k ~= "width" then
+      error(string.format("unknown option '%s' for show; expected one of: depth, items, width", tostring(k)), 2)
+    end
+  end
+  local o = { depth = opts.depth or 2, items = opts.items or 20, width = opts.width or 100 }
+  for k, x in pairs(o) do
+    if math.type(x) ~= "integer" or x < 1 then
+      error(string.format("option '%s' must be a positive integer, got %s", k, tostring(x)), 2)
+    end
+  end
+  return show(v, o, 0, {})
+end
+
+-- The REPL prints the results of an expression with show (plain tables written out).
+function M.print_results(...)
+  local n = select("#", ...)
+  local out = {}
+  for i = 1, n do out[i] = M.show((select(i, ...))) end
+  print(table.concat(out, "\t"))
+end
+
 return M

@@ -128,6 +128,13 @@ def expression():
     s.expect("> ")
 
 
+def plain_tables():
+    # issue 16: plain Lua tables used to print as "table: 0x..."
+    s.send("{0.25, 0.5, C = 2, w = nl.matrix.eye(2)}\r")
+    s.expect("{ 0.25, 0.5, C = 2, w = [Matrix 2x2] }")
+    s.expect("> ")
+
+
 def multiline():
     s.send("for i = 1, 2 do\r")
     s.expect(">> ")
@@ -180,7 +187,7 @@ def interrupt_typing():
     s.expect("> ")
 
 
-for name, fn in [("expression", expression), ("multi-line", multiline), ("completion", completion),
+for name, fn in [("expression", expression), ("plain tables", plain_tables), ("multi-line", multiline), ("completion", completion),
                  ("help", helps), ("Ctrl-C running", interrupt_running), ("Ctrl-C typing", interrupt_typing)]:
     check(name, fn)
 check("Ctrl-D exits 0", lambda: (_ for _ in ()).throw(AssertionError("bad exit")) if s.close() != 0 else None)

@@ -73,4 +73,27 @@ T.test("every nl function and method has a reference entry", function()
   T.eq(#missing, 0, "functions without a docs/reference entry: " .. table.concat(missing, ", "))
 end)
 
+T.test("nl.show writes out plain tables (the REPL prints results with it)", function()
+  T.eq(nl.show({ 0.25, 0.5, 1, 2 }), "{ 0.25, 0.5, 1, 2 }")
+  T.eq(nl.show({ C = 0.5, features = { 1, 2, 3 }, name = "x" }), '{ C = 0.5, features = { 1, 2, 3 }, name = "x" }')
+  T.eq(nl.show({ w = nl.matrix.eye(2) }), "{ w = [Matrix 2x2] }", "a nested object: its summary line")
+  T.eq(nl.show({ ["Left-Hippocampus"] = 4.5 }), '{ ["Left-Hippocampus"] = 4.5 }')
+  T.eq(nl.show({ a = { b = { c = 1 } } }), "{ a = { b = {...1 entry} } }", "depth 2 by default")
+  T.eq(nl.show({ a = { b = { c = 1 } } }, { depth = 3 }), "{ a = { b = { c = 1 } } }")
+  local cyc = {}
+  cyc.me = cyc
+  T.eq(nl.show(cyc), "{ me = <cycle> }")
+  local long = {}
+  for i = 1, 30 do long[i] = i end
+  local text = nl.show(long)
+  T.truthy(text:find("... (10 more)", 1, true), text)
+  T.truthy(select(2, text:gsub("\n", "")) <= 3, "short entries share lines: " .. text)
+  T.eq(nl.show({}), "{}")
+  T.eq(nl.show(3), "3"); T.eq(nl.show("a"), '"a"'); T.eq(nl.show(nil), "nil")
+  local m = nl.matrix.eye(2)
+  T.eq(nl.show(m), tostring(m), "objects print as with print")
+  T.raises(function() nl.show({}, { dept = 1 }) end, "unknown option 'dept' for show")
+  T.raises(function() nl.show({}, { depth = 0 }) end, "option 'depth' must be a positive integer")
+end)
+
 T.done()
