@@ -172,7 +172,43 @@ function M.text(x)
     end
   end
   if #parts > 0 then return table.concat(parts, "\n\n") end
+  if type(x) == "string" then
+    local found = M.search(x)
+    if #found > 0 then
+      local out = { string.format("no entry named '%s'; entries that mention it (help \"name\" for one):", x) }
+      for i, f in ipairs(found) do
+        if i > 30 then
+          out[#out + 1] = string.format("  ... and %d more", #found - 30)
+          break
+        end
+        out[#out + 1] = string.format("  %-56s %s", f.heading, f.page)
+      end
+      return table.concat(out, "\n")
+    end
+  end
   return nil, "no reference entry for '" .. key .. "'"
+end
+
+-- search(word) -> the entries whose heading or text mentions word (case-insensitive,
+-- plain text): a list of {key, heading, page}, those naming it in the heading first,
+-- then by page and order. help "word" falls back to it (apropos).
+function M.search(word)
+  load_pages()
+  if type(word) ~= "string" or word == "" then error("bad argument #1 to 'search' (a non-empty string expected)", 2) end
+  local w = word:lower()
+  local heads, texts = {}, {}
+  for _, page in ipairs(pages) do
+    for _, e in ipairs(page.entries) do
+      local hit = { key = e.key, heading = e.heading, page = page.file:match("([^/]*)$") }
+      if e.heading:lower():find(w, 1, true) then
+        heads[#heads + 1] = hit
+      elseif table.concat(e.lines, "\n"):lower():find(w, 1, true) then
+        texts[#texts + 1] = hit
+      end
+    end
+  end
+  for _, h in ipairs(texts) do heads[#heads + 1] = h end
+  return heads
 end
 
 -- help([x]): prints the reference entry of x, a type page, or the overview.

@@ -3,6 +3,7 @@
 return function(nl)
   local help = require "neurolua.help"
   nl.help = help.help
+  nl.apropos = help.search
   nl.study = require "neurolua.study"
   nl.show = require("neurolua.repl").show
   nl.report = require "neurolua.report"

@@ -96,4 +96,20 @@ T.test("nl.show writes out plain tables (the REPL prints results with it)", func
   T.raises(function() nl.show({}, { depth = 0 }) end, "option 'depth' must be a positive integer")
 end)
 
+T.test("help searches the reference when no entry has the name (issue 16: help \"nested\" found nothing)", function()
+  local text = require("neurolua.help").text("nested")
+  T.truthy(text and text:find("no entry named 'nested'; entries that mention it", 1, true), tostring(text))
+  T.truthy(text:find("nl.cv.nested(pipeline, X, y [, options])", 1, true), text)
+  local found = nl.apropos("Youden")
+  T.truthy(#found >= 1, "entries mentioning Youden")
+  local keys = {}
+  for _, f in ipairs(found) do keys[f.key] = f.page end
+  T.eq(keys["nl.stats.roc"], "stats.md")
+  T.eq(#nl.apropos("zzqqxx-not-a-word"), 0)
+  local none, msg = require("neurolua.help").text("zzqqxx")
+  T.eq(none, nil)
+  T.truthy(msg:find("no reference entry for 'zzqqxx'", 1, true), msg)
+  T.raises(function() nl.apropos("") end, "non-empty string")
+end)
+
 T.done()
