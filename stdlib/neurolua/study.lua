@@ -4,6 +4,7 @@
 local M = {}
 
 local function nl() return require "neurolua" end
+local code_text
 
 local function type_name(x)
   local mt = getmetatable(x)
@@ -116,11 +117,38 @@ end
 
 local function fmt2(x) return x ~= x and "NA" or ("%.2f"):format(x) end
 
-local function is_female(s)
-  s = type(s) == "string" and s:lower() or nil
-  if s == "f" or s == "female" then return true end
-  if s == "m" or s == "male" then return false end
+-- A code as text: 2, 2.0 and "2" are the same code.
+code_text = function(v)
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then return tostring(math.tointeger(v)) end
+  return tostring(v)
+end
+
+-- true (female), false (male) or nil (missing). Without a coding, F/female and M/male
+-- (any case) are understood; any other value is an error, never a silent "NA %".
+local function is_female(s, coding)
+  if s == nil or s == nl().table.NA then return nil end
+  if coding then return coding[code_text(s)] end
+  local l = type(s) == "string" and s:lower() or nil
+  if l == "f" or l == "female" then return true end
+  if l == "m" or l == "male" then return false end
   return nil
+end
+
+local function lit(t) return tonumber(t) and t or ("%q"):format(t) end
+
+-- The values of the sex column that the coding does not cover (sorted, as text).
+local function unknown_sex_codes(sex, n, coding)
+  local seen, list = {}, {}
+  for i = 1, n do
+    local v = sex[i]
+    if v ~= nil and v ~= nl().table.NA and is_female(v, coding) == nil then
+      local t = code_text(v)
+      if not seen[t] then seen[t] = 0; list[#list + 1] = t end
+      seen[t] = seen[t] + 1
+    end
+  end
+  table.sort(list)
+  return list, seen
 end
 
 function M.demographics(tbl, options)
@@ -132,9 +160,28 @@ function M.demographics(tbl, options)
     error(("bad argument #2 to 'demographics' (an options table expected, got %s)"):format(type_name(options)), 2)
   end
   for k in pairs(options) do
-    if k ~= "by" and k ~= "numeric" then
-      error(("bad argument #2 to 'demographics' (unknown option '%s'; expected one of: by, numeric)"):format(
+    if k ~= "by" and k ~= "numeric" and k ~= "sex" then
+      error(("bad argument #2 to 'demographics' (unknown option '%s'; expected one of: by, numeric, sex)"):format(
             tostring(k)), 2)
+    end
+  end
+  -- sex = { female = <code>, male = <code> }: an explicit coding (e.g. 2 and 1).
+  local coding
+  if options.sex ~= nil then
+    local c = options.sex
+    if type(c) ~= "table" or c.female == nil or c.male == nil then
+      error("bad argument #2 to 'demographics' (option 'sex' must be { female = <code>, male = <code> }, "
+            .. "e.g. { female = 2, male = 1 })", 2)
+    end
+    for k in pairs(c) do
+      if k ~= "female" and k ~= "male" then
+        error(("bad argument #2 to 'demographics' (option 'sex' has key '%s'; expected female and male)"):format(
+              tostring(k)), 2)
+      end
+    end
+    coding = { [code_text(c.female)] = true, [code_text(c.male)] = false }
+    if code_text(c.female) == code_text(c.male) then
+      error("bad argument #2 to 'demographics' (option 'sex': female and male have the same code)", 2)
     end
   end
   local by = options.by or {}
@@ -192,6 +239,18 @@ function M.demographics(tbl, options)
   end)
 
   local age, sex, pre, post = tbl:column("age"), tbl:column("sex"), tbl:column("madrs_pre"), tbl:column("madrs_post")
+  local odd, counts = unknown_sex_codes(sex, n, coding)
+  if #odd > 0 then
+    local shown = {}
+    for i = 1, math.min(#odd, 6) do shown[i] = ("'%s' (%d)"):format(odd[i], counts[odd[i]]) end
+    if coding then
+      error(("bad argument #1 to 'demographics' (column 'sex' has values the option 'sex' does not code: %s)"):format(
+            table.concat(shown, ", ")), 2)
+    end
+    error(("bad argument #1 to 'demographics' (column 'sex' has values other than F/M/female/male: %s; give their "
+           .. "meaning, e.g. demographics(t, { sex = { female = %s, male = %s } }))"):format(table.concat(shown, ", "),
+           lit(odd[2] or odd[1]), lit(odd[1])), 2)
+  end
   local out = {}
   for j, name in ipairs(by) do
     local list = { n = #groups }
@@ -211,7 +270,7 @@ function M.demographics(tbl, options)
     local females, known = 0, 0
     for _, i in ipairs(grp.rows) do
       if age[i] ~= nil then ages[#ages + 1] = age[i] end
-      local f = is_female(sex[i])
+      local f = is_female(sex[i], coding)
       if f ~= nil then
         known = known + 1
         if f then females = females + 1 end

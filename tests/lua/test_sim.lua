@@ -235,6 +235,29 @@ T.test("nl.study.demographics: Table-1 rows per group", function()
   T.raises(function() nl.study.demographics(t:select{ "cohort", "age" }) end, "the table has no column 'sex'")
 end)
 
+T.test("nl.study.demographics: sex coded 1/2 is an error until its coding is given (issue 16)", function()
+  local t = nl.table.new{
+    { "age", { 20, 30, 40, 50 } },
+    { "sex", { 1, 2, 2, nl.table.NA } },
+    { "madrs_pre", { 30, 32, 34, 36 } },
+    { "madrs_post", { 20, 10, 12, 30 } },
+  }
+  -- before: "female 0 (NA%)" without a word
+  T.raises(function() nl.study.demographics(t) end,
+    "column 'sex' has values other than F/M/female/male: '1' (1), '2' (2); give their meaning, e.g. "
+    .. "demographics(t, { sex = { female = 2, male = 1 } })")
+  local d = nl.study.demographics(t, { sex = { female = 2, male = 1 }, numeric = true })
+  T.eq(d.female[1], 2)
+  T.near(d.female_pct[1], 100 * 2 / 3, 1e-12, "of the three with a known sex")
+  T.eq(nl.study.demographics(t, { sex = { female = "1", male = "2" } }).female[1], "1 (33.3%)")
+  T.raises(function() nl.study.demographics(t, { sex = { female = 2, male = 3 } }) end,
+    "column 'sex' has values the option 'sex' does not code: '1' (1)")
+  T.raises(function() nl.study.demographics(t, { sex = { female = 2 } }) end, "option 'sex' must be { female = <code>, male = <code> }")
+  T.raises(function() nl.study.demographics(t, { sex = { female = 2, male = 2 } }) end, "female and male have the same code")
+  local words = nl.table.new{ { "age", { 20 } }, { "sex", { "woman" } }, { "madrs_pre", { 1 } }, { "madrs_post", { 1 } } }
+  T.raises(function() nl.study.demographics(words) end, 'e.g. demographics(t, { sex = { female = "woman", male = "woman" } })')
+end)
+
 -- ---------------------------------------------------------------- nl.sim.fmri
 
 local fmri_header = "participant_id\tgroup\tage\tsex\tresponse\tremission\tmadrs_baseline\tmadrs_day1\t"
