@@ -155,7 +155,7 @@ char sep_option(lua_State* L, int idx, int arg) {
 int check_read_options(lua_State* L, const char* what) {
   if (lua_isnoneornil(L, 2)) return 0;
   luaL_checktype(L, 2, LUA_TTABLE);
-  check_options(L, 2, what, {"sep", "types", "na"});
+  check_options(L, 2, what, {"sep", "decimal", "types", "na"});
   return 2;
 }
 
@@ -165,6 +165,13 @@ nl::ReadOptions read_options(lua_State* L, int idx, int arg) {
   nl::ReadOptions o;
   if (idx == 0) return o;
   o.sep = sep_option(L, idx, arg);
+  if (const int t = push_option(L, idx, "decimal"); t != LUA_TNIL) {
+    const char* d = t == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
+    if (!d || (std::string_view(d) != "." && std::string_view(d) != ","))
+      fail(arg, "option 'decimal' must be \".\" or \",\"");
+    o.decimal = d[0];
+  }
+  lua_pop(L, 1);
   if (const int t = push_option(L, idx, "types"); t != LUA_TNIL) {
     if (t != LUA_TTABLE) fail(arg, "option 'types' must be a table {column = 'number'|'string'|'bool'}");
     const int types = lua_gettop(L);

@@ -178,6 +178,14 @@ void check_separator(char sep) {
     throw ValueError(fmt::format("separator {} cannot be used", quoted(std::string_view(&sep, 1))));
 }
 
+// A number written with a decimal comma ("34,5"); a cell with '.' is not one.
+bool parse_decimal_comma(std::string_view s, double& out) {
+  if (s.find('.') != std::string_view::npos) return false;
+  std::string t(s);
+  std::replace(t.begin(), t.end(), ',', '.');
+  return parse_number(t, out);
+}
+
 // ---------------------------------------------------------------- columns
 
 struct RawColumn {
@@ -188,7 +196,7 @@ struct RawColumn {
 // Builds a typed column from its raw cells (see read_table for the inference rules).
 // lines[i] is the line of row i, for messages about a forced type.
 ColumnPtr build_column(RawColumn& raw, const std::vector<std::size_t>& lines, const ColumnType* forced,
-                       const ReadOptions& options, const std::string& file) {
+                       const ReadOptions& options, char decimal, const std::string& file) {
   const std::size_t n = raw.cells.size();
   std::vector<std::uint8_t> missing(n, 0);
   std::size_t present = 0;
@@ -216,7 +224,8 @@ ColumnPtr build_column(RawColumn& raw, const std::vector<std::size_t>& lines, co
   auto as_numbers = [&](std::vector<double>& v) {
     v.assign(n, 0.0);
     for (std::size_t i = 0; i < n; ++i)
-      if (!missing[i] && !parse_number(raw.cells[i], v[i])) return reject(i, "a number");
+      if (!missing[i] && !(decimal == ',' ? parse_decimal_comma(raw.cells[i], v[i]) : parse_number(raw.cells[i], v[i])))
+        return reject(i, "a number");
     return true;
   };
   const ColumnType type = forced ? *forced : ColumnType::Number;
@@ -258,6 +267,10 @@ Table parse_table(std::string_view text, const std::string& name, const ReadOpti
   if (text.empty()) throw FileError(fmt::format("{}: empty file", name));
   const char sep = options.sep ? options.sep : sniff_separator(text);
   check_separator(sep);
+  const char decimal = options.decimal ? options.decimal : sep == ';' ? ',' : '.';
+  if (decimal != '.' && decimal != ',')
+    throw ValueError(fmt::format("decimal mark {} cannot be used (use '.' or ',')", quoted(std::string_view(&decimal, 1))));
+  if (decimal == sep) throw ValueError("the decimal mark and the separator are both ','");
   check_budget(text, sep, name);
 
   RecordReader reader(text, sep);
@@ -303,7 +316,7 @@ Table parse_table(std::string_view text, const std::string& name, const ReadOpti
   Table table;
   for (auto& col : raw) {
     const auto it = options.types.find(col.name);
-    table.set(build_column(col, lines, it == options.types.end() ? nullptr : &it->second, options, name));
+    table.set(build_column(col, lines, it == options.types.end() ? nullptr : &it->second, options, decimal, name));
   }
   return table;
 }
@@ -325,7 +338,7 @@ Table read_table(const std::string& path, const ReadOptions& options) {
   if (!opts.sep) {
     const std::string ext = extension(path);
     if (is_tab_extension(ext)) opts.sep = '\t';
-    else if (ext == "csv") opts.sep = ',';
+    else if (ext == "csv") opts.sep = sniff_separator(text) == ';' ? ';' : ',';  // Excel in decimal-comma locales
   }
   return parse_table(text, path, opts);
 }

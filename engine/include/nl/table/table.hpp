@@ -220,10 +220,15 @@ std::string format_cell(const Column& column, std::size_t row);
 // ---------------------------------------------------------------- CSV / TSV
 
 struct ReadOptions {
-  // Field separator; 0 picks it from the extension (.tsv/.tab: tab, .csv: comma) or,
+  // Field separator; 0 picks it from the extension (.tsv/.tab: tab; .csv: comma, or ';'
+  // when the header has ';' and no ',', as spreadsheets in decimal-comma locales write) or,
   // for other names, sniffs the header line (tab if any, else ';' when there is ';'
   // and no ',', else ',').
   char sep = 0;
+  // Decimal mark of number cells, '.' or ','; 0 picks ',' when the separator is ';' (the
+  // spreadsheet convention of decimal-comma locales: "34,5" is 34.5) and '.' otherwise.
+  // With ',' a cell holding '.' is not a number (no thousands separators).
+  char decimal = 0;
   // Forced column types by name (a name not in the header is a FileError).
   std::map<std::string, ColumnType> types;
   // Cells (compared exactly, before any trimming) that mean missing.
