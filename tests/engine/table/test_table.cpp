@@ -231,7 +231,15 @@ TEST_CASE("separator from extension, option or sniffing", "[table]") {
   CHECK(col(tsv, "responder").type() == ColumnType::Bool);
   const Table semi = nl::read_table(data_dir + "semicolon.txt");
   REQUIRE(semi.names() == std::vector<std::string>{"x", "y"});
-  CHECK(col(semi, "x").string(0) == "1,5");  // decimal commas stay text
+  // with ';' the decimal mark is ',' (issue 16: spreadsheets of decimal-comma locales)
+  REQUIRE(col(semi, "x").type() == ColumnType::Number);
+  CHECK(col(semi, "x").number(0) == 1.5);
+  CHECK(col(semi, "x").number(1) == 2.0);
+  nl::ReadOptions point;
+  point.decimal = '.';
+  const Table text = nl::read_table(data_dir + "semicolon.txt", point);
+  REQUIRE(col(text, "x").type() == ColumnType::String);
+  CHECK(col(text, "x").string(0) == "1,5");  // decimal commas stay text when '.' is asked
   nl::ReadOptions o;
   o.sep = '|';
   CHECK(parse("a|b\n1|2\n", o).ncols() == 2);
