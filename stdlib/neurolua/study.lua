@@ -238,6 +238,23 @@ function M.demographics(tbl, options)
     return false
   end)
 
+  -- age and MADRS must be numbers: a text column (a "." or "unknown" among the values)
+  -- is named with its first offending row, not met later as a Lua arithmetic error.
+  local types = tbl:types()
+  for _, name in ipairs{ "age", "madrs_pre", "madrs_post" } do
+    if types[name] ~= "number" then
+      local col, ids = tbl:column(name), have.participant_id and tbl:column("participant_id")
+      for i = 1, n do
+        local v = col[i]
+        if v ~= nil and tonumber(v) == nil then
+          error(("bad argument #1 to 'demographics' (column '%s' is %s, not numbers: row %d%s has %s; mark a "
+                 .. "missing value as NA (or list its code in the na option of nl.table.read))"):format(name,
+                 types[name] == "bool" and "true/false" or "text", i,
+                 ids and (" (" .. tostring(ids[i]) .. ")") or "", ("%q"):format(tostring(v))), 2)
+        end
+      end
+    end
+  end
   local age, sex, pre, post = tbl:column("age"), tbl:column("sex"), tbl:column("madrs_pre"), tbl:column("madrs_post")
   local odd, counts = unknown_sex_codes(sex, n, coding)
   if #odd > 0 then

@@ -235,6 +235,14 @@ T.test("nl.study.demographics: Table-1 rows per group", function()
   T.raises(function() nl.study.demographics(t:select{ "cohort", "age" }) end, "the table has no column 'sex'")
 end)
 
+T.test("nl.study.demographics: a text value in age names its row (issue 16: '.' crashed in study.lua)", function()
+  local t = nl.table.parse("participant_id,age,sex,madrs_pre,madrs_post\nsub-01,30,F,30,10\nsub-02,.,M,32,20\n")
+  T.raises(function() nl.study.demographics(t) end,
+    "column 'age' is text, not numbers: row 2 (sub-02) has \".\"; mark a missing value as NA")
+  local ok = nl.table.parse("participant_id,age,sex,madrs_pre,madrs_post\nsub-01,30,F,30,10\nsub-02,NA,M,32,20\n")
+  T.eq(nl.study.demographics(ok, { numeric = true }).age_mean[1], 30)
+end)
+
 T.test("nl.study.demographics: sex coded 1/2 is an error until its coding is given (issue 16)", function()
   local t = nl.table.new{
     { "age", { 20, 30, 40, 50 } },
