@@ -38,6 +38,8 @@ const char* const kUsage =
     "                 and written only to the --out folder\n"
     "  --in dir       (with --sandbox) a folder the script may read; repeatable\n"
     "  --out dir      (with --sandbox) the folder the script may write to\n"
+    "  --traceback    report an error with its position and Lua traceback (also\n"
+    "                 NEUROLUA_TRACEBACK=1); by default only the message is shown\n"
     "  -v, --version  show version information\n"
     "  -h, --help     show this help\n"
     "  --        stop handling options\n"
@@ -60,6 +62,8 @@ int open_all(lua_State* L) {
   lua_getglobal(L, "require");
   lua_pushstring(L, "neurolua");
   lua_call(L, 1, 1);
+  nl::repl::push_traceback_function(L);
+  lua_setfield(L, -2, "traceback");
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
   lua_setglobal(L, "nl");
@@ -138,6 +142,7 @@ Args collect(char** argv, int argc) {
     if (std::strcmp(s, "--help") == 0 || std::strcmp(s, "-h") == 0) { a.has_h = true; continue; }
     if (std::strcmp(s, "-i") == 0) { a.has_i = a.has_v = true; continue; }
     if (std::strcmp(s, "--sandbox") == 0) { a.sandbox = true; continue; }
+    if (std::strcmp(s, "--traceback") == 0) { nl::repl::set_traceback(true); continue; }
     if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0) {
       if (i + 1 >= argc) { a.bad = true; std::fprintf(stderr, "neurolua: '%s' needs a folder\n", s); return a; }
       if (s[2] == 'i') a.box.inputs.emplace_back(argv[++i]);
@@ -246,6 +251,8 @@ int pmain(lua_State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* e = std::getenv("NEUROLUA_TRACEBACK"); e && *e && std::strcmp(e, "0") != 0)
+    nl::repl::set_traceback(true);
   lua_State* L = luaL_newstate();
   if (!L) {
     std::fprintf(stderr, "neurolua: cannot create state: not enough memory\n");

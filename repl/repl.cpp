@@ -16,6 +16,8 @@
 #include <sys/select.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <signal.h>
@@ -81,6 +83,37 @@ void unblock_sigint() {
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
+bool g_traceback = false;    // --traceback / NEUROLUA_TRACEBACK: the traceback with every error
+bool g_interactive = false;  // the REPL is running (no "--traceback" hint there)
+const char* const kLastTraceback = "neurolua.last_traceback";
+
+// Whether `chunk` (a position's file, as in "chunk:12: message") is one of neurolua's own
+// Lua files: the embedded standard library or a study script under NL_SCRIPTS_DIR.
+bool own_file(const std::string& chunk) {
+  if (chunk.rfind("stdlib/neurolua/", 0) == 0) return true;
+#ifdef NL_SCRIPTS_DIR
+  static const std::string scripts = [] {
+    char buf[PATH_MAX];
+    return realpath(NL_SCRIPTS_DIR, buf) ? std::string(buf) + "/" : std::string();
+  }();
+  char buf[PATH_MAX];
+  if (!scripts.empty() && realpath(chunk.c_str(), buf) && std::string(buf).rfind(scripts, 0) == 0) return true;
+#endif
+  return false;
+}
+
+// The message without a leading "file:line: " that points into neurolua's own files.
+std::string user_message(const char* msg) {
+  std::string m(msg);
+  const std::size_t colon = m.find(':');
+  if (colon == std::string::npos || colon == 0) return m;
+  std::size_t k = colon + 1;
+  while (k < m.size() && std::isdigit(static_cast<unsigned char>(m[k]))) ++k;
+  if (k == colon + 1 || k + 1 >= m.size() || m[k] != ':' || m[k + 1] != ' ') return m;
+  if (m.find('\n') < colon || !own_file(m.substr(0, colon))) return m;
+  return m.substr(k + 2);
+}
+
 int msghandler(lua_State* L) {
   const char* msg = lua_tostring(L, 1);
   if (msg == nullptr) {
@@ -88,6 +121,18 @@ int msghandler(lua_State* L) {
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
   luaL_traceback(L, L, msg, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kLastTraceback);
+  if (g_traceback) return 1;
+  std::string shortened = user_message(msg);
+  if (!g_interactive) shortened += "\n(run with --traceback, or NEUROLUA_TRACEBACK=1, to see where in the code)";
+  lua_pushlstring(L, shortened.data(), shortened.size());
+  return 1;
+}
+
+// nl.traceback() -> the message and Lua traceback of the last error (nil when none).
+int last_traceback(lua_State* L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, kLastTraceback);
   return 1;
 }
 
@@ -114,6 +159,10 @@ int docall(lua_State* L, int narg, int nres) {
   lua_remove(L, base);
   return status;
 }
+
+void set_traceback(bool on) { g_traceback = on; }
+void set_interactive(bool on) { g_interactive = on; }
+void push_traceback_function(lua_State* L) { lua_pushcfunction(L, last_traceback); }
 
 int report(lua_State* L, int status) {
   if (status != LUA_OK) {
@@ -268,6 +317,7 @@ void print_results(lua_State* L) {
 
 void run(lua_State* L) {
   g_L = L;
+  g_interactive = true;
   g_tty = isatty(0) != 0;
   unblock_sigint();
   const std::string hist = g_tty ? history_path() : std::string();

@@ -15,6 +15,17 @@ int docall(lua_State* L, int narg, int nres);
 // name) and pops it. Returns status unchanged.
 int report(lua_State* L, int status);
 
+// How an error is reported. By default, for users: the message alone, without the
+// position when it points into neurolua's own Lua files (the embedded standard library,
+// the study scripts under NL_SCRIPTS_DIR), and in a batch run a last line saying how to
+// see the traceback. With `traceback` (--traceback, or NEUROLUA_TRACEBACK set to
+// anything but "" or "0"), the message with its position and the Lua traceback. Either
+// way the last traceback is kept for nl.traceback().
+void set_traceback(bool on);
+void set_interactive(bool on);
+// Pushes nl.traceback, the function that prints the last error's traceback.
+void push_traceback_function(lua_State* L);
+
 // The interactive loop. Returns when standard input ends. Line editing, history and
 // completion are used when standard input is a terminal.
 void run(lua_State* L);

@@ -41,6 +41,18 @@ int inputs(lua_State* L) {
   });
 }
 
+// nl.file_sha256(path) -> 64 hex digits: the SHA-256 of the file's bytes now, read
+// through the engine's reader (the sandbox's policy applies; errors name the file). Not
+// logged as an input: it identifies files (e.g. for a cache key) without analysing them.
+int file_sha256(lua_State* L) {
+  const char* path = luaL_checkstring(L, 1);
+  return protect(L, [&] {
+    const std::string h = nl::sha256_hex(nl::read_file(path));
+    lua_pushlstring(L, h.data(), h.size());
+    return 1;
+  });
+}
+
 // ---------------------------------------------------------------- nl._report
 
 // sha256(bytes) -> 64 hex digits.
@@ -138,6 +150,8 @@ const luaL_Reg report_functions[] = {
 void open_provenance(lua_State* L) {
   lua_pushcfunction(L, inputs);
   lua_setfield(L, -2, "inputs");
+  lua_pushcfunction(L, file_sha256);
+  lua_setfield(L, -2, "file_sha256");
   lua_pushstring(L, nl::build_commit());
   lua_setfield(L, -2, "commit");
   luaL_newlib(L, report_functions);

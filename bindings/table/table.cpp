@@ -155,7 +155,7 @@ char sep_option(lua_State* L, int idx, int arg) {
 int check_read_options(lua_State* L, const char* what) {
   if (lua_isnoneornil(L, 2)) return 0;
   luaL_checktype(L, 2, LUA_TTABLE);
-  check_options(L, 2, what, {"sep", "decimal", "types", "na"});
+  check_options(L, 2, what, {"sep", "decimal", "types", "na", "line_column"});
   return 2;
 }
 
@@ -170,6 +170,11 @@ nl::ReadOptions read_options(lua_State* L, int idx, int arg) {
     if (!d || (std::string_view(d) != "." && std::string_view(d) != ","))
       fail(arg, "option 'decimal' must be \".\" or \",\"");
     o.decimal = d[0];
+  }
+  lua_pop(L, 1);
+  if (const int t = push_option(L, idx, "line_column"); t != LUA_TNIL) {
+    if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0) fail(arg, "option 'line_column' must be a column name");
+    o.line_column = lua_string(L, -1);
   }
   lua_pop(L, 1);
   if (const int t = push_option(L, idx, "types"); t != LUA_TNIL) {

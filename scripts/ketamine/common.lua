@@ -19,15 +19,18 @@ M.paper = {
 }
 
 -- Arguments: positional [participants.tsv [atlas]] and key=value options (out, seed,
--- permutations, k, wrapper, threads, sim_seed (default M.default_sim_seed), resolution).
--- Unknown keys raise.
+-- permutations, k, wrapper, threads, sim_seed (default M.default_sim_seed), resolution,
+-- and for a user's table na, na_values, sex, checks: see nl.study.participants and
+-- nl.study.regional_volumes). Unknown keys raise.
 local options = { out = "string", seed = "number", permutations = "number", k = "number", wrapper = "boolean",
-                  threads = "number", sim_seed = "number", resolution = "number" }
+                  threads = "number", sim_seed = "number", resolution = "number", na = "string",
+                  na_values = "string", sex = "string", checks = "string" }
 function M.args(argv, defaults)
   local o = {}
   for k, v in pairs(defaults or {}) do o[k] = v end
   Args.parse(argv, { options = options, positional = { "participants", "atlas" },
-                     names = { "out", "seed", "permutations", "k", "wrapper", "threads", "sim_seed", "resolution" },
+                     names = { "out", "seed", "permutations", "k", "wrapper", "threads", "sim_seed", "resolution", "na",
+                               "na_values", "sex", "checks" },
                      usage = "[participants.tsv [atlas]] [key=value ...]" }, o)
   o.out = o.out or "out/ketamine"
   o.seed = o.seed or 1
@@ -35,7 +38,25 @@ function M.args(argv, defaults)
   o.atlas = o.atlas or "aal"
   if o.wrapper == nil then o.wrapper = true end
   if o.threads then nl.threads(o.threads) end
+  o.sex_coding = o.sex and M.parse_sex(o.sex) or nil
+  if o.na and o.na ~= "error" and o.na ~= "drop" then
+    error(("option 'na' must be error or drop, got '%s'"):format(o.na), 0)
+  end
+  if o.checks and o.checks ~= "error" and o.checks ~= "warn" and o.checks ~= "off" then
+    error(("option 'checks' must be error, warn or off, got '%s'"):format(o.checks), 0)
+  end
   return o
+end
+
+-- sex=female:2,male:1 -> { female = "2", male = "1" }.
+function M.parse_sex(text)
+  local c = {}
+  for k, v in text:gmatch("([%a]+)[:=]([^,]+)") do c[k:lower()] = v end
+  if not c.female or not c.male then
+    error(("option 'sex' must say which code is female and which male, e.g. sex=female:2,male:1 (got '%s')"):format(
+          text), 0)
+  end
+  return c
 end
 
 -- One Atlas object per name, so its resampling to the maps' grid is done (and
@@ -110,28 +131,34 @@ function M.has_column(t, name)
   return false
 end
 
+-- The participants table, read and checked once per run (nl.study.participants: the
+-- columns, their types, the sex coding, missing values, the GM map files).
+function M.participants(o)
+  if not o._participants then
+    local na_values = {}
+    for v in (o.na_values or ""):gmatch("[^,]+") do na_values[#na_values + 1] = v end
+    o._participants = nl.study.participants(M.participants_path(o), { na = o.na, na_values = na_values,
+                                                                       sex = o.sex_coding })
+  end
+  return o._participants
+end
+
 -- Rows of `cohorts` (a list of cohort names; nil: every row, for a user's table
--- without a cohort column) with response labels, features and the table.
+-- without a cohort column) with response labels, features and the table. The GM maps
+-- are checked (nl.study.regional_volumes) before anything is computed from them; the
+-- result is kept for the run, so a script may load every cohort first.
 --   returns t (Table), X (Table of regional volumes in ml), y (list of booleans)
 function M.load(o, cohorts, atlas)
-  local t = nl.study.participants(M.participants_path(o))
-  if cohorts then
-    if not M.has_column(t, "cohort") then
-      error(string.format("%s has no 'cohort' column to select %s", M.participants_path(o), table.concat(cohorts, ", ")), 0)
-    end
-    local keep = nil
-    for _, c in ipairs(cohorts) do
-      local m = t.cohort:eq(c)
-      keep = keep and (keep | m) or m
-    end
-    t = t:filter(keep)
-    if #t == 0 then
-      error(string.format("%s has no rows of cohort %s", M.participants_path(o), table.concat(cohorts, " or ")), 0)
-    end
-  end
+  o._loaded = o._loaded or {}
+  local key = cohorts and table.concat(cohorts, "\0") or "\0all"
+  local hit = o._loaded[key]
+  if hit then return hit[1], hit[2], hit[1].response end
+  local t = M.participants(o)
+  if cohorts then t = nl.study.select(t, "cohort", cohorts, M.participants_path(o)) end
   t.response = nl.study.response(t.madrs_pre, t.madrs_post)
   atlas = atlas or M.atlas(o.atlas)
-  local X = atlas:summarize(nl.volume.load_all(t.gm_path), "volume_ml")
+  local X = nl.study.regional_volumes(t, atlas, { checks = o.checks })
+  o._loaded[key] = { t, X }
   return t, X, t.response
 end
 
@@ -193,35 +220,88 @@ function M.top_regions(r, n)
   return table.concat(lines, "\n"), w
 end
 
--- What a saved discovery model was trained from, to reuse it only for the same input.
-local function source_key(o)
-  return string.format("participants=%s atlas=%s seed=%s k=%s wrapper=%s permutations=%s%s",
-    M.participants_path(o), o.atlas, o.seed, o.k or 13, o.wrapper, o.permutations,
-    o.participants and "" or " " .. sim_key(o))
+-- What a saved discovery model was trained from, item by item: the SHA-256 of the
+-- participants table and of every GM map of the discovery cohort, and every option that
+-- changes the model. A saved model is reused only when all items match.
+local function source_items(o, t)
+  local items = {
+    { "participants", nl.file_sha256(M.participants_path(o)) },
+    { "option atlas", o.atlas }, { "option seed", o.seed }, { "option k", o.k or 13 },
+    { "option wrapper", o.wrapper }, { "option permutations", o.permutations }, { "option na", o.na or "error" },
+    { "option na_values", o.na_values or "" }, { "option sex", o.sex or "" }, { "option checks", o.checks or "error" },
+  }
+  if not o.participants then items[#items + 1] = { "simulator", sim_key(o) } end
+  for i = 1, #t do
+    items[#items + 1] = { "gm " .. tostring(t.participant_id[i]), nl.file_sha256(t.gm_path[i]) }
+  end
+  for _, it in ipairs(items) do it[2] = tostring(it[2]) end
+  return items
 end
 
--- The discovery model: loaded from <out>/discovery.model when that was trained from
--- the same input (and `fresh` is not set), else trained on the rows with cohort =
--- "discovery" (every row when the table has no cohort column), saved with its weights
--- table and top-25 weight map. Returns r and, when trained, {t, X, cpu, model}.
+local function items_text(items)
+  local lines = { "# what " .. "discovery.model was trained from (scripts/ketamine/common.lua)" }
+  for _, it in ipairs(items) do lines[#lines + 1] = it[1] .. "\t" .. it[2] end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- What differs between the saved items (text of items_text) and the current ones, as
+-- a short list of phrases; empty when they match.
+local function items_diff(saved, items)
+  local old = {}
+  for line in (saved or ""):gmatch("[^\n]+") do
+    local k, v = line:match("^([^#\t][^\t]*)\t(.*)$")
+    if k then old[k] = v end
+  end
+  local out, maps, seen = {}, {}, {}
+  for _, it in ipairs(items) do
+    local k, v = it[1], it[2]
+    seen[k] = true
+    if old[k] ~= v then
+      if k:match("^gm ") then maps[#maps + 1] = k:sub(4)
+      elseif k == "participants" then out[#out + 1] = "the participants table changed"
+      elseif old[k] == nil then out[#out + 1] = k .. " is new"
+      else out[#out + 1] = ("%s %s -> %s"):format(k, old[k], v) end
+    end
+  end
+  local gone = 0
+  for k in pairs(old) do if k:match("^gm ") and not seen[k] then gone = gone + 1 end end
+  if #maps > 0 then
+    out[#out + 1] = ("%d GM map%s new or changed (%s%s)"):format(#maps, #maps > 1 and "s" or "",
+      table.concat(maps, ", ", 1, math.min(#maps, 5)), #maps > 5 and ", ..." or "")
+  end
+  if gone > 0 then out[#out + 1] = ("%d participant%s left the cohort"):format(gone, gone > 1 and "s" or "") end
+  return out
+end
+
+-- The discovery model: loaded from <out>/discovery.model when it was trained from the
+-- same inputs (by content: SHA-256) and options (and `fresh` is not set), else trained
+-- on the rows with cohort = "discovery" (every row when the table has no cohort
+-- column), saved with its weights table and top-25 weight map; which of the two
+-- happened, and why, is said on stderr. Returns r and, when trained, {t, X, cpu, model}.
 function M.discovery(o, fresh)
   local model_path = o.out .. "/discovery.model"
   local key_path = o.out .. "/discovery.source"
-  if not fresh and exists(model_path) and read_all(key_path) == source_key(o) then
-    return nl.cv.load(model_path), nil
-  end
   local atlas = M.atlas(o.atlas)
-  local t0 = nl.study.participants(M.participants_path(o))
-  local t, X, y = M.load(o, M.has_column(t0, "cohort") and { "discovery" } or nil, atlas)
+  local t0 = M.participants(o)
+  local cohorts = M.has_column(t0, "cohort") and { "discovery" } or nil
+  local td = cohorts and nl.study.select(t0, "cohort", cohorts, M.participants_path(o)) or t0
+  local items = source_items(o, td)
+  if not fresh and exists(model_path) then
+    local diff = items_diff(read_all(key_path), items)
+    if #diff == 0 then
+      io.stderr:write(("reusing %s (its participants table, GM maps and options are unchanged)\n"):format(model_path))
+      return nl.cv.load(model_path), nil
+    end
+    io.stderr:write(("retraining %s: %s\n"):format(model_path, table.concat(diff, "; ")))
+  end
+  local t, X, y = M.load(o, cohorts, atlas)
   local c0 = os.clock()
   local r = nl.cv.nested(M.pipeline(o), X, y, { covariates = t, outer = { 3, 5 }, inner = { 3, 5 },
                                                permutations = o.permutations, seed = o.seed })
   local cpu = os.clock() - c0
   mkdir(o.out)
   r:save(model_path)
-  local f = assert(io.open(key_path, "wb"))
-  f:write(source_key(o))
-  f:close()
+  nl._report.write(key_path, items_text(items))
   r:weights():write(o.out .. "/discovery_weights.tsv")
   r:weight_map(atlas, { top = 25 }):save(o.out .. "/discovery_top25_weights.nii.gz")
   return r, { t = t, X = X, cpu = cpu, model = model_path }

@@ -11,8 +11,8 @@ local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
 
 local o = K.args(arg)
-local r = K.discovery(o, false)
-local t = nl.study.participants(K.participants_path(o))
+local t = K.participants(o)
+if not K.has_column(t, "cohort") then error(K.participants_path(o) .. " has no cohort column to find external_* cohorts in", 0) end
 local cohorts, seen = {}, {}
 for _, c in ipairs(t.cohort:unique()) do
   if type(c) == "string" and c:match("^external") and not seen[c] then
@@ -22,6 +22,8 @@ for _, c in ipairs(t.cohort:unique()) do
 end
 table.sort(cohorts)
 if #cohorts == 0 then error(K.participants_path(o) .. " has no external_* cohort", 0) end
+K.load(o, cohorts)  -- checked before the discovery model is (re)trained
+local r = K.discovery(o, false)
 local p = K.validate(o, r, cohorts)
 print(K.table2{ K.row("external (" .. table.concat(cohorts, " + ") .. ")", p,
   not o.participants and K.paper.external or nil, o.permutations) })

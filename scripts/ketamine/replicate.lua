@@ -19,8 +19,20 @@ local K = dofile(dir .. "common.lua")
 local o = K.args(arg)
 local wall0 = os.time()
 local path = K.participants_path(o)
-local all = nl.study.participants(path)
+local all = K.participants(o)
 all.response = nl.study.response(all.madrs_pre, all.madrs_post)
+-- Every cohort's GM maps are read and checked before the long discovery run, so a bad
+-- map of the external cohorts stops the run now, not after the permutations.
+local has = {}
+if K.has_column(all, "cohort") then
+  for _, c in ipairs(all.cohort:unique()) do if type(c) == "string" then has[c] = true end end
+end
+local ext = {}
+for c in pairs(has) do if c:match("^external") then ext[#ext + 1] = c end end
+table.sort(ext)
+K.load(o, K.has_column(all, "cohort") and { "discovery" } or nil)
+if has.saline then K.load(o, { "saline" }) end
+if #ext > 0 then K.load(o, ext) end
 
 print(string.format("neurolua %s: ketamine-response replication on %s%s\n", nl.version, path,
   o.participants and "" or string.format(" (built-in cohort, simulator seed %d)", o.sim_seed or K.default_sim_seed)))
@@ -32,17 +44,10 @@ t1:write(o.out .. "/table1.tsv")
 
 local r, info = K.discovery(o, true)
 local rows = { K.row("discovery (nested CV)", r, not o.participants and K.paper.discovery or nil, o.permutations) }
-local has = {}
-if K.has_column(all, "cohort") then
-  for _, c in ipairs(all.cohort:unique()) do if type(c) == "string" then has[c] = true end end
-end
 if has.saline then
   rows[#rows + 1] = K.row("saline control", (K.validate(o, r, { "saline" })), not o.participants and K.paper.saline or nil,
     o.permutations)
 end
-local ext = {}
-for c in pairs(has) do if c:match("^external") then ext[#ext + 1] = c end end
-table.sort(ext)
 if #ext > 0 then
   rows[#rows + 1] = K.row("external (pooled)", (K.validate(o, r, ext)), not o.participants and K.paper.external or nil,
     o.permutations)

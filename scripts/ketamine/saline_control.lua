@@ -11,6 +11,7 @@ local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
 
 local o = K.args(arg)
+K.load(o, { "saline" })  -- checked before the discovery model is (re)trained
 local r = K.discovery(o, false)
 local p = K.validate(o, r, { "saline" })
 print(K.table2{ K.row("saline control", p, not o.participants and K.paper.saline or nil, o.permutations) })

@@ -53,7 +53,29 @@ printf 'local x = 1\n\nerror("boom")\n' > "$tmp/err.lua"
 run "$tmp/err.lua"
 check "script error exits 1" [ "$rc" -eq 1 ]
 check "script error file:line: message" [ "$(head -1 <<<"$err")" = "neurolua: $tmp/err.lua:3: boom" ]
-check "script error traceback" contains "$err" "stack traceback:"
+check "script error: no traceback by default" [ "${err/stack traceback:/}" = "$err" ]
+check "script error: says how to see the traceback" contains "$err" "run with --traceback"
+run --traceback "$tmp/err.lua"
+check "--traceback: same first line" [ "$(head -1 <<<"$err")" = "neurolua: $tmp/err.lua:3: boom" ]
+check "--traceback: traceback" contains "$err" "stack traceback:"
+NEUROLUA_TRACEBACK=1 run "$tmp/err.lua"
+check "NEUROLUA_TRACEBACK=1: traceback" contains "$err" "stack traceback:"
+NEUROLUA_TRACEBACK=0 run "$tmp/err.lua"
+check "NEUROLUA_TRACEBACK=0: no traceback" [ "${err/stack traceback:/}" = "$err" ]
+run -e "error('first')" -e "x = nl.traceback()"
+check "nl.traceback: nil before an error" [ "$rc" -eq 1 ]
+printf 'error("boom")\nio.write(nl.traceback())\n' > "$tmp/session.txt"
+STDIN="$tmp/session.txt" run -i
+check "REPL error: the message alone" contains "$err" "neurolua: stdin:1: boom"
+check "REPL error: no traceback" [ "${err/stack traceback:/}" = "$err" ]
+check "REPL error: no --traceback hint" [ "${err/--traceback/}" = "$err" ]
+check "nl.traceback(): the last error's traceback" contains "$out" $'stdin:1: boom\nstack traceback:'
+
+# An error raised inside neurolua's own Lua files (the standard library) is reported
+# without their position: the message names the input.
+run -e "nl.study.participants('$tmp/none.tsv')"
+check "stdlib error: no internal position" [ "${err/stdlib\/neurolua/}" = "$err" ]
+check "stdlib error: names the file" contains "$err" "$tmp/none.tsv"
 
 run "$tmp/missing.lua"
 check "missing script exits 1" [ "$rc" -eq 1 ]

@@ -175,21 +175,24 @@ end)
 
 T.test("nl.study.participants: required columns, paths, types", function()
   local dir = tmpdir()
-  os.execute("mkdir -p " .. dir)
+  os.execute("mkdir -p " .. dir .. "/gm")
   local path = dir .. "/participants.tsv"
+  -- The maps' files must exist (their contents are read later, by the analysis).
+  T.write_file(dir .. "/gm/a.nii.gz", "x")
+  T.write_file(dir .. "/b.nii.gz", "x")
   T.write_file(path, header .. "\n" ..
     "sub-1\tdiscovery\tketamine\t30\tF\t1\t1500\t30\t10\tgm/a.nii.gz\n" ..
-    "sub-2\tdiscovery\tketamine\t40\tM\t2\t1600\t20\t15\t/abs/b.nii.gz\n")
+    "sub-2\tdiscovery\tketamine\t40\tM\t2\t1600\t20\t15\t" .. dir .. "/b.nii.gz\n")
   local s = nl.study.participants(path)
   T.eq(s.gm_path[1], dir .. "/gm/a.nii.gz")
-  T.eq(s.gm_path[2], "/abs/b.nii.gz")
+  T.eq(s.gm_path[2], dir .. "/b.nii.gz")
   T.eq(s:types().site, "string", "a numerically coded site stays categorical")
   T.eq(s.site[1], "1")
   T.eq(s:types().age, "number")
   T.write_file(path, "participant_id\tcohort\tage\tsex\tsite\tmadrs_pre\tmadrs_post\tgm_path\n")
   T.raises(function() nl.study.participants(path) end, "participants.tsv: missing column 'tiv'")
   T.write_file(path, header .. "\nsub-1\tdiscovery\tketamine\t30\tF\tA\t1500\t30\t10\tn/a\n")
-  T.raises(function() nl.study.participants(path) end, "row 1 (sub-1): gm_path is missing")
+  T.raises(function() nl.study.participants(path) end, "line 2 (sub-1): gm_path")
   T.raises(function() nl.study.participants(dir .. "/none.tsv") end, "none.tsv")
   T.raises(function() nl.study.participants(3) end, "bad argument #1 to 'participants' (a file path expected, got number)")
 end)

@@ -299,6 +299,9 @@ Table parse_table(std::string_view text, const std::string& name, const ReadOpti
   for (const auto& [col, type] : options.types)
     if (!position.count(col))
       throw FileError(fmt::format("{}: option types names column {}, which is not in the header", name, quoted(col)));
+  if (!options.line_column.empty() && position.count(options.line_column))
+    throw FileError(fmt::format("{}: option line_column names column {}, which is already in the header", name,
+                                quoted(options.line_column)));
 
   std::vector<std::size_t> lines;
   while ((st = reader.next(fields)) != RecordReader::Status::End) {
@@ -318,6 +321,9 @@ Table parse_table(std::string_view text, const std::string& name, const ReadOpti
     const auto it = options.types.find(col.name);
     table.set(build_column(col, lines, it == options.types.end() ? nullptr : &it->second, options, decimal, name));
   }
+  if (!options.line_column.empty())
+    table.set(std::make_shared<const Column>(
+        Column::numbers(options.line_column, std::vector<double>(lines.begin(), lines.end()))));
   return table;
 }
 

@@ -246,6 +246,19 @@ TEST_CASE("separator from extension, option or sniffing", "[table]") {
   CHECK(parse("a\tb,c\n1\t2,3\n").names() == std::vector<std::string>{"a", "b,c"});
 }
 
+TEST_CASE("line_column: the file line each row starts on", "[table]") {
+  nl::ReadOptions o;
+  o.line_column = "line";
+  // blank lines and a quoted line break are counted
+  const Table t = parse("id,note\n\na,x\nb,\"two\nlines\"\n\r\nc,y\n", o);
+  REQUIRE(t.names() == std::vector<std::string>{"id", "note", "line"});
+  CHECK(col(t, "line").number(0) == 3);
+  CHECK(col(t, "line").number(1) == 4);
+  CHECK(col(t, "line").number(2) == 7);
+  o.line_column = "note";
+  CHECK_THROWS_WITH(parse("id,note\na,x\n", o), Catch::Contains("already in the header"));
+}
+
 TEST_CASE("parsing arbitrary bytes never crashes", "[table]") {
   // Deterministic fuzzing over an alphabet of the characters the parser cares about.
   const char alphabet[] = {',', '\t', ';', '"', '\n', '\r', 'a', '1', '.', '-', '+', 'e', ' ', '\0', '\xEF',

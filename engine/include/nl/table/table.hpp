@@ -233,6 +233,10 @@ struct ReadOptions {
   std::map<std::string, ColumnType> types;
   // Cells (compared exactly, before any trimming) that mean missing.
   std::vector<std::string> na = {"", "NA", "n/a", "N/A"};
+  // When not empty, a Number column of this name is added last holding the file line
+  // (1-based) on which each row starts, for messages that point into the file; a name
+  // already in the header is a FileError.
+  std::string line_column;
 };
 
 // Reads a CSV/TSV file whose first row is the header. RFC 4180 quoting (separators,
