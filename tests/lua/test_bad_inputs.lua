@@ -314,6 +314,15 @@ T.test("analysis: NaN in a covariate names the covariate and row", function()
   local p = nl.ml.pipeline { nl.ml.regress_out { "age" }, nl.ml.svc { C = { 1 } } }
   T.raises(function() nl.cv.nested(p, X, y, { covariates = cov, outer = { 3, 1 }, inner = { 3, 1 } }) end,
     "nested CV: covariate 'age' is not finite (NaN) in row 7")
+  -- With participant ids among the covariates, the message names the participant (an
+  -- NA age used to be "row 32" of a filtered subset, with no id).
+  local ids = {}
+  for i = 1, 30 do ids[i] = ("sub-%03d"):format(100 + i) end
+  cov.participant_id = ids
+  age[7] = nl.table.NA
+  cov.age = age
+  T.raises(function() nl.cv.nested(p, X, y, { covariates = cov, outer = { 3, 1 }, inner = { 3, 1 } }) end,
+    "nested CV: covariate 'age' is missing in row 7 (sub-107)")
 end)
 
 T.test("analysis: a class with fewer subjects than folds", function()

@@ -263,12 +263,19 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
         throw ValueError(fmt::format("{}: covariate '{}' is not a column of the covariates (columns: {})", what, name,
                                      fmt::join(cov->names(), ", ")));
       const Column& col = **c;
+      // "row 32 (sub-031)" when the covariates carry participant ids.
+      const ColumnPtr* ids = cov->find("participant_id");
+      const auto row = [&](std::size_t i) {
+        if (ids && (*ids)->type() == ColumnType::String && !(*ids)->is_missing(i))
+          return fmt::format("row {} ({})", i + 1, (*ids)->string(i));
+        return fmt::format("row {}", i + 1);
+      };
       for (std::size_t i = 0; i < col.size(); ++i) {
         if (col.is_missing(i))
-          throw ValueError(fmt::format("{}: covariate '{}' is missing in row {}", what, name, i + 1));
+          throw ValueError(fmt::format("{}: covariate '{}' is missing in {}", what, name, row(i)));
         if (col.type() == ColumnType::Number && !std::isfinite(col.number(i)))
-          throw ValueError(fmt::format("{}: covariate '{}' is not finite ({}) in row {}", what, name,
-                                       nonfinite_text(col.number(i)), i + 1));
+          throw ValueError(fmt::format("{}: covariate '{}' is not finite ({}) in {}", what, name,
+                                       nonfinite_text(col.number(i)), row(i)));
       }
     }
 }
