@@ -363,8 +363,15 @@ function M.participants(path, options)
       local p = gm[i]
       if p ~= nil and p ~= T.NA then
         if p:sub(1, 1) ~= "/" and dir then p = (dir == "/" and "/" or dir .. "/") .. p end
-        local f = io.open(p, "rb")
-        if f then f:close() else absent[#absent + 1] = ("line %d (%s): %s"):format(lines[i], ids and tostring(ids[i]) or ("row " .. i), p) end
+        local f, why = io.open(p, "rb")
+        if f then
+          f:close()
+        else
+          -- why: "<path>: No such file or directory", or the sandbox's reason
+          why = tostring(why):gsub("^" .. p:gsub("%p", "%%%0") .. ": ", "")
+          absent[#absent + 1] = ("line %d (%s): %s (%s)"):format(lines[i], ids and tostring(ids[i]) or ("row " .. i), p,
+            why)
+        end
         resolved[i] = p
       else
         resolved[i] = T.NA
