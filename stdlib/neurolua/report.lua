@@ -23,26 +23,7 @@ end
 
 local closest = require("neurolua.util").closest
 
--- The options table `o` (nil is empty) may hold only the keys in `allowed`; the message
--- matches the C check_options ("unknown option 'captoin' for figure; expected one of:
--- caption, width; did you mean 'caption'?"). level: of the caller to blame.
-local function check_options(o, what, allowed, argn, level)
-  if o == nil then return {} end
-  if type(o) ~= "table" then
-    error(("bad argument #%d to '%s' (options table expected, got %s)"):format(argn, what, type_name(o)), level + 1)
-  end
-  for k in pairs(o) do
-    local known = false
-    for _, a in ipairs(allowed) do known = known or k == a end
-    if not known then
-      local msg = ("unknown option '%s' for %s; expected one of: %s"):format(tostring(k), what, table.concat(allowed, ", "))
-      local near = type(k) == "string" and closest(k, allowed)
-      if near then msg = msg .. ("; did you mean '%s'?"):format(near) end
-      error(("bad argument #%d to '%s' (%s)"):format(argn, what, msg), level + 1)
-    end
-  end
-  return o
-end
+local check_options = require("neurolua.util").check_options
 
 local function check_string(v, what, argn, level)
   if type(v) ~= "string" then

@@ -174,19 +174,7 @@ function M.participants(path, options)
   if type(path) ~= "string" then
     error(("bad argument #1 to 'participants' (a file path expected, got %s)"):format(type_name(path)), 2)
   end
-  options = options or {}
-  if type(options) ~= "table" then
-    error(("bad argument #2 to 'participants' (an options table expected, got %s)"):format(type_name(options)), 2)
-  end
-  for k in pairs(options) do
-    local known = false
-    for _, a in ipairs(participants_options) do known = known or k == a end
-    if not known then
-      local near = type(k) == "string" and closest(k, participants_options)
-      error(("bad argument #2 to 'participants' (unknown option '%s'; expected one of: %s%s)"):format(tostring(k),
-            table.concat(participants_options, ", "), near and ("; did you mean '" .. near .. "'?") or ""), 2)
-    end
-  end
+  options = require("neurolua.util").check_options(options, "participants", participants_options, 2, 2)
   local na_policy = options.na or "error"
   if na_policy ~= "error" and na_policy ~= "drop" then
     error(("bad argument #2 to 'participants' (option 'na' must be \"error\" or \"drop\", got %s)"):format(
@@ -476,16 +464,7 @@ function M.regional_volumes(tbl, atlas, options)
   if type_name(atlas) ~= "neurolua.Atlas" then
     error(("bad argument #2 to 'regional_volumes' (a neurolua.Atlas expected, got %s)"):format(type_name(atlas)), 2)
   end
-  options = options or {}
-  for k in pairs(options) do
-    local known = false
-    for _, a in ipairs(map_options) do known = known or k == a end
-    if not known then
-      local near = type(k) == "string" and closest(k, map_options)
-      error(("bad argument #3 to 'regional_volumes' (unknown option '%s'; expected one of: %s%s)"):format(tostring(k),
-            table.concat(map_options, ", "), near and ("; did you mean '" .. near .. "'?") or ""), 2)
-    end
-  end
+  options = require("neurolua.util").check_options(options, "regional_volumes", map_options, 3, 2)
   local checks = options.checks or "error"
   if checks ~= "error" and checks ~= "warn" and checks ~= "off" then
     error(("bad argument #3 to 'regional_volumes' (option 'checks' must be \"error\", \"warn\" or \"off\", got %s)")

@@ -1,5 +1,5 @@
 -- neurolua/util.lua: small helpers the Lua standard library shares (not part of the
--- documented surface): did-you-mean suggestions.
+-- documented surface): did-you-mean suggestions, option checks.
 local M = {}
 
 -- Edit distance with transpositions, case-insensitive: the rule of the C side's
@@ -32,5 +32,33 @@ function M.closest(key, names)
 end
 
 M.distance = distance
+
+local function type_name(x)
+  local mt = getmetatable(x)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(x)
+end
+
+-- The options table `o` (nil is empty) may hold only the keys in `allowed`; the message
+-- matches the C check_options ("unknown option 'captoin' for figure; expected one of:
+-- caption, width; did you mean 'caption'?"). level: of the caller to blame.
+function M.check_options(o, what, allowed, argn, level)
+  if o == nil then return {} end
+  if type(o) ~= "table" then
+    error(("bad argument #%d to '%s' (options table expected, got %s)"):format(argn, what, type_name(o)), level + 1)
+  end
+  for k in pairs(o) do
+    local known = false
+    for _, a in ipairs(allowed) do known = known or k == a end
+    if not known then
+      local msg = ("unknown option '%s' for %s; expected one of: %s"):format(tostring(k), what, table.concat(allowed, ", "))
+      local near = type(k) == "string" and M.closest(k, allowed)
+      if near then msg = msg .. ("; did you mean '%s'?"):format(near) end
+      error(("bad argument #%d to '%s' (%s)"):format(argn, what, msg), level + 1)
+    end
+  end
+  return o
+end
+
 
 return M

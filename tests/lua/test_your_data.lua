@@ -170,6 +170,10 @@ T.test("column and cohort names get a did-you-mean and the fix", function()
   local err = T.raises(function() nl.study.participants(path) end, "missing column 'age'")
   T.truthy(err:find("did you mean 'Age' for 'age'?", 1, true), err)
   T.truthy(err:find('rename = { ["Age"] = "age" }', 1, true), err)
+  T.raises(function() nl.study.participants(path, { renmae = { Age = "age" } }) end,
+    "unknown option 'renmae' for participants; expected one of: na, na_values, sex, rename, required, quiet; did you mean 'rename'?")
+  T.raises(function() nl.study.regional_volumes(nl.table.new{}, nl.atlas.load("aal"), { check = "warn" }) end,
+    "did you mean 'checks'?")
   local t = nl.study.participants(path, { rename = { Age = "age" } })
   T.eq(t.age[1], nl.study.participants(sim .. "/participants.tsv").age[1])
   local cap = table_with(function(r)
