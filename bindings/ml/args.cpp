@@ -4,6 +4,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
 #include "core/fields.hpp"
 #include "ml/args.hpp"
 
@@ -73,47 +78,266 @@ double element(lua_State* L, int idx, const VecSrc& src, lua_Integer k, bool& ok
   return 0;
 }
 
-// Which number coding the labels use: true when {1, 0}.
-bool zero_one_coding(lua_State* L, int idx, const VecSrc& kind, lua_Integer n) {
-  bool ok, is_bool;
-  for (lua_Integer k = 0; k < n; ++k) {
-    const double v = element(L, idx, kind, k, ok, is_bool);
-    if (ok && !is_bool && v == 0) return true;
+// ---------------------------------------------------------------- labels
+
+// One label as read: its kind and value (Boolean as 1/0 in num).
+enum class LKind { Number, Boolean, Text, Missing, Other };
+struct LabelCell {
+  LKind kind = LKind::Other;
+  double num = 0;
+  std::string text;
+  const char* type = "";  // Other: the Lua type name (a static string)
+};
+
+// Element k (0-based) of the labels at idx. Pushes and pops only: cannot raise.
+LabelCell label_cell(lua_State* L, int idx, const VecSrc& src, lua_Integer k) {
+  LabelCell c;
+  const auto number = [&](double v) {
+    c.kind = std::isnan(v) ? LKind::Missing : LKind::Number;
+    c.num = v;
+  };
+  switch (src.kind) {
+    case VecKind::Matrix: number(src.m->data()[k]); break;
+    case VecKind::Column: {
+      const nl::Column& col = *src.c;
+      const auto i = static_cast<std::size_t>(k);
+      if (col.is_missing(i)) {
+        c.kind = LKind::Missing;
+      } else if (col.type() == nl::ColumnType::String) {
+        c.kind = LKind::Text;
+        c.text = col.string(i);
+      } else if (col.type() == nl::ColumnType::Bool) {
+        c.kind = LKind::Boolean;
+        c.num = col.boolean(i) ? 1 : 0;
+      } else {
+        number(col.number(i));
+      }
+      break;
+    }
+    case VecKind::Array: {
+      const int t = lua_rawgeti(L, idx, k + 1);
+      if (t == LUA_TNUMBER) {
+        number(lua_tonumber(L, -1));
+      } else if (t == LUA_TBOOLEAN) {
+        c.kind = LKind::Boolean;
+        c.num = lua_toboolean(L, -1) ? 1 : 0;
+      } else if (t == LUA_TSTRING) {
+        std::size_t len = 0;
+        const char* str = lua_tolstring(L, -1, &len);
+        c.kind = LKind::Text;
+        c.text.assign(str, len);
+      } else if (t == LUA_TNIL || luaL_testudata(L, -1, "neurolua.NA")) {
+        c.kind = LKind::Missing;
+      } else {
+        c.type = luaL_typename(L, -1);
+      }
+      lua_pop(L, 1);
+      break;
+    }
   }
-  return false;
+  return c;
+}
+
+bool same_label(const LabelCell& a, const LabelCell& b) {
+  return a.kind == b.kind && (a.kind == LKind::Text ? a.text == b.text : a.num == b.num);
+}
+
+// A label as written in messages: 'responder', 2, true.
+std::string show_label(const LabelCell& c) {
+  if (c.kind == LKind::Text) return fmt::format("'{}'", c.text);
+  if (c.kind == LKind::Boolean) return c.num != 0 ? "true" : "false";
+  return fmt::format("{}", c.num);
+}
+
+// The value as stored in ClassLabels (text unquoted).
+std::string raw_label(const LabelCell& c) { return c.kind == LKind::Text ? c.text : show_label(c); }
+
+const char* kind_name(LKind k) {
+  switch (k) {
+    case LKind::Number: return "numbers";
+    case LKind::Boolean: return "booleans";
+    case LKind::Text: return "text";
+    default: return "values";
+  }
+}
+
+// "entry 7", with the participant when the caller's covariates have participant_id.
+std::string row_name(const LabelOptions& o, lua_Integer k) {
+  std::string s = fmt::format("entry {}", k + 1);
+  if (o.ids) {
+    const nl::ColumnPtr* c = o.ids->find("participant_id");
+    const auto i = static_cast<std::size_t>(k);
+    if (c && i < (*c)->size() && !(*c)->is_missing(i))
+      s += fmt::format(" (participant_id {})", nl::format_cell(**c, i));
+  }
+  return s;
+}
+
+struct Distinct {
+  LabelCell value;
+  lua_Integer count = 0;
+};
+
+// "'responder' (52) and 'nonresponder' (47)", or a comma list for more values.
+std::string list_values(const std::vector<Distinct>& v, bool more) {
+  std::string s;
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    if (j > 0) s += (v.size() == 2 && !more) ? " and " : ", ";
+    s += fmt::format("{} ({})", show_label(v[j].value), v[j].count);
+  }
+  if (more) s += ", and more";
+  return s;
+}
+
+struct Decoded {
+  std::vector<int> cls;  // index into values, per entry
+  std::vector<Distinct> values;
+  int positive = -1;  // index into values; -1: the positive class is absent
+  nl::ml::ClassLabels classes;
+};
+
+// Reads, checks and codes the labels; throws ArgError(idx, ...) naming what is wrong.
+Decoded decode_labels(lua_State* L, int idx, const char* what, const LabelOptions& o, const VecSrc& src,
+                      lua_Integer n) {
+  constexpr std::size_t kMaxListed = 12;
+  Decoded d;
+  d.cls.assign(static_cast<std::size_t>(n), -1);
+  bool more = false;
+  LabelCell first;
+  lua_Integer first_at = -1;
+  for (lua_Integer k = 0; k < n; ++k) {
+    LabelCell c = label_cell(L, idx, src, k);
+    if (c.kind == LKind::Missing)
+      throw ArgError(idx, fmt::format("{}: {} is missing; give every participant a class label or leave the "
+                                      "participant out",
+                                      what, row_name(o, k)));
+    if (c.kind == LKind::Other)
+      throw ArgError(idx, fmt::format("{}: {} is a {}, not a class label (text, a number or a boolean)", what,
+                                      row_name(o, k), c.type));
+    if (first_at < 0) {
+      first = c;
+      first_at = k;
+    } else if (c.kind != first.kind) {
+      throw ArgError(idx, fmt::format("{}: {} is {} but {} is {}; the labels must all be {} or all be {}", what,
+                                      row_name(o, first_at), show_label(first), row_name(o, k), show_label(c),
+                                      kind_name(first.kind), kind_name(c.kind)));
+    }
+    std::size_t j = 0;
+    while (j < d.values.size() && !same_label(d.values[j].value, c)) ++j;
+    if (j == d.values.size()) {
+      if (d.values.size() == kMaxListed) {
+        more = true;
+        continue;
+      }
+      d.values.push_back(Distinct{std::move(c), 0});
+    }
+    ++d.values[j].count;
+    d.cls[static_cast<std::size_t>(k)] = static_cast<int>(j);
+  }
+  const LKind kind = first.kind;
+  if (d.values.size() > 2 || more)
+    throw ArgError(idx, fmt::format("{}: {} distinct values ({}); a classifier needs exactly two classes: recode the "
+                                    "labels into two groups",
+                                    what, more ? fmt::format("more than {}", kMaxListed) : std::to_string(d.values.size()),
+                                    list_values(d.values, more)));
+  if (o.known && kind == LKind::Text && o.known->kind == nl::ml::ClassLabels::Kind::Text)
+    for (const auto& v : d.values)
+      if (v.value.text != o.known->positive && v.value.text != o.known->negative)
+        throw ArgError(idx, fmt::format("{}: {} ({} entries) is not a class of the trained model ('{}' = +1, '{}' = "
+                                        "-1)",
+                                        what, show_label(v.value), v.count, o.known->positive, o.known->negative));
+  // The positive class: the option, else the default coding of booleans and numbers.
+  LabelCell want;
+  want.kind = kind;
+  if (o.positive) {
+    const int t = lua_type(L, o.positive);
+    if (t == LUA_TSTRING) {
+      want.kind = LKind::Text;
+      want.text = lua_tostring(L, o.positive);
+    } else if (t == LUA_TNUMBER) {
+      want.kind = LKind::Number;
+      want.num = lua_tonumber(L, o.positive);
+      // true/1 = positive: a number names a boolean class as 1 (true) or 0 (false).
+      if (kind == LKind::Boolean && (want.num == 1 || want.num == 0)) want.kind = LKind::Boolean;
+    } else if (t == LUA_TBOOLEAN) {
+      want.kind = LKind::Boolean;
+      want.num = lua_toboolean(L, o.positive) ? 1 : 0;
+      if (kind == LKind::Number && want.num == 1) want.kind = LKind::Number;
+    } else {
+      throw ArgError(idx, fmt::format("{}: option 'positive' must be one of the two label values (text, a number or "
+                                      "a boolean), got a {}",
+                                      what, lua_typename(L, t)));
+    }
+    if (want.kind != kind)
+      throw ArgError(idx, fmt::format("{}: positive = {} but the labels are {}: {}", what, show_label(want),
+                                      kind_name(kind), list_values(d.values, false)));
+  } else if (kind == LKind::Boolean) {
+    want.num = 1;
+  } else if (kind == LKind::Number) {
+    bool pm = true, zo = true;
+    for (const auto& v : d.values) {
+      pm = pm && (v.value.num == 1 || v.value.num == -1);
+      zo = zo && (v.value.num == 1 || v.value.num == 0);
+    }
+    if (!pm && !zo)
+      throw ArgError(idx, fmt::format("{}: the labels are the numbers {}; labels must be +1/-1, 1/0 or true/false{}",
+                                      what, list_values(d.values, false),
+                                      o.takes_positive ? fmt::format(", or name the positive class, e.g. positive = {}",
+                                                                     show_label(d.values.back().value))
+                                                       : std::string()));
+    want.num = 1;
+  } else {
+    throw ArgError(idx, fmt::format("{}: the labels are text, {}; say which class is the positive one (+1){}", what,
+                                    list_values(d.values, false),
+                                    o.takes_positive
+                                        ? fmt::format(", e.g. {{ positive = \"{}\" }}", d.values.front().value.text)
+                                        : std::string(": this function takes true/false, +1/-1 or 1/0, so recode them")));
+  }
+  for (std::size_t j = 0; j < d.values.size(); ++j)
+    if (same_label(d.values[j].value, want)) d.positive = static_cast<int>(j);
+  if (o.positive && d.positive < 0 && d.values.size() == 2)
+    throw ArgError(idx, fmt::format("{}: positive = {} is not one of the labels, which are {}", what,
+                                    show_label(want), list_values(d.values, false)));
+  d.classes.kind = kind == LKind::Text      ? nl::ml::ClassLabels::Kind::Text
+                   : kind == LKind::Boolean ? nl::ml::ClassLabels::Kind::Boolean
+                                            : nl::ml::ClassLabels::Kind::Number;
+  d.classes.positive = raw_label(want);
+  d.classes.negative.clear();
+  for (std::size_t j = 0; j < d.values.size(); ++j)
+    if (static_cast<int>(j) != d.positive) d.classes.negative = raw_label(d.values[j].value);
+  if (o.known && o.known->kind == d.classes.kind && d.classes.negative.empty()) d.classes.negative = o.known->negative;
+  return d;
 }
 
 }  // namespace
 
-lua_Integer validate_labels(lua_State* L, int idx, const char* what) {
-  VecSrc kind;
-  const lua_Integer n = vector_length(L, idx, what, kind);
+lua_Integer validate_labels(lua_State* L, int idx, const char* what, const LabelOptions& o) {
+  VecSrc src;
+  const lua_Integer n = vector_length(L, idx, what, src);
   if (n == 0) luaL_argerror(L, idx, lua_pushfstring(L, "%s are empty", what));
-  const bool zero_one = zero_one_coding(L, idx, kind, n);
-  for (lua_Integer k = 0; k < n; ++k) {
-    bool ok, is_bool;
-    const double v = element(L, idx, kind, k, ok, is_bool);
-    if (!ok)
-      luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is missing or not a number/boolean", what, k + 1));
-    if (is_bool) continue;
-    const bool valid = zero_one ? (v == 0 || v == 1) : (v == 1 || v == -1);
-    if (!valid)
-      luaL_argerror(L, idx, lua_pushfstring(L, "%s: entry %I is %f; labels must be +1/-1, 1/0 or true/false", what,
-                                            k + 1, v));
-  }
+  protect(L, [&] {
+    decode_labels(L, idx, what, o, src, n);
+    return 0;
+  });
   return n;
 }
 
-void read_labels(lua_State* L, int idx, nl::Vector& y) {
-  VecSrc kind;
-  bool ok, is_bool;
+void read_labels(lua_State* L, int idx, nl::Vector& y, const LabelOptions& o, nl::ml::ClassLabels* classes) {
+  VecSrc src;
   // Validated before: vector_length cannot raise here.
-  vector_length(L, idx, "labels", kind);
-  const auto n = static_cast<lua_Integer>(y.size());
-  const bool zero_one = zero_one_coding(L, idx, kind, n);
-  for (lua_Integer k = 0; k < n; ++k) {
-    const double v = element(L, idx, kind, k, ok, is_bool);
-    y(k) = (is_bool || zero_one) ? (v != 0 ? 1.0 : -1.0) : v;
+  vector_length(L, idx, "labels", src);
+  const Decoded d = decode_labels(L, idx, "labels", o, src, static_cast<lua_Integer>(y.size()));
+  for (Eigen::Index k = 0; k < y.size(); ++k) y(k) = d.cls[static_cast<std::size_t>(k)] == d.positive ? 1.0 : -1.0;
+  if (classes) *classes = d.classes;
+}
+
+void push_positive(lua_State* L, const nl::ml::ClassLabels& c) {
+  switch (c.kind) {
+    case nl::ml::ClassLabels::Kind::Text: lua_pushlstring(L, c.positive.data(), c.positive.size()); break;
+    case nl::ml::ClassLabels::Kind::Boolean: lua_pushboolean(L, c.positive == "true"); break;
+    case nl::ml::ClassLabels::Kind::Number:
+      if (lua_stringtonumber(L, c.positive.c_str()) == 0) lua_pushinteger(L, 1);
+      break;
   }
 }
 

@@ -38,11 +38,28 @@ inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what) 
 // is alive in a frame that may longjmp.
 enum class VecKind { Matrix, Column, Array };
 
-// Labels: booleans (true = +1), numbers all in {+1, -1}, or numbers all in {1, 0}
-// (1 = +1). Missing values and anything else raise, naming the position. Returns n.
-lua_Integer validate_labels(lua_State* L, int idx, const char* what);
-// Fills y (already sized n) with +1/-1.
-void read_labels(lua_State* L, int idx, nl::Vector& y);
+// Labels: two classes, given as booleans, numbers or text (a Lua list, a Column or a
+// one-column Matrix), mapped to +1 (the positive class) and -1. Without a positive
+// class: booleans (true = +1), numbers all in {+1, -1} or all in {1, 0} (1 = +1); text
+// or other numbers raise, listing the values found and how to choose (positive =
+// "responder"). More than two distinct values, a missing entry (naming the row and,
+// with `ids`, the participant) or a mix of kinds raise too.
+struct LabelOptions {
+  int positive = 0;                            // stack index of the `positive` value; 0: none
+  const nl::Table* ids = nullptr;              // its participant_id column names rows in messages
+  const nl::ml::ClassLabels* known = nullptr;  // text labels must be one of these classes
+  bool takes_positive = true;                  // the caller has option `positive` (for hints)
+};
+
+// Validates the labels at idx (raises naming the argument); returns their number.
+lua_Integer validate_labels(lua_State* L, int idx, const char* what, const LabelOptions& o = {});
+// Fills y (already sized n) with +1/-1 and, when given, classes with the coding. Call
+// inside protect() after validate_labels (it throws ArgError, it does not raise).
+void read_labels(lua_State* L, int idx, nl::Vector& y, const LabelOptions& o = {},
+                 nl::ml::ClassLabels* classes = nullptr);
+// Pushes the positive class of `c` as a Lua value (a string, number or boolean), to
+// serve as the default `positive` of new labels.
+void push_positive(lua_State* L, const nl::ml::ClassLabels& c);
 
 // Scores: finite or not, numbers only (a Bool column is refused). Returns n.
 lua_Integer validate_scores(lua_State* L, int idx, const char* what);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -81,7 +82,29 @@ int validate_user_folds(lua_State* L, int idx, lua_Integer n, int k) {
     lua_pop(L, 1);
     return 0;
   }
-  if (!lua_istable(L, -1)) luaL_argerror(L, idx, "option 'folds' must be a list of fold lists");
+  if (const nl::Table* t = test<nl::Table>(L, -1)) {
+    // A folds_ Table: every column but `subject` is a repeat.
+    int reps = 0;
+    protect(L, [&] {
+      if (t->nrows() != static_cast<std::size_t>(n))
+        throw ArgError(idx, fmt::format("option 'folds': the Table has {} rows for {} subjects", t->nrows(), n));
+      for (const auto& c : t->columns()) {
+        if (c->name() == "subject") continue;
+        ++reps;
+        for (std::size_t i = 0; i < c->size(); ++i) {
+          const double v = c->type() == nl::ColumnType::Number && !c->is_missing(i) ? c->number(i) : -1;
+          if (!(v >= 1 && v <= k && v == std::floor(v)))
+            throw ArgError(idx, fmt::format("option 'folds': column '{}' row {} must be a fold number in 1..{}",
+                                            c->name(), i + 1, k));
+        }
+      }
+      if (reps == 0) throw ArgError(idx, "option 'folds': the Table has no repeat column");
+      return 0;
+    });
+    lua_pop(L, 1);
+    return reps;
+  }
+  if (!lua_istable(L, -1)) luaL_argerror(L, idx, "option 'folds' must be a list of fold lists or a folds_ Table");
   const int f = lua_gettop(L);
   const auto reps = static_cast<lua_Integer>(lua_rawlen(L, f));
   if (reps == 0) luaL_argerror(L, idx, "option 'folds' is empty");
@@ -103,6 +126,16 @@ int validate_user_folds(lua_State* L, int idx, lua_Integer n, int k) {
 
 void read_user_folds(lua_State* L, int idx, std::vector<std::vector<int>>& out) {
   lua_getfield(L, idx, "folds");
+  if (const nl::Table* t = test<nl::Table>(L, -1)) {
+    std::size_t r = 0;
+    for (const auto& c : t->columns()) {
+      if (c->name() == "subject") continue;
+      for (std::size_t i = 0; i < out[r].size(); ++i) out[r][i] = static_cast<int>(c->number(i)) - 1;
+      ++r;
+    }
+    lua_pop(L, 1);
+    return;
+  }
   for (std::size_t r = 0; r < out.size(); ++r) {
     lua_rawgeti(L, -1, static_cast<lua_Integer>(r + 1));
     for (std::size_t i = 0; i < out[r].size(); ++i) {
@@ -120,19 +153,36 @@ struct Features {
   const Matrix* matrix = nullptr;
   const nl::Table* table = nullptr;
   lua_Integer rows() const { return matrix ? matrix->rows() : static_cast<lua_Integer>(table->nrows()); }
-  // Call inside protect(): the Table's columns may be the wrong type. A non-finite
-  // value in a Table is reported here by column name (the engine names a Matrix
-  // column by number). `what` starts the message ("nested CV").
-  Matrix get(std::vector<std::string>* names, const char* what) const {
+  // Call inside protect(): the Table's columns may be the wrong type. A missing or
+  // non-finite value in a Table is reported here by column name (the engine names a
+  // Matrix column by number); missing values (NA, NaN) pass when the pipeline's first
+  // step imputes them. `what` starts the message ("nested CV").
+  template <class Steps>
+  Matrix get(std::vector<std::string>* names, const char* what, const Steps& steps) const {
     if (matrix) return *matrix;
     if (names) *names = table->names();
-    Matrix X = nl::to_matrix(*table, table->names(), false).X;
-    for (Eigen::Index j = 0; j < X.cols(); ++j)
-      for (Eigen::Index i = 0; i < X.rows(); ++i)
-        if (!std::isfinite(X(i, j)))
-          throw nl::ValueError(fmt::format("{}: feature column '{}' has a non-finite value ({}) in row {}", what,
-                                           table->columns()[static_cast<std::size_t>(j)]->name(),
-                                           std::isnan(X(i, j)) ? "NaN" : fmt::format("{}", X(i, j)), i + 1));
+    const auto n = static_cast<Eigen::Index>(table->nrows());
+    Matrix X(n, static_cast<Eigen::Index>(table->ncols()));
+    const bool imputes = !steps.empty() && steps.front()->name() == "impute";
+    for (Eigen::Index j = 0; j < X.cols(); ++j) {
+      const nl::Column& col = *table->columns()[static_cast<std::size_t>(j)];
+      if (col.type() == nl::ColumnType::String)
+        throw nl::ValueError(fmt::format("{}: feature column '{}' holds strings; features must be numbers", what,
+                                         col.name()));
+      for (Eigen::Index i = 0; i < X.rows(); ++i) {
+        const auto r = static_cast<std::size_t>(i);
+        X(i, j) = col.is_missing(r) ? std::numeric_limits<double>::quiet_NaN() : col.numeric(r);
+        const bool missing = col.is_missing(r) || std::isnan(X(i, j));
+        if (std::isfinite(X(i, j)) || (missing && imputes)) continue;
+        if (missing)
+          throw nl::ValueError(fmt::format(
+              "{}: feature column '{}' has a missing value ({}) in row {}; add nl.ml.impute{{}} as the first "
+              "pipeline step (fitted on each training fold) or leave the participant out",
+              what, col.name(), col.is_missing(static_cast<std::size_t>(i)) ? "NA" : "NaN", i + 1));
+        throw nl::ValueError(fmt::format("{}: feature column '{}' has a non-finite value ({}) in row {}", what,
+                                         col.name(), X(i, j), i + 1));
+      }
+    }
     return X;
   }
 };
@@ -152,19 +202,24 @@ int nested(lua_State* L) {
   const std::vector<double>* grid = nullptr;
   const nl::ml::PipelineSpec* spec = pipeline_spec(L, 1, &grid);
   const Features features = check_features(L, 2);
-  const lua_Integer n = validate_labels(L, 3, "labels");
-  if (n != features.rows())
-    luaL_argerror(L, 3, lua_pushfstring(L, "%d labels for %d rows of data", (int)n, (int)features.rows()));
   nl::ml::NestedCvOptions o;
   int permutations = 0;
   auto mode = nl::ml::PermutationMode::NeuroMiner;
   const nl::Table* cov = nullptr;
   int user_reps = 0;
+  // Stack: 4 options, 5 their `positive` value (kept there for reading the labels).
+  check_options(L, 4, "nested",
+                {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive"});
+  lua_settop(L, 4);
+  LabelOptions lo;
+  if (lua_istable(L, 4)) lua_getfield(L, 4, "positive");
+  else lua_pushnil(L);
+  if (!lua_isnil(L, 5)) lo.positive = 5;
   if (!lua_isnoneornil(L, 4)) {
-    check_options(L, 4, "nested", {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds"});
     lua_getfield(L, 4, "covariates");
     if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
       luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
+    lo.ids = cov;
     opt_pair(L, 4, "outer", o.outer_folds, o.outer_repeats);
     opt_pair(L, 4, "inner", o.inner_folds, o.inner_repeats);
     o.seed = static_cast<std::uint64_t>(
@@ -172,13 +227,17 @@ int nested(lua_State* L) {
     permutations = static_cast<int>(opt_integer(L, 4, "permutations", 0, 1000000, 0));
     mode = opt_choice(L, 4, "mode", {"neurominer", "full"}, 0) == 1 ? nl::ml::PermutationMode::Full
                                                                      : nl::ml::PermutationMode::NeuroMiner;
-    lua_settop(L, 4);
-    user_reps = validate_user_folds(L, 4, n, o.outer_folds);
+    lua_settop(L, 5);
   }
+  const lua_Integer n = validate_labels(L, 3, "labels", lo);
+  if (n != features.rows())
+    luaL_argerror(L, 3, lua_pushfstring(L, "%d labels for %d rows of data", (int)n, (int)features.rows()));
+  if (!lua_isnoneornil(L, 4)) user_reps = validate_user_folds(L, 4, n, o.outer_folds);
   auto* slot = new_object<CvObject>(L);
   return protect(L, [&] {
     Vector y(n);
-    read_labels(L, 3, y);
+    nl::ml::ClassLabels classes;
+    read_labels(L, 3, y, lo, &classes);
     if (user_reps > 0) {
       o.outer_assignment.assign(static_cast<std::size_t>(user_reps), std::vector<int>(static_cast<std::size_t>(n)));
       read_user_folds(L, 4, o.outer_assignment);
@@ -186,11 +245,12 @@ int nested(lua_State* L) {
     }
     auto cv = std::make_shared<CvObject>();
     std::vector<std::string> names;
-    const Matrix X = features.get(&names, "nested CV");
+    const Matrix X = features.get(&names, "nested CV", spec->steps);
     cv->spec = *spec;
     cv->mode = mode;
     cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o);
     cv->result.feature_names = std::move(names);
+    cv->result.classes = std::move(classes);
     if (permutations > 0)
       cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
                                                   progress_bar(permutations));
@@ -219,6 +279,39 @@ void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::str
   if (key == "p_") lua_pushnumber(L, pr.p_count);
   else if (key == "p_plus_one_") lua_pushnumber(L, pr.p_plus_one);
   else push_new<Matrix>(L, [&] { return Matrix(Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size()))); });
+}
+
+// The class line of a printed result: "classes: +1 = 'responder' (52), -1 = 'nonresponder' (47)".
+std::string classes_line(const nl::ml::ClassLabels& c, const Vector& y) {
+  const auto pos = (y.array() > 0).count(), neg = (y.array() < 0).count();
+  const auto show = [&](const std::string& v) {
+    return c.kind == nl::ml::ClassLabels::Kind::Text ? fmt::format("'{}'", v) : v;
+  };
+  return fmt::format("  classes: +1 = {} ({}), -1 = {} ({})", show(c.positive), pos,
+                     c.negative.empty() ? std::string("(none)") : show(c.negative), neg);
+}
+
+// Pushes a class value as the caller gave it (text, number or boolean); nil when empty.
+void push_class(lua_State* L, const nl::ml::ClassLabels& c, const std::string& v) {
+  if (v.empty()) lua_pushnil(L);
+  else if (c.kind == nl::ml::ClassLabels::Kind::Text) lua_pushlstring(L, v.data(), v.size());
+  else if (c.kind == nl::ml::ClassLabels::Kind::Boolean) lua_pushboolean(L, v == "true");
+  else if (lua_stringtonumber(L, v.c_str()) == 0) lua_pushnil(L);
+}
+
+// The folds as a Table: `subject` (its row in X) and one column per repeat giving each row's fold
+// number (1-based); assign[r][i] is 0-based, -1 for a row outside the split.
+std::shared_ptr<nl::Table> folds_table(const std::vector<Eigen::Index>& rows, const std::vector<std::vector<int>>& assign) {
+  auto t = std::make_shared<nl::Table>();
+  std::vector<double> row(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) row[i] = static_cast<double>(rows[i] + 1);
+  t->set(std::make_shared<nl::Column>(nl::Column::numbers("subject", std::move(row))));
+  for (std::size_t r = 0; r < assign.size(); ++r) {
+    std::vector<double> f(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) f[i] = static_cast<double>(assign[r][i] + 1);
+    t->set(std::make_shared<nl::Column>(nl::Column::numbers(fmt::format("repeat_{}", r + 1), std::move(f))));
+  }
+  return t;
 }
 
 // r.<field>: a learned field, a method, or an error naming the fields (no_field).
@@ -252,6 +345,18 @@ int r_index(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(r.options.seed));
   } else if (key == "y_") {
     push_new<Matrix>(L, [&] { return Matrix(r.data->y); });
+  } else if (key == "positive_") {
+    push_positive(L, r.classes);
+  } else if (key == "negative_") {
+    push_class(L, r.classes, r.classes.negative);
+  } else if (key == "folds_") {
+    auto* slot = new_object<nl::Table>(L);
+    return protect(L, [&] {
+      std::vector<Eigen::Index> rows(r.scores.size());
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<Eigen::Index>(i);
+      *slot = folds_table(rows, r.outer_assignment);
+      return 1;
+    });
   } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
     if (!cv.permutations) {
       lua_pushnil(L);
@@ -281,17 +386,37 @@ int r_scores(lua_State* L) {
 }
 
 int r_fields(lua_State* L) {
-  return push_names(L, {"median_", "y_", "chosen_C_", "inner_bac_", "models_", "metrics_", "feature_names_", "seed_",
-                              "p_", "p_plus_one_", "permutation_bac_"});
+  return push_names(L, {"median_", "y_", "positive_", "negative_", "folds_", "chosen_C_", "inner_bac_", "models_",
+                        "metrics_", "feature_names_", "seed_", "p_", "p_plus_one_", "permutation_bac_"});
 }
 
 int r_tostring(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
   return protect(L, [&] {
-    const std::string s = fmt::format("nested CV: {} base models, {} subjects, {} features\n{}", cv.result.models.size(),
-                                      cv.result.scores.size(), cv.result.data ? cv.result.data->X.cols() : 0,
-                                      table2_row(cv.result.metrics, cv.result.auc, cv.permutations));
+    const std::string s = fmt::format(
+        "nested CV: {} base models, {} subjects, {} features\n{}\n{}", cv.result.models.size(), cv.result.scores.size(),
+        cv.result.data ? cv.result.data->X.cols() : 0,
+        cv.result.data ? classes_line(cv.result.classes, cv.result.data->y) : std::string("  classes: unknown"),
+        table2_row(cv.result.metrics, cv.result.auc, cv.permutations));
     lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+
+// r:inner_folds(repeat, fold) -> Table: the CV1 folds inside CV2 fold `fold` of outer
+// repeat `repeat`: one row per subject of that CV2 training set (`subject`, its row in X)
+// and one column per inner repeat giving its CV1 test fold (1-based).
+int r_inner_folds(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  const auto& res = cv.result;
+  const int k = res.options.outer_folds;
+  const auto reps = static_cast<lua_Integer>(res.outer_assignment.size());
+  const lua_Integer rep = check_range(L, 2, 1, reps, "outer repeat");
+  const lua_Integer fold = check_range(L, 3, 1, k, "outer fold");
+  auto* slot = new_object<nl::Table>(L);
+  return protect(L, [&] {
+    const nl::ml::InnerFolds f = nl::ml::inner_folds(res, static_cast<std::size_t>((rep - 1) * k + (fold - 1)));
+    *slot = folds_table(f.rows, f.assignment);
     return 1;
   });
 }
@@ -368,11 +493,7 @@ int r_apply(lua_State* L) {
   }
   lua_settop(L, 4);
   lua_Integer n = features.rows();
-  if (labels) {
-    const lua_Integer m = validate_labels(L, labels, "labels");
-    if (m != n) luaL_argerror(L, labels, lua_pushfstring(L, "%d labels for %d rows of data", (int)m, (int)n));
-  }
-  check_options(L, opts, "apply", {"covariates", "permutations"});
+  check_options(L, opts, "apply", {"covariates", "permutations", "positive"});
   const nl::Table* cov = nullptr;
   int permutations = 0;
   if (!lua_isnoneornil(L, opts)) {
@@ -382,11 +503,27 @@ int r_apply(lua_State* L) {
     lua_pop(L, 1);
     permutations = static_cast<int>(opt_integer(L, opts, "permutations", 0, 1000000, 0));
   }
+  // The positive class at 5: the option, else the training's, so that the new labels
+  // are read as the training labels were (text must name the training classes).
+  LabelOptions lo;
+  lo.ids = cov;
+  lo.known = &cv.result.classes;
+  if (lua_istable(L, opts)) lua_getfield(L, opts, "positive");
+  else lua_pushnil(L);
+  if (lua_isnil(L, 5)) {
+    lua_pop(L, 1);
+    push_positive(L, cv.result.classes);
+  }
+  lo.positive = 5;
+  if (labels) {
+    const lua_Integer m = validate_labels(L, labels, "labels", lo);
+    if (m != n) luaL_argerror(L, labels, lua_pushfstring(L, "%d labels for %d rows of data", (int)m, (int)n));
+  }
   if (permutations > 0 && !labels) luaL_argerror(L, opts, "permutations need the new subjects' labels");
   auto* slot = new_object<PredictionObject>(L);
   return protect(L, [&] {
     std::vector<std::string> names;
-    const Matrix X = features.get(&names, "apply");
+    const Matrix X = features.get(&names, "apply", cv.spec.steps);
     const auto& trained = cv.result.feature_names;
     if (!names.empty() && !trained.empty()) {
       if (names.size() != trained.size())
@@ -402,7 +539,7 @@ int r_apply(lua_State* L) {
     out->n_models = cv.result.models.size();
     if (labels) {
       Vector y(n);
-      read_labels(L, labels, y);
+      read_labels(L, labels, y, lo);
       nl::ml::check_labels(y, n, "apply");
       out->labelled = true;
       out->labels = y;
@@ -528,6 +665,29 @@ std::vector<Eigen::Index> by_magnitude(const Vector& mean) {
   return order;
 }
 
+// The caveat for the interpretation of a model that is not shown to beat chance: its
+// permutation p ((count + 1) / (n + 1)) is not below 0.05, or no permutations were run.
+// Empty when the model is significant.
+std::string weights_caveat(const CvObject& cv) {
+  constexpr const char* tail = "sign consistency describes the fitted models, not a reliable effect";
+  if (!cv.permutations)
+    return fmt::format("no permutation test (run nl.cv.nested with permutations = 1000): {}", tail);
+  const double p = cv.permutations->p_plus_one;
+  if (p < 0.05) return {};
+  return fmt::format("model not better than chance (p = {:.2g}): {}", p, tail);
+}
+
+// r:weights_caveat() -> the caveat string, or nil when the model beats chance (p < 0.05)
+int r_weights_caveat(lua_State* L) {
+  CvObject& cv = check<CvObject>(L, 1);
+  return protect(L, [&] {
+    const std::string c = weights_caveat(cv);
+    if (c.empty()) lua_pushnil(L);
+    else lua_pushlstring(L, c.data(), c.size());
+    return 1;
+  });
+}
+
 // r:weights([{top, cvr, fdr, units}]) -> Table, one row per feature by |mean weight|
 int r_weights(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
@@ -569,6 +729,11 @@ int r_weights(lua_State* L) {
     add(nl::Column::numbers("p", pick(in.p)));
     add(nl::Column::numbers("q", pick(in.q)));
     add(nl::Column::bools("significant", sig));
+    // The model's permutation p on every row, so that the sign-consistency marks are
+    // never read (or written to a file) without it; NA without permutations.
+    add(nl::Column::numbers("model_p",
+                            std::vector<double>(order.size(), cv.permutations ? cv.permutations->p_plus_one : 0.0),
+                            std::vector<std::uint8_t>(order.size(), cv.permutations ? 0 : 1)));
     *slot = std::move(t);
     return 1;
   });
@@ -662,8 +827,10 @@ int load(lua_State* L) {
 
 const luaL_Reg methods[] = {{"scores", r_scores},
                             {"model", r_model},
+                            {"inner_folds", r_inner_folds},
                             {"apply", r_apply},
                             {"weights", r_weights},
+                            {"weights_caveat", r_weights_caveat},
                             {"weight_matrix", r_weight_matrix},
                             {"weight_map", r_weight_map},
                             {"save", r_save},

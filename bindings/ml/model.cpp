@@ -98,12 +98,20 @@ double opt_positive(lua_State* L, int idx, const char* key, double def) {
 }
 
 // Validates X (Matrix at xi) against labels at yi; returns n. Raises on mismatch.
-lua_Integer check_xy(lua_State* L, int xi, int yi, const char* what) {
+lua_Integer check_xy(lua_State* L, int xi, int yi, const char* what, const LabelOptions& lo = {}) {
   const Matrix& X = check<Matrix>(L, xi);
-  const lua_Integer n = validate_labels(L, yi, "labels");
+  const lua_Integer n = validate_labels(L, yi, "labels", lo);
   if (n != X.rows())
     luaL_argerror(L, yi, lua_pushfstring(L, "%d labels for %d rows of data in '%s'", (int)n, (int)X.rows(), what));
   return n;
+}
+
+// Pushes the `positive` field of the options at idx (nil when idx holds none) and
+// returns its stack index, or 0 when it is nil.
+int push_positive_option(lua_State* L, int idx) {
+  if (lua_istable(L, idx)) lua_getfield(L, idx, "positive");
+  else lua_pushnil(L);
+  return lua_isnil(L, -1) ? 0 : lua_gettop(L);
 }
 
 // ---------------------------------------------------------------- svc
@@ -182,16 +190,20 @@ int new_svc(lua_State* L) {
   });
 }
 
-// svc:fit(X, y) -> svc
+// svc:fit(X, y [, {positive = label}]) -> svc
 int svc_fit(lua_State* L) {
   SvcObject& s = check<SvcObject>(L, 1);
-  const lua_Integer n = check_xy(L, 2, 3, "fit");
+  check_options(L, 4, "fit", {"positive"});
+  lua_settop(L, 4);
+  LabelOptions lo;
+  lo.positive = push_positive_option(L, 4);
+  const lua_Integer n = check_xy(L, 2, 3, "fit", lo);
   if (s.grid.size() > 1)
     luaL_argerror(L, 1, "this svc holds a grid of C values; fit needs one C (tune it with nested CV)");
   const Matrix& X = check<Matrix>(L, 2);
   return protect(L, [&] {
     Vector y(n);
-    read_labels(L, 3, y);
+    read_labels(L, 3, y, lo);
     nl::ml::check_labels(y, X.rows(), "fit");
     nl::Rng rng(s.spec.seed);
     s.model = nl::ml::train_svc(X, y, s.spec, rng);
@@ -296,8 +308,10 @@ int new_select(lua_State* L) {
 // fs:select(Xtrain, ytrain, Xval, yval, svc) -> features (1-based list), validation BAC
 int select_run(lua_State* L) {
   SelectObject& fs = check<SelectObject>(L, 1);
-  const lua_Integer ntr = check_xy(L, 2, 3, "select");
-  const lua_Integer nval = check_xy(L, 4, 5, "select");
+  LabelOptions lo;
+  lo.takes_positive = false;
+  const lua_Integer ntr = check_xy(L, 2, 3, "select", lo);
+  const lua_Integer nval = check_xy(L, 4, 5, "select", lo);
   SvcObject& s = check<SvcObject>(L, 6);
   if (s.grid.size() > 1) luaL_argerror(L, 6, "the svc holds a grid of C values; select needs one C");
   const Matrix& Xtr = check<Matrix>(L, 2);
@@ -305,8 +319,8 @@ int select_run(lua_State* L) {
   lua_settop(L, 6);
   return protect(L, [&] {
     Vector ytr(ntr), yval(nval);
-    read_labels(L, 3, ytr);
-    read_labels(L, 5, yval);
+    read_labels(L, 3, ytr, lo);
+    read_labels(L, 5, yval, lo);
     nl::ml::check_labels(ytr, Xtr.rows(), "select");
     nl::Rng rng(s.spec.seed);
     const nl::ml::Selection sel = nl::ml::forward_select(Xtr, ytr, Xval, yval, s.spec, fs.options, rng);
@@ -376,7 +390,8 @@ int new_pipeline(lua_State* L) {
 
 // The `validation` field of the options at idx: {X = Matrix, y = labels [, covariates = Table]}.
 // Leaves X at val_x, labels at val_y (absolute stack indices) or nil; returns n (0 if absent).
-lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const nl::Table*& val_cov) {
+lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const nl::Table*& val_cov,
+                           const LabelOptions& lo) {
   val_cov = nullptr;
   lua_getfield(L, idx, "validation");
   if (lua_isnil(L, -1)) {
@@ -391,42 +406,51 @@ lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const 
   if (!test<Matrix>(L, val_x)) luaL_argerror(L, idx, "validation.X must be a neurolua.Matrix");
   lua_getfield(L, v, "y");
   val_y = lua_gettop(L);
-  const lua_Integer n = validate_labels(L, val_y, "validation.y");
-  if (n != test<Matrix>(L, val_x)->rows())
-    luaL_argerror(L, idx, lua_pushfstring(L, "validation: %d labels for %d rows", (int)n,
-                                          (int)test<Matrix>(L, val_x)->rows()));
   lua_getfield(L, v, "covariates");
   if (!lua_isnil(L, -1)) {
     val_cov = test<nl::Table>(L, -1);
     if (!val_cov) luaL_argerror(L, idx, "validation.covariates must be a neurolua.Table");
   }
+  LabelOptions vlo = lo;
+  vlo.ids = val_cov;
+  const lua_Integer n = validate_labels(L, val_y, "validation.y", vlo);
+  if (n != test<Matrix>(L, val_x)->rows())
+    luaL_argerror(L, idx, lua_pushfstring(L, "validation: %d labels for %d rows", (int)n,
+                                          (int)test<Matrix>(L, val_x)->rows()));
   return n;
 }
 
-// pipe:fit(X, y [, {covariates = Table, validation = {X =, y =, covariates =}}]) -> pipe
+// pipe:fit(X, y [, {covariates = Table, validation = {X =, y =, covariates =}, positive = label}]) -> pipe
 int pipe_fit(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
-  const lua_Integer n = check_xy(L, 2, 3, "fit");
   const Matrix& X = check<Matrix>(L, 2);
   const nl::Table* cov = nullptr;
   int val_x = 0, val_y = 0;
   const nl::Table* val_cov = nullptr;
   lua_Integer nval = 0;
+  check_options(L, 4, "fit", {"covariates", "validation", "positive"});
+  lua_settop(L, 4);
+  LabelOptions lo;
+  lo.positive = push_positive_option(L, 4);
   if (!lua_isnoneornil(L, 4)) {
-    check_options(L, 4, "fit", {"covariates", "validation"});
     lua_getfield(L, 4, "covariates");
     if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
       luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
-    nval = opt_validation(L, 4, val_x, val_y, val_cov);
+    lo.ids = cov;
+    nval = opt_validation(L, 4, val_x, val_y, val_cov, lo);
   }
+  lo.ids = cov;
+  const lua_Integer n = check_xy(L, 2, 3, "fit", lo);
   if (p.grid.size() > 1)
     luaL_argerror(L, 1, "the pipeline's svc holds a grid of C values; fit needs one C (tune it with nested CV)");
   return protect(L, [&] {
     Vector y(n);
-    read_labels(L, 3, y);
+    read_labels(L, 3, y, lo);
     if (nval > 0) {
       Vector yv(nval);
-      read_labels(L, val_y, yv);
+      LabelOptions vlo = lo;
+      vlo.ids = val_cov;
+      read_labels(L, val_y, yv, vlo);
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov);
     } else {
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, nullptr, nullptr, nullptr);
@@ -538,49 +562,54 @@ int pipe_tostring(lua_State* L) {
 
 // ---------------------------------------------------------------- metrics
 
-// Reads scores (idx) and labels (idx + 1) after validating both; raises on mismatch.
-lua_Integer check_scores_labels(lua_State* L, int idx) {
+// Reads scores (idx) and labels (idx + 1) after validating both, with the options
+// {positive} at idx + 2 (the positive value is pushed; lo records it); raises on mismatch.
+lua_Integer check_scores_labels(lua_State* L, int idx, const char* what, LabelOptions& lo) {
+  check_options(L, idx + 2, what, {"positive"});
+  lua_settop(L, idx + 2);
+  lo.positive = push_positive_option(L, idx + 2);
   const lua_Integer n = validate_scores(L, idx, "scores");
-  const lua_Integer m = validate_labels(L, idx + 1, "labels");
+  const lua_Integer m = validate_labels(L, idx + 1, "labels", lo);
   if (n != m) luaL_argerror(L, idx + 1, lua_pushfstring(L, "%d labels for %d scores", (int)m, (int)n));
   return n;
 }
 
-// nl.ml.metrics(scores, labels) -> a Metrics record: tp, tn, fp, fn, undecided,
+// nl.ml.metrics(scores, labels [, {positive = label}]) -> a Metrics record: tp, tn, fp, fn, undecided,
 // sensitivity, specificity, bac, ppv, npv, accuracy, auc (printing as a one-line summary).
 int metrics_call(lua_State* L) {
   lua_remove(L, 1);  // the nl.ml.metrics table (__call)
-  const lua_Integer n = check_scores_labels(L, 1);
-  lua_settop(L, 2);
+  LabelOptions lo;
+  const lua_Integer n = check_scores_labels(L, 1, "metrics", lo);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
-    read_labels(L, 2, y);
+    read_labels(L, 2, y, lo);
     push_metrics(L, nl::ml::confusion(s, y), nl::ml::auc(s, y));
     return 1;
   });
 }
 
-// nl.ml.metrics.auc(scores, labels) -> number
+// nl.ml.metrics.auc(scores, labels [, {positive}]) -> number
 int metrics_auc(lua_State* L) {
-  const lua_Integer n = check_scores_labels(L, 1);
+  LabelOptions lo;
+  const lua_Integer n = check_scores_labels(L, 1, "auc", lo);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
-    read_labels(L, 2, y);
+    read_labels(L, 2, y, lo);
     lua_pushnumber(L, nl::ml::auc(s, y));
     return 1;
   });
 }
 
-// nl.ml.metrics.roc(scores, labels) -> {fpr = Matrix, tpr = Matrix, thresholds = Matrix}
+// nl.ml.metrics.roc(scores, labels [, {positive}]) -> {fpr = Matrix, tpr = Matrix, thresholds = Matrix}
 int metrics_roc(lua_State* L) {
-  const lua_Integer n = check_scores_labels(L, 1);
-  lua_settop(L, 2);
+  LabelOptions lo;
+  const lua_Integer n = check_scores_labels(L, 1, "roc", lo);
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
-    read_labels(L, 2, y);
+    read_labels(L, 2, y, lo);
     push_roc(L, nl::ml::roc_curve(s, y));
     return 1;
   });

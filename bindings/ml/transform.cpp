@@ -1,7 +1,7 @@
 // bindings/ml/transform.cpp: nl.ml preprocessing steps as "neurolua.Transform" objects.
 //
-// One Lua type for every label-independent step (scale, prune, regress_out, pca,
-// robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
+// One Lua type for every label-independent step (scale, prune, impute, regress_out,
+// pca, robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
 //   local s = nl.ml.scale{ range = {-1, 1} }
 //   s:fit(X)                 -- returns s
 //   s:transform(Xtest)       -- Matrix
@@ -9,6 +9,7 @@
 // Covariates are passed as an options table: s:fit(X, { covariates = t }).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include <string>
@@ -58,6 +59,25 @@ int new_prune(lua_State* L) {
   auto* slot = new_object<Transform>(L);
   return protect(L, [&] {
     *slot = std::make_shared<nl::ml::Prune>();
+    return 1;
+  });
+}
+
+// nl.ml.impute{strategy = "median" | "mean" | "constant", fill_value = 0}
+int new_impute(lua_State* L) {
+  check_options(L, 1, "impute", {"strategy", "fill_value"});
+  const auto strategy = static_cast<nl::ml::ImputeStrategy>(opt_choice(L, 1, "strategy", {"mean", "median", "constant"}, 1));
+  double fill = 0;
+  if (lua_istable(L, 1) && lua_getfield(L, 1, "fill_value") != LUA_TNIL) {
+    if (!lua_isnumber(L, -1) || !std::isfinite(lua_tonumber(L, -1)))
+      luaL_argerror(L, 1, "option 'fill_value' must be a finite number");
+    if (strategy != nl::ml::ImputeStrategy::Constant)
+      luaL_argerror(L, 1, "option 'fill_value' applies to strategy = \"constant\" only");
+    fill = lua_tonumber(L, -1);
+  }
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::Impute>(strategy, fill);
     return 1;
   });
 }
@@ -283,6 +303,7 @@ void open_ml_transforms(lua_State* L) {
   const luaL_Reg constructors[] = {
       {"scale", new_scale},
       {"prune", new_prune},
+      {"impute", new_impute},
       {"regress_out", new_regress_out},
       {"pca", new_pca},
       {"robpca", new_robpca},

@@ -279,12 +279,18 @@ int fdr(lua_State* L) { return adjust(L, true); }
 
 // ---------------------------------------------------------------- ROC
 
-// nl.stats.roc(scores, labels [, {direction = "<", level = 0.95, band = false, boot = 2000, seed}])
+// nl.stats.roc(scores, labels [, {direction = "<", level = 0.95, band = false, boot = 2000, seed, positive}])
 int roc(lua_State* L) {
+  check_options(L, 3, "roc", {"direction", "level", "band", "boot", "seed", "positive"});
+  lua_settop(L, 3);
+  // The positive class (cases) of text or other two-valued labels, kept on the stack.
+  LabelOptions lo;
+  if (lua_istable(L, 3)) lua_getfield(L, 3, "positive");
+  else lua_pushnil(L);
+  if (!lua_isnil(L, 4)) lo.positive = 4;
   const lua_Integer n = validate_scores(L, 1, "scores");
-  const lua_Integer m = validate_labels(L, 2, "labels");
+  const lua_Integer m = validate_labels(L, 2, "labels", lo);
   if (n != m) luaL_argerror(L, 2, lua_pushfstring(L, "%I labels for %I scores", m, n));
-  check_options(L, 3, "roc", {"direction", "level", "band", "boot", "seed"});
   const st::RocDirection dirs[] = {st::RocDirection::Less, st::RocDirection::Greater, st::RocDirection::Auto};
   const st::RocDirection dir = dirs[opt_choice(L, 3, "direction", {"<", ">", "auto"}, 0)];
   const double level = opt_number(L, 3, "level", 0.5, 0.999999, 0.95);
@@ -319,7 +325,7 @@ int roc(lua_State* L) {
   return protect(L, [&] {
     Vector s(n), y(n);
     read_scores(L, 1, s);
-    read_labels(L, 2, y);
+    read_labels(L, 2, y, lo);
     Vector band_sp;
     if (band == 1) band_sp = Vector::LinSpaced(51, 0.0, 1.0);
     if (band == 2) {

@@ -75,17 +75,27 @@ return function(nl)
     if mine.value ~= nil and mine.value ~= "mean" and mine.value ~= "cvr" then
       error("option 'value' must be \"mean\" or \"cvr\", got " .. tostring(mine.value), 2)
     end
+    -- A model not shown to beat chance (permutation p >= 0.05, or no permutations) gets
+    -- no sign-consistency marks and says why in the title and the axis label.
+    local caveat = self:weights_caveat()
     for i = 1, #w do
-      names[i], values[i], marks[i] = w.name[i], col[i], w.significant[i] and true or false
+      names[i], values[i], marks[i] = w.name[i], col[i], (not caveat and w.significant[i]) and true or false
     end
     style.sign_colours = true
     style.sign_labels = mine.sign_labels or { "positive class (+1)", "negative class (-1)" }
     style.marks = marks
     if style.xlabel == nil then
       style.xlabel = (mine.value == "cvr" and "CV ratio of the weight" or "mean back-projected weight")
-        .. " (* = sign-consistent, FDR)"
+        .. (caveat and " (no * marks: " .. caveat:match(":%s*(.*)$") .. ")" or " (* = sign-consistent, FDR)")
     end
-    if style.title == nil then style.title = string.format("Top %d features", #w) end
+    if style.title == nil then
+      style.title = string.format("Top %d features", #w)
+      if caveat then
+        local p = self.p_plus_one_
+        style.title = style.title .. (p and string.format(": model not better than chance (p = %.2g)", p)
+          or ": no permutation test")
+      end
+    end
     return nl.plot.bars(path, names, values, style)
   end
 

@@ -203,7 +203,7 @@ T.test("nifti: NaN and Inf voxels are data: read as such, refused by the analysi
   local X = atlas:summarize(rows, "mean")
   T.truthy(X.Alpha[3] ~= X.Alpha[3], "the mean over a NaN voxel is NaN")
   T.raises(function() nl.cv.nested(pipe, X, { true, false, true, false, true, false }, cv) end,
-    "nested CV: feature column 'Alpha' has a non-finite value (NaN) in row 3")
+    "nested CV: feature column 'Alpha' has a missing value (NaN) in row 3; add nl.ml.impute{}")
 end)
 
 T.test("nifti: a 4-D image where a 3-D one is expected", function()
@@ -284,9 +284,9 @@ end)
 
 T.test("model: another format version", function()
   local b = model_bytes()
-  local p = file("v2.model", splice(b, 16, string.pack("<I4", 2)))
+  local p = file("v3.model", splice(b, 16, string.pack("<I4", 3)))
   T.raises(function() nl.cv.load(p) end,
-    p .. ": model format version 2 is not supported by this neurolua (it reads 1 to 1); a newer neurolua wrote it")
+    p .. ": model format version 3 is not supported by this neurolua (it reads 1 to 2); a newer neurolua wrote it")
   local q = file("v0.model", splice(b, 16, string.pack("<I4", 0)))
   T.raises(function() nl.cv.load(q) end, q .. ": corrupt model file (format version 0)")
 end)
@@ -302,7 +302,7 @@ T.test("analysis: NaN in a feature names the row and column", function()
   local X, y = dataset(30, 3)
   X:set(4, 2, 0 / 0)
   T.raises(function() nl.cv.nested(pipe, X, y, cv) end,
-    "nested CV: feature column 2 has a non-finite value (NaN) in row 4")
+    "nested CV: feature column 2 has a missing value (NaN) in row 4; add nl.ml.impute{}")
 end)
 
 T.test("analysis: NaN in a covariate names the covariate and row", function()

@@ -23,6 +23,7 @@ end)() } }
 local transforms = {
   function() return nl.ml.scale{ range = { -1, 1 } } end,
   function() return nl.ml.prune{} end,
+  function() return nl.ml.impute{ strategy = "mean" } end,
   function() return nl.ml.regress_out{ "age", "site" } end,
 }
 if nl.ml.pca then transforms[#transforms + 1] = function() return nl.ml.pca{ k = 3 } end end

@@ -173,4 +173,256 @@ T.test("save and load", function()
   T.raises(function() return nl.cv.load(path) end, "cannot open")
 end)
 
+-- ---------------------------------------------------------------- issue 16
+
+-- Text labels with an explicit positive class: the same model as booleans.
+T.test("text labels with positive, stored, printed, applied, saved", function()
+  local words = {}
+  for i = 1, 60 do words[i] = y[i] and "responder" or "nonresponder" end
+  local opts = { outer = { 3, 2 }, inner = { 3, 2 }, seed = 3 }
+  local a = nl.cv.nested(pipe, X, y, opts)
+  opts.positive = "responder"
+  local b = nl.cv.nested(pipe, X, words, opts)
+  T.truthy(a.median_ == b.median_, "same scores as with booleans")
+  T.eq(b.positive_, "responder")
+  T.eq(b.negative_, "nonresponder")
+  T.eq(a.positive_, true)
+  T.eq(a.negative_, false)
+  local npos = 0
+  for i = 1, 60 do if y[i] then npos = npos + 1 end end
+  T.truthy(tostring(b):find(("classes: +1 = 'responder' (%d), -1 = 'nonresponder' (%d)"):format(npos, 60 - npos), 1, true),
+    tostring(b))
+  -- apply reads new text labels with the training's positive class by default
+  local ea, eb = a:apply(X, y), b:apply(X, words)
+  T.eq(tostring(eb.metrics_), tostring(ea.metrics_))
+  T.eq(tostring(b:apply(X, words, { positive = "responder" }).metrics_), tostring(ea.metrics_))
+  local typo = {}
+  for i = 1, 60 do typo[i] = words[i] == "responder" and "Responder" or words[i] end
+  T.raises(function() return b:apply(X, typo) end, "'Responder' (" .. npos .. " entries) is not a class of the trained model ('responder' = +1, 'nonresponder' = -1)")
+  -- booleans still apply to a model trained on text? no: the kinds must match
+  T.raises(function() return b:apply(X, y) end, "positive = 'responder' but the labels are booleans")
+  -- saved and loaded with the model
+  local path = T.tmpname(".model")
+  b:save(path)
+  local back = nl.cv.load(path)
+  T.eq(back.positive_, "responder")
+  T.eq(back.negative_, "nonresponder")
+  T.eq(tostring(back), tostring(b))
+  T.eq(tostring(back:apply(X, words).metrics_), tostring(eb.metrics_))
+  -- errors
+  opts.positive = nil
+  T.raises(function() return nl.cv.nested(pipe, X, words, opts) end,
+    "say which class is the positive one (+1), e.g. { positive = \"")
+  local three = {}
+  for i = 1, 60 do three[i] = i <= 5 and "maybe" or words[i] end
+  opts.positive = "responder"
+  T.raises(function() return nl.cv.nested(pipe, X, three, opts) end, "3 distinct values (")
+  T.raises(function() return nl.cv.nested(pipe, X, three, opts) end, "'maybe' (5)")
+  local ids = {}
+  for i = 1, 60 do ids[i] = ("sub-%02d"):format(i) end
+  local cov = nl.table.new{ { "participant_id", ids } }
+  local hole = { table.unpack(words) }
+  hole[17] = nl.table.NA
+  T.raises(function() return nl.cv.nested(pipe, X, hole, { positive = "responder", covariates = cov }) end,
+    "labels: entry 17 (participant_id sub-17) is missing")
+end)
+
+-- A model file of format version 1 (before classes were stored) still loads, predicts
+-- and reports its folds; the same run today reproduces it (tests/data/ml/make_cv_v1.lua).
+T.test("format version 1 files still load", function()
+  local old = nl.cv.load(os.getenv("NL_TEST_DATA") .. "/ml/cv_v1.model")
+  T.truthy(tostring(old):find("BAC 84.4 %", 1, true), tostring(old))
+  T.near(old.median_:get(1, 1), 0.42647440811590792, 0)
+  T.near(old.median_:get(2, 1), -1.9420934010774444, 0)
+  T.eq(old.positive_, 1)
+  T.eq(old.folds_:nrows(), 24)
+  local X1 = nl.matrix.randn(24, 4, 7)
+  local y1 = {}
+  for i = 1, 24 do y1[i] = X1:get(i, 1) + 0.3 * X1:get(i, 2) > 0 end
+  local p1 = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{ C = { 0.5, 2 } } }
+  local now = nl.cv.nested(p1, X1, y1, { outer = { 3, 2 }, inner = { 2, 1 }, seed = 5 })
+  T.truthy(now.median_ == old.median_, "the same scores today")
+  T.eq(tostring(now.folds_), tostring(old.folds_))
+  T.truthy(old:apply(X1, y1).median_ == now:apply(X1, y1).median_)
+end)
+
+-- The documented fold algorithm (nl/ml/nested_cv.hpp), re-derived here from its
+-- description: xoshiro256++ seeded by splitmix64 (nl::Rng(seed, stream)), Lemire's
+-- bounded integers, Fisher-Yates shuffles, and the stratified deal (positives
+-- shuffled and dealt to folds 1, 2, ..., the negatives continuing where they stopped;
+-- the class lists are shuffled again for each repeat).
+local function rng(seed, stream)
+  local x = seed
+  local function splitmix()
+    x = x + 0x9E3779B97F4A7C15
+    local z = x
+    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
+    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
+    return z ~ (z >> 31)
+  end
+  local mix = splitmix() ~ (stream * 0xD1B54A32D192ED03)
+  x = mix
+  local s = { splitmix(), splitmix(), splitmix(), splitmix() }
+  local function rotl(v, k) return (v << k) | (v >> (64 - k)) end
+  local function next()
+    local result = rotl(s[1] + s[4], 23) + s[1]
+    local t = s[2] << 17
+    s[3] = s[3] ~ s[1]; s[4] = s[4] ~ s[2]; s[2] = s[2] ~ s[3]; s[1] = s[1] ~ s[4]
+    s[3] = s[3] ~ t; s[4] = rotl(s[4], 45)
+    return result
+  end
+  -- Lemire: the high 64 bits of next() * n (n < 2^32 here), rejecting a biased low part.
+  local function below(n)
+    while true do
+      local a = next()
+      local lo, hi_a, lo_a = a * n, a >> 32, a & 0xFFFFFFFF
+      local hi = (hi_a * n + ((lo_a * n) >> 32)) >> 32
+      if not math.ult(lo, n) then return hi end
+      local threshold = ((1 << 32) % n) * ((1 << 32) % n) % n  -- 2^64 mod n
+      if not math.ult(lo, threshold) then return hi end
+    end
+  end
+  local function shuffle(v)
+    for i = #v, 2, -1 do
+      local j = below(i) + 1
+      v[i], v[j] = v[j], v[i]
+    end
+  end
+  return shuffle
+end
+
+local function stratified(labels, k, repeats, shuffle)
+  local pos, neg = {}, {}
+  for i, v in ipairs(labels) do
+    if v then pos[#pos + 1] = i else neg[#neg + 1] = i end
+  end
+  local out = {}
+  for r = 1, repeats do
+    shuffle(pos); shuffle(neg)
+    local a, nxt = {}, 0
+    for _, i in ipairs(pos) do a[i] = nxt % k + 1; nxt = nxt + 1 end
+    for _, i in ipairs(neg) do a[i] = nxt % k + 1; nxt = nxt + 1 end
+    out[r] = a
+  end
+  return out
+end
+
+T.test("folds_ and inner_folds: a stratified partition, the documented algorithm, saved", function()
+  local r = nl.cv.nested(pipe, X, y, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 11 })
+  local f = r.folds_
+  T.eq(f:nrows(), 60)
+  T.eq(table.concat(f:columns(), ","), "subject,repeat_1,repeat_2")
+  local npos = 0
+  for i = 1, 60 do if y[i] then npos = npos + 1 end end
+  for rep = 1, 2 do
+    local col = f["repeat_" .. rep]
+    local size, pos = { 0, 0, 0 }, { 0, 0, 0 }
+    for i = 1, 60 do
+      T.eq(f.subject[i], i)
+      local k = col[i]
+      T.truthy(k == 1 or k == 2 or k == 3, "one test fold per subject and repeat")
+      size[k] = size[k] + 1
+      if y[i] then pos[k] = pos[k] + 1 end
+    end
+    -- every subject in exactly one test fold; sizes and class counts within one
+    T.eq(size[1] + size[2] + size[3], 60)
+    for k = 1, 3 do
+      T.truthy(math.abs(size[k] - 20) <= 1, "fold sizes differ by at most one")
+      T.truthy(math.abs(pos[k] - npos / 3) < 1, "stratified: positives per fold " .. pos[k])
+    end
+  end
+  -- the same partition from the documented algorithm
+  local want = stratified(y, 3, 2, rng(11, 0))
+  for rep = 1, 2 do
+    for i = 1, 60 do T.eq(f["repeat_" .. rep][i], want[rep][i], "outer fold of row " .. i) end
+  end
+  -- CV1 folds inside CV2 fold 2 of repeat 2 (outer fold index 4, stream 1 + 4)
+  local inner = r:inner_folds(2, 2)
+  local train, ytrain = {}, {}
+  for i = 1, 60 do
+    if want[2][i] ~= 2 then train[#train + 1] = i; ytrain[#ytrain + 1] = y[i] end
+  end
+  T.eq(inner:nrows(), #train)
+  local iwant = stratified(ytrain, 3, 2, rng(11, 1 + 4))
+  for k = 1, #train do
+    T.eq(inner.subject[k], train[k])
+    for rep = 1, 2 do T.eq(inner["repeat_" .. rep][k], iwant[rep][k], "inner fold of training row " .. k) end
+  end
+  -- base models see exactly these CV1 splits: model (CV2 fold 5 = repeat 2 fold 2)
+  T.raises(function() return r:inner_folds(3, 1) end, "outer repeat 3 out of range [1, 2]")
+  -- round trips: saved and loaded, and given back as the folds option
+  local path = T.tmpname(".model")
+  r:save(path)
+  local back = nl.cv.load(path)
+  T.eq(tostring(back.folds_), tostring(f))
+  T.eq(tostring(back:inner_folds(2, 2)), tostring(inner))
+  local again = nl.cv.nested(pipe, X, y, { folds = f, inner = { 3, 2 }, seed = 11 })
+  T.truthy(again.median_ == r.median_, "folds_ as the folds option gives the same run")
+end)
+
+-- Issue 16: a model at chance still marked features "significant" with no caveat.
+T.test("weights caveat: sign consistency is shown with the model's permutation p", function()
+  local noise = {}
+  for i = 1, 60 do noise[i] = nl.matrix.randn(1, 1, 900 + i):get(1, 1) > 0 end
+  local chance = nl.cv.nested(pipe, X, noise, { outer = { 3, 1 }, inner = { 3, 1 }, permutations = 19, seed = 2 })
+  T.truthy(chance.p_plus_one_ >= 0.05, "null labels: p = " .. chance.p_plus_one_)
+  local c = chance:weights_caveat()
+  T.truthy(c:find(("model not better than chance (p = %.2g): sign consistency describes the fitted models, not a reliable effect")
+    :format(chance.p_plus_one_), 1, true), c)
+  local w = chance:weights()
+  T.near(w.model_p[1], chance.p_plus_one_, 0)
+  T.truthy(w.significant ~= nil, "the sign-consistency columns stay")
+  local none = nl.cv.nested(pipe, X, y, { outer = { 3, 1 }, inner = { 3, 1 } })
+  T.truthy(none:weights_caveat():find("no permutation test", 1, true))
+  T.eq(none:weights().model_p[1], nil, "NA without permutations")
+  local real = nl.cv.nested(pipe, X, y, { outer = { 3, 1 }, inner = { 3, 1 }, permutations = 39, seed = 2 })
+  T.truthy(real.p_plus_one_ < 0.05, "signal: p = " .. real.p_plus_one_)
+  T.eq(real:weights_caveat(), nil)
+end)
+
+T.test("missing feature values: an error naming column and row, or in-fold imputation", function()
+  local holes = X:clone()
+  holes:set(7, 2, 0 / 0)
+  T.raises(function() return nl.cv.nested(pipe, holes, y) end,
+    "nested CV: feature column 2 has a missing value (NaN) in row 7; add nl.ml.impute{} as the first pipeline step")
+  local right = {}
+  for i = 1, 60 do right[i] = i == 9 and nl.table.NA or X:get(i, 2) end
+  local t = nl.table.new{ { "Amygdala_L", X:col(1) }, { "Amygdala_R", right } }
+  T.raises(function() return nl.cv.nested(pipe, t, y) end,
+    "nested CV: feature column 'Amygdala_R' has a missing value (NA) in row 9; add nl.ml.impute{}")
+  local late = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.impute{}, nl.ml.svc{ C = 1 } }
+  T.raises(function() return nl.cv.nested(late, holes, y) end, "nl.ml.impute must be the first step of the pipeline")
+  local imp = nl.ml.pipeline{ nl.ml.impute{}, nl.ml.scale{}, nl.ml.prune{}, nl.ml.svc{ C = { 0.5, 2 } } }
+  local r = nl.cv.nested(imp, holes, y, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 3 })
+  T.truthy(r.metrics_.bac > 0.7)
+  -- each base model's imputer was fitted on its own CV1-training rows: the median of
+  -- column 2 over those rows, found through inner_folds
+  for _, m in ipairs{ 1, 5, 36 } do
+    local bm = r:model(m)
+    local rep, fold = (bm.outer - 1) // 3 + 1, (bm.outer - 1) % 3 + 1
+    local irep, ifold = (bm.inner - 1) // 3 + 1, (bm.inner - 1) % 3 + 1
+    local inner = r:inner_folds(rep, fold)
+    local vals = {}
+    for k = 1, inner:nrows() do
+      local row = inner.subject[k]
+      if inner["repeat_" .. irep][k] ~= ifold and row ~= 7 then vals[#vals + 1] = holes:get(row, 2) end
+    end
+    table.sort(vals)
+    local h = #vals // 2
+    local median = #vals % 2 == 1 and vals[h + 1] or 0.5 * (vals[h] + vals[h + 1])
+    T.near(bm.steps[1].statistics_:get(1, 2), median, 0, "base model " .. m)
+  end
+  local rt = nl.cv.nested(imp, t, y, { outer = { 3, 1 }, inner = { 3, 1 }, seed = 3 })
+  T.eq(rt.models_, 9)
+  local path = T.tmpname(".model")
+  r:save(path)
+  T.truthy(nl.cv.load(path):apply(holes).median_ == r:apply(holes).median_, "impute survives save and load")
+  -- covariates with a missing value: named
+  local age = {}
+  for i = 1, 60 do age[i] = i == 12 and nl.table.NA or X:get(i, 3) end
+  local cov = nl.table.new{ { "age", age } }
+  local ro = nl.ml.pipeline{ nl.ml.regress_out{ "age" }, nl.ml.svc{ C = 1 } }
+  T.raises(function() return nl.cv.nested(ro, X, y, { covariates = cov }) end, "nested CV: covariate 'age' is missing in row 12")
+end)
+
 T.done()

@@ -132,4 +132,122 @@ T.test("forward_select with a validation split", function()
   T.raises(function() return nl.ml.pipeline{ 42 } end, "not an nl.ml step")
 end)
 
+-- Issue 16: class labels as text (a Column of "responder"/"nonresponder") were refused
+-- with "entry 1 is missing or not a number/boolean"; any two-valued labels now work
+-- with an explicit positive class.
+T.test("text and other two-valued labels with option positive", function()
+  local X, y = load_case("sim13")
+  local words, twos, pm = {}, {}, {}
+  for i = 1, #y do
+    pm[i] = y[i]
+    words[i] = y[i] > 0 and "responder" or "nonresponder"
+    twos[i] = y[i] > 0 and 2 or 1
+  end
+  local s = nl.ml.svc{}:fit(X, pm):decision(X)
+  local want = nl.ml.metrics(s, pm)
+  local col = nl.table.new{ { "response", words } }.response
+  for _, labels in ipairs{ words, col } do
+    local m = nl.ml.metrics(s, labels, { positive = "responder" })
+    T.eq(tostring(m), tostring(want))
+    T.eq(nl.ml.metrics.auc(s, labels, { positive = "responder" }), want.auc)
+    T.truthy(nl.ml.metrics.roc(s, labels, { positive = "responder" }).tpr == nl.ml.metrics.roc(s, pm).tpr)
+    T.near(nl.stats.roc(s, labels, { positive = "responder" }).auc, want.auc, 1e-12)
+  end
+  -- the other class as positive flips the problem: AUC 1 - auc
+  T.near(nl.ml.metrics.auc(s, words, { positive = "nonresponder" }), 1 - want.auc, 1e-12)
+  T.eq(nl.ml.metrics.auc(s, twos, { positive = 2 }), want.auc)
+  -- booleans and 0/1 keep their meaning; positive = false / 0 name the other class
+  local bools = {}
+  for i = 1, #y do bools[i] = y[i] > 0 end
+  T.eq(nl.ml.metrics.auc(s, bools), want.auc)
+  T.near(nl.ml.metrics.auc(s, bools, { positive = false }), 1 - want.auc, 1e-12)
+  T.near(nl.ml.metrics.auc(s, pm, { positive = -1 }), 1 - want.auc, 1e-12)
+  -- svc and pipeline
+  T.truthy(nl.ml.svc{}:fit(X, words, { positive = "responder" }).w_ == nl.ml.svc{}:fit(X, pm).w_)
+  local pipe = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{ C = 1 } }
+  local a = pipe:clone():fit(X, pm).w_
+  T.truthy(pipe:clone():fit(X, col, { positive = "responder" }).w_ == a)
+  T.truthy(pipe:clone():fit(X, twos, { positive = 2 }).w_ == a)
+end)
+
+T.test("label errors name the values, the counts and the row", function()
+  local s = nl.matrix{ { 1 }, { -1 }, { 2 }, { 0.5 }, { 0 } }
+  T.raises(function() return nl.ml.metrics(s, { "a", "b", "a", "b", "a" }) end,
+    "labels: the labels are text, 'a' (3) and 'b' (2); say which class is the positive one (+1), e.g. { positive = \"a\" }")
+  T.raises(function() return nl.ml.metrics(s, { "a", "b", "c", "b", "a" }, { positive = "a" }) end,
+    "3 distinct values ('a' (2), 'b' (2), 'c' (1)); a classifier needs exactly two classes")
+  T.raises(function() return nl.ml.metrics(s, { "a", "b", "a", "b", "a" }, { positive = "A" }) end,
+    "positive = 'A' is not one of the labels, which are 'a' (3) and 'b' (2)")
+  T.raises(function() return nl.ml.metrics(s, { 1, 2, 1, 2, 1 }) end,
+    "the labels are the numbers 1 (3) and 2 (2); labels must be +1/-1, 1/0 or true/false, or name the positive class, e.g. positive = 2")
+  T.raises(function() return nl.ml.metrics(s, { "a", "b", "a", 1, "a" }, { positive = "a" }) end,
+    "entry 1 is 'a' but entry 4 is 1; the labels must all be text or all be numbers")
+  T.raises(function() return nl.ml.metrics(s, { 1, -1, 1, -1, 1 }, { positive = "yes" }) end,
+    "positive = 'yes' but the labels are numbers")
+  T.raises(function() return nl.ml.metrics(s, { 1, -1, 1, -1, 1 }, { postive = 1 }) end, "did you mean 'positive'")
+  local t = nl.table.new{ { "participant_id", { "s1", "s2", "s3", "s4", "s5" } },
+                          { "group", { "patient", "control", nl.table.NA, "control", "patient" } } }
+  T.raises(function() return nl.ml.metrics(s, t.group, { positive = "patient" }) end,
+    "labels: entry 3 is missing; give every participant a class label or leave the participant out")
+  -- with covariates holding participant_id, the participant is named too
+  local X = nl.matrix.randn(5, 2, 1)
+  T.raises(function() return nl.ml.pipeline{ nl.ml.svc{} }:fit(X, t.group, { positive = "patient", covariates = t }) end,
+    "entry 3 (participant_id s3) is missing")
+  -- functions without option positive say how to recode
+  T.raises(function() return nl.ml.forward_select{}:select(X, t.participant_id, X, t.participant_id, nl.ml.svc{}) end,
+    "5 distinct values")
+end)
+
+-- nl.ml.impute against scikit-learn's SimpleImputer (tests/data/ml/make_impute.py).
+local function read_impute_fixture()
+  local out, name, rows = {}, nil, nil
+  for line in io.lines(data .. "/ml/impute.txt") do
+    if not line:find("^#") then
+      local n, r, c = line:match("^(%a[%w_]*) (%d+) (%d+)$")
+      if n then
+        name, rows = n, {}
+        out[name] = rows
+      else
+        local row = {}
+        for v in line:gmatch("%S+") do row[#row + 1] = v == "nan" and 0 / 0 or tonumber(v) end
+        rows[#rows + 1] = row
+      end
+    end
+  end
+  return out
+end
+
+T.test("impute equals sklearn SimpleImputer (mean, median, constant)", function()
+  local f = read_impute_fixture()
+  local train, test = nl.matrix(f.train), nl.matrix(f.test)
+  for _, case in ipairs{ { "mean", {} }, { "median", {} }, { "constant", { fill_value = 2.5 } } } do
+    local opts = case[2]
+    opts.strategy = case[1]
+    local imp = nl.ml.impute(opts):fit(train)
+    local got = imp:transform(test)
+    local want = f[case[1]]
+    for i = 1, #want do
+      for j = 1, #want[i] do T.near(got:get(i, j), want[i][j], 1e-12, case[1] .. " " .. i .. "," .. j) end
+    end
+    for j = 1, #want[1] do T.near(imp.statistics_:get(1, j), f[case[1] .. "_statistics"][1][j], 1e-12) end
+  end
+  T.truthy(tostring(nl.ml.impute{}):find('impute{strategy = "median"}', 1, true))
+  T.raises(function() return nl.ml.impute{ strategy = "mode" } end, "option 'strategy' must be one of mean, median, constant")
+  T.raises(function() return nl.ml.impute{ fill_value = 1 } end, "applies to strategy = \"constant\" only")
+  T.raises(function() return nl.ml.impute{ strategy = "constant", fill_value = 0 / 0 } end, "must be a finite number")
+  T.raises(function() return nl.ml.impute{}:transform(test) end, "not fitted")
+  -- in a pipeline: fitted on the training rows only
+  local X = nl.matrix.randn(40, 3, 2)
+  local y = {}
+  for i = 1, 40 do y[i] = X:get(i, 1) > 0 end
+  local holes = X:clone()
+  holes:set(3, 2, 0 / 0); holes:set(10, 1, 0 / 0)
+  local p = nl.ml.pipeline{ nl.ml.impute{ strategy = "mean" }, nl.ml.scale{}, nl.ml.svc{ C = 1 } }:fit(holes, y)
+  local st = p:step(1).statistics_
+  local m = 0
+  for i = 1, 40 do if i ~= 10 then m = m + holes:get(i, 1) end end
+  T.near(st:get(1, 1), m / 39, 1e-12)
+  T.truthy(p:decision(holes):rows() == 40)
+end)
+
 T.done()

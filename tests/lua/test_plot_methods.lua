@@ -86,6 +86,29 @@ T.test("plot_weights: the top features by |mean weight|, in rank order, FDR mark
   T.raises(function() r:plot_weights(out("w.png"), { value = "median" }) end, "option 'value' must be")
 end)
 
+-- Issue 16: sign-consistency marks of a model not shown to beat chance are left out,
+-- and the title and axis say why.
+T.test("plot_weights of a model not shown to beat chance: a caveat, no marks", function()
+  T.eq(r:weights_caveat(), nil, "the signal model beats chance")
+  local plain = nl.cv.nested(pipe, X, y, { outer = { 2, 3 }, inner = { 2, 3 }, seed = 3 })
+  plain:plot_weights(out("wc.svg"), { top = 6 })
+  local title, text = desc(out("wc.svg"))
+  T.eq(title, "Top 6 features: no permutation test")
+  T.truthy(text:find("(no * marks: sign consistency describes the fitted models, not a reliable effect)", 1, true), text)
+  local stars = 0
+  for _, l in ipairs(lines(text)) do if l == "*" then stars = stars + 1 end end
+  T.eq(stars, 0, "no marks")
+  local w, any = plain:weights{ top = 6 }, false
+  for i = 1, 6 do any = any or w.significant[i] end
+  T.truthy(any, "some feature is sign-consistent: its mark was left out")
+  local noise = {}
+  for i = 1, 60 do noise[i] = nl.matrix.randn(1, 1, 900 + i):get(1, 1) > 0 end
+  local chance = nl.cv.nested(pipe, X, noise, { outer = { 2, 3 }, inner = { 2, 3 }, seed = 3, permutations = 19 })
+  chance:plot_weights(out("wn.svg"), { top = 6 })
+  title = desc(out("wn.svg"))
+  T.eq(title, ("Top 6 features: model not better than chance (p = %.2g)"):format(chance.p_plus_one_))
+end)
+
 T.test("Prediction:plot_roc needs the labels", function()
   local ext = r:apply(X, y)
   T.eq(ext:plot_roc(out("ext.png"), { boot = 100 }), out("ext.png"))

@@ -216,6 +216,22 @@ std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repea
   return out;
 }
 
+InnerFolds inner_folds(const NestedCvResult& result, std::size_t outer) {
+  if (!result.plan || outer >= result.plan->outer.size())
+    throw ValueError(fmt::format("inner folds: the result has no CV2 fold {}", outer + 1));
+  const Outer& out = result.plan->outer[outer];
+  const auto k1 = static_cast<std::size_t>(result.options.inner_folds);
+  InnerFolds f;
+  f.rows = out.train;
+  // Position of each subject in the CV2 training set.
+  std::vector<std::size_t> pos(result.scores.size(), 0);
+  for (std::size_t k = 0; k < out.train.size(); ++k) pos[static_cast<std::size_t>(out.train[k])] = k;
+  f.assignment.assign(out.inner.size() / k1, std::vector<int>(out.train.size(), -1));
+  for (std::size_t p = 0; p < out.inner.size(); ++p)
+    for (Index i : out.inner[p].val) f.assignment[p / k1][pos[static_cast<std::size_t>(i)]] = static_cast<int>(p % k1);
+  return f;
+}
+
 double median_of(std::vector<double> v) {
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   const std::size_t h = v.size() / 2;
@@ -242,17 +258,32 @@ std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* co
 // A non-finite value for a message: "NaN" whatever its sign bit, "inf", "-inf".
 std::string nonfinite_text(double x) { return std::isnan(x) ? "NaN" : fmt::format("{}", x); }
 
+// What to do about a missing feature value, for the messages.
+template <class Steps>
+std::string missing_feature_hint(const Steps& steps) {
+  for (const auto& step : steps)
+    if (step->name() == "impute") return "nl.ml.impute must be the first step of the pipeline to fill it";
+  return "add nl.ml.impute{} as the first pipeline step (fitted on each training fold) or leave the participant out";
+}
+
 // X finite, and every covariate column the steps read present, complete and finite
 // (rows numbered as the caller's).
 template <class Steps>
 void check_data(const Steps& steps, const Matrix& X, const Table* cov, const char* what) {
   // Why up front: a NaN would otherwise surface deep inside a fold (rows renumbered
-  // within the fold) or, worse, pass through preprocessing into the scores.
+  // within the fold) or, worse, pass through preprocessing into the scores. A missing
+  // value (NaN) is allowed when the first step imputes it, fitted on each training fold.
+  const bool imputes = !steps.empty() && steps.front()->name() == "impute";
   for (Index j = 0; j < X.cols(); ++j)
-    for (Index i = 0; i < X.rows(); ++i)
-      if (!std::isfinite(X(i, j)))
-        throw ValueError(fmt::format("{}: feature column {} has a non-finite value ({}) in row {}", what, j + 1,
-                                     nonfinite_text(X(i, j)), i + 1));
+    for (Index i = 0; i < X.rows(); ++i) {
+      const double x = X(i, j);
+      if (std::isfinite(x) || (imputes && std::isnan(x))) continue;
+      if (std::isnan(x))
+        throw ValueError(fmt::format("{}: feature column {} has a missing value (NaN) in row {}; {}", what, j + 1,
+                                     i + 1, missing_feature_hint(steps)));
+      throw ValueError(fmt::format("{}: feature column {} has a non-finite value ({}) in row {}", what, j + 1,
+                                   nonfinite_text(x), i + 1));
+    }
   for (const auto& step : steps)
     for (const auto& name : step->covariates_used()) {
       if (!cov)
@@ -290,7 +321,12 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   // it no weight); when every one is, each model would score every subject 0 and the
   // metrics would be undefined.
   bool varies = false;
-  for (Index j = 0; j < X.cols() && !varies; ++j) varies = X.col(j).maxCoeff() != X.col(j).minCoeff();
+  for (Index j = 0; j < X.cols() && !varies; ++j) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;  // over the values present
+    for (Index i = 0; i < X.rows(); ++i)
+      if (!std::isnan(X(i, j))) lo = std::min(lo, X(i, j)), hi = std::max(hi, X(i, j));
+    varies = lo < hi;
+  }
   if (!varies)
     throw ValueError(fmt::format("nested CV: every feature is constant over the {} subjects; there is nothing to learn "
                                  "from",

@@ -8,6 +8,10 @@
 // rows) is rebuilt by applying the stored preprocessing to the stored data, which
 // reproduces the original matrices bit for bit, so permutation tests and external
 // validation give the same numbers as before saving.
+//
+// Version 2 appends, before the end tag, the class labels (tag "classes": the kind of
+// the caller's labels and the positive and negative values as text). A version-1 file
+// has none; it loads with the numeric classes +1 = 1, -1 = -1.
 #include <fmt/format.h>
 
 #include "nested_cv_plan.hpp"
@@ -21,7 +25,7 @@ namespace {
 using namespace detail;
 
 constexpr std::string_view kKind = "cvresult";
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 
 void write_svc_spec(Writer& w, const SvcSpec& s) {
   w.tag("svc");
@@ -154,6 +158,10 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.doubles(permutations->bac);
     w.f64(permutations->observed);
   }
+  w.tag("classes");
+  w.u8(static_cast<std::uint8_t>(result.classes.kind));
+  w.str(result.classes.positive);
+  w.str(result.classes.negative);
   w.tag("end");
   save_container(path, kKind, kVersion, w.bytes());
 }
@@ -161,10 +169,10 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
 LoadedResult load_result(const std::string& path) {
   std::uint32_t version = 0;
   const std::string payload = load_container(path, kKind, kVersion, version);
-  return decode_result(payload, path);
+  return decode_result(payload, path, version);
 }
 
-LoadedResult decode_result(std::string_view payload, const std::string& path) {
+LoadedResult decode_result(std::string_view payload, const std::string& path, std::uint32_t version) {
   Reader r(payload, path);
   LoadedResult out;
   // A structurally valid payload can still hold values the engine rejects (a bad
@@ -298,6 +306,14 @@ LoadedResult decode_result(std::string_view payload, const std::string& path) {
       p.observed = r.f64();
       finish_pvalues(p);
       out.permutations = std::move(p);
+    }
+    if (version >= 2) {
+      r.tag("classes");
+      const std::uint8_t kind = r.u8();
+      if (kind > static_cast<std::uint8_t>(ClassLabels::Kind::Text)) r.fail("unknown kind of class labels");
+      res.classes.kind = static_cast<ClassLabels::Kind>(kind);
+      res.classes.positive = r.str();
+      res.classes.negative = r.str();
     }
     r.tag("end");
     if (!r.done()) r.fail("data after the end");

@@ -5,6 +5,8 @@
 // reloaded step maps rows exactly as the saved one did.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "nl/ml/components.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/io/serial.hpp"
@@ -50,6 +52,7 @@ std::unique_ptr<Transform> read_transform(Reader& r) {
   std::unique_ptr<Transform> t;
   if (name == "scale") t = std::make_unique<Scale>();
   else if (name == "prune") t = std::make_unique<Prune>();
+  else if (name == "impute") t = std::make_unique<Impute>();
   else if (name == "regress_out") t = std::make_unique<RegressOut>(std::vector<std::string>{"placeholder"});
   else if (name == "pca") t = std::make_unique<Pca>();
   else if (name == "robpca") t = std::make_unique<Robpca>(RobpcaOptions{});
@@ -122,6 +125,34 @@ Matrix Prune::backproject(const Matrix& w) const {
 }
 
 Eigen::Index Prune::n_features_out() const { return fitted_ ? static_cast<Eigen::Index>(keep_.size()) : 0; }
+
+// ---------------------------------------------------------------- impute
+
+void Impute::save(Writer& w) const {
+  begin(w, *this);
+  w.u8(static_cast<std::uint8_t>(strategy_));
+  w.f64(fill_);
+  save_base(w);
+  if (fitted_) w.vector(stat_);
+}
+
+void Impute::load(Reader& r) {
+  const std::uint8_t s = r.u8();
+  if (s > static_cast<std::uint8_t>(ImputeStrategy::Constant)) r.fail("unknown impute strategy");
+  strategy_ = static_cast<ImputeStrategy>(s);
+  fill_ = r.f64();
+  if (!std::isfinite(fill_)) r.fail("impute fill value is not finite");
+  load_base(r);
+  if (fitted_) {
+    stat_ = r.vector();
+    if (stat_.size() != p_in_) r.fail("impute state does not match its input width");
+  }
+}
+
+Matrix Impute::backproject(const Matrix& w) const {
+  check_backproject(w, p_in_);
+  return w;
+}
 
 // ---------------------------------------------------------------- regress_out
 

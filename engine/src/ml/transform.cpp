@@ -112,6 +112,67 @@ std::vector<StateItem> Prune::state() const {
   return {{"kept_", kept}};
 }
 
+// ---------------------------------------------------------------- impute
+
+Impute::Impute(ImputeStrategy strategy, double fill_value) : strategy_(strategy), fill_(fill_value) {
+  if (!std::isfinite(fill_value)) throw ValueError(fmt::format("impute: fill_value must be finite, got {}", fill_value));
+}
+
+std::unique_ptr<Transform> Impute::clone() const { return std::make_unique<Impute>(strategy_, fill_); }
+std::unique_ptr<Transform> Impute::copy() const { return std::make_unique<Impute>(*this); }
+
+std::string Impute::options() const {
+  switch (strategy_) {
+    case ImputeStrategy::Mean: return "impute{strategy = \"mean\"}";
+    case ImputeStrategy::Median: return "impute{strategy = \"median\"}";
+    case ImputeStrategy::Constant: break;
+  }
+  return fmt::format("impute{{strategy = \"constant\", fill_value = {}}}", fill_);
+}
+
+void Impute::fit(const Matrix& X, const Table* covariates) {
+  begin_fit(X, covariates);
+  stat_.resize(X.cols());
+  std::vector<double> seen;
+  for (Eigen::Index j = 0; j < X.cols(); ++j) {
+    if (strategy_ == ImputeStrategy::Constant) {
+      stat_(j) = fill_;
+      continue;
+    }
+    seen.clear();
+    for (Eigen::Index i = 0; i < X.rows(); ++i)
+      if (!std::isnan(X(i, j))) seen.push_back(X(i, j));
+    if (seen.empty()) {
+      stat_(j) = 0.0;
+    } else if (strategy_ == ImputeStrategy::Mean) {
+      double sum = 0;
+      for (double v : seen) sum += v;
+      stat_(j) = sum / static_cast<double>(seen.size());
+    } else {
+      std::sort(seen.begin(), seen.end());
+      const std::size_t h = seen.size() / 2;
+      stat_(j) = seen.size() % 2 == 1 ? seen[h] : 0.5 * (seen[h - 1] + seen[h]);
+    }
+  }
+  fitted_ = true;
+}
+
+Matrix Impute::apply(const Matrix& X, const Table* covariates) const {
+  check_apply(X, covariates);
+  Matrix out = X;
+  for (Eigen::Index j = 0; j < out.cols(); ++j)
+    for (Eigen::Index i = 0; i < out.rows(); ++i)
+      if (std::isnan(out(i, j))) out(i, j) = stat_(j);
+  return out;
+}
+
+std::vector<StateItem> Impute::state() const {
+  if (!fitted_) return {};
+  return {{"statistics_", stat_.transpose()}};
+}
+
+Eigen::Index Impute::n_features_out() const { return fitted_ ? p_in_ : 0; }
+
 // ---------------------------------------------------------------- covariate coding
 
 CovariateCoder::CovariateCoder(std::vector<std::string> names) : names_(std::move(names)) {

@@ -1,4 +1,4 @@
-// Tests of nl::ml transforms: scale, prune, covariate coding and regress_out (against
+// Tests of nl::ml transforms: scale, prune, impute (against scikit-learn), covariate coding and regress_out (against
 // R's lm, tests/data/regress_out/).
 #include <catch2/catch.hpp>
 
@@ -45,6 +45,47 @@ TEST_CASE("prune drops constant and non-finite features", "[transform]") {
   REQUIRE(p.kept() == std::vector<Eigen::Index>{1});
   CHECK(p.apply(X, nullptr) == X.col(1));
   CHECK(p.state()[0].value(0, 0) == 2);  // 1-based for users
+}
+
+// The values of tests/data/ml/impute.txt (scikit-learn 1.2.1 SimpleImputer, written by
+// tests/data/ml/make_impute.py; the Lua test reads the file itself).
+TEST_CASE("impute fills NaN with training statistics as SimpleImputer", "[transform]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Matrix X(6, 4);
+  X << 1, 10, nan, 3,  //
+      2, nan, nan, 1,   //
+      nan, 30, nan, 4,  //
+      4, 20, nan, 1,    //
+      7.5, 40, nan, nan,  //
+      nan, 25, nan, 9;
+  Matrix T(3, 4);
+  T << nan, nan, nan, nan,  //
+      3, nan, 5, 2,         //
+      nan, 11, nan, -1;
+  nl::ml::Impute mean(nl::ml::ImputeStrategy::Mean), median(nl::ml::ImputeStrategy::Median),
+      constant(nl::ml::ImputeStrategy::Constant, 2.5);
+  CHECK_THROWS_WITH(mean.apply(T, nullptr), "impute: not fitted (call fit first)");
+  mean.fit(X, nullptr);
+  median.fit(X, nullptr);
+  constant.fit(X, nullptr);
+  Matrix want(1, 4);
+  want << 3.625, 25, 0, 3.6;  // an all-missing column is filled with 0
+  CHECK(mean.statistics().transpose().isApprox(want, 1e-15));
+  want << 3, 25, 0, 3;
+  CHECK(median.statistics().transpose() == want);
+  want << 2.5, 2.5, 2.5, 2.5;
+  CHECK(constant.statistics().transpose() == want);
+  const Matrix Y = median.apply(T, nullptr);
+  Matrix want_y(3, 4);
+  want_y << 3, 25, 0, 3,  //
+      3, 25, 5, 2,        //
+      3, 11, 0, -1;
+  CHECK(Y == want_y);
+  // observed values pass unchanged, so the back-projection is the identity
+  CHECK(median.backproject(Matrix::Ones(4, 2)) == Matrix::Ones(4, 2));
+  CHECK(mean.options() == "impute{strategy = \"mean\"}");
+  CHECK(constant.options() == "impute{strategy = \"constant\", fill_value = 2.5}");
+  CHECK_THROWS_AS(nl::ml::Impute(nl::ml::ImputeStrategy::Constant, nan), nl::ValueError);
 }
 
 TEST_CASE("covariate coding: dummies with the first sorted level as reference", "[transform]") {

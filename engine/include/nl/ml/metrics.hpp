@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
@@ -55,5 +56,16 @@ struct RocCurve {
 };
 
 RocCurve roc_curve(const Eigen::Ref<const Vector>& scores, const Eigen::Ref<const Vector>& labels);
+
+// How a caller's class labels were mapped to +1/-1 (the engine works on +1/-1 only):
+// the kind of the original values and the positive (+1) and negative (-1) values as
+// text ("responder", "1", "true"; negative is empty when the labels held one class).
+// Kept by a nested-CV result to print its classes and to read new labels as training
+// did.
+struct ClassLabels {
+  enum class Kind : std::uint8_t { Number = 0, Boolean = 1, Text = 2 };
+  Kind kind = Kind::Number;
+  std::string positive = "1", negative = "-1";
+};
 
 }  // namespace nl::ml

@@ -45,6 +45,17 @@ std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repea
 
 // ---------------------------------------------------------------- options and results
 
+struct NestedCvResult;
+
+// The CV1 folds inside one CV2 fold: the CV2 training rows (0-based, ascending) and,
+// per inner repeat, each of those rows' CV1 test fold (0-based; assignment[r][k] for
+// rows[k]). `outer` is the CV2 fold's index (repeat * outer_folds + fold, 0-based).
+struct InnerFolds {
+  std::vector<Eigen::Index> rows;
+  std::vector<std::vector<int>> assignment;
+};
+InnerFolds inner_folds(const NestedCvResult& result, std::size_t outer);
+
 struct NestedCvOptions {
   int outer_folds = 3, outer_repeats = 5;
   int inner_folds = 3, inner_repeats = 5;
@@ -85,6 +96,7 @@ struct NestedCvResult {
   std::vector<std::vector<int>> outer_assignment;  // the CV2 folds used
   NestedCvOptions options;                          // as run (seed, folds, repeats)
   std::vector<std::string> feature_names;           // of X's columns; may be empty
+  ClassLabels classes;                              // the caller's labels behind +1/-1
   std::shared_ptr<const TrainingData> data;         // X, y and covariates
   std::shared_ptr<const NestedCvPlan> plan;         // reused by permutation tests
 };
@@ -146,7 +158,8 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
 // One file holding the pipeline, every base model with its preprocessing, the scores,
 // the folds and the training data (so a reloaded result can run permutation tests and
 // external validation exactly as the original): nl/io/serial.hpp's container, kind
-// "cvresult", version 1. Written atomically.
+// "cvresult", version 2 (version 2 adds the class labels; version-1 files still load,
+// with the classes +1 = 1, -1 = -1). Written atomically.
 void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
                  const std::optional<PermutationResult>& permutations, PermutationMode mode);
 
@@ -159,9 +172,9 @@ struct LoadedResult {
 // FileError naming the file for a missing, foreign, newer-version, truncated or
 // corrupt file.
 LoadedResult load_result(const std::string& path);
-// The payload part of load_result: a version-1 payload already taken out of its
-// container (open_container); `source` names the file in messages.
-LoadedResult decode_result(std::string_view payload, const std::string& source);
+// The payload part of load_result: a payload of format `version` (1 or 2) already taken
+// out of its container (open_container); `source` names the file in messages.
+LoadedResult decode_result(std::string_view payload, const std::string& source, std::uint32_t version = 2);
 
 // Median-score BAC and the p-value formulas (exposed for tests).
 double median_of(std::vector<double> v);

@@ -11,6 +11,7 @@
 // not use them ignores the argument.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -136,6 +137,41 @@ class Prune final : public Transform {
  private:
   void load(Reader& r) override;
   std::vector<Eigen::Index> keep_;
+};
+
+// ---------------------------------------------------------------- impute
+
+// Fills missing feature values (NaN) with a statistic of the training rows, per
+// feature: scikit-learn's SimpleImputer(missing_values = nan) with strategy "mean",
+// "median" (the middle value, or the mean of the two middle values) or "constant"
+// (fill_value). Statistics ignore the missing values; a feature with no observed
+// training value is filled with 0 (SimpleImputer's keep_empty_features = True), so
+// the output keeps every column. Infinite values are not missing and pass unchanged.
+// Fitted on the training rows only, like every step, so in cross-validation the test
+// rows are filled with their training fold's statistics.
+enum class ImputeStrategy : std::uint8_t { Mean = 0, Median = 1, Constant = 2 };
+
+class Impute final : public Transform {
+ public:
+  explicit Impute(ImputeStrategy strategy = ImputeStrategy::Median, double fill_value = 0.0);
+  std::unique_ptr<Transform> clone() const override;
+  std::unique_ptr<Transform> copy() const override;
+  void fit(const Matrix& X, const Table* covariates) override;
+  Matrix apply(const Matrix& X, const Table* covariates) const override;
+  std::string name() const override { return "impute"; }
+  std::string options() const override;
+  std::vector<StateItem> state() const override;
+  // The identity: an observed value passes unchanged, a filled one does not depend on x.
+  Matrix backproject(const Matrix& w) const override;
+  void save(Writer& w) const override;
+  Eigen::Index n_features_out() const override;
+  const Vector& statistics() const noexcept { return stat_; }
+
+ private:
+  void load(Reader& r) override;
+  ImputeStrategy strategy_;
+  double fill_;
+  Vector stat_;  // the fill value of each feature
 };
 
 // ---------------------------------------------------------------- covariate coding
