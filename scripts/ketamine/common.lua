@@ -207,14 +207,18 @@ function M.row(name, result, paper, n_perm)
   return { name = name, metrics = result.metrics_, p = result.p_, n_perm = n_perm, paper = paper, result = result }
 end
 
--- Top regions (the paper's Figure 2) as text.
+-- Top regions (the paper's Figure 2) as text. When the model is not shown to beat
+-- chance (r:weights_caveat()), the caveat comes first and the sign-consistency marks
+-- are shown as "(*)": they describe the fitted models, not a reliable effect.
 function M.top_regions(r, n)
   local w = r:weights{ top = n or 25 }
-  local lines = { string.format("%4s  %-26s %10s %8s %6s %8s  %s", "rank", "region", "mean w", "CVR", "I", "q",
-    "predicts") }
+  local caveat = r:weights_caveat()
+  local lines = { string.format("%4s  %-26s %10s %8s %6s %8s%-3s  %s", "rank", "region", "mean w", "CVR", "I", "q",
+    "", "predicts") }
+  if caveat then table.insert(lines, 1, "caveat: " .. caveat) end
   for i = 1, #w do
-    lines[#lines + 1] = string.format("%4d  %-26s %10.4f %8.2f %6.2f %8.2g%s  %s", w.rank[i], w.name[i], w.mean[i],
-      w.cvr[i], w.consistency[i], w.q[i], w.significant[i] and "*" or " ",
+    lines[#lines + 1] = string.format("%4d  %-26s %10.4f %8.2f %6.2f %8.2g%-3s  %s", w.rank[i], w.name[i], w.mean[i],
+      w.cvr[i], w.consistency[i], w.q[i], w.significant[i] and (caveat and "(*)" or "*") or "",
       w.mean[i] > 0 and "response" or "non-response")
   end
   return table.concat(lines, "\n"), w

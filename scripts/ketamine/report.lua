@@ -62,8 +62,10 @@ return function(K, o, study)
   rep:heading("Figure 2. Top 25 regions by mean back-projected weight", 2)
   local f2 = study.r:plot_weights(fig .. "/figure2_top25.png", { top = 25, sign_labels = { "response", "non-response" },
     title = "Top 25 regions (discovery model)", width = 7.5, height = 7 })
+  local caveat = study.r:weights_caveat()
   rep:figure(f2, { caption = "Mean weight over the 225 base models, back-projected to the regions; * = sign-consistent "
-    .. "(BH-FDR 5 %). Paper: greater frontal volume predicts response, greater cerebellar volume non-response." })
+    .. "(BH-FDR 5 %). Paper: greater frontal volume predicts response, greater cerebellar volume non-response."
+    .. (caveat and (" Caveat: " .. caveat .. "; the marks are left out.") or "") })
 
   rep:heading("Figure 3. The weight map", 2)
   local map = out .. "/discovery_top25_weights.nii.gz"

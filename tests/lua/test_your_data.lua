@@ -200,6 +200,9 @@ T.test("a saved model is reused only for the same inputs by content, and the scr
   local out = root .. "/cache"
   local ok, text = script("discovery", path, fast .. " out=" .. out)
   T.truthy(ok, text)
+  -- Without permutations the top regions come with the caveat, their marks as "(*)".
+  T.truthy(text:find("caveat: no permutation test", 1, true), text)
+  T.truthy(text:find("(*)  ", 1, true) and not text:find("%d%*  "), text)
   local model = T.read_file(out .. "/discovery.model")
   ok, text = script("saline_control", path, fast .. " out=" .. out)
   T.truthy(ok and text:find("reusing " .. out .. "/discovery.model", 1, true), text)
