@@ -98,8 +98,9 @@ bool progress_enabled();
 // Hands the engine's warnings (nl/core/warnings.hpp) to standard error as
 // "neurolua: warning: ..." and keeps them for nl.warnings(); called by luaopen_neurolua.
 void install_warning_sink();
-// nl.progress([on]) and nl.warnings([on]).
+// nl.progress([on]), nl.progress_line(label, total [, unit]) and nl.warnings([on]).
 int l_progress(lua_State* L);
+int l_progress_line(lua_State* L);
 int l_warnings(lua_State* L);
 
 // ---------------------------------------------------------------- results

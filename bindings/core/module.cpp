@@ -133,6 +133,7 @@ const luaL_Reg functions[] = {
     {"seed", seed},
     {"deprecations", deprecations},
     {"progress", l_progress},
+    {"progress_line", l_progress_line},
     {"warnings", l_warnings},
     {"_files", embedded_files},
     {nullptr, nullptr},

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include <fmt/format.h>
@@ -166,6 +167,56 @@ nl::Progress progress_reporter(const char* label, const char* unit, std::int64_t
 }
 
 void install_warning_sink() { nl::set_warning_sink(print_warning); }
+
+// ---------------------------------------------------------------- progress of Lua loops
+
+namespace {
+
+// What a step function of nl.progress_line holds (a userdata upvalue; its __gc ends the
+// line). Not a neurolua type: scripts only ever see the function.
+struct LuaLine {
+  nl::Progress report;
+  std::int64_t done = 0, total = 0;
+};
+constexpr const char* kLuaLine = "nl.progress_line";
+
+int line_gc(lua_State* L) {
+  static_cast<LuaLine*>(lua_touserdata(L, 1))->~LuaLine();
+  return 0;
+}
+
+// step([done]): one more unit done, or `done` units in all.
+int line_step(lua_State* L) {
+  auto* line = static_cast<LuaLine*>(lua_touserdata(L, lua_upvalueindex(1)));
+  const lua_Integer done = luaL_optinteger(L, 1, line->done + 1);
+  luaL_argcheck(L, done >= 0 && done <= line->total, 1, "the count must be between 0 and the total");
+  line->done = done;
+  if (line->report) line->report(done, line->total);
+  return 0;
+}
+
+}  // namespace
+
+// nl.progress_line(label, total [, unit]) -> step([done]): the progress line for a loop
+// written in Lua (a script cleaning many runs one by one).
+int l_progress_line(lua_State* L) {
+  const char* label = luaL_checkstring(L, 1);
+  const lua_Integer total = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, total >= 1, 2, "the total must be at least 1");
+  const char* unit = luaL_optstring(L, 3, "");
+  auto* line = new (lua_newuserdatauv(L, sizeof(LuaLine), 0)) LuaLine{};
+  line->total = total;
+  if (luaL_newmetatable(L, kLuaLine)) {
+    lua_pushcfunction(L, line_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return protect(L, [&] {
+    line->report = progress_reporter(label, unit[0] ? (std::string(" ") + unit).c_str() : "");
+    lua_pushcclosure(L, line_step, 1);
+    return 1;
+  });
+}
 
 // nl.progress([on]) -> whether progress lines are on (after setting it).
 int l_progress(lua_State* L) {

@@ -2,8 +2,8 @@
 """Progress lines of long computations (issue 16 item 6).
 
 On a terminal (a pseudo-terminal here) a nested CV, its permutations, a GLM with
-permutations, a pipeline fit with forward_select and nl.fc.netmats over many runs each
-show one line with the label, a bar, done/total, a rate and an ETA, ending with
+permutations, a pipeline fit with forward_select, nl.fc.netmats over many runs and a Lua
+loop with nl.progress_line each show one line with the label, a bar, done/total, a rate and an ETA, ending with
 "done in". With standard error on a pipe, with NEUROLUA_PROGRESS=0 or after
 nl.progress(false) nothing is shown, and the results printed on standard output are the
 same in every case.
@@ -52,9 +52,16 @@ local ts = nl.matrix.randn(400, 120, 8)
 local runs = {}
 for s = 1, 1500 do runs[s] = ts end
 print(string.format("netmats %d", nl.fc.netmats(runs):rows()))
+local step, sum = nl.progress_line("cleaning", 150, "runs"), 0
+for i = 1, 150 do
+  local m = nl.matrix.randn(300, 300, i)
+  sum = sum + (m * m):get(1, 1)
+  step()
+end
+print(string.format("loop %.6f", sum))
 """
 
-LABELS = ["nested CV", "permutations", "forward_select", "netmats"]
+LABELS = ["nested CV", "permutations", "forward_select", "netmats", "cleaning"]
 
 
 def check(name, good, detail=""):
@@ -97,7 +104,7 @@ def run_pty(path, args, env=None):
 def results(text):
     """The result lines the script prints (a progress line never ends with a newline of
     its own before its final draw, so a result line never carries one)."""
-    return [l for l in text.replace("\r\n", "\n").split("\n") if re.match(r"^(nested BAC|permutation p|glm max p|wrapper features|netmats) ", l)]
+    return [l for l in text.replace("\r\n", "\n").split("\n") if re.match(r"^(nested BAC|permutation p|glm max p|wrapper features|netmats|loop) ", l)]
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -121,7 +128,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("pipe run succeeds", p.returncode == 0, err)
     check("no progress on a pipe", not any(l in err for l in LABELS) and "\r" not in err, err)
     pipe_results = results(p.stdout.decode())
-    check("the results are the same on a terminal and on a pipe", pipe_results == results(tty_text) and len(pipe_results) == 5,
+    check("the results are the same on a terminal and on a pipe", pipe_results == results(tty_text) and len(pipe_results) == 6,
           f"{pipe_results} vs {results(tty_text)}")
 
     rc, text = run_pty(path, [], {"NEUROLUA_PROGRESS": "0"})

@@ -26,6 +26,16 @@ T.test("nl.progress switches progress lines and returns the setting", function()
   T.raises(function() nl.progress("no") end, "boolean expected")
 end)
 
+T.test("nl.progress_line returns a step function and checks its arguments", function()
+  local step = nl.progress_line("loop", 3, "runs")
+  T.eq(type(step), "function")
+  step()
+  step(3)  -- off a terminal nothing is drawn; the counts are still checked
+  T.raises(function() step(4) end, "the count must be between 0 and the total")
+  T.raises(function() nl.progress_line("loop", 0) end, "the total must be at least 1")
+  T.raises(function() nl.progress_line(nil, 3) end, "string expected")
+end)
+
 T.test("an SVC that stops at max_iter warns when it is fitted", function()
   local X, y = hard_problem()
   local before = #nl.warnings()
