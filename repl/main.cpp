@@ -265,5 +265,8 @@ int main(int argc, char** argv) {
   const int status = lua_pcall(L, 1, 0, 0);
   nl::repl::report(L, status);
   lua_close(L);
-  return (status == LUA_OK && m.ok) ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (status == LUA_OK && m.ok) return EXIT_SUCCESS;
+  // Stopped by Ctrl-C: 128 + SIGINT, as a shell reports it, so a batch system or a
+  // calling script can tell an interrupted run from a failed one.
+  return nl::repl::interrupted() ? 130 : EXIT_FAILURE;
 }

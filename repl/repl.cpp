@@ -42,13 +42,24 @@ volatile std::sig_atomic_t g_sigint = 0;  // Ctrl-C seen while reading a line
 
 // ---------------------------------------------------------------- running code
 
+int msghandler(lua_State* L);
+
 // Hook installed by the signal handler: raises the error at the next Lua instruction.
-void stop_hook(lua_State* L, lua_Debug*) {
+// Not in the message handler: that runs while an error is being raised, typically the
+// engine's own for the same Ctrl-C ("interrupted after 412 of 1000 permutations; ..."),
+// which an "interrupted" from here would replace.
+void stop_hook(lua_State* L, lua_Debug* ar) {
+  if (lua_getinfo(L, "f", ar)) {
+    const bool in_handler = lua_tocfunction(L, -1) == msghandler;
+    lua_pop(L, 1);
+    if (in_handler) return;
+  }
   lua_sethook(L, nullptr, 0, 0);
   luaL_error(L, "interrupted");
 }
 
 volatile std::sig_atomic_t g_running = 0;  // a chunk is executing
+bool g_interrupted = false;                 // the last failed docall was Ctrl-C
 
 // The one SIGINT handler. While code runs it sets a hook that raises "interrupted" at
 // the next Lua instruction and asks engine loops to stop (lua_sethook is
@@ -125,7 +136,8 @@ int msghandler(lua_State* L) {
   lua_setfield(L, LUA_REGISTRYINDEX, kLastTraceback);
   if (g_traceback) return 1;
   std::string shortened = user_message(msg);
-  if (!g_interactive) shortened += "\n(run with --traceback, or NEUROLUA_TRACEBACK=1, to see where in the code)";
+  if (!g_interactive && !g_sigint)  // (Ctrl-C is no bug: no hint)
+    shortened += "\n(run with --traceback, or NEUROLUA_TRACEBACK=1, to see where in the code)";
   lua_pushlstring(L, shortened.data(), shortened.size());
   return 1;
 }
@@ -152,6 +164,7 @@ int docall(lua_State* L, int narg, int nres) {
   if (g_sigint) on_sigint(SIGINT);  // pressed after the line was read: interrupt it
   const int status = lua_pcall(L, narg, nres, base);
   g_running = 0;
+  if (status != LUA_OK) g_interrupted = g_sigint != 0;
   g_sigint = 0;
   sigaction(SIGINT, &old, nullptr);
   lua_sethook(L, nullptr, 0, 0);
@@ -163,6 +176,7 @@ int docall(lua_State* L, int narg, int nres) {
 void set_traceback(bool on) { g_traceback = on; }
 void set_interactive(bool on) { g_interactive = on; }
 void push_traceback_function(lua_State* L) { lua_pushcfunction(L, last_traceback); }
+bool interrupted() { return g_interrupted; }
 
 int report(lua_State* L, int status) {
   if (status != LUA_OK) {

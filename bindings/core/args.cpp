@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -179,22 +178,6 @@ const nl::Volume* volume_at(lua_State* L, int idx, int k) {
   const nl::Volume* v = test<nl::Volume>(L, -1);
   lua_pop(L, 1);
   return v;
-}
-
-// ---------------------------------------------------------------- progress
-
-std::function<void(int)> progress_bar(int total) {
-  if (!isatty(2) || total <= 0) return {};
-  const int every = total >= 100 ? total / 100 : 1;
-  return [total, every](int done) {
-    if (done % every != 0 && done != total) return;
-    constexpr int width = 30;
-    const int filled = static_cast<int>(static_cast<long long>(width) * done / total);
-    char bar[width + 1];
-    for (int k = 0; k < width; ++k) bar[k] = k < filled ? '#' : '.';
-    bar[width] = '\0';
-    std::fprintf(stderr, "\rpermutations [%s] %d/%d%s", bar, done, total, done == total ? "\n" : "");
-  };
 }
 
 // ---------------------------------------------------------------- results

@@ -15,6 +15,7 @@
 #include "core/common.hpp"
 #include "core/types.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/core/progress.hpp"
 
 namespace nl::bind {
 
@@ -79,12 +80,28 @@ int check_volume_list(lua_State* L, int idx, const char* what);
 // Entry k (0-based) of what check_volume_list accepted; never raises.
 const nl::Volume* volume_at(lua_State* L, int idx, int k);
 
-// ---------------------------------------------------------------- progress
+// ---------------------------------------------------------------- progress and warnings
 
-// A progress bar for a long run of `total` steps (permutations) on standard error when
-// it is a terminal, else an empty function. Called from worker threads with the number
-// of steps done; it redraws about a hundred times in all.
-std::function<void(int)> progress_bar(int total);
+// The one progress reporter of long computations (bindings/core/report.cpp): a line on
+// standard error such as
+//   nested CV  [#########...........] 1234/2700 fits  21/s  ETA 1:10
+// redrawn at most four times a second, and a final line "... done in 2:08". Returns an
+// empty Progress (no report) unless standard error is a terminal and progress is on
+// (nl.progress, NEUROLUA_PROGRESS=0). `unit` follows the count (" fits", "" for none);
+// with total_hint > 0 the line appears at once (else at the first report). Thread-safe,
+// never calls Lua: the engine calls it from its worker threads. The line is ended when
+// the last copy of the Progress is destroyed (an interrupted run's error then starts on a
+// line of its own).
+nl::Progress progress_reporter(const char* label, const char* unit = "", std::int64_t total_hint = 0);
+// Whether progress_reporter reports (nl.progress and a terminal on standard error).
+bool progress_enabled();
+// Hands the engine's warnings (nl/core/warnings.hpp) to standard error as
+// "neurolua: warning: ..." and keeps them for nl.warnings(); called by luaopen_neurolua.
+void install_warning_sink();
+// nl.progress([on]), nl.progress_line(label, total [, unit]) and nl.warnings([on]).
+int l_progress(lua_State* L);
+int l_progress_line(lua_State* L);
+int l_warnings(lua_State* L);
 
 // ---------------------------------------------------------------- results
 

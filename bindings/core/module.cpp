@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/args.hpp"
 #include "core/common.hpp"
 #include "core/embedded.hpp"
 #include "core/fields.hpp"
@@ -131,6 +132,9 @@ const luaL_Reg functions[] = {
     {"mkdir", mkdir},
     {"seed", seed},
     {"deprecations", deprecations},
+    {"progress", l_progress},
+    {"progress_line", l_progress_line},
+    {"warnings", l_warnings},
     {"_files", embedded_files},
     {nullptr, nullptr},
 };
@@ -152,6 +156,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_rawseti(L, -2, 2);
   lua_pop(L, 2);
 
+  install_warning_sink();
   lua_newtable(L);
   luaL_setfuncs(L, functions, 0);
   lua_pushstring(L, NL_VERSION);

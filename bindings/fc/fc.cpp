@@ -397,7 +397,7 @@ int netmats(lua_State* L) {
       }
       lua_pop(L, 1);
     }
-    return nl::fc::netmats(runs, o);
+    return nl::fc::netmats(runs, o, progress_reporter("netmats", " runs"));
   });
 }
 

@@ -248,12 +248,12 @@ int nested(lua_State* L) {
     const Matrix X = features.get(&names, "nested CV", spec->steps);
     cv->spec = *spec;
     cv->mode = mode;
-    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o);
+    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o, progress_reporter("nested CV", " fits"));
     cv->result.feature_names = std::move(names);
     cv->result.classes = std::move(classes);
     if (permutations > 0)
       cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
-                                                  progress_bar(permutations));
+                                                  progress_reporter("permutations", "", permutations));
     *slot = std::move(cv);
     return 1;
   });
@@ -547,7 +547,7 @@ int r_apply(lua_State* L) {
       out->auc = nl::ml::auc(out->scores.median, y);
       if (permutations > 0)
         out->permutations = nl::ml::external_permutation_test(cv.spec, cv.result, X, y, cov, permutations,
-                                                              progress_bar(permutations));
+                                                              progress_reporter("permutations", "", permutations));
     }
     *slot = std::move(out);
     return 1;

@@ -451,7 +451,9 @@ int pipe_fit(lua_State* L) {
       LabelOptions vlo = lo;
       vlo.ids = val_cov;
       read_labels(L, val_y, yv, vlo);
-      p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov);
+      // Only the wrapper takes long: its SVC fits are the progress.
+      p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov,
+                                      p.spec.select ? progress_reporter("forward_select", " fits") : nl::Progress());
     } else {
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, nullptr, nullptr, nullptr);
     }

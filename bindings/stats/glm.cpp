@@ -537,7 +537,7 @@ int glm(lua_State* L) {
       std::vector<std::string> levels;
       read_categories(L, blocks, false, po.blocks, levels);
     }
-    if (progress) po.progress = progress_bar(permutations);
+    if (progress) po.progress = progress_reporter("permutations", "", permutations);
 
     st::GlmFit fit;
     st::TContrast t;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Ctrl-C (SIGINT) stops a batch run promptly: `neurolua script.lua` with a long engine
-computation (a permutation GLM, a nested CV with permutations) or a pure Lua loop must
-end within a few seconds of the signal with an "interrupted" error and a non-zero exit.
+computation (a permutation GLM, a nested CV with permutations, a nested CV with the
+forward_select wrapper on 2 threads, netmats over many runs) or a pure Lua loop must end
+within a few seconds of the signal with an "interrupted" error and exit status 130;
+interrupted permutations say how many had finished.
 
 Each run starts with SIGINT blocked, as CI runners and batch systems may start jobs (a
 blocked mask survives exec); neurolua must unblock it itself. The REPL's Ctrl-C is
@@ -9,6 +11,7 @@ tested in test_repl_pty.py.
 Usage: test_interrupt.py /path/to/neurolua      (standard library only)
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +37,29 @@ CASES = {
         local pipe = nl.ml.pipeline { nl.ml.scale {}, nl.ml.svc { C = nl.ml.pow2(-4, 4) } }
         io.stderr:write("started\\n")
         nl.cv.nested(pipe, X, y, { permutations = 1000000, seed = 1 })
+        print("finished")
+    """,
+    # Issue 16: a worker that noticed Ctrl-C used to clear the request, so the other
+    # workers finished their outer fold of wrapper fits (37-97 s in a ketamine run).
+    "nested CV with the forward_select wrapper (engine, 2 threads)": """
+        nl.threads(2)
+        local X = nl.matrix.randn(400, 200, 3)
+        local y = {}
+        for i = 1, 400 do y[i] = X:get(i, 1) + X:get(i, 2) > 0 end
+        local pipe = nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.02 },
+                                      nl.ml.svc { C = { 0.25, 1, 4, 16 } } }
+        io.stderr:write("started\\n")
+        nl.cv.nested(pipe, X, y, { outer = { 3, 5 }, inner = { 3, 5 }, seed = 1 })
+        print("finished")
+    """,
+    "netmats over many runs (engine)": """
+        local ts = nl.matrix.randn(2000, 60, 4)
+        local list = {}
+        for r = 1, 200 do list[r] = ts end
+        local runs = {}
+        for s = 1, 200 do runs[s] = list end
+        io.stderr:write("started\\n")
+        nl.fc.netmats(runs)
         print("finished")
     """,
     "pure Lua loop": """
@@ -85,10 +111,14 @@ def run(name, code, tmp):
     text = err.decode(errors="replace")
     if ok:
         checks = [
-            (p.returncode != 0, f"exit status {p.returncode}, expected non-zero"),
+            (p.returncode == 130, f"exit status {p.returncode}, expected 130 (128 + SIGINT)"),
             ("interrupted" in text, "no 'interrupted' error on stderr"),
             (b"finished" not in out, "the computation finished instead of stopping"),
         ]
+        if "permutations" in name:
+            # What had finished is reported: "interrupted after 412 of 1000000 permutations".
+            checks.append((re.search(r"interrupted after \d+ of \d+ permutations", text) is not None,
+                           "the error does not say how many permutations had finished"))
         for good, what in checks:
             if not good:
                 ok = False
@@ -96,12 +126,18 @@ def run(name, code, tmp):
     if ok:
         passed += 1
         print(f"ok   {name}: stopped {elapsed:.2f} s after SIGINT")
+        latencies[name] = elapsed
     else:
         failed += 1
 
 
+latencies = {}
 with tempfile.TemporaryDirectory() as tmp:
     for name, code in CASES.items():
         run(name, code, tmp)
+# The bound above is generous for sanitizer builds; the measured latencies are printed so
+# that a slow path shows up (bench/interrupt measures it on Release).
+for name, t in latencies.items():
+    print(f"latency {t:.3f} s  {name}")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

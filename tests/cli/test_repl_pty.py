@@ -177,6 +177,25 @@ def interrupt_running():
     s.expect("> ")
 
 
+def interrupt_wrapper():
+    # Issue 16: Ctrl-C in a nested CV with the forward_select wrapper on 2 threads took
+    # 37-97 s (the other worker finished its outer fold); now within a second. The
+    # bound is generous for sanitizer builds; the measured latency is printed.
+    s.send('nl.threads(2); X = nl.matrix.randn(400, 200, 3); y = {}; for i = 1, 400 do y[i] = X:get(i, 1) + X:get(i, 2) > 0 end; '
+           'io.stderr:write("go" .. "\\n"); nl.cv.nested(nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.02 }, '
+           'nl.ml.svc { C = { 0.25, 1, 4, 16 } } }, X, y, { outer = { 3, 5 }, inner = { 3, 5 }, seed = 1 })\r')
+    s.expect("go\r\n", timeout=60)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    s.send("\x03")
+    s.expect("interrupted", timeout=30)
+    s.expect("> ", timeout=30)
+    print(f"REPL: the wrapper nested CV stopped {time.monotonic() - t0:.2f} s after Ctrl-C")
+    s.send("1+2\r")
+    s.expect("\n3\r\n")
+    s.expect("> ")
+
+
 def interrupt_typing():
     s.send("this line is discarded")
     time.sleep(0.2)
@@ -188,7 +207,8 @@ def interrupt_typing():
 
 
 for name, fn in [("expression", expression), ("plain tables", plain_tables), ("multi-line", multiline), ("completion", completion),
-                 ("help", helps), ("Ctrl-C running", interrupt_running), ("Ctrl-C typing", interrupt_typing)]:
+                 ("help", helps), ("Ctrl-C running", interrupt_running),
+                 ("Ctrl-C in a wrapper nested CV", interrupt_wrapper), ("Ctrl-C typing", interrupt_typing)]:
     check(name, fn)
 check("Ctrl-D exits 0", lambda: (_ for _ in ()).throw(AssertionError("bad exit")) if s.close() != 0 else None)
 

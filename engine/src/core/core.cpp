@@ -1,6 +1,7 @@
 // core.cpp: interruption flag, xoshiro256++ streams, the parallel-for.
 #include "nl/core/core.hpp"
 #include "nl/core/memory.hpp"
+#include "nl/core/warnings.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -24,8 +25,10 @@ static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lo
 void request_interrupt() noexcept { g_interrupt.store(true, std::memory_order_relaxed); }
 void clear_interrupt() noexcept { g_interrupt.store(false, std::memory_order_relaxed); }
 bool interrupt_requested() noexcept { return g_interrupt.load(std::memory_order_relaxed); }
+// The request is not cleared here: every worker of a parallel_for and every enclosing
+// loop must stop too (nl/core/progress.hpp); the host clears it when the run has ended.
 void check_interrupt() {
-  if (g_interrupt.exchange(false, std::memory_order_relaxed)) throw Interrupted();
+  if (g_interrupt.load(std::memory_order_relaxed)) throw Interrupted();
 }
 
 // ---------------------------------------------------------------- memory budget
@@ -232,8 +235,16 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
   std::mutex mu;
   std::size_t failed_at = n;
   std::exception_ptr failure;
+  ConvergenceTally* const tally = detail::current_tally();
   auto work = [&] {
     const RegionGuard region;
+    // The caller's convergence tally counts the fits of these tasks too.
+    ConvergenceTally* const saved_tally = detail::current_tally();
+    detail::set_current_tally(tally);
+    struct RestoreTally {
+      ConvergenceTally* t;
+      ~RestoreTally() { detail::set_current_tally(t); }
+    } restore{saved_tally};
     for (;;) {
       if (stop.load(std::memory_order_relaxed)) return;
       const std::size_t i = next.fetch_add(1);

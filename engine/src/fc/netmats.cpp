@@ -2,6 +2,7 @@
 // vectors and labels, netmats of many subjects and runs.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -89,7 +90,7 @@ std::vector<std::string> edge_labels(const std::vector<std::string>& nodes) {
 
 // ---------------------------------------------------------------- many subjects
 
-Matrix netmats(const std::vector<std::vector<const Matrix*>>& runs, const NetmatsOptions& o) {
+Matrix netmats(const std::vector<std::vector<const Matrix*>>& runs, const NetmatsOptions& o, const Progress& progress) {
   if (runs.empty()) throw ValueError("netmats: no subject");
   if (runs[0].empty()) throw ValueError("netmats: subject 1 has no run");
   const Index N = runs[0][0]->cols();
@@ -101,15 +102,20 @@ Matrix netmats(const std::vector<std::vector<const Matrix*>>& runs, const Netmat
                                      runs[s][r]->cols(), N));
   }
   Matrix out(static_cast<Index>(runs.size()), N * (N - 1) / 2);
+  std::int64_t total = 0;
+  for (const auto& list : runs) total += static_cast<std::int64_t>(list.size());
+  std::atomic<std::int64_t> done{0};
   parallel_for(runs.size(), [&](std::size_t s) {
     Matrix sum = Matrix::Zero(N, N);
     for (std::size_t r = 0; r < runs[s].size(); ++r) {
+      check_interrupt();
       try {
         const Matrix m = netmat(*runs[s][r], o.method, o.rho);
         sum += o.z ? fisher_z(m) : m;
       } catch (const ValueError& e) {
         throw ValueError(fmt::format("netmats: subject {} run {}: {}", s + 1, r + 1, e.what()));
       }
+      if (progress) progress(++done, total);
     }
     out.row(static_cast<Index>(s)) = upper_triangle(sum / static_cast<double>(runs[s].size())).transpose();
   });

@@ -3,6 +3,8 @@
 
 #include "nested_cv_plan.hpp"
 
+#include "nl/core/warnings.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -25,8 +27,10 @@ bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.arra
 
 // The folds and the preprocessing of every CV1 partition: everything that does not
 // depend on the labels once the folds are fixed.
+// tick() (may be empty) is called once per CV1 partition fitted.
 std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* cov,
-                             const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment) {
+                             const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment,
+                             const std::function<void()>& tick = {}) {
   if (o.outer_assignment.empty()) {
     Rng rng(o.seed, 0);
     outer_assignment = stratified_folds(y, o.outer_folds, o.outer_repeats, rng);
@@ -53,6 +57,7 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
         in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
         in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
         out.inner.push_back(std::move(in));
+        if (tick) tick();
       }
     }
   });
@@ -74,9 +79,10 @@ std::vector<Index> all_features(Index p) {
 }
 
 // Scores every C on the CV1 partitions with labels y, picks the best, and retrains
-// the CV1 models at that C on CV1-train + CV1-test.
+// the CV1 models at that C on CV1-train + CV1-test. tick() (may be empty) is called
+// after each (C, CV1 partition) and each final model.
 OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& spec, const std::vector<double>& grid,
-                        Rng& rng) {
+                        Rng& rng, const std::function<void()>& tick = {}) {
   const std::size_t P = out.inner.size();
   OuterFit fit;
   fit.inner_bac.assign(grid.size(), 0.0);
@@ -94,6 +100,7 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
         const Selection sel = forward_select(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), svc, *spec.select, rng);
         features[g][p] = sel.features.empty() ? all_features(in.Xtr.cols()) : sel.features;
         sum += sel.bac;
+        if (tick) tick();
       }
       fit.inner_bac[g] = sum / static_cast<double>(P);
     }
@@ -122,6 +129,7 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
         alpha = m.alpha;
         alphas[g][p] = m.alpha;
         C_prev = grid[g];
+        if (tick) tick();
       }
     }
     for (std::size_t g = 0; g < grid.size(); ++g) fit.inner_bac[g] = sum[g] / static_cast<double>(P);
@@ -148,6 +156,7 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
     m.svc = train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), m.features, svc, rng,
                         a.size() > 0 ? &a0 : nullptr);
     fit.models.push_back(std::move(m));
+    if (tick) tick();
   }
   return fit;
 }
@@ -314,7 +323,7 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
 }  // namespace
 
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
-                         const Table* covariates, const NestedCvOptions& options) {
+                         const Table* covariates, const NestedCvOptions& options, const Progress& progress) {
   check_inputs(grid, X, y, covariates, options);
   check_data(spec.steps, X, covariates, "nested CV");
   // A feature constant over all subjects carries nothing (prune drops it, the SVC gives
@@ -331,13 +340,25 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
     throw ValueError(fmt::format("nested CV: every feature is constant over the {} subjects; there is nothing to learn "
                                  "from",
                                  X.rows()));
+  ConvergenceTally tally("the nested CV");
+  // Progress in model fits: per CV1 partition its preprocessing, one per C value, and
+  // its final base model.
+  const std::int64_t outer_count =
+      static_cast<std::int64_t>(options.outer_assignment.empty() ? static_cast<std::size_t>(options.outer_repeats)
+                                                                 : options.outer_assignment.size()) *
+      options.outer_folds;
+  const std::int64_t total = outer_count * options.inner_folds * options.inner_repeats *
+                             static_cast<std::int64_t>(grid.size() + 2);
+  std::atomic<std::int64_t> done{0};
+  std::function<void()> tick;
+  if (progress) tick = [&] { progress(++done, total); };
   NestedCvResult res;
   res.grid = grid;
   // Only the covariate columns the pipeline reads are kept (and copied per partition).
   res.data = std::make_shared<TrainingData>(TrainingData{X, y, needed_covariates(spec, covariates)});
   const Table* cov = res.data->covariates ? &*res.data->covariates : nullptr;
   auto holder = std::make_shared<NestedCvPlan>();
-  holder->outer = make_plan(spec, X, y, cov, options, res.outer_assignment);
+  holder->outer = make_plan(spec, X, y, cov, options, res.outer_assignment, tick);
   const std::vector<Outer>& plan = holder->outer;
   res.plan = holder;
   res.options = options;
@@ -346,7 +367,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   std::vector<OuterFit> fits(plan.size());
   parallel_for(plan.size(), [&](std::size_t o) {
     Rng rng(options.seed, kSolverStream + o);
-    fits[o] = select_and_fit(plan[o], y, spec, grid, rng);
+    fits[o] = select_and_fit(plan[o], y, spec, grid, rng, tick);
   });
   res.scores.assign(static_cast<std::size_t>(X.rows()), {});
   for (std::size_t o = 0; o < plan.size(); ++o) {
@@ -360,6 +381,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   res.median = medians(res.scores);
   res.metrics = confusion(res.median, y);
   res.auc = auc(res.median, y);
+  tally.finish();
   return res;
 }
 
@@ -414,6 +436,37 @@ std::vector<std::optional<FittedModel>> permuted_models(const PipelineSpec& spec
   return out;
 }
 
+// Runs permutation(k) for k in [0, n) under parallel_for, reporting progress. On an
+// interrupt, rethrows it with what had finished: the count, and the p-value of the
+// longest run of finished permutations 1..m (a prefix, so that the same seed with
+// permutations = m reproduces it exactly).
+void run_permutations(PermutationResult& res, int n, const Progress& progress,
+                      const std::function<void(std::size_t)>& permutation) {
+  res.bac.assign(static_cast<std::size_t>(n), 0.0);
+  std::vector<char> finished(static_cast<std::size_t>(n), 0);
+  std::atomic<int> done{0};
+  try {
+    parallel_for(static_cast<std::size_t>(n), [&](std::size_t k) {
+      permutation(k);
+      finished[k] = 1;
+      const int d = ++done;
+      if (progress) progress(d, n);
+    });
+  } catch (const Interrupted&) {
+    std::size_t m = 0;
+    while (m < finished.size() && finished[m]) ++m;
+    if (m == 0) throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations", done.load(), n));
+    PermutationResult part;
+    part.observed = res.observed;
+    part.bac.assign(res.bac.begin(), res.bac.begin() + static_cast<std::ptrdiff_t>(m));
+    finish_pvalues(part);
+    throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations; permutations 1-{} give p = {:.4f} "
+                                  "((count+1)/(n+1) = {:.4f}); the same seed with permutations = {} reproduces them",
+                                  done.load(), n, m, part.p_count, part.p_plus_one, m));
+  }
+  finish_pvalues(res);
+}
+
 void check_plan(const NestedCvResult& r, const char* what) {
   if (!r.plan || !r.data || r.plan->outer.size() != r.chosen.size())
     throw ValueError(fmt::format("{}: the nested-CV result carries no training data", what));
@@ -423,7 +476,7 @@ void check_plan(const NestedCvResult& r, const char* what) {
 
 PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
-                                   int n_permutations, PermutationMode mode, const std::function<void(int)>& progress) {
+                                   int n_permutations, PermutationMode mode, const Progress& progress) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_inputs(observed.grid, X, y, covariates, options);
   // The observed run's folds and preprocessing: label-independent, so reused as they are.
@@ -433,9 +486,8 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
   const std::vector<Outer>& plan = observed.plan->outer;
   PermutationResult res;
   res.observed = score_bac(observed.median, y);
-  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
-  std::atomic<int> done{0};
-  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+  ConvergenceTally tally("the permutation test");
+  run_permutations(res, n_permutations, progress, [&](std::size_t k) {
     Rng rng(options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
@@ -458,10 +510,8 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
     }
     // Performance against the permuted labels: the whole analysis run on a null data set.
     res.bac[k] = score_bac(medians(scores), yp);
-    const int d = ++done;
-    if (progress) progress(d);
   });
-  finish_pvalues(res);
+  tally.finish();
   return res;
 }
 
@@ -517,7 +567,7 @@ ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, c
 
 PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
                                             const Matrix& X_new, const Vector& y_new, const Table* covariates,
-                                            int n_permutations, const std::function<void(int)>& progress) {
+                                            int n_permutations, const Progress& progress) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_external(result, X_new, covariates);
   check_plan(result, "external permutation test");
@@ -525,18 +575,15 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
   const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates);
   PermutationResult res;
   res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
-  res.bac.assign(static_cast<std::size_t>(n_permutations), 0.0);
-  std::atomic<int> done{0};
   const Vector& y = result.data->y;
-  parallel_for(static_cast<std::size_t>(n_permutations), [&](std::size_t k) {
+  ConvergenceTally tally("the permutation test");
+  run_permutations(res, n_permutations, progress, [&](std::size_t k) {
     Rng rng(result.options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     const auto models = permuted_models(spec, result, yp, rng);
     res.bac[k] = score_bac(collect_external(models, Xpre, X_new.rows()).median, y_new);
-    const int d = ++done;
-    if (progress) progress(d);
   });
-  finish_pvalues(res);
+  tally.finish();
   return res;
 }
 

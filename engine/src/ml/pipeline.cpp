@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "nl/core/warnings.hpp"
 #include "nl/ml/metrics.hpp"
 
 namespace nl::ml {
@@ -32,7 +33,10 @@ LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, 
   o.eps = spec.eps;
   o.max_iter = spec.max_iter;
   if (alpha0) o.alpha0 = *alpha0;
-  return fit_linear_svc(X, y, o, rng);
+  LinearSvcModel m = fit_linear_svc(X, y, o, rng);
+  solver_outcome("SVC", m.converged, fmt::format("(max_iter {})", o.max_iter),
+                 "raise max_iter or scale the features (nl.ml.scale)");
+  return m;
 }
 
 double score_bac(const Vector& scores, const Vector& y) {
@@ -66,8 +70,20 @@ double subset_bac(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, cons
 }
 }  // namespace
 
+std::int64_t forward_select_fits(Eigen::Index p, const ForwardSelectOptions& options) {
+  // The loop of forward_select without the fits: pool.size() + 1 fits per cycle.
+  std::int64_t fits = 0;
+  auto pool = static_cast<std::int64_t>(p);
+  const double floor_size = options.stop * static_cast<double>(p);
+  while (pool > 0 && static_cast<double>(pool) >= floor_size) {
+    fits += pool + 1;
+    pool -= static_cast<std::int64_t>(std::ceil(options.step * static_cast<double>(pool) - 1e-12));
+  }
+  return fits;
+}
+
 Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
-                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng) {
+                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng, const Progress& progress) {
   if (!(options.step > 0 && options.step <= 1))
     throw ValueError(fmt::format("forward_select: step must be in (0, 1], got {}", options.step));
   if (!(options.stop > 0 && options.stop <= 1))
@@ -80,6 +96,8 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
   Selection sel;
   const double floor_size = options.stop * static_cast<double>(p);
   std::vector<std::pair<double, Eigen::Index>> scored;
+  const std::int64_t total = progress ? forward_select_fits(p, options) : 0;
+  std::int64_t done = 0;
   while (!pool.empty() && static_cast<double>(pool.size()) >= floor_size) {
     check_interrupt();
     scored.clear();
@@ -88,6 +106,7 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
     for (Eigen::Index f : pool) {
       trial.back() = f;
       scored.emplace_back(subset_bac(Xtr, ytr, Xval, yval, trial, svc, rng), f);
+      if (progress) progress(++done, total);
     }
     std::stable_sort(scored.begin(), scored.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -96,6 +115,7 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
     for (std::size_t k = 0; k < block; ++k) candidate.push_back(scored[k].second);
     std::sort(candidate.begin(), candidate.end());
     const double bac = subset_bac(Xtr, ytr, Xval, yval, candidate, svc, rng);
+    if (progress) progress(++done, total);
     if (bac > sel.bac) {
       sel.features = candidate;
       sel.bac = bac;
@@ -130,7 +150,7 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
 }
 
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
-                      const PipelineSpec& spec, Rng& rng) {
+                      const PipelineSpec& spec, Rng& rng, const Progress& progress) {
   check_labels(ytr, Xtr.rows(), "fit");
   if ((Xval == nullptr) != (yval == nullptr)) throw ValueError("fit: validation data needs both rows and labels");
   FittedModel m;
@@ -143,7 +163,7 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
   }
   if (spec.select) {
     if (!Xval) throw ValueError("fit: forward_select needs validation rows (an inner split)");
-    const Selection sel = forward_select(Xtr, ytr, *Xval, *yval, spec.svc, *spec.select, rng);
+    const Selection sel = forward_select(Xtr, ytr, *Xval, *yval, spec.svc, *spec.select, rng, progress);
     m.features = sel.features;
     m.validation_bac = sel.bac;
     if (m.features.empty()) {
@@ -182,18 +202,21 @@ Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
 }
 
 FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
-                            const Matrix* Xval, const Vector* yval, const Table* covariates_val) {
+                            const Matrix* Xval, const Vector* yval, const Table* covariates_val,
+                            const Progress& progress) {
   check_labels(y, X.rows(), "fit");
+  ConvergenceTally tally("the pipeline fit");
   FittedPipeline f;
   Matrix Xtr;
   f.pre = fit_preprocessing(spec, X, covariates, &Xtr);
   Rng rng(spec.svc.seed);
   if (Xval) {
     const Matrix V = f.pre.apply(*Xval, covariates_val);
-    f.model = fit_model(Xtr, y, &V, yval, spec, rng);
+    f.model = fit_model(Xtr, y, &V, yval, spec, rng, progress);
   } else {
-    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng);
+    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng, progress);
   }
+  tally.finish();
   return f;
 }
 

@@ -14,6 +14,7 @@
 #include <numeric>
 
 #include "nl/core/core.hpp"
+#include "nl/core/warnings.hpp"
 #include "nl/ml/pca.hpp"
 
 namespace nl::ml {
@@ -483,13 +484,17 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
     Vector mah = (X2.array().square().rowwise() / ev.transpose().array()).rowwise().sum();
     double oldobj = ev.prod();
     std::vector<Index> Hprev;
-    for (int iter = 0; iter < 100; ++iter) {
+    bool settled = false;
+    for (int iter = 0; iter < 100 && !settled; ++iter) {
       // rrcov stops when |det change| < 1e-12, an absolute test that rounding can keep
       // failing for an unchanged subset; an unchanged subset also ends the loop here
       // (further passes only re-rotate the same solution).
       std::vector<Index> H = order_head(mah, h);
       std::sort(H.begin(), H.end());
-      if (H == Hprev) break;
+      if (H == Hprev) {
+        settled = true;
+        break;
+      }
       const ClassPc pc = class_pc(rows_of(X2, H));
       Hprev = std::move(H);
       const double obj = pc.eigenvalues.prod();
@@ -497,10 +502,12 @@ RobpcaFit robpca_fit(const Matrix& data, const RobpcaOptions& o) {
       center += rot * pc.center;
       rot = (rot * pc.loadings).eval();
       mah = (X2.array().square().rowwise() / pc.eigenvalues.transpose().array()).rowwise().sum();
-      if (pc.rank == k && std::fabs(oldobj - obj) < 1e-12) break;
+      settled = pc.rank == k && std::fabs(oldobj - obj) < 1e-12;
       oldobj = obj;
       if (pc.rank < k) k = pc.rank;
     }
+    solver_outcome("ROBPCA", settled, "(100 C-steps in the component space)",
+                   "the h-subset kept changing; the components are the last iterate");
     if (n <= k + 1)
       throw ValueError("robpca: too few observations for the MCD in the component space");
     McdOptions mo;

@@ -11,6 +11,7 @@
 #include <numbers>
 
 #include "nl/core/core.hpp"
+#include "nl/core/warnings.hpp"
 #include "nl/stats/lmm.hpp"
 
 namespace nl::stats {
@@ -206,7 +207,7 @@ struct Optimiser {
   int evaluations = 0, max_evaluations = 20000;
 
   double eval(const Vector& x) {
-    ++evaluations;
+    if (++evaluations % 16 == 0) check_interrupt();  // one evaluation solves the whole system
     return f(x);
   }
   Vector project(Vector x) const { return x.cwiseMax(lower); }
@@ -447,6 +448,9 @@ LmmFit fit_lmm(const LmmData& d, const LmmOptions& o) {
   if (!fit.converged)
     fit.notices.push_back(fmt::format("the optimiser stopped after {} evaluations with gradient {:.3g}",
                                       opt.evaluations, grad));
+  solver_outcome("LMM", fit.converged,
+                 fmt::format("(optimiser stopped after {} evaluations, gradient {:.3g})", opt.evaluations, grad),
+                 "rescale the predictors or simplify the random effects; see the fit's notices_");
 
   const Solve s = solve_pls(d, c, theta, true);
   if (!s.ok) throw ValueError("lmm: the model could not be fitted (the penalised least squares system is singular)");

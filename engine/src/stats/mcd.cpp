@@ -3,6 +3,8 @@
 // (nhalf = h, det, kstep, "candidates" = its mstock/cstock of the 10 best solutions).
 #include "nl/stats/mcd.hpp"
 
+#include "nl/core/warnings.hpp"
+
 #include "core/simd_quad.hpp"
 #include "windows.hpp"
 
@@ -609,19 +611,24 @@ RawMcd FastMcd::run() {
   Vector best_mean;
   Matrix best_cov;
   std::vector<Index> best_H, H, Hprev;
+  bool settled = true;  // every candidate's C-steps stopped before max_csteps
   for (std::size_t c = 0; c < cand.size(); ++c) {
     check_interrupt();
     if (!factor(wk, cand[c].cov)) return exact_fit_std(cand[c].mean, cand[c].cov);
     distances(wk, cand[c].mean.data());
     smallest(wk, H);
     double deti = kNoDet, detimin1 = kNoDet;
-    for (Index step = 1; step <= opt_.max_csteps; ++step) {
+    bool stopped = false;
+    for (Index step = 1; step <= opt_.max_csteps && !stopped; ++step) {
       mean_cov(wk, H, mean, cov);
       if (!factor(wk, cov)) return exact_fit_std(mean, cov);
       const double ld = logdet(wk);
       // rffastmcd compares with the determinant two steps back; det never increases,
       // so this stops one step after convergence.
-      if (step >= 2 && ld == detimin1) break;
+      if (step >= 2 && ld == detimin1) {
+        stopped = true;
+        break;
+      }
       detimin1 = deti;
       deti = ld;
       if ((c == 0 && step == 1) || ld < best_logdet) {
@@ -636,9 +643,12 @@ RawMcd FastMcd::run() {
       // A fixed point: every further step would repeat this one exactly (the same
       // subset, mean, covariance and det, which is no improvement), so the loop would only
       // run on until its det test stops it. Leaving now gives the same result.
-      if (H == Hprev) break;
+      stopped = H == Hprev;
     }
+    settled = settled && stopped;
   }
+  solver_outcome("MCD", settled, fmt::format("({} C-steps)", opt_.max_csteps),
+                 "the h-subset kept changing; the covariance is the best found so far");
 
   RawMcd out;
   out.mean = best_mean;

@@ -425,55 +425,64 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
   }
   std::atomic<int> done{1};
   const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
-  parallel_for(tasks, [&](std::size_t task) {
-    const std::size_t first = 1 + task * kBatch;
-    const auto B = static_cast<Index>(std::min(kBatch, N - first));
-    Matrix G = Matrix::Zero(B * K2, n);
-    for (Index b = 0; b < B; ++b) {
-      const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
-      for (Index i = 0; i < n; ++i) {
-        const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
-        const Index to = sh.perm[static_cast<std::size_t>(i)];
-        for (Index c = 0; c < K2; ++c) G(c * B + b, to) = sign * k.Q2(i, c);
-      }
-    }
-    std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
-    Kernel::Maxima mx;
-    std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
-    Matrix P(G.rows(), kChunk);
-    const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
-    for (Index j0 = 0; j0 < m; j0 += kChunk) {
-      const Index w = std::min(kChunk, m - j0);
-      detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
-      for (Index jj = 0; jj < w; ++jj) {
-        const Index j = j0 + jj;
-        if (std::isnan(T(j))) continue;
-        const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
-        local[static_cast<std::size_t>(j)] +=
-            k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
-    }
-    for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
-    if (o.clusters) {
-      std::vector<Index> sizes, stack;
-      std::vector<char> seen(static_cast<std::size_t>(m), 0);
+  try {
+    parallel_for(tasks, [&](std::size_t task) {
+      const std::size_t first = 1 + task * kBatch;
+      const auto B = static_cast<Index>(std::min(kBatch, N - first));
+      Matrix G = Matrix::Zero(B * K2, n);
       for (Index b = 0; b < B; ++b) {
-        sizes.clear();
-        o.clusters->sizes(supra.data() + b * m, sizes, seen, stack);
-        Index largest = 0;
-        for (const Index z : sizes) largest = std::max(largest, z);
-        out.max_cluster(static_cast<Index>(first) + b) = static_cast<double>(largest);
-        std::lock_guard<std::mutex> lock(mu);
-        pooled.insert(pooled.end(), sizes.begin(), sizes.end());
+        const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
+        for (Index i = 0; i < n; ++i) {
+          const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
+          const Index to = sh.perm[static_cast<std::size_t>(i)];
+          for (Index c = 0; c < K2; ++c) G(c * B + b, to) = sign * k.Q2(i, c);
+        }
       }
-    }
-    const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
-    if (o.progress) o.progress(now);
-  });
+      std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
+      Kernel::Maxima mx;
+      std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
+      Matrix P(G.rows(), kChunk);
+      const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
+      for (Index j0 = 0; j0 < m; j0 += kChunk) {
+        check_interrupt();  // a batch over a whole brain takes a while
+        const Index w = std::min(kChunk, m - j0);
+        detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
+        for (Index jj = 0; jj < w; ++jj) {
+          const Index j = j0 + jj;
+          if (std::isnan(T(j))) continue;
+          const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
+          local[static_cast<std::size_t>(j)] +=
+              k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
+      }
+      for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
+      if (o.clusters) {
+        std::vector<Index> sizes, stack;
+        std::vector<char> seen(static_cast<std::size_t>(m), 0);
+        for (Index b = 0; b < B; ++b) {
+          sizes.clear();
+          o.clusters->sizes(supra.data() + b * m, sizes, seen, stack);
+          Index largest = 0;
+          for (const Index z : sizes) largest = std::max(largest, z);
+          out.max_cluster(static_cast<Index>(first) + b) = static_cast<double>(largest);
+          std::lock_guard<std::mutex> lock(mu);
+          pooled.insert(pooled.end(), sizes.begin(), sizes.end());
+        }
+      }
+      const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
+      if (o.progress) o.progress(now, static_cast<std::int64_t>(N));
+    });
+  } catch (const Interrupted&) {
+    // The maximum statistics and counts of the finished rearrangements are not a p-value
+    // of their own (every column's count would need the same rearrangements): say how far
+    // the run got.
+    throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations (a GLM's p-values need them all)",
+                                  done.load(), N));
+  }
 
   // p-values; the identity counts once for every column with a statistic.
   out.p_unc.resize(m);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nl/core/core.hpp"
+#include "nl/core/warnings.hpp"
 
 TEST_CASE("Rng: same seed and stream give the same sequence", "[core]") {
   nl::Rng a(42, 3), b(42, 3), c(42, 4), d(43, 3);
@@ -203,6 +204,10 @@ TEST_CASE("interrupt: check_interrupt throws once and parallel_for stops", "[cor
   nl::request_interrupt();
   REQUIRE(nl::interrupt_requested());
   REQUIRE_THROWS_AS(nl::check_interrupt(), nl::Interrupted);
+  // The request stays until the host clears it, so that enclosing loops stop too.
+  REQUIRE(nl::interrupt_requested());
+  REQUIRE_THROWS_AS(nl::check_interrupt(), nl::Interrupted);
+  nl::clear_interrupt();
   REQUIRE_FALSE(nl::interrupt_requested());
 
   for (int threads : {1, 2}) {
@@ -217,4 +222,63 @@ TEST_CASE("interrupt: check_interrupt throws once and parallel_for stops", "[cor
     REQUIRE(ran < 1000);
     nl::clear_interrupt();
   }
+}
+
+// Issue 16: a task that noticed the interrupt used to clear it, so the other workers ran
+// their (long) tasks to the end. Every worker must stop at its next poll.
+TEST_CASE("interrupt: every worker of a parallel_for stops at its next poll", "[core]") {
+  nl::clear_interrupt();
+  nl::set_threads(2);
+  std::atomic<int> started{0}, finished{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_THROWS_AS(nl::parallel_for(2,
+                                     [&](std::size_t i) {
+                                       ++started;
+                                       // Task 0 asks to stop once both run; task 1 polls for up to 20 s.
+                                       while (started < 2) std::this_thread::yield();
+                                       if (i == 0) {
+                                         nl::request_interrupt();
+                                         nl::check_interrupt();
+                                       }
+                                       for (int k = 0; k < 20000; ++k) {
+                                         nl::check_interrupt();
+                                         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                       }
+                                       ++finished;
+                                     }),
+                    nl::Interrupted);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(finished == 0);
+  CHECK(seconds < 5.0);
+  nl::clear_interrupt();
+}
+
+TEST_CASE("warnings: solver_outcome warns at once or once per tally with the count", "[core]") {
+  std::vector<std::string> got;
+  nl::set_warning_sink([&](const std::string& m) { got.push_back(m); });
+  nl::solver_outcome("SVC", true, "(max_iter 5)", "raise max_iter");
+  CHECK(got.empty());
+  nl::solver_outcome("SVC", false, "(max_iter 5)", "raise max_iter");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == "SVC did not converge (max_iter 5); raise max_iter");
+  got.clear();
+  for (int threads : {1, 2}) {
+    nl::set_threads(threads);
+    nl::ConvergenceTally tally("the test");
+    nl::parallel_for(40, [](std::size_t i) { nl::solver_outcome("SVC", i % 8 != 0, "(max_iter 5)", "raise max_iter"); });
+    CHECK(got.empty());
+    tally.finish();
+    tally.finish();  // once only
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == "5 of 40 SVC fits in the test did not converge (max_iter 5); raise max_iter");
+    got.clear();
+  }
+  {
+    nl::ConvergenceTally tally("the test");
+    nl::solver_outcome("SVC", true, "", "");
+    tally.finish();  // nothing failed: nothing to say
+  }
+  CHECK(got.empty());
+  CHECK(nl::detail::current_tally() == nullptr);
+  nl::set_warning_sink({});
 }

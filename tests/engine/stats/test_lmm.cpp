@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nl/core/core.hpp"
+#include "nl/core/warnings.hpp"
 #include "nl/stats/lmm.hpp"
 #include "nl/table/table.hpp"
 
@@ -354,4 +355,22 @@ TEST_CASE("the printed summary lists both effect tables", "[lmm]") {
   CHECK(v.column("corr")->number(1) == Approx(0.0656).margin(1e-3));
   CHECK(nl::stats::lmm_coefficients(m).column("term")->string(1) == "Days");
   CHECK(nl::stats::lmm_ranef(m).nrows() == 18);
+}
+
+// Issue 16: an optimiser stopped by its evaluation limit says so when it runs (through
+// the warning sink), not only in the fit's notices; a converged fit says nothing.
+TEST_CASE("lmm: an optimiser that stops early warns once and a converged fit does not", "[lmm]") {
+  std::vector<std::string> got;
+  nl::set_warning_sink([&](const std::string& m) { got.push_back(m); });
+  nl::stats::LmmOptions o;
+  o.max_evaluations = 5;
+  const auto early = nl::stats::lmm(sleepstudy(), spec("Reaction", {"Days"}, "Subject", {"Days"}), o);
+  CHECK_FALSE(early.fit.converged);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].rfind("LMM did not converge (optimiser stopped after ", 0) == 0);
+  got.clear();
+  const auto full = nl::stats::lmm(sleepstudy(), spec("Reaction", {"Days"}, "Subject", {"Days"}), {});
+  CHECK(full.fit.converged);
+  CHECK(got.empty());
+  nl::set_warning_sink({});
 }

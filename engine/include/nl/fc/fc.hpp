@@ -27,6 +27,7 @@
 
 #include "nl/image/image.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/core/progress.hpp"
 
 namespace nl::fc {
 
@@ -227,8 +228,10 @@ struct NetmatsOptions {
 // subjects x edges: for subject s, the netmat of each of its runs (runs[s], each frames
 // x N, frame counts may differ), Fisher z when options.z, averaged over its runs, upper
 // triangle. Runs in parallel over subjects. ValueError naming subject and run for a
-// node count that differs from the first run's, or a subject with no run.
-Matrix netmats(const std::vector<std::vector<const Matrix*>>& runs, const NetmatsOptions& options);
+// node count that differs from the first run's, or a subject with no run. progress
+// (optional) counts runs.
+Matrix netmats(const std::vector<std::vector<const Matrix*>>& runs, const NetmatsOptions& options,
+               const Progress& progress = {});
 
 // ---------------------------------------------------------------- hierarchical node order
 

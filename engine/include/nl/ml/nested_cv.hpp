@@ -102,9 +102,12 @@ struct NestedCvResult {
 };
 
 // Runs the nested CV of `spec` with the C values in `grid` on X (n x p), labels y
-// (+1/-1) and covariates (rows aligned with X, may be null).
+// (+1/-1) and covariates (rows aligned with X, may be null). progress (optional) counts
+// model fits: each CV1 partition's preprocessing, each (C value, CV1 partition) of the
+// model selection (one wrapper run with a wrapper) and each final base model. SVC fits
+// that do not converge are summed up in one warning at the end (nl/core/warnings.hpp).
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
-                         const Table* covariates, const NestedCvOptions& options);
+                         const Table* covariates, const NestedCvOptions& options, const Progress& progress = {});
 
 // ---------------------------------------------------------------- permutation test
 
@@ -122,12 +125,14 @@ struct PermutationResult {
 };
 
 // Label-permutation test of a nested-CV result. Permutation k shuffles y over all
-// subjects with Rng(seed, 1'000'000 + k). progress(done) is called from the calling
-// thread's tasks (may be empty).
+// subjects with Rng(seed, 1'000'000 + k). progress(done, n_permutations) is called
+// from the worker threads (may be empty).
+// Interrupted: the message says how many permutations had finished and the p-value of
+// the first m of them that all finished (permutations 1..m: the same seed with
+// permutations = m gives exactly those again).
 PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
-                                   int n_permutations, PermutationMode mode,
-                                   const std::function<void(int)>& progress = {});
+                                   int n_permutations, PermutationMode mode, const Progress& progress = {});
 
 // ---------------------------------------------------------------- external validation
 
@@ -151,7 +156,7 @@ ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, c
 // observed external BAC. seed is the nested CV's seed.
 PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
                                             const Matrix& X_new, const Vector& y_new, const Table* covariates,
-                                            int n_permutations, const std::function<void(int)>& progress = {});
+                                            int n_permutations, const Progress& progress = {});
 
 // ---------------------------------------------------------------- persistence
 

@@ -14,6 +14,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/core/progress.hpp"
 #include "nl/ml/svc.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table/table.hpp"
@@ -66,8 +67,13 @@ struct Selection {
   int cycles = 0;
 };
 
+// progress (optional) counts SVC fits; the total is known before the first
+// (forward_select_fits).
 Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
-                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng);
+                         const SvcSpec& svc, const ForwardSelectOptions& options, Rng& rng,
+                         const Progress& progress = {});
+// The number of SVC fits forward_select makes on p features.
+std::int64_t forward_select_fits(Eigen::Index p, const ForwardSelectOptions& options);
 
 // ---------------------------------------------------------------- pipeline
 
@@ -98,8 +104,9 @@ struct FittedModel {
 // With a wrapper: selects features on (Xtr -> Xval), then retrains on the union of the
 // training and validation rows with the selected features (NeuroMiner); a wrapper
 // without validation rows is a ValueError.
+// progress (optional) reports the wrapper's SVC fits.
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
-                      const PipelineSpec& spec, Rng& rng);
+                      const PipelineSpec& spec, Rng& rng, const Progress& progress = {});
 
 // Trains the SVC on the union of (Xtr, ytr) and (Xval, yval), columns `features`;
 // alpha0 (optional, one entry per union row) warm-starts the solver.
@@ -117,9 +124,11 @@ struct FittedPipeline {
 };
 
 // Fits preprocessing on the training rows, applies it to the validation rows (when
-// given), then fit_model() with an Rng seeded by spec.svc.seed.
+// given), then fit_model() with an Rng seeded by spec.svc.seed. SVC fits that do not
+// converge are summed up in one warning (nl/core/warnings.hpp).
 FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
-                            const Matrix* Xval, const Vector* yval, const Table* covariates_val);
+                            const Matrix* Xval, const Vector* yval, const Table* covariates_val,
+                            const Progress& progress = {});
 
 // Decision scores of raw rows: preprocessing, then the SVC.
 Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates);

@@ -55,6 +55,7 @@
 
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/core/progress.hpp"
 #include "nl/stats/cluster.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/glm.hpp"
@@ -69,8 +70,8 @@ struct PermutationOptions {
   // Permutations stay within blocks. With sign flipping alone, blocks have no effect.
   std::vector<int> blocks;
   Tail tail = Tail::Two;  // t contrasts only; F is always upper-tailed
-  // Called with the number of rearrangements done so far (from worker threads).
-  std::function<void(int)> progress;
+  // Called with the rearrangements done so far and their total (from worker threads).
+  Progress progress;
   // Cluster inference when set (not owned; one grid position per column of Y).
   const ClusterGrid* clusters = nullptr;
   double cluster_threshold = 0;
