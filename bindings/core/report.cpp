@@ -202,7 +202,7 @@ int line_step(lua_State* L) {
 int l_progress_line(lua_State* L) {
   const char* label = luaL_checkstring(L, 1);
   const lua_Integer total = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, total >= 1, 2, "the total must be at least 1");
+  luaL_argcheck(L, total >= 0, 2, "the total must not be negative");
   const char* unit = luaL_optstring(L, 3, "");
   auto* line = new (lua_newuserdatauv(L, sizeof(LuaLine), 0)) LuaLine{};
   line->total = total;
@@ -212,7 +212,8 @@ int l_progress_line(lua_State* L) {
   }
   lua_setmetatable(L, -2);
   return protect(L, [&] {
-    line->report = progress_reporter(label, unit[0] ? (std::string(" ") + unit).c_str() : "");
+    // A loop over nothing draws nothing (a script need not guard its empty case).
+    if (total > 0) line->report = progress_reporter(label, unit[0] ? (std::string(" ") + unit).c_str() : "");
     lua_pushcclosure(L, line_step, 1);
     return 1;
   });

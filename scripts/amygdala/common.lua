@@ -121,7 +121,9 @@ function A.seed_maps(study, o)
   local mask, seed
   nl.mkdir(o.out .. "/seed_maps")
   local n = 0
+  local step = nl.progress_line("seed maps", #s, "runs")
   for i = 1, #s do
+    step(i - 1)
     local id = s.participant_id[i]
     local pi = row[id]
     if study.response[pi] ~= nil and not done[id] then
@@ -155,6 +157,7 @@ function A.seed_maps(study, o)
       end
     end
   end
+  step(#s)
   if #zrows < 4 then error(("only %d usable baseline runs of patients with a known response"):format(#zrows), 0) end
   local runs = F.table({ "participant_id", "run", "frames_kept", "mean_fd", "max_translation", "max_rotation",
                          "excluded" }, cols, n)

@@ -141,6 +141,7 @@ function C.node_series(study, o)
                  max_translation = {}, max_rotation = {}, excluded = {} }
   local series, nodes, cache = {}, nil, {}
   local has_run = F.has_column(s, "run")
+  local step = nl.progress_line("cleaning runs", #s, "runs")
   for i = 1, #s do
     local v <close>, clean, func = F.load_run(o, s, i, study.masks, cache)
     local ts = study.atlas:timeseries(v)
@@ -175,6 +176,7 @@ function C.node_series(study, o)
     cols.max_translation[i], cols.max_rotation[i], cols.excluded[i] = info.max_translation, info.max_rotation,
       info.exclude
     series[i] = not info.exclude and Yc or false
+    step()
   end
   local runs = F.table({ "participant_id", "session", "run", "frames_kept", "mean_fd", "max_translation",
                          "max_rotation", "excluded" }, cols, #s)

@@ -218,6 +218,7 @@ function M.run_scores(study, o)
   local n = #s
   local has_run = F.has_column(s, "run")
   local cache = {}
+  local step = nl.progress_line("cleaning runs", n, "runs")
   for i = 1, n do
     rows.participant_id[i] = s.participant_id[i]
     rows.session[i] = s.session[i]
@@ -232,6 +233,7 @@ function M.run_scores(study, o)
     for _, sc in ipairs(M.scores) do
       rows[sc.key][i] = (z and sets[sc.key]) and set_score(z, col, sets[sc.key]) or nl.table.NA
     end
+    step()
   end
   local names = { "participant_id", "session", "run", table.unpack(info_cols) }
   for _, sc in ipairs(M.scores) do names[#names + 1] = sc.key end

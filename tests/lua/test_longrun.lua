@@ -32,7 +32,10 @@ T.test("nl.progress_line returns a step function and checks its arguments", func
   step()
   step(3)  -- off a terminal nothing is drawn; the counts are still checked
   T.raises(function() step(4) end, "the count must be between 0 and the total")
-  T.raises(function() nl.progress_line("loop", 0) end, "the total must be at least 1")
+  T.raises(function() nl.progress_line("loop", -1) end, "the total must not be negative")
+  local none = nl.progress_line("loop", 0)  -- a loop over nothing: a step function all the same
+  none(0)
+  T.raises(function() none() end, "the count must be between 0 and the total")
   T.raises(function() nl.progress_line(nil, 3) end, "string expected")
 end)
 
