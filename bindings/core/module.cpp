@@ -10,6 +10,7 @@
 #include "core/common.hpp"
 #include "core/embedded.hpp"
 #include "core/fields.hpp"
+#include "core/terminal.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/core/memory.hpp"
 
@@ -130,6 +131,7 @@ const luaL_Reg functions[] = {
     {"memory_budget", memory_budget},
     {"mkdir", mkdir},
     {"seed", seed},
+    {"terminal_size", lua_terminal_size},
     {"deprecations", deprecations},
     {"_files", embedded_files},
     {nullptr, nullptr},
