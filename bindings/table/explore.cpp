@@ -126,6 +126,7 @@ int t_describe(lua_State* L) {
         lua_pop(L, 1);
       }
     }
+    if (opts) lua_pop(L, 1);  // the option's value: the new Table must be on top
     return blame(2, [&] { return nl::describe(t, ps); });
   });
 }

@@ -211,10 +211,11 @@ function M.search(word)
   return heads
 end
 
--- help([x]): prints the reference entry of x, a type page, or the overview.
+-- help([x]): prints the reference entry of x, a type page, or the overview; a text
+-- longer than the terminal goes through the pager (neurolua.repl.page).
 function M.help(x)
   local text, err = M.text(x)
-  print(text or err)
+  if text then require("neurolua.repl").page(text) else print(err) end
 end
 
 return M

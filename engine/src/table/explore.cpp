@@ -270,7 +270,7 @@ Table describe(const Table& table, const std::vector<double>& percentiles) {
   auto add = [&](const std::string& col, ColumnType t, const std::vector<Cell>& cells) {
     out.set(std::make_shared<const Column>(detail::typed_column(col, t, cells)));
   };
-  add("column", ColumnType::String, name);
+  add("name", ColumnType::String, name);
   add("type", ColumnType::String, type);
   add("n", ColumnType::Number, n);
   add("missing", ColumnType::Number, missing);

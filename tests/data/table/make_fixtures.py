@@ -72,7 +72,7 @@ for name in df.columns:
     d = desc.loc[name]
     kind = "number" if pd.api.types.is_float_dtype(col) or pd.api.types.is_integer_dtype(col) else (
         "bool" if set(col.dropna().unique()) <= {True, False} else "string")
-    r = {"column": name, "type": kind, "n": int(col.count()), "missing": int(col.isna().sum())}
+    r = {"name": name, "type": kind, "n": int(col.count()), "missing": int(col.isna().sum())}
     for k in ["mean", "std", "min", "25%", "50%", "75%", "max"]:
         r[k] = float(d[k]) if kind == "number" else None
     for k in ["unique", "top", "freq"]:

@@ -86,7 +86,7 @@ TEST_CASE("describe: percentiles, empty and NaN columns", "[table][explore]") {
   t.set(std::make_shared<const Column>(Column::numbers("none", {0, 0, 0, 0}, {1, 1, 1, 1})));
   t.set(std::make_shared<const Column>(Column::numbers("nan", {1, NAN, 3, 4})));
   const Table d = nl::describe(t, {0.1, 0.025});
-  REQUIRE(d.names() == std::vector<std::string>{"column", "type", "n", "missing", "mean", "std", "min", "10%", "2.5%",
+  REQUIRE(d.names() == std::vector<std::string>{"name", "type", "n", "missing", "mean", "std", "min", "10%", "2.5%",
                                                 "max", "unique", "top", "freq"});
   REQUIRE(d.column("10%")->number(0) == Approx(1.2));
   REQUIRE(d.column("n")->number(1) == 0);

@@ -33,7 +33,7 @@ double quantile_sorted(const std::vector<double>& sorted, double p);
 // ---------------------------------------------------------------- describe
 
 // One row per column of `table`, with the columns
-//   column, type, n (non-missing cells), missing,
+//   name, type, n (non-missing cells), missing,
 //   mean, std (n - 1), min, <percentiles>..., max     (number columns; NA otherwise)
 //   unique, top, freq                                 (string and bool columns; NA otherwise)
 // like pandas' describe(include="all") transposed. `top` is the most frequent value as
