@@ -172,7 +172,7 @@ TEST_CASE("pivot and melt match pandas pivot and melt", "[table][explore]") {
   require_same(nl::melt(wide, m), fixture("fc_melted.tsv"));
 }
 
-TEST_CASE("pivot names a repeated pair; agg combines it", "[table][explore]") {
+TEST_CASE("pivot names a repeated pair, agg combines it", "[table][explore]") {
   const Table t = nl::parse_table("id,run,x\ns1,1,1\ns1,2,2\ns1,1,5\ns2,1,4\n", "t.csv", {});
   nl::PivotOptions o;
   o.index = {"id"};
