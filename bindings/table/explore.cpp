@@ -75,8 +75,8 @@ std::string string_option(lua_State* L, int idx, const char* key, int arg, const
 constexpr const char* kAggNames[] = {"count", "sum", "mean", "std", "var", "min", "max",
                                      "median", "first", "last", "n_missing", "n_unique"};
 
-// The aggregation called `name` (a Lua string at the top of the stack is not needed:
-// the name is passed as text); `what` starts the error message.
+// The aggregation function called `name`; an unknown name throws ArgError at `arg`,
+// starting with `what`, with a did-you-mean and the list of functions.
 nl::AggFn agg_function(const std::string& name, const std::string& what, int arg) {
   if (const auto fn = nl::agg_from_name(name)) return *fn;
   std::vector<std::string_view> all(std::begin(kAggNames), std::end(kAggNames));
@@ -276,7 +276,8 @@ int g_agg(lua_State* L) {
     const auto n = static_cast<lua_Integer>(lua_rawlen(L, 2));
     for (lua_Integer k = 1; k <= n; ++k) {
       if (lua_rawgeti(L, 2, k) != LUA_TTABLE || lua_rawgeti(L, -1, 1) != LUA_TSTRING)
-        fail(2, fmt::format("entry {}: expected {{name, column, function}}, e.g. {{\"mean_age\", \"age\", \"mean\"}}", k));
+        fail(2, fmt::format("entry {}: expected {{name, column, function}}, e.g. {{\"mean_age\", \"age\", \"mean\"}}",
+                            k));
       std::string name = lua_string(L, -1);
       lua_pop(L, 1);
       listed.push_back(read_aggregation(L, lua_gettop(L), std::move(name), 2));

@@ -385,7 +385,8 @@ Table GroupBy::sizes() const {
 Table GroupBy::counts() const {
   std::vector<Aggregation> aggs;
   for (const auto& c : table_.columns())
-    if (std::find(keys_.begin(), keys_.end(), c->name()) == keys_.end()) aggs.push_back({c->name(), c->name(), AggFn::Count});
+    if (std::find(keys_.begin(), keys_.end(), c->name()) == keys_.end())
+      aggs.push_back({c->name(), c->name(), AggFn::Count});
   return aggregate(aggs);
 }
 

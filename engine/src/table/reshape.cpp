@@ -34,7 +34,8 @@ Table pivot(const Table& table, const PivotOptions& o) {
     if (k == o.columns) throw ValueError(fmt::format("pivot: column {} is both index and columns", quoted(k)));
     if (k == o.values) throw ValueError(fmt::format("pivot: column {} is both index and values", quoted(k)));
   }
-  if (o.columns == o.values) throw ValueError(fmt::format("pivot: column {} is both columns and values", quoted(o.values)));
+  if (o.columns == o.values)
+    throw ValueError(fmt::format("pivot: column {} is both columns and values", quoted(o.values)));
   const Column& spread = *table.column(o.columns);
   const Column& values = *table.column(o.values);
   if (o.agg) detail::check_agg(values, *o.agg, "pivot");
@@ -114,7 +115,9 @@ Table melt(const Table& table, const MeltOptions& o) {
   if (o.variable == o.value)
     throw ValueError(fmt::format("melt: the variable and value columns are both called {}", quoted(o.value)));
   for (const std::string* name : {&o.variable, &o.value})
-    if (ids.count(*name)) throw ValueError(fmt::format("melt: {} is already an id column (rename it with the options variable/value)", quoted(*name)));
+    if (ids.count(*name))
+      throw ValueError(fmt::format("melt: {} is already an id column (rename it with the options variable/value)",
+                                   quoted(*name)));
   const std::size_t R = table.nrows(), V = vals.size();
   std::vector<std::size_t> rep;
   rep.reserve(R * V);
