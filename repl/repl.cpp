@@ -252,9 +252,19 @@ std::string history_path() {
 
 // ---------------------------------------------------------------- completion
 
-// Asks neurolua.repl.complete for the candidates of `text` (the word before the cursor,
-// split by our word-break characters, which keep "." and ":").
-char* completion_generator(const char* text, int state) {
+// The word neurolua.repl.complete sees, and how it maps onto readline's text. Readline
+// splits words at our break characters (which keep "." and ":") and, since quotes are
+// completer quote characters, starts the text after an open quote. A bracketed name
+// being typed, t["Left-H or t[, is given to complete() whole; its candidates
+// (t["Left-Hippocampus"]) lose the part before readline's text, and inside an open
+// quote also the closing quote and bracket, which readline then appends itself.
+std::string g_word;          // what complete() is asked about
+std::size_t g_prefix = 0;    // bytes of g_word before readline's text
+bool g_in_quote = false;     // readline's text starts after an open quote
+
+// Asks neurolua.repl.complete for the candidates of g_word (see above); state 0 starts
+// a new list.
+char* completion_generator(const char*, int state) {
   static int index = 0, count = 0;
   lua_State* L = g_L;
   if (state == 0) {
@@ -266,28 +276,57 @@ char* completion_generator(const char* text, int state) {
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) return nullptr;
     lua_getfield(L, -1, "complete");
     lua_remove(L, -2);
-    lua_pushstring(L, text);
+    lua_pushlstring(L, g_word.data(), g_word.size());
     if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
       lua_settop(L, 0);
       return nullptr;
     }
     count = static_cast<int>(lua_rawlen(L, -1));
   }
-  if (index >= count) {
-    lua_settop(L, 0);
-    return nullptr;
+  while (index < count) {
+    lua_rawgeti(L, -1, ++index);
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    std::string match = s ? std::string(s, n) : std::string();
+    lua_pop(L, 1);
+    if (match.size() < g_prefix || match.compare(0, g_prefix, g_word, 0, g_prefix) != 0) continue;
+    match.erase(0, g_prefix);
+    if (g_in_quote) {  // Left-Hippocampus"] -> Left-Hippocampus
+      if (match.size() < 2 || match.compare(match.size() - 1, 1, "]") != 0) continue;
+      match.resize(match.size() - 2);
+    }
+    return strdup(match.c_str());
   }
-  lua_rawgeti(L, -1, ++index);
-  const char* s = lua_tostring(L, -1);
-  char* copy = s ? strdup(s) : nullptr;
-  lua_pop(L, 1);
-  return copy;
+  lua_settop(L, 0);
+  return nullptr;
 }
 
-char** complete(const char* text, int, int) {
+char** complete(const char* text, int start, int end) {
   rl_attempted_completion_over = 1;  // never fall back to file names
   rl_completion_append_character = '\0';
-  return rl_completion_matches(text, completion_generator);
+  const char* line = rl_line_buffer;
+  g_in_quote = rl_completion_quote_character != 0;
+  // A bracketed name: back over the quote and "[" to the start of the path before it.
+  int from = start, p = start;
+  if (g_in_quote && p > 0 && line[p - 1] == rl_completion_quote_character) --p;
+  if (p > 0 && line[p - 1] == '[') {
+    int q = p - 1;
+    while (q > 0 && (std::isalnum(static_cast<unsigned char>(line[q - 1])) || line[q - 1] == '_' || line[q - 1] == '.'))
+      --q;
+    if (q < p - 1) from = q;
+  }
+  if (g_in_quote && from == start) return nullptr;  // inside some other string
+  g_word.assign(line + from, static_cast<std::size_t>(end - from));
+  g_prefix = static_cast<std::size_t>(start - from);
+  if (g_in_quote) rl_completion_append_character = ']';  // after readline's closing quote
+  char** matches = rl_completion_matches(text, completion_generator);
+  // Candidates in two spellings (t.age, t["3rd-Ventricle"]) share only "t": keep what
+  // was typed rather than let the common prefix cut it back.
+  if (matches && matches[1] && std::strlen(matches[0]) < std::strlen(text)) {
+    std::free(matches[0]);
+    matches[0] = strdup(text);
+  }
+  return matches;
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -339,6 +378,7 @@ void run(lua_State* L) {
     rl_readline_name = "neurolua";
     rl_catch_signals = 0;
     rl_basic_word_break_characters = const_cast<char*>(" \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#");
+    rl_completer_quote_characters = const_cast<char*>("\"'");  // t["Left-H: the word starts after the quote
     rl_attempted_completion_function = complete;
     using_history();
     if (!hist.empty()) read_history(hist.c_str());

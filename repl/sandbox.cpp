@@ -117,6 +117,10 @@ kept[3] = function(name)
 end
 for i = #searchers, 1, -1 do searchers[i] = nil end
 for i, s in ipairs(kept) do searchers[i] = s end
+
+-- help's pager starts no program here ($PAGER could name any command).
+local ok, repl = pcall(require, "neurolua.repl")
+if ok and type(repl) == "table" then repl.sandboxed = true end
 )lua";
 
 std::string folder_of(const std::string& path) {

@@ -11,6 +11,7 @@
 #include "core/common.hpp"
 #include "core/embedded.hpp"
 #include "core/fields.hpp"
+#include "core/terminal.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/core/memory.hpp"
 
@@ -131,6 +132,7 @@ const luaL_Reg functions[] = {
     {"memory_budget", memory_budget},
     {"mkdir", mkdir},
     {"seed", seed},
+    {"terminal_size", lua_terminal_size},
     {"deprecations", deprecations},
     {"progress", l_progress},
     {"progress_line", l_progress_line},

@@ -9,6 +9,10 @@
 -- nl table and the methods of every neurolua type are indexed once, on first use.
 local M = {}
 
+-- Kept from load time: `neurolua --sandbox` removes the debug library afterwards, and
+-- help must still find the methods of every type there. It never leaves this file.
+local getregistry = debug.getregistry
+
 local pages      -- list of {file, title, type, intro, entries = {...}}
 local by_key     -- key -> list of entries
 local by_type    -- "Matrix" -> page
@@ -89,7 +93,7 @@ local function load_values()
   end
   by_value[nl] = "nl"
   walk(nl, "nl", 1)
-  for name, mt in pairs(debug.getregistry()) do
+  for name, mt in pairs(getregistry()) do
     if type(name) == "string" and name:match("^neurolua%.") and type(mt) == "table"
        and type(mt.__methods) == "table" then
       local tname = name:match("^neurolua%.(.*)")
@@ -211,10 +215,11 @@ function M.search(word)
   return heads
 end
 
--- help([x]): prints the reference entry of x, a type page, or the overview.
+-- help([x]): prints the reference entry of x, a type page, or the overview; a text
+-- longer than the terminal goes through the pager (neurolua.repl.page).
 function M.help(x)
   local text, err = M.text(x)
-  print(text or err)
+  if text then require("neurolua.repl").page(text) else print(err) end
 end
 
 return M

@@ -8,5 +8,6 @@ return function(nl)
   nl.show = require("neurolua.repl").show
   nl.report = require "neurolua.report"
   require "neurolua.plotting"(nl)
+  require "neurolua.explore"(nl)
   return nl
 end

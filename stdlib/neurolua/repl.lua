@@ -1,11 +1,14 @@
--- neurolua/repl.lua: tab completion for the REPL.
+-- neurolua/repl.lua: tab completion, printing of results and the pager of the REPL.
 --
 -- complete(word) returns the sorted candidate completions of a word such as "pri",
--- "nl.matrix.ze" or "m:so". The word is split at its last "." or ":"; the part before
--- is resolved by plain field look-ups from the globals (no calls, so completion has no
--- side effects), and the names offered are the keys of tables, the methods of neurolua
--- objects (their metatable's __methods) and, where a type defines __fields, its
--- dynamic fields (the columns of a Table). After ":" only methods are offered.
+-- "nl.matrix.ze", "m:so", "t.Le" or 't["Left-H'. The word is split at its last "." or
+-- ":" (or at a "[" that opens a bracketed name); the part before is resolved by plain
+-- field look-ups from the globals (no calls, so completion has no side effects), and
+-- the names offered are the keys of tables, the methods of neurolua objects (their
+-- metatable's __methods) and, where a type defines __fields, its dynamic fields (the
+-- columns of a Table). After ":" only methods are offered. A name that is not a Lua
+-- identifier (the FreeSurfer column "Left-Hippocampus") is offered in bracket form,
+-- t["Left-Hippocampus"], after "." as after '["'.
 local M = {}
 
 local keywords = {
@@ -14,16 +17,15 @@ local keywords = {
   "while",
 }
 
+local function is_ident(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil end
+
 local function add_keys(set, t, want_functions)
   for k, v in next, t do
-    if type(k) == "string" and k:match("^[%a_][%w_]*$")
-       and (not want_functions or type(v) == "function") then
-      set[k] = true
-    end
+    if type(k) == "string" and (not want_functions or type(v) == "function") then set[k] = true end
   end
 end
 
--- Names offered after `value.` or `value:`.
+-- Names offered after `value.` or `value:` (any string; the caller spells them).
 local function fields_of(value, methods_only)
   local set = {}
   if type(value) == "table" then add_keys(set, value, methods_only) end
@@ -36,8 +38,26 @@ local function fields_of(value, methods_only)
       local ok, list = pcall(fields, value)
       if ok and type(list) == "table" then
         for _, k in ipairs(list) do
-          if type(k) == "string" and k:match("^[%a_][%w_]*$") then set[k] = true end
+          if type(k) == "string" then set[k] = true end
         end
+      end
+    end
+  end
+  return set
+end
+
+-- The data fields of value (the keys of a table, the __fields of an object), for the
+-- bracket form: methods are left out.
+local function data_fields_of(value)
+  local set = {}
+  if type(value) == "table" then add_keys(set, value, false) end
+  local mt = getmetatable(value)
+  local fields = type(mt) == "table" and rawget(mt, "__fields")
+  if type(fields) == "function" then
+    local ok, list = pcall(fields, value)
+    if ok and type(list) == "table" then
+      for _, k in ipairs(list) do
+        if type(k) == "string" then set[k] = true end
       end
     end
   end
@@ -63,24 +83,54 @@ local function resolve(path, env)
   return value
 end
 
+-- name as a Lua string literal in quote q: "Left-Hippocampus", "it\"s".
+local function quoted(name, q)
+  return q .. name:gsub("\\", "\\\\"):gsub(q, "\\" .. q):gsub("\n", "\\n") .. q
+end
+
+local function sorted_keys(set, partial, hide_private)
+  local out = {}
+  for k in pairs(set) do
+    if k:sub(1, #partial) == partial and not (hide_private and k:match("^_") and not partial:match("^_")) then
+      out[#out + 1] = k
+    end
+  end
+  table.sort(out)
+  return out
+end
+
 function M.complete(word, env)
   env = env or _G
-  local base, sep, partial = word:match("^(.*)([.:])([%w_]*)$")
-  local set
+  -- base["partial, base['partial or base[ : names in bracket form
+  local bbase, q, bpartial = word:match("^([%a_][%w_.]*)%[([\"']?)(.*)$")
+  if bbase and (q ~= "" or bpartial == "") and not (q ~= "" and bpartial:find(q, 1, true)) then
+    local value = resolve(bbase, env)
+    if value == nil then return {} end
+    local out = {}
+    for _, k in ipairs(sorted_keys(data_fields_of(value), bpartial, false)) do
+      out[#out + 1] = bbase .. "[" .. quoted(k, q ~= "" and q or '"') .. "]"
+    end
+    return out
+  end
+  local base, sep, partial = word:match("^(.*)([.:])([^.:]*)$")
+  local out = {}
   if base then
     if not base:match("^[%a_][%w_.]*$") then return {} end
     local value = resolve(base, env)
     if value == nil then return {} end
-    set = fields_of(value, sep == ":")
+    for _, k in ipairs(sorted_keys(fields_of(value, sep == ":"), partial, true)) do
+      if is_ident(k) then
+        out[#out + 1] = base .. sep .. k
+      elseif sep == "." then
+        out[#out + 1] = base .. "[" .. quoted(k, '"') .. "]"
+      end
+    end
   else
-    partial = word
-    set = fields_of(env, false)
+    if not word:match("^[%w_]*$") then return {} end
+    local set = fields_of(env, false)
     for _, k in ipairs(keywords) do set[k] = true end
-  end
-  local out = {}
-  for k in pairs(set) do
-    if k:sub(1, #partial) == partial and not (k:match("^_") and not partial:match("^_")) then
-      out[#out + 1] = (base and (base .. sep) or "") .. k
+    for _, k in ipairs(sorted_keys(set, word, true)) do
+      if is_ident(k) then out[#out + 1] = k end
     end
   end
   table.sort(out)
@@ -94,8 +144,6 @@ end
 -- out, limited in depth and length; anything with a __tostring (neurolua objects,
 -- records) prints as it does with print; numbers with up to 6 significant digits when
 -- they are not integers.
-local function is_ident(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil end
-
 local function scalar(v)
   local t = type(v)
   if t == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
@@ -194,6 +242,51 @@ function M.show(v, opts)
     end
   end
   return show(v, o, 0, {})
+end
+
+-- ---------------------------------------------------------------- the pager
+
+-- Set by `neurolua --sandbox`: help never starts a pager there (io.popen is refused in
+-- the sandbox as well, so clearing this flag runs nothing either).
+M.sandboxed = false
+
+local function on_path(program)
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    local f = io.open(dir .. "/" .. program, "rb")
+    if f then
+      f:close()
+      return true
+    end
+  end
+  return false
+end
+
+-- The pager command: $PAGER when set, else "less -FRX" when less is on the PATH, else
+-- nil (no pager).
+function M.pager_command()
+  local pager = os.getenv("PAGER")
+  if pager and pager ~= "" then return pager end
+  if on_path("less") then return "less -FRX" end
+  return nil
+end
+
+-- page(text): prints text, through the pager when standard output is a terminal, the
+-- text has at least as many lines as the terminal, and this is not a sandbox;
+-- otherwise (or when the pager cannot be started) prints it all at once.
+function M.page(text)
+  local _, rows, tty = require("neurolua").terminal_size()
+  local lines = select(2, text:gsub("\n", "")) + 1
+  local command = tty and not M.sandboxed and lines >= rows and M.pager_command()
+  if command then
+    io.stdout:flush()
+    local ok, pipe = pcall(io.popen, command, "w")
+    if ok and pipe then
+      pipe:write(text, "\n")
+      pipe:close()
+      return
+    end
+  end
+  print(text)
 end
 
 -- The REPL prints the results of an expression with show (plain tables written out).

@@ -1,36 +1,52 @@
 #!/usr/bin/env python3
 """The neurolua REPL on a real pseudo-terminal, as a person uses it.
 
-Checks: expression printing, multi-line statements, tab completion, help(), Ctrl-C
-interrupting a running loop and discarding a typed line without leaving the session,
-and history that persists across sessions (recalled with the up arrow).
+Checks: expression printing, multi-line statements, tab completion (also of column
+names that are not Lua identifiers, in bracket form), help() and its pager (only for
+long text on a terminal, never in --sandbox), Tables printed to the terminal's width,
+Ctrl-C interrupting a running loop and discarding a typed line without leaving the
+session, and history that persists across sessions (recalled with the up arrow).
 Usage: test_repl_pty.py /path/to/neurolua      (standard library only)
 """
+import fcntl
 import os
 import pty
 import select
 import signal
+import struct
+import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 NL = sys.argv[1]
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "table")
 passed = failed = 0
+# The pager of every session: marks each line it passes on, so a test sees whether help
+# went through it. No session may ever start a real pager (it would wait for keys).
+PAGER = "sed 's/^/PAGED: /'"
 
 
-def spawn(home):
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def spawn(home, args=(), rows=24, cols=140):
     pid, fd = pty.fork()
     if pid == 0:
         rc = os.path.join(home, "inputrc")
         with open(rc, "w") as f:
             f.write("set enable-bracketed-paste off\n")
-        os.environ.update(HOME=home, TERM="xterm", INPUTRC=rc)
-        os.environ.pop("NEUROLUA_HISTORY", None)
+        os.environ.update(HOME=home, TERM="xterm", INPUTRC=rc, PAGER=PAGER)
+        for name in ("NEUROLUA_HISTORY", "COLUMNS", "LINES"):
+            os.environ.pop(name, None)
         # CI runners and batch systems may start jobs with SIGINT blocked, and a blocked
         # mask survives exec: the REPL must unblock it itself, so the test always
         # starts it that way (a regression test for a CI hang).
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
-        os.execv(NL, [NL])
+        os.execv(NL, [NL, *args])
+    set_size(fd, rows, cols)
     children.append(pid)
     return pid, fd
 
@@ -53,8 +69,8 @@ signal.alarm(120)
 
 
 class Session:
-    def __init__(self, home):
-        self.pid, self.fd = spawn(home)
+    def __init__(self, home, args=()):
+        self.pid, self.fd = spawn(home, args)
         self.buf = b""
 
     def expect(self, text, timeout=10.0):
@@ -206,8 +222,64 @@ def interrupt_typing():
     s.expect("> ")
 
 
+def bracket_completion():
+    # issue 16: FreeSurfer names such as Left-Hippocampus could not be completed (the
+    # "-" split the word, and only identifiers were offered)
+    s.send(f't = nl.table.read("{DATA}/participants.tsv")\r')
+    s.expect("> ")
+    s.send('t["Left-H\t')
+    s.expect('ippocampus"]')  # readline inserts the rest, the closing quote and bracket
+    s.send(":mean()\r")
+    s.expect("4145.92")  # the REPL prints 6 significant digits
+    s.expect("> ")
+    s.send("t['3rd-V\t")
+    s.expect("entricle']")
+    s.send(":missing()\r")
+    s.expect("\n1\r\n")
+    s.expect("> ")
+    s.send("t.\t\t")  # two Tabs list the candidates: identifiers as t.x, others bracketed
+    listing = s.expect("> t.")
+    assert 't["Left-Hippocampus"]' in listing and "t.age" in listing and "t.describe" in listing, listing
+    s.send("ag\t")
+    s.expect("age")  # "ag" echoed, then the completion inserts "e"
+    s.send(":max()\r")
+    s.expect("79")
+    s.expect("> ")
+
+
+def table_width():
+    # issue 16: a wide Table hid columns at 100 characters even in a 140-column terminal
+    s.send('w = {} for j = 1, 10 do w[j] = {("column_%02d"):format(j), {1234567.5}} end w = nl.table.new(w)\r')
+    s.expect("> ")
+    s.send("w\r")
+    text = s.expect("[Table 1 row x 10 columns]")
+    assert "column_05" in text and "..." not in text, text
+    s.expect("> ")
+    set_size(s.fd, 24, 100)
+    s.send("w\r")
+    text = s.expect("[Table 1 row x 10 columns]")
+    assert "column_05" not in text and "  ..." in text, text
+    s.expect("> ")
+    s.send("w:print{all = true}\r")
+    text = s.expect("[Table 1 row x 10 columns]")
+    assert "column_05" in text, text
+    s.expect("> ")
+    set_size(s.fd, 24, 140)
+
+
+def pager():
+    s.send('help "Table"\r')  # the Table page: longer than 24 rows
+    s.expect("PAGED: Table (nl.table)")
+    s.expect("PAGED: Entries")
+    s.expect("> ")
+    s.send('help "Table:nrows"\r')  # three lines: printed at once
+    text = s.expect("> ")
+    assert "The number of rows." in text and "PAGED" not in text, text
+
+
 for name, fn in [("expression", expression), ("plain tables", plain_tables), ("multi-line", multiline), ("completion", completion),
-                 ("help", helps), ("Ctrl-C running", interrupt_running),
+                 ("help", helps), ("bracket completion", bracket_completion), ("table width", table_width),
+                 ("pager", pager), ("Ctrl-C running", interrupt_running),
                  ("Ctrl-C in a wrapper nested CV", interrupt_wrapper), ("Ctrl-C typing", interrupt_typing)]:
     check(name, fn)
 check("Ctrl-D exits 0", lambda: (_ for _ in ()).throw(AssertionError("bad exit")) if s.close() != 0 else None)
@@ -231,5 +303,27 @@ def history():
 
 
 check("persistent history", history)
+
+
+def sandbox_pager():
+    # --sandbox: $PAGER could name any program; help prints the text instead
+    sb = Session(home, ["--sandbox"])
+    sb.expect("> ")
+    sb.send('help "Table"\r')
+    text = sb.expect("Entries")
+    text += sb.expect("> ")
+    assert "Table (nl.table)" in text and "PAGED" not in text, text
+    sb.close()
+
+
+def pager_off_terminal():
+    # standard output a pipe: never paged, even with PAGER set
+    env = dict(os.environ, PAGER=PAGER, HOME=home)
+    out = subprocess.run([NL], input='help "Table"\n', capture_output=True, text=True, env=env, timeout=30).stdout
+    assert "Table (nl.table)" in out and "PAGED" not in out, out[:400]
+
+
+check("no pager in --sandbox", sandbox_pager)
+check("no pager off a terminal", pager_off_terminal)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

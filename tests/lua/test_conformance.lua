@@ -86,6 +86,7 @@ samples.Matrix = function() return nl.matrix.zeros(2, 2) end
 samples.Table = function() return nl.table.new{ { "age", { 30, 40 } } } end
 samples.Column = function() return nl.table.new{ { "age", { 30, 40 } } }.age end
 samples.NA = function() return nl.table.NA end
+samples.GroupBy = function() return nl.table.new{ { "site", { "A", "B", "A" } } }:group_by("site") end
 samples.Volume = function() return nl.volume.load(data .. "atlas/tiny.nii.gz") end
 samples.NiftiHeader = function() return nl.volume.load(data .. "atlas/tiny.nii.gz"):header() end
 samples.VolumeStats = function() return nl.volume.load(data .. "atlas/tiny.nii.gz"):stats() end
