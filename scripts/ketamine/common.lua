@@ -24,13 +24,13 @@ M.paper = {
 -- nl.study.regional_volumes). Unknown keys raise.
 local options = { out = "string", seed = "number", permutations = "number", k = "number", wrapper = "boolean",
                   threads = "number", sim_seed = "number", resolution = "number", na = "string",
-                  na_values = "string", sex = "string", checks = "string" }
+                  na_values = "string", sex = "string", checks = "string", grid = "string" }
 function M.args(argv, defaults)
   local o = {}
   for k, v in pairs(defaults or {}) do o[k] = v end
   Args.parse(argv, { options = options, positional = { "participants", "atlas" },
                      names = { "out", "seed", "permutations", "k", "wrapper", "threads", "sim_seed", "resolution", "na",
-                               "na_values", "sex", "checks" },
+                               "na_values", "sex", "checks", "grid" },
                      usage = "[participants.tsv [atlas]] [key=value ...]" }, o)
   o.out = o.out or "out/ketamine"
   o.seed = o.seed or 1
@@ -157,7 +157,7 @@ function M.load(o, cohorts, atlas)
   if cohorts then t = nl.study.select(t, "cohort", cohorts, M.participants_path(o)) end
   t.response = nl.study.response(t.madrs_pre, t.madrs_post)
   atlas = atlas or M.atlas(o.atlas)
-  local X = nl.study.regional_volumes(t, atlas, { checks = o.checks })
+  local X = nl.study.regional_volumes(t, atlas, { checks = o.checks, grid = o.grid })
   o._loaded[key] = { t, X }
   return t, X, t.response
 end
@@ -233,6 +233,7 @@ local function source_items(o, t)
     { "option atlas", o.atlas }, { "option seed", o.seed }, { "option k", o.k or 13 },
     { "option wrapper", o.wrapper }, { "option permutations", o.permutations }, { "option na", o.na or "error" },
     { "option na_values", o.na_values or "" }, { "option sex", o.sex or "" }, { "option checks", o.checks or "error" },
+    { "option grid", o.grid or "" },
   }
   if not o.participants then items[#items + 1] = { "simulator", sim_key(o) } end
   for i = 1, #t do

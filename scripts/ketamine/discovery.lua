@@ -11,8 +11,9 @@
 -- madrs_post and gm_path (modulated GM maps; relative paths are read relative to the
 -- table's folder). Options: out (default
 -- out/ketamine), seed (1), permutations (1000), k (13), wrapper (true), threads, and for
--- your own table na (error or drop), na_values, sex (e.g. female:2,male:1) and checks
--- (error, warn or off; docs/your-data.md). The table and maps are checked first.
+-- your own table na (error or drop), na_values, sex (e.g. female:2,male:1), checks
+-- (error, warn or off) and grid (an image on the grid every map must be on;
+-- docs/your-data.md). The table and maps are checked first.
 -- Writes <out>/discovery.model (reload with nl.cv.load), discovery_weights.tsv and
 -- discovery_top25_weights.nii.gz.
 local nl = require "neurolua"

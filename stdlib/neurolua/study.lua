@@ -451,7 +451,7 @@ local function grid_key(v)
   return table.concat(parts, " ")
 end
 
-local map_options = { "checks", "max_value", "stat", "quiet" }
+local map_options = { "checks", "max_value", "stat", "quiet", "grid" }
 
 -- The regional GM volumes of the participants of `tbl` (their gm_path maps summarized
 -- with `atlas`), after checking that each map is plausible as a tissue probability map
@@ -471,6 +471,18 @@ function M.regional_volumes(tbl, atlas, options)
           :format(tostring(checks)), 2)
   end
   local max_value = options.max_value or 2
+  -- grid: the grid every map must be on (a Volume or the path of an image on it), for
+  -- a study that states its template space rather than trusting the maps' headers.
+  local want_grid, want_text
+  if options.grid ~= nil then
+    local g = options.grid
+    if type(g) == "string" then g = nl().volume.load(g) end
+    if type_name(g) ~= "neurolua.Volume" then
+      error("bad argument #3 to 'regional_volumes' (option 'grid' must be a Volume or the path of an image on the "
+            .. "expected grid)", 2)
+    end
+    want_grid, want_text = grid_key(g), grid_text(g)
+  end
   local have = {}
   for _, c in ipairs(tbl:columns()) do have[c] = true end
   if not have.gm_path then error("bad argument #1 to 'regional_volumes' (the table has no column 'gm_path')", 2) end
@@ -524,6 +536,9 @@ function M.regional_volumes(tbl, atlas, options)
     if shares[i] == shares[i] and (shares[i] < 0.5 or (n >= 5 and shares[i] < med_share - 0.25)) then
       mine[#mine + 1] = ("only %.0f%% of the map lies inside the atlas regions (cohort median %.0f%%): is it in "
                          .. "the atlas's (MNI) space?"):format(100 * shares[i], 100 * med_share)
+    end
+    if want_grid and grids[i] ~= want_grid then
+      mine[#mine + 1] = ("grid %s (or its affine) is not the stated grid %s"):format(grid_text(maps[i]), want_text)
     end
     if #mine > 0 then
       problems[#problems + 1] = ("%s: %s: %s"):format(who(i), paths[i], table.concat(mine, "; "))

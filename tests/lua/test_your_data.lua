@@ -88,6 +88,14 @@ T.test("a T1 image or a 0-255 map given as a GM map is refused before any comput
   T.truthy(report.in_atlas[1] > 0.5, "share inside the atlas " .. report.in_atlas[1])
   local _, plain = nl.study.regional_volumes(nl.study.select(t, "cohort", "saline"), nl.atlas.load("aal"))
   for i = 1, #plain do T.eq(plain.status[i], "ok", plain.participant_id[i] .. ": " .. plain.note[i]) end
+  -- A stated grid: the maps' own (passes), or another (every map is named).
+  local saline = nl.study.select(t, "cohort", "saline")
+  nl.study.regional_volumes(saline, nl.atlas.load("aal"), { grid = saline.gm_path[1] })
+  local other = nl.atlas.load("aal"):volume()
+  err = T.raises(function() nl.study.regional_volumes(saline, nl.atlas.load("aal"), { grid = other }) end,
+    "49 of 49 GM maps look implausible")
+  T.truthy(err:find("grid 61x73x61, 3 x 3 x 3 mm (or its affine) is not the stated grid 181x217x181, 1 x 1 x 1 mm",
+    1, true), err)
 end)
 
 T.test("real images: a native-space T1 and the 0-255 MNI template are refused", function()
