@@ -86,7 +86,7 @@ return function(nl)
     style.marks = marks
     if style.xlabel == nil then
       style.xlabel = (mine.value == "cvr" and "CV ratio of the weight" or "mean back-projected weight")
-        .. (caveat and " (no * marks: " .. caveat:match(":%s*(.*)$") .. ")" or " (* = sign-consistent, FDR)")
+        .. (caveat and " (no * marks: not shown to beat chance)" or " (* = sign-consistent, FDR)")
     end
     if style.title == nil then
       style.title = string.format("Top %d features", #w)
