@@ -38,6 +38,16 @@ std::atomic<bool> g_progress{[] {
 }()};
 std::atomic<bool> g_print_warnings{true};
 
+// NEUROLUA_PROGRESS_INTERVAL: seconds between redraws (default 0.25, four a second); a
+// computation over within twice that leaves no line. 0 draws every step (the tests use
+// it to see the line of a short computation).
+const std::chrono::duration<double> g_interval{[] {
+  const char* env = std::getenv("NEUROLUA_PROGRESS_INTERVAL");
+  char* end = nullptr;
+  const double v = env ? std::strtod(env, &end) : 0.25;
+  return env && end != env && *end == '\0' && v >= 0 && v <= 3600 ? v : 0.25;
+}()};
+
 // Serialises everything written to standard error here. g_line_open: a progress line
 // is on screen without its newline (a warning then starts a new line first).
 std::mutex g_err_mu;
@@ -87,12 +97,12 @@ class ProgressLine {
     if (done > done_) done_ = done;
     const bool last = done_ >= total_;
     if (!drawn_) {
-      // A computation over within half a second leaves no line.
-      if (now - start_ < std::chrono::milliseconds(500)) {
+      // A computation over within half a second (twice the interval) leaves no line.
+      if (now - start_ < 2 * g_interval) {
         finished_ = last;
         return;
       }
-    } else if (!last && now - last_draw_ < std::chrono::milliseconds(250)) {
+    } else if (!last && now - last_draw_ < g_interval) {
       return;  // at most four redraws a second, plus the final line
     }
     draw(now);

@@ -20,41 +20,43 @@ import tempfile
 import time
 
 NL = sys.argv[1]
+os.environ["NEUROLUA_PROGRESS_INTERVAL"] = "0"  # every step redraws (see SCRIPT)
 passed = failed = 0
 
-# Each computation runs for a few seconds on one thread, so that the line is redrawn
-# with a rate and an ETA before its final "done in" line.
+# The computations are small (a second or less each in a Release build, more under the
+# sanitizers); NEUROLUA_PROGRESS_INTERVAL=0 makes every step redraw the line, so each is
+# seen with a rate and an ETA before its final "done in" line.
 SCRIPT = r"""
 if arg[1] == "off" then nl.progress(false) end
 nl.threads(1)
-local X = nl.matrix.randn(200, 100, 3)
+local X = nl.matrix.randn(60, 30, 3)
 local y = {}
-for i = 1, 200 do y[i] = X:get(i, 1) + X:get(i, 2) > 0 end
-local wrap = nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.05 }, nl.ml.svc { C = { 0.25, 1, 4 } } }
-local r = nl.cv.nested(wrap, X, y, { outer = { 3, 3 }, inner = { 3, 2 }, seed = 4 })
+for i = 1, 60 do y[i] = X:get(i, 1) + X:get(i, 2) > 0 end
+local wrap = nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.1 }, nl.ml.svc { C = { 0.25, 1, 4 } } }
+local r = nl.cv.nested(wrap, X, y, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 4 })
 print(string.format("nested BAC %.6f", r.metrics_.bac))
-local X2 = nl.matrix.randn(70, 24, 3)
+local X2 = nl.matrix.randn(40, 12, 3)
 local y2 = {}
-for i = 1, 70 do y2[i] = X2:get(i, 1) + X2:get(i, 2) > 0 end
-local plain = nl.ml.pipeline { nl.ml.scale {}, nl.ml.svc { C = nl.ml.pow2(-4, 4) } }
-local p = nl.cv.nested(plain, X2, y2, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 4, permutations = 3000 })
+for i = 1, 40 do y2[i] = X2:get(i, 1) + X2:get(i, 2) > 0 end
+local plain = nl.ml.pipeline { nl.ml.scale {}, nl.ml.svc { C = nl.ml.pow2(-2, 2) } }
+local p = nl.cv.nested(plain, X2, y2, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 4, permutations = 200 })
 print(string.format("permutation p %.6f", p.p_))
-local Y = nl.matrix.randn(60, 20000, 5)
-local g = nl.stats.glm(Y, nl.stats.design_one_sample(60), { permutations = 10000, seed = 1 })
+local Y = nl.matrix.randn(30, 500, 5)
+local g = nl.stats.glm(Y, nl.stats.design_one_sample(30), { permutations = 400, seed = 1 })
 print(string.format("glm max p %.6f", g.p_fwe:max()))
-local fit = nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.003 }, nl.ml.svc { C = 1 } }
-local Xv, Xt = nl.matrix.randn(400, 300, 6), nl.matrix.randn(400, 300, 7)
+local fit = nl.ml.pipeline { nl.ml.scale {}, nl.ml.forward_select { step = 0.02 }, nl.ml.svc { C = 1 } }
+local Xv, Xt = nl.matrix.randn(80, 60, 6), nl.matrix.randn(80, 60, 7)
 local yv, yt = {}, {}
-for i = 1, 400 do yv[i], yt[i] = Xv:get(i, 1) > 0, Xt:get(i, 1) > 0 end
+for i = 1, 80 do yv[i], yt[i] = Xv:get(i, 1) > 0, Xt:get(i, 1) > 0 end
 fit:fit(Xt, yt, { validation = { X = Xv, y = yv } })
 print(string.format("wrapper features %d", #fit.features_))
-local ts = nl.matrix.randn(400, 120, 8)
+local ts = nl.matrix.randn(100, 30, 8)
 local runs = {}
-for s = 1, 1500 do runs[s] = ts end
+for s = 1, 200 do runs[s] = ts end
 print(string.format("netmats %d", nl.fc.netmats(runs):rows()))
-local step, sum = nl.progress_line("cleaning", 150, "runs"), 0
-for i = 1, 150 do
-  local m = nl.matrix.randn(300, 300, i)
+local step, sum = nl.progress_line("cleaning", 30, "runs"), 0
+for i = 1, 30 do
+  local m = nl.matrix.randn(60, 60, i)
   sum = sum + (m * m):get(1, 1)
   step()
 end
@@ -136,6 +138,14 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, text = run_pty(path, ["off"])
     check("nl.progress(false) turns progress off", rc == 0 and not any(l + "  [" in text for l in LABELS), text)
     check("the results are the same without progress", results(text) == pipe_results, text)
+
+    # At the default interval a computation over within half a second leaves no line.
+    quick = os.path.join(tmp, "quick.lua")
+    with open(quick, "w") as f:
+        f.write('local step = nl.progress_line("quick", 5)\nfor i = 1, 5 do step() end\nprint("over")\n')
+    rc, text = run_pty(quick, [], {"NEUROLUA_PROGRESS_INTERVAL": "0.25"})
+    check("a quick computation leaves no line at the default interval", rc == 0 and "over" in text and "quick" not in text,
+          text)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
