@@ -46,6 +46,7 @@ struct PredictionObject {
   nl::ml::Confusion metrics;
   double auc = 0.0;
   std::optional<nl::ml::PermutationResult> permutations;
+  nl::ml::ClassLabels classes;  // the training's coding of +1 / -1
 };
 
 template <>
@@ -537,6 +538,7 @@ int r_apply(lua_State* L) {
     auto out = std::make_shared<PredictionObject>();
     out->scores = nl::ml::apply_models(cv.result, X, cov);
     out->n_models = cv.result.models.size();
+    out->classes = cv.result.classes;
     if (labels) {
       Vector y(n);
       read_labels(L, labels, y, lo);
@@ -602,7 +604,8 @@ int p_tostring(lua_State* L) {
   PredictionObject& pr = check<PredictionObject>(L, 1);
   return protect(L, [&] {
     std::string s = fmt::format("external validation: {} base models, {} subjects", pr.n_models, pr.scores.scores.size());
-    if (pr.labelled) s += fmt::format("\n{}", table2_row(pr.metrics, pr.auc, pr.permutations));
+    if (pr.labelled) s += fmt::format("\n{}\n{}", table2_row(pr.metrics, pr.auc, pr.permutations),
+                                      classes_line(pr.classes, pr.labels));
     else s += " (no labels: see median_ for the scores)";
     lua_pushlstring(L, s.data(), s.size());
     return 1;

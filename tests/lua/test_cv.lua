@@ -95,6 +95,11 @@ T.test("feature names and external validation", function()
   T.truthy(ext.metrics_.bac > 0.7, "signal carries over: " .. ext.metrics_.bac)
   T.eq(ext.permutation_bac_:rows(), 10)
   T.truthy(tostring(ext):find("external validation: 36 base models, 30 subjects", 1, true))
+  -- the classes of the new labels in the training's coding (as a CVResult prints them)
+  local pos = 0
+  for _, i in ipairs(test) do if yz[i] then pos = pos + 1 end end
+  T.truthy(tostring(ext):find(("\n  classes: +1 = true (%d), -1 = false (%d)"):format(pos, #test - pos), 1, true),
+    tostring(ext))
   local unlabelled = r2:apply(Xtest)
   T.truthy(unlabelled.median_ == ext.median_, "labels do not change the scores")
   T.eq(unlabelled.metrics_, nil)
