@@ -205,20 +205,20 @@ function F.resolve(table_path, p)
   return (dir == "" and "/" or dir .. "/") .. p
 end
 
--- Reads participants.tsv (participant_id, group = patient / control, and `columns`),
--- with errors naming the file, row and column. Returns the Table and the map
--- participant_id -> row.
+-- Reads participants.tsv (participant_id, group = patient / control, and `columns`)
+-- with nl.study.participants: errors name the file, its line and the participant, with
+-- a did-you-mean for columns and groups. Returns the Table and the map participant_id
+-- -> row.
 function F.read_participants(o, columns)
-  local p = nl.table.read(o.participants, { types = { participant_id = "string", group = "string" } })
-  for _, c in ipairs{ "participant_id", "group", table.unpack(columns) } do
-    if not F.has_column(p, c) then error(("%s: missing column '%s'"):format(o.participants, c), 0) end
-  end
+  local p = nl.study.participants(o.participants, { required = { "participant_id", "group", table.unpack(columns) },
+                                                    quiet = true })
   local known = {}
   for i = 1, #p do
     local g = p.group[i]
     if g ~= "patient" and g ~= "control" then
-      error(("%s: row %d (%s): group is '%s'; expected patient or control"):format(o.participants, i,
-        tostring(p.participant_id[i]), tostring(g)), 0)
+      local near = type(g) == "string" and (g:lower() == "patient" or g:lower() == "control") and g:lower() or nil
+      error(("%s: group is '%s'; expected patient or control%s"):format(nl.study.where(p.participant_id[i]),
+        tostring(g), near and ("; did you mean '" .. near .. "'?") or ""), 0)
     end
     known[p.participant_id[i]] = i
   end
@@ -226,22 +226,53 @@ function F.read_participants(o, columns)
 end
 
 -- Reads sessions.tsv (participant_id, session, func_path, motion_path, optionally run);
--- a session of a participant not in `known` raises. Returns the Table and the set of
--- its sessions not in `wanted` (a set).
+-- a session of a participant not in `known` raises, and so does an image or motion file
+-- of a session in `wanted` that cannot be opened (all listed, before any run is
+-- cleaned). Errors name the file and its line. Returns the Table and the set of its
+-- sessions not in `wanted` (a set).
 function F.read_sessions(o, known, wanted)
+  local line = "\1line"
   local s = nl.table.read(o.sessions, { types = { participant_id = "string", session = "string",
-                                                  func_path = "string", motion_path = "string" } })
+                                                  func_path = "string", motion_path = "string" }, line_column = line })
+  local lines = s:column(line)
   for _, c in ipairs{ "participant_id", "session", "func_path", "motion_path" } do
-    if not F.has_column(s, c) then error(("%s: missing column '%s'"):format(o.sessions, c), 0) end
-  end
-  local ignored = {}
-  for i = 1, #s do
-    if not known[s.participant_id[i]] then
-      error(("%s: row %d: participant '%s' is not in %s"):format(o.sessions, i, tostring(s.participant_id[i]),
-        o.participants), 0)
+    if not F.has_column(s, c) then
+      local names = {}
+      for _, n in ipairs(s:columns()) do if n ~= line then names[#names + 1] = n end end
+      local near = require("neurolua.util").closest(c, names)
+      error(("%s: missing column '%s' (the file has %s)%s"):format(o.sessions, c, table.concat(names, ", "),
+        near and ("; did you mean '" .. near .. "'?") or ""), 0)
     end
-    if not wanted[s.session[i]] then ignored[s.session[i]] = true end
   end
+  local ignored, absent = {}, {}
+  for i = 1, #s do
+    local at = ("%s:%d"):format(o.sessions, math.tointeger(lines[i]))
+    if not known[s.participant_id[i]] then
+      error(("%s: participant '%s' is not in %s"):format(at, tostring(s.participant_id[i]), o.participants), 0)
+    end
+    if not wanted[s.session[i]] then
+      ignored[s.session[i]] = true
+    else
+      for _, c in ipairs{ "func_path", "motion_path" } do
+        local v = s[c][i]
+        if v == nil then
+          absent[#absent + 1] = ("%s (%s): %s is missing"):format(at, s.participant_id[i], c)
+        else
+          local path = F.resolve(o.sessions, v)
+          local f, why = io.open(path, "rb")
+          if f then f:close() else absent[#absent + 1] = ("%s (%s): %s"):format(at, s.participant_id[i], why) end
+        end
+      end
+    end
+  end
+  if #absent > 0 then
+    local shown = {}
+    for k = 1, math.min(#absent, 8) do shown[k] = "\n  " .. absent[k] end
+    error(("%s: %d file%s of the sessions to analyse cannot be opened (paths are read relative to the table's "
+      .. "folder):%s%s"):format(o.sessions, #absent, #absent > 1 and "s" or "", table.concat(shown),
+      #absent > 8 and ("\n  ... and %d more"):format(#absent - 8) or ""), 0)
+  end
+  s[line] = nil
   return s, ignored
 end
 

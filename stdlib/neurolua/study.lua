@@ -263,8 +263,11 @@ function M.participants(path, options)
 
   -- Columns that must hold numbers: a text cell is named with its line and participant.
   local ttypes = t:types()
+  -- (Only the columns the analysis uses: `required`, or sex with an explicit coding.)
+  local needed = {}
+  for _, name in ipairs(need) do needed[name] = true end
   for _, name in ipairs(numeric) do
-    if have[name] and ttypes[name] ~= "number" then
+    if needed[name] and have[name] and ttypes[name] ~= "number" then
       local col, bad, first = t[name], {}, nil
       for i = 1, n do
         local v = col[i]
@@ -282,7 +285,7 @@ function M.participants(path, options)
   end
 
   -- Sex: F/M/female/male in any case, or an explicit coding; stored as "F" / "M".
-  if have.sex then
+  if have.sex and (needed.sex or coding) then
     local sex = t.sex
     local odd, counts = unknown_sex_codes(sex, n, coding)
     if #odd > 0 then
@@ -342,7 +345,7 @@ function M.participants(path, options)
   end
 
   -- GM map paths: relative to the file's folder, and every file present.
-  if have.gm_path then
+  if have.gm_path and needed.gm_path then
     local dir = path:match("^(.*)/[^/]*$")
     if dir == "" then dir = "/" end
     local gm = t.gm_path

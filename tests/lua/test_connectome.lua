@@ -185,7 +185,7 @@ T.test("connectome.lua end to end on a user's tables; input errors", function()
   pt:write(dir .. "/p_bad.tsv")
   local o2 = C.defaults{ participants = dir .. "/p_bad.tsv", sessions = o.sessions, wm = o.wm, csf = o.csf,
                          brain = o.brain, out = dir .. "/o3" }
-  T.raises(function() C.inputs(o2) end, "p_bad.tsv: row 3 (sub-003): group is 'case'; expected patient or control")
+  T.raises(function() C.inputs(o2) end, "p_bad.tsv:4 (sub-003): group is 'case'; expected patient or control")
   local st = nl.table.read(o.sessions)
   local ids = {}
   for i = 1, #st do ids[i] = st.participant_id[i] end
@@ -193,7 +193,19 @@ T.test("connectome.lua end to end on a user's tables; input errors", function()
   st.participant_id = ids
   st:write(dir .. "/s_bad.tsv")
   o2.participants, o2.sessions = o.participants, dir .. "/s_bad.tsv"
-  T.raises(function() C.inputs(o2) end, "s_bad.tsv: row 2: participant 'sub-777' is not in")
+  T.raises(function() C.inputs(o2) end, "s_bad.tsv:3: participant 'sub-777' is not in")
+  -- A functional image that cannot be opened is named with its line before any run is
+  -- cleaned (issue 16: validation before any long computation).
+  st = nl.table.read(o.sessions)
+  local fp = {}
+  for i = 1, #st do fp[i] = st.func_path[i] end
+  fp[5] = "nowhere/run.nii.gz"
+  st.func_path = fp
+  st:write(dir .. "/s_gone.tsv")
+  o2.sessions = dir .. "/s_gone.tsv"
+  local err = T.raises(function() C.inputs(o2) end, "s_gone.tsv: 1 file of the sessions to analyse cannot be opened")
+  T.truthy(err:find("s_gone.tsv:6 (" .. st.participant_id[5] .. "): ", 1, true) and
+           err:find("nowhere/run.nii.gz: No such file or directory", 1, true), err)
   o2.sessions, o2.tp1 = o.sessions, "baseline"
   local study = C.inputs(o2)
   T.eq(#study.sessions, 16)

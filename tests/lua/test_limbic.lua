@@ -174,14 +174,14 @@ T.test("network_fc.lua runs end to end on a user's tables", function()
   local o2 = {}
   for k, v in pairs(base) do o2[k] = v end
   o2.participants = tiny .. "/p_bad.tsv"
-  T.raises(function() L.inputs(o2) end, "p_bad.tsv: row 2 (sub-002): group is 'Patient'; expected patient or control")
+  T.raises(function() L.inputs(o2) end, "p_bad.tsv:3 (sub-002): group is 'Patient'; expected patient or control; did you mean 'patient'?")
   local st = nl.table.read(base.sessions)
   local ids, ses = list(st.participant_id), list(st.session)
   ids[3] = "sub-999"
   st.participant_id = ids
   st:write(tiny .. "/s_bad.tsv")
   o2.participants, o2.sessions = base.participants, tiny .. "/s_bad.tsv"
-  T.raises(function() L.inputs(o2) end, "s_bad.tsv: row 3: participant 'sub-999' is not in")
+  T.raises(function() L.inputs(o2) end, "s_bad.tsv:4: participant 'sub-999' is not in")
   st = nl.table.read(base.sessions)
   ses[1] = "screening"
   st.session = ses
