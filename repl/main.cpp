@@ -3,7 +3,8 @@
 //   neurolua                      REPL (or run standard input when it is not a terminal)
 //   neurolua script.lua [args]    run a script; `arg` as in the stock interpreter
 //   neurolua -e CODE -l MODULE -i - --version --help
-//   neurolua --sandbox [--out DIR] [--in DIR]... script.lua [args]
+//   neurolua --sandbox [--out DIR] [--in DIR]... [--env NAME]... script.lua [args]
+//   neurolua [--max-seconds N] [--max-memory SIZE] [--bytecode] ...
 //
 // Arguments follow the stock `lua` interpreter's rules (options are processed in
 // order up to the script name; everything after it belongs to the script), so the
@@ -11,10 +12,14 @@
 // the first positional and hand the rest to the script" together with ordered -e/-l.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "guard.hpp"
 #include "repl.hpp"
 #include "sandbox.hpp"
 
@@ -38,6 +43,13 @@ const char* const kUsage =
     "                 and written only to the --out folder\n"
     "  --in dir       (with --sandbox) a folder the script may read; repeatable\n"
     "  --out dir      (with --sandbox) the folder the script may write to\n"
+    "  --env name     (with --sandbox) an environment variable os.getenv may read;\n"
+    "                 repeatable (by default os.getenv answers nil in the sandbox)\n"
+    "  --max-seconds n  end the run after n seconds of wall time (exit status 124)\n"
+    "  --max-memory size  limit memory to size (e.g. 512M, 4G): the Lua heap, every\n"
+    "                 load's budget and the process's data (exit status 125)\n"
+    "  --bytecode     allow a precompiled (binary) chunk as the script, -e or stdin;\n"
+    "                 refused with --sandbox; by default only Lua source is run\n"
     "  --traceback    report an error with its position and Lua traceback (also\n"
     "                 NEUROLUA_TRACEBACK=1); by default only the message is shown\n"
     "  -v, --version  show version information\n"
@@ -64,6 +76,7 @@ int open_all(lua_State* L) {
   lua_call(L, 1, 1);
   nl::repl::push_traceback_function(L);
   lua_setfield(L, -2, "traceback");
+  nl::repl::guard_xpcall(L);
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
   lua_setglobal(L, "nl");
@@ -75,8 +88,13 @@ int dochunk(lua_State* L, int status) {
   return nl::repl::report(L, status);
 }
 
+// How the chunks the interpreter loads itself (the script, -e, stdin) may come: Lua
+// source only, unless --bytecode ("bt"). A binary chunk is not checked by Lua's loader
+// and a crafted one can crash the process or run native code.
+const char* g_chunk_mode = "t";
+
 int dostring(lua_State* L, const char* s, const char* name) {
-  return dochunk(L, luaL_loadbuffer(L, s, std::strlen(s), name));
+  return dochunk(L, luaL_loadbufferx(L, s, std::strlen(s), name, g_chunk_mode));
 }
 
 // -l [g=]mod
@@ -109,7 +127,7 @@ void create_arg_table(lua_State* L, char** argv, int argc, int script) {
 int handle_script(lua_State* L, char** argv) {
   const char* fname = argv[0];
   if (std::strcmp(fname, "-") == 0 && std::strcmp(argv[-1], "--") != 0) fname = nullptr;  // stdin
-  int status = luaL_loadfile(L, fname);
+  int status = luaL_loadfilex(L, fname, g_chunk_mode);
   if (status == LUA_OK) {
     int n = 0;
     lua_getglobal(L, "arg");
@@ -126,7 +144,9 @@ int handle_script(lua_State* L, char** argv) {
 struct Args {
   int script = 0;  // index of the script argument, 0 if none
   bool has_e = false, has_i = false, has_v = false, has_h = false, bad = false;
-  bool sandbox = false;
+  bool sandbox = false, bytecode = false;
+  double max_seconds = 0;
+  std::uint64_t max_memory = 0;
   nl::repl::SandboxOptions box;
 };
 
@@ -143,6 +163,32 @@ Args collect(char** argv, int argc) {
     if (std::strcmp(s, "-i") == 0) { a.has_i = a.has_v = true; continue; }
     if (std::strcmp(s, "--sandbox") == 0) { a.sandbox = true; continue; }
     if (std::strcmp(s, "--traceback") == 0) { nl::repl::set_traceback(true); continue; }
+    if (std::strcmp(s, "--bytecode") == 0) { a.bytecode = true; continue; }
+    if (std::strcmp(s, "--env") == 0) {
+      if (i + 1 >= argc) { a.bad = true; std::fprintf(stderr, "neurolua: '--env' needs a variable name\n"); return a; }
+      a.box.env.emplace_back(argv[++i]);
+      continue;
+    }
+    if (std::strcmp(s, "--max-seconds") == 0 || std::strcmp(s, "--max-memory") == 0) {
+      const bool time = s[6] == 's';
+      const char* v = i + 1 < argc ? argv[++i] : nullptr;
+      bool ok = v != nullptr;
+      if (ok && time) {
+        char* end = nullptr;
+        errno = 0;
+        a.max_seconds = std::strtod(v, &end);
+        ok = errno == 0 && end != v && *end == '\0' && std::isfinite(a.max_seconds) && a.max_seconds > 0;
+      } else if (ok) {
+        ok = nl::repl::parse_bytes(v, a.max_memory);
+      }
+      if (!ok) {
+        a.bad = true;
+        std::fprintf(stderr, "neurolua: '%s' needs %s, not '%s'\n", s,
+                     time ? "a positive number of seconds" : "a size such as 512M or 4G", v ? v : "");
+        return a;
+      }
+      continue;
+    }
     if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0) {
       if (i + 1 >= argc) { a.bad = true; std::fprintf(stderr, "neurolua: '%s' needs a folder\n", s); return a; }
       if (s[2] == 'i') a.box.inputs.emplace_back(argv[++i]);
@@ -167,8 +213,12 @@ Args collect(char** argv, int argc) {
 
 // --in/--out without --sandbox would silently confine nothing: refuse.
 bool check_sandbox_args(Args& a, char** argv) {
-  if (!a.sandbox && (!a.box.out.empty() || !a.box.inputs.empty())) {
-    std::fprintf(stderr, "neurolua: '--in' and '--out' only apply with '--sandbox'\n");
+  if (!a.sandbox && (!a.box.out.empty() || !a.box.inputs.empty() || !a.box.env.empty())) {
+    std::fprintf(stderr, "neurolua: '--in', '--out' and '--env' only apply with '--sandbox'\n");
+    return false;
+  }
+  if (a.sandbox && a.bytecode) {
+    std::fprintf(stderr, "neurolua: '--bytecode' cannot be used with '--sandbox'\n");
     return false;
   }
   if (a.script > 0) a.box.script = argv[a.script];
@@ -179,8 +229,9 @@ bool check_sandbox_args(Args& a, char** argv) {
 bool run_options(lua_State* L, char** argv, int end) {
   for (int i = 1; i < end; ++i) {
     const char* s = argv[i];
-    if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0) {
-      ++i;  // the folder
+    if (std::strcmp(s, "--in") == 0 || std::strcmp(s, "--out") == 0 || std::strcmp(s, "--env") == 0 ||
+        std::strcmp(s, "--max-seconds") == 0 || std::strcmp(s, "--max-memory") == 0) {
+      ++i;  // the option's value
       continue;
     }
     if (s[0] != '-' || (s[1] != 'e' && s[1] != 'l')) continue;
@@ -218,6 +269,8 @@ int pmain(lua_State* L) {
     m->ok = true;
     return 0;
   }
+  if (a.bytecode) g_chunk_mode = "bt";
+  nl::repl::install_guard(L, a.max_seconds, a.max_memory);
   lua_pushcfunction(L, open_all);
   if (dochunk(L, LUA_OK) != LUA_OK) return 0;
   if (a.sandbox) {
@@ -240,7 +293,7 @@ int pmain(lua_State* L) {
       print_version();
       std::printf("Type help() for the reference, Ctrl-D to leave.\n");
       nl::repl::run(L);
-    } else if (dochunk(L, luaL_loadfile(L, nullptr)) != LUA_OK) {
+    } else if (dochunk(L, luaL_loadfilex(L, nullptr, g_chunk_mode)) != LUA_OK) {
       return 0;
     }
   }
@@ -267,6 +320,8 @@ int main(int argc, char** argv) {
   lua_close(L);
   if (status == LUA_OK && m.ok) return EXIT_SUCCESS;
   // Stopped by Ctrl-C: 128 + SIGINT, as a shell reports it, so a batch system or a
-  // calling script can tell an interrupted run from a failed one.
+  // calling script can tell an interrupted run from a failed one; 124 and 125 for the
+  // time and memory limits.
+  if (const auto why = nl::repl::stop_reason(); why != nl::repl::Stop::none) return nl::repl::stop_exit_status(why);
   return nl::repl::interrupted() ? 130 : EXIT_FAILURE;
 }

@@ -11,6 +11,8 @@
 // EINTR from select() in our own loop rather than inside readline.
 #include "repl.hpp"
 
+#include "guard.hpp"
+
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <sys/select.h>
@@ -24,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "nl/core/core.hpp"
@@ -42,37 +45,34 @@ volatile std::sig_atomic_t g_sigint = 0;  // Ctrl-C seen while reading a line
 
 // ---------------------------------------------------------------- running code
 
-int msghandler(lua_State* L);
-
-// Hook installed by the signal handler: raises the error at the next Lua instruction.
-// Not in the message handler: that runs while an error is being raised, typically the
-// engine's own for the same Ctrl-C ("interrupted after 412 of 1000 permutations; ..."),
-// which an "interrupted" from here would replace.
-void stop_hook(lua_State* L, lua_Debug* ar) {
-  if (lua_getinfo(L, "f", ar)) {
-    const bool in_handler = lua_tocfunction(L, -1) == msghandler;
-    lua_pop(L, 1);
-    if (in_handler) return;
-  }
-  lua_sethook(L, nullptr, 0, 0);
-  luaL_error(L, "interrupted");
-}
-
 volatile std::sig_atomic_t g_running = 0;  // a chunk is executing
 bool g_interrupted = false;                 // the last failed docall was Ctrl-C
 
-// The one SIGINT handler. While code runs it sets a hook that raises "interrupted" at
-// the next Lua instruction and asks engine loops to stop (lua_sethook is
-// async-signal-safe by design, as lua.c relies on; request_interrupt stores an atomic
-// flag). While a line is being read it only notes the signal, and select() returns
+// The one SIGINT handler. While code runs it requests a stop (guard.hpp): the guard's
+// hook raises "interrupted" at the next Lua instruction, again at every instruction a
+// pcall would continue with, and engine loops stop (lua_sethook is async-signal-safe by
+// design, as lua.c relies on; the stop reason and the engine's flag are atomics). While a line is being read it only notes the signal, and select() returns
 // EINTR. A Ctrl-C that lands between reading a line and running it is noted too, and
 // docall() honours it, so no interrupt is ever lost.
+//
+// Lua runs some code with hooks off (a __gc finalizer; and nothing can stop a C library
+// call that never returns): if the run has still not stopped 2 s after a Ctrl-C, a second
+// Ctrl-C ends the process, with status 130 (outputs are written atomically).
+struct timespec g_first_sigint {};
+
 extern "C" void on_sigint(int) {
   g_sigint = 1;
-  if (g_running) {
-    nl::request_interrupt();
-    if (g_L) lua_sethook(g_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+  if (!g_running) return;
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (stop_reason() == Stop::interrupt && g_first_sigint.tv_sec != 0 &&
+      now.tv_sec - g_first_sigint.tv_sec >= 2) {
+    static const char kMessage[] = "\nneurolua: interrupted again, and the run had not stopped: ending the process\n";
+    [[maybe_unused]] const ssize_t k = write(2, kMessage, sizeof kMessage - 1);
+    _exit(130);
   }
+  if (stop_reason() == Stop::none) g_first_sigint = now;
+  request_stop(Stop::interrupt, g_L);
 }
 
 void set_sigint(void (*handler)(int)) {
@@ -136,7 +136,7 @@ int msghandler(lua_State* L) {
   lua_setfield(L, LUA_REGISTRYINDEX, kLastTraceback);
   if (g_traceback) return 1;
   std::string shortened = user_message(msg);
-  if (!g_interactive && !g_sigint)  // (Ctrl-C is no bug: no hint)
+  if (!g_interactive && !g_sigint && stop_reason() == Stop::none)  // (Ctrl-C or a limit is no bug: no hint)
     shortened += "\n(run with --traceback, or NEUROLUA_TRACEBACK=1, to see where in the code)";
   lua_pushlstring(L, shortened.data(), shortened.size());
   return 1;
@@ -155,7 +155,7 @@ int docall(lua_State* L, int narg, int nres) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   g_L = L;
-  nl::clear_interrupt();
+  clear_interrupt_stop(L);  // a stale Ctrl-C; a time or memory limit stays
   struct sigaction old;
   sigaction(SIGINT, nullptr, &old);
   unblock_sigint();
@@ -164,11 +164,11 @@ int docall(lua_State* L, int narg, int nres) {
   if (g_sigint) on_sigint(SIGINT);  // pressed after the line was read: interrupt it
   const int status = lua_pcall(L, narg, nres, base);
   g_running = 0;
+  g_first_sigint = {};
   if (status != LUA_OK) g_interrupted = g_sigint != 0;
   g_sigint = 0;
   sigaction(SIGINT, &old, nullptr);
-  lua_sethook(L, nullptr, 0, 0);
-  nl::clear_interrupt();
+  clear_interrupt_stop(L);
   lua_remove(L, base);
   return status;
 }
@@ -179,9 +179,14 @@ void push_traceback_function(lua_State* L) { lua_pushcfunction(L, last_traceback
 bool interrupted() { return g_interrupted; }
 
 int report(lua_State* L, int status) {
+  if (status == LUA_ERRMEM) note_memory_error(L);
   if (status != LUA_OK) {
     const char* msg = lua_tostring(L, -1);
     std::fprintf(stderr, "neurolua: %s\n", msg ? msg : "(error object is not a string)");
+    // A limit ended the run: say so, whatever error the computation ended with.
+    const Stop why = stop_reason();
+    if ((why == Stop::time || why == Stop::memory) && (!msg || !std::strstr(msg, stop_message(why).c_str())))
+      std::fprintf(stderr, "neurolua: %s\n", stop_message(why).c_str());
     std::fflush(stderr);
     lua_pop(L, 1);
   }
@@ -334,7 +339,7 @@ char** complete(const char* text, int start, int end) {
 // Compiles "return <line>" so that expressions print their values.
 int try_expression(lua_State* L, const std::string& code) {
   const std::string ret = "return " + code;
-  const int status = luaL_loadbuffer(L, ret.c_str(), ret.size(), "=stdin");
+  const int status = luaL_loadbufferx(L, ret.c_str(), ret.size(), "=stdin", "t");
   if (status != LUA_OK) lua_pop(L, 1);
   return status;
 }
@@ -397,7 +402,7 @@ void run(lua_State* L) {
     int status = LUA_OK;
     if (buffer == line) status = try_expression(L, buffer);
     if (buffer != line || status != LUA_OK) {
-      status = luaL_loadbuffer(L, buffer.c_str(), buffer.size(), "=stdin");
+      status = luaL_loadbufferx(L, buffer.c_str(), buffer.size(), "=stdin", "t");
       if (incomplete(L, status)) {
         lua_pop(L, 1);
         continue;
@@ -415,6 +420,7 @@ void run(lua_State* L) {
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) print_results(L);
     else report(L, status);
+    if (stop_reason() != Stop::none) break;  // --max-seconds or --max-memory: the session ends
   }
   lua_settop(L, 0);
   if (g_tty) std::fputc('\n', stdout);

@@ -10,6 +10,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "nl/atlas/atlas.hpp"
@@ -35,17 +36,32 @@ void push_check(lua_State* L, const char* path) {
   }
 }
 
-// check(path): raises the policy's error as a Lua error.
-template <void (*Check)(const std::string&)>
-int check(lua_State* L) {
-  push_check<Check>(L, luaL_checkstring(L, 1));
-  if (!lua_isnil(L, -1)) return lua_error(L);
-  return 0;
+// gate(path [, mode]) -> path | nil, message. The one gate every Lua function that takes
+// a path goes through. The path is coerced once, as the io library itself would (a number
+// becomes its text, "123" or "inf"; anything else is a bad argument, raised), and the
+// text returned is what the caller must pass on: the check and the open see the same
+// string. The engine's policy (nl::check_read_access, or nl::check_write_access when the
+// mode has w, a or +) then decides; its refusal is the same whether or not the path exists.
+int gate(lua_State* L) {
+  const int t = lua_type(L, 1);
+  if (t != LUA_TSTRING && t != LUA_TNUMBER) return luaL_typeerror(L, 1, "string");
+  const char* path = lua_tostring(L, 1);  // a number is converted in place
+  const char* mode = luaL_optstring(L, 2, "r");
+  const bool writes = std::strpbrk(mode, "wa+") != nullptr;
+  if (writes) push_check<nl::check_write_access>(L, path);
+  else push_check<nl::check_read_access>(L, path);
+  if (!lua_isnil(L, -1)) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;  // nil, message
+  }
+  lua_settop(L, 1);
+  return 1;
 }
 
-// The Lua layer, run with (check_read, check_write) as arguments.
+// The Lua layer, run with (gate, allowed environment variables) as arguments.
 const char* const kSandbox = R"lua(
-local check_read, check_write = ...
+local gate, allowed_env = ...
 local function refuse(name)
   return function() error("sandbox: " .. name .. " is not permitted", 2) end
 end
@@ -59,9 +75,27 @@ debug = { traceback = traceback }
 package.loaded.debug = debug
 
 local raw_load, raw_loadfile, raw_open, raw_lines = load, loadfile, io.open, io.lines
-local raw_input, raw_output = io.input, io.output
-local searchpath, format = package.searchpath, string.format
+local raw_input, raw_output, raw_getenv = io.input, io.output, os.getenv
+local format, gsub, select, type = string.format, string.gsub, select, type
 
+-- The environment is not the script's to read: only variables named with --env.
+function os.getenv(name)
+  if type(name) ~= "string" and type(name) ~= "number" then
+    error(format("bad argument #1 to 'getenv' (string expected, got %s)", type(name)), 2)
+  end
+  name = tostring(name)
+  if allowed_env[name] then return raw_getenv(name) end
+  return nil
+end
+
+-- gate(path) for a function that raises on a refused path.
+local function checked(path, mode)
+  local p, err = gate(path, mode)
+  if p == nil then error(err, 3) end
+  return p
+end
+
+-- Text chunks only, whatever their source: a binary chunk can crash the interpreter.
 -- An explicit nil env would give the chunk no globals: pass env only when given.
 function load(chunk, name, mode, ...)
   if select("#", ...) > 0 then return raw_load(chunk, name, "t", ...) end
@@ -69,8 +103,9 @@ function load(chunk, name, mode, ...)
 end
 function loadfile(path, mode, ...)
   if path ~= nil then
-    local ok, err = pcall(check_read, path)
-    if not ok then return nil, err end
+    local p, err = gate(path)
+    if p == nil then return nil, err end
+    path = p
   end
   if select("#", ...) > 0 then return raw_loadfile(path, "t", ...) end
   return raw_loadfile(path, "t")
@@ -81,36 +116,59 @@ function dofile(path)
   return f()
 end
 
-local function writes(mode)
-  return mode:find("[wa+]") ~= nil
-end
 function io.open(path, mode)
-  mode = mode or "r"
-  if type(path) == "string" and type(mode) == "string" then
-    local ok, err = pcall(writes(mode) and check_write or check_read, path)
-    if not ok then return nil, err end
-  end
-  return raw_open(path, mode)
+  local p, err = gate(path, mode)
+  if p == nil then return nil, err end
+  return raw_open(p, mode)
 end
 function io.lines(path, ...)
-  if path ~= nil then check_read(path) end
+  if path ~= nil then path = checked(path) end
   return raw_lines(path, ...)
 end
 function io.input(file)
-  if type(file) == "string" then check_read(file) end
+  if type(file) == "string" or type(file) == "number" then file = checked(file) end
   return raw_input(file)
 end
 function io.output(file)
-  if type(file) == "string" then check_write(file) end
+  if type(file) == "string" or type(file) == "number" then file = checked(file, "w") end
   return raw_output(file)
 end
 
--- require: preloaded and embedded modules as before; Lua files only through the checks.
+-- package.searchpath through the gate. A candidate the policy refuses is reported like a
+-- missing one, with the reason, whether or not it exists.
+function package.searchpath(name, path, sep, rep)
+  if type(name) ~= "string" then error("bad argument #1 to 'searchpath' (string expected)", 2) end
+  if type(path) ~= "string" then error("bad argument #2 to 'searchpath' (string expected)", 2) end
+  sep, rep = sep or ".", rep or "/"
+  if sep ~= "" then
+    local pattern = sep:gsub("%p", "%%%0")
+    name = name:gsub(pattern, (rep:gsub("%%", "%%%%")))
+  end
+  local tried = {}
+  for template in path:gmatch("[^;]+") do
+    local candidate = template:gsub("%?", (name:gsub("%%", "%%%%")))
+    local p = gate(candidate)
+    if p == nil then
+      tried[#tried + 1] = "\n\tno file '" .. candidate .. "' (outside the allowed folders)"
+    else
+      local f = raw_open(p, "r")
+      if f then
+        f:close()
+        return p
+      end
+      tried[#tried + 1] = "\n\tno file '" .. candidate .. "'"
+    end
+  end
+  return nil, table.concat(tried)
+end
+
+-- require: preloaded and embedded modules as before; Lua files only through the gate.
+local searchpath = package.searchpath
 local searchers = package.searchers
 local kept = { searchers[1], searchers[2] }
 kept[3] = function(name)
   local path, err = searchpath(name, package.path)
-  if not path then return "\n\t" .. err end
+  if not path then return err end
   local f, lerr = loadfile(path)
   if not f then error(format("error loading module '%s' from file '%s':\n\t%s", name, path, lerr), 2) end
   return f, path
@@ -155,8 +213,12 @@ void install_sandbox(lua_State* L, const SandboxOptions& o) {
   lua_pop(L, 1);
   ::setenv("NEUROLUA_HISTORY", "", 1);  // the REPL keeps no history file
   if (luaL_loadbuffer(L, kSandbox, std::char_traits<char>::length(kSandbox), "=(sandbox)") != LUA_OK) lua_error(L);
-  lua_pushcfunction(L, check<nl::check_read_access>);
-  lua_pushcfunction(L, check<nl::check_write_access>);
+  lua_pushcfunction(L, gate);
+  lua_createtable(L, 0, static_cast<int>(o.env.size()));
+  for (const auto& name : o.env) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, name.c_str());
+  }
   lua_call(L, 2, 0);
 }
 

@@ -149,6 +149,7 @@ int protect(lua_State* L, F&& body) {
       arg = e.arg();
       std::snprintf(message, sizeof message, "%s", e.what());
     } catch (const std::bad_alloc&) {
+      nl::note_out_of_memory();
       std::snprintf(message, sizeof message, "not enough memory");
     } catch (const std::exception& e) {
       std::snprintf(message, sizeof message, "%s", e.what());

@@ -85,6 +85,11 @@ int memory_budget(lua_State* L) {
   if (!lua_isnoneornil(L, 1)) {
     const lua_Integer b = luaL_checkinteger(L, 1);
     luaL_argcheck(L, b >= 0, 1, "the budget must be >= 0 bytes");
+    if (const std::uint64_t c = nl::memory_ceiling(); c > 0 && static_cast<std::uint64_t>(b) > c) {
+      const std::string limit = nl::format_bytes(static_cast<double>(c));
+      return luaL_error(L, "nl.memory_budget: %I bytes is above the limit of %s set with --max-memory", b,
+                        limit.c_str());
+    }
     nl::set_memory_budget(static_cast<std::uint64_t>(b));
   }
   lua_pushinteger(L, static_cast<lua_Integer>(nl::memory_budget()));

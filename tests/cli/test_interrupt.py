@@ -67,6 +67,38 @@ CASES = {
         local x = 0
         while true do x = x + 1 end
     """,
+    # Issue 17: a script could swallow Ctrl-C by catching the error and going on. Every
+    # way of catching must give way: pcall in a loop, nested pcalls, xpcall whose message
+    # handler loops, a coroutine created before the signal, the engine's own interrupt
+    # error caught, and __close/__gc handlers.
+    "pcall in a loop (cannot swallow)": """
+        io.stderr:write("started\\n")
+        while true do pcall(function() while true do end end) end
+    """,
+    "nested pcall and xpcall with a looping handler (cannot swallow)": """
+        io.stderr:write("started\\n")
+        pcall(function()
+          while true do
+            xpcall(function() while true do end end, function() while true do end end)
+          end
+        end)
+        while true do pcall(error, "again") end
+    """,
+    "coroutine created before the signal (cannot swallow)": """
+        local co = coroutine.wrap(function()
+          while true do pcall(function() local x = 0 while true do x = x + 1 end end) end
+        end)
+        io.stderr:write("started\\n")
+        while true do pcall(co) end
+    """,
+    "engine interrupt caught by pcall (cannot swallow)": """
+        local Y = nl.matrix.randn(120, 4000, 1)
+        local d = nl.stats.design_one_sample(120)
+        io.stderr:write("started\\n")
+        while true do
+          pcall(nl.stats.glm, Y, d, { permutations = 5000000, seed = 1, progress = false })
+        end
+    """,
 }
 
 
@@ -131,10 +163,46 @@ def run(name, code, tmp):
         failed += 1
 
 
+def second_ctrl_c(tmp):
+    """Lua runs a __gc finalizer with hooks off: a looping one cannot be stopped from
+    Lua. A second Ctrl-C, 2 s or more after the first, ends the process (status 130)."""
+    global passed, failed
+    path = os.path.join(tmp, "gc_loop.lua")
+    with open(path, "w") as f:
+        f.write('setmetatable({}, { __gc = function() while true do end end })\n'
+                'io.stderr:write("started\\n")\ncollectgarbage()\nprint("finished")\n')
+    p = subprocess.Popen([NL, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=block_sigint)
+    err = b""
+    while b"started\n" not in err:
+        c = p.stderr.read(1)
+        if not c:
+            break
+        err += c
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    time.sleep(2.5)
+    first_held = p.poll() is None  # the finalizer cannot see the first one
+    p.send_signal(signal.SIGINT)
+    try:
+        out, rest = p.communicate(timeout=GRACE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, rest = p.communicate()
+    text = (err + rest).decode(errors="replace")
+    if first_held and p.returncode == 130 and "interrupted again" in text:
+        passed += 1
+        print("ok   a second Ctrl-C ends a run stuck where hooks are off")
+    else:
+        failed += 1
+        print(f"FAIL second Ctrl-C: first held {first_held}, status {p.returncode}, stderr {text.strip()[:300]}",
+              file=sys.stderr)
+
+
 latencies = {}
 with tempfile.TemporaryDirectory() as tmp:
     for name, code in CASES.items():
         run(name, code, tmp)
+    second_ctrl_c(tmp)
 # The bound above is generous for sanitizer builds; the measured latencies are printed so
 # that a slow path shows up (bench/interrupt measures it on Release).
 for name, t in latencies.items():

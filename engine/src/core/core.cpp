@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -20,8 +21,13 @@ namespace nl {
 namespace {
 std::atomic<bool> g_interrupt{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
+std::atomic<void (*)()> g_oom_handler{nullptr};
 }  // namespace
 
+void set_out_of_memory_handler(void (*handler)()) noexcept { g_oom_handler.store(handler); }
+void note_out_of_memory() noexcept {
+  if (auto* h = g_oom_handler.load()) h();
+}
 void request_interrupt() noexcept { g_interrupt.store(true, std::memory_order_relaxed); }
 void clear_interrupt() noexcept { g_interrupt.store(false, std::memory_order_relaxed); }
 bool interrupt_requested() noexcept { return g_interrupt.load(std::memory_order_relaxed); }
@@ -43,10 +49,18 @@ std::uint64_t physical_memory() {
 }
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> g_ceiling{0};
+}  // namespace
+
 std::uint64_t memory_budget() noexcept {
-  const std::uint64_t b = g_budget.load();
-  return b ? b : physical_memory();
+  const std::uint64_t b = g_budget.load(), c = g_ceiling.load();
+  const std::uint64_t budget = b ? b : physical_memory();
+  return c ? std::min(budget, c) : budget;
 }
+
+void set_memory_ceiling(std::uint64_t bytes) noexcept { g_ceiling.store(bytes); }
+std::uint64_t memory_ceiling() noexcept { return g_ceiling.load(); }
 
 void set_memory_budget(std::uint64_t bytes) noexcept { g_budget.store(bytes); }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
 #include <cerrno>
 #include <cstdio>
@@ -13,7 +14,9 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "nl/core/core.hpp"
 
@@ -57,25 +60,81 @@ Policy& policy() {
 }
 std::once_flag g_policy_once;
 
-// realpath(), or "" when the path does not resolve.
+// realpath(), or "" when the path does not resolve (used for the policy's roots, which
+// must exist).
 std::string resolved(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf) == nullptr) return {};
   return buf;
 }
 
-// The resolved form of a path that may not exist yet: its existing parent resolved,
-// then the last component (which must not be "." or "..").
+// The absolute path the kernel would reach when opening `path`, for a file that may not
+// exist yet: resolved component by component as the kernel does, following every
+// symbolic link, including a link whose target does not exist yet (a dangling link in
+// the output folder pointing outside it resolves to that outside target). Components
+// after the first missing one are taken literally ("." and ".." still apply: a missing
+// component cannot be a link). "" when the path is empty, names nothing (ends in "."
+// or ".." after a missing component), or loops through more than 40 links (ELOOP).
 std::string resolved_target(const std::string& path) {
-  std::string r = resolved(path);
-  if (!r.empty()) return r;
-  const std::size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty() || base == "." || base == "..") return {};
-  const std::string parent = resolved(dir);
-  if (parent.empty()) return {};
-  return parent == "/" ? "/" + base : parent + "/" + base;
+  if (path.empty()) return {};
+  std::vector<std::string> todo;  // components still to walk, the next one last
+  auto push_components = [&](const std::string& p) {
+    std::vector<std::string> parts;
+    std::size_t at = 0;
+    while (at <= p.size()) {
+      const std::size_t slash = std::min(p.find('/', at), p.size());
+      if (slash > at) parts.push_back(p.substr(at, slash - at));
+      at = slash + 1;
+    }
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+  };
+  std::string prefix;  // resolved so far, absolute, "" meaning "/"
+  if (path[0] != '/') {
+    char buf[PATH_MAX];
+    if (::getcwd(buf, sizeof buf) == nullptr) return {};
+    prefix = buf;
+    if (prefix == "/") prefix.clear();
+  }
+  push_components(path);
+  int links = 0;
+  bool missing = false;  // a component did not exist: the rest is literal
+  while (!todo.empty()) {
+    const std::string c = std::move(todo.back());
+    todo.pop_back();
+    if (c == ".") continue;
+    if (c == "..") {
+      const std::size_t slash = prefix.find_last_of('/');
+      prefix = slash == std::string::npos ? std::string() : prefix.substr(0, slash);
+      continue;
+    }
+    const std::string candidate = prefix + "/" + c;
+    if (candidate.size() >= PATH_MAX) return {};
+    struct stat st {};
+    if (missing || ::lstat(candidate.c_str(), &st) != 0) {
+      missing = true;
+      prefix = candidate;
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      prefix = candidate;
+      continue;
+    }
+    if (++links > 40) return {};
+    char target[PATH_MAX];
+    const ssize_t k = ::readlink(candidate.c_str(), target, sizeof target - 1);
+    if (k <= 0) return {};
+    target[k] = '\0';
+    if (target[0] == '/') prefix.clear();
+    push_components(target);
+  }
+  if (prefix.empty()) return "/";
+  // A path ending in "." or ".." names a folder, never a file to create.
+  const std::size_t last = path.find_last_not_of('/');
+  const std::string tail = last == std::string::npos ? std::string() : path.substr(0, last + 1);
+  const std::size_t slash = tail.find_last_of('/');
+  const std::string base = slash == std::string::npos ? tail : tail.substr(slash + 1);
+  if (missing && (base == "." || base == "..")) return {};
+  return prefix;
 }
 
 bool under(const std::string& p, const std::vector<std::string>& roots) {
@@ -177,6 +236,9 @@ void write_file_atomic(const std::string& path, std::string_view data) {
 
 void make_directories(const std::string& path) {
   if (path.empty()) throw FileError("cannot create a directory with an empty name");
+  // The whole target first, before anything is looked at: outside the output folder the
+  // answer is the same whether the path exists or not (no existence oracle).
+  check_write_access(path);
   std::size_t at = 0;
   while (at != std::string::npos) {
     at = path.find('/', at + 1);

@@ -63,6 +63,8 @@ std::string first_line(const fs::path& p) {
 void prepare_output_dir(const std::string& dir_name, bool overwrite, const std::string& header,
                         const std::vector<std::string>& markers, const std::string& what,
                         const std::vector<std::string>& subdirs) {
+  // The policy first: outside the output folder, whether the folder exists is no answer.
+  check_write_access(dir_name);
   const fs::path dir(dir_name);
   std::error_code ec;
   const auto st = fs::status(dir, ec);

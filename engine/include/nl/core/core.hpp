@@ -56,6 +56,12 @@ bool interrupt_requested() noexcept;
 // Throws Interrupted if an interrupt was requested (and clears the request).
 void check_interrupt();
 
+// A host that limits memory (neurolua --max-memory) registers a handler; the bindings
+// call note_out_of_memory() when an engine call fails with std::bad_alloc, so the host
+// can end the run rather than let the script catch the error and go on.
+void set_out_of_memory_handler(void (*handler)()) noexcept;
+void note_out_of_memory() noexcept;
+
 // ---------------------------------------------------------------- random streams
 
 // xoshiro256++ (Blackman & Vigna 2019), seeded through splitmix64. Chosen over the

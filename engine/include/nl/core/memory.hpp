@@ -14,6 +14,10 @@ namespace nl {
 
 std::uint64_t memory_budget() noexcept;
 void set_memory_budget(std::uint64_t bytes) noexcept;
+// A ceiling the budget cannot exceed (neurolua --max-memory; 0: none). The host sets it
+// once; nl.memory_budget refuses a budget above it.
+void set_memory_ceiling(std::uint64_t bytes) noexcept;
+std::uint64_t memory_ceiling() noexcept;
 // "1.5 GB", "512 bytes": a byte count for messages (binary units).
 std::string format_bytes(double bytes);
 
