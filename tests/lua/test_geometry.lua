@@ -144,6 +144,57 @@ T.test("every geometry-using Volume method returns or raises; nothing aborts", f
   T.raises(function() good:smooth { fwhm = { 1e300, 0, 0 } } end, "smooth: fwhm 1e+300 mm is")
 end)
 
+-- Every Volume method (but save and plot, which write files) and the geometry-using
+-- Atlas methods, called with hostile arguments: NaN, infinities, huge and negative
+-- numbers, wrong types, and volumes on extreme grids. Each call must return or raise a
+-- Lua error (a string); a C++ exception escaping a binding, or an abort inside ITK,
+-- would end the process and fail this test.
+T.test("Volume and Atlas methods turn every engine failure into a Lua error", function()
+  local tiny = nl.volume.load(file { sform_code = 1, srow = { 1e-30, 0, 0, 0, 0, 1e-30, 0, 0, 0, 0, 1e-30, 0 } })
+  local huge = nl.volume.load(file { sform_code = 1, srow = { 1e30, 0, 0, 0, 0, 1e30, 0, 0, 0, 0, 1e30, 0 } })
+  local four = nl.volume.load(file { dims = { 4, 4, 4, 2 } })
+  local mask = good:gt(10)
+  local args = { {}, { nan }, { inf, -inf, nan }, { 1e308, 1e308, 1e308 }, { -1, -1, -1, -1 }, { 0, 0, 0 },
+    { "x" }, { {} }, { { fwhm = nan } }, { { fwhm = { nan, 1, 1 } } }, { good }, { tiny }, { huge }, { four },
+    { mask }, { good, "linear" }, { huge, "nearest" }, { 2, 2, 2, 1e18 }, { 1.5, 1, 1 } }
+  local methods = { "dims", "spacing", "origin", "direction", "affine", "datatype", "frames", "ndim", "tr",
+    "orientation", "path", "voxel_volume", "header", "get", "set", "world", "voxel", "at", "values", "timeseries",
+    "frame", "clone", "stats", "smooth", "resample_to", "eq", "ne", "lt", "le", "gt", "ge" }
+  local calls = 0
+  for _, v in ipairs { good, tiny, huge, four } do
+    for _, m in ipairs(methods) do
+      for _, a in ipairs(args) do
+        local ok, err = pcall(function() return v[m](v, table.unpack(a, 1, 4)) end)
+        calls = calls + 1
+        T.truthy(ok or type(err) == "string", m .. " raised a non-string error: " .. tostring(err))
+      end
+    end
+    for _, op in ipairs { "__add", "__sub", "__mul", "__div" } do
+      for _, other in ipairs { good, tiny, four, nan, inf, 0 } do
+        local ok, err = pcall(function()
+          if op == "__add" then return v + other elseif op == "__sub" then return v - other
+          elseif op == "__mul" then return v * other else return v / other end
+        end)
+        T.truthy(ok or type(err) == "string", op .. " raised a non-string error: " .. tostring(err))
+      end
+    end
+  end
+  T.truthy(calls > 2000, "calls made")
+  local vals = {}
+  for i = 1, 64 do vals[i] = i <= 32 and 1 or 2 end
+  local lp = file({ values = vals }, "fuzz_labels.nii")
+  T.write_file(dir .. "/fuzz_labels.txt", "1 A\n2 B\n")
+  local atlas = nl.atlas.load(lp, dir .. "/fuzz_labels.txt")
+  for _, v in ipairs { good, tiny, huge, four } do
+    for _, stat in ipairs { "mean", "median", "sum", "volume_ml", "bogus" } do
+      local ok, err = pcall(function() return atlas:summarize({ v }, stat) end)
+      T.truthy(ok or type(err) == "string", "summarize: " .. tostring(err))
+    end
+    local ok, err = pcall(function() return atlas:timeseries(v) end)
+    T.truthy(ok or type(err) == "string", "timeseries: " .. tostring(err))
+  end
+end)
+
 -- ---------------------------------------------------------------- item 5: wrong reads
 
 T.test("vox_offset 0 (or below 352) is refused: reading from byte 348 shifted every voxel", function()
