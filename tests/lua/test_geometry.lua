@@ -230,7 +230,7 @@ T.test("voxel size 0 is taken as 1 and a negative one as its absolute value, wit
   same_affine(q, { { 3, 0, 0, 5 }, { 0, 2, 0, 6 }, { 0, 0, 2, 7 }, { 0, 0, 0, 1 } })
 end)
 
-T.test("scl_slope that takes values beyond float32 is an error naming the file and voxel", function()
+T.test("scl_slope (or a float64 file) taking values beyond float32 is an error naming the file and voxel", function()
   local p = file { datatype = 4, slope = 1e38 }
   T.raises(function() nl.volume.load(p) end,
     "'" .. p .. "': scl_slope 1e+38 and scl_inter 0 scale the value at voxel (4, 1, 1) (1-based) to inf, beyond the range of float32")
@@ -240,6 +240,14 @@ T.test("scl_slope that takes values beyond float32 is an error naming the file a
   -- A valid slope with a non-finite intercept (nibabel: HeaderDataError).
   local q = file { datatype = 4, slope = 2, inter = nan }
   T.raises(function() nl.volume.load(q) end, "'" .. q .. "': scl_slope is 2 but scl_inter is NaN (not finite)")
+  -- The same class unscaled: a float64 value float32 cannot hold (it became inf).
+  local vals = {}
+  for i = 1, 64 do vals[i] = i == 6 and 1e300 or i end
+  local r = file { datatype = 64, values = vals }
+  T.raises(function() nl.volume.load(r) end,
+    "'" .. r .. "': the float64 value at voxel (2, 2, 1) (1-based) is beyond the range of float32")
+  vals[6] = 1e300 * 1e300  -- inf in the file is data, read as inf
+  T.eq(nl.volume.load(file { datatype = 64, values = vals }):get(2, 2, 1), inf)
 end)
 
 -- ---------------------------------------------------------------- labels stay exact

@@ -134,8 +134,9 @@ void reverse_bytes(T& x) {
 
 // n values of type T at src (file byte order) -> float, with optional byte swap and
 // scaling (computed in double, as nibabel does, then rounded once to float). Returns
-// the index of the first finite value that scaling took beyond float32's range (n if
-// none): nibabel keeps such values in float64, float32 storage would make them inf.
+// the index of the first finite value that scaling (or a float64 file) took beyond
+// float32's range (n if none): nibabel keeps such values in float64, float32 storage
+// would make them inf.
 template <class T>
 std::size_t convert(const unsigned char* src, float* dst, std::size_t n, bool swap, bool scaled, double slope,
                     double inter) {
@@ -146,6 +147,8 @@ std::size_t convert(const unsigned char* src, float* dst, std::size_t n, bool sw
     if (swap) reverse_bytes(x);
     if (!scaled) {
       dst[i] = static_cast<float>(x);
+      if constexpr (std::is_same_v<T, double>)  // float64 beyond float32's range
+        if (!std::isfinite(dst[i]) && std::isfinite(x) && overflow == n) overflow = i;
       continue;
     }
     dst[i] = static_cast<float>(static_cast<double>(x) * slope + inter);
@@ -646,10 +649,15 @@ Volume load(const std::string& path, std::vector<std::int64_t>* labels) {
     } else {
       i = convert_any(ti->type, src, dst + at, n, swap, scaled, slope, inter);
     }
-    if (i < n)
-      throw fail(fmt::format("scl_slope {:.7g} and scl_inter {:.7g} scale the value at {} to {}, beyond the range of float32 "
-                             "(about 3.4e38), the type voxels are held in",
+    if (i < n) {
+      if (!scaled)
+        throw fail(fmt::format("the float64 value at {} is beyond the range of float32 (about 3.4e38), the type "
+                               "voxels are held in",
+                               where(at + i)));
+      throw fail(fmt::format("scl_slope {:.7g} and scl_inter {:.7g} scale the value at {} to {}, beyond the range of "
+                             "float32 (about 3.4e38), the type voxels are held in",
                              slope, inter, where(at + i), dst[at + i]));
+    }
   };
 
   // --- .nii.gz fast path: the whole file inflated at once by libdeflate
