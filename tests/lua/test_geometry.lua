@@ -228,6 +228,8 @@ T.test("voxel size 0 is taken as 1 and a negative one as its absolute value, wit
     q = nl.volume.load(file { qform_code = 1, pixdim = { 1, -3, 2, 2, 1, 1, 1, 1 }, quatern = { 0, 0, 0, 5, 6, 7 } })
   end)
   same_affine(q, { { 3, 0, 0, 5 }, { 0, 2, 0, 6 }, { 0, 0, 2, 7 }, { 0, 0, 0, 1 } })
+  -- When the sform decides the affine, the voxel sizes are not used: no warning.
+  T.eq(#warnings_of(function() nl.volume.load(file { sform_code = 1, pixdim = { 0, 0, 0, 0, 1, 1, 1, 1 } }) end), 0)
 end)
 
 T.test("scl_slope (or a float64 file) taking values beyond float32 is an error naming the file and voxel", function()

@@ -383,8 +383,8 @@ Affine base_affine(const std::array<std::int64_t, 3>& dims, const std::array<dou
 // The grid of a validated header: nibabel's best affine (sform when sform_code > 0,
 // else qform when qform_code > 0, else base_affine), after nibabel's header repairs
 // (Nifti1Header._chk_pixdims and _chk_qfac, applied on load): voxel sizes of 0 become
-// 1, negative ones their absolute value, a qfac other than -1 and 1 becomes 1; each
-// repair is a warning naming the file. Non-finite fields that the best affine uses are
+// 1, negative ones their absolute value, a qfac other than -1 and 1 becomes 1; a
+// repaired voxel size that the affine uses is a warning naming the file. Non-finite fields that the best affine uses are
 // a FileError: nibabel would give a NaN affine, ITK's VNL aborts on one.
 Grid header_grid(const Fields& h, const std::array<std::int64_t, 3>& dims, const std::string& path) {
   auto fail = [&](const std::string& what) { return FileError(fmt::format("'{}': {}", path, what)); };
@@ -411,9 +411,10 @@ Grid header_grid(const Fields& h, const std::array<std::int64_t, 3>& dims, const
     }
     g.pixdim[static_cast<std::size_t>(i)] = z;
   }
+  // nibabel sets a qfac other than -1 to 1 at its INFO level (0 is common): silently.
   g.qfac = h.pixdim[0] == -1.0 ? -1.0 : 1.0;
-  if (h.pixdim[0] != 1.0 && h.pixdim[0] != -1.0 && h.qform_code > 0 && h.sform_code <= 0)
-    repairs.push_back(fmt::format("qfac (pixdim[0]) is {}, taken as 1", h.pixdim[0]));
+  // The voxel-size repairs matter (and are reported) only when no sform decides.
+  if (h.sform_code > 0) repairs.clear();
 
   static const char* const xyz[3] = {"x", "y", "z"};
   const auto val = [](double x) { return std::isnan(x) ? std::string("NaN") : fmt::format("{}", x); };

@@ -210,9 +210,9 @@ void set_memory_budget(std::uint64_t bytes) noexcept;
 // validated (size field, magic, dims, datatype, vox_offset, bytes needed against
 // memory_budget(), file size) before any voxel memory is allocated, and so is the
 // geometry (grid_problem; a NaN sform, quaternion or voxel size is an error). Header
-// fields nibabel repairs on load are repaired the same way, with a warning: a voxel
-// size of 0 becomes 1 and a negative one its absolute value, a qfac (pixdim[0]) other
-// than -1 or 1 becomes 1. FileError naming the file otherwise, also when scl_slope /
+// fields nibabel repairs on load are repaired the same way: a voxel size of 0 becomes
+// 1 and a negative one its absolute value (a warning when no sform decides the
+// affine), a qfac (pixdim[0]) other than -1 or 1 becomes 1. FileError naming the file otherwise, also when scl_slope /
 // scl_inter scale a value beyond float32's range or the intercept is not finite.
 Volume load_volume(const std::string& path);
 
