@@ -180,6 +180,20 @@ T.test("Volume and Atlas methods turn every engine failure into a Lua error", fu
     end
   end
   T.truthy(calls > 2000, "calls made")
+  -- The module functions that make volumes (memory_budget is left alone: it is global).
+  local paths = { dir .. "/missing.nii", dir, "", file { pixdim = { 1, nan, 2, 2, 1, 1, 1, 1 } } }
+  for _, f in ipairs { nl.volume.load, nl.volume.load_all, nl.volume.new } do
+    for _, a in ipairs(args) do
+      local ok, err = pcall(f, table.unpack(a, 1, 4))
+      T.truthy(ok or type(err) == "string", "module function raised a non-string error: " .. tostring(err))
+    end
+    for _, p in ipairs(paths) do
+      local ok, err = pcall(f, p)
+      T.truthy(not ok and type(err) == "string", "loading " .. p .. " must raise a string error")
+      ok, err = pcall(f, { good:path(), p })
+      T.truthy(not ok and type(err) == "string", "load_all with " .. p .. " must raise a string error")
+    end
+  end
   local vals = {}
   for i = 1, 64 do vals[i] = i <= 32 and 1 or 2 end
   local lp = file({ values = vals }, "fuzz_labels.nii")
