@@ -3,7 +3,8 @@
 //
 // The memory budget is lowered to 64 MB, so a header promising more is refused by the
 // budget check instead of exhausting the fuzzer's memory; anything under it that the
-// reader accepts must give a volume of the promised size.
+// reader accepts must give a volume of the promised size, on a grid that resampling and
+// smoothing can use without aborting; the exact label reader must agree on the size.
 #include <cstdint>
 #include <string_view>
 
@@ -23,6 +24,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const nl::Volume v = nl::load_volume(nl::fuzz::write_scratch("in.nii", bytes));
     nl::fuzz::require(v.nx() >= 1 && v.ny() >= 1 && v.nz() >= 1 && v.frames() >= 1, "positive dimensions");
     nl::fuzz::require(v.size() == v.voxels() * static_cast<std::size_t>(v.frames()), "every voxel allocated");
+    // Whatever geometry the reader accepts must be usable: resampling (ITK, whose VNL
+    // aborts on a NaN or singular matrix) and smoothing either work or raise.
+    nl::fuzz::require(nl::grid_problem(v.grid()).empty(), "a loaded grid is usable");
+    if (v.voxels() <= 4096 && v.frames() <= 4) {
+      try {
+        nl::resample(v, v.grid(), nl::Interpolation::Linear);
+        nl::smooth(v, {3, 3, 3});
+      } catch (const nl::Error&) {
+      }
+    }
+  } catch (const nl::Error&) {
+  }
+  try {  // the exact label reader takes the same header path
+    const nl::LabelImage l = nl::load_label_image(nl::fuzz::write_scratch("in.nii", bytes));
+    nl::fuzz::require(l.labels.size() == l.volume.size(), "one exact label per voxel");
   } catch (const nl::Error&) {
   }
   return 0;

@@ -267,7 +267,7 @@ int a_paint(lua_State* L) {
 // atlas:volume() -> the label image as a Volume (a copy).
 int a_volume(lua_State* L) {
   const Atlas& a = check<Atlas>(L, 1);
-  return push_new<Volume>(L, [&] { return a.labels(); });
+  return push_new<Volume>(L, [&] { return a.label_volume(); });
 }
 
 int a_name(lua_State* L) {

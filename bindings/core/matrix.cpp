@@ -389,7 +389,10 @@ int m_inverse(lua_State* L) {
 
 int m_pinv(lua_State* L) {
   const Matrix& a = check<Matrix>(L, 1);
-  const double rcond = luaL_optnumber(L, 2, -1.0);
+  const double rcond = luaL_optnumber(L, 2, -1.0);  // -1: the engine's default
+  if (!lua_isnoneornil(L, 2) && !(std::isfinite(rcond) && rcond >= 0))
+    return luaL_argerror(L, 2, lua_pushfstring(L, "rcond must be a finite number >= 0, got %s",
+                                               std::isnan(rcond) ? "NaN" : lua_tostring(L, 2)));
   return push_new<Matrix>(L, [&] { return nl::pinv(a, rcond); });
 }
 

@@ -133,25 +133,15 @@ std::vector<AtlasEntry> known_atlases() {
 
 namespace {
 
-// Label value of every voxel as an integer; FileError for a non-integer value.
-std::vector<std::int64_t> present_labels(const Volume& labels, const std::string& image_path,
+// The labels present (non-zero, in increasing order) and the voxel count of each.
+std::vector<std::int64_t> present_labels(const std::vector<std::int64_t>& labels,
                                          std::map<std::int64_t, std::int64_t>& counts) {
-  const float* p = labels.data();
-  float last = 0.0f;
-  std::int64_t last_label = 0;
+  std::int64_t last = 0;
   auto* last_count = &counts[0];
-  for (std::size_t i = 0, n = labels.voxels(); i < n; ++i) {
-    if (p[i] != last || i == 0) {
-      const double x = p[i];
-      if (!std::isfinite(x) || x != std::floor(x) || std::fabs(x) > 9e15) {
-        const auto nx = static_cast<std::size_t>(labels.nx()), ny = static_cast<std::size_t>(labels.ny());
-        throw FileError(fmt::format("'{}': the label image has the non-integer value {} at voxel ({}, {}, {}) "
-                                    "(1-based); an atlas needs integer labels",
-                                    image_path, x, i % nx + 1, (i / nx) % ny + 1, i / (nx * ny) + 1));
-      }
-      last = p[i];
-      last_label = static_cast<std::int64_t>(x);
-      last_count = &counts[last_label];
+  for (std::size_t i = 0, n = labels.size(); i < n; ++i) {
+    if (labels[i] != last || i == 0) {
+      last = labels[i];
+      last_count = &counts[last];
     }
     ++*last_count;
   }
@@ -161,51 +151,78 @@ std::vector<std::int64_t> present_labels(const Volume& labels, const std::string
   return out;
 }
 
+// The exact labels of a float32 label volume (first frame). FileError for a value that
+// is not an integer, or beyond 2^24 in magnitude: float32 holds every integer only up
+// to there, beyond it neighbouring labels of the original image may have merged.
+std::vector<std::int64_t> exact_labels(const Volume& labels, const std::string& image_path) {
+  std::vector<std::int64_t> out(labels.voxels());
+  const float* p = labels.data();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double x = p[i];
+    if (!std::isfinite(x) || x != std::floor(x) || std::fabs(x) > 16777216.0) {
+      const auto nx = static_cast<std::size_t>(labels.nx()), ny = static_cast<std::size_t>(labels.ny());
+      const bool integral = std::isfinite(x) && x == std::floor(x);
+      throw FileError(fmt::format("'{}': the label image has the {} value {} at voxel ({}, {}, {}) (1-based); {}",
+                                  image_path, integral ? "inexact" : "non-integer", x, i % nx + 1, (i / nx) % ny + 1,
+                                  i / (nx * ny) + 1,
+                                  integral ? "float32 labels beyond 2^24 cannot be told apart (labels would merge)"
+                                           : "an atlas needs integer labels"));
+    }
+    out[i] = static_cast<std::int64_t>(x);
+  }
+  return out;
+}
+
 // Runs of equal region along storage order, split at the end of each x row (so a run
-// is a segment of one row, which makes centroids easy).
-std::shared_ptr<RegionIndex> build_index(const Volume& labels, const std::unordered_map<std::int64_t, std::int32_t>& region_of,
+// is a segment of one row, which makes centroids easy). `region` holds each voxel's
+// region position, -1 for none.
+std::shared_ptr<RegionIndex> build_index(const Grid& grid, const std::vector<std::int32_t>& region,
                                          std::size_t nregions) {
   auto idx = std::make_shared<RegionIndex>();
-  idx->grid = labels.grid();
+  idx->grid = grid;
   idx->counts.assign(nregions, 0);
-  const float* p = labels.data();
-  const auto nx = static_cast<std::size_t>(labels.nx());
-  const std::size_t n = labels.voxels();
-  float last = std::numeric_limits<float>::quiet_NaN();
-  std::int32_t region = -1;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!(p[i] == last)) {
-      last = p[i];
-      const auto it = region_of.find(static_cast<std::int64_t>(p[i]));
-      region = it == region_of.end() ? -1 : it->second;
-    }
-    if (region < 0) continue;
+  const auto nx = static_cast<std::size_t>(grid.dims[0]);
+  for (std::size_t i = 0, n = region.size(); i < n; ++i) {
+    const std::int32_t r = region[i];
+    if (r < 0) continue;
     RegionIndex::Run* back = idx->runs.empty() ? nullptr : &idx->runs.back();
-    if (back && back->region == region && back->start + back->length == i && i % nx != 0)
+    if (back && back->region == r && back->start + back->length == i && i % nx != 0)
       ++back->length;
     else
-      idx->runs.push_back({i, 1, region});
-    ++idx->counts[static_cast<std::size_t>(region)];
+      idx->runs.push_back({i, 1, r});
+    ++idx->counts[static_cast<std::size_t>(r)];
   }
   return idx;
 }
 
-// The label image resampled onto `grid` by nearest neighbour: each target voxel takes
-// the label of the source voxel whose centre is nearest to its world position, ties
-// rounded up (floor(x + 0.5)), 0 outside. Written out instead of using ITK because ITK's
-// resampler accumulates positions along a scanline, which breaks exact ties (common
-// between 1 and 1.5 mm grids) one way or the other unpredictably; here every position is
-// computed directly from the voxel index, so the result is reproducible and matches a
-// NumPy reference exactly.
-Volume nearest_labels(const Volume& labels, const Grid& grid) {
-  const Eigen::Matrix4d m = labels.grid().affine.inverse() * grid.affine;
-  Volume out(grid, 1, false, Volume::Uninitialized{});
-  const auto& sd = labels.grid().dims;
+// Each voxel's region position (-1 for none) back from an index's runs.
+std::vector<std::int32_t> regions_of(const RegionIndex& idx) {
+  std::vector<std::int32_t> out(idx.grid.voxels(), -1);
+  for (const auto& run : idx.runs)
+    std::fill(out.begin() + static_cast<std::ptrdiff_t>(run.start),
+              out.begin() + static_cast<std::ptrdiff_t>(run.start + run.length), run.region);
+  return out;
+}
+
+// The region map (`region` on grid `from`) resampled onto `grid` by nearest neighbour:
+// each target voxel takes the region of the source voxel whose centre is nearest to its
+// world position, ties rounded up (floor(x + 0.5)), -1 outside. Written out instead of
+// using ITK because ITK's resampler accumulates positions along a scanline, which breaks
+// exact ties (common between 1 and 1.5 mm grids) one way or the other unpredictably;
+// here every position is computed directly from the voxel index, so the result is
+// reproducible and matches a NumPy reference exactly. Regions, not label values, are
+// carried, so labels of any size stay exact.
+std::vector<std::int32_t> nearest_regions(const Grid& from, const std::vector<std::int32_t>& region, const Grid& grid) {
+  check_grid(grid, "atlas resampling: the target grid");
+  const Eigen::Matrix4d m = from.affine.inverse() * grid.affine;
+  std::vector<std::int32_t> out(grid.voxels());
+  const auto& sd = from.dims;
   const auto& td = grid.dims;
+  const auto sx = static_cast<std::size_t>(sd[0]), sy = static_cast<std::size_t>(sd[1]);
   parallel_for(static_cast<std::size_t>(td[2]), [&](std::size_t kk) {
     const auto k = static_cast<std::int64_t>(kk);
     for (std::int64_t j = 0; j < td[1]; ++j) {
-      float* row = out.data() + out.offset(0, j, k);
+      std::int32_t* row = out.data() + static_cast<std::size_t>((k * td[1] + j) * td[0]);
       const Eigen::Vector3d base = m.block<3, 1>(0, 1) * static_cast<double>(j) +
                                    m.block<3, 1>(0, 2) * static_cast<double>(k) + m.block<3, 1>(0, 3);
       for (std::int64_t i = 0; i < td[0]; ++i) {
@@ -213,9 +230,9 @@ Volume nearest_labels(const Volume& labels, const Grid& grid) {
         const double x = std::floor(p(0) + 0.5), y = std::floor(p(1) + 0.5), z = std::floor(p(2) + 0.5);
         const bool inside = x >= 0 && y >= 0 && z >= 0 && x < static_cast<double>(sd[0]) &&
                             y < static_cast<double>(sd[1]) && z < static_cast<double>(sd[2]);
-        row[i] = inside ? labels.data()[labels.offset(static_cast<std::int64_t>(x), static_cast<std::int64_t>(y),
-                                                       static_cast<std::int64_t>(z))]
-                        : 0.0f;
+        row[i] = inside ? region[(static_cast<std::size_t>(z) * sy + static_cast<std::size_t>(y)) * sx +
+                                 static_cast<std::size_t>(x)]
+                        : -1;
       }
     }
   });
@@ -235,6 +252,22 @@ std::string world_box(const Grid& g) {
 
 }  // namespace
 
+Atlas::Atlas(LabelImage image, std::vector<Region> regions, std::string name, std::string image_path,
+             std::string labels_path, const AtlasOptions& options)
+    : labels_(std::move(image.volume)),
+      regions_(std::move(regions)),
+      name_(std::move(name)),
+      image_path_(std::move(image_path)),
+      labels_path_(std::move(labels_path)) {
+  if (labels_.frames() != 1)
+    throw FileError(fmt::format("'{}': the label image is 4-D ({} frames); probabilistic atlases are not supported",
+                                image_path_, labels_.frames()));
+  if (image.labels.size() != labels_.voxels())
+    throw ValueError(fmt::format("atlas '{}': {} exact labels for {} voxels", name_, image.labels.size(),
+                                 labels_.voxels()));
+  init(image.labels, options);
+}
+
 Atlas::Atlas(Volume labels, std::vector<Region> regions, std::string name, std::string image_path,
              std::string labels_path, const AtlasOptions& options)
     : labels_(std::move(labels)),
@@ -245,8 +278,13 @@ Atlas::Atlas(Volume labels, std::vector<Region> regions, std::string name, std::
   if (labels_.frames() != 1)
     throw FileError(fmt::format("'{}': the label image is 4-D ({} frames); probabilistic atlases are not supported",
                                 image_path_, labels_.frames()));
+  init(exact_labels(labels_, image_path_), options);
+}
+
+void Atlas::init(const std::vector<std::int64_t>& exact, const AtlasOptions& options) {
+  check_grid(labels_.grid(), fmt::format("'{}'", image_path_));
   std::map<std::int64_t, std::int64_t> counts;
-  const std::vector<std::int64_t> present = present_labels(labels_, image_path_, counts);
+  const std::vector<std::int64_t> present = present_labels(exact, counts);
   const std::string table = labels_path_.empty() ? "the built-in label table" : "'" + labels_path_ + "'";
 
   std::unordered_map<std::int64_t, std::int32_t> region_of;
@@ -280,7 +318,27 @@ Atlas::Atlas(Volume labels, std::vector<Region> regions, std::string name, std::
     notices_.push_back(fmt::format("atlas '{}': {} region{} of {} with no voxel in the image kept with 0 voxels: {}",
                                    name_, empty.size(), empty.size() > 1 ? "s" : "", table, list_some(empty)));
   }
-  cache_.push_back(build_index(labels_, region_of, regions_.size()));
+  std::vector<std::int32_t> region(exact.size(), -1);
+  std::int64_t last = 0;
+  std::int32_t last_region = -1;
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    if (exact[i] != last || i == 0) {
+      last = exact[i];
+      const auto it = region_of.find(last);
+      last_region = it == region_of.end() ? -1 : it->second;
+    }
+    region[i] = last_region;
+  }
+  cache_.push_back(build_index(labels_.grid(), region, regions_.size()));
+}
+
+Volume Atlas::label_volume() const {
+  for (const Region& r : regions_)
+    if (std::fabs(static_cast<double>(r.index)) > 16777216.0)
+      throw ValueError(fmt::format("atlas '{}' has the label {}, beyond 2^24, which a float32 Volume cannot hold "
+                                   "exactly; its regions and summaries use the exact labels",
+                                   name_, r.index));
+  return labels_;
 }
 
 std::shared_ptr<const RegionIndex> Atlas::index_on(const Grid& grid, std::vector<std::string>& notices,
@@ -293,11 +351,8 @@ std::shared_ptr<const RegionIndex> Atlas::index_on(const Grid& grid, std::vector
     native = cache_.front();
   }
   // Built outside the lock (resampling takes a while); a racing duplicate is harmless.
-  const Volume resampled = nearest_labels(labels_, grid);
-  std::unordered_map<std::int64_t, std::int32_t> region_of;
-  for (std::size_t r = 0; r < regions_.size(); ++r) region_of[regions_[r].index] = static_cast<std::int32_t>(r);
-  std::shared_ptr<RegionIndex> idx = build_index(resampled, region_of, regions_.size());
-  idx->grid = grid;
+  std::shared_ptr<RegionIndex> idx =
+      build_index(grid, nearest_regions(labels_.grid(), regions_of(*native), grid), regions_.size());
   if (idx->runs.empty())
     throw ValueError(fmt::format("{} does not overlap atlas '{}' in world space: no labelled voxel falls inside its "
                                  "grid (image {}; atlas {})",
@@ -325,7 +380,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::vector<Region> builtin_labels(const std::string& name, const Volume& labels, const std::string& image) {
+std::vector<Region> builtin_labels(const std::string& name, const std::vector<std::int64_t>& labels) {
   std::vector<Region> out;
   if (name == "harvard-oxford") {
     for (std::size_t i = 0; i < std::size(kHarvardOxfordCortical); ++i)
@@ -333,7 +388,7 @@ std::vector<Region> builtin_labels(const std::string& name, const Volume& labels
   } else if (name == "brodmann") {
     // mricron's brodmann.nii.gz stores the Brodmann area number as the label.
     std::map<std::int64_t, std::int64_t> counts;
-    for (std::int64_t l : present_labels(labels, image, counts)) out.push_back({l, fmt::format("BA{}", l)});
+    for (std::int64_t l : present_labels(labels, counts)) out.push_back({l, fmt::format("BA{}", l)});
   }
   return out;
 }
@@ -356,9 +411,9 @@ std::shared_ptr<Atlas> load_atlas(const std::string& name_or_path, const std::st
       throw FileError(fmt::format("atlas '{}' is not installed: '{}' is missing (Debian package mricron-data, installed "
                                   "by tools/bootstrap.sh; NEUROLUA_ATLAS_DIR overrides the folder)",
                                   e.name, file_exists(e.image) ? e.labels : e.image));
-    Volume labels = load_volume(e.image);
+    LabelImage labels = load_label_image(e.image);
     std::string lpath = labels_path.empty() ? e.labels : labels_path;
-    std::vector<Region> regions = lpath.empty() ? builtin_labels(e.name, labels, e.image) : read_labels(lpath);
+    std::vector<Region> regions = lpath.empty() ? builtin_labels(e.name, labels.labels) : read_labels(lpath);
     return std::make_shared<Atlas>(std::move(labels), std::move(regions), e.name, e.image, lpath, options);
   }
   const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
@@ -373,7 +428,7 @@ std::shared_ptr<Atlas> load_atlas(const std::string& name_or_path, const std::st
                                 "of a label image",
                                 name_or_path, join(names, ", "), installed.empty() ? "none" : join(installed, ", ")));
   }
-  Volume labels = load_volume(name_or_path);
+  LabelImage labels = load_label_image(name_or_path);
   std::string lpath = labels_path;
   if (lpath.empty()) {
     // mricron's convention (<image without .gz>.txt), then <stem>.{txt,csv,tsv,json}.

@@ -27,7 +27,17 @@ void require_square(const Matrix& A, const char* what) {
 
 // ---------------------------------------------------------------- decompositions
 
+// Why the checks: a NaN rcond makes every comparison with the cutoff false, so every
+// singular value was dropped and the result was all zeros; a NaN or infinite entry makes
+// the SVD meaningless (numpy.linalg.pinv raises LinAlgError "SVD did not converge").
 Matrix pinv(const Matrix& A, double rcond) {
+  if (std::isnan(rcond) || std::isinf(rcond))
+    throw ValueError(fmt::format("pinv: rcond must be a finite number >= 0, got {}", rcond));
+  for (Eigen::Index j = 0; j < A.cols(); ++j)
+    for (Eigen::Index i = 0; i < A.rows(); ++i)
+      if (!std::isfinite(A(i, j)))
+        throw ValueError(fmt::format("pinv: the matrix has {} at row {}, column {}",
+                                     std::isnan(A(i, j)) ? "NaN" : fmt::format("{}", A(i, j)), i + 1, j + 1));
   if (A.size() == 0) return Matrix(A.cols(), A.rows());
   Eigen::BDCSVD<Matrix> svd(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
   const auto& s = svd.singularValues();

@@ -110,6 +110,40 @@ bool Grid::same_as(const Grid& other) const {
   return (affine - other.affine).cwiseAbs().maxCoeff() <= 1e-4;
 }
 
+std::string grid_problem(const Grid& g) {
+  for (int d = 0; d < 3; ++d)
+    if (g.dims[static_cast<std::size_t>(d)] < 1)
+      return fmt::format("dimension {} is {} (dimensions must be positive)", d + 1, g.dims[static_cast<std::size_t>(d)]);
+  const Affine& a = g.affine;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c)
+      if (!std::isfinite(a(r, c)))
+        return fmt::format("the voxel-to-world affine holds a non-finite value ({} in row {}, column {})", a(r, c),
+                           r + 1, c + 1);
+  if (a(3, 0) != 0 || a(3, 1) != 0 || a(3, 2) != 0 || a(3, 3) != 1)
+    return fmt::format("the affine's last row is ({}, {}, {}, {}), not (0, 0, 0, 1)", a(3, 0), a(3, 1), a(3, 2), a(3, 3));
+  const Eigen::Matrix3d m = a.block<3, 3>(0, 0);
+  Eigen::Matrix3d unit = m;
+  for (int c = 0; c < 3; ++c) {
+    const double n = m.col(c).norm();
+    static const char* axis = "ijk";
+    if (!(n > 0) || !std::isfinite(n))
+      return fmt::format("voxel axis {} has length {} mm in the affine (voxel sizes must be finite and non-zero)",
+                         axis[c], n);
+    unit.col(c) /= n;
+  }
+  // |det| of the unit columns: 1 for orthogonal axes, 0 when two are parallel.
+  if (!(std::fabs(unit.determinant()) > 1e-6))
+    return "the affine's voxel axes are (nearly) parallel: its 3 x 3 part is singular, so world positions cannot be "
+           "mapped back to voxels";
+  return "";
+}
+
+void check_grid(const Grid& g, const std::string& what) {
+  const std::string problem = grid_problem(g);
+  if (!problem.empty()) throw ValueError(fmt::format("{}: {}", what, problem));
+}
+
 namespace {
 std::string num(double x) { return fmt::format("{:.4g}", x); }
 }  // namespace

@@ -79,7 +79,14 @@ VolumeInfo computed_info(const VolumeInfo& from, DataType type, bool keep_scaled
 
 }  // namespace
 
+// Why the checks and the catch-all: ITK reports most problems as itk::ExceptionObject,
+// but a NaN in a spacing or direction passes its checks and reaches VNL, whose
+// vnl_matrix inverse calls abort(), which no pcall can catch. So both grids are refused
+// unless finite and invertible (check_grid) before any ITK object is made, and every
+// ITK call, not only Update(), runs inside the try block.
 Volume resample(const Volume& v, const Grid& grid, Interpolation interp) {
+  check_grid(v.grid(), "resample: the image's grid");
+  check_grid(grid, "resample: the target grid");
   Volume out(grid, v.frames(), v.ndim() == 4, Volume::Uninitialized{});
   const bool nearest = interp == Interpolation::Nearest;
   out.info = computed_info(v.info, nearest ? v.info.source_type : DataType::Float32, nearest);
@@ -87,27 +94,27 @@ Volume resample(const Volume& v, const Grid& grid, Interpolation interp) {
   using Resample = itk::ResampleImageFilter<Image, Image, double>;
   for (std::int64_t t = 0; t < v.frames(); ++t) {
     check_interrupt();
-    Image::Pointer in = wrap(v.frame_data(t), v.grid());
-    Resample::Pointer r = Resample::New();
-    r->SetInput(in);
-    if (nearest)
-      r->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<Image, double>::New());
-    else
-      r->SetInterpolator(itk::LinearInterpolateImageFunction<Image, double>::New());
-    r->SetDefaultPixelValue(0.0f);
-    Image::Pointer geometry = Image::New();  // carries the output grid's geometry
-    geometry->SetRegions(region_of(grid));
-    set_geometry(geometry.GetPointer(), grid);
-    r->SetSize(region_of(grid).GetSize());
-    r->SetOutputSpacing(geometry->GetSpacing());
-    r->SetOutputOrigin(geometry->GetOrigin());
-    r->SetOutputDirection(geometry->GetDirection());
     try {
+      Image::Pointer in = wrap(v.frame_data(t), v.grid());
+      Resample::Pointer r = Resample::New();
+      r->SetInput(in);
+      if (nearest)
+        r->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<Image, double>::New());
+      else
+        r->SetInterpolator(itk::LinearInterpolateImageFunction<Image, double>::New());
+      r->SetDefaultPixelValue(0.0f);
+      Image::Pointer geometry = Image::New();  // carries the output grid's geometry
+      geometry->SetRegions(region_of(grid));
+      set_geometry(geometry.GetPointer(), grid);
+      r->SetSize(region_of(grid).GetSize());
+      r->SetOutputSpacing(geometry->GetSpacing());
+      r->SetOutputOrigin(geometry->GetOrigin());
+      r->SetOutputDirection(geometry->GetDirection());
       r->Update();
+      copy_out(r->GetOutput(), out.frame_data(t), grid.voxels());
     } catch (const itk::ExceptionObject& e) {
       throw ValueError(fmt::format("resampling failed: {}", e.GetDescription()));
     }
-    copy_out(r->GetOutput(), out.frame_data(t), grid.voxels());
   }
   return out;
 }

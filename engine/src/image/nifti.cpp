@@ -8,12 +8,15 @@
 //   1. reads the raw header bytes through zlib (which reads .nii.gz and, transparently,
 //      plain .nii), checks size field, magic, dims, datatype, offset, the bytes the
 //      voxels need against the memory budget and the file size, and only then
-//   2. hands the header to nifti_convert_n{1,2}hdr2nim for the qform/sform math, and
-//   3. streams the voxel data through zlib in chunks, converting to float32 as it goes.
+//   2. builds and validates the geometry as nibabel does (header_grid; nifti_clib's
+//      nifti_quatern_to_dmat44 for the quaternion math), and
+//   3. streams the voxel data through zlib in chunks, converting to float32 as it goes
+//      (and, for a label image, to exact integers).
 // Writing fills a nifti_image, converts it with nifti_convert_nim2n{1,2}hdr and writes
 // header + data through zlib into a temporary file that is then renamed over the target.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <libdeflate.h>
 #include <nifti2_io.h>
 #include <sys/stat.h>
@@ -26,13 +29,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
+#include <limits>
+#include <type_traits>
 
 #include "nl/core/core.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/io/provenance.hpp"
 #include "nl/image/image.hpp"
 #include "nl/core/memory.hpp"
+#include "nl/core/warnings.hpp"
 
 namespace nl {
 
@@ -128,20 +133,32 @@ void reverse_bytes(T& x) {
 }
 
 // n values of type T at src (file byte order) -> float, with optional byte swap and
-// scaling (computed in double, as nibabel does, then rounded once to float).
+// scaling (computed in double, as nibabel does, then rounded once to float). Returns
+// the index of the first finite value that scaling (or a float64 file) took beyond
+// float32's range (n if none): nibabel keeps such values in float64, float32 storage
+// would make them inf.
 template <class T>
-void convert(const unsigned char* src, float* dst, std::size_t n, bool swap, bool scaled, double slope,
-             double inter) {
+std::size_t convert(const unsigned char* src, float* dst, std::size_t n, bool swap, bool scaled, double slope,
+                    double inter) {
+  std::size_t overflow = n;
   for (std::size_t i = 0; i < n; ++i) {
     T x;
     std::memcpy(&x, src + i * sizeof(T), sizeof(T));
     if (swap) reverse_bytes(x);
-    dst[i] = scaled ? static_cast<float>(static_cast<double>(x) * slope + inter) : static_cast<float>(x);
+    if (!scaled) {
+      dst[i] = static_cast<float>(x);
+      if constexpr (std::is_same_v<T, double>)  // float64 beyond float32's range
+        if (!std::isfinite(dst[i]) && std::isfinite(x) && overflow == n) overflow = i;
+      continue;
+    }
+    dst[i] = static_cast<float>(static_cast<double>(x) * slope + inter);
+    if (!std::isfinite(dst[i]) && std::isfinite(static_cast<double>(x)) && overflow == n) overflow = i;
   }
+  return overflow;
 }
 
-void convert_any(DataType t, const unsigned char* src, float* dst, std::size_t n, bool swap, bool scaled,
-                 double slope, double inter) {
+std::size_t convert_any(DataType t, const unsigned char* src, float* dst, std::size_t n, bool swap, bool scaled,
+                        double slope, double inter) {
   switch (t) {
     case DataType::UInt8: return convert<std::uint8_t>(src, dst, n, swap, scaled, slope, inter);
     case DataType::Int8: return convert<std::int8_t>(src, dst, n, swap, scaled, slope, inter);
@@ -154,6 +171,60 @@ void convert_any(DataType t, const unsigned char* src, float* dst, std::size_t n
     case DataType::Float32: return convert<float>(src, dst, n, swap, scaled, slope, inter);
     case DataType::Float64: return convert<double>(src, dst, n, swap, scaled, slope, inter);
   }
+  return n;
+}
+
+// Label values: n values of type T at src -> exact integers. Returns the index of the
+// first value that is not an exact integer of its type (n if none) and its value.
+// Integer types are exact up to int64 (a uint64 above 2^63 - 1 is not); float32 is
+// exact for integers up to 2^24 and float64 (and a scaled value, computed in double)
+// up to 2^53: beyond, neighbouring integers share one value and labels would merge.
+template <class T>
+std::size_t convert_labels(const unsigned char* src, std::int64_t* dst, std::size_t n, bool swap, bool scaled,
+                           double slope, double inter, double* bad) {
+  constexpr double kFloatLimit = 16777216.0, kDoubleLimit = 9007199254740992.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    T x;
+    std::memcpy(&x, src + i * sizeof(T), sizeof(T));
+    if (swap) reverse_bytes(x);
+    if constexpr (std::is_integral_v<T>) {
+      if (!scaled) {
+        if constexpr (std::is_same_v<T, std::uint64_t>) {
+          if (x > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            *bad = static_cast<double>(x);
+            return i;
+          }
+        }
+        dst[i] = static_cast<std::int64_t>(x);
+        continue;
+      }
+    }
+    const double y = scaled ? static_cast<double>(x) * slope + inter : static_cast<double>(x);
+    const double limit = std::is_same_v<T, float> && !scaled ? kFloatLimit : kDoubleLimit;
+    if (!std::isfinite(y) || y != std::floor(y) || std::fabs(y) > limit) {
+      *bad = y;
+      return i;
+    }
+    dst[i] = static_cast<std::int64_t>(y);
+  }
+  return n;
+}
+
+std::size_t convert_labels_any(DataType t, const unsigned char* src, std::int64_t* dst, std::size_t n, bool swap,
+                               bool scaled, double slope, double inter, double* bad) {
+  switch (t) {
+    case DataType::UInt8: return convert_labels<std::uint8_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Int8: return convert_labels<std::int8_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Int16: return convert_labels<std::int16_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::UInt16: return convert_labels<std::uint16_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Int32: return convert_labels<std::int32_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::UInt32: return convert_labels<std::uint32_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Int64: return convert_labels<std::int64_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::UInt64: return convert_labels<std::uint64_t>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Float32: return convert_labels<float>(src, dst, n, swap, scaled, slope, inter, bad);
+    case DataType::Float64: return convert_labels<double>(src, dst, n, swap, scaled, slope, inter, bad);
+  }
+  return n;
 }
 
 // The header fields this reader needs, in native byte order, from either version.
@@ -299,21 +370,104 @@ nifti_dmat44 to_dmat(const Affine& a) {
 // nibabel's fallback affine when neither sform nor qform is set
 // (nibabel.affines / SpatialHeader.get_base_affine): voxel sizes on the diagonal, x
 // flipped, the grid centred on the origin.
-Affine base_affine(const std::array<std::int64_t, 3>& dims, const double pixdim[8]) {
+Affine base_affine(const std::array<std::int64_t, 3>& dims, const std::array<double, 3>& zooms) {
   Affine a = Affine::Identity();
   for (int i = 0; i < 3; ++i) {
-    const double z = (i == 0 ? -1.0 : 1.0) * pixdim[i + 1];
+    const double z = (i == 0 ? -1.0 : 1.0) * zooms[static_cast<std::size_t>(i)];
     a(i, i) = z;
     a(i, 3) = -(static_cast<double>(dims[i]) - 1.0) / 2.0 * z;
   }
   return a;
 }
 
+// The grid of a validated header: nibabel's best affine (sform when sform_code > 0,
+// else qform when qform_code > 0, else base_affine), after nibabel's header repairs
+// (Nifti1Header._chk_pixdims and _chk_qfac, applied on load): voxel sizes of 0 become
+// 1, negative ones their absolute value, a qfac other than -1 and 1 becomes 1; a
+// repaired voxel size that the affine uses is a warning naming the file. Non-finite fields that the best affine uses are
+// a FileError: nibabel would give a NaN affine, ITK's VNL aborts on one.
+Grid header_grid(const Fields& h, const std::array<std::int64_t, 3>& dims, const std::string& path) {
+  auto fail = [&](const std::string& what) { return FileError(fmt::format("'{}': {}", path, what)); };
+  Grid g;
+  g.dims = dims;
+  g.qform_code = h.qform_code;
+  g.sform_code = h.sform_code;
+  g.sform = Affine::Identity();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) g.sform(r, c) = h.srow[r][c];
+  for (int i = 0; i < 3; ++i) {
+    g.quatern[static_cast<std::size_t>(i)] = h.quatern[i];
+    g.qoffset[static_cast<std::size_t>(i)] = h.qoffset[i];
+  }
+  std::vector<std::string> repairs;
+  for (int i = 0; i < 3; ++i) {
+    double z = h.pixdim[i + 1];
+    if (z == 0) {
+      repairs.push_back(fmt::format("pixdim[{}] is 0, taken as 1", i + 1));
+      z = 1;
+    } else if (z < 0) {
+      repairs.push_back(fmt::format("pixdim[{}] is {}, taken as {}", i + 1, z, -z));
+      z = -z;
+    }
+    g.pixdim[static_cast<std::size_t>(i)] = z;
+  }
+  // nibabel sets a qfac other than -1 to 1 at its INFO level (0 is common): silently.
+  g.qfac = h.pixdim[0] == -1.0 ? -1.0 : 1.0;
+  // The voxel-size repairs matter (and are reported) only when no sform decides.
+  if (h.sform_code > 0) repairs.clear();
+
+  static const char* const xyz[3] = {"x", "y", "z"};
+  const auto val = [](double x) { return std::isnan(x) ? std::string("NaN") : fmt::format("{}", x); };
+  if (h.sform_code > 0) {
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c)
+        if (!std::isfinite(h.srow[r][c]))
+          throw fail(fmt::format("the sform (used because sform_code is {}) holds a non-finite value, srow_{}[{}] = "
+                                 "{}; the image's position in space is unknown",
+                                 h.sform_code, xyz[r], c, val(h.srow[r][c])));
+    g.affine = g.sform;
+  } else {
+    // The voxel sizes decide the affine (qform or base affine).
+    for (int i = 0; i < 3; ++i)
+      if (!std::isfinite(g.pixdim[static_cast<std::size_t>(i)]))
+        throw fail(fmt::format("the voxel size pixdim[{}] is {} and no sform gives the voxel sizes; the image's "
+                               "geometry is unknown",
+                               i + 1, val(g.pixdim[static_cast<std::size_t>(i)])));
+    if (h.qform_code > 0) {
+      static const char* const q[3] = {"quatern_b", "quatern_c", "quatern_d"};
+      static const char* const o[3] = {"qoffset_x", "qoffset_y", "qoffset_z"};
+      for (int i = 0; i < 3; ++i) {
+        if (!std::isfinite(h.quatern[i]))
+          throw fail(fmt::format("the qform (used because qform_code is {} and sform_code {}) holds a non-finite "
+                                 "value, {} = {}; the image's orientation is unknown",
+                                 h.qform_code, h.sform_code, q[i], val(h.quatern[i])));
+        if (!std::isfinite(h.qoffset[i]))
+          throw fail(fmt::format("the qform (used because qform_code is {} and sform_code {}) holds a non-finite "
+                                 "value, {} = {}; the image's position in space is unknown",
+                                 h.qform_code, h.sform_code, o[i], val(h.qoffset[i])));
+      }
+      g.affine = to_affine(nifti_quatern_to_dmat44(h.quatern[0], h.quatern[1], h.quatern[2], h.qoffset[0],
+                                                   h.qoffset[1], h.qoffset[2], g.pixdim[0], g.pixdim[1],
+                                                   g.pixdim[2], g.qfac));
+    } else {
+      g.affine = base_affine(dims, g.pixdim);
+    }
+  }
+  const std::string problem = grid_problem(g);
+  if (!problem.empty()) throw fail(fmt::format("unusable geometry in the header: {}", problem));
+  if (!repairs.empty())
+    warn(fmt::format("'{}': {} (as nibabel repairs the header)", path, fmt::join(repairs, "; ")));
+  return g;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- loading
 
-Volume load_volume(const std::string& path) {
+namespace {
+
+// load_volume, and with `labels` set, load_label_image's exact integer labels too.
+Volume load(const std::string& path, std::vector<std::int64_t>* labels) {
   check_read_access(path);
   quiet_nifti();
   auto fail = [&](const std::string& what) { return FileError(fmt::format("'{}': {}", path, what)); };
@@ -387,8 +541,16 @@ Volume load_volume(const std::string& path) {
     throw fail(fmt::format("datatype {} ({}) is not supported (supported: uint8, int8, int16, uint16, int32, uint32, "
                            "int64, uint64, float32, float64)",
                            h.datatype, nifti_type_label(h.datatype)));
-  if (!(h.vox_offset >= 0) || h.vox_offset > 1e15) throw fail(fmt::format("invalid vox_offset {} in the header", h.vox_offset));
-  const std::int64_t offset = std::max<std::int64_t>(static_cast<std::int64_t>(h.vox_offset), version == 1 ? 348 : 540);
+  // A single-file NIfTI stores its voxels after the header and the 4-byte extension
+  // flag: from byte 352 (NIfTI-1) or 544 (NIfTI-2). nibabel refuses a smaller non-zero
+  // vox_offset and reads from byte 0 when it is 0 (the header taken as voxels); both
+  // are refused here, as reading from anywhere else would shift every voxel.
+  const double min_offset = version == 1 ? 352 : 544;
+  if (!(h.vox_offset >= min_offset) || h.vox_offset > 1e15)
+    throw fail(fmt::format("vox_offset is {} in the header{}; a single-file NIfTI-{} stores its voxels from byte {} "
+                           "or later (after the header and its extension flag)",
+                           h.vox_offset, h.vox_offset == 0 ? " (unset)" : "", version, min_offset));
+  const auto offset = static_cast<std::int64_t>(h.vox_offset);
 
   std::array<std::int64_t, 3> dims{1, 1, 1};
   for (int i = 0; i < 3 && i < ndim; ++i) dims[i] = h.dim[i + 1];
@@ -417,46 +579,16 @@ Volume load_volume(const std::string& path) {
                            "gzip file can hold",
                            src_bytes, file_size));
 
-  // --- geometry from nifti_clib (quaternion -> matrix), fields from the raw header
-  Nim nim;
-  {
-    static std::mutex mu;  // nifti_clib makes no thread-safety promise
-    std::lock_guard<std::mutex> lock(mu);
-    if (version == 1) {
-      nifti_1_header h1;
-      std::memcpy(&h1, raw, sizeof h1);
-      nim.reset(nifti_convert_n1hdr2nim(h1, nullptr));
-    } else {
-      nifti_2_header h2;
-      std::memcpy(&h2, raw, sizeof h2);
-      nim.reset(nifti_convert_n2hdr2nim(h2, nullptr));
-    }
-  }
-  if (!nim) throw fail("the NIfTI header could not be decoded");
+  // --- geometry, validated (header_grid)
+  const Grid g = header_grid(h, dims, path);
 
-  Grid g;
-  g.dims = dims;
-  g.qform_code = h.qform_code;
-  g.sform_code = h.sform_code;
-  g.sform = Affine::Identity();
-  for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 4; ++c) g.sform(r, c) = h.srow[r][c];
-  for (int i = 0; i < 3; ++i) {
-    g.quatern[static_cast<std::size_t>(i)] = h.quatern[i];
-    g.qoffset[static_cast<std::size_t>(i)] = h.qoffset[i];
-    g.pixdim[static_cast<std::size_t>(i)] = h.pixdim[i + 1];
-  }
-  g.qfac = h.pixdim[0] < 0 ? -1.0 : 1.0;
-  if (h.sform_code > 0)
-    g.affine = g.sform;
-  else if (h.qform_code > 0)
-    g.affine = to_affine(nim->qto_xyz);
-  else
-    g.affine = base_affine(dims, h.pixdim);
-
-  double slope = h.scl_slope, inter = h.scl_inter;
+  // nibabel's get_slope_inter: no scaling when the slope is 0 or not finite; a valid
+  // slope with a non-finite intercept is an error.
+  const double slope = h.scl_slope, inter = h.scl_inter;
   bool scaled = std::isfinite(slope) && slope != 0.0;
-  if (scaled && !std::isfinite(inter)) inter = 0.0;
+  if (scaled && !std::isfinite(inter))
+    throw fail(fmt::format("scl_slope is {:.7g} but scl_inter is {} (not finite), so the voxel values are unknown",
+                           slope, std::isnan(inter) ? "NaN" : fmt::format("{}", inter)));
   if (scaled && slope == 1.0 && inter == 0.0) scaled = false;
 
   Volume v;
@@ -489,16 +621,57 @@ Volume load_volume(const std::string& path) {
   in.slice_duration = h.slice_duration;
   in.path = path;
 
+  // --- voxel values: n voxels from the file bytes at src, starting at voxel `at`
   float* dst = v.data();
+  if (labels) labels->resize(nvox);
+  const auto where = [&](std::size_t i) {
+    const std::size_t vox = i % g.voxels();
+    const auto nx = static_cast<std::size_t>(dims[0]), ny = static_cast<std::size_t>(dims[1]);
+    return fmt::format("voxel ({}, {}, {}) (1-based){}", vox % nx + 1, (vox / nx) % ny + 1, vox / (nx * ny) + 1,
+                       frames > 1 ? fmt::format(", frame {}", i / g.voxels() + 1) : "");
+  };
+  const auto take = [&](const unsigned char* src, std::size_t at, std::size_t n) {
+    if (labels) {  // first: src may be dst itself, converted in place below
+      double bad = 0;
+      const std::size_t i = convert_labels_any(ti->type, src, labels->data() + at, n, swap, scaled, slope, inter, &bad);
+      if (i < n) {
+        const bool integral = std::isfinite(bad) && bad == std::floor(bad);
+        throw fail(fmt::format(
+            "the label image has the {} value {} at {}; {}", integral ? "inexact" : "non-integer", bad, where(at + i),
+            !integral ? "an atlas needs integer labels"
+                      : fmt::format("a {}{} label image cannot tell integers of that size apart (labels would "
+                                    "merge); store the labels as an integer type such as int32",
+                                    datatype_name(ti->type), scaled ? " (scaled)" : "")));
+      }
+    }
+    std::size_t i = n;
+    if (ti->type == DataType::Float32 && !swap && !scaled) {
+      if (reinterpret_cast<const unsigned char*>(dst + at) != src) std::memcpy(dst + at, src, n * sizeof(float));
+    } else {
+      i = convert_any(ti->type, src, dst + at, n, swap, scaled, slope, inter);
+    }
+    if (i < n) {
+      if (!scaled)
+        throw fail(fmt::format("the float64 value at {} is beyond the range of float32 (about 3.4e38), the type "
+                               "voxels are held in",
+                               where(at + i)));
+      throw fail(fmt::format("scl_slope {:.7g} and scl_inter {:.7g} scale the value at {} to {}, beyond the range of "
+                             "float32 (about 3.4e38), the type voxels are held in",
+                             slope, inter, where(at + i), dst[at + i]));
+    }
+  };
+
   // --- .nii.gz fast path: the whole file inflated at once by libdeflate
   if (compressed) {
     const std::uint64_t want = static_cast<std::uint64_t>(offset) + src_bytes;
     if (static_cast<long double>(want) + file_size + need_ld <= static_cast<long double>(budget))
       if (const unsigned char* raw_data = inflate_all(path, file_size, static_cast<std::size_t>(want))) {
-        if (ti->type == DataType::Float32 && !swap && !scaled)
-          std::memcpy(dst, raw_data + offset, nvox * sizeof(float));
-        else
-          convert_any(ti->type, raw_data + offset, dst, nvox, swap, scaled, slope, inter);
+        try {
+          take(raw_data + offset, 0, nvox);
+        } catch (...) {
+          release_scratch();
+          throw;
+        }
         release_scratch();
         record_input(path);
         return v;
@@ -524,15 +697,21 @@ Volume load_volume(const std::string& path) {
                              done * static_cast<std::size_t>(ti->bytes) + r, src_bytes,
                              gz.empty() ? "" : " (" + gz + ")"));
     }
-    if (direct) {
-      if (swap || scaled) convert_any(DataType::Float32, buf, dst + done, n, swap, scaled, slope, inter);
-    } else {
-      convert_any(ti->type, buf, dst + done, n, swap, scaled, slope, inter);
-    }
+    take(buf, done, n);
     done += n;
   }
   record_input(path);
   return v;
+}
+
+}  // namespace
+
+Volume load_volume(const std::string& path) { return load(path, nullptr); }
+
+LabelImage load_label_image(const std::string& path) {
+  LabelImage out;
+  out.volume = load(path, &out.labels);
+  return out;
 }
 
 std::vector<std::shared_ptr<Volume>> load_volumes(const std::vector<std::string>& paths) {
@@ -766,6 +945,7 @@ Grid make_grid(const std::array<std::int64_t, 3>& dims, const Affine& affine, in
   Grid g;
   g.dims = dims;
   g.affine = affine;
+  check_grid(g, "grid");
   g.sform = affine;
   g.sform_code = code;
   g.pixdim = {affine.block<3, 1>(0, 0).norm(), affine.block<3, 1>(0, 1).norm(), affine.block<3, 1>(0, 2).norm()};

@@ -87,6 +87,9 @@ void convolve_axis(const float* src, float* dst, const std::array<std::int64_t, 
 Volume smooth(const Volume& v, const std::array<double, 3>& fwhm_mm) {
   for (double f : fwhm_mm)
     if (!(f >= 0) || !std::isfinite(f)) throw ValueError(fmt::format("fwhm must be a finite number >= 0 mm, got {}", f));
+  // The kernel width in voxels is fwhm / spacing: a zero or NaN spacing would give an
+  // infinite or NaN width and leave the image unsmoothed without a word.
+  check_grid(v.grid(), "smooth");
   Volume out(v.grid(), v.frames(), v.ndim() == 4, Volume::Uninitialized{});
   out.info = v.info;
   out.info.source_type = DataType::Float32;
@@ -102,6 +105,13 @@ Volume smooth(const Volume& v, const std::array<double, 3>& fwhm_mm) {
     for (int d = 0; d < 3; ++d) {
       const double sigma = fwhm_mm[static_cast<std::size_t>(d)] * to_sigma / sp(d);
       if (sigma == 0) continue;
+      // The kernel radius is 4 sigma voxels; beyond a million voxels it is no image
+      // smoothing, and the conversion to an integer radius would overflow.
+      if (!(4.0 * sigma <= 1e6))
+        throw ValueError(fmt::format("smooth: fwhm {} mm is {:.3g} voxels of {} mm along axis {}, too wide (the kernel "
+                                     "would span more than a million voxels)",
+                                     fwhm_mm[static_cast<std::size_t>(d)], fwhm_mm[static_cast<std::size_t>(d)] / sp(d),
+                                     sp(d), d + 1));
       convolve_axis(frame, tmp.data(), v.grid().dims, d, gaussian_kernel(sigma));
       std::memcpy(frame, tmp.data(), v.voxels() * sizeof(float));
     }

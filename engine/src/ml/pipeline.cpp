@@ -220,8 +220,29 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
   return f;
 }
 
+// Checked twice, like sklearn's Pipeline (each estimator's check_array): the caller's X
+// (a NaN is allowed only when the first step imputes it), then the preprocessed rows
+// (a covariate-based step turns a missing covariate into NaN features).
 Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates) {
-  return model_decision(fitted.model, fitted.pre.apply(X, covariates));
+  const bool imputes = !fitted.pre.steps.empty() && fitted.pre.steps.front()->name() == "impute";
+  for (Eigen::Index j = 0; j < X.cols(); ++j)
+    for (Eigen::Index i = 0; i < X.rows(); ++i) {
+      const double x = X(i, j);
+      if (std::isfinite(x) || (imputes && std::isnan(x))) continue;
+      throw ValueError(fmt::format("decision: X has {} at row {}, column {}; {}",
+                                   std::isnan(x) ? "a missing value (NaN)" : fmt::format("the value {}", x), i + 1,
+                                   j + 1,
+                                   std::isnan(x) ? "a pipeline whose first step is nl.ml.impute fills it, any other "
+                                                   "cannot score the row"
+                                                 : "a model cannot score a row with an infinite feature"));
+    }
+  const Matrix Xpre = fitted.pre.apply(X, covariates);
+  for (Eigen::Index i = 0; i < Xpre.rows(); ++i)
+    if (!Xpre.row(i).allFinite())
+      throw ValueError(fmt::format("decision: row {} has a non-finite value after the pipeline's preprocessing "
+                                   "(a missing or non-finite covariate?); a model cannot score it",
+                                   i + 1));
+  return model_decision(fitted.model, Xpre);
 }
 
 }  // namespace nl::ml

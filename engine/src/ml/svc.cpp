@@ -179,6 +179,15 @@ Vector decision(const LinearSvcModel& model, const Eigen::Ref<const Matrix>& X) 
   if (X.cols() != model.w.size())
     throw ValueError(fmt::format("linear SVC decision: X has {} columns but the model has {} weights", X.cols(),
                                  model.w.size()));
+  // sklearn's check_array ("Input X contains NaN"): a score computed from a missing or
+  // infinite feature is NaN or +-inf, which would pass as a prediction downstream.
+  for (Eigen::Index j = 0; j < X.cols(); ++j)
+    for (Eigen::Index i = 0; i < X.rows(); ++i)
+      if (!std::isfinite(X(i, j)))
+        throw ValueError(fmt::format("linear SVC decision: X has {} at row {}, column {}; a model cannot score a "
+                                     "row with a missing or infinite feature",
+                                     std::isnan(X(i, j)) ? "a missing value (NaN)" : fmt::format("the value {}", X(i, j)),
+                                     i + 1, j + 1));
   Vector f = X * model.w;
   f.array() += model.b;
   return f;

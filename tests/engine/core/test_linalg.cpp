@@ -6,6 +6,7 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "nl/core/core.hpp"
@@ -119,4 +120,16 @@ TEST_CASE("sym_eigen_top agrees with a full eigen-decomposition", "[linalg]") {
   }
   CHECK_THROWS_AS(nl::sym_eigen_top(nl::Matrix::Zero(3, 3), 4), nl::ValueError);
   CHECK_THROWS_AS(nl::sym_eigen_top(nl::Matrix::Zero(3, 2), 1), nl::ValueError);
+}
+
+// numpy.linalg.pinv raises LinAlgError ("SVD did not converge") on a NaN matrix; a NaN
+// rcond used to drop every singular value and return zeros.
+TEST_CASE("pinv refuses a non-finite matrix or rcond", "[linalg]") {
+  nl::Matrix A = nl::Matrix::Identity(3, 3);
+  CHECK_THROWS_AS(nl::pinv(A, std::nan("")), nl::ValueError);
+  CHECK_THROWS_AS(nl::pinv(A, std::numeric_limits<double>::infinity()), nl::ValueError);
+  A(1, 0) = std::nan("");
+  CHECK_THROWS_WITH(nl::pinv(A), Catch::Contains("pinv: the matrix has NaN at row 2, column 1"));
+  A(1, 0) = -std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(nl::pinv(A), Catch::Contains("-inf at row 2, column 1"));
 }

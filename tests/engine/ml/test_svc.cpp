@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -462,4 +463,19 @@ TEST_CASE("linear SVC: a warm start reaches the same optimum in fewer passes", "
   CHECK((w_from_alpha - warm.w).norm() < 1e-9 * warm.w.norm());
   o.alpha0 = Vector::Ones(3);
   CHECK_THROWS_WITH(nl::ml::fit_linear_svc(d.X, d.y, o), Catch::Contains("warm start has 3 dual variables"));
+}
+
+// scikit-learn's check_array ("Input X contains NaN"): a NaN feature used to give a NaN
+// score that passed downstream as a prediction.
+TEST_CASE("decision refuses NaN and infinite features, naming row and column", "[svc]") {
+  nl::ml::LinearSvcModel m;
+  m.w = Vector::Ones(3);
+  m.b = 0.5;
+  Matrix X = Matrix::Zero(4, 3);
+  CHECK(nl::ml::decision(m, X)(0) == 0.5);
+  X(2, 1) = std::nan("");
+  CHECK_THROWS_WITH(nl::ml::decision(m, X),
+                    Catch::Contains("linear SVC decision: X has a missing value (NaN) at row 3, column 2"));
+  X(2, 1) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(nl::ml::decision(m, X), Catch::Contains("X has the value inf at row 3, column 2"));
 }

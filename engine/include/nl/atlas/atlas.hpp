@@ -81,16 +81,26 @@ struct RegionIndex {
 
 class Atlas {
  public:
-  // `labels` is a label volume (3-D, integer values); regions in table order.
-  // FileError (naming `image_path`/`labels_path`) for non-integer labels, a 4-D
+  // `image` as load_label_image reads it (exact integer labels, whatever their size);
+  // regions in table order. FileError (naming `image_path`/`labels_path`) for a 4-D
   // image, or table/image mismatches under options.strict.
+  Atlas(LabelImage image, std::vector<Region> regions, std::string name, std::string image_path,
+        std::string labels_path, const AtlasOptions& options);
+  // The same from a float32 label volume (3-D, integer values): FileError also for a
+  // value that is not an integer or beyond 2^24 in magnitude, where float32 cannot tell
+  // neighbouring labels apart.
   Atlas(Volume labels, std::vector<Region> regions, std::string name, std::string image_path,
         std::string labels_path, const AtlasOptions& options);
 
   const std::string& name() const noexcept { return name_; }
   const std::string& image_path() const noexcept { return image_path_; }
   const std::string& labels_path() const noexcept { return labels_path_; }
+  // The label image as float32, for its grid and for display: a label beyond 2^24 in
+  // magnitude is rounded there (the regions and every summary use the exact labels).
   const Volume& labels() const noexcept { return labels_; }
+  // A copy of the label image with exact values: ValueError when a label is beyond 2^24
+  // in magnitude, which a float32 Volume cannot hold exactly.
+  Volume label_volume() const;
   const std::vector<Region>& regions() const noexcept { return regions_; }
   std::size_t size() const noexcept { return regions_.size(); }
   // Notices from construction (e.g. regions without voxels under strict = false).
@@ -103,12 +113,15 @@ class Atlas {
                                               const std::string& what) const;
 
  private:
+  // Matches the exact labels of every voxel against the table (the constructors' work).
+  void init(const std::vector<std::int64_t>& exact, const AtlasOptions& options);
+
   Volume labels_;
   std::vector<Region> regions_;
   std::string name_, image_path_, labels_path_;
   std::vector<std::string> notices_;
   mutable std::mutex mu_;
-  mutable std::vector<std::shared_ptr<const RegionIndex>> cache_;
+  mutable std::vector<std::shared_ptr<const RegionIndex>> cache_;  // cache_.front(): the atlas' own grid
 };
 
 // nl.atlas.load: `name_or_path` is a known name (known_atlases) or a label image path;

@@ -87,8 +87,20 @@ struct Grid {
   std::string describe() const;
 };
 
+// Why a grid cannot map voxels to world coordinates, or "" when it can: dims positive,
+// the affine finite with last row (0, 0, 0, 1), every voxel axis of finite, non-zero
+// length and the axes not (nearly) parallel (|det| of the unit columns above 1e-6), so
+// that the affine is invertible. A NaN or singular affine would make every world
+// position NaN, and ITK's VNL aborts the process on one; so every grid is checked
+// where it is made (loading, make_grid) and again where ITK, smoothing or an affine
+// inverse would use it.
+std::string grid_problem(const Grid& g);
+// ValueError "<what>: <grid_problem>" when the grid is unusable.
+void check_grid(const Grid& g, const std::string& what);
+
 // A grid with the given dims and affine, encoded as sform and (when the affine is a
 // rotation with positive voxel sizes, up to a flip) qform with `code` (2 = aligned).
+// ValueError (check_grid) for an unusable affine.
 Grid make_grid(const std::array<std::int64_t, 3>& dims, const Affine& affine, int code = 2);
 
 // ---------------------------------------------------------------- volumes
@@ -195,9 +207,27 @@ std::uint64_t memory_budget() noexcept;
 void set_memory_budget(std::uint64_t bytes) noexcept;
 
 // Reads a NIfTI-1 or NIfTI-2 single-file image (.nii or .nii.gz). The header is
-// validated (size field, magic, dims, datatype, bytes needed against memory_budget(),
-// file size) before any voxel memory is allocated. FileError naming the file otherwise.
+// validated (size field, magic, dims, datatype, vox_offset, bytes needed against
+// memory_budget(), file size) before any voxel memory is allocated, and so is the
+// geometry (grid_problem; a NaN sform, quaternion or voxel size is an error). Header
+// fields nibabel repairs on load are repaired the same way: a voxel size of 0 becomes
+// 1 and a negative one its absolute value (a warning when no sform decides the
+// affine), a qfac (pixdim[0]) other than -1 or 1 becomes 1. FileError naming the file otherwise, also when scl_slope /
+// scl_inter scale a value beyond float32's range or the intercept is not finite.
 Volume load_volume(const std::string& path);
+
+// A label image (an atlas) read exactly: the Volume as load_volume reads it, plus every
+// voxel's value as an integer converted from the file's own datatype (never through
+// float32, which cannot tell apart integers above 2^24).
+struct LabelImage {
+  Volume volume;
+  std::vector<std::int64_t> labels;  // all voxels of all frames, storage order
+};
+// FileError naming the file and the voxel for a value that is not an integer, not
+// finite, or not exact in its type: a float32 value beyond 2^24 or a float64 (or
+// scaled) value beyond 2^53 in magnitude, where neighbouring integers cannot be told
+// apart, or a uint64 beyond 2^63.
+LabelImage load_label_image(const std::string& path);
 
 // Loads every path in parallel (nl::parallel_for); result order = paths order. The
 // error of the first failing file (by position) is rethrown as a FileError prefixed with
