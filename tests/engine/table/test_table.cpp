@@ -720,3 +720,17 @@ TEST_CASE("reading a FIFO or a device is refused, not a hang", "[table]") {
   CHECK(file_error([] { nl::read_table("/dev/zero"); }).rfind("/dev/zero: is a character device", 0) == 0);
   std::remove(fifo.c_str());
 }
+
+TEST_CASE("reading a table polls for Ctrl-C per record and while building columns", "[table]") {
+  // A request pending when the reader reaches a record stops it ...
+  nl::request_interrupt();
+  CHECK_THROWS_AS(nl::parse_table("a,b\n1,2\n", "t.csv"), nl::Interrupted);
+  nl::clear_interrupt();
+  // ... and so does one pending while the columns of a wide header are built.
+  std::string header;
+  for (int j = 0; j < 300; ++j) header += fmt::format("{}c{}", j ? "," : "", j);
+  nl::request_interrupt();
+  CHECK_THROWS_AS(nl::parse_table(header + "\n", "t.csv"), nl::Interrupted);
+  nl::clear_interrupt();
+  CHECK(nl::parse_table(header + "\n", "t.csv").ncols() == 300);
+}
