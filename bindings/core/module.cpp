@@ -14,6 +14,7 @@
 #include "core/terminal.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/core/memory.hpp"
+#include "nl/core/warnings.hpp"
 
 namespace nl::bind {
 
@@ -164,6 +165,8 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_pop(L, 2);
 
   install_warning_sink();
+  // a bad NEUROLUA_THREADS, read before any sink existed (shown once per process)
+  if (const std::string w = nl::take_threads_env_warning(); !w.empty()) nl::warn(w);
   lua_newtable(L);
   luaL_setfuncs(L, functions, 0);
   lua_pushstring(L, NL_VERSION);

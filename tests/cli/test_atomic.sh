@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # No torn outputs: a neurolua process killed (SIGKILL) while it rewrites a table and a
-# volume leaves each file either complete and old or complete and new, never partial.
+# volume leaves each file either complete and old or complete and new, never partial;
+# its temporary files are hidden and the next run's write into the folder removes them.
 #   test_atomic.sh /path/to/neurolua
 set -euo pipefail
 exe=$1
@@ -38,6 +39,7 @@ assert(m:min() == m:max(), "volume mixes versions")
 print("ok: table version " .. v .. ", volume version " .. m:min())
 LUA
 
+stale=0
 for delay in 0.3 0.7 1.1 1.6 2.2; do
   rm -f "$tmp"/t.tsv "$tmp"/v.nii.gz "$tmp"/progress
   "$exe" "$tmp/writer.lua" "$tmp" &
@@ -50,5 +52,18 @@ for delay in 0.3 0.7 1.1 1.6 2.2; do
   wait "$pid" 2>/dev/null || true
   out=$("$exe" "$tmp/check.lua" "$tmp" 2>&1) || fail "after kill at +${delay}s: $out"
   echo "killed at +${delay}s: $out"
+  # Issue 17: the killed writer's temporary files are hidden (.name.nl-tmp-<pid>-X) ...
+  unhidden=$(cd "$tmp" && ls | grep -e '-tmp-\|\.tmp' || true)
+  [ -z "$unhidden" ] || fail "unhidden temporary files after kill at +${delay}s: $unhidden"
+  left=$(cd "$tmp" && ls -A | grep -c '\.nl-tmp-' || true)
+  stale=$((stale + left))
+  # ... and the next run that writes into the folder removes them.
+  "$exe" -e "nl.table.new{ {'a', {1}} }:write('$tmp/other.csv')" || fail "the next write failed"
+  after=$(cd "$tmp" && ls -A | grep '\.nl-tmp-' || true)
+  [ -z "$after" ] || fail "stale temporary files not removed by the next run: $after"
+  echo "  $left stale temporary file(s) left by the kill, removed by the next write"
 done
+# A kill almost always lands in a write (the writer does little else): at least one
+# kill must have left a file for the cleanup check to mean something.
+[ "$stale" -ge 1 ] || fail "no kill left a temporary file; the cleanup was not exercised"
 echo "atomic writes: all checks passed"

@@ -10,11 +10,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string>
 
 #include "nl/atlas/atlas.hpp"
 #include "nl/io/fileio.hpp"
@@ -28,12 +28,13 @@ namespace nl {
 namespace {
 
 std::string read_text(const std::string& path, const char* what) {
-  check_read_access(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(fmt::format("cannot open {} '{}': {}", what, path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  // read_file: only a regular file, within the memory budget (issue 17)
+  std::string s;
+  try {
+    s = read_file(path);
+  } catch (const FileError& e) {
+    throw FileError(fmt::format("{} {}", what, e.what()));  // "label table l.txt: cannot open file (...)"
+  }
   record_input(path, s);
   if (s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);  // UTF-8 byte order mark
   return s;

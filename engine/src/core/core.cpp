@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 namespace nl {
 
@@ -133,13 +136,16 @@ void set_simd_avx(bool on) noexcept { g_use_avx.store(on && g_cpu_avx, std::memo
 // ---------------------------------------------------------------- parallel-for
 
 namespace {
-int initial_threads() {
-  if (const char* env = std::getenv("NEUROLUA_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
+int hardware_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
+  return hw > 0 ? static_cast<int>(std::min<unsigned>(hw, kMaxThreads)) : 1;
+}
+// Why here and not in threads(): the count is read once, by a static initializer,
+// before any warning sink exists; the message waits for take_threads_env_warning().
+std::string g_threads_env_warning;
+int initial_threads() {
+  const char* env = std::getenv("NEUROLUA_THREADS");
+  return env ? parse_thread_count(env, hardware_threads(), g_threads_env_warning) : hardware_threads();
 }
 std::atomic<int> g_threads{initial_threads()};
 thread_local bool t_in_parallel = false;
@@ -228,8 +234,32 @@ bool in_parallel_region() noexcept { return t_in_parallel; }
 
 int threads() noexcept { return g_threads.load(); }
 
+std::string take_threads_env_warning() { return std::exchange(g_threads_env_warning, {}); }
+
+int parse_thread_count(std::string_view text, int fallback, std::string& warning) {
+  warning.clear();
+  std::string_view t = text;
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  const bool integer = !t.empty() && end == t.data() + t.size() && ec != std::errc::invalid_argument;
+  if (integer && ec == std::errc() && n >= 1 && n <= kMaxThreads) return static_cast<int>(n);
+  const std::string shown(text.substr(0, 40));
+  if (integer && (ec == std::errc::result_out_of_range || n > kMaxThreads) && t.front() != '-') {
+    warning = fmt::format("NEUROLUA_THREADS={} is more than the {} threads neurolua allows; using {}", shown,
+                          kMaxThreads, kMaxThreads);
+    return kMaxThreads;
+  }
+  warning = fmt::format("NEUROLUA_THREADS={} is not a thread count (a whole number from 1 to {}); using {} "
+                        "(the number of cores)",
+                        shown.empty() ? "\"\"" : shown, kMaxThreads, fallback);
+  return fallback;
+}
+
 void set_threads(int n) {
-  if (n < 1) throw ValueError("thread count must be at least 1, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw ValueError(fmt::format("thread count must be between 1 and {}, got {}", kMaxThreads, n));
   g_threads.store(n);
 }
 

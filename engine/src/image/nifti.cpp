@@ -30,6 +30,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <type_traits>
 
 #include "nl/core/core.hpp"
@@ -474,7 +476,8 @@ Volume load(const std::string& path, std::vector<std::int64_t>* labels) {
 
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) throw FileError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) throw FileError(fmt::format("cannot open '{}': it is a directory", path));
+  // a FIFO would block gzopen forever, a device never ends (nl::file_kind)
+  if (!S_ISREG(st.st_mode)) throw FileError(fmt::format("cannot open '{}': it is {}", path, file_kind(st.st_mode)));
   Gz f(gzopen(path.c_str(), "rb"));
   if (!f) throw FileError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
   gzbuffer(f.get(), 1u << 18);
@@ -786,23 +789,6 @@ void pack_any(DataType t, const float* src, unsigned char* dst, std::size_t n) {
   }
 }
 
-mode_t file_mode() {
-  static const mode_t mode = [] {
-    const mode_t mask = ::umask(022);
-    ::umask(mask);
-    return static_cast<mode_t>(0666 & ~mask);
-  }();
-  return mode;
-}
-
-// Removes the temporary file unless released.
-struct TempFile {
-  std::string path;
-  ~TempFile() {
-    if (!path.empty()) ::unlink(path.c_str());
-  }
-};
-
 void copy_string(char* dst, std::size_t cap, const std::string& s) {
   std::memset(dst, 0, cap);
   std::memcpy(dst, s.data(), std::min(s.size(), cap - 1));
@@ -887,17 +873,22 @@ void save_volume(const Volume& v, const std::string& path, const SaveOptions& op
     header_size = 544;
   }
 
-  // --- temporary file next to the target, same extension
-  const std::size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  const std::string ext = gz ? ".nii.gz" : ".nii";
-  const std::string stem = base.substr(0, base.size() - ext.size());
-  std::string tmpl = dir + "." + stem + ".tmp-XXXXXX" + ext;
-  const int fd = ::mkstemps(tmpl.data(), static_cast<int>(ext.size()));
+  // --- a hidden temporary file next to the target (nl::AtomicFile: fsync, rename,
+  // fsync of the folder); zlib gets a duplicate descriptor, which gzclose closes
+  // (AtomicFile's messages start with the path; the volume's say "cannot write 'path'")
+  auto volume_error = [&](const FileError& e) {
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+    return FileError(fmt::format("cannot write '{}': {}", path, why));
+  };
+  std::optional<AtomicFile> temp;
+  try {
+    temp.emplace(path);
+  } catch (const FileError& e) {
+    throw volume_error(e);
+  }
+  const int fd = ::dup(temp->fd());
   if (fd < 0) throw FileError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  TempFile temp{tmpl};
-  ::fchmod(fd, file_mode());
   const std::string mode = gz ? fmt::format("wb{}", std::clamp(options.compression, 1, 9)) : std::string("wbT");
   gzFile out = gzdopen(fd, mode.c_str());
   if (!out) {
@@ -934,9 +925,11 @@ void save_volume(const Volume& v, const std::string& path, const SaveOptions& op
     why = closed == Z_ERRNO ? std::strerror(errno) : "compression error";
   }
   if (!ok) throw FileError(fmt::format("cannot write '{}': {}", path, why.empty() ? "write failed" : why));
-  if (::rename(temp.path.c_str(), path.c_str()) != 0)
-    throw FileError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  temp.path.clear();
+  try {
+    temp->commit();
+  } catch (const FileError& e) {
+    throw volume_error(e);
+  }
 }
 
 // ---------------------------------------------------------------- grids from affines

@@ -1,7 +1,9 @@
 // fileio.cpp: whole-file reads and atomic writes.
 #include "nl/io/fileio.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <fmt/format.h>
@@ -14,21 +16,19 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "nl/core/core.hpp"
+#include "nl/core/memory.hpp"
 
 namespace nl {
 
 namespace {
 
 std::string errno_text(int err) { return std::generic_category().message(err); }
-
-struct FileCloser {
-  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
 
 // Permissions for a new file: those of the file being replaced, else 0666 minus the
 // umask (read from /proc, since umask() itself cannot be queried without changing it).
@@ -194,44 +194,237 @@ void check_write_access(const std::string& path) {
                                 path, joined(p.write)));
 }
 
-std::string read_file(const std::string& path) {
+// ---------------------------------------------------------------- reading
+
+std::string file_kind(unsigned mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe), which could block forever";
+  if (S_ISCHR(mode)) return "a character device, which may never end";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+int open_regular_file(const std::string& path, struct stat* out) {
+  if (path.empty()) throw FileError("cannot read a file with an empty name");
+  // O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EISDIR) throw FileError(fmt::format("{}: is a directory, not a file", path));
+    throw FileError(fmt::format("{}: cannot open file ({})", path, errno_text(err)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw FileError(fmt::format("{}: cannot open file ({})", path, errno_text(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) throw FileError(fmt::format("{}: is a directory, not a file", path));
+    throw FileError(fmt::format("{}: is {}; neurolua reads only regular files (copy the data to a file first)",
+                                path, file_kind(st.st_mode)));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  if (out) *out = st;
+  return fd;
+}
+
+std::string read_file(const std::string& path) { return read_file(path, memory_budget()); }
+
+std::string read_file(const std::string& path, std::uint64_t max_bytes) {
   check_read_access(path);
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw FileError(fmt::format("{}: is a directory, not a file", path));
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw FileError(fmt::format("{}: cannot open file ({})", path, errno_text(errno)));
+  const int fd = open_regular_file(path, &st);
+  auto too_big = [&](std::uint64_t bytes, const char* how) {
+    ::close(fd);
+    return FileError(fmt::format("{}: the file {} {} bytes ({}), more than the memory budget of {} (see "
+                                 "nl.memory_budget)",
+                                 path, how, bytes, format_bytes(static_cast<double>(bytes)),
+                                 format_bytes(static_cast<double>(max_bytes))));
+  };
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > max_bytes) throw too_big(size, "has");
   std::string text;
+  // A regular file's size is only a hint (/proc files say 0, a file may grow): the
+  // budget is enforced on what is read.
+  text.reserve(static_cast<std::size_t>(size));
   char buf[1 << 16];
-  std::size_t k;
-  while ((k = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, k);
-  if (std::ferror(f.get())) throw FileError(fmt::format("{}: cannot read file ({})", path, errno_text(errno)));
+  for (;;) {
+    const ssize_t k = ::read(fd, buf, sizeof buf);
+    if (k == 0) break;
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw FileError(fmt::format("{}: cannot read file ({})", path, errno_text(err)));
+    }
+    if (text.size() + static_cast<std::size_t>(k) > max_bytes)
+      throw too_big(text.size() + static_cast<std::size_t>(k), "grew to at least");
+    text.append(buf, static_cast<std::size_t>(k));
+  }
+  ::close(fd);
   return text;
 }
 
-void write_file_atomic(const std::string& path, std::string_view data) {
-  check_write_access(path);
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw FileError(fmt::format("{}: cannot create file ({})", path, errno_text(errno)));
+// ---------------------------------------------------------------- atomic writes
+
+namespace {
+
+constexpr std::string_view kTempTag = ".nl-tmp-";
+constexpr std::size_t kNameMax = 255;  // NAME_MAX of Linux file systems
+
+// (folder with its trailing slash or "", last component)
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return {"", path};
+  return {path.substr(0, slash + 1), path.substr(slash + 1)};
+}
+
+// Folders whose stale temporary files this process has already removed (a forked
+// child is another process: it starts afresh).
+std::mutex g_swept_mu;
+std::set<std::string>& swept_folders() {
+  static std::set<std::string> s;
+  static pid_t owner = 0;
+  if (owner != ::getpid()) {
+    s.clear();
+    owner = ::getpid();
+  }
+  return s;
+}
+
+// Why a lock and not the pid alone: the folder may be shared with other hosts (a
+// cluster's network file system) or other pid namespaces, where a pid says nothing.
+// A writer holds an exclusive flock on its temporary file until it is renamed; a free
+// lock means its writer is gone. Files of this process are skipped (on NFS flock is a
+// POSIX lock, which a process never conflicts with), as are files of other users,
+// links and anything that is not a regular file.
+void sweep_stale_temps(const std::string& dir) {
+  const std::string folder = dir.empty() ? "." : dir;
+  {
+    std::lock_guard<std::mutex> lk(g_swept_mu);
+    if (!swept_folders().insert(folder).second) return;
+  }
+  DIR* d = ::opendir(folder.c_str());
+  if (!d) return;
+  const std::string own = fmt::format("{}{}-", kTempTag, ::getpid());
+  const uid_t uid = ::geteuid();
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.size() < 2 || name[0] != '.') continue;
+    const std::size_t tag = name.rfind(kTempTag);
+    if (tag == std::string_view::npos || tag == 0) continue;
+    // <tag><pid>-XXXXXX
+    std::string_view rest = name.substr(tag + kTempTag.size());
+    const std::size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string_view::npos || rest.size() - dash - 1 != 6) continue;
+    if (rest.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (name.substr(tag, own.size()) == own) continue;
+    const int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid && st.st_nlink > 0 &&
+        ::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      ::unlinkat(::dirfd(d), e->d_name, 0);
+    ::close(fd);  // releases the lock
+  }
+  ::closedir(d);
+}
+
+// fsync of the folder, so that the rename itself survives a power loss.
+int sync_folder(const std::string& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
   int err = 0;
-  for (std::size_t done = 0; done < data.size() && !err;) {
-    const ssize_t k = ::write(fd, data.data() + done, data.size() - done);
-    if (k < 0 && errno != EINTR) err = errno;
-    if (k > 0) done += static_cast<std::size_t>(k);
+  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) err = errno;  // EINVAL: not supported here
+  ::close(fd);
+  return err;
+}
+
+}  // namespace
+
+std::string atomic_temp_prefix(const std::string& path, long pid) {
+  auto [dir, base] = split_path(path);
+  const std::string tail = fmt::format("{}{}-", kTempTag, pid);
+  // "." + base + tail + 6 random characters must fit NAME_MAX; cut base on a UTF-8
+  // character boundary.
+  const std::size_t room = kNameMax - 1 - tail.size() - 6;
+  if (base.size() > room) {
+    std::size_t cut = room;
+    while (cut > 0 && (static_cast<unsigned char>(base[cut]) & 0xC0) == 0x80) --cut;
+    base.resize(cut);
   }
-  if (!err && ::fchmod(fd, new_file_mode(path)) != 0) err = errno;
-  if (!err && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && !err) err = errno;
-  if (err) {
-    ::unlink(tmp.c_str());
-    throw FileError(fmt::format("{}: cannot write file ({})", path, errno_text(err)));
+  return dir + "." + base + tail;
+}
+
+AtomicFile::AtomicFile(const std::string& path) : path_(path) {
+  if (path.empty()) throw FileError("cannot write a file with an empty name");
+  const auto [dir, base] = split_path(path);
+  if (base.empty() || base == "." || base == "..")
+    throw FileError(fmt::format("{}: is a directory name, not a file name", path));
+  check_write_access(path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw FileError(fmt::format("{}: is a directory, not a file", path));
+  sweep_stale_temps(dir);
+  const std::string prefix = atomic_temp_prefix(path, static_cast<long>(::getpid()));
+  for (int attempt = 0;; ++attempt) {
+    std::string tmp = prefix + "XXXXXX";
+    const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd < 0) throw FileError(fmt::format("{}: cannot create file ({})", path, errno_text(errno)));
+    // Locked from here on; a sweeper that opened the file before the lock may have
+    // removed it meanwhile (nlink 0): then start again.
+    struct stat own {};
+    if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &own) == 0 && own.st_nlink > 0) {
+      fd_ = fd;
+      temp_ = std::move(tmp);
+      return;
+    }
+    ::close(fd);
+    if (attempt == 3) throw FileError(fmt::format("{}: cannot create a temporary file beside it", path));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp.c_str());
-    throw FileError(fmt::format("{}: cannot replace file ({})", path, errno_text(err)));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(std::string_view data) {
+  if (fd_ < 0) throw FileError(fmt::format("{}: already written", path_));
+  for (std::size_t done = 0; done < data.size();) {
+    const ssize_t k = ::write(fd_, data.data() + done, data.size() - done);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw FileError(fmt::format("{}: cannot write file ({})", path_, errno_text(errno)));
+    }
+    done += static_cast<std::size_t>(k);
   }
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0) throw FileError(fmt::format("{}: already written", path_));
+  int err = 0;
+  if (::fchmod(fd_, new_file_mode(path_)) != 0) err = errno;
+  if (!err && ::fsync(fd_) != 0) err = errno;
+  if (err) throw FileError(fmt::format("{}: cannot write file ({})", path_, errno_text(err)));
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0)
+    throw FileError(fmt::format("{}: cannot replace file ({})", path_, errno_text(errno)));
+  temp_.clear();
+  ::close(fd_);  // the lock goes with it
+  fd_ = -1;
+  if (const int e = sync_folder(split_path(path_).first))
+    throw FileError(fmt::format("{}: written, but its folder could not be synced to disk ({})", path_,
+                                errno_text(e)));
+}
+
+void write_file_atomic(const std::string& path, std::string_view data) {
+  AtomicFile f(path);
+  f.write(data);
+  f.commit();
 }
 
 void make_directories(const std::string& path) {

@@ -108,26 +108,17 @@ class Stream {
   bool open_ = false;
 };
 
-// A temporary file beside the target (so the sandbox rules and the file system are the
-// same), removed when it goes out of scope.
+// A scratch file for the plotting library beside the target (so the sandbox rules and
+// the file system are the same): nl::AtomicFile's hidden, locked temporary name, which
+// a later run removes if this one is killed; never committed, removed when it goes out
+// of scope. The finished bytes are then written with write_file_atomic.
 class TempFile {
  public:
-  explicit TempFile(const std::string& target) {
-    std::string tmpl = target + ".tmp-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    const int fd = mkstemp(buf.data());
-    if (fd < 0) throw FileError(target + ": cannot create a temporary file beside it: " + std::strerror(errno));
-    ::close(fd);
-    name_ = buf.data();
-  }
-  ~TempFile() { std::remove(name_.c_str()); }
-  const std::string& name() const { return name_; }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
+  explicit TempFile(const std::string& target) : file_(target) {}
+  const std::string& name() const { return file_.temp_path(); }
 
  private:
-  std::string name_;
+  AtomicFile file_;
 };
 
 std::mutex& plplot_lock() {

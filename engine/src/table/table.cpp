@@ -441,9 +441,13 @@ std::vector<std::string> Table::names() const {
 }
 
 const ColumnPtr* Table::find(std::string_view name) const noexcept {
-  for (const auto& c : columns_)
-    if (c->name() == name) return &c;
-  return nullptr;
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &columns_[it->second];
+}
+
+void Table::append(ColumnPtr column) {
+  columns_.push_back(std::move(column));
+  index_.emplace(columns_.back()->name(), columns_.size() - 1);
 }
 
 namespace {
@@ -495,18 +499,22 @@ void Table::set(ColumnPtr column) {
     throw ValueError(fmt::format("column {} has {} rows, but the table has {}", quoted(column->name()),
                                  column->size(), nrows_));
   nrows_ = column->size();
-  for (auto& c : columns_) {
-    if (c->name() == column->name()) {
-      c = std::move(column);
-      return;
-    }
+  if (const auto it = index_.find(column->name()); it != index_.end()) {
+    const std::size_t j = it->second;
+    index_.erase(it);  // its key views the name of the column being replaced
+    columns_[j] = std::move(column);
+    index_.emplace(columns_[j]->name(), j);
+    return;
   }
-  columns_.push_back(std::move(column));
+  append(std::move(column));
 }
 
 void Table::remove(std::string_view name) {
   const ColumnPtr& c = column(name);
-  columns_.erase(columns_.begin() + (&c - columns_.data()));
+  const auto j = static_cast<std::size_t>(&c - columns_.data());
+  index_.erase(columns_[j]->name());
+  columns_.erase(columns_.begin() + static_cast<std::ptrdiff_t>(j));
+  for (std::size_t k = j; k < columns_.size(); ++k) index_[columns_[k]->name()] = k;
   if (columns_.empty()) nrows_ = 0;
 }
 
@@ -519,7 +527,7 @@ Table Table::select(const std::vector<std::string>& names) const {
   for (const auto& name : names) {
     const ColumnPtr& c = column(name);
     if (!seen.insert(name).second) throw ValueError(fmt::format("column {} is selected twice", quoted(name)));
-    out.columns_.push_back(c);
+    out.append(c);
   }
   if (out.columns_.empty()) out.nrows_ = 0;
   return out;
@@ -530,7 +538,7 @@ Table Table::take(const std::vector<std::size_t>& rows) const {
     if (r >= nrows_) throw ValueError(fmt::format("row {} out of range [1, {}]", r + 1, nrows_));
   Table out;
   out.nrows_ = columns_.empty() ? 0 : rows.size();
-  for (const auto& c : columns_) out.columns_.push_back(std::make_shared<const Column>(c->take(rows)));
+  for (const auto& c : columns_) out.append(std::make_shared<const Column>(c->take(rows)));
   return out;
 }
 
@@ -683,7 +691,7 @@ Table Table::join(const Table& right, const JoinOptions& options) const {
         throw ValueError(fmt::format("join: right column {} collides with left column {} even with suffix {}",
                                      quoted(c->name()), quoted(name), quoted(options.suffix)));
     }
-    out.columns_.push_back(std::make_shared<const Column>(c->take(right_rows).renamed(std::move(name))));
+    out.append(std::make_shared<const Column>(c->take(right_rows).renamed(std::move(name))));
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nl {
@@ -135,8 +136,18 @@ void set_simd_avx(bool on) noexcept;
 
 // Number of worker threads used by parallel_for (default: hardware concurrency, or the
 // NEUROLUA_THREADS environment variable when set).
+// At most kMaxThreads (set_threads raises a ValueError outside 1..kMaxThreads).
+constexpr int kMaxThreads = 1024;
 int threads() noexcept;
 void set_threads(int n);
+// NEUROLUA_THREADS read strictly: a whole number from 1 to kMaxThreads (surrounding
+// spaces allowed) is the count. A larger one gives kMaxThreads, anything else (text,
+// "4x", 0, a negative number, an empty value) gives `fallback`; both set `warning`,
+// naming the variable, else it is cleared.
+int parse_thread_count(std::string_view text, int fallback, std::string& warning);
+// The warning about NEUROLUA_THREADS from start-up ("" when none), once: the host
+// shows it when it installs its warning sink.
+std::string take_threads_env_warning();
 
 // Runs body(i) for i in [0, n). Tasks must write only to their own outputs; with that,
 // the result is the same for any thread count. The first exception (by task index) is

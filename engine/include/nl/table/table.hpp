@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -192,7 +193,14 @@ class Table {
   Table join(const Table& right, const JoinOptions& options) const;
 
  private:
+  // Adds a column whose name is not taken (no check).
+  void append(ColumnPtr column);
+
   std::vector<ColumnPtr> columns_;
+  // name -> position in columns_, so that a lookup does not scan every column (a
+  // 200,000-column file was quadratic to read). The keys view the names of the columns
+  // held in columns_, which are immutable and shared by every copy of the table.
+  std::unordered_map<std::string_view, std::size_t> index_;
   std::size_t nrows_ = 0;
 };
 
@@ -244,8 +252,13 @@ struct ReadOptions {
 // lines skipped. Column types are inferred unless forced: Bool when every non-missing
 // cell is true/false/TRUE/FALSE/True/False, Number when every one parses fully as a
 // double (surrounding spaces and a leading '+' allowed; NaN/inf are numbers), else
-// String; an all-missing column is Number. Every failure is a FileError naming the
-// file and, where it applies, the line and column.
+// String; an all-missing column is Number. Cells are read exactly (issue 17): a quoted
+// cell is text, never missing (unless the file quotes every field, header included);
+// a number column holding an integer with a leading zero or one a double cannot hold
+// (beyond 2^53) is read as String, with one warning (nl::warn) per file naming the
+// columns; a number beyond a double's range ("1e999") is a FileError. A FIFO or a
+// device is refused before it is read (nl::read_file). Every failure is a FileError
+// naming the file and, where it applies, the line and column.
 Table read_table(const std::string& path, const ReadOptions& options = {});
 // The same parser over text in memory; `name` stands for the file in messages.
 Table parse_table(std::string_view text, const std::string& name, const ReadOptions& options = {});
@@ -256,13 +269,17 @@ struct WriteOptions {
 };
 
 // The table as CSV/TSV text: a header line, then one line per row ending in "\n".
-// Fields containing the separator, a quote, CR or LF are quoted; numbers are shortest
-// round-trip, NaN as "NaN"; missing cells are "n/a" with a tab separator (BIDS) and
-// empty otherwise. ValueError for a table without columns.
+// Fields containing the separator, a quote, CR or LF are quoted, and so is every
+// string cell that would read back as a number, a boolean, missing or nothing; numbers
+// are shortest round-trip (all digits where that form would not read back exactly),
+// NaN as "NaN", with a decimal comma when sep is ';'; missing cells are "n/a" with a
+// tab separator (BIDS), "NA" in a one-column table and empty otherwise. parse_table
+// reads the text back to the same types and values (an all-missing column as Number).
+// ValueError for a table without columns.
 std::string format_delimited(const Table& table, char sep);
-// Writes format_delimited() atomically: to a temporary file next to path, then renamed
-// over it, so readers never see half a file. FileError naming path on failure (the
-// temporary file is removed).
+// Writes format_delimited() atomically (nl::write_file_atomic: a hidden temporary file
+// next to path, fsynced and renamed over it, the folder fsynced), so readers never see
+// half a file. FileError naming path on failure (the temporary file is removed).
 void write_table(const Table& table, const std::string& path, const WriteOptions& options = {});
 
 namespace detail {
