@@ -2,9 +2,11 @@
 #include "common.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -50,10 +52,18 @@ namespace {
 
 std::string first_line(const fs::path& p) {
   check_read_access(p.string());
-  std::ifstream in(p, std::ios::binary);
+  // (a FIFO or a device standing in for the file is refused rather than read forever)
+  const int fd = open_regular_file(p.string());
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    ::close(fd);
+    throw FileError(fmt::format("{}: cannot open file", p.string()));
+  }
   std::string line;
-  std::getline(in, line);
-  if (in) record_input(p.string());
+  for (int c; (c = std::fgetc(f)) != EOF && c != '\n';) line.push_back(static_cast<char>(c));
+  const bool read = !std::ferror(f);
+  std::fclose(f);
+  if (read) record_input(p.string());
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
