@@ -105,7 +105,7 @@ TEST_CASE("non-finite geometry in the header is refused on load, naming the fiel
   CHECK(contains(load_error(singular, "singular.nii"), "the affine's voxel axes are (nearly) parallel"));
 }
 
-TEST_CASE("vox_offset below the header end is refused; scaling beyond float32 is an error", "[image][bad]") {
+TEST_CASE("vox_offset below the header end is refused and scaling beyond float32 is an error", "[image][bad]") {
   Header zero;
   zero.put<float>(108, 0);
   CHECK(contains(load_error(zero, "vox0.nii"), "vox_offset is 0 in the header (unset); a single-file NIfTI-1 stores"));
