@@ -327,7 +327,7 @@ const luaL_Reg metamethods[] = {
 int open_atlas(lua_State* L) {
   register_type<Atlas>(L, methods, metamethods);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

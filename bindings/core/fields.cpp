@@ -247,7 +247,7 @@ void register_record(lua_State* L, const char* name, std::initializer_list<const
   lua_setfield(L, -2, "__index");
   lua_newtable(L);
   lua_setfield(L, -2, "__methods");
-  lua_pushcfunction(L, tostring);
+  push_binding(L, tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 }

@@ -601,9 +601,9 @@ const luaL_Reg metamethods[] = {
 int open_matrix(lua_State* L) {
   register_type<Matrix>(L, methods, metamethods);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   lua_newtable(L);  // its metatable: __call = construct
-  lua_pushcfunction(L, construct);
+  push_binding(L, construct);
   lua_setfield(L, -2, "__call");
   lua_pushstring(L, "nl.matrix");
   lua_setfield(L, -2, "__name");

@@ -148,13 +148,14 @@ const luaL_Reg report_functions[] = {
 
 // Adds inputs, commit and _report to the nl table on top of the stack.
 void open_provenance(lua_State* L) {
-  lua_pushcfunction(L, inputs);
+  push_binding(L, inputs);
   lua_setfield(L, -2, "inputs");
-  lua_pushcfunction(L, file_sha256);
+  push_binding(L, file_sha256);
   lua_setfield(L, -2, "file_sha256");
   lua_pushstring(L, nl::build_commit());
   lua_setfield(L, -2, "commit");
-  luaL_newlib(L, report_functions);
+  lua_newtable(L);
+  set_bindings(L, report_functions);
   lua_setfield(L, -2, "_report");
 }
 

@@ -531,7 +531,7 @@ int open_fc(lua_State* L) {
                    "max_rotation", "exclude", "n_scrubbed", "fd_threshold"},
                   info_tostring);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   lua_pushnumber(L, nl::fc::kMaxAbsR);
   lua_setfield(L, -2, "max_abs_r");
   return 1;

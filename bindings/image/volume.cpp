@@ -590,7 +590,7 @@ int open_volume(lua_State* L) {
                   header_tostring);
   register_record(L, kStats, {"n", "nonzero", "nan", "min", "max", "mean", "std", "sum"}, stats_tostring);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

@@ -852,9 +852,9 @@ int open_cv(lua_State* L) {
   register_record(L, kBaseModel, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"},
                   base_model_tostring);
   lua_newtable(L);
-  lua_pushcfunction(L, nested);
+  push_binding(L, nested);
   lua_setfield(L, -2, "nested");
-  lua_pushcfunction(L, load);
+  push_binding(L, load);
   lua_setfield(L, -2, "load");
   return 1;
 }

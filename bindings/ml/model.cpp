@@ -669,15 +669,15 @@ void open_ml_models(lua_State* L) {
       {"svc", new_svc}, {"forward_select", new_select}, {"pipeline", new_pipeline},
       {"pow2", pow2}, {nullptr, nullptr},
   };
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   // nl.ml.metrics: callable, with auc and roc.
   lua_newtable(L);
-  lua_pushcfunction(L, metrics_auc);
+  push_binding(L, metrics_auc);
   lua_setfield(L, -2, "auc");
-  lua_pushcfunction(L, metrics_roc);
+  push_binding(L, metrics_roc);
   lua_setfield(L, -2, "roc");
   lua_newtable(L);
-  lua_pushcfunction(L, metrics_call);
+  push_binding(L, metrics_call);
   lua_setfield(L, -2, "__call");
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "metrics");

@@ -309,7 +309,7 @@ void open_ml_transforms(lua_State* L) {
       {"robpca", new_robpca},
       {nullptr, nullptr},
   };
-  luaL_setfuncs(L, constructors, 0);
+  set_bindings(L, constructors);
 }
 
 }  // namespace nl::bind

@@ -352,7 +352,7 @@ int atlas_plot(lua_State* L) {
 
 // Adds brain to the nl.plot table on the top of the stack.
 void open_plot_slices(lua_State* L) {
-  lua_pushcfunction(L, brain);
+  push_binding(L, brain);
   lua_setfield(L, -2, "brain");
 }
 

@@ -361,7 +361,7 @@ const luaL_Reg functions[] = {
 // Pushes the nl.sim module table.
 int open_sim(lua_State* L) {
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

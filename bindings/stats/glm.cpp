@@ -793,7 +793,7 @@ void open_stats_glm(lua_State* L) {
                    "seed", "scheme", "blocks", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "clusters", "cluster_map",
                    "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity"},
                   result_tostring);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
 }
 
 }  // namespace nl::bind

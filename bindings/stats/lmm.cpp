@@ -232,7 +232,7 @@ void open_lmm(lua_State* L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "stats");
   }
-  lua_pushcfunction(L, lmm);
+  push_binding(L, lmm);
   lua_setfield(L, -2, "lmm");
   lua_pop(L, 1);  // nl.stats
 }

@@ -491,7 +491,7 @@ int rows_next(lua_State* L) {
 
 int t_rows(lua_State* L) {
   check<Table>(L, 1);
-  lua_pushcfunction(L, rows_next);
+  push_binding(L, rows_next);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, 0);
   return 3;
@@ -737,16 +737,17 @@ int open_table(lua_State* L) {
   luaL_newmetatable(L, kNAType);
   const luaL_Reg na_metamethods[] = {
       {"__tostring", na_tostring}, {"__index", methods_only_index}, {"__fields", no_fields}, {nullptr, nullptr}};
-  luaL_setfuncs(L, na_metamethods, 0);
+  set_bindings(L, na_metamethods);
   lua_newtable(L);
   lua_setfield(L, -2, "__methods");
+  protect_metatable(L);
   lua_pop(L, 1);
   lua_newuserdatauv(L, 0, 0);
   luaL_setmetatable(L, kNAType);
   lua_setfield(L, LUA_REGISTRYINDEX, kNAValue);
 
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   push_na(L);
   lua_setfield(L, -2, "NA");
   return 1;
