@@ -288,6 +288,18 @@ inline lua_Integer check_list(lua_State* L, int idx) {
   return luaL_len(L, idx);
 }
 
+// Pushes t[key] of the table at idx without metamethods (nil when idx is not a table)
+// and returns its type: the one way to read a field inside a protect() body.
+inline int raw_field(lua_State* L, int idx, const char* key) {
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, key);
+  return lua_rawget(L, idx);
+}
+
 // ---------------------------------------------------------------- module pieces
 
 // The session random stream: used when a function that draws random numbers is given

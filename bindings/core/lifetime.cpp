@@ -16,6 +16,7 @@ namespace {
 const char kLifetimeKey = 0;
 const char kDeferredKey = 0;
 const char kThreadsKey = 0;
+const char kKeepKey = 0;  // values keep_alive holds until no binding runs
 constexpr const char* kLifetimeType = "nl.lifetime";
 
 // Hints that keep the common paths free of stack walks. Lua states are used by one OS
@@ -25,6 +26,7 @@ constexpr const char* kLifetimeType = "nl.lifetime";
 // it back to the true count); t_pending counts the objects waiting in kDeferredKey.
 thread_local long t_depth = 0;
 thread_local long t_pending = 0;
+thread_local bool t_keeping = false;  // kKeepKey holds something
 thread_local lua_State* t_main = nullptr;  // the main thread last seen
 
 int trampoline(lua_State* L);
@@ -105,6 +107,11 @@ void finish_all(lua_State* L) {
   }
   lua_pop(L, 1);
   t_pending = 0;
+  if (t_keeping) {
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &kKeepKey);
+    t_keeping = false;
+  }
 }
 
 // Every exposed function runs through here (upvalue 1: the function itself). Its frame
@@ -115,7 +122,7 @@ int trampoline(lua_State* L) {
   const auto fn = reinterpret_cast<lua_CFunction>(lua_touserdata(L, lua_upvalueindex(1)));
   ++t_depth;
   if (!is_main(L)) record_thread(L);
-  if (t_pending > 0 && !binding_active(L, 1)) finish_all(L);
+  if ((t_pending > 0 || t_keeping) && !binding_active(L, 1)) finish_all(L);
   const int results = fn(L);
   --t_depth;
   return results;
@@ -146,6 +153,8 @@ void open_lifetime(lua_State* L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kLifetimeKey);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kDeferredKey);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kKeepKey);
   lua_newtable(L);  // the coroutines that entered a binding, weak keys
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
@@ -191,6 +200,18 @@ void release_object(lua_State* L, int idx, FinishFn finish) {
   lua_rawset(L, -3);
   lua_pop(L, 1);
   ++t_pending;
+}
+
+void keep_alive(lua_State* L, int idx) {
+  const int t = lua_type(L, idx);
+  if (t != LUA_TSTRING && t != LUA_TTABLE && t != LUA_TUSERDATA && t != LUA_TFUNCTION && t != LUA_TTHREAD) return;
+  idx = lua_absindex(L, idx);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kKeepKey);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  t_keeping = true;
 }
 
 void forbid_reentrant_change(lua_State* L, const char* what) {

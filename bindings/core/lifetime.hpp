@@ -65,6 +65,12 @@ using FinishFn = void (*)(lua_State* L, int idx);
 // (and its object) until none is.
 void release_object(lua_State* L, int idx, FinishFn finish);
 
+// Keeps the value at idx (a string, table, userdata, ...) referenced until no binding
+// runs: for a pointer into a value read from an options table (a const char*), which
+// Lua code run later in the call (another option's __index) could otherwise drop. The
+// value need not stay in the table, nor have been there (an __index may make it).
+void keep_alive(lua_State* L, int idx);
+
 // Raises "cannot modify a <what> while another neurolua function is running ..." when
 // the calling binding was reached from Lua code that another binding triggered.
 void forbid_reentrant_change(lua_State* L, const char* what);

@@ -300,6 +300,7 @@ int v_get(lua_State* L) {
 
 // v:set(i, j, k, value) or v:set(i, j, k, t, value) -> v
 int v_set(lua_State* L) {
+  forbid_reentrant_change(L, "Volume");
   Volume& v = check<Volume>(L, 1);
   const bool with_t = lua_gettop(L) >= 6;
   const std::size_t off = check_voxel(L, 2, v, with_t);

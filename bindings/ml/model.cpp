@@ -192,6 +192,7 @@ int new_svc(lua_State* L) {
 
 // svc:fit(X, y [, {positive = label}]) -> svc
 int svc_fit(lua_State* L) {
+  forbid_reentrant_change(L, "SVC");
   SvcObject& s = check<SvcObject>(L, 1);
   check_options(L, 4, "fit", {"positive"});
   lua_settop(L, 4);
@@ -422,6 +423,7 @@ lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const 
 
 // pipe:fit(X, y [, {covariates = Table, validation = {X =, y =, covariates =}, positive = label}]) -> pipe
 int pipe_fit(lua_State* L) {
+  forbid_reentrant_change(L, "Pipeline");
   PipelineObject& p = check<PipelineObject>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
   const nl::Table* cov = nullptr;

@@ -102,7 +102,7 @@ Matrix read_covariates(lua_State* L, const MatArg& a, std::vector<std::string>& 
 // that the contrast is first - second. Runs inside protect(); throws ArgError.
 void apply_levels(lua_State* L, int opts, std::vector<int>& codes, std::vector<std::string>& levels) {
   if (lua_isnoneornil(L, opts)) return;
-  if (lua_getfield(L, opts, "levels") == LUA_TNIL) {
+  if (raw_field(L, opts, "levels") == LUA_TNIL) {
     lua_pop(L, 1);
     return;
   }
@@ -253,7 +253,7 @@ std::string contrast_text(const Matrix& C) {
 }
 
 std::string string_field(lua_State* L, int idx, const char* key) {
-  lua_getfield(L, idx, key);
+  raw_field(L, idx, key);
   std::string v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
   lua_pop(L, 1);
   return v;

@@ -226,6 +226,7 @@ int t_index(lua_State* L) {
 
 // t.name = value adds or replaces a column; t.name = nil removes it.
 int t_newindex(lua_State* L) {
+  forbid_reentrant_change(L, "Table");
   Table& t = check<Table>(L, 1);
   if (lua_type(L, 2) != LUA_TSTRING)
     return luaL_error(L, "column names are strings, got %s", luaL_typename(L, 2));
