@@ -197,8 +197,8 @@ void register_type(lua_State* L, const luaL_Reg* methods, const luaL_Reg* metame
   lua_pop(L, 1);
 
   luaL_newmetatable(L, freed_name<T>());
-  const luaL_Reg freed[] = {{"__index", freed_access}, {"__newindex", freed_access},
-                            {"__tostring", freed_tostring}, {"__close", freed_close},
+  const luaL_Reg freed[] = {{"__index", freed_access}, {"__newindex", freed_access}, {"__len", freed_access},
+                            {"__call", freed_access},   {"__tostring", freed_tostring}, {"__close", freed_close},
                             {nullptr, nullptr}};
   set_bindings(L, freed);
   lua_pushstring(L, freed_name<T>());
@@ -210,7 +210,10 @@ void register_type(lua_State* L, const luaL_Reg* methods, const luaL_Reg* metame
 // value at index 1; pushes the method and returns true, or pushes nothing.
 inline bool push_method(lua_State* L, int k) {
   if (!lua_getmetatable(L, 1)) return false;
-  lua_getfield(L, -1, "__methods");
+  if (lua_getfield(L, -1, "__methods") != LUA_TTABLE) {  // not a neurolua object (an __index called directly)
+    lua_pop(L, 2);
+    return false;
+  }
   lua_pushvalue(L, k);
   if (lua_rawget(L, -2) != LUA_TNIL) {
     lua_replace(L, -3);
