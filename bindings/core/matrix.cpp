@@ -471,9 +471,9 @@ int binary(lua_State* L, nl::ArithOp op) {
   const Matrix* a = test<Matrix>(L, 1);
   const Matrix* b = test<Matrix>(L, 2);
   if (!a && !lua_isnumber(L, 1))
-    luaL_argerror(L, 1, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 1)));
+    luaL_typeerror(L, 1, "neurolua.Matrix or number");
   if (!b && !lua_isnumber(L, 2))
-    luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 2)));
+    luaL_typeerror(L, 2, "neurolua.Matrix or number");
   if (a && b && !nl::broadcastable(*a, *b))
     return luaL_error(L, "matrix dimensions %dx%d and %dx%d do not agree for '%s'", (int)a->rows(), (int)a->cols(),
                       (int)b->rows(), (int)b->cols(), op_symbol(op));

@@ -460,9 +460,9 @@ int arith(lua_State* L, nl::ArithOp op) {
   const Volume* a = test<Volume>(L, 1);
   const Volume* b = test<Volume>(L, 2);
   if (!a && !lua_isnumber(L, 1))
-    luaL_argerror(L, 1, lua_pushfstring(L, "neurolua.Volume or number expected, got %s", luaL_typename(L, 1)));
+    luaL_typeerror(L, 1, "neurolua.Volume or number");
   if (!b && !lua_isnumber(L, 2))
-    luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Volume or number expected, got %s", luaL_typename(L, 2)));
+    luaL_typeerror(L, 2, "neurolua.Volume or number");
   const double sa = a ? 0.0 : lua_tonumber(L, 1), sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<Volume>(L, [&] {
     if (a && b) return nl::combine(*a, *b, op);
