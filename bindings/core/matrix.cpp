@@ -474,6 +474,7 @@ int binary(lua_State* L, nl::ArithOp op) {
     luaL_typeerror(L, 1, "neurolua.Matrix or number");
   if (!b && !lua_isnumber(L, 2))
     luaL_typeerror(L, 2, "neurolua.Matrix or number");
+  if (!a && !b) luaL_typeerror(L, 1, "neurolua.Matrix");  // the metamethod called directly with two numbers
   if (a && b && !nl::broadcastable(*a, *b))
     return luaL_error(L, "matrix dimensions %dx%d and %dx%d do not agree for '%s'", (int)a->rows(), (int)a->cols(),
                       (int)b->rows(), (int)b->cols(), op_symbol(op));

@@ -463,6 +463,7 @@ int arith(lua_State* L, nl::ArithOp op) {
     luaL_typeerror(L, 1, "neurolua.Volume or number");
   if (!b && !lua_isnumber(L, 2))
     luaL_typeerror(L, 2, "neurolua.Volume or number");
+  if (!a && !b) luaL_typeerror(L, 1, "neurolua.Volume");  // the metamethod called directly with two numbers
   const double sa = a ? 0.0 : lua_tonumber(L, 1), sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<Volume>(L, [&] {
     if (a && b) return nl::combine(*a, *b, op);

@@ -540,6 +540,7 @@ int arith(lua_State* L, nl::ArithOp op) {
   for (int i = 1; i <= 2; ++i)
     if (!test<const Column>(L, i) && lua_type(L, i) != LUA_TNUMBER)
       return luaL_error(L, "arithmetic on a Column needs a number or a number Column, got %s", luaL_typename(L, i));
+  if (!a && !b) return luaL_error(L, "arithmetic on a Column needs a Column");  // the metamethod called with two numbers
   const double sa = a ? 0.0 : lua_tonumber(L, 1);
   const double sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<const Column>(L, [&] {
