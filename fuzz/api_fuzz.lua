@@ -124,6 +124,15 @@ local function any_object()
   if R(8) == 1 then pool[R(#pool)] = fresh() or o end  -- replenish
   return o
 end
+-- An object of the named type from the pool (freed ones included), or any object.
+local function object_of(name)
+  for _ = 1, 20 do
+    local o = pool[R(#pool)]
+    local mt = getmetatable(o)
+    if type(mt) == "table" and mt.__name == name then return o end
+  end
+  return any_object()
+end
 
 local gcs = {}  -- type name -> the real __gc (from the registry, as a script outside the sandbox can)
 for k, v in pairs(debug.getregistry()) do
@@ -207,7 +216,7 @@ end
 
 -- ---------------------------------------------------------------- what to call
 
-local targets = {}  -- { name, fn }
+local targets = {}  -- { name, fn, type name of self or nil }
 local seen = {}
 local function walk(t, prefix, d)
   if seen[t] or d > 4 then return end
@@ -227,9 +236,9 @@ for _, make in ipairs(makers) do
   local mt = ok and getmetatable(o)
   if type(mt) == "table" and mt.__name and not types[mt.__name] then
     types[mt.__name] = true
-    for k, f in pairs(mt.__methods or {}) do targets[#targets + 1] = { mt.__name .. ":" .. k, f } end
+    for k, f in pairs(mt.__methods or {}) do targets[#targets + 1] = { mt.__name .. ":" .. k, f, mt.__name } end
     for k, f in pairs(mt) do
-      if type(f) == "function" then targets[#targets + 1] = { mt.__name .. "." .. k, f } end
+      if type(f) == "function" then targets[#targets + 1] = { mt.__name .. "." .. k, f, mt.__name } end
     end
   end
 end
@@ -259,7 +268,8 @@ while os.clock() - start < seconds do
   if R(20) == 1 then free_one() end
   local target = targets[R(#targets)]
   local args, n = {}, R(0, 5)
-  if R(3) > 1 then args[1] = any_object() end  -- methods: often a self of some type
+  if target[3] and R(5) > 1 then args[1] = object_of(target[3])  -- methods: mostly a self of their type
+  elseif R(3) == 1 then args[1] = any_object() end
   for i = (args[1] ~= nil and 2 or 1), n do args[i] = value() end
   if verbose then io.stderr:write(target[1], "\n") end
   local ok = pcall(target[2], table.unpack(args, 1, n))
@@ -275,4 +285,5 @@ local called = 0
 for _ in pairs(per) do called = called + 1 end
 io.stderr:write(("api_fuzz: %d calls (%d raised a Lua error) of %d of %d functions in %.1f s: no crash\n"):format(
   calls, failures, called, #targets, os.clock() - start))
--- The scratch folder (files the calls wrote) is left to the caller's temporary space.
+for _, f in ipairs{ "lab.nii", "lab.nii.txt", "t.csv" } do os.remove(path(f)) end
+os.remove(dir)

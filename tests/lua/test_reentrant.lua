@@ -288,4 +288,14 @@ T.test("a progress line's __gc twice, then a step, raises", function()
   T.raises(function() gc("not a line") end, "nl.progress_line expected")
 end)
 
+T.test("found by the API fuzzer: metamethods called directly with odd values", function()
+  -- Two numbers: the arithmetic bodies dereferenced a null Matrix/Volume/Column.
+  T.raises(function() return getmetatable(makers.Matrix()).__add(1, 2) end, "neurolua.Matrix expected")
+  T.raises(function() return getmetatable(makers.Matrix()).__div(1, 2) end, "neurolua.Matrix expected")
+  T.raises(function() return getmetatable(makers.Volume()).__sub(1, 2) end, "neurolua.Volume expected")
+  T.raises(function() return getmetatable(makers.Column()).__mul(1, 2) end, "needs a Column")
+  -- An __index of a methods-only type called on a value whose metatable has no __methods.
+  T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
+end)
+
 T.done()
