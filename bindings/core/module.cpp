@@ -169,7 +169,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_table(L);
   lua_setfield(L, -2, "table");
   open_volume(L);
-  push_binding(L, memory_budget);  // the same setting, where image users look for it
+  lua_getfield(L, -2, "memory_budget");  // the same function, where image users look for it
   lua_setfield(L, -2, "memory_budget");
   lua_setfield(L, -2, "volume");
   open_atlas(L);

@@ -294,6 +294,13 @@ T.test("found by the API fuzzer: metamethods called directly with odd values", f
   T.raises(function() return getmetatable(makers.Matrix()).__div(1, 2) end, "neurolua.Matrix expected")
   T.raises(function() return getmetatable(makers.Volume()).__sub(1, 2) end, "neurolua.Volume expected")
   T.raises(function() return getmetatable(makers.Column()).__mul(1, 2) end, "needs a Column")
+  -- An empty matrix with a 1 x 1 one read the empty one's first entry (broadcasting).
+  for _, s in ipairs{ { 0, 0 }, { 0, 3 }, { 3, 0 } } do
+    local e = nl.matrix.zeros(s[1], s[2])
+    for _, r in ipairs{ e + nl.matrix.ones(1, 1), nl.matrix.ones(1, 1):cmul(e), e - nl.matrix.ones(1, math.max(s[2], 1)) } do
+      T.eq(r:rows() * r:cols(), 0)
+    end
+  end
   -- An __index of a methods-only type called on a value whose metatable has no __methods.
   T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
 end)
