@@ -301,6 +301,11 @@ T.test("found by the API fuzzer: metamethods called directly with odd values", f
       T.eq(r:rows() * r:cols(), 0)
     end
   end
+  -- Least squares with a matrix without columns or rows crashed in Eigen.
+  for _, s in ipairs{ { 1, 0 }, { 3, 0 }, { 0, 2 } } do
+    local x = nl.matrix.zeros(s[1], s[2]):solve(nl.matrix.ones(s[1], 1))
+    T.eq(x:rows(), s[2])
+  end
   -- An __index of a methods-only type called on a value whose metatable has no __methods.
   T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
 end)

@@ -53,6 +53,9 @@ Matrix solve(const Matrix& A, const Matrix& B) {
                                    std::isfinite(rcond) ? rcond : 0.0));
     return lu.solve(B);
   }
+  // Eigen's decomposition of a matrix with no rows or no columns reads past it; the
+  // least-squares answer is then all zeros.
+  if (A.rows() == 0 || A.cols() == 0) return Matrix::Zero(A.cols(), B.cols());
   return A.completeOrthogonalDecomposition().solve(B);
 }
 
