@@ -621,7 +621,9 @@ int metrics_roc(lua_State* L) {
 
 // nl.ml.pow2(a, b) -> {2^a, 2^(a+1), ..., 2^b}
 int pow2(lua_State* L) {
-  const lua_Integer a = luaL_checkinteger(L, 1);
+  // Exponents beyond +-2000 give 0 or inf anyway; the bound keeps a + 1000 from
+  // overflowing (found by the API fuzzer under UBSan).
+  const lua_Integer a = check_range(L, 1, -2000, 2000, "first exponent");
   const lua_Integer b = check_range(L, 2, a, a + 1000, "last exponent");
   lua_createtable(L, static_cast<int>(b - a + 1), 0);
   for (lua_Integer e = a; e <= b; ++e) {

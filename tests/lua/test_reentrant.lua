@@ -306,6 +306,9 @@ T.test("found by the API fuzzer: metamethods called directly with odd values", f
     local x = nl.matrix.zeros(s[1], s[2]):solve(nl.matrix.ones(s[1], 1))
     T.eq(x:rows(), s[2])
   end
+  -- nl.ml.pow2(maxinteger, ...) overflowed a + 1000 (UBSan).
+  T.raises(function() return nl.ml.pow2(math.maxinteger, 1) end, "first exponent")
+  T.eq(#nl.ml.pow2(-6, 4), 11)
   -- An __index of a methods-only type called on a value whose metatable has no __methods.
   T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
 end)
