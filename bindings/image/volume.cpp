@@ -439,8 +439,10 @@ int v_smooth(lua_State* L) {
     if (!lua_isnumber(L, src)) luaL_argerror(L, 2, "fwhm must be a number or a list of 3 numbers (mm)");
     fwhm.fill(lua_tonumber(L, src));
   }
+  // The bound (10 m, far beyond any image) keeps the kernel's radius an integer
+  // (1e308 overflowed it; UBSan, found by the API fuzzer).
   for (double f : fwhm)
-    if (!(f >= 0) || !std::isfinite(f)) luaL_argerror(L, 2, "fwhm must be >= 0 mm");
+    if (!(f >= 0) || !(f <= 1e4)) luaL_argerror(L, 2, "fwhm must be between 0 and 10000 mm");
   return push_new<Volume>(L, [&] { return nl::smooth(v, fwhm); });
 }
 

@@ -309,6 +309,8 @@ T.test("found by the API fuzzer: metamethods called directly with odd values", f
   -- nl.ml.pow2(maxinteger, ...) overflowed a + 1000 (UBSan).
   T.raises(function() return nl.ml.pow2(math.maxinteger, 1) end, "first exponent")
   T.eq(#nl.ml.pow2(-6, 4), 11)
+  -- A huge fwhm overflowed the smoothing kernel's radius (UBSan).
+  T.raises(function() return makers.Volume():smooth(1e308) end, "fwhm must be between 0 and 10000 mm")
   -- An __index of a methods-only type called on a value whose metatable has no __methods.
   T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
 end)
