@@ -88,11 +88,11 @@ if ((run_api)); then
   log=$build/fuzz-api.log
   mkdir -p "$build"
   echo "fuzz.sh: api for ${seconds}s, seed $seed (rerun: NEUROLUA_FUZZ_SEED=$seed tools/fuzz.sh $seconds api)" >&2
-  # allocator_may_return_null: a huge allocation is the engine's bad_alloc (a Lua error
+  # Its standard output (what the calls print) is dropped. allocator_may_return_null: a huge allocation is the engine's bad_alloc (a Lua error
   # "not enough memory"), not a sanitizer abort.
   if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
         LSAN_OPTIONS=suppressions=$root/tools/lsan.supp:print_suppressions=0 \
-        timeout $((seconds + 120)) "$asan/neurolua" "$root/fuzz/api_fuzz.lua" "$seed" "$seconds" 2>"$log") \
+        timeout $((seconds + 120)) "$asan/neurolua" "$root/fuzz/api_fuzz.lua" "$seed" "$seconds" >/dev/null 2>"$log") \
      || grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log"; then
     echo "fuzz.sh: api FAILED (seed $seed); the report:" >&2
     tail -n 60 "$log" >&2
