@@ -180,7 +180,9 @@ int a_summarize(lua_State* L) {
       codes[as_option(L, 3, "stat", [&] { return opt_choice(L, 3, "stat", {"mean", "sum", "median", "volume_ml"}, 0); })];
   return push_new<Table>(L, [&] {
     std::vector<const Volume*> vols(static_cast<std::size_t>(n));
-    for (int k = 0; k < n; ++k) vols[static_cast<std::size_t>(k)] = volume_at(L, 2, k);
+    for (int k = 0; k < n; ++k)
+      if (!(vols[static_cast<std::size_t>(k)] = volume_at(L, 2, k)))
+        throw ArgError(2, "the list of volumes changed while it was being read");
     nl::Summary s = nl::summarize(a, vols, stat);
     print_notices(s.notices);
     return std::move(s.table);
@@ -327,7 +329,7 @@ const luaL_Reg metamethods[] = {
 int open_atlas(lua_State* L) {
   register_type<Atlas>(L, methods, metamethods);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

@@ -174,6 +174,10 @@ int not_fitted(lua_State* L, const char* what, const char* field) {
 
 int methods_only_index(lua_State* L) {
   if (push_method(L, 2)) return 1;
+  // An object freed while a binding ran gets the freed metatable when that binding ends,
+  // which may be at the entry of this very call.
+  if (luaL_getmetafield(L, 1, "__name") == LUA_TSTRING && std::strncmp(lua_tostring(L, -1), "freed ", 6) == 0)
+    return freed_access(L);
   return no_field(L, 1, 2);
 }
 
@@ -247,7 +251,7 @@ void register_record(lua_State* L, const char* name, std::initializer_list<const
   lua_setfield(L, -2, "__index");
   lua_newtable(L);
   lua_setfield(L, -2, "__methods");
-  lua_pushcfunction(L, tostring);
+  push_binding(L, tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 }

@@ -60,12 +60,17 @@ lua_Integer validate_indices(lua_State* L, int idx, Index limit, const char* wha
   return last - first + 1;
 }
 
-void read_indices(lua_State* L, int idx, std::vector<Index>& out) {
+// The list is checked again as it is read: Lua code (a __gc finalizer run by the
+// allocation between the passes) may have changed it; that throws ArgError.
+void read_indices(lua_State* L, int idx, std::vector<Index>& out, Index limit) {
   if (lua_type(L, idx) == LUA_TTABLE) {
     for (std::size_t k = 0; k < out.size(); ++k) {
       lua_rawgeti(L, idx, static_cast<lua_Integer>(k + 1));
-      out[k] = static_cast<Index>(lua_tointeger(L, -1) - 1);
+      int isint = 0;
+      const lua_Integer v = lua_tointegerx(L, -1, &isint);
       lua_pop(L, 1);
+      if (!isint || v < 1 || v > limit) throw ArgError(idx, "the index list changed while it was being read");
+      out[k] = static_cast<Index>(v - 1);
     }
     return;
   }
@@ -101,7 +106,7 @@ int construct(lua_State* L) {
     Matrix& m = **slot;
     for (lua_Integer k = 0; k < n; ++k) {
       lua_rawgeti(L, 1, k + 1);
-      m(static_cast<Index>(k / c), static_cast<Index>(k % c)) = lua_tonumber(L, -1);
+      m(static_cast<Index>(k / c), static_cast<Index>(k % c)) = lua_tonumber(L, -1);  // 0 if it changed
       lua_pop(L, 1);
     }
     return 1;
@@ -131,7 +136,8 @@ int construct(lua_State* L) {
   });
   Matrix& m = **slot;
   for (lua_Integer i = 1; i <= n; ++i) {
-    lua_rawgeti(L, 1, i);
+    // A __gc finalizer run by the allocation above may have changed the rows.
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE) return luaL_error(L, "nl.matrix: the rows changed while being read");
     for (lua_Integer j = 1; j <= cols; ++j) {
       lua_rawgeti(L, -1, j);
       m(static_cast<Index>(i - 1), static_cast<Index>(j - 1)) = lua_tonumber(L, -1);
@@ -215,7 +221,9 @@ int concat(lua_State* L) {
   const int count = validate_matrices(L, 1);
   return push_new<Matrix>(L, [&] {
     std::vector<const Matrix*> ptrs(static_cast<std::size_t>(count));
-    for (int k = 0; k < count; ++k) ptrs[static_cast<std::size_t>(k)] = matrix_at(L, 1, k);
+    for (int k = 0; k < count; ++k)
+      if (!(ptrs[static_cast<std::size_t>(k)] = matrix_at(L, 1, k)))
+        throw ArgError(1, "the list of matrices changed while it was being read");
     if (ptrs.empty()) return Matrix(0, 0);
     Index rows = 0, cols = 0;
     for (std::size_t k = 0; k < ptrs.size(); ++k) {
@@ -276,6 +284,7 @@ int m_get(lua_State* L) {
 }
 
 int m_set(lua_State* L) {
+  forbid_reentrant_change(L, "Matrix");
   Matrix& m = check<Matrix>(L, 1);
   const Index i = check_row(L, 2, m), j = check_col(L, 3, m);
   m(i, j) = luaL_checknumber(L, 4);
@@ -327,7 +336,7 @@ int m_rows_at(lua_State* L) {
   const lua_Integer n = validate_indices(L, 2, m.rows(), "row index");
   return push_new<Matrix>(L, [&] {
     std::vector<Index> idx(static_cast<std::size_t>(n));
-    read_indices(L, 2, idx);
+    read_indices(L, 2, idx, m.rows());
     return Matrix(m(idx, Eigen::all));
   });
 }
@@ -337,7 +346,7 @@ int m_cols_at(lua_State* L) {
   const lua_Integer n = validate_indices(L, 2, m.cols(), "column index");
   return push_new<Matrix>(L, [&] {
     std::vector<Index> idx(static_cast<std::size_t>(n));
-    read_indices(L, 2, idx);
+    read_indices(L, 2, idx, m.cols());
     return Matrix(m(Eigen::all, idx));
   });
 }
@@ -465,9 +474,10 @@ int binary(lua_State* L, nl::ArithOp op) {
   const Matrix* a = test<Matrix>(L, 1);
   const Matrix* b = test<Matrix>(L, 2);
   if (!a && !lua_isnumber(L, 1))
-    luaL_argerror(L, 1, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 1)));
+    luaL_typeerror(L, 1, "neurolua.Matrix or number");
   if (!b && !lua_isnumber(L, 2))
-    luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Matrix or number expected, got %s", luaL_typename(L, 2)));
+    luaL_typeerror(L, 2, "neurolua.Matrix or number");
+  if (!a && !b) luaL_typeerror(L, 1, "neurolua.Matrix");  // the metamethod called directly with two numbers
   if (a && b && !nl::broadcastable(*a, *b))
     return luaL_error(L, "matrix dimensions %dx%d and %dx%d do not agree for '%s'", (int)a->rows(), (int)a->cols(),
                       (int)b->rows(), (int)b->cols(), op_symbol(op));
@@ -604,9 +614,9 @@ const luaL_Reg metamethods[] = {
 int open_matrix(lua_State* L) {
   register_type<Matrix>(L, methods, metamethods);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   lua_newtable(L);  // its metatable: __call = construct
-  lua_pushcfunction(L, construct);
+  push_binding(L, construct);
   lua_setfield(L, -2, "__call");
   lua_pushstring(L, "nl.matrix");
   lua_setfield(L, -2, "__name");

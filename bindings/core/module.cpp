@@ -152,6 +152,7 @@ const luaL_Reg functions[] = {
 
 extern "C" int luaopen_neurolua(lua_State* L) {
   using namespace nl::bind;
+  open_lifetime(L);  // before any function is registered (core/lifetime.hpp)
   // Install the embedded-module searcher right after package.preload's.
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "searchers");
@@ -160,7 +161,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
     lua_rawgeti(L, -1, i);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_pushcfunction(L, search_embedded);
+  push_binding(L, search_embedded);
   lua_rawseti(L, -2, 2);
   lua_pop(L, 2);
 
@@ -168,7 +169,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   // a bad NEUROLUA_THREADS, read before any sink existed (shown once per process)
   if (const std::string w = nl::take_threads_env_warning(); !w.empty()) nl::warn(w);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   lua_pushstring(L, NL_VERSION);
   lua_setfield(L, -2, "version");
   open_matrix(L);
@@ -176,7 +177,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_table(L);
   lua_setfield(L, -2, "table");
   open_volume(L);
-  lua_pushcfunction(L, memory_budget);  // the same setting, where image users look for it
+  lua_getfield(L, -2, "memory_budget");  // the same function, where image users look for it
   lua_setfield(L, -2, "memory_budget");
   lua_setfield(L, -2, "volume");
   open_atlas(L);

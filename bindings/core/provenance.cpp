@@ -112,8 +112,8 @@ int host(lua_State* L) {
 // npm installed in the source tree's viewer/ (its path is fixed at build time).
 int niivue(lua_State* L) {
   const char* env = std::getenv("NEUROLUA_NIIVUE");
-  const std::string path = env && *env ? env : NL_NIIVUE_BUNDLE;
-  return protect(L, [&] {
+  return protect(L, [&] {  // path inside: no std::string may be alive when protect raises
+    const std::string path = env && *env ? env : NL_NIIVUE_BUNDLE;
     const std::string js = nl::read_installed_file(
         path, "the NiiVue bundle",
         "run tools/bootstrap.sh (it installs NiiVue with `npm ci` in viewer/), or set NEUROLUA_NIIVUE to a "
@@ -127,8 +127,8 @@ int niivue(lua_State* L) {
 // template() -> the bytes of the viewers' "template" background (MRIcron's ch2better
 // resampled to 2 mm at build time) and its path.
 int template_background(lua_State* L) {
-  const std::string path = NL_REPORT_TEMPLATE;
-  return protect(L, [&] {
+  return protect(L, [&] {  // path inside: no std::string may be alive when protect raises
+    const std::string path = NL_REPORT_TEMPLATE;
     const std::string data = nl::read_installed_file(
         path.empty() ? std::string("(not built)") : path, "the template background",
         "it is made at build time from /usr/share/mricron/templates/ch2better.nii.gz (Debian's mricron-data, "
@@ -148,13 +148,14 @@ const luaL_Reg report_functions[] = {
 
 // Adds inputs, commit and _report to the nl table on top of the stack.
 void open_provenance(lua_State* L) {
-  lua_pushcfunction(L, inputs);
+  push_binding(L, inputs);
   lua_setfield(L, -2, "inputs");
-  lua_pushcfunction(L, file_sha256);
+  push_binding(L, file_sha256);
   lua_setfield(L, -2, "file_sha256");
   lua_pushstring(L, nl::build_commit());
   lua_setfield(L, -2, "commit");
-  luaL_newlib(L, report_functions);
+  lua_newtable(L);
+  set_bindings(L, report_functions);
   lua_setfield(L, -2, "_report");
 }
 

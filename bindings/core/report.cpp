@@ -187,17 +187,23 @@ namespace {
 struct LuaLine {
   nl::Progress report;
   std::int64_t done = 0, total = 0;
+  bool ended = false;  // by __gc: a second call (through the registry) does nothing
 };
 constexpr const char* kLuaLine = "nl.progress_line";
 
 int line_gc(lua_State* L) {
-  static_cast<LuaLine*>(lua_touserdata(L, 1))->~LuaLine();
+  auto* line = static_cast<LuaLine*>(luaL_checkudata(L, 1, kLuaLine));
+  if (line->ended) return 0;
+  line->ended = true;
+  line->report = nullptr;  // ends the line
   return 0;
 }
 
 // step([done]): one more unit done, or `done` units in all.
 int line_step(lua_State* L) {
-  auto* line = static_cast<LuaLine*>(lua_touserdata(L, lua_upvalueindex(1)));
+  // The upvalue is checked: debug.setupvalue could have replaced it.
+  auto* line = static_cast<LuaLine*>(luaL_testudata(L, lua_upvalueindex(1), kLuaLine));
+  if (!line || line->ended) return luaL_error(L, "this progress line has ended");
   const lua_Integer done = luaL_optinteger(L, 1, line->done + 1);
   luaL_argcheck(L, done >= 0 && done <= line->total, 1, "the count must be between 0 and the total");
   line->done = done;
@@ -219,6 +225,8 @@ int l_progress_line(lua_State* L) {
   if (luaL_newmetatable(L, kLuaLine)) {
     lua_pushcfunction(L, line_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pushstring(L, kLuaLine);
+    lua_setfield(L, -2, "__metatable");
   }
   lua_setmetatable(L, -2);
   return protect(L, [&] {

@@ -11,6 +11,7 @@
 // option tables (on the stack) while the engine uses them.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -327,7 +328,9 @@ int mask_means(lua_State* L) {
   const int n = check_volume_list(L, 2, "masks");
   return push_new<Matrix>(L, [&] {
     std::vector<const Volume*> masks(static_cast<std::size_t>(n));
-    for (int k = 0; k < n; ++k) masks[static_cast<std::size_t>(k)] = volume_at(L, 2, k);
+    for (int k = 0; k < n; ++k)
+      if (!(masks[static_cast<std::size_t>(k)] = volume_at(L, 2, k)))
+        throw ArgError(2, "the list of masks changed while it was being read");
     return nl::fc::mask_means(v, masks);
   });
 }
@@ -388,7 +391,7 @@ int netmats(lua_State* L) {
       auto& list = runs[static_cast<std::size_t>(s - 1)];
       if (const Matrix* m = test<Matrix>(L, -1)) {
         list.push_back(m);
-      } else {
+      } else if (lua_type(L, -1) == LUA_TTABLE) {
         for (lua_Integer r = 1; r <= static_cast<lua_Integer>(lua_rawlen(L, -1)); ++r) {
           lua_rawgeti(L, -1, r);
           list.push_back(test<Matrix>(L, -1));
@@ -396,6 +399,10 @@ int netmats(lua_State* L) {
         }
       }
       lua_pop(L, 1);
+      // Lua code run by the options (an __index) may have changed the list since it
+      // was checked above.
+      if (list.empty() || std::find(list.begin(), list.end(), nullptr) != list.end())
+        throw ArgError(1, fmt::format("subject {} changed while the list was being read", s));
     }
     return nl::fc::netmats(runs, o, progress_reporter("netmats", " runs"));
   });
@@ -531,7 +538,7 @@ int open_fc(lua_State* L) {
                    "max_rotation", "exclude", "n_scrubbed", "fd_threshold"},
                   info_tostring);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   lua_pushnumber(L, nl::fc::kMaxAbsR);
   lua_setfield(L, -2, "max_abs_r");
   return 1;

@@ -300,6 +300,7 @@ int v_get(lua_State* L) {
 
 // v:set(i, j, k, value) or v:set(i, j, k, t, value) -> v
 int v_set(lua_State* L) {
+  forbid_reentrant_change(L, "Volume");
   Volume& v = check<Volume>(L, 1);
   const bool with_t = lua_gettop(L) >= 6;
   const std::size_t off = check_voxel(L, 2, v, with_t);
@@ -438,8 +439,10 @@ int v_smooth(lua_State* L) {
     if (!lua_isnumber(L, src)) luaL_argerror(L, 2, "fwhm must be a number or a list of 3 numbers (mm)");
     fwhm.fill(lua_tonumber(L, src));
   }
+  // The bound (10 m, far beyond any image) keeps the kernel's radius an integer
+  // (1e308 overflowed it; UBSan, found by the API fuzzer).
   for (double f : fwhm)
-    if (!(f >= 0) || !std::isfinite(f)) luaL_argerror(L, 2, "fwhm must be >= 0 mm");
+    if (!(f >= 0) || !(f <= 1e4)) luaL_argerror(L, 2, "fwhm must be between 0 and 10000 mm");
   return push_new<Volume>(L, [&] { return nl::smooth(v, fwhm); });
 }
 
@@ -459,9 +462,10 @@ int arith(lua_State* L, nl::ArithOp op) {
   const Volume* a = test<Volume>(L, 1);
   const Volume* b = test<Volume>(L, 2);
   if (!a && !lua_isnumber(L, 1))
-    luaL_argerror(L, 1, lua_pushfstring(L, "neurolua.Volume or number expected, got %s", luaL_typename(L, 1)));
+    luaL_typeerror(L, 1, "neurolua.Volume or number");
   if (!b && !lua_isnumber(L, 2))
-    luaL_argerror(L, 2, lua_pushfstring(L, "neurolua.Volume or number expected, got %s", luaL_typename(L, 2)));
+    luaL_typeerror(L, 2, "neurolua.Volume or number");
+  if (!a && !b) luaL_typeerror(L, 1, "neurolua.Volume");  // the metamethod called directly with two numbers
   const double sa = a ? 0.0 : lua_tonumber(L, 1), sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<Volume>(L, [&] {
     if (a && b) return nl::combine(*a, *b, op);
@@ -590,7 +594,7 @@ int open_volume(lua_State* L) {
                   header_tostring);
   register_record(L, kStats, {"n", "nonzero", "nan", "min", "max", "mean", "std", "sum"}, stats_tostring);
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

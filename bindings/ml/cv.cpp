@@ -79,7 +79,7 @@ void opt_pair(lua_State* L, int idx, const char* key, int& folds, int& repeats) 
 // Validates option `folds` (a list of repeats, each a list of 1-based fold numbers
 // per subject); returns the number of repeats (0 when absent).
 int validate_user_folds(lua_State* L, int idx, lua_Integer n, int k) {
-  if (lua_getfield(L, idx, "folds") == LUA_TNIL) {
+  if (raw_field(L, idx, "folds") == LUA_TNIL) {
     lua_pop(L, 1);
     return 0;
   }
@@ -125,24 +125,36 @@ int validate_user_folds(lua_State* L, int idx, lua_Integer n, int k) {
   return static_cast<int>(reps);
 }
 
-void read_user_folds(lua_State* L, int idx, std::vector<std::vector<int>>& out) {
-  lua_getfield(L, idx, "folds");
+// Inside protect(): raw reads, each value checked again (Lua code run since
+// validate_user_folds, an option's __index or a finalizer, may have changed the list).
+void read_user_folds(lua_State* L, int idx, int k, std::vector<std::vector<int>>& out) {
+  const auto changed = [&] { return ArgError(idx, "option 'folds' changed while it was being read"); };
+  raw_field(L, idx, "folds");
   if (const nl::Table* t = test<nl::Table>(L, -1)) {
     std::size_t r = 0;
     for (const auto& c : t->columns()) {
       if (c->name() == "subject") continue;
-      for (std::size_t i = 0; i < out[r].size(); ++i) out[r][i] = static_cast<int>(c->number(i)) - 1;
+      if (r >= out.size() || c->size() < out[r].size() || c->type() != nl::ColumnType::Number) throw changed();
+      for (std::size_t i = 0; i < out[r].size(); ++i) {
+        const double v = c->is_missing(i) ? -1 : c->number(i);
+        if (!(v >= 1 && v <= k)) throw changed();
+        out[r][i] = static_cast<int>(v) - 1;
+      }
       ++r;
     }
     lua_pop(L, 1);
+    if (r != out.size()) throw changed();
     return;
   }
+  if (!lua_istable(L, -1)) throw changed();
   for (std::size_t r = 0; r < out.size(); ++r) {
-    lua_rawgeti(L, -1, static_cast<lua_Integer>(r + 1));
+    if (lua_rawgeti(L, -1, static_cast<lua_Integer>(r + 1)) != LUA_TTABLE) throw changed();
     for (std::size_t i = 0; i < out[r].size(); ++i) {
       lua_rawgeti(L, -1, static_cast<lua_Integer>(i + 1));
-      out[r][i] = static_cast<int>(lua_tointeger(L, -1)) - 1;
+      const lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
       lua_pop(L, 1);
+      if (v < 1 || v > k) throw changed();
+      out[r][i] = static_cast<int>(v) - 1;
     }
     lua_pop(L, 1);
   }
@@ -241,7 +253,7 @@ int nested(lua_State* L) {
     read_labels(L, 3, y, lo, &classes);
     if (user_reps > 0) {
       o.outer_assignment.assign(static_cast<std::size_t>(user_reps), std::vector<int>(static_cast<std::size_t>(n)));
-      read_user_folds(L, 4, o.outer_assignment);
+      read_user_folds(L, 4, o.outer_folds, o.outer_assignment);
       o.outer_repeats = user_reps;
     }
     auto cv = std::make_shared<CvObject>();
@@ -852,9 +864,9 @@ int open_cv(lua_State* L) {
   register_record(L, kBaseModel, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"},
                   base_model_tostring);
   lua_newtable(L);
-  lua_pushcfunction(L, nested);
+  push_binding(L, nested);
   lua_setfield(L, -2, "nested");
-  lua_pushcfunction(L, load);
+  push_binding(L, load);
   lua_setfield(L, -2, "load");
   return 1;
 }

@@ -192,6 +192,7 @@ int new_svc(lua_State* L) {
 
 // svc:fit(X, y [, {positive = label}]) -> svc
 int svc_fit(lua_State* L) {
+  forbid_reentrant_change(L, "SVC");
   SvcObject& s = check<SvcObject>(L, 1);
   check_options(L, 4, "fit", {"positive"});
   lua_settop(L, 4);
@@ -422,6 +423,7 @@ lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const 
 
 // pipe:fit(X, y [, {covariates = Table, validation = {X =, y =, covariates =}, positive = label}]) -> pipe
 int pipe_fit(lua_State* L) {
+  forbid_reentrant_change(L, "Pipeline");
   PipelineObject& p = check<PipelineObject>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
   const nl::Table* cov = nullptr;
@@ -619,7 +621,9 @@ int metrics_roc(lua_State* L) {
 
 // nl.ml.pow2(a, b) -> {2^a, 2^(a+1), ..., 2^b}
 int pow2(lua_State* L) {
-  const lua_Integer a = luaL_checkinteger(L, 1);
+  // Exponents beyond +-2000 give 0 or inf anyway; the bound keeps a + 1000 from
+  // overflowing (found by the API fuzzer under UBSan).
+  const lua_Integer a = check_range(L, 1, -2000, 2000, "first exponent");
   const lua_Integer b = check_range(L, 2, a, a + 1000, "last exponent");
   lua_createtable(L, static_cast<int>(b - a + 1), 0);
   for (lua_Integer e = a; e <= b; ++e) {
@@ -669,15 +673,15 @@ void open_ml_models(lua_State* L) {
       {"svc", new_svc}, {"forward_select", new_select}, {"pipeline", new_pipeline},
       {"pow2", pow2}, {nullptr, nullptr},
   };
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   // nl.ml.metrics: callable, with auc and roc.
   lua_newtable(L);
-  lua_pushcfunction(L, metrics_auc);
+  push_binding(L, metrics_auc);
   lua_setfield(L, -2, "auc");
-  lua_pushcfunction(L, metrics_roc);
+  push_binding(L, metrics_roc);
   lua_setfield(L, -2, "roc");
   lua_newtable(L);
-  lua_pushcfunction(L, metrics_call);
+  push_binding(L, metrics_call);
   lua_setfield(L, -2, "__call");
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "metrics");

@@ -145,6 +145,7 @@ int new_robpca(lua_State* L) {
 
 // t:fit(X [, {covariates = Table}]) -> t
 int t_fit(lua_State* L) {
+  forbid_reentrant_change(L, "Transform");
   Transform& t = check<Transform>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
   const nl::Table* cov = opt_covariates(L, 3, "fit");
@@ -169,6 +170,7 @@ int t_transform(lua_State* L) {
 
 // t:fit_transform(X [, opts]) -> Matrix
 int t_fit_transform(lua_State* L) {
+  forbid_reentrant_change(L, "Transform");
   Transform& t = check<Transform>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
   const nl::Table* cov = opt_covariates(L, 3, "fit_transform");
@@ -309,7 +311,7 @@ void open_ml_transforms(lua_State* L) {
       {"robpca", new_robpca},
       {nullptr, nullptr},
   };
-  luaL_setfuncs(L, constructors, 0);
+  set_bindings(L, constructors);
 }
 
 }  // namespace nl::bind

@@ -895,7 +895,7 @@ const luaL_Reg functions[] = {
 
 int open_plot(lua_State* L) {
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

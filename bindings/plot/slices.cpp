@@ -87,7 +87,7 @@ bool opt_present_number(lua_State* L, const Args& a, const char* key, double* ou
   return true;
 }
 
-// A string field, or nullptr. The string stays alive in the options table.
+// A string field, or nullptr. The string is kept alive for the rest of the call.
 const char* opt_string(lua_State* L, const Args& a, const char* key) {
   const int t = field(L, a, key);
   const char* s = nullptr;
@@ -95,6 +95,7 @@ const char* opt_string(lua_State* L, const Args& a, const char* key) {
     s = lua_tostring(L, -1);
   else if (t != LUA_TNIL)
     bad_option(L, a, key, "a string");
+  keep_alive(L, -1);
   lua_pop(L, 1);
   return s;
 }
@@ -352,7 +353,7 @@ int atlas_plot(lua_State* L) {
 
 // Adds brain to the nl.plot table on the top of the stack.
 void open_plot_slices(lua_State* L) {
-  lua_pushcfunction(L, brain);
+  push_binding(L, brain);
   lua_setfield(L, -2, "brain");
 }
 

@@ -36,6 +36,7 @@ const char* opt_dir(lua_State* L) {
   if (lua_getfield(L, kOpts, "dir") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     luaL_argerror(L, kOpts, "option 'dir' (the output directory, a non-empty string) is required");
   const char* dir = lua_tostring(L, -1);
+  keep_alive(L, -1);  // for the rest of the call, whatever happens to the options
   lua_pop(L, 1);
   return dir;
 }
@@ -48,7 +49,7 @@ std::uint64_t opt_seed(lua_State* L, std::uint64_t def) {
 // Checks option `planted` = {responders = {names}, nonresponders = {names}}; returns
 // true when given. Names are read later by read_names.
 bool check_planted(lua_State* L) {
-  if (lua_getfield(L, kOpts, "planted") == LUA_TNIL) {
+  if (raw_field(L, kOpts, "planted") == LUA_TNIL) {
     lua_pop(L, 1);
     return false;
   }
@@ -61,7 +62,7 @@ bool check_planted(lua_State* L) {
   });
   lua_Integer total = 0;
   for (const char* key : {"responders", "nonresponders"}) {
-    if (lua_getfield(L, t, key) != LUA_TNIL) {
+    if (raw_field(L, t, key) != LUA_TNIL) {
       if (!lua_istable(L, -1))
         luaL_argerror(L, kOpts, lua_pushfstring(L, "planted.%s must be a list of region names", key));
       const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
@@ -82,13 +83,17 @@ bool check_planted(lua_State* L) {
 // planted.<key> as strings; raw accessors only (runs inside protect).
 std::vector<std::string> read_names(lua_State* L, const char* key) {
   std::vector<std::string> out;
-  lua_getfield(L, kOpts, "planted");
-  if (lua_getfield(L, -1, key) == LUA_TTABLE) {
+  raw_field(L, kOpts, "planted");
+  if (raw_field(L, -1, key) == LUA_TTABLE) {
     const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
     for (lua_Integer i = 1; i <= n; ++i) {
-      lua_rawgeti(L, -1, i);
-      out.emplace_back(lua_tostring(L, -1));
+      const bool ok = lua_rawgeti(L, -1, i) == LUA_TSTRING;
+      if (ok) out.emplace_back(lua_tostring(L, -1));
       lua_pop(L, 1);
+      if (!ok) {
+        lua_pop(L, 2);
+        throw ArgError(kOpts, "option 'planted' changed while it was being read");
+      }
     }
   }
   lua_pop(L, 2);
@@ -127,15 +132,19 @@ void print_notices(const std::vector<std::string>& notices) {
   std::fflush(stderr);
 }
 
-// The atlas option: a neurolua.Atlas (returned through `object`), or a name / path.
-const char* opt_atlas(lua_State* L, bool& object) {
+// The atlas option: a neurolua.Atlas (its userdata returned through `object`), or a
+// name / path. Both stay alive for the rest of the call (keep_alive), whatever Lua code
+// run later does to the options table.
+const char* opt_atlas(lua_State* L, Box<nl::Atlas>*& object) {
   const char* name = "aal";
+  object = nullptr;
   const int atype = lua_getfield(L, kOpts, "atlas");
-  if (atype == LUA_TSTRING) name = lua_tostring(L, -1);  // kept alive by the options table
-  else if (atype != LUA_TNIL && !test<nl::Atlas>(L, -1))
+  if (atype == LUA_TSTRING) name = lua_tostring(L, -1);
+  else if (atype != LUA_TNIL && !(object = box_at<nl::Atlas>(L, -1)))
     luaL_argerror(L, kOpts, lua_pushfstring(L, "option 'atlas' must be an atlas name, a path or a neurolua.Atlas, got %s",
                                             luaL_typename(L, -1)));
-  object = atype != LUA_TNIL && atype != LUA_TSTRING;
+  if (object) check<nl::Atlas>(L, -1);  // raises if freed
+  keep_alive(L, -1);
   lua_pop(L, 1);
   return name;
 }
@@ -147,13 +156,10 @@ std::shared_ptr<const nl::Atlas> load_named_atlas(const char* name) {
   return loaded;
 }
 
-// The Atlas of the options (inside protect: raw accessors only).
-std::shared_ptr<const nl::Atlas> get_atlas(lua_State* L, bool object, const char* name) {
+// The Atlas of the options (inside protect): the one opt_atlas checked, or the named one.
+std::shared_ptr<const nl::Atlas> get_atlas(Box<nl::Atlas>* object, const char* name) {
   if (!object) return load_named_atlas(name);
-  lua_getfield(L, kOpts, "atlas");
-  std::shared_ptr<const nl::Atlas> a = static_cast<Box<nl::Atlas>*>(lua_touserdata(L, -1))->ptr;
-  lua_pop(L, 1);
-  return a;
+  return object->ptr;  // alive: a box freed during the call keeps its object until it ends
 }
 
 // Replaces the String column `name` of t by its values joined to dir.
@@ -181,7 +187,7 @@ int ketamine(lua_State* L) {
   const double resolution = opt_number(L, kOpts, "resolution", 1.0, 4.0, 3.0);
   const double effect = opt_number(L, kOpts, "effect", 0.0, 10.0, 1.0);
   const bool overwrite = opt_boolean(L, kOpts, "overwrite", false);
-  bool atlas_object = false;
+  Box<nl::Atlas>* atlas_object = nullptr;
   const char* atlas_name = opt_atlas(L, atlas_object);
 
   bool keep[nl::sim::kCohorts];
@@ -196,7 +202,7 @@ int ketamine(lua_State* L) {
     o.seed = seed;
     o.resolution = resolution;
     o.effect = effect;
-    const auto atlas = get_atlas(L, atlas_object, atlas_name);
+    const auto atlas = get_atlas(atlas_object, atlas_name);
     if (planted) {
       o.responder_regions = read_names(L, "responders");
       o.nonresponder_regions = read_names(L, "nonresponders");
@@ -311,14 +317,14 @@ int fmri(lua_State* L) {
     }
   }
   if (bad[0]) luaL_argerror(L, kOpts, bad);
-  bool atlas_object = false;
+  Box<nl::Atlas>* atlas_object = nullptr;
   const char* atlas_name = opt_atlas(L, atlas_object);
 
   auto* participants = new_object<Table>(L);
   auto* sessions = new_object<Table>(L);
   auto* truth = new_object<Table>(L);
   return protect(L, [&] {
-    const auto atlas = get_atlas(L, atlas_object, atlas_name);
+    const auto atlas = get_atlas(atlas_object, atlas_name);
     const nl::sim::FmriCohort cohort = nl::sim::simulate_fmri(atlas, o);
     print_notices(cohort.notices);
     nl::sim::write_fmri(cohort, dir, out);
@@ -361,7 +367,7 @@ const luaL_Reg functions[] = {
 // Pushes the nl.sim module table.
 int open_sim(lua_State* L) {
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   return 1;
 }
 

@@ -102,7 +102,7 @@ Matrix read_covariates(lua_State* L, const MatArg& a, std::vector<std::string>& 
 // that the contrast is first - second. Runs inside protect(); throws ArgError.
 void apply_levels(lua_State* L, int opts, std::vector<int>& codes, std::vector<std::string>& levels) {
   if (lua_isnoneornil(L, opts)) return;
-  if (lua_getfield(L, opts, "levels") == LUA_TNIL) {
+  if (raw_field(L, opts, "levels") == LUA_TNIL) {
     lua_pop(L, 1);
     return;
   }
@@ -253,7 +253,7 @@ std::string contrast_text(const Matrix& C) {
 }
 
 std::string string_field(lua_State* L, int idx, const char* key) {
-  lua_getfield(L, idx, key);
+  raw_field(L, idx, key);
   std::string v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
   lua_pop(L, 1);
   return v;
@@ -666,7 +666,7 @@ int glm(lua_State* L) {
 
 // Entry j of the vector Matrix in field key of the table at idx (NaN when absent).
 double field_at(lua_State* L, int idx, const char* key, Eigen::Index j) {
-  lua_getfield(L, idx, key);
+  raw_field(L, idx, key);  // raw: no std::string may be alive if a metamethod raised
   const Matrix* m = test<Matrix>(L, -1);
   const double v = m && j < m->size() ? m->data()[j] : std::nan("");
   lua_pop(L, 1);
@@ -676,21 +676,21 @@ double field_at(lua_State* L, int idx, const char* key, Eigen::Index j) {
 int result_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_getfield(L, 1, "test");
+  raw_field(L, 1, "test");
   const std::string kind = lua_isstring(L, -1) ? lua_tostring(L, -1) : "?";
-  lua_getfield(L, 1, "description");
+  raw_field(L, 1, "description");
   const std::string desc = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-  lua_getfield(L, 1, "tail");
+  raw_field(L, 1, "tail");
   const std::string tail = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-  lua_getfield(L, 1, "scheme");
+  raw_field(L, 1, "scheme");
   const std::string scheme = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-  lua_getfield(L, 1, "contrast");
+  raw_field(L, 1, "contrast");
   const Matrix* C = test<Matrix>(L, -1);
   const std::string ctext = C ? contrast_text(*C) : "?";
-  lua_getfield(L, 1, "stat");
+  raw_field(L, 1, "stat");
   const Matrix* S = test<Matrix>(L, -1);
   const Eigen::Index m = S ? S->size() : 0;
-  lua_getfield(L, 1, "names");
+  raw_field(L, 1, "names");
   const int names = lua_gettop(L);
   const double n = get_number(L, 1, "n"), rank = get_number(L, 1, "rank"), df = get_number(L, 1, "df");
   const double df1 = get_number(L, 1, "df1"), perms = get_number(L, 1, "permutations"), seed = get_number(L, 1, "seed");
@@ -746,7 +746,7 @@ int result_tostring(lua_State* L) {
     out += fmt::format("  {} = {}, p = {}{}\n", kind, short_number(S->data()[0]), short_number(field_at(L, 1, "p", 0)),
                        permuted ? fmt::format(", permutation p = {}", short_number(field_at(L, 1, "p_perm", 0))) : "");
   }
-  lua_getfield(L, 1, "clusters");
+  raw_field(L, 1, "clusters");
   const bool clustered = test<nl::Table>(L, -1) != nullptr;
   if (clustered) {
     const nl::Table& ct = *test<nl::Table>(L, -1);
@@ -793,7 +793,7 @@ void open_stats_glm(lua_State* L) {
                    "seed", "scheme", "blocks", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "clusters", "cluster_map",
                    "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity"},
                   result_tostring);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
 }
 
 }  // namespace nl::bind

@@ -38,20 +38,21 @@ constexpr int kOpts = 1;
 
 // Option `key`: a non-empty string (required) or absent (returns nullptr).
 const char* opt_string(lua_State* L, const char* key, bool required) {
-  const int t = lua_getfield(L, kOpts, key);
+  const int t = raw_field(L, kOpts, key);
   const char* s = nullptr;
   if (t == LUA_TSTRING && lua_rawlen(L, -1) > 0) s = lua_tostring(L, -1);
   else if (t != LUA_TNIL || required)
     luaL_argerror(L, kOpts, lua_pushfstring(L, "option '%s' must be a column name (a non-empty string)%s", key,
                                             required ? " and is required" : ""));
-  lua_pop(L, 1);  // the string stays alive in the options table
+  keep_alive(L, -1);  // for the rest of the call, whatever happens to the options
+  lua_pop(L, 1);
   return s;
 }
 
 // Option `key`: a list of non-empty strings, or one string (a one-element list).
 // Returns the count; read_names fetches them.
 lua_Integer check_names(lua_State* L, const char* key) {
-  const int t = lua_getfield(L, kOpts, key);
+  const int t = raw_field(L, kOpts, key);
   lua_Integer n = 0;
   if (t == LUA_TSTRING) {
     n = 1;
@@ -72,14 +73,18 @@ lua_Integer check_names(lua_State* L, const char* key) {
 // Raw reads only (runs inside protect).
 std::vector<std::string> read_names(lua_State* L, const char* key) {
   std::vector<std::string> out;
-  if (lua_getfield(L, kOpts, key) == LUA_TSTRING) {
+  if (raw_field(L, kOpts, key) == LUA_TSTRING) {
     out.emplace_back(lua_tostring(L, -1));
   } else if (lua_istable(L, -1)) {
     const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
     for (lua_Integer i = 1; i <= n; ++i) {
-      lua_rawgeti(L, -1, i);
-      out.emplace_back(lua_tostring(L, -1));
+      const bool ok = lua_rawgeti(L, -1, i) == LUA_TSTRING;  // checked by check_names, unless Lua code ran since
+      if (ok) out.emplace_back(lua_tostring(L, -1));
       lua_pop(L, 1);
+      if (!ok) {
+        lua_pop(L, 1);
+        throw ArgError(kOpts, fmt::format("option '{}' changed while it was being read", key));
+      }
     }
   }
   lua_pop(L, 1);
@@ -232,7 +237,7 @@ void open_lmm(lua_State* L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "stats");
   }
-  lua_pushcfunction(L, lmm);
+  push_binding(L, lmm);
   lua_setfield(L, -2, "lmm");
   lua_pop(L, 1);  // nl.stats
 }

@@ -96,23 +96,33 @@ Matrix read_matrix_arg(lua_State* L, const MatArg& a, std::vector<std::string>* 
       if (names) *names = {c.name()};
       return m;
     }
+    // The lists are checked again as they are read: Lua code run since the check (an
+    // option's __index, a __gc finalizer) may have changed them.
     case MatKind::Flat: {
       Matrix m(a.rows, 1);
       for (lua_Integer i = 0; i < a.rows; ++i) {
-        lua_rawgeti(L, a.idx, i + 1);
+        const int t = lua_rawgeti(L, a.idx, i + 1);
         m(i, 0) = lua_tonumber(L, -1);
         lua_pop(L, 1);
+        if (t != LUA_TNUMBER) throw ArgError(a.idx, "the list changed while it was being read");
       }
       return m;
     }
     case MatKind::Rows: {
       Matrix m(a.rows, a.cols);
       for (lua_Integer i = 0; i < a.rows; ++i) {
-        lua_rawgeti(L, a.idx, i + 1);
+        if (lua_rawgeti(L, a.idx, i + 1) != LUA_TTABLE) {
+          lua_pop(L, 1);
+          throw ArgError(a.idx, "the rows changed while they were being read");
+        }
         for (lua_Integer j = 0; j < a.cols; ++j) {
-          lua_rawgeti(L, -1, j + 1);
+          const int t = lua_rawgeti(L, -1, j + 1);
           m(i, j) = lua_tonumber(L, -1);
           lua_pop(L, 1);
+          if (t != LUA_TNUMBER) {
+            lua_pop(L, 1);
+            throw ArgError(a.idx, "the rows changed while they were being read");
+          }
         }
         lua_pop(L, 1);
       }
@@ -152,8 +162,10 @@ Level level_at(lua_State* L, int idx) {
   } else if (v.kind == 1) {
     v.number = lua_tonumber(L, idx);
     v.text = nl::format_number(v.number);
-  } else {
+  } else if (v.kind == 2) {
     v.text = lua_tostring(L, idx);
+  } else {
+    v.text = luaL_typename(L, idx);  // never a level (callers check the kind)
   }
   return v;
 }
@@ -188,6 +200,10 @@ Level category(lua_State* L, const CatArg& a, lua_Integer i) {
     return v;
   }
   lua_rawgeti(L, a.idx, i + 1);
+  if (value_kind(L, -1) < 0) {  // changed since validate_categories (Lua code ran since)
+    lua_pop(L, 1);
+    throw ArgError(a.idx, "the list changed while it was being read");
+  }
   Level v = level_at(L, -1);
   lua_pop(L, 1);
   return v;

@@ -500,7 +500,7 @@ void open_stats_tests(lua_State* L) {
                    "direction", "cases", "controls", "threshold", "sensitivity", "specificity", "youden",
                    "thresholds", "curve", "band"},
                   test_tostring);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
 }
 
 }  // namespace nl::bind

@@ -199,7 +199,7 @@ int t_print(lua_State* L) {
   check<Table>(L, 1);
   lua_settop(L, 2);
   lua_getglobal(L, "print");
-  lua_pushcfunction(L, t_format);
+  push_binding(L, t_format);
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
   lua_call(L, 2, 1);
@@ -355,7 +355,7 @@ const luaL_Reg groupby_metamethods[] = {
 void add_methods(lua_State* L, const char* type, const luaL_Reg* methods) {
   luaL_getmetatable(L, type);
   lua_getfield(L, -1, "__methods");
-  luaL_setfuncs(L, methods, 0);
+  set_bindings(L, methods);
   lua_pop(L, 2);
 }
 

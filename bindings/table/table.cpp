@@ -226,6 +226,7 @@ int t_index(lua_State* L) {
 
 // t.name = value adds or replaces a column; t.name = nil removes it.
 int t_newindex(lua_State* L) {
+  forbid_reentrant_change(L, "Table");
   Table& t = check<Table>(L, 1);
   if (lua_type(L, 2) != LUA_TSTRING)
     return luaL_error(L, "column names are strings, got %s", luaL_typename(L, 2));
@@ -491,7 +492,7 @@ int rows_next(lua_State* L) {
 
 int t_rows(lua_State* L) {
   check<Table>(L, 1);
-  lua_pushcfunction(L, rows_next);
+  push_binding(L, rows_next);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, 0);
   return 3;
@@ -539,6 +540,7 @@ int arith(lua_State* L, nl::ArithOp op) {
   for (int i = 1; i <= 2; ++i)
     if (!test<const Column>(L, i) && lua_type(L, i) != LUA_TNUMBER)
       return luaL_error(L, "arithmetic on a Column needs a number or a number Column, got %s", luaL_typename(L, i));
+  if (!a && !b) return luaL_error(L, "arithmetic on a Column needs a Column");  // the metamethod called with two numbers
   const double sa = a ? 0.0 : lua_tonumber(L, 1);
   const double sb = b ? 0.0 : lua_tonumber(L, 2);
   return push_new<const Column>(L, [&] {
@@ -737,16 +739,17 @@ int open_table(lua_State* L) {
   luaL_newmetatable(L, kNAType);
   const luaL_Reg na_metamethods[] = {
       {"__tostring", na_tostring}, {"__index", methods_only_index}, {"__fields", no_fields}, {nullptr, nullptr}};
-  luaL_setfuncs(L, na_metamethods, 0);
+  set_bindings(L, na_metamethods);
   lua_newtable(L);
   lua_setfield(L, -2, "__methods");
+  protect_metatable(L);
   lua_pop(L, 1);
   lua_newuserdatauv(L, 0, 0);
   luaL_setmetatable(L, kNAType);
   lua_setfield(L, LUA_REGISTRYINDEX, kNAValue);
 
   lua_newtable(L);
-  luaL_setfuncs(L, functions, 0);
+  set_bindings(L, functions);
   push_na(L);
   lua_setfield(L, -2, "NA");
   return 1;

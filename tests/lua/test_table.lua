@@ -255,8 +255,11 @@ T.test("filter with a function or a bool column", function()
   T.raises(function() t:filter(t.age) end, "filter needs a bool column, but column 'age' holds numbers")
   T.raises(function() t:filter(42) end, "bad argument #1 to 'filter' (function or bool Column expected")
   T.raises(function() t:filter(function() error("boom") end) end, "boom")
+  -- The predicate cannot change the table being filtered (nor any other neurolua object:
+  -- issue 17, tests/lua/test_reentrant.lua).
   T.raises(function() t:filter(function() t.id = nil; t.group = nil; t.age = nil; t.flag = nil end) end,
-    "the table changed while being filtered")
+    "cannot modify a Table while another neurolua function is running")
+  T.eq(t:ncols(), 4)
 end)
 
 T.test("where", function()

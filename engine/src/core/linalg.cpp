@@ -63,6 +63,9 @@ Matrix solve(const Matrix& A, const Matrix& B) {
                                    std::isfinite(rcond) ? rcond : 0.0));
     return lu.solve(B);
   }
+  // Eigen's decomposition of a matrix with no rows or no columns reads past it; the
+  // least-squares answer is then all zeros.
+  if (A.rows() == 0 || A.cols() == 0) return Matrix::Zero(A.cols(), B.cols());
   return A.completeOrthogonalDecomposition().solve(B);
 }
 
@@ -455,7 +458,10 @@ Matrix elementwise(const Matrix& a, const Matrix& b, ArithOp op) {
     }
   }
   using Eigen::Index;
-  const Index R = std::max(a.rows(), b.rows()), C = std::max(a.cols(), b.cols());
+  // A dimension of 0 on either side stays 0 (as numpy broadcasts 0 against 1): a 1 x 1
+  // operand on a 0 x 0 matrix gives 0 x 0, never a read of the empty one.
+  const auto dim = [](Index x, Index y) { return x == 0 || y == 0 ? Index(0) : std::max(x, y); };
+  const Index R = dim(a.rows(), b.rows()), C = dim(a.cols(), b.cols());
   Matrix out(R, C);
   for (Index j = 0; j < C; ++j)
     for (Index i = 0; i < R; ++i)
