@@ -109,6 +109,15 @@ T.test("a singular sform (a zero or parallel voxel axis) is refused on load", fu
   T.raises(function() nl.volume.load(q) end, "the affine's voxel axes are (nearly) parallel")
 end)
 
+-- Found by UBSan in the sweep below: ITK's region arithmetic overflowed int64 for a
+-- target grid 1e30 mm (1e29 voxels) away; resample_to now refuses such a pair up front.
+T.test("resampling onto a grid absurdly far away is refused, not undefined behaviour", function()
+  local far = nl.volume.load(file { sform_code = 1, srow = { 1e30, 0, 0, 1e30, 0, 1e30, 0, 0, 0, 0, 1e30, -1e30 } })
+  T.raises(function() return good:resample_to(far) end, "lies more than 1e12 voxels from the image's grid")
+  -- The other way is well defined: good's grid lies within a voxel of far's origin.
+  T.eq(far:resample_to(good):dims()[1], good:dims()[1])
+end)
+
 -- Every Volume method that takes geometry, driven with the worst grids a file can give
 -- (each refused on load, so they cannot reach these methods) and with a legal but
 -- extreme one: each call returns or raises a Lua error, never aborts.

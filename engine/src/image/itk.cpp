@@ -87,6 +87,21 @@ VolumeInfo computed_info(const VolumeInfo& from, DataType type, bool keep_scaled
 Volume resample(const Volume& v, const Grid& grid, Interpolation interp) {
   check_grid(v.grid(), "resample: the image's grid");
   check_grid(grid, "resample: the target grid");
+  // ITK maps the target's corners into the image's index space with 64-bit index
+  // arithmetic (ImageRegion::Crop), which overflows (undefined behaviour) for a grid
+  // some 1e18 voxels away. Finite affines can still be that far apart: refuse beyond
+  // 1e12 voxels, where no overlap is possible for any image that fits in memory.
+  for (int corner = 0; corner < 8; ++corner) {
+    Eigen::Vector3d ijk;
+    for (int a = 0; a < 3; ++a)
+      ijk[a] = (corner >> a) & 1 ? static_cast<double>(grid.dims[static_cast<std::size_t>(a)]) - 0.5 : -0.5;
+    const Eigen::Vector3d at = v.grid().to_voxel(grid.to_world(ijk));
+    if (!at.allFinite() || at.cwiseAbs().maxCoeff() > 1e12)
+      throw ValueError(fmt::format(
+          "resample: the target grid ({}) lies more than 1e12 voxels from the image's grid ({}) or cannot be "
+          "mapped onto it: check the two affines",
+          grid.describe(), v.grid().describe()));
+  }
   Volume out(grid, v.frames(), v.ndim() == 4, Volume::Uninitialized{});
   const bool nearest = interp == Interpolation::Nearest;
   out.info = computed_info(v.info, nearest ? v.info.source_type : DataType::Float32, nearest);
