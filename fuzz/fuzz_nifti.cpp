@@ -27,9 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Whatever geometry the reader accepts must be usable: resampling (ITK, whose VNL
     // aborts on a NaN or singular matrix) and smoothing either work or raise.
     nl::fuzz::require(nl::grid_problem(v.grid()).empty(), "a loaded grid is usable");
+    // (The libFuzzer build is clang's, which Debian's ITK headers refuse: resampling is
+    // exercised by the replay of this corpus in the GCC build, ctest fuzz.replay_nifti.)
     if (v.voxels() <= 4096 && v.frames() <= 4) {
       try {
+#ifndef NL_FUZZ_NO_ITK
         nl::resample(v, v.grid(), nl::Interpolation::Linear);
+#endif
         nl::smooth(v, {3, 3, 3});
       } catch (const nl::Error&) {
       }
