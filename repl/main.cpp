@@ -60,7 +60,13 @@ const char* const kUsage =
     "and runs standard input as a script otherwise.\n";
 
 void print_version() {
+#if defined(__SANITIZE_ADDRESS__)
+  // (said so that tests and bug reports can tell an instrumented build: its memory
+  // limit cannot cap the data segment, see repl/guard.cpp)
+  std::printf("neurolua %s (%s; built with AddressSanitizer)\n", NL_VERSION, LUA_RELEASE);
+#else
   std::printf("neurolua %s (%s)\n", NL_VERSION, LUA_RELEASE);
+#endif
 }
 
 // Loads the standard libraries and neurolua; neurolua is also reachable through
