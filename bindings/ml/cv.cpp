@@ -221,8 +221,10 @@ int nested(lua_State* L) {
   const nl::Table* cov = nullptr;
   int user_reps = 0;
   // Stack: 4 options, 5 their `positive` value (kept there for reading the labels).
+  nl::ml::PermutationSettings settings;
   check_options(L, 4, "nested",
-                {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive"});
+                {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive",
+                 "refit_preprocessing", "permutation_scoring", "keep_null"});
   lua_settop(L, 4);
   LabelOptions lo;
   if (lua_istable(L, 4)) lua_getfield(L, 4, "positive");
@@ -240,6 +242,10 @@ int nested(lua_State* L) {
     permutations = static_cast<int>(opt_integer(L, 4, "permutations", 0, 1000000, 0));
     mode = opt_choice(L, 4, "mode", {"neurominer", "full"}, 0) == 1 ? nl::ml::PermutationMode::Full
                                                                      : nl::ml::PermutationMode::NeuroMiner;
+    o.refit_preprocessing = opt_boolean(L, 4, "refit_preprocessing", true);
+    const int scoring = opt_choice(L, 4, "permutation_scoring", {"original", "permuted"}, -1);
+    if (scoring >= 0) settings.scoring = static_cast<nl::ml::PermutationScoring>(scoring);
+    settings.keep_null = opt_boolean(L, 4, "keep_null", false);
     lua_settop(L, 5);
   }
   const lua_Integer n = validate_labels(L, 3, "labels", lo);
@@ -266,7 +272,7 @@ int nested(lua_State* L) {
     cv->result.classes = std::move(classes);
     if (permutations > 0)
       cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
-                                                  progress_reporter("permutations", "", permutations));
+                                                  progress_reporter("permutations", "", permutations), settings);
     *slot = std::move(cv);
     return 1;
   });
@@ -274,23 +280,51 @@ int nested(lua_State* L) {
 
 // ---------------------------------------------------------------- result
 
+// The permutation p as printed everywhere: (count + 1) / (n + 1), with the count and n
+// ("p = 0.0010 (0 of 1000 permutations reached the observed BAC)").
+std::string p_text(const nl::ml::PermutationResult& pr) {
+  return fmt::format("p = {:.4f} ({} of {} permutations reached the observed BAC)", pr.p_plus_one, pr.count,
+                     pr.bac.size());
+}
+
 // The paper's Table 2 row: counts, rates, AUC and the permutation p.
 std::string table2_row(const nl::ml::Confusion& c, double auc, const std::optional<nl::ml::PermutationResult>& perm) {
-  std::string p = "p n/a";
-  if (perm) {
-    const auto& pr = *perm;
-    p = pr.count == 0 ? fmt::format("p < {:.3g} ((count+1)/(n+1) = {:.4f})", 1.0 / pr.bac.size(), pr.p_plus_one)
-                      : fmt::format("p = {:.4f} ((count+1)/(n+1) = {:.4f})", pr.p_count, pr.p_plus_one);
-  }
+  const std::string p = perm ? p_text(*perm) : std::string("p n/a");
   return fmt::format(
       "  TP {}  TN {}  FP {}  FN {}  sensitivity {:.1f} %  specificity {:.1f} %  BAC {:.1f} %  "
       "PPV {:.1f} %  NPV {:.1f} %  AUC {:.3f}  {}",
       c.TP, c.TN, c.FP, c.FN, 100 * c.sensitivity, 100 * c.specificity, 100 * c.BAC, 100 * c.PPV, 100 * c.NPV, auc, p);
 }
 
+// The fields of a permutation result (nil without one: is_perm_field).
+bool is_perm_field(std::string_view key) {
+  return key == "p_" || key == "p_plus_one_" || key == "p_count_" || key == "permutation_count_" ||
+         key == "n_permutations_" || key == "permutation_bac_" || key == "permutation_scoring_" ||
+         key == "null_labels_" || key == "null_scores_";
+}
+
+// A list of per-permutation vectors as an n_permutations x n Matrix (nil when not kept).
+void push_rows(lua_State* L, const std::vector<Vector>& rows) {
+  if (rows.empty()) {
+    lua_pushnil(L);
+    return;
+  }
+  push_new<Matrix>(L, [&] {
+    Matrix m(static_cast<Eigen::Index>(rows.size()), rows.front().size());
+    for (std::size_t k = 0; k < rows.size(); ++k) m.row(static_cast<Eigen::Index>(k)) = rows[k].transpose();
+    return m;
+  });
+}
+
 void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::string_view key) {
-  if (key == "p_") lua_pushnumber(L, pr.p_count);
-  else if (key == "p_plus_one_") lua_pushnumber(L, pr.p_plus_one);
+  if (key == "p_" || key == "p_plus_one_") lua_pushnumber(L, pr.p_plus_one);
+  else if (key == "p_count_") lua_pushnumber(L, pr.p_count);
+  else if (key == "permutation_count_") lua_pushinteger(L, pr.count);
+  else if (key == "n_permutations_") lua_pushinteger(L, static_cast<lua_Integer>(pr.bac.size()));
+  else if (key == "permutation_scoring_")
+    lua_pushstring(L, pr.scoring == nl::ml::PermutationScoring::Original ? "original" : "permuted");
+  else if (key == "null_labels_") push_rows(L, pr.null_labels);
+  else if (key == "null_scores_") push_rows(L, pr.null_medians);
   else push_new<Matrix>(L, [&] { return Matrix(Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size()))); });
 }
 
@@ -370,7 +404,11 @@ int r_index(lua_State* L) {
       *slot = folds_table(rows, r.outer_assignment);
       return 1;
     });
-  } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
+  } else if (key == "refit_preprocessing_") {
+    lua_pushboolean(L, r.options.refit_preprocessing);
+  } else if (key == "solver_start_") {
+    lua_pushstring(L, r.solver_start == nl::ml::SolverStart::Cold ? "cold" : "warm from CV1-train");
+  } else if (is_perm_field(key)) {
     if (!cv.permutations) {
       lua_pushnil(L);
       return 1;
@@ -400,17 +438,32 @@ int r_scores(lua_State* L) {
 
 int r_fields(lua_State* L) {
   return push_names(L, {"median_", "y_", "positive_", "negative_", "folds_", "chosen_C_", "inner_bac_", "models_",
-                        "metrics_", "feature_names_", "seed_", "p_", "p_plus_one_", "permutation_bac_"});
+                        "metrics_", "feature_names_", "seed_", "refit_preprocessing_", "solver_start_", "p_",
+                        "p_plus_one_", "p_count_", "permutation_count_", "n_permutations_", "permutation_bac_",
+                        "permutation_scoring_", "null_labels_", "null_scores_"});
+}
+
+// How the result was computed, where neurolua offers a choice (docs/methods-notes.md).
+std::string methods_line(const CvObject& cv) {
+  std::string s = cv.result.options.refit_preprocessing
+                      ? "  methods: retrained base models with preprocessing refitted on CV1-train + CV1-test"
+                      : "  methods: retrained base models with the CV1-train preprocessing (NeuroMiner 1.3)";
+  if (cv.result.solver_start == nl::ml::SolverStart::WarmFromCv1) s += ", warm-started (saved by an earlier version)";
+  if (cv.permutations)
+    s += fmt::format("; {} permutations ({} mode) scored against the {} labels", cv.permutations->bac.size(),
+                     cv.mode == nl::ml::PermutationMode::Full ? "full" : "NeuroMiner",
+                     cv.permutations->scoring == nl::ml::PermutationScoring::Original ? "original" : "permuted");
+  return s;
 }
 
 int r_tostring(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
   return protect(L, [&] {
     const std::string s = fmt::format(
-        "nested CV: {} base models, {} subjects, {} features\n{}\n{}", cv.result.models.size(), cv.result.scores.size(),
-        cv.result.data ? cv.result.data->X.cols() : 0,
+        "nested CV: {} base models, {} subjects, {} features\n{}\n{}\n{}", cv.result.models.size(),
+        cv.result.scores.size(), cv.result.data ? cv.result.data->X.cols() : 0,
         cv.result.data ? classes_line(cv.result.classes, cv.result.data->y) : std::string("  classes: unknown"),
-        table2_row(cv.result.metrics, cv.result.auc, cv.permutations));
+        table2_row(cv.result.metrics, cv.result.auc, cv.permutations), methods_line(cv));
     lua_pushlstring(L, s.data(), s.size());
     return 1;
   });
@@ -591,7 +644,7 @@ int p_index(lua_State* L) {
     push_new<Matrix>(L, [&] { return Matrix(pr.labels); });
   } else if (key == "models_") {
     lua_pushinteger(L, static_cast<lua_Integer>(pr.n_models));
-  } else if (key == "p_" || key == "p_plus_one_" || key == "permutation_bac_") {
+  } else if (is_perm_field(key)) {
     if (!pr.permutations) {
       lua_pushnil(L);
       return 1;
@@ -609,7 +662,8 @@ int p_scores(lua_State* L) {
 }
 
 int p_fields(lua_State* L) {
-  return push_names(L, {"median_", "y_", "metrics_", "models_", "p_", "p_plus_one_", "permutation_bac_"});
+  return push_names(L, {"median_", "y_", "metrics_", "models_", "p_", "p_plus_one_", "p_count_", "permutation_count_",
+                        "n_permutations_", "permutation_bac_", "permutation_scoring_"});
 }
 
 int p_tostring(lua_State* L) {
@@ -689,7 +743,7 @@ std::string weights_caveat(const CvObject& cv) {
     return fmt::format("no permutation test (run nl.cv.nested with permutations = 1000): {}", tail);
   const double p = cv.permutations->p_plus_one;
   if (p < 0.05) return {};
-  return fmt::format("model not better than chance (p = {:.2g}): {}", p, tail);
+  return fmt::format("model not better than chance ({}): {}", p_text(*cv.permutations), tail);
 }
 
 // r:weights_caveat() -> the caveat string, or nil when the model beats chance (p < 0.05)

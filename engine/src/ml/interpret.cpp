@@ -34,11 +34,27 @@ Interpretation interpret(const NestedCvResult& result, const InterpretOptions& o
                                           : (result.models.front().pre.steps.empty()
                                                  ? result.models.front().model.svc.w.size()
                                                  : result.models.front().pre.steps.front()->n_features_in());
-  const auto M = static_cast<Eigen::Index>(result.models.size());
+  // Identical base models count once: with refit_preprocessing every base model of a
+  // CV2 fold trains on the same rows, and those with the same features are one fit.
   Interpretation out;
+  for (std::size_t m = 0; m < result.models.size(); ++m) {
+    const BaseModel& a = result.models[m];
+    bool seen = false;
+    for (std::size_t e : out.models) {
+      const BaseModel& b = result.models[e];
+      if (b.outer == a.outer && b.pre.steps == a.pre.steps && b.model.features == a.model.features &&
+          b.model.svc.b == a.model.svc.b && b.model.svc.w == a.model.svc.w) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) out.models.push_back(m);
+  }
+  const auto M = static_cast<Eigen::Index>(out.models.size());
   out.weights.resize(M, p_data);
-  parallel_for(result.models.size(), [&](std::size_t m) {
-    out.weights.row(static_cast<Eigen::Index>(m)) = backproject_model(result.models[m], p_data, options.raw_units).transpose();
+  parallel_for(out.models.size(), [&](std::size_t k) {
+    out.weights.row(static_cast<Eigen::Index>(k)) =
+        backproject_model(result.models[out.models[k]], p_data, options.raw_units).transpose();
   });
   const Eigen::Index p = p_data;
   out.mean = out.weights.colwise().mean().transpose();

@@ -22,6 +22,7 @@ using namespace detail;
 constexpr std::uint64_t kInnerStream = 1;
 constexpr std::uint64_t kSolverStream = 1000;
 constexpr std::uint64_t kPermutationStream = 1'000'000;
+constexpr std::uint64_t kBaseModelStream = 2'000'000;
 
 bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
 
@@ -47,22 +48,117 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
     const auto inner_assign = stratified_folds(ytrain, o.inner_folds, o.inner_repeats, rng);
     const Matrix Xtest = X(out.test, Eigen::all);
     const Table cov_test = cov ? take(cov, out.test) : Table();
+    // Context for an error raised inside a fold (an unseen covariate level, a PCA the
+    // fold's rows cannot support): which fold, and that it is the CV's doing.
+    const auto in_fold = [&](const char* part, const auto& fn) {
+      try {
+        fn();
+      } catch (const ValueError& e) {
+        throw ValueError(fmt::format("nested CV, CV2 fold {} (repeat {}, fold {}), {}: {}", oi + 1,
+                                     oi / static_cast<std::size_t>(o.outer_folds) + 1,
+                                     oi % static_cast<std::size_t>(o.outer_folds) + 1, part, e.what()));
+      }
+    };
     for (const auto& assign : inner_assign) {
       for (int f = 0; f < o.inner_folds; ++f) {
         Inner in;
         split(assign, out.train, f, in.tr, in.val);
         const Table cov_tr = cov ? take(cov, in.tr) : Table();
         const Table cov_val = cov ? take(cov, in.val) : Table();
-        in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr);
-        in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
-        in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
+        in_fold("preprocessing fitted on CV1-train", [&] {
+          in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr);
+          in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+          if (!o.refit_preprocessing) in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
+        });
         out.inner.push_back(std::move(in));
         if (tick) tick();
       }
     }
+    if (o.refit_preprocessing) {
+      // CV1-train + CV1-test of every partition is the CV2 training set: one fit.
+      const Table cov_train = cov ? take(cov, out.train) : Table();
+      Refit r;
+      in_fold("preprocessing refitted on CV1-train + CV1-test", [&] {
+        r.pre = fit_preprocessing(spec, X(out.train, Eigen::all), cov ? &cov_train : nullptr, &r.Xtrain);
+        r.Xtest = r.pre.apply(Xtest, cov ? &cov_test : nullptr);
+      });
+      out.refit = std::move(r);
+      if (tick) tick();
+    }
   });
   return plan;
 }
+
+// ---------------------------------------------------------------- base models
+
+// Where each output column of a fitted preprocessing comes from: {-1, j} for input
+// column j (carried through scale, impute, regress_out and prune), {s, k} for component
+// k of the PCA/ROBPCA at step s. Two fits of one pipeline on different rows name the
+// same column alike, which is how refit_preprocessing carries the wrapper's features.
+std::vector<std::pair<int, Index>> column_origins(const Preprocessing& pre, Index p_in) {
+  std::vector<std::pair<int, Index>> keys(static_cast<std::size_t>(p_in));
+  for (Index j = 0; j < p_in; ++j) keys[static_cast<std::size_t>(j)] = {-1, j};
+  for (std::size_t s = 0; s < pre.steps.size(); ++s) {
+    const Transform& step = *pre.steps[s];
+    if (const auto* prune = dynamic_cast<const Prune*>(&step)) {
+      std::vector<std::pair<int, Index>> kept;
+      for (Index j : prune->kept()) kept.push_back(keys[static_cast<std::size_t>(j)]);
+      keys = std::move(kept);
+    } else if (step.name() == "pca" || step.name() == "robpca") {
+      keys.clear();
+      for (Index k = 0; k < step.n_features_out(); ++k) keys.push_back({static_cast<int>(s), k});
+    } else if (step.n_features_out() != static_cast<Index>(keys.size())) {
+      throw std::logic_error(fmt::format("refit_preprocessing: step {} changes the number of features", step.name()));
+    }
+  }
+  return keys;
+}
+
+// The features of `from`'s output as columns of `to`'s output (same pipeline, fitted on
+// other rows of the same data). A prune fitted on more rows keeps at least the columns
+// it kept on fewer, and a PCA's k does not shrink, so every feature has its column.
+std::vector<Index> carry_features(const Preprocessing& from, const Preprocessing& to, Index p_in,
+                                  const std::vector<Index>& features) {
+  const auto a = column_origins(from, p_in), b = column_origins(to, p_in);
+  std::vector<Index> out;
+  for (Index f : features) {
+    const auto it = std::find(b.begin(), b.end(), a[static_cast<std::size_t>(f)]);
+    if (it == b.end())
+      throw ValueError(fmt::format("refit_preprocessing: feature {} selected by the wrapper has no counterpart in the "
+                                   "preprocessing refitted on CV1-train + CV1-test",
+                                   f + 1));
+    out.push_back(static_cast<Index>(it - b.begin()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The solver stream of base model p of outer fold o (P partitions per fold): one per
+// base model, or with refit one per CV2 fold (its base models share their rows).
+std::uint64_t base_stream(const Outer& out, std::size_t o, std::size_t p, std::size_t P) {
+  return kBaseModelStream + (out.refit ? o : o * P + p);
+}
+
+// Trains base model p of outer fold o on labels y with the given features (columns of
+// the preprocessing the base model uses), cold, on its own stream.
+LinearSvcModel fit_base(const Outer& out, std::size_t o, std::size_t p, const Vector& y,
+                        const std::vector<Index>& features, const SvcSpec& svc, std::uint64_t seed) {
+  Rng rng(seed, base_stream(out, o, p, out.inner.size()));
+  if (out.refit) return train_svc(out.refit->Xtrain(Eigen::all, features), take(y, out.train), svc, rng);
+  const Inner& in = out.inner[p];
+  return train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), features, svc, rng);
+}
+
+// Whether base model p's training rows hold both classes of y.
+bool trainable(const Outer& out, std::size_t p, const Vector& y) {
+  if (out.refit) return has_both_classes(take(y, out.train));
+  const Inner& in = out.inner[p];
+  const Vector ytr = take(y, in.tr), yval = take(y, in.val);
+  return has_both_classes(ytr) || has_both_classes(yval) || ytr(0) != yval(0);
+}
+
+// The CV2 test rows as base model p of `out` sees them.
+const Matrix& test_rows(const Outer& out, std::size_t p) { return out.refit ? out.refit->Xtest : out.inner[p].Xtest; }
 
 // ---------------------------------------------------------------- model selection
 
@@ -79,16 +175,17 @@ std::vector<Index> all_features(Index p) {
 }
 
 // Scores every C on the CV1 partitions with labels y, picks the best, and retrains
-// the CV1 models at that C on CV1-train + CV1-test. tick() (may be empty) is called
-// after each (C, CV1 partition) and each final model.
-OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& spec, const std::vector<double>& grid,
-                        Rng& rng, const std::function<void()>& tick = {}) {
+// the CV1 models at that C on CV1-train + CV1-test (fit_base). The selection of outer
+// fold o draws from Rng(seed, 1000 + o), whatever the labels. tick() (may be empty) is
+// called after each (C, CV1 partition) and each final model.
+OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const PipelineSpec& spec,
+                        const std::vector<double>& grid, std::uint64_t seed, Index p_in,
+                        const std::function<void()>& tick = {}) {
+  Rng rng(seed, kSolverStream + o);
   const std::size_t P = out.inner.size();
   OuterFit fit;
   fit.inner_bac.assign(grid.size(), 0.0);
   std::vector<std::vector<std::vector<Index>>> features(grid.size(), std::vector<std::vector<Index>>(P));
-  // Without a wrapper: each CV1-train solution, to warm-start the final union models.
-  std::vector<std::vector<Vector>> alphas(grid.size(), std::vector<Vector>(P));
   if (spec.select) {
     for (std::size_t g = 0; g < grid.size(); ++g) {
       SvcSpec svc = spec.svc;
@@ -127,7 +224,6 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
         features[g][p] = all_features(in.Xtr.cols());
         sum[g] += score_bac(decision(m, in.Xval), yval);
         alpha = m.alpha;
-        alphas[g][p] = m.alpha;
         C_prev = grid[g];
         if (tick) tick();
       }
@@ -142,19 +238,17 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
   SvcSpec svc = spec.svc;
   svc.C = grid[static_cast<std::size_t>(fit.chosen)];
   for (std::size_t p = 0; p < P; ++p) {
-    const Inner& in = out.inner[p];
     FittedModel m;
     m.features = features[static_cast<std::size_t>(fit.chosen)][p];
+    if (out.refit && spec.select) m.features = carry_features(out.inner[p].pre, out.refit->pre, p_in, m.features);
     m.validation_bac = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
-    // Warm start (no wrapper): the CV1-train solution at this C, 0 for the CV1-test rows.
-    const Vector& a = alphas[static_cast<std::size_t>(fit.chosen)][p];
-    Vector a0;
-    if (a.size() > 0) {
-      a0 = Vector::Zero(static_cast<Index>(in.tr.size() + in.val.size()));
-      a0.head(a.size()) = a;
-    }
-    m.svc = train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), m.features, svc, rng,
-                        a.size() > 0 ? &a0 : nullptr);
+    // With refit, base models of this fold with the same features are the same fit.
+    const FittedModel* same = nullptr;
+    if (out.refit)
+      for (const FittedModel& e : fit.models)
+        if (e.features == m.features) same = &e;
+    if (same) m.svc = same->svc;
+    else m.svc = fit_base(out, o, p, y, m.features, svc, seed);
     fit.models.push_back(std::move(m));
     if (tick) tick();
   }
@@ -164,7 +258,7 @@ OuterFit select_and_fit(const Outer& out, const Vector& y, const PipelineSpec& s
 // Adds each model's decision scores of the outer test subjects to scores[subject].
 void collect_scores(const Outer& out, const std::vector<FittedModel>& models, std::vector<std::vector<double>>& scores) {
   for (std::size_t p = 0; p < models.size(); ++p) {
-    const Vector d = model_decision(models[p], out.inner[p].Xtest);
+    const Vector d = model_decision(models[p], test_rows(out, p));
     for (std::size_t j = 0; j < out.test.size(); ++j) scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
   }
 }
@@ -347,8 +441,9 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
       static_cast<std::int64_t>(options.outer_assignment.empty() ? static_cast<std::size_t>(options.outer_repeats)
                                                                  : options.outer_assignment.size()) *
       options.outer_folds;
-  const std::int64_t total = outer_count * options.inner_folds * options.inner_repeats *
-                             static_cast<std::int64_t>(grid.size() + 2);
+  const std::int64_t total = outer_count * (options.inner_folds * options.inner_repeats *
+                                               static_cast<std::int64_t>(grid.size() + 2) +
+                                           (options.refit_preprocessing ? 1 : 0));
   std::atomic<std::int64_t> done{0};
   std::function<void()> tick;
   if (progress) tick = [&] { progress(++done, total); };
@@ -366,8 +461,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
   std::vector<OuterFit> fits(plan.size());
   parallel_for(plan.size(), [&](std::size_t o) {
-    Rng rng(options.seed, kSolverStream + o);
-    fits[o] = select_and_fit(plan[o], y, spec, grid, rng, tick);
+    fits[o] = select_and_fit(plan[o], o, y, spec, grid, options.seed, X.cols(), tick);
   });
   res.scores.assign(static_cast<std::size_t>(X.rows()), {});
   for (std::size_t o = 0; o < plan.size(); ++o) {
@@ -375,7 +469,8 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
     res.inner_bac.push_back(fits[o].inner_bac);
     res.chosen.push_back(fits[o].chosen);
     for (std::size_t p = 0; p < fits[o].models.size(); ++p)
-      res.models.push_back(BaseModel{static_cast<int>(o), static_cast<int>(p), plan[o].inner[p].pre,
+      res.models.push_back(BaseModel{static_cast<int>(o), static_cast<int>(p),
+                                     plan[o].refit ? plan[o].refit->pre : plan[o].inner[p].pre,
                                      std::move(fits[o].models[p])});
   }
   res.median = medians(res.scores);
@@ -406,34 +501,6 @@ Vector permuted_labels(const Vector& y, Rng& rng) {
   Vector yp(y.size());
   for (Index i = 0; i < y.size(); ++i) yp(i) = y(order[static_cast<std::size_t>(i)]);
   return yp;
-}
-
-// NeuroMiner mode: every base model retrained on permuted labels with its observed C,
-// features and preprocessing, in base-model order with one stream; a base model whose
-// permuted CV1 sets hold one class only abstains (nullopt).
-std::vector<std::optional<FittedModel>> permuted_models(const PipelineSpec& spec, const NestedCvResult& observed,
-                                                        const Vector& yp, Rng& rng) {
-  const std::vector<Outer>& plan = observed.plan->outer;
-  std::vector<std::optional<FittedModel>> out;
-  out.reserve(observed.models.size());
-  for (std::size_t o = 0; o < plan.size(); ++o) {
-    SvcSpec svc = spec.svc;
-    svc.C = observed.grid[static_cast<std::size_t>(observed.chosen[o])];
-    const std::size_t P = plan[o].inner.size();
-    for (std::size_t p = 0; p < P; ++p) {
-      const Inner& in = plan[o].inner[p];
-      const Vector ytr = take(yp, in.tr), yval = take(yp, in.val);
-      if (!has_both_classes(ytr) && !has_both_classes(yval) && ytr(0) == yval(0)) {
-        out.emplace_back(std::nullopt);
-        continue;
-      }
-      FittedModel m;
-      m.features = observed.models[o * P + p].model.features;
-      m.svc = train_union(in.Xtr, ytr, in.Xval, yval, m.features, svc, rng);
-      out.emplace_back(std::move(m));
-    }
-  }
-  return out;
 }
 
 // Runs permutation(k) for k in [0, n) under parallel_for, reporting progress. On an
@@ -474,9 +541,47 @@ void check_plan(const NestedCvResult& r, const char* what) {
 
 }  // namespace
 
+PermutationScoring resolve_scoring(PermutationMode mode, PermutationScoring scoring) {
+  if (scoring != PermutationScoring::Default) return scoring;
+  return mode == PermutationMode::NeuroMiner ? PermutationScoring::Original : PermutationScoring::Permuted;
+}
+
+// NeuroMiner mode: every base model retrained on `labels` with its observed C, features
+// and preprocessing, each from its own solver stream and cold, as the observed ones.
+std::vector<std::optional<FittedModel>> retrain_models(const PipelineSpec& spec, const NestedCvResult& result,
+                                                       const Vector& labels) {
+  check_plan(result, "retrain");
+  const std::vector<Outer>& plan = result.plan->outer;
+  std::vector<std::optional<FittedModel>> out;
+  out.reserve(result.models.size());
+  for (std::size_t o = 0; o < plan.size(); ++o) {
+    SvcSpec svc = spec.svc;
+    svc.C = result.grid[static_cast<std::size_t>(result.chosen[o])];
+    const std::size_t P = plan[o].inner.size(), first = out.size();
+    for (std::size_t p = 0; p < P; ++p) {
+      if (!trainable(plan[o], p, labels)) {
+        out.emplace_back(std::nullopt);
+        continue;
+      }
+      FittedModel m;
+      m.features = result.models[o * P + p].model.features;
+      m.validation_bac = result.models[o * P + p].model.validation_bac;
+      const FittedModel* same = nullptr;
+      if (plan[o].refit)
+        for (std::size_t e = first; e < out.size(); ++e)
+          if (out[e] && out[e]->features == m.features) same = &*out[e];
+      if (same) m.svc = same->svc;
+      else m.svc = fit_base(plan[o], o, p, labels, m.features, svc, result.options.seed);
+      out.emplace_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
-                                   int n_permutations, PermutationMode mode, const Progress& progress) {
+                                   int n_permutations, PermutationMode mode, const Progress& progress,
+                                   const PermutationSettings& settings) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_inputs(observed.grid, X, y, covariates, options);
   // The observed run's folds and preprocessing: label-independent, so reused as they are.
@@ -486,30 +591,42 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
   const std::vector<Outer>& plan = observed.plan->outer;
   PermutationResult res;
   res.observed = score_bac(observed.median, y);
+  res.scoring = resolve_scoring(mode, settings.scoring);
+  if (settings.keep_null) {
+    res.null_labels.resize(static_cast<std::size_t>(n_permutations));
+    res.null_medians.resize(static_cast<std::size_t>(n_permutations));
+  }
   ConvergenceTally tally("the permutation test");
   run_permutations(res, n_permutations, progress, [&](std::size_t k) {
     Rng rng(options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
     if (mode == PermutationMode::Full) {
+      // The observed run's procedure and streams, on the permuted labels.
       for (std::size_t o = 0; o < plan.size(); ++o) {
-        const OuterFit fit = select_and_fit(plan[o], yp, spec, observed.grid, rng);
+        const OuterFit fit = select_and_fit(plan[o], o, yp, spec, observed.grid, observed.options.seed, X.cols());
         collect_scores(plan[o], fit.models, scores);
       }
     } else {
-      const auto models = permuted_models(spec, observed, yp, rng);
+      const auto models = retrain_models(spec, observed, yp);
       std::size_t m = 0;
       for (const Outer& out : plan) {
         for (std::size_t p = 0; p < out.inner.size(); ++p, ++m) {
           if (!models[m]) continue;
-          const Vector d = model_decision(*models[m], out.inner[p].Xtest);
+          const Vector d = model_decision(*models[m], test_rows(out, p));
           for (std::size_t j = 0; j < out.test.size(); ++j)
             scores[static_cast<std::size_t>(out.test[j])].push_back(d(static_cast<Index>(j)));
         }
       }
     }
-    // Performance against the permuted labels: the whole analysis run on a null data set.
-    res.bac[k] = score_bac(medians(scores), yp);
+    const Vector med = medians(scores);
+    // Original: the permuted models judged against the truth (NeuroMiner 1.3);
+    // Permuted: the whole analysis run on a null data set.
+    res.bac[k] = score_bac(med, res.scoring == PermutationScoring::Original ? y : yp);
+    if (settings.keep_null) {
+      res.null_labels[k] = yp;
+      res.null_medians[k] = med;
+    }
   });
   tally.finish();
   return res;
@@ -576,11 +693,14 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
   PermutationResult res;
   res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
   const Vector& y = result.data->y;
+  // The new subjects' labels are never permuted: the permuted models are scored
+  // against them as they are (as NeuroMiner's OOCV permutations).
+  res.scoring = PermutationScoring::Original;
   ConvergenceTally tally("the permutation test");
   run_permutations(res, n_permutations, progress, [&](std::size_t k) {
     Rng rng(result.options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
-    const auto models = permuted_models(spec, result, yp, rng);
+    const auto models = retrain_models(spec, result, yp);
     res.bac[k] = score_bac(collect_external(models, Xpre, X_new.rows()).median, y_new);
   });
   tally.finish();

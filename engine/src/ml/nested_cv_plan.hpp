@@ -2,6 +2,7 @@
 // shared by ml/nested_cv.cpp and ml/persist.cpp.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "nl/ml/nested_cv.hpp"
@@ -24,16 +25,27 @@ inline Table take(const Table* t, const Rows& rows) {
   return t->take(r);
 }
 
-// One CV1 partition of one CV2 training set, with its preprocessing applied.
+// One CV1 partition of one CV2 training set, with its preprocessing (fitted on tr)
+// applied. Xtest (the CV2 test rows) only without refit: with it, the retrained base
+// models score the CV2 test rows through Outer::refit.
 struct Inner {
   Rows tr, val;  // subject indices
   Preprocessing pre;
   Matrix Xtr, Xval, Xtest;
 };
 
+// With refit_preprocessing: the preprocessing fitted on the CV2 training rows (the
+// union of tr and val of every CV1 partition), applied to them (Xtrain, rows in the
+// order of Outer::train) and to the CV2 test rows.
+struct Refit {
+  Preprocessing pre;
+  Matrix Xtrain, Xtest;
+};
+
 struct Outer {
   Rows train, test;
   std::vector<Inner> inner;
+  std::optional<Refit> refit;
 };
 
 // Splits by assignment: subjects of `subset` with assign == f go to test.

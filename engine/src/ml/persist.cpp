@@ -12,6 +12,14 @@
 // Version 2 appends, before the end tag, the class labels (tag "classes": the kind of
 // the caller's labels and the positive and negative values as text). A version-1 file
 // has none; it loads with the numeric classes +1 = 1, -1 = -1.
+//
+// Version 3 (the methods of issue 18): each base model's steps are its CV1-train
+// preprocessing (which the model selection used); a tag "refit" after the models holds
+// whether the preprocessing was refitted on CV1-train + CV1-test and, if so, that fit
+// per CV2 fold (which the retrained base models use), then the solver start of the
+// retrained base models; the permutation record adds its scoring after the mode.
+// Versions 1-2 load as refit_preprocessing = false, SolverStart::WarmFromCv1 and a
+// permutation record scored against the permuted labels, which is what they ran.
 #include <fmt/format.h>
 
 #include "nested_cv_plan.hpp"
@@ -25,7 +33,7 @@ namespace {
 using namespace detail;
 
 constexpr std::string_view kKind = "cvresult";
-constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kVersion = 3;
 
 void write_svc_spec(Writer& w, const SvcSpec& s) {
   w.tag("svc");
@@ -137,7 +145,7 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     const Inner& in = plan[static_cast<std::size_t>(m.outer)].inner[static_cast<std::size_t>(m.inner)];
     w.indices(in.tr);
     w.indices(in.val);
-    write_steps(w, m.pre.steps);
+    write_steps(w, in.pre.steps);
     w.indices(m.model.features);
     w.vector(m.model.svc.w);
     w.f64(m.model.svc.b);
@@ -147,6 +155,15 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.f64(m.model.validation_bac);
   }
 
+  w.tag("refit");
+  w.boolean(result.options.refit_preprocessing);
+  if (result.options.refit_preprocessing)
+    for (const Outer& out : plan) {
+      if (!out.refit) throw ValueError("save: a CV2 fold has no refitted preprocessing");
+      write_steps(w, out.refit->pre.steps);
+    }
+  w.u8(static_cast<std::uint8_t>(result.solver_start));
+
   w.tag("scores");
   write_lists(w, result.scores);
   w.vector(result.median);
@@ -155,6 +172,7 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
   w.boolean(permutations.has_value());
   if (permutations) {
     w.u8(static_cast<std::uint8_t>(mode));
+    w.u8(static_cast<std::uint8_t>(permutations->scoring));
     w.doubles(permutations->bac);
     w.f64(permutations->observed);
   }
@@ -271,6 +289,27 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       out.inner.push_back(std::move(in));
       res.models.push_back(std::move(m));
     }
+    o.refit_preprocessing = false;
+    res.solver_start = SolverStart::WarmFromCv1;
+    if (version >= 3) {
+      r.tag("refit");
+      o.refit_preprocessing = r.boolean();
+      if (o.refit_preprocessing)
+        for (Outer& out : plan->outer) {
+          Refit fit;
+          fit.pre.steps = read_steps(r);
+          for (const auto& s : fit.pre.steps)
+            if (!s->fitted()) r.fail("a refitted preprocessing is not fitted");
+          out.refit = std::move(fit);
+        }
+      const std::uint8_t start = r.u8();
+      if (start > static_cast<std::uint8_t>(SolverStart::WarmFromCv1)) r.fail("unknown solver start");
+      res.solver_start = static_cast<SolverStart>(start);
+    }
+    for (auto& m : res.models) {
+      const Outer& out = plan->outer[static_cast<std::size_t>(m.outer)];
+      if (out.refit) m.pre = out.refit->pre;
+    }
     // The preprocessed matrices, exactly as the original run computed them.
     const Table* cov = data->covariates ? &*data->covariates : nullptr;
     parallel_for(plan->outer.size(), [&](std::size_t oi) {
@@ -281,13 +320,20 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
         const Table cov_val = cov ? take(cov, in.val) : Table();
         in.Xtr = in.pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
         in.Xval = in.pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
-        in.Xtest = in.pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
+        if (!out.refit) in.Xtest = in.pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
+      }
+      if (out.refit) {
+        const Table cov_train = cov ? take(cov, out.train) : Table();
+        out.refit->Xtrain = out.refit->pre.apply(data->X(out.train, Eigen::all), cov ? &cov_train : nullptr);
+        out.refit->Xtest = out.refit->pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
       }
     });
-    for (const auto& m : res.models)
+    for (const auto& m : res.models) {
+      const Outer& out = plan->outer[static_cast<std::size_t>(m.outer)];
+      const Index width = out.refit ? out.refit->Xtrain.cols() : out.inner[static_cast<std::size_t>(m.inner)].Xtr.cols();
       for (Index f : m.model.features)
-        if (f < 0 || f >= plan->outer[static_cast<std::size_t>(m.outer)].inner[static_cast<std::size_t>(m.inner)].Xtr.cols())
-          r.fail("a base model's feature index is out of range");
+        if (f < 0 || f >= width) r.fail("a base model's feature index is out of range");
+    }
 
     r.tag("scores");
     res.scores = read_lists(r);
@@ -302,6 +348,12 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       if (mode > static_cast<std::uint8_t>(PermutationMode::Full)) r.fail("unknown permutation mode");
       out.mode = static_cast<PermutationMode>(mode);
       PermutationResult p;
+      p.scoring = PermutationScoring::Permuted;
+      if (version >= 3) {
+        const std::uint8_t scoring = r.u8();
+        if (scoring > static_cast<std::uint8_t>(PermutationScoring::Permuted)) r.fail("unknown permutation scoring");
+        p.scoring = static_cast<PermutationScoring>(scoring);
+      }
       p.bac = r.doubles();
       p.observed = r.f64();
       finish_pvalues(p);

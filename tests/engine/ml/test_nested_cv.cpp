@@ -5,6 +5,7 @@
 #include <set>
 
 #include "nl/core/core.hpp"
+#include "nl/ml/components.hpp"
 #include "nl/ml/nested_cv.hpp"
 
 using nl::Matrix;
@@ -132,4 +133,112 @@ TEST_CASE("nested CV: user folds and input errors", "[nested_cv]") {
   o.outer_assignment.clear();
   CHECK_THROWS_AS(nl::ml::nested_cv(simple_spec(), {}, X, y, nullptr, o), nl::ValueError);
   CHECK_THROWS_AS(nl::ml::nested_cv(simple_spec(), {1.0}, X, y.head(10), nullptr, o), nl::ValueError);
+}
+
+// ---------------------------------------------------------------- issue 18
+
+namespace {
+nl::ml::PipelineSpec wrapper_spec() {
+  nl::ml::PipelineSpec spec = simple_spec();
+  spec.steps.push_back(std::make_shared<nl::ml::Pca>(4));
+  spec.steps.push_back(std::make_shared<nl::ml::Scale>(-1, 1));
+  spec.select = nl::ml::ForwardSelectOptions{};
+  return spec;
+}
+}  // namespace
+
+// Observed and permuted models are solved alike (same stream, both cold): retraining on
+// the observed labels gives the observed base models bit for bit, with and without
+// refit, with and without a wrapper, on 1 and 2 threads.
+TEST_CASE("retraining on the observed labels reproduces the observed base models", "[nested_cv]") {
+  Matrix X;
+  Vector y;
+  make_data(48, 8, 0.8, 21, X, y);
+  for (const bool refit : {true, false})
+    for (const bool wrapper : {false, true}) {
+      const auto spec = wrapper ? wrapper_spec() : simple_spec();
+      nl::ml::NestedCvOptions o;
+      o.outer_folds = 3;
+      o.outer_repeats = 2;
+      o.inner_folds = 3;
+      o.inner_repeats = 1;
+      o.seed = 4;
+      o.refit_preprocessing = refit;
+      const auto r = nl::ml::nested_cv(spec, {0.25, 1.0}, X, y, nullptr, o);
+      CHECK(r.solver_start == nl::ml::SolverStart::Cold);
+      for (const int threads : {1, 2}) {
+        nl::set_threads(threads);
+        const auto again = nl::ml::retrain_models(spec, r, y);
+        REQUIRE(again.size() == r.models.size());
+        for (std::size_t m = 0; m < again.size(); ++m) {
+          REQUIRE(again[m].has_value());
+          CHECK(again[m]->features == r.models[m].model.features);
+          CHECK(again[m]->svc.w == r.models[m].model.svc.w);
+          CHECK(again[m]->svc.b == r.models[m].model.svc.b);
+        }
+      }
+      nl::set_threads(2);
+    }
+}
+
+// refit_preprocessing: a retrained base model's preprocessing is fitted on its training
+// rows, CV1-train + CV1-test = the CV2 training set (checked on the scale step's learned
+// minimum and maximum, by hand); without it, on CV1-train. Model selection always uses
+// the CV1-train fit.
+TEST_CASE("refit_preprocessing fits the retrained models' preprocessing on their rows", "[nested_cv]") {
+  Matrix X;
+  Vector y;
+  make_data(36, 5, 0.8, 5, X, y);
+  for (const bool refit : {true, false}) {
+    nl::ml::NestedCvOptions o;
+    o.outer_folds = 3;
+    o.outer_repeats = 1;
+    o.inner_folds = 2;
+    o.inner_repeats = 1;
+    o.refit_preprocessing = refit;
+    const auto r = nl::ml::nested_cv(simple_spec(), {1.0}, X, y, nullptr, o);
+    for (std::size_t m = 0; m < r.models.size(); ++m) {
+      const auto& bm = r.models[m];
+      const auto folds = nl::ml::inner_folds(r, static_cast<std::size_t>(bm.outer));
+      std::vector<Eigen::Index> rows;
+      for (std::size_t k = 0; k < folds.rows.size(); ++k)
+        if (refit || folds.assignment[0][k] != bm.inner) rows.push_back(folds.rows[k]);
+      const auto state = bm.pre.steps.front()->state();  // scale: min_, max_
+      for (Eigen::Index j = 0; j < X.cols(); ++j) {
+        double lo = 1e300, hi = -1e300;
+        for (Eigen::Index i : rows) lo = std::min(lo, X(i, j)), hi = std::max(hi, X(i, j));
+        CHECK(state[0].value(0, j) == lo);
+        CHECK(state[1].value(0, j) == hi);
+      }
+    }
+  }
+}
+
+// A NeuroMiner-mode permutation's BAC is that of its median scores against the original
+// labels by default (NeuroMiner 1.3), or against the labels it was trained on.
+TEST_CASE("permutation scoring: original and permuted labels", "[nested_cv]") {
+  Matrix X;
+  Vector y;
+  make_data(40, 6, 1.0, 8, X, y);
+  nl::ml::NestedCvOptions o;
+  o.outer_repeats = 1;
+  o.inner_repeats = 1;
+  const auto spec = simple_spec();
+  const auto r = nl::ml::nested_cv(spec, {1.0}, X, y, nullptr, o);
+  CHECK(nl::ml::resolve_scoring(nl::ml::PermutationMode::NeuroMiner, nl::ml::PermutationScoring::Default) ==
+        nl::ml::PermutationScoring::Original);
+  CHECK(nl::ml::resolve_scoring(nl::ml::PermutationMode::Full, nl::ml::PermutationScoring::Default) ==
+        nl::ml::PermutationScoring::Permuted);
+  for (const auto scoring : {nl::ml::PermutationScoring::Original, nl::ml::PermutationScoring::Permuted}) {
+    nl::ml::PermutationSettings s;
+    s.scoring = scoring;
+    s.keep_null = true;
+    const auto p = nl::ml::permutation_test(spec, r, X, y, nullptr, o, 5, nl::ml::PermutationMode::NeuroMiner, {}, s);
+    CHECK(p.scoring == scoring);
+    for (std::size_t k = 0; k < 5; ++k) {
+      const Vector& truth = scoring == nl::ml::PermutationScoring::Original ? y : p.null_labels[k];
+      CHECK(p.bac[k] == nl::ml::score_bac(p.null_medians[k], truth));
+      CHECK(p.null_labels[k].sum() == y.sum());  // a permutation of y
+    }
+  }
 }

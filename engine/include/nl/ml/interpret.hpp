@@ -12,7 +12,10 @@
 // regions); `raw_units` also goes through that scaling, giving weights per unit of the
 // input (per ml of GM volume).
 //
-// Across the M base models, per feature: mean and SD (n - 1) of the weights; the CV
+// Identical base models count once (same CV2 fold, preprocessing, features and SVC:
+// with refit_preprocessing the base models of a CV2 fold share their training rows, and
+// those with the same features are one fit). Across the M distinct base models, per
+// feature: mean and SD (n - 1) of the weights; the CV
 // ratio mean / SD (NeuroMiner's default) or mean / (1.96 SD / sqrt(M)) (option
 // StandardError, the paper's "standard error" wording); the sign-based consistency of
 // Gomez-Verdejo et al. (2019): I = |frac(w > 0) - frac(w < 0)|, Z = I / SD over
@@ -34,7 +37,8 @@ struct InterpretOptions {
 };
 
 struct Interpretation {
-  Matrix weights;  // M base models x p input features
+  std::vector<std::size_t> models;  // the M distinct base models, indices into result.models
+  Matrix weights;                   // M distinct base models x p input features
   Vector mean, sd, cvr, frac_pos, frac_neg, consistency, z, p, q;
   std::vector<bool> significant;
 };

@@ -13,10 +13,29 @@
 // scores the CV2 test subjects. A subject's prediction is the median of its scores
 // (outer_repeats x CV1 partitions of them); its sign is the class.
 //
+// Retraining and preprocessing (NestedCvOptions::refit_preprocessing). CV1-train +
+// CV1-test is the whole CV2 training set. With refit_preprocessing (the default) the
+// preprocessing of the retrained base models is fitted on those same rows, once per CV2
+// fold, so no row of a model's training data was mapped by a preprocessing fitted
+// without it (a covariate effect that regress_out fitted on CV1-train leaves in the
+// CV1-test rows would otherwise reach the SVC, which can learn it when the labels
+// depend on the covariates). Without it (NeuroMiner 1.3, what METHODS.md describes) the
+// retrained models keep the CV1-train preprocessing. Model selection always uses the
+// CV1-train preprocessing. With refit and a wrapper, the features selected on the
+// CV1-train preprocessing are carried to the refitted one by their origin (an input
+// column through scale, impute, regress_out and prune; component k of a PCA/ROBPCA).
+//
 // Randomness: fold assignments come from Rng(seed, 0) (outer) and Rng(seed, 1 + o)
-// (inner folds of outer fold o); solver orders from Rng(seed, 1000 + o); permutation
-// k draws from Rng(seed, 1'000'000 + k). Tasks run in parallel over outer folds and
-// permutations, each on its own stream, so results are identical on any thread count.
+// (inner folds of outer fold o); the model selection of outer fold o (solver orders,
+// wrapper) from Rng(seed, 1000 + o), and the retrained base model m from
+// Rng(seed, 2'000'000 + m), or, with refit_preprocessing, where every base model of a
+// CV2 fold trains on the same rows, Rng(seed, 2'000'000 + o) (base models of a CV2 fold
+// with the same features are then one fit). Permutation k draws its labels from
+// Rng(seed, 1'000'000 + k); the permuted models use the observed run's solver streams
+// and, like the observed base models, start the solver cold (alpha = 0), so that the
+// null and the observed statistic differ only by the labels. Tasks run in parallel over
+// outer folds and permutations, each on its own stream, so results are identical on any
+// thread count.
 #pragma once
 
 #include <cstdint>
@@ -63,7 +82,15 @@ struct NestedCvOptions {
   // Optional user folds for CV2: outer_assignment[r][i] = fold of subject i in repeat r
   // (0-based, every fold non-empty). When empty, stratified_folds() makes them.
   std::vector<std::vector<int>> outer_assignment;
+  // Refit the preprocessing of each retrained base model on its training rows
+  // (CV1-train + CV1-test); false: keep the CV1-train preprocessing (NeuroMiner 1.3).
+  bool refit_preprocessing = true;
 };
+
+// How the retrained base models' solver started: Cold (alpha = 0; every result of this
+// version, observed and permuted alike), or WarmFromCv1 (from the CV1-train solution at
+// the chosen C: results saved by earlier versions, whose permuted models started cold).
+enum class SolverStart : std::uint8_t { Cold = 0, WarmFromCv1 = 1 };
 
 // One base model: its preprocessing (fitted on CV1-train) and label-dependent part.
 struct BaseModel {
@@ -99,6 +126,7 @@ struct NestedCvResult {
   ClassLabels classes;                              // the caller's labels behind +1/-1
   std::shared_ptr<const TrainingData> data;         // X, y and covariates
   std::shared_ptr<const NestedCvPlan> plan;         // reused by permutation tests
+  SolverStart solver_start = SolverStart::Cold;     // of the retrained base models
 };
 
 // Runs the nested CV of `spec` with the C values in `grid` on X (n x p), labels y
@@ -111,28 +139,58 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
 
 // ---------------------------------------------------------------- permutation test
 
-enum class PermutationMode {
-  NeuroMiner,  // keep every base model's C, features and preprocessing; retrain the SVC
-  Full,        // re-run the model selection (C grid, wrapper) on fixed folds
+enum class PermutationMode : std::uint8_t {
+  NeuroMiner = 0,  // keep every base model's C, features and preprocessing; retrain the SVC
+  Full = 1,        // re-run the model selection (C grid, wrapper) on fixed folds
+};
+
+// What a permuted model's median scores are scored against.
+enum class PermutationScoring : std::uint8_t {
+  Original = 0,  // the observed labels (NeuroMiner 1.3, nk_VisModels: EVALFUNC(Lorig, Pperm))
+  Permuted = 1,  // the permuted labels it was trained on (the analysis run on a null data
+                 // set; scikit-learn's permutation_test_score)
+  Default = 2,   // Original in NeuroMiner mode, Permuted in Full mode
+};
+// Default resolved for a mode.
+PermutationScoring resolve_scoring(PermutationMode mode, PermutationScoring scoring);
+
+struct PermutationSettings {
+  PermutationScoring scoring = PermutationScoring::Default;
+  // Keep every permutation's labels and median scores (PermutationResult::null_*).
+  bool keep_null = false;
 };
 
 struct PermutationResult {
   std::vector<double> bac;  // one per permutation
   double observed = 0.0;
   int count = 0;            // permutations with bac >= observed
-  double p_count = 0.0;     // count / n (NeuroMiner)
-  double p_plus_one = 0.0;  // (count + 1) / (n + 1)
+  double p_count = 0.0;     // count / n (NeuroMiner's report)
+  double p_plus_one = 0.0;  // (count + 1) / (n + 1): the p-value reported
+  PermutationScoring scoring = PermutationScoring::Original;  // as resolved
+  // With keep_null: per permutation, the labels the models were trained on and the
+  // median score of every subject (CV: all subjects; external: the new subjects).
+  std::vector<Vector> null_labels, null_medians;
 };
 
 // Label-permutation test of a nested-CV result. Permutation k shuffles y over all
-// subjects with Rng(seed, 1'000'000 + k). progress(done, n_permutations) is called
-// from the worker threads (may be empty).
+// subjects with Rng(seed, 1'000'000 + k). Its BAC is that of the permuted models'
+// median scores against the labels settings.scoring names. progress(done,
+// n_permutations) is called from the worker threads (may be empty).
 // Interrupted: the message says how many permutations had finished and the p-value of
 // the first m of them that all finished (permutations 1..m: the same seed with
 // permutations = m gives exactly those again).
 PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResult& observed, const Matrix& X,
                                    const Vector& y, const Table* covariates, const NestedCvOptions& options,
-                                   int n_permutations, PermutationMode mode, const Progress& progress = {});
+                                   int n_permutations, PermutationMode mode, const Progress& progress = {},
+                                   const PermutationSettings& settings = {});
+
+// The base models retrained on `labels` (y itself or a permutation of it) exactly as a
+// NeuroMiner-mode permutation retrains them: each keeps its C, features and fitted
+// preprocessing, with the observed run's solver stream and a cold start. A base model
+// whose training rows hold one class abstains (nullopt). With labels = the observed y
+// it returns the observed base models bit for bit (for results of this version).
+std::vector<std::optional<FittedModel>> retrain_models(const PipelineSpec& spec, const NestedCvResult& result,
+                                                       const Vector& labels);
 
 // ---------------------------------------------------------------- external validation
 
@@ -163,8 +221,11 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
 // One file holding the pipeline, every base model with its preprocessing, the scores,
 // the folds and the training data (so a reloaded result can run permutation tests and
 // external validation exactly as the original): nl/io/serial.hpp's container, kind
-// "cvresult", version 2 (version 2 adds the class labels; version-1 files still load,
-// with the classes +1 = 1, -1 = -1). Written atomically.
+// "cvresult", version 3 (version 2 added the class labels, version 3 the methods: refit
+// of the preprocessing with its own fits, the solver start and the permutation scoring;
+// older files still load: version 1 with the classes +1 = 1, -1 = -1, versions 1-2 as
+// refit_preprocessing = false, SolverStart::WarmFromCv1 and, for a stored permutation
+// result, the scoring against the permuted labels they used). Written atomically.
 void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
                  const std::optional<PermutationResult>& permutations, PermutationMode mode);
 
@@ -179,7 +240,7 @@ struct LoadedResult {
 LoadedResult load_result(const std::string& path);
 // The payload part of load_result: a payload of format `version` (1 or 2) already taken
 // out of its container (open_container); `source` names the file in messages.
-LoadedResult decode_result(std::string_view payload, const std::string& source, std::uint32_t version = 2);
+LoadedResult decode_result(std::string_view payload, const std::string& source, std::uint32_t version = 3);
 
 // Median-score BAC and the p-value formulas (exposed for tests).
 double median_of(std::vector<double> v);
