@@ -162,6 +162,23 @@ function M.load(o, cohorts, atlas)
   return t, X, t.response
 end
 
+-- The two sets of methods every script runs and prints (docs/methods-notes.md):
+--   neurominer  what the paper ran (NeuroMiner 1.3): the base models retrained on
+--               CV1-train + CV1-test keep the preprocessing fitted on CV1-train, so part
+--               of the covariate effect of the CV1-test rows reaches the SVC; a site the
+--               discovery data never saw is corrected as the reference site (what zero
+--               dummy columns do in NeuroMiner); permutations scored against the
+--               original labels (nk_VisModels).
+--   strict      neurolua's defaults: the preprocessing of the retrained base models is
+--               refitted on their own rows (refit_preprocessing); a new site is corrected
+--               for the other covariates and the training-average site effect
+--               (regress_out's unseen = "drop").
+M.methods = {
+  neurominer = { name = "neurominer", title = "NeuroMiner 1.3, as the paper ran it", refit = false, model = "discovery" },
+  strict = { name = "strict", title = "leak-free: preprocessing refitted on CV1-train + CV1-test",
+             refit = true, model = "discovery_strict" },
+}
+
 -- The paper's pipeline: scale, prune, covariate regression, ROBPCA, scale, wrapper,
 -- linear SVC over 2^-6 .. 2^4.
 function M.pipeline(o)
@@ -179,24 +196,24 @@ end
 
 -- One Table 2 row: ours and, when known, the paper's.
 local function pct(x) return string.format("%5.1f", 100 * x) end
-local function pstr(p, n, count)
-  if not p then return "n/a" end
-  if p == 0 then return string.format("< %.3g", 1 / n) end
-  return string.format("%.3f", p)
+-- p = (count + 1) / (n + 1), with the count and n beside it ("0.001 (0/1000)").
+local function pstr(r)
+  if not r.p then return "n/a" end
+  return string.format("%.3f (%d/%d)", r.p, r.result.permutation_count_, r.result.n_permutations_)
 end
+M.pstr = pstr
 
 function M.table2(rows)
-  local head = string.format("%-22s %4s %4s %4s %4s %4s %6s %6s %6s %6s %6s %6s %9s", "analysis", "n", "TP", "TN",
-    "FP", "FN", "sens", "spec", "BAC", "PPV", "NPV", "AUC", "p")
+  local head = string.format("%-22s %4s %4s %4s %4s %4s %6s %6s %6s %6s %6s %6s %16s", "analysis", "n", "TP", "TN",
+    "FP", "FN", "sens", "spec", "BAC", "PPV", "NPV", "AUC", "p (count/n)")
   local lines = { head, string.rep("-", #head) }
   for _, r in ipairs(rows) do
     local m = r.metrics
     local n = m.tp + m.tn + m.fp + m.fn + (m.undecided or 0)
-    lines[#lines + 1] = string.format("%-22s %4d %4d %4d %4d %4d %6s %6s %6s %6s %6s %6.3f %9s", r.name, n, m.tp, m.tn,
-      m.fp, m.fn, pct(m.sensitivity), pct(m.specificity), pct(m.bac), pct(m.ppv), pct(m.npv), m.auc,
-      pstr(r.p, r.n_perm))
+    lines[#lines + 1] = string.format("%-22s %4d %4d %4d %4d %4d %6s %6s %6s %6s %6s %6.3f %16s", r.name, n, m.tp, m.tn,
+      m.fp, m.fn, pct(m.sensitivity), pct(m.specificity), pct(m.bac), pct(m.ppv), pct(m.npv), m.auc, pstr(r))
     if r.paper then
-      lines[#lines + 1] = string.format("%-22s %4d %4s %4s %4s %4s %6s %6s %6.1f %6s %6s %6.2f %9s", "  paper", r.paper.n,
+      lines[#lines + 1] = string.format("%-22s %4d %4s %4s %4s %4s %6s %6s %6.1f %6s %6s %6.2f %16s", "  paper", r.paper.n,
         "", "", "", "", "", "", r.paper.BAC, "", "", r.paper.AUC, r.paper.p)
     end
   end
@@ -227,9 +244,9 @@ end
 -- What a saved discovery model was trained from, item by item: the SHA-256 of the
 -- participants table and of every GM map of the discovery cohort, and every option that
 -- changes the model. A saved model is reused only when all items match.
-local function source_items(o, t)
+local function source_items(o, t, method)
   local items = {
-    { "participants", nl.file_sha256(M.participants_path(o)) },
+    { "participants", nl.file_sha256(M.participants_path(o)) }, { "methods", method.name },
     { "option atlas", o.atlas }, { "option seed", o.seed }, { "option k", o.k or 13 },
     { "option wrapper", o.wrapper }, { "option permutations", o.permutations }, { "option na", o.na or "error" },
     { "option na_values", o.na_values or "" }, { "option sex", o.sex or "" }, { "option checks", o.checks or "error" },
@@ -243,8 +260,8 @@ local function source_items(o, t)
   return items
 end
 
-local function items_text(items)
-  local lines = { "# what " .. "discovery.model was trained from (scripts/ketamine/common.lua)" }
+local function items_text(items, model)
+  local lines = { "# what " .. model .. ".model was trained from (scripts/ketamine/common.lua)" }
   for _, it in ipairs(items) do lines[#lines + 1] = it[1] .. "\t" .. it[2] end
   return table.concat(lines, "\n") .. "\n"
 end
@@ -278,19 +295,22 @@ local function items_diff(saved, items)
   return out
 end
 
--- The discovery model: loaded from <out>/discovery.model when it was trained from the
--- same inputs (by content: SHA-256) and options (and `fresh` is not set), else trained
--- on the rows with cohort = "discovery" (every row when the table has no cohort
--- column), saved with its weights table and top-25 weight map; which of the two
--- happened, and why, is said on stderr. Returns r and, when trained, {t, X, cpu, model}.
-function M.discovery(o, fresh)
-  local model_path = o.out .. "/discovery.model"
-  local key_path = o.out .. "/discovery.source"
+-- The discovery model of `method` (M.methods.neurominer, the default, or
+-- M.methods.strict): loaded from <out>/discovery.model (discovery_strict.model) when it
+-- was trained from the same inputs (by content: SHA-256) and options (and `fresh` is not
+-- set), else trained on the rows with cohort = "discovery" (every row when the table has
+-- no cohort column) and saved, the NeuroMiner model with its weights table and top-25
+-- weight map; which of the two happened, and why, is said on stderr. Returns r and, when
+-- trained, {t, X, cpu, model}.
+function M.discovery(o, fresh, method)
+  method = method or M.methods.neurominer
+  local model_path = o.out .. "/" .. method.model .. ".model"
+  local key_path = o.out .. "/" .. method.model .. ".source"
   local atlas = M.atlas(o.atlas)
   local t0 = M.participants(o)
   local cohorts = M.has_column(t0, "cohort") and { "discovery" } or nil
   local td = cohorts and nl.study.select(t0, "cohort", cohorts, M.participants_path(o)) or t0
-  local items = source_items(o, td)
+  local items = source_items(o, td, method)
   if not fresh and exists(model_path) then
     local diff = items_diff(read_all(key_path), items)
     if #diff == 0 then
@@ -302,20 +322,68 @@ function M.discovery(o, fresh)
   local t, X, y = M.load(o, cohorts, atlas)
   local c0 = os.clock()
   local r = nl.cv.nested(M.pipeline(o), X, y, { covariates = t, outer = { 3, 5 }, inner = { 3, 5 },
-                                               permutations = o.permutations, seed = o.seed })
+                                               permutations = o.permutations, seed = o.seed,
+                                               refit_preprocessing = method.refit, permutation_scoring = "original" })
   local cpu = os.clock() - c0
   mkdir(o.out)
   r:save(model_path)
-  nl._report.write(key_path, items_text(items))
-  r:weights():write(o.out .. "/discovery_weights.tsv")
-  r:weight_map(atlas, { top = 25 }):save(o.out .. "/discovery_top25_weights.nii.gz")
+  nl._report.write(key_path, items_text(items, method.model))
+  if method == M.methods.neurominer then
+    r:weights():write(o.out .. "/discovery_weights.tsv")
+    r:weight_map(atlas, { top = 25 }):save(o.out .. "/discovery_top25_weights.nii.gz")
+  end
   return r, { t = t, X = X, cpu = cpu, model = model_path }
 end
 
--- External validation of model r on the cohorts listed (a list of names).
-function M.validate(o, r, cohorts)
+-- How a site the discovery data never saw is coded in the validation of `method`:
+-- NeuroMiner, as the reference site (the first discovery site in sorted order, which
+-- zero dummy columns stand for); strict, by the training-average site effect.
+function M.unseen_sites(o, method)
+  if method == M.methods.strict then return "drop" end
+  local t0 = M.participants(o)
+  local td = M.load(o, M.has_column(t0, "cohort") and { "discovery" } or nil)
+  local sites = {}
+  for i = 1, #td do sites[#sites + 1] = tostring(td.site[i]) end
+  table.sort(sites)
+  return { site = sites[1] }
+end
+
+-- External validation of model r (trained with `method`, default NeuroMiner) on the
+-- cohorts listed (a list of names).
+function M.validate(o, r, cohorts, method)
+  method = method or M.methods.neurominer
   local t, X, y = M.load(o, cohorts)
-  return r:apply(X, y, { covariates = t, permutations = o.permutations }), t
+  return r:apply(X, y, { covariates = t, permutations = o.permutations, unseen = M.unseen_sites(o, method) }), t
+end
+
+-- The rows of Table 2 for one method: the discovery nested CV and, when the table has
+-- them, the saline control and the pooled external cohorts (`ext`, a list of cohort
+-- names), each with its paper row (the NeuroMiner rows only: the paper ran those). With
+-- `which` = { discovery = true, saline = true, external = true } a script asks for part
+-- of them. Returns the rows and the discovery result.
+function M.table2_rows(o, method, which, ext)
+  local paper = not o.participants and method == M.methods.neurominer
+  local r = M.discovery(o, which.fresh, method)
+  local rows = {}
+  if which.discovery then
+    rows[#rows + 1] = M.row("discovery (nested CV)", r, paper and M.paper.discovery or nil, o.permutations)
+  end
+  if which.saline then
+    rows[#rows + 1] = M.row("saline control", (M.validate(o, r, { "saline" }, method)), paper and M.paper.saline or nil,
+      o.permutations)
+  end
+  if which.external and ext and #ext > 0 then
+    rows[#rows + 1] = M.row("external (pooled)", (M.validate(o, r, ext, method)), paper and M.paper.external or nil,
+      o.permutations)
+  end
+  return rows, r
+end
+
+-- Both methods' Table 2 as text: the NeuroMiner rows beside the paper's, then the
+-- strict rows, each under its title.
+function M.both_tables(o, rows_nm, rows_strict)
+  return string.format("Methods as the paper ran them (%s)\n%s\n\nThe same study with %s\n%s",
+    M.methods.neurominer.title, M.table2(rows_nm), M.methods.strict.title, M.table2(rows_strict))
 end
 
 -- ---------------------------------------------------------------- the seed-spread record
@@ -351,7 +419,7 @@ function M.spread_row(o)
   if exists(o.out .. "/sim/participants.tsv") then
     error(string.format("%s/sim already holds a cohort; the seed-spread record simulates afresh", o.out), 0)
   end
-  local r = M.discovery(o, true)
+  local r = M.discovery(o, true, M.methods.neurominer)
   local sal = M.validate(o, r, { "saline" })
   local ext = M.validate(o, r, { "external_md", "external_ny" })
   return M.spread_row_of(o, r, sal, ext)

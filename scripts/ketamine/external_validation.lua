@@ -6,6 +6,9 @@
 -- Uses <out>/discovery.model when discovery.lua trained it from the same table and
 -- options, else trains it first (rows with cohort = "discovery"). Every cohort whose
 -- name starts with "external" is validated, pooled. Options as for discovery.lua.
+-- Printed with both methods: NeuroMiner's (the new sites corrected as the reference
+-- site, as zero dummy columns would) and leak-free (the new sites corrected by the
+-- training-average site effect; docs/methods-notes.md).
 local nl = require "neurolua"
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
@@ -23,7 +26,7 @@ end
 table.sort(cohorts)
 if #cohorts == 0 then error(K.participants_path(o) .. " has no external_* cohort", 0) end
 K.load(o, cohorts)  -- checked before the discovery model is (re)trained
-local r = K.discovery(o, false)
-local p = K.validate(o, r, cohorts)
-print(K.table2{ K.row("external (" .. table.concat(cohorts, " + ") .. ")", p,
-  not o.participants and K.paper.external or nil, o.permutations) })
+local rows = K.table2_rows(o, K.methods.neurominer, { external = true }, cohorts)
+local rows_strict = K.table2_rows(o, K.methods.strict, { external = true }, cohorts)
+rows[1].name, rows_strict[1].name = "external (" .. table.concat(cohorts, " + ") .. ")", "external (pooled)"
+print(K.both_tables(o, rows, rows_strict))

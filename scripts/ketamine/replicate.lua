@@ -8,9 +8,11 @@
 --
 -- Without arguments it runs on the built-in simulated cohort (written to
 -- out/ketamine/sim on first use) and also checks the planted ground truth. Options:
+-- Every analysis runs with NeuroMiner's methods (as the paper ran it; Table 2 beside the
+-- paper's) and leak-free (docs/methods-notes.md), and both are printed. Options:
 -- out (default out/ketamine), seed (1), permutations (1000), k (13), wrapper (true),
 -- threads, sim_seed (9; why not 1: docs/ketamine.md), resolution (3). Outputs in
--- <out>: discovery.model, discovery_weights.tsv, discovery_top25_weights.nii.gz,
+-- <out>: discovery.model, discovery_strict.model, discovery_weights.tsv, discovery_top25_weights.nii.gz,
 -- table1.tsv, table2.tsv, report.html and its figures in figures/.
 local nl = require "neurolua"
 local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
@@ -42,29 +44,29 @@ print(t1)
 K.mkdir(o.out)
 t1:write(o.out .. "/table1.tsv")
 
-local r, info = K.discovery(o, true)
-local rows = { K.row("discovery (nested CV)", r, not o.participants and K.paper.discovery or nil, o.permutations) }
-if has.saline then
-  rows[#rows + 1] = K.row("saline control", (K.validate(o, r, { "saline" })), not o.participants and K.paper.saline or nil,
-    o.permutations)
-end
-if #ext > 0 then
-  rows[#rows + 1] = K.row("external (pooled)", (K.validate(o, r, ext)), not o.participants and K.paper.external or nil,
-    o.permutations)
-end
+-- Both methods (common.lua, M.methods): NeuroMiner's, as the paper ran it, and leak-free.
+local which = { fresh = true, discovery = true, saline = has.saline, external = #ext > 0 }
+local rows, r = K.table2_rows(o, K.methods.neurominer, which, ext)
+local rows_strict = K.table2_rows(o, K.methods.strict, which, ext)
 
-print(string.format("\nTable 2. Classification performance (%d permutations; p as count/n)", o.permutations))
-print(K.table2(rows))
+print(string.format("\nTable 2. Classification performance (%d permutations; p = (count+1)/(n+1), count/n beside it)",
+  o.permutations))
+print(K.both_tables(o, rows, rows_strict))
 local t2 = {}
-for _, row in ipairs(rows) do
-  local m = row.metrics
-  t2[#t2 + 1] = { analysis = row.name, TP = m.tp, TN = m.tn, FP = m.fp, FN = m.fn, sensitivity = m.sensitivity,
-                  specificity = m.specificity, BAC = m.bac, PPV = m.ppv, NPV = m.npv, AUC = m.auc,
-                  p = row.p or nl.table.NA, paper_BAC = row.paper and row.paper.BAC / 100 or nl.table.NA,
-                  paper_AUC = row.paper and row.paper.AUC or nl.table.NA }
+for _, set in ipairs{ { K.methods.neurominer, rows }, { K.methods.strict, rows_strict } } do
+  for _, row in ipairs(set[2]) do
+    local m = row.metrics
+    t2[#t2 + 1] = { methods = set[1].name, analysis = row.name, TP = m.tp, TN = m.tn, FP = m.fp, FN = m.fn,
+                    sensitivity = m.sensitivity, specificity = m.specificity, BAC = m.bac, PPV = m.ppv, NPV = m.npv,
+                    AUC = m.auc, p = row.p or nl.table.NA,
+                    permutation_count = row.p and row.result.permutation_count_ or nl.table.NA,
+                    permutations = row.p and row.result.n_permutations_ or nl.table.NA,
+                    paper_BAC = row.paper and row.paper.BAC / 100 or nl.table.NA,
+                    paper_AUC = row.paper and row.paper.AUC or nl.table.NA }
+  end
 end
-local cols = { "analysis", "TP", "TN", "FP", "FN", "sensitivity", "specificity", "BAC", "PPV", "NPV", "AUC", "p",
-               "paper_BAC", "paper_AUC" }
+local cols = { "methods", "analysis", "TP", "TN", "FP", "FN", "sensitivity", "specificity", "BAC", "PPV", "NPV", "AUC",
+               "p", "permutation_count", "permutations", "paper_BAC", "paper_AUC" }
 local spec = {}
 for j, c in ipairs(cols) do
   local v = {}
@@ -103,9 +105,10 @@ end
 
 -- The report: tables, figures and the weight map viewer in one offline HTML file.
 local spread = dir .. "seed_spread.tsv"
-local report = dofile(dir .. "report.lua")(K, o, { t1 = t1, t2 = t2_table, rows = rows, r = r, data = path,
+local report = dofile(dir .. "report.lua")(K, o, { t1 = t1, t2 = t2_table, rows = rows, rows_strict = rows_strict, r = r,
+  data = path,
   spread = (not o.participants and K.exists(spread)) and spread or nil })
 
-print(string.format("\nOutputs in %s (report.html, figures/, discovery.model, discovery_weights.tsv, "
+print(string.format("\nOutputs in %s (report.html, figures/, discovery.model, discovery_strict.model, discovery_weights.tsv, "
   .. "discovery_top25_weights.nii.gz, table1.tsv, table2.tsv); wall time %d s", o.out, os.time() - wall0))
 print("Open the report: " .. report)

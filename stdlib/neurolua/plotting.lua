@@ -59,9 +59,8 @@ return function(nl)
     if style.xlabel == nil then style.xlabel = "balanced accuracy" end
     if style.ylabel == nil then style.ylabel = "permutations" end
     if style.title == nil then
-      local p = self.p_ == 0 and string.format("p < %g", 1 / null:rows()) or string.format("p = %.3g", self.p_)
-      style.title = string.format("Label permutations: observed BAC %.1f %%, %s (%d permutations)", 100 * m.bac, p,
-        null:rows())
+      style.title = string.format("Label permutations: observed BAC %.1f %%, p = %.3g (%d of %d reached it)", 100 * m.bac,
+        self.p_, self.permutation_count_, null:rows())
     end
     return nl.plot.histogram(path, column(null), style)
   end
@@ -92,8 +91,8 @@ return function(nl)
       style.title = string.format("Top %d features", #w)
       if caveat then
         local p = self.p_plus_one_
-        style.title = style.title .. (p and string.format(": model not better than chance (p = %.2g)", p)
-          or ": no permutation test")
+        style.title = style.title .. (p and string.format(": model not better than chance (p = %.2g, %d/%d)", p,
+          self.permutation_count_, self.n_permutations_) or ": no permutation test")
       end
     end
     return nl.plot.bars(path, names, values, style)
