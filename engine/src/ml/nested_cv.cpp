@@ -528,8 +528,9 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress,
     part.bac.assign(res.bac.begin(), res.bac.begin() + static_cast<std::ptrdiff_t>(m));
     finish_pvalues(part);
     throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations; permutations 1-{} give p = {:.4f} "
-                                  "((count+1)/(n+1) = {:.4f}); the same seed with permutations = {} reproduces them",
-                                  done.load(), n, m, part.p_count, part.p_plus_one, m));
+                                       "({} of {} reached the observed BAC); the same seed with permutations = {} "
+                                       "reproduces them",
+                                       done.load(), n, m, part.p_plus_one, part.count, m, m));
   }
   finish_pvalues(res);
 }
