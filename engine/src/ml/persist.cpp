@@ -12,6 +12,14 @@
 // Version 2 appends, before the end tag, the class labels (tag "classes": the kind of
 // the caller's labels and the positive and negative values as text). A version-1 file
 // has none; it loads with the numeric classes +1 = 1, -1 = -1.
+//
+// Version 3 changes the regress_out step record (ml/serialize.cpp): it holds the
+// unseen-level policy and the training means of the site-like dummies. A step of a
+// version-1 or -2 file loads with the policy Error, its means are recomputed from the
+// stored training rows, and it is marked legacy: the plan of a base model with a legacy
+// step is rebuilt with the coding those versions used for a level missing from its
+// training rows (the reference level), so that it reproduces the stored run, also when
+// the result is saved again as version 3.
 #include <fmt/format.h>
 
 #include "nested_cv_plan.hpp"
@@ -25,7 +33,8 @@ namespace {
 using namespace detail;
 
 constexpr std::string_view kKind = "cvresult";
-constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kVersion = 3;
+static_assert(kVersion >= kStepFormat, "the container must be at least as new as its step records");
 
 void write_svc_spec(Writer& w, const SvcSpec& s) {
   w.tag("svc");
@@ -85,6 +94,31 @@ std::vector<std::vector<double>> read_lists(Reader& r) {
 void check_rows(Reader& r, const Rows& rows, Index n) {
   for (Index i : rows)
     if (i < 0 || i >= n) r.fail("a row index is out of range");
+}
+
+// The steps that rebuild a base model's matrices: `pre` itself, or for a regress_out
+// step fitted before version 3 (legacy) a copy that codes a level its training rows
+// lacked as the reference level, as those versions did. Also restores such a step's
+// dummy means from its training rows' covariates when the file did not hold them.
+Preprocessing plan_steps(const Preprocessing& pre, const Table* cov_tr) {
+  Preprocessing out;
+  for (const auto& s : pre.steps) {
+    auto* r = dynamic_cast<RegressOut*>(s.get());
+    if (!r || !r->legacy_coding()) {
+      out.steps.push_back(s);
+      continue;
+    }
+    if (!cov_tr) throw ValueError("regress_out: the stored training data have no covariates");
+    if (!r->coder().means_known()) r->restore_means(*cov_tr);
+    UnseenPolicy reference;
+    for (const auto& name : r->covariates_used())
+      if (const auto* levels = r->coder().levels(name))
+        reference.columns[name] = {UnseenAction::Level, levels->front()};
+    auto copy = std::make_shared<RegressOut>(*r);
+    copy->set_unseen(std::move(reference));
+    out.steps.push_back(std::move(copy));
+  }
+  return out;
 }
 
 }  // namespace
@@ -173,7 +207,7 @@ LoadedResult load_result(const std::string& path) {
 }
 
 LoadedResult decode_result(std::string_view payload, const std::string& path, std::uint32_t version) {
-  Reader r(payload, path);
+  Reader r(payload, path, version);
   LoadedResult out;
   // A structurally valid payload can still hold values the engine rejects (a bad
   // option, an impossible shape): report those as a corrupt file too.
@@ -279,9 +313,10 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       for (Inner& in : out.inner) {
         const Table cov_tr = cov ? take(cov, in.tr) : Table();
         const Table cov_val = cov ? take(cov, in.val) : Table();
-        in.Xtr = in.pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
-        in.Xval = in.pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
-        in.Xtest = in.pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
+        const Preprocessing pre = plan_steps(in.pre, cov ? &cov_tr : nullptr);
+        in.Xtr = pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
+        in.Xval = pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+        in.Xtest = pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
       }
     });
     for (const auto& m : res.models)
