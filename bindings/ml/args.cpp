@@ -1,5 +1,6 @@
 // bindings/ml/args.cpp: reading label and score vectors from Lua values, and the
 // metrics and ROC records (see bindings/ml/args.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -443,6 +444,99 @@ void register_ml_records(lua_State* L) {
                   {{"TP", "tp"}, {"TN", "tn"}, {"FP", "fp"}, {"FN", "fn"}, {"BAC", "bac"}, {"PPV", "ppv"},
                    {"NPV", "npv"}, {"AUC", "auc"}});
   register_record(L, kRoc, {"fpr", "tpr", "thresholds"}, roc_tostring);
+}
+
+// ---------------------------------------------------------------- unseen levels
+
+namespace {
+
+constexpr const char* kUnseenShape = "option 'unseen' must be \"error\", \"drop\" or a table such as { site = \"A\" }";
+
+// The action of a string value: 0 error, 1 drop, 2 a level.
+int unseen_action(const char* v) {
+  if (std::strcmp(v, "error") == 0) return 0;
+  if (std::strcmp(v, "drop") == 0) return 1;
+  return 2;
+}
+
+nl::ml::UnseenRule unseen_rule(const char* v) {
+  switch (unseen_action(v)) {
+    case 0: return {nl::ml::UnseenAction::Error, ""};
+    case 1: return {nl::ml::UnseenAction::Drop, ""};
+    default: return {nl::ml::UnseenAction::Level, v};
+  }
+}
+
+}  // namespace
+
+bool validate_unseen(lua_State* L, int opts) {
+  if (!lua_istable(L, opts)) return false;
+  const int t = lua_getfield(L, opts, "unseen");
+  const int v = lua_gettop(L);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return false;
+  }
+  if (t == LUA_TSTRING) {
+    if (unseen_action(lua_tostring(L, v)) == 2)
+      luaL_argerror(L, opts, lua_pushfstring(L, "%s, got \"%s\" (a level is chosen per column)", kUnseenShape,
+                                             lua_tostring(L, v)));
+    lua_pop(L, 1);
+    return true;
+  }
+  if (t != LUA_TTABLE) luaL_argerror(L, opts, lua_pushfstring(L, "%s, got %s", kUnseenShape, luaL_typename(L, v)));
+  bool any = false;
+  lua_pushnil(L);
+  while (lua_next(L, v) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_argerror(L, opts, lua_pushfstring(L, "option 'unseen' must map column names to a level or to \"drop\" / "
+                                                "\"error\", e.g. { site = \"A\" }; got a %s key",
+                                             luaL_typename(L, -2)));
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, opts, lua_pushfstring(L, "option 'unseen': the entry for column '%s' must be a level (a "
+                                                "string) or \"drop\" / \"error\", got %s",
+                                             lua_tostring(L, -2), luaL_typename(L, -1)));
+    any = true;
+    lua_pop(L, 1);
+  }
+  if (!any) luaL_argerror(L, opts, "option 'unseen' is an empty table; name a column, e.g. { site = \"A\" }");
+  lua_pop(L, 1);
+  return true;
+}
+
+nl::ml::UnseenPolicy read_unseen(lua_State* L, int opts) {
+  nl::ml::UnseenPolicy p;
+  lua_getfield(L, opts, "unseen");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    p.all = unseen_rule(lua_tostring(L, -1));
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {  // keys and values are strings (validate_unseen)
+      p.columns[lua_tostring(L, -2)] = unseen_rule(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return p;
+}
+
+void check_unseen_steps(const nl::ml::UnseenPolicy& unseen,
+                        const std::vector<std::shared_ptr<const nl::ml::Transform>>& steps, int opts) {
+  std::vector<std::string> read;
+  bool any = false;
+  for (const auto& s : steps)
+    if (s->name() == "regress_out") {
+      any = true;
+      for (auto& c : s->covariates_used()) read.push_back(std::move(c));
+    }
+  if (!any)
+    throw ArgError(opts, "option 'unseen' applies to regress_out's text covariates, and the pipeline has no "
+                         "regress_out step");
+  for (const auto& [column, rule] : unseen.columns)
+    if (std::find(read.begin(), read.end(), column) == read.end())
+      throw ArgError(opts, fmt::format("option 'unseen' names column '{}', which is not one of regress_out's "
+                                       "covariates ('{}')",
+                                       column, fmt::join(read, "', '")));
 }
 
 }  // namespace nl::bind

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/args.hpp"
 #include "core/common.hpp"
@@ -17,9 +19,11 @@ namespace nl::bind {
 
 // The Table in the `covariates` field of the options table at idx, or nullptr when the
 // options or the field are absent. The Table stays referenced by the options table.
-inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what) {
+// with_unseen: the options may also hold `unseen` (read with the helpers below).
+inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what, bool with_unseen = false) {
   if (lua_isnoneornil(L, idx)) return nullptr;
-  check_options(L, idx, what, {"covariates"});
+  if (with_unseen) check_options(L, idx, what, {"covariates", "unseen"});
+  else check_options(L, idx, what, {"covariates"});
   lua_getfield(L, idx, "covariates");
   const nl::Table* t = nullptr;
   if (!lua_isnil(L, -1)) {
@@ -30,6 +34,21 @@ inline const nl::Table* opt_covariates(lua_State* L, int idx, const char* what) 
   lua_pop(L, 1);
   return t;
 }
+
+// ---------------------------------------------------------------- unseen levels
+
+// The `unseen` field of the options table at opts (nl/ml/transform.hpp, UnseenPolicy):
+// "error", "drop", or a table mapping column names to a training level or to "drop" /
+// "error" ({ site = "A" }). A level literally named "drop" or "error" is read as that
+// action. validate_unseen raises naming argument `opts` for any other value and
+// returns whether the field is set; read_unseen (inside protect(), after
+// validate_unseen) builds the policy and cannot raise.
+bool validate_unseen(lua_State* L, int opts);
+nl::ml::UnseenPolicy read_unseen(lua_State* L, int opts);
+// Throws ArgError(opts) unless `unseen` can apply to `steps`: some step is a
+// regress_out and every column it names is read by one (call inside protect()).
+void check_unseen_steps(const nl::ml::UnseenPolicy& unseen,
+                        const std::vector<std::shared_ptr<const nl::ml::Transform>>& steps, int opts);
 
 // ---------------------------------------------------------------- labels and scores
 

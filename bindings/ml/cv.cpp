@@ -544,7 +544,8 @@ int base_model_tostring(lua_State* L) {
 
 // ---------------------------------------------------------------- external validation
 
-// r:apply(X_new [, y_new] [, {covariates = t, permutations = n}]) -> Prediction
+// r:apply(X_new [, y_new] [, {covariates = t, permutations = n, positive = v, unseen = ...}]) -> Prediction
+// (unseen: the unseen-level policy of regress_out for these subjects; docs/reference/cv.md)
 int r_apply(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
   const Features features = check_features(L, 2);
@@ -559,7 +560,8 @@ int r_apply(lua_State* L) {
   }
   lua_settop(L, 4);
   lua_Integer n = features.rows();
-  check_options(L, opts, "apply", {"covariates", "permutations", "positive"});
+  check_options(L, opts, "apply", {"covariates", "permutations", "positive", "unseen"});
+  const bool unseen = validate_unseen(L, opts);
   const nl::Table* cov = nullptr;
   int permutations = 0;
   if (!lua_isnoneornil(L, opts)) {
@@ -600,8 +602,16 @@ int r_apply(lua_State* L) {
           throw nl::ValueError(fmt::format("apply: feature column {} is '{}' in the new data but '{}' in training",
                                            k + 1, names[k], trained[k]));
     }
+    // unseen: the unseen-level policy of regress_out for these subjects, on copies of
+    // the base models' steps (the stored model keeps its own).
+    std::optional<nl::ml::UnseenPolicy> policy;
+    if (unseen) {
+      policy = read_unseen(L, opts);
+      check_unseen_steps(*policy, cv.spec.steps, opts);
+    }
+    const nl::ml::UnseenPolicy* up = policy ? &*policy : nullptr;
     auto out = std::make_shared<PredictionObject>();
-    out->scores = nl::ml::apply_models(cv.result, X, cov);
+    out->scores = nl::ml::apply_models(cv.result, X, cov, up);
     out->n_models = cv.result.models.size();
     out->classes = cv.result.classes;
     if (labels) {
@@ -614,7 +624,7 @@ int r_apply(lua_State* L) {
       out->auc = nl::ml::auc(out->scores.median, y);
       if (permutations > 0)
         out->permutations = nl::ml::external_permutation_test(cv.spec, cv.result, X, y, cov, permutations,
-                                                              progress_reporter("permutations", "", permutations));
+                                                              progress_reporter("permutations", "", permutations), up);
     }
     *slot = std::move(out);
     return 1;

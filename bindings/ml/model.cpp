@@ -465,15 +465,29 @@ int pipe_fit(lua_State* L) {
   });
 }
 
-// pipe:decision(X [, {covariates = Table}]) -> n x 1 Matrix
+// pipe:decision(X [, {covariates = Table, unseen = ...}]) -> n x 1 Matrix. unseen
+// replaces the unseen-level policy of the regress_out step for this call, on a copy.
 int pipe_decision(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
-  const nl::Table* cov = opt_covariates(L, 3, "decision");
+  const nl::Table* cov = opt_covariates(L, 3, "decision", true);
+  const bool unseen = validate_unseen(L, 3);
   if (!p.fitted) luaL_argerror(L, 1, "pipeline is not fitted (call fit first)");
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(nl::ml::pipeline_decision(*p.fitted, X, cov));
+    if (!unseen) {
+      *slot = std::make_shared<Matrix>(nl::ml::pipeline_decision(*p.fitted, X, cov));
+      return 1;
+    }
+    const nl::ml::UnseenPolicy policy = read_unseen(L, 3);
+    check_unseen_steps(policy, p.spec.steps, 3);
+    nl::ml::FittedPipeline f{{}, p.fitted->model};
+    try {
+      f.pre = nl::ml::with_unseen(p.fitted->pre, policy);
+    } catch (const nl::ValueError& e) {
+      throw ArgError(3, e.what());
+    }
+    *slot = std::make_shared<Matrix>(nl::ml::pipeline_decision(f, X, cov));
     return 1;
   });
 }

@@ -7,6 +7,8 @@
 //   s:transform(Xtest)       -- Matrix
 //   s.min_                   -- learned state as a Matrix (nil before fit)
 // Covariates are passed as an options table: s:fit(X, { covariates = t }).
+// regress_out also takes its unseen-level policy (nl/ml/transform.hpp, UnseenAction):
+//   nl.ml.regress_out{ "age", "site", unseen = "drop" }; r:transform(X, { covariates = t, unseen = { site = "A" } })
 #include <fmt/format.h>
 
 #include <cmath>
@@ -82,7 +84,7 @@ int new_impute(lua_State* L) {
   });
 }
 
-// nl.ml.regress_out{"age", "sex", ...}
+// nl.ml.regress_out{"age", "sex", ... [, unseen = "error" | "drop" | {site = "A", ...}]}
 int new_regress_out(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const lua_Integer n = luaL_len(L, 1);
@@ -92,7 +94,36 @@ int new_regress_out(lua_State* L) {
       luaL_argerror(L, 1, lua_pushfstring(L, "entry %I is a %s, not a column name", k, luaL_typename(L, -1)));
     lua_pop(L, 1);
   }
-  check_options(L, 1, "regress_out", {});
+  check_options(L, 1, "regress_out", {"unseen"});
+  const bool unseen = validate_unseen(L, 1);
+  if (unseen && lua_getfield(L, 1, "unseen") == LUA_TTABLE) {
+    // Every column the policy names must be one of the listed covariates.
+    const int u = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, u) != 0) {
+      lua_pop(L, 1);
+      bool listed = false;
+      for (lua_Integer k = 1; k <= n && !listed; ++k) {
+        lua_rawgeti(L, 1, k);
+        listed = lua_rawequal(L, -1, -2);
+        lua_pop(L, 1);
+      }
+      if (listed) continue;
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (lua_Integer k = 1; k <= n; ++k) {
+        luaL_addstring(&b, k > 1 ? "', '" : "'");
+        lua_rawgeti(L, 1, k);
+        luaL_addvalue(&b);
+      }
+      luaL_addstring(&b, "'");
+      luaL_pushresult(&b);
+      luaL_argerror(L, 1, lua_pushfstring(L, "option 'unseen' names column '%s', which is not one of the covariates "
+                                             "(%s)",
+                                          lua_tostring(L, -2), lua_tostring(L, -1)));
+    }
+  }
+  lua_settop(L, 1);
   auto* slot = new_object<Transform>(L);
   return protect(L, [&] {
     std::vector<std::string> names;
@@ -101,7 +132,7 @@ int new_regress_out(lua_State* L) {
       names.emplace_back(lua_tostring(L, -1));
       lua_pop(L, 1);
     }
-    *slot = std::make_shared<nl::ml::RegressOut>(std::move(names));
+    *slot = std::make_shared<nl::ml::RegressOut>(std::move(names), unseen ? read_unseen(L, 1) : nl::ml::UnseenPolicy());
     return 1;
   });
 }
@@ -156,14 +187,29 @@ int t_fit(lua_State* L) {
   });
 }
 
-// t:transform(X [, {covariates = Table}]) -> Matrix
+// t:transform(X [, {covariates = Table, unseen = ...}]) -> Matrix. unseen (regress_out
+// only) replaces the step's unseen-level policy for this call, on a copy of the step.
 int t_transform(lua_State* L) {
   Transform& t = check<Transform>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
-  const nl::Table* cov = opt_covariates(L, 3, "transform");
+  const nl::Table* cov = opt_covariates(L, 3, "transform", true);
+  const bool unseen = validate_unseen(L, 3);
+  auto* ro = dynamic_cast<nl::ml::RegressOut*>(&t);
+  if (unseen && !ro)
+    luaL_argerror(L, 3, "option 'unseen' applies to regress_out's text covariates, and this step is not a regress_out");
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(t.apply(X, cov));
+    if (!unseen) {
+      *slot = std::make_shared<Matrix>(t.apply(X, cov));
+      return 1;
+    }
+    nl::ml::RegressOut step(*ro);
+    try {
+      step.set_unseen(read_unseen(L, 3));
+    } catch (const nl::ValueError& e) {
+      throw ArgError(3, e.what());
+    }
+    *slot = std::make_shared<Matrix>(step.apply(X, cov));
     return 1;
   });
 }

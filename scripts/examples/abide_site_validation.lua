@@ -97,7 +97,12 @@ local r = nl.cv.nested(pipe, disc:select(features), disc.autism, { covariates = 
                                                                    seed = o.seed })
 print("\nDiscovery (nested CV 3x5 / 3x5, ROBPCA k = " .. k .. (o.wrapper and ", wrapper" or "") .. "):")
 print(r)
-local p = r:apply(ext:select(features), ext.autism, { covariates = ext, permutations = o.permutations })
+-- The held-out sites are not levels of the site covariate the models were trained on:
+-- unseen = "drop" corrects their subjects for age, sex, eTIV and the training-average
+-- site effect (the site dummies at their training proportions) rather than for the
+-- effect of one arbitrary training site (docs/reference/transform.md).
+local p = r:apply(ext:select(features), ext.autism, { covariates = ext, permutations = o.permutations,
+                                                      unseen = "drop" })
 print("\nHeld-out sites:")
 print(p)
 print("\nTop 10 regions (positive weight: larger volume predicts autism):")

@@ -496,4 +496,139 @@ T.test("missing feature values: an error naming column and row, or in-fold imput
   T.raises(function() return nl.cv.nested(ro, X, y, { covariates = cov }) end, "nested CV: covariate 'age' is missing in row 12")
 end)
 
+-- A site that no training row had (issue 18): regress_out refuses to code it silently
+-- as the reference site; unseen = ... chooses, on the step or for one r:apply call.
+-- The data of tests/data/ml/make_cv_v2_regress_out.lua: sites A, B, C in turn and one
+-- subject of site E, so most base models' CV1 training rows lack E.
+local function site_data()
+  local n = 30
+  local Xs = nl.matrix.randn(n, 4, 11)
+  local ys, ids, site, age = {}, {}, {}, {}
+  for i = 1, n do
+    ids[i] = ("sub-%02d"):format(i)
+    site[i] = i == n and "E" or ({ "A", "B", "C" })[(i - 1) % 3 + 1]
+    age[i] = 20 + (i * 7) % 41
+    ys[i] = Xs:get(i, 1) + 0.5 * Xs:get(i, 2) > 0
+  end
+  local cov = nl.table.new{ { "participant_id", ids }, { "site", site }, { "age", age } }
+  local Xn = nl.matrix.randn(6, 4, 12)
+  local cn = nl.table.new{ { "participant_id", { "new-1", "new-2", "new-3", "new-4", "new-5", "new-6" } },
+                           { "site", { "A", "B", "C", "D", "D", "B" } }, { "age", { 25, 33, 41, 52, 60, 38 } } }
+  return Xs, ys, cov, Xn, cn
+end
+local function site_pipe(unseen)
+  return nl.ml.pipeline{ nl.ml.regress_out{ "age", "site", unseen = unseen }, nl.ml.scale{},
+                         nl.ml.svc{ C = { 0.5, 2 } } }
+end
+local site_cv = { outer = { 3, 1 }, inner = { 2, 1 }, seed = 3 }
+local function with_cov(cov, extra)
+  local o = { covariates = cov }
+  for k, v in pairs(site_cv) do o[k] = v end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+T.test("a site the training rows lacked: an error by default, unseen chooses", function()
+  local Xs, ys, cov, Xn, cn = site_data()
+  -- Inside the nested CV: site E is missing from most CV1 training rows.
+  T.raises(function() return nl.cv.nested(site_pipe(), Xs, ys, with_cov(cov)) end,
+    "regress_out: covariate 'site' has a level not seen in the training rows: 'E' (1 row)")
+  local r = nl.cv.nested(site_pipe{ site = "A" }, Xs, ys, with_cov(cov))
+  T.truthy(tostring(r:model(1).steps[1]):find('regress_out{"age", "site", unseen = {site = "A"}}', 1, true),
+    tostring(r:model(1).steps[1]))
+  -- r:apply on a cohort with a new site D: the message names it, its rows and choices.
+  local err = T.raises(function() return r:apply(Xn, { covariates = cn, unseen = "error" }) end,
+    "apply (base model of CV2 fold 1, CV1 partition 1): regress_out: covariate 'site' has a level not seen in the "
+    .. "training rows: 'D' (2 rows), participant_id new-4, new-5; the training levels are 'A', 'B', 'C'")
+  T.truthy(err:find([[Choose unseen = "drop" (correct those rows for the other covariates and the training-average ]]
+    .. [[site effect), unseen = { site = "A" } (code them as level 'A'), or leave those participants out]], 1, true),
+    err)
+  -- The step's own policy (site = "A") applies without the option.
+  local own = r:apply(Xn, { covariates = cn })
+  local cn_a = nl.table.new{ { "site", { "A", "B", "C", "A", "A", "B" } }, { "age", { 25, 33, 41, 52, 60, 38 } } }
+  T.truthy(own.median_ == r:apply(Xn, { covariates = cn_a }).median_, "D coded as A")
+  -- unseen at apply time, on copies: "drop" changes the D rows only.
+  local dropped = r:apply(Xn, { covariates = cn, unseen = "drop" })
+  for i = 1, 6 do
+    local same = dropped.median_:get(i, 1) == own.median_:get(i, 1)
+    T.eq(same, i ~= 4 and i ~= 5, "row " .. i)
+  end
+  T.truthy(r:apply(Xn, { covariates = cn, unseen = { site = "B" } }).median_ ~= own.median_)
+  T.truthy(tostring(r:model(1).steps[1]):find('unseen = {site = "A"}', 1, true), "the stored step is unchanged")
+  -- Labels and permutations take the same option.
+  local yn = { true, false, true, true, false, false }
+  local p = r:apply(Xn, yn, { covariates = cn, unseen = "drop", permutations = 4 })
+  T.truthy(p.median_ == dropped.median_)
+  T.eq(#p.permutation_bac_, 4)
+end)
+
+T.test("unseen option errors", function()
+  local Xs, ys, cov, Xn, cn = site_data()
+  local r = nl.cv.nested(site_pipe("drop"), Xs, ys, with_cov(cov))
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = "A" }) end,
+    [[bad argument #2 to 'apply' (option 'unseen' must be "error", "drop" or a table such as { site = "A" }, got "A"]])
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = 1 }) end, "got number")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = {} }) end, "option 'unseen' is an empty table")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = { "drop" } }) end,
+    "option 'unseen' must map column names to a level")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = { site = true } }) end,
+    "the entry for column 'site' must be a level (a string)")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = { sitee = "A" } }) end,
+    "option 'unseen' names column 'sitee', which is not one of regress_out's covariates ('age', 'site')")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = { site = "D" } }) end,
+    [[regress_out: unseen = {site = "D"}: 'D' is not a level of covariate 'site' in the training rows]])
+  T.raises(function() return r:apply(Xn, { covariates = cn, unseen = { age = "drop" } }) end,
+    "covariate 'age' is a number column; the unseen-level policy applies to text (string) covariates only")
+  T.raises(function() return r:apply(Xn, { covariates = cn, unsen = "drop" }) end, "did you mean 'unseen'?")
+  local plain = nl.cv.nested(pipe, X, y, { outer = { 3, 1 }, inner = { 2, 1 }, seed = 3 })
+  T.raises(function() return plain:apply(X, { unseen = "drop" }) end,
+    "option 'unseen' applies to regress_out's text covariates, and the pipeline has no regress_out step")
+  -- On the step.
+  T.raises(function() return nl.ml.regress_out{ "age", "site", unseen = { sitee = "A" } } end,
+    "bad argument #1 to 'regress_out' (option 'unseen' names column 'sitee', which is not one of the covariates "
+    .. "('age', 'site'))")
+  T.raises(function() return nl.ml.regress_out{ "age", "site", unseen = "dorp" } end, [[got "dorp"]])
+  T.raises(function() return nl.ml.regress_out{ "age", "site", unsen = "drop" } end, "did you mean 'unseen'?")
+  T.raises(function() return nl.cv.nested(site_pipe{ site = "Q" }, Xs, ys, with_cov(cov)) end,
+    [[regress_out: unseen = {site = "Q"}: 'Q' is not a level of covariate 'site' in the training rows (the training ]]
+    .. [[levels are 'A', 'B', 'C']])
+end)
+
+-- tests/data/ml/cv_v2_regress_out.model, written before regress_out stored a policy:
+-- it loads with the policy "error", rebuilds its folds' matrices as the old coding did
+-- (a site missing from a base model's training rows as the reference site A), and
+-- predicts as before; the same run today needs unseen = { site = "A" }.
+T.test("format version 2 files with regress_out still load, with unseen = error", function()
+  local old = nl.cv.load(os.getenv("NL_TEST_DATA") .. "/ml/cv_v2_regress_out.model")
+  T.eq(tostring(old:model(1).steps[1]):match("^[^-]*"), 'regress_out{"age", "site"}  ')
+  T.near(old.median_:get(30, 1), 0.52329732967909703, 0)
+  local Xs, ys, cov, Xn, cn = site_data()
+  T.raises(function() return old:apply(Xn, { covariates = cn }) end, "'D' (2 rows)")
+  local p = old:apply(Xn, { covariates = cn, unseen = { site = "A" } })
+  local want = { 0.80883016089132531, -0.64867102050123826, -1.9343802444359253, 1.2983001257700237,
+                 -1.0192300288015437, 2.0808967306473933 }
+  for i = 1, 6 do T.near(p.median_:get(i, 1), want[i], 0) end
+  -- "drop" works on the old file too (the training proportions are recomputed).
+  local d = old:apply(Xn, { covariates = cn, unseen = "drop" })
+  T.truthy(d.median_:get(4, 1) ~= want[4])
+  -- Today's run with unseen = { site = "A" } (and the CV1-train preprocessing, as then) is
+  -- the same run, its retrained base models started cold (issue 18) where the old ones
+  -- were warm-started: the same scores to the solver tolerance. Its permutations of an
+  -- external validation reuse the rebuilt matrices and start cold in both: identical.
+  local now = nl.cv.nested(site_pipe{ site = "A" }, Xs, ys, with_cov(cov, { refit_preprocessing = false }))
+  for i = 1, 30 do T.near(now.median_:get(i, 1), old.median_:get(i, 1), 0.02, "subject " .. i) end
+  local yn = { true, false, true, true, false, false }
+  local a = old:apply(Xn, yn, { covariates = cn, unseen = { site = "A" }, permutations = 6 })
+  local b = now:apply(Xn, yn, { covariates = cn, permutations = 6 })
+  T.truthy(a.permutation_bac_ == b.permutation_bac_, "the same permutations")
+  for i = 1, 6 do T.near(a.median_:get(i, 1), b.median_:get(i, 1), 0.02) end
+  -- Saved again, it is a version-3 file that keeps the policy "error".
+  local path = T.tmpname(".model")
+  old:save(path)
+  local again = nl.cv.load(path)
+  T.truthy(again.median_ == old.median_)
+  T.raises(function() return again:apply(Xn, { covariates = cn }) end, "'D' (2 rows)")
+  T.truthy(again:apply(Xn, { covariates = cn, unseen = "drop" }).median_ == d.median_)
+end)
+
 T.done()

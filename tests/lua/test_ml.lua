@@ -250,4 +250,53 @@ T.test("impute equals sklearn SimpleImputer (mean, median, constant)", function(
   T.truthy(p:decision(holes):rows() == 40)
 end)
 
+-- regress_out and a site its training rows lacked (issue 18). Six training rows whose
+-- features are exact functions of the covariates, x1 = 10 + 2 age + 3 [B] - 4 [C] and
+-- x2 = 1 - age + 5 [C], sites A, A, B, B, B, C: the numbers below follow by hand.
+T.test("regress_out: unseen levels raise, or follow unseen = drop / a level", function()
+  local age, site = { 20, 30, 40, 50, 60, 35 }, { "A", "A", "B", "B", "B", "C" }
+  local X = nl.matrix.zeros(6, 2)
+  for i = 1, 6 do
+    X:set(i, 1, 10 + 2 * age[i] + (site[i] == "B" and 3 or 0) - (site[i] == "C" and 4 or 0))
+    X:set(i, 2, 1 - age[i] + (site[i] == "C" and 5 or 0))
+  end
+  local cov = nl.table.new{ { "age", age }, { "site", site } }
+  local new = nl.table.new{ { "participant_id", { "n-1", "n-2", "n-3" } }, { "age", { 45, 45, 45 } },
+                            { "site", { "MD", "B", "MD" } } }
+  local Xn = nl.matrix.zeros(3, 2)
+  for i = 1, 3 do Xn:set(i, 1, 100); Xn:set(i, 2, 7) end
+  local r = nl.ml.regress_out{ "age", "site" }:fit(X, { covariates = cov })
+  T.raises(function() return r:transform(Xn, { covariates = new }) end,
+    "regress_out: covariate 'site' has a level not seen in the training rows: 'MD' (2 rows), participant_id n-1, "
+    .. "n-3; the training levels are 'A', 'B', 'C'.")
+  -- drop: the site dummies are the training proportions 1/2 (B) and 1/6 (C).
+  local d = r:transform(Xn, { covariates = new, unseen = "drop" })
+  T.near(d:get(1, 1), 100 - (10 + 90 + 3 / 2 - 4 / 6), 1e-10)
+  T.near(d:get(1, 2), 7 - (1 - 45 + 5 / 6), 1e-10)
+  T.near(d:get(2, 1), 100 - (10 + 90 + 3), 1e-10)  -- a seen site keeps its own effect
+  -- a level: exactly what a row of that level gets.
+  local b = r:transform(Xn, { covariates = new, unseen = { site = "B" } })
+  T.eq(b:get(1, 1), b:get(2, 1))
+  T.eq(b:get(1, 2), b:get(2, 2))
+  T.near(b:get(1, 1), -3, 1e-10)
+  T.raises(function() return r:transform(Xn, { covariates = new, unseen = { site = "MD" } }) end,
+    "'MD' is not a level of covariate 'site' in the training rows")
+  -- The same on the step itself, which prints it.
+  local s = nl.ml.regress_out{ "age", "site", unseen = "drop" }
+  T.truthy(tostring(s):find('regress_out{"age", "site", unseen = "drop"}', 1, true), tostring(s))
+  T.truthy(s:fit(X, { covariates = cov }):transform(Xn, { covariates = new }) == d)
+  T.truthy(tostring(s:clone()):find('unseen = "drop"', 1, true))
+  T.raises(function() return nl.ml.scale{}:fit(X):transform(X, { unseen = "drop" }) end,
+    "option 'unseen' applies to regress_out's text covariates, and this step is not a regress_out")
+  T.raises(function() return nl.ml.scale{}:fit(X, { unseen = "drop" }) end, "unknown option 'unseen' for fit")
+  -- A fitted pipeline's decision takes the option too.
+  local yy = { true, false, true, false, true, false }
+  local p = nl.ml.pipeline{ nl.ml.regress_out{ "age", "site" }, nl.ml.svc{ C = 1 } }:fit(X, yy, { covariates = cov })
+  T.raises(function() return p:decision(Xn, { covariates = new }) end, "'MD' (2 rows)")
+  local pd = p:decision(Xn, { covariates = new, unseen = { site = "B" } })
+  T.eq(pd:get(1, 1), pd:get(2, 1))
+  T.raises(function() return p:decision(Xn, { covariates = new, unseen = { tiv = "A" } }) end,
+    "option 'unseen' names column 'tiv', which is not one of regress_out's covariates ('age', 'site')")
+end)
+
 T.done()

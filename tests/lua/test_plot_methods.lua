@@ -56,15 +56,10 @@ T.test("plot_permutations marks the observed BAC and its p; raises without permu
   r:plot_permutations(out("perm.svg"))
   local title, text = desc(out("perm.svg"))
   T.truthy(title:find(("observed BAC %.1f %%"):format(100 * r.metrics_.bac), 1, true), title)
-  T.truthy(title:find("(30 permutations)", 1, true), title)
-  local p = r.p_
-  -- a p of 0 from 30 permutations reads p < 1/30 (SVG text is XML-escaped)
-  if p == 0 then
-    T.truthy(text:find("p &lt; 0.0333333", 1, true), text)
-    T.truthy(title:find("p &lt; 0.0333333", 1, true), title)
-  else
-    T.truthy(text:find("p = ", 1, true), text)
-  end
+  -- issue 18: p = (count + 1) / (n + 1), never 0, with the count and n beside it
+  T.truthy(title:find(("p = %.3g (%d of 30 reached it)"):format(r.p_, r.permutation_count_), 1, true), title)
+  T.near(r.p_, (r.permutation_count_ + 1) / 31, 1e-15)
+  T.truthy(text:find(("p = %.3g"):format(r.p_), 1, true), text)
   local plain = nl.cv.nested(pipe, X, y, { outer = { 2, 3 }, inner = { 2, 3 }, seed = 3 })
   T.raises(function() plain:plot_permutations(out("none.png")) end, "CVResult has no permutations")
 end)
@@ -107,7 +102,8 @@ T.test("plot_weights of a model not shown to beat chance: a caveat, no marks", f
   local chance = nl.cv.nested(pipe, X, noise, { outer = { 2, 3 }, inner = { 2, 3 }, seed = 3, permutations = 19 })
   chance:plot_weights(out("wn.svg"), { top = 6 })
   title = desc(out("wn.svg"))
-  T.eq(title, ("Top 6 features: model not better than chance (p = %.2g)"):format(chance.p_plus_one_))
+  T.eq(title, ("Top 6 features: model not better than chance (p = %.2g, %d/19)"):format(chance.p_plus_one_,
+    chance.permutation_count_))
 end)
 
 T.test("Prediction:plot_roc needs the labels", function()

@@ -281,7 +281,7 @@ std::string open_container(std::string_view data, const std::string& path, std::
     got.erase(got.find_last_not_of('\0') + 1);
     throw FileError(fmt::format("{}: holds a '{}', not a '{}'", path, got, kind));
   }
-  Reader r(data.substr(16, kHeader - 16), path);
+  Reader r(data.substr(16, kHeader - 16), path, 0);  // the header itself has one layout
   version = r.u32();
   const std::uint64_t length = r.u64();
   const std::uint32_t sum = r.u32();

@@ -650,10 +650,21 @@ void check_external(const NestedCvResult& r, const Matrix& X, const Table* cov) 
   check_data(r.models.front().pre.steps, X, cov, "apply");
 }
 
-// Each base model's preprocessing applied to the new rows.
-std::vector<Matrix> preprocess_new(const NestedCvResult& r, const Matrix& X, const Table* cov) {
+// Each base model's preprocessing applied to the new rows; with `unseen`, copies of it
+// with that unseen-level policy. A ValueError names the base model: the levels a base
+// model was trained on are those of its own CV1 training rows.
+std::vector<Matrix> preprocess_new(const NestedCvResult& r, const Matrix& X, const Table* cov,
+                                   const UnseenPolicy* unseen) {
   std::vector<Matrix> out(r.models.size());
-  parallel_for(r.models.size(), [&](std::size_t m) { out[m] = r.models[m].pre.apply(X, cov); });
+  parallel_for(r.models.size(), [&](std::size_t m) {
+    const BaseModel& b = r.models[m];
+    try {
+      out[m] = unseen ? with_unseen(b.pre, *unseen).apply(X, cov) : b.pre.apply(X, cov);
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("apply (base model of CV2 fold {}, CV1 partition {}): {}", b.outer + 1,
+                                   b.inner + 1, e.what()));
+    }
+  });
   return out;
 }
 
@@ -678,19 +689,21 @@ std::vector<std::optional<FittedModel>> observed_models(const NestedCvResult& r)
 
 }  // namespace
 
-ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates) {
+ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates,
+                            const UnseenPolicy* unseen) {
   check_external(result, X_new, covariates);
-  return collect_external(observed_models(result), preprocess_new(result, X_new, covariates), X_new.rows());
+  return collect_external(observed_models(result), preprocess_new(result, X_new, covariates, unseen), X_new.rows());
 }
 
 PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
                                             const Matrix& X_new, const Vector& y_new, const Table* covariates,
-                                            int n_permutations, const Progress& progress) {
+                                            int n_permutations, const Progress& progress,
+                                            const UnseenPolicy* unseen) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_external(result, X_new, covariates);
   check_plan(result, "external permutation test");
   check_labels(y_new, X_new.rows(), "apply");
-  const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates);
+  const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates, unseen);
   PermutationResult res;
   res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
   const Vector& y = result.data->y;

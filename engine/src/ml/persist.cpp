@@ -20,6 +20,14 @@
 // retrained base models; the permutation record adds its scoring after the mode.
 // Versions 1-2 load as refit_preprocessing = false, SolverStart::WarmFromCv1 and a
 // permutation record scored against the permuted labels, which is what they ran.
+//
+// Version 3 also changes the regress_out step record (ml/serialize.cpp): it holds the
+// unseen-level policy and the training means of the site-like dummies. A step of a
+// version-1 or -2 file loads with the policy Error, its means are recomputed from the
+// stored training rows, and it is marked legacy: the plan of a base model with a legacy
+// step is rebuilt with the coding those versions used for a level missing from its
+// training rows (the reference level), so that it reproduces the stored run, also when
+// the result is saved again as version 3.
 #include <fmt/format.h>
 
 #include "nested_cv_plan.hpp"
@@ -34,6 +42,7 @@ using namespace detail;
 
 constexpr std::string_view kKind = "cvresult";
 constexpr std::uint32_t kVersion = 3;
+static_assert(kVersion >= kStepFormat, "the container must be at least as new as its step records");
 
 void write_svc_spec(Writer& w, const SvcSpec& s) {
   w.tag("svc");
@@ -93,6 +102,31 @@ std::vector<std::vector<double>> read_lists(Reader& r) {
 void check_rows(Reader& r, const Rows& rows, Index n) {
   for (Index i : rows)
     if (i < 0 || i >= n) r.fail("a row index is out of range");
+}
+
+// The steps that rebuild a base model's matrices: `pre` itself, or for a regress_out
+// step fitted before version 3 (legacy) a copy that codes a level its training rows
+// lacked as the reference level, as those versions did. Also restores such a step's
+// dummy means from its training rows' covariates when the file did not hold them.
+Preprocessing plan_steps(const Preprocessing& pre, const Table* cov_tr) {
+  Preprocessing out;
+  for (const auto& s : pre.steps) {
+    auto* r = dynamic_cast<RegressOut*>(s.get());
+    if (!r || !r->legacy_coding()) {
+      out.steps.push_back(s);
+      continue;
+    }
+    if (!cov_tr) throw ValueError("regress_out: the stored training data have no covariates");
+    if (!r->coder().means_known()) r->restore_means(*cov_tr);
+    UnseenPolicy reference;
+    for (const auto& name : r->covariates_used())
+      if (const auto* levels = r->coder().levels(name))
+        reference.columns[name] = {UnseenAction::Level, levels->front()};
+    auto copy = std::make_shared<RegressOut>(*r);
+    copy->set_unseen(std::move(reference));
+    out.steps.push_back(std::move(copy));
+  }
+  return out;
 }
 
 }  // namespace
@@ -191,7 +225,7 @@ LoadedResult load_result(const std::string& path) {
 }
 
 LoadedResult decode_result(std::string_view payload, const std::string& path, std::uint32_t version) {
-  Reader r(payload, path);
+  Reader r(payload, path, version);
   LoadedResult out;
   // A structurally valid payload can still hold values the engine rejects (a bad
   // option, an impossible shape): report those as a corrupt file too.
@@ -318,9 +352,10 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       for (Inner& in : out.inner) {
         const Table cov_tr = cov ? take(cov, in.tr) : Table();
         const Table cov_val = cov ? take(cov, in.val) : Table();
-        in.Xtr = in.pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
-        in.Xval = in.pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
-        if (!out.refit) in.Xtest = in.pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
+        const Preprocessing pre = plan_steps(in.pre, cov ? &cov_tr : nullptr);
+        in.Xtr = pre.apply(data->X(in.tr, Eigen::all), cov ? &cov_tr : nullptr);
+        in.Xval = pre.apply(data->X(in.val, Eigen::all), cov ? &cov_val : nullptr);
+        if (!out.refit) in.Xtest = pre.apply(data->X(out.test, Eigen::all), cov ? &cov_test : nullptr);
       }
       if (out.refit) {
         const Table cov_train = cov ? take(cov, out.train) : Table();

@@ -134,6 +134,33 @@ Matrix Preprocessing::apply(const Matrix& X, const Table* covariates) const {
   return Y;
 }
 
+Preprocessing with_unseen(const Preprocessing& pre, const UnseenPolicy& unseen) {
+  Preprocessing out;
+  std::vector<std::string> read;  // the columns of every regress_out step
+  bool any = false;
+  for (const auto& s : pre.steps) {
+    const auto* r = dynamic_cast<const RegressOut*>(s.get());
+    if (!r) {
+      out.steps.push_back(s);  // shared: applying does not change a step
+      continue;
+    }
+    any = true;
+    const std::vector<std::string> names = r->covariates_used();
+    read.insert(read.end(), names.begin(), names.end());
+    auto c = std::make_shared<RegressOut>(*r);
+    c->set_unseen(unseen.restricted(names));
+    out.steps.push_back(std::move(c));
+  }
+  if (!any)
+    throw ValueError("unseen: the pipeline has no regress_out step (the unseen-level policy is regress_out's, for its "
+                     "text covariates)");
+  for (const auto& [column, rule] : unseen.columns)
+    if (std::find(read.begin(), read.end(), column) == read.end())
+      throw ValueError(fmt::format("unseen names column '{}', which regress_out does not read (its covariates: '{}')",
+                                   column, fmt::join(read, "', '")));
+  return out;
+}
+
 Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
                                 Matrix* transformed) {
   Preprocessing pre;

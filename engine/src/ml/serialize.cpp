@@ -156,35 +156,99 @@ Matrix Impute::backproject(const Matrix& w) const {
 
 // ---------------------------------------------------------------- regress_out
 
+namespace {
+
+void write_rule(Writer& w, const UnseenRule& r) {
+  w.u8(static_cast<std::uint8_t>(r.action));
+  w.str(r.level);
+}
+
+UnseenRule read_rule(Reader& r) {
+  UnseenRule rule;
+  const std::uint8_t action = r.u8();
+  if (action > static_cast<std::uint8_t>(UnseenAction::Level)) r.fail("unknown unseen-level action");
+  rule.action = static_cast<UnseenAction>(action);
+  rule.level = r.str();
+  return rule;
+}
+
+}  // namespace
+
+// Format 3: names, the unseen-level policy (the rule for every column, then the rules
+// per column), the fitted flag, then whether the means are known, whether the coding
+// is a legacy one (fitted before format 3) and per covariate its column, type, levels
+// and (when known) the training means of its dummies. Formats 1 and 2 have no policy,
+// no means and no legacy flag: such a record reads with the policy Error,
+// means_known() false and legacy() true.
 void CovariateCoder::save(Writer& w) const {
   w.strings(names_);
+  write_rule(w, unseen_.all);
+  w.u64(unseen_.columns.size());
+  for (const auto& [column, rule] : unseen_.columns) {
+    w.str(column);
+    write_rule(w, rule);
+  }
   w.boolean(fitted_);
   if (!fitted_) return;
+  w.boolean(means_known_);
+  w.boolean(legacy_);
   w.u64(codings_.size());
   for (const auto& c : codings_) {
     w.str(c.column);
     w.u8(static_cast<std::uint8_t>(c.type));
     w.strings(c.levels);
+    if (means_known_) w.doubles(c.mean);
   }
 }
 
 void CovariateCoder::load(Reader& r) {
+  const bool v3 = r.version() >= 3;
   names_ = r.strings();
+  unseen_ = UnseenPolicy();
+  if (v3) {
+    unseen_.all = read_rule(r);
+    const std::size_t n = r.count(8 + 1 + 8);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::string column = r.str();
+      if (!unseen_.columns.emplace(std::move(column), read_rule(r)).second)
+        r.fail("a column's unseen rule is repeated");
+    }
+  }
   fitted_ = r.boolean();
+  means_known_ = false;
+  legacy_ = false;
   codings_.clear();
-  if (!fitted_) return;
-  const std::size_t n = r.count(8 + 1 + 8);
-  if (n != names_.size()) r.fail("covariate coding does not match its names");
-  for (std::size_t k = 0; k < n; ++k) {
-    Coding c;
-    c.column = r.str();
-    const std::uint8_t type = r.u8();
-    if (type > static_cast<std::uint8_t>(ColumnType::Bool)) r.fail("unknown covariate type");
-    c.type = static_cast<ColumnType>(type);
-    c.levels = r.strings();
-    if (c.column != names_[k]) r.fail("covariate coding does not match its names");
-    if (c.type == ColumnType::String && c.levels.empty()) r.fail("a string covariate has no levels");
-    codings_.push_back(std::move(c));
+  if (fitted_) {
+    const bool means = v3 && r.boolean();
+    legacy_ = !v3 || r.boolean();
+    const std::size_t n = r.count(8 + 1 + 8);
+    if (n != names_.size()) r.fail("covariate coding does not match its names");
+    for (std::size_t k = 0; k < n; ++k) {
+      Coding c;
+      c.column = r.str();
+      const std::uint8_t type = r.u8();
+      if (type > static_cast<std::uint8_t>(ColumnType::Bool)) r.fail("unknown covariate type");
+      c.type = static_cast<ColumnType>(type);
+      c.levels = r.strings();
+      if (means) c.mean = r.doubles();
+      if (c.column != names_[k]) r.fail("covariate coding does not match its names");
+      if (c.type == ColumnType::String && c.levels.empty()) r.fail("a string covariate has no levels");
+      if (c.type != ColumnType::String && !c.levels.empty()) r.fail("a covariate that is not text has levels");
+      for (std::size_t j = 1; j < c.levels.size(); ++j)
+        if (!(c.levels[j - 1] < c.levels[j])) r.fail("covariate levels are not sorted");
+      if (means && c.mean.size() != (c.levels.empty() ? 0 : c.levels.size() - 1))
+        r.fail("covariate means do not match the levels");
+      for (const double m : c.mean)
+        if (!(m >= 0 && m <= 1)) r.fail("a covariate mean is not a proportion");
+      codings_.push_back(std::move(c));
+    }
+    means_known_ = means;
+  }
+  // The policy's own checks (a column it names, a level among the training levels).
+  try {
+    check_unseen(unseen_);
+  } catch (const ValueError& e) {
+    r.fail(e.what());
   }
 }
 

@@ -1,10 +1,13 @@
-// bindings/ml/transform.cpp: the Transform contract and the scale, prune and regress_out steps.
+// ml/transform.cpp: the Transform contract, the scale, prune, impute and regress_out steps, and the
+// covariate coding with its unseen-level policy.
 #include "nl/ml/transform.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "nl/core/core.hpp"
@@ -173,12 +176,96 @@ std::vector<StateItem> Impute::state() const {
 
 Eigen::Index Impute::n_features_out() const { return fitted_ ? p_in_ : 0; }
 
+// ---------------------------------------------------------------- unseen levels
+
+namespace {
+
+// A Lua string literal: "A", with \, " and control characters escaped.
+std::string lua_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\{:03d}", c);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+bool lua_identifier(const std::string& s) {
+  static const std::set<std::string> reserved = {
+      "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
+      "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (const char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return !reserved.count(s);
+}
+
+// A table key in Lua syntax: site or ["scan site"].
+std::string lua_key(const std::string& s) { return lua_identifier(s) ? s : fmt::format("[{}]", lua_string(s)); }
+
+std::string rule_lua(const UnseenRule& r) {
+  switch (r.action) {
+    case UnseenAction::Error: return "\"error\"";
+    case UnseenAction::Drop: return "\"drop\"";
+    case UnseenAction::Level: break;
+  }
+  return lua_string(r.level);
+}
+
+// 'A', 'B', 'C' (at most `most` of them, then how many there are in all).
+std::string quoted_list(const std::vector<std::string>& v, std::size_t most) {
+  std::string out;
+  for (std::size_t k = 0; k < v.size() && k < most; ++k) out += (k ? ", '" : "'") + v[k] + "'";
+  if (v.size() > most) out += fmt::format(", ... ({} in all)", v.size());
+  return out;
+}
+
+}  // namespace
+
+const UnseenRule& UnseenPolicy::rule(const std::string& column) const {
+  const auto it = columns.find(column);
+  return it == columns.end() ? all : it->second;
+}
+
+std::string UnseenPolicy::lua() const {
+  if (columns.empty()) return rule_lua(all);
+  std::string s = "{";
+  for (const auto& [column, r] : columns) s += (s.size() > 1 ? ", " : "") + lua_key(column) + " = " + rule_lua(r);
+  return s + "}";
+}
+
+void UnseenPolicy::check() const {
+  if (all.action == UnseenAction::Level)
+    throw ValueError("unseen: a level to code unseen values as is chosen per column, e.g. unseen = { site = \"A\" }");
+  if (all.action != UnseenAction::Error && !columns.empty())
+    throw ValueError("unseen: give either one action for every text covariate or a table of columns, not both");
+}
+
+UnseenPolicy UnseenPolicy::restricted(const std::vector<std::string>& names) const {
+  UnseenPolicy out;
+  out.all = all;
+  for (const auto& [column, r] : columns)
+    if (std::find(names.begin(), names.end(), column) != names.end()) out.columns.emplace(column, r);
+  return out;
+}
+
 // ---------------------------------------------------------------- covariate coding
 
-CovariateCoder::CovariateCoder(std::vector<std::string> names) : names_(std::move(names)) {
+CovariateCoder::CovariateCoder(std::vector<std::string> names, UnseenPolicy unseen) : names_(std::move(names)) {
   std::set<std::string> seen;
   for (const auto& n : names_)
     if (!seen.insert(n).second) throw ValueError(fmt::format("covariate '{}' is listed twice", n));
+  check_unseen(unseen);
+  unseen_ = std::move(unseen);
 }
 
 namespace {
@@ -191,22 +278,131 @@ void check_no_missing(const Column& c) {
                                    std::isnan(c.number(i)) ? "NaN" : fmt::format("{}", c.number(i)), i + 1));
   }
 }
+
+// Index of `value` among the sorted `levels`, or -1.
+Eigen::Index level_index(const std::vector<std::string>& levels, const std::string& value) {
+  const auto it = std::lower_bound(levels.begin(), levels.end(), value);
+  return it != levels.end() && *it == value ? static_cast<Eigen::Index>(it - levels.begin()) : -1;
+}
+
+// The ValueError of policy Error: the column, the unseen values with their row counts,
+// a few participant ids when the table has them, the training levels and the choices.
+[[noreturn]] void throw_unseen(const std::string& column, const std::vector<std::string>& levels, const Column& c,
+                               const std::vector<Eigen::Index>& rows, const Table& covariates) {
+  std::map<std::string, std::size_t> count;
+  for (const Eigen::Index i : rows) ++count[c.string(static_cast<std::size_t>(i))];
+  std::string values;
+  std::size_t shown = 0;
+  for (const auto& [value, k] : count) {
+    if (shown == 10) {
+      values += fmt::format(", and {} more", count.size() - shown);
+      break;
+    }
+    values += fmt::format("{}'{}' ({} row{})", shown ? ", " : "", value, k, k == 1 ? "" : "s");
+    ++shown;
+  }
+  const ColumnPtr* ids = covariates.find("participant_id");
+  if (ids && (*ids)->type() == ColumnType::String) {
+    std::vector<std::string> some;
+    for (std::size_t k = 0; k < rows.size() && some.size() < 5; ++k) {
+      const auto i = static_cast<std::size_t>(rows[k]);
+      if (!(*ids)->is_missing(i)) some.push_back((*ids)->string(i));
+    }
+    if (!some.empty())
+      values += fmt::format(", {}participant_id {}", some.size() < rows.size() ? "e.g. " : "", fmt::join(some, ", "));
+  }
+  const std::string& first = levels.front();
+  throw ValueError(fmt::format(
+      "covariate '{}' has {} not seen in the training rows: {}; the training level{} {}. Choose unseen = \"drop\" "
+      "(correct those rows for the other covariates and the training-average {} effect), unseen = {{ {} = {} }} "
+      "(code them as level '{}'), or leave those participants out",
+      column, count.size() == 1 ? "a level" : "levels", values, levels.size() == 1 ? " is" : "s are",
+      quoted_list(levels, 20), column, lua_key(column), lua_string(first), first));
+}
 }  // namespace
 
+void CovariateCoder::check_unseen(const UnseenPolicy& unseen) const {
+  unseen.check();
+  for (const auto& [column, r] : unseen.columns) {
+    if (std::find(names_.begin(), names_.end(), column) == names_.end())
+      throw ValueError(fmt::format("unseen names column '{}', which is not one of the covariates ('{}')", column,
+                                   fmt::join(names_, "', '")));
+    if (!fitted_) continue;
+    const auto coding =
+        std::find_if(codings_.begin(), codings_.end(), [&](const Coding& c) { return c.column == column; });
+    if (coding->type != ColumnType::String)
+      throw ValueError(fmt::format("unseen = {}: covariate '{}' is a {} column; the unseen-level policy applies to "
+                                   "text (string) covariates only",
+                                   unseen.lua(), column, type_name(coding->type)));
+    if (r.action == UnseenAction::Level && level_index(coding->levels, r.level) < 0)
+      throw ValueError(fmt::format("unseen = {}: '{}' is not a level of covariate '{}' in the training rows (the "
+                                   "training level{} {})",
+                                   unseen.lua(), r.level, column, coding->levels.size() == 1 ? " is" : "s are",
+                                   quoted_list(coding->levels, 20)));
+  }
+}
+
+void CovariateCoder::set_unseen(UnseenPolicy unseen) {
+  check_unseen(unseen);
+  unseen_ = std::move(unseen);
+}
+
 void CovariateCoder::fit(const Table& covariates) {
+  fitted_ = false;
+  means_known_ = false;
+  legacy_ = false;
   codings_.clear();
   for (const auto& n : names_) {
     const Column& c = *covariates.column(n);
     check_no_missing(c);
-    Coding coding{n, c.type(), {}};
+    Coding coding{n, c.type(), {}, {}};
     if (c.type() == ColumnType::String) {
-      std::set<std::string> levels;
-      for (std::size_t i = 0; i < c.size(); ++i) levels.insert(c.string(i));
-      coding.levels.assign(levels.begin(), levels.end());
+      std::map<std::string, std::size_t> levels;
+      for (std::size_t i = 0; i < c.size(); ++i) ++levels[c.string(i)];
+      for (const auto& [level, k] : levels) {
+        if (!coding.levels.empty()) coding.mean.push_back(static_cast<double>(k) / static_cast<double>(c.size()));
+        coding.levels.push_back(level);
+      }
     }
     codings_.push_back(std::move(coding));
   }
   fitted_ = true;
+  means_known_ = true;
+  try {
+    check_unseen(unseen_);
+  } catch (...) {
+    fitted_ = false;
+    codings_.clear();
+    throw;
+  }
+}
+
+void CovariateCoder::restore_means(const Table& training) {
+  if (!fitted_) throw ValueError("covariate coding: not fitted");
+  for (auto& coding : codings_) {
+    if (coding.type != ColumnType::String) continue;
+    const Column& c = *training.column(coding.column);
+    if (c.type() != ColumnType::String || c.size() == 0)
+      throw ValueError(fmt::format("covariate '{}': the training covariates do not match the coding", coding.column));
+    std::vector<std::size_t> count(coding.levels.size(), 0);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const Eigen::Index k = c.is_missing(i) ? -1 : level_index(coding.levels, c.string(i));
+      if (k < 0)
+        throw ValueError(fmt::format("covariate '{}': row {} of the training covariates is not a training level",
+                                     coding.column, i + 1));
+      ++count[static_cast<std::size_t>(k)];
+    }
+    coding.mean.clear();
+    for (std::size_t k = 1; k < count.size(); ++k)
+      coding.mean.push_back(static_cast<double>(count[k]) / static_cast<double>(c.size()));
+  }
+  means_known_ = true;
+}
+
+const std::vector<std::string>* CovariateCoder::levels(const std::string& column) const {
+  for (const auto& c : codings_)
+    if (c.column == column && c.type == ColumnType::String) return &c.levels;
+  return nullptr;
 }
 
 Matrix CovariateCoder::apply(const Table& covariates) const {
@@ -217,6 +413,7 @@ Matrix CovariateCoder::apply(const Table& covariates) const {
   const auto n = static_cast<Eigen::Index>(covariates.nrows());
   Matrix G = Matrix::Zero(n, q);
   Eigen::Index at = 0;
+  std::vector<Eigen::Index> unseen;
   for (const auto& coding : codings_) {
     const Column& c = *covariates.column(coding.column);
     check_no_missing(c);
@@ -224,10 +421,38 @@ Matrix CovariateCoder::apply(const Table& covariates) const {
       throw ValueError(fmt::format("covariate '{}' is a {} column here but was {} in training", coding.column,
                                    type_name(c.type()), type_name(coding.type)));
     if (coding.type == ColumnType::String) {
+      // Dummy k - 1 is 1 for level k >= 1; the reference level 0 is all zeros.
+      const auto code = [&](Eigen::Index i, Eigen::Index k) {
+        if (k > 0) G(i, at + k - 1) = 1.0;
+      };
+      unseen.clear();
       for (Eigen::Index i = 0; i < n; ++i) {
-        const auto it = std::lower_bound(coding.levels.begin(), coding.levels.end(), c.string(i));
-        if (it != coding.levels.end() && *it == c.string(i) && it != coding.levels.begin())
-          G(i, at + (it - coding.levels.begin()) - 1) = 1.0;
+        const Eigen::Index k = level_index(coding.levels, c.string(static_cast<std::size_t>(i)));
+        if (k < 0) unseen.push_back(i);
+        else code(i, k);
+      }
+      if (!unseen.empty()) {
+        const UnseenRule& rule = unseen_.rule(coding.column);
+        switch (rule.action) {
+          case UnseenAction::Error: throw_unseen(coding.column, coding.levels, c, unseen, covariates);
+          case UnseenAction::Level: {
+            const Eigen::Index k = level_index(coding.levels, rule.level);
+            if (k < 0)  // set_unseen and fit refuse such a policy; a guard against writing G out of bounds
+              throw ValueError(fmt::format("unseen: '{}' is not a training level of '{}'", rule.level, coding.column));
+            for (const Eigen::Index i : unseen) code(i, k);
+            break;
+          }
+          case UnseenAction::Drop:
+            if (!means_known_)
+              throw ValueError(fmt::format(
+                  "covariate '{}': unseen = \"drop\" needs the training proportions of its levels, which a model "
+                  "saved by an older neurolua does not hold; refit it, or choose unseen = {{ {} = {} }}",
+                  coding.column, lua_key(coding.column), lua_string(coding.levels.front())));
+            for (const Eigen::Index i : unseen)
+              for (std::size_t k = 0; k < coding.mean.size(); ++k)
+                G(i, at + static_cast<Eigen::Index>(k)) = coding.mean[k];
+            break;
+        }
       }
       at += static_cast<Eigen::Index>(coding.levels.size()) - 1;
     } else {
@@ -252,22 +477,46 @@ std::vector<std::string> CovariateCoder::design_names() const {
 
 // ---------------------------------------------------------------- regress_out
 
-RegressOut::RegressOut(std::vector<std::string> covariates) : coder_(std::move(covariates)) {
+namespace {
+// Runs f, putting "regress_out: " in front of a covariate coding's ValueError.
+template <class F>
+auto as_step(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("regress_out: {}", e.what()));
+  }
+}
+}  // namespace
+
+RegressOut::RegressOut(std::vector<std::string> covariates, UnseenPolicy unseen)
+    : coder_(as_step([&] { return CovariateCoder(std::move(covariates), std::move(unseen)); })) {
   if (coder_.names().empty()) throw ValueError("regress_out: no covariates named");
 }
 
-std::unique_ptr<Transform> RegressOut::clone() const { return std::make_unique<RegressOut>(coder_.names()); }
+std::unique_ptr<Transform> RegressOut::clone() const {
+  return std::make_unique<RegressOut>(coder_.names(), coder_.unseen());
+}
 std::unique_ptr<Transform> RegressOut::copy() const { return std::make_unique<RegressOut>(*this); }
 
 std::string RegressOut::options() const {
   std::string s = "regress_out{";
-  for (std::size_t k = 0; k < coder_.names().size(); ++k) s += (k ? ", \"" : "\"") + coder_.names()[k] + "\"";
+  for (std::size_t k = 0; k < coder_.names().size(); ++k) s += (k ? ", " : "") + lua_string(coder_.names()[k]);
+  if (!coder_.unseen().is_default()) s += ", unseen = " + coder_.unseen().lua();
   return s + "}";
+}
+
+void RegressOut::set_unseen(UnseenPolicy unseen) {
+  as_step([&] { coder_.set_unseen(std::move(unseen)); });
+}
+
+void RegressOut::restore_means(const Table& training_covariates) {
+  as_step([&] { coder_.restore_means(training_covariates); });
 }
 
 Matrix RegressOut::design(const Table* covariates, Eigen::Index n) const {
   if (!covariates) throw ValueError("regress_out: covariates are required (pass a Table with the named columns)");
-  const Matrix C = coder_.apply(*covariates);
+  const Matrix C = as_step([&] { return coder_.apply(*covariates); });
   Matrix G(n, 1 + C.cols());
   G.col(0).setOnes();
   G.rightCols(C.cols()) = C;
@@ -277,7 +526,7 @@ Matrix RegressOut::design(const Table* covariates, Eigen::Index n) const {
 void RegressOut::fit(const Matrix& X, const Table* covariates) {
   begin_fit(X, covariates);
   if (!covariates) throw ValueError("regress_out: covariates are required (pass a Table with the named columns)");
-  coder_.fit(*covariates);
+  as_step([&] { coder_.fit(*covariates); });
   const Matrix G = design(covariates, X.rows());
   beta_ = pinv(G) * X;
   fitted_ = true;

@@ -123,7 +123,10 @@ TEST_CASE("interpretation: CVR, sign consistency and the planted features", "[in
   make_data(90, 30, 0.9, 11, X, y, cov);
   const auto r = nl::ml::nested_cv(paper_spec(false), {0.25, 1}, X, y, &cov, small_cv(4));
   const auto in = nl::ml::interpret(r);
-  REQUIRE(in.weights.rows() == static_cast<Eigen::Index>(r.models.size()));
+  // refit_preprocessing: the base models of a CV2 fold share their rows; without a
+  // wrapper they are one fit, counted once (one row per CV2 fold).
+  REQUIRE(in.weights.rows() == static_cast<Eigen::Index>(r.chosen.size()));
+  REQUIRE(in.models.size() == r.chosen.size());
   REQUIRE(in.weights.cols() == 30);
   // The planted features: 0 and 2 positive, 1 negative, and the largest |mean| weights.
   CHECK(in.mean(0) > 0);
@@ -185,6 +188,84 @@ TEST_CASE("external validation: every base model, medians, permutations", "[oocv
   // Errors: wrong width, missing covariates.
   CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn.leftCols(19), &covn), Catch::Contains("19 features"));
   CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, nullptr), Catch::Contains("reads covariate 'age', but no covariates were given"));
+}
+
+namespace {
+
+// make_data plus a text covariate: training sites A, B, C in turn, and the new rows'
+// sites given.
+nl::Table with_site(const nl::Table& cov, const std::vector<std::string>& cycle) {
+  nl::Table t = cov;
+  std::vector<std::string> site;
+  for (std::size_t i = 0; i < t.nrows(); ++i) site.push_back(cycle[i % cycle.size()]);
+  t.set(std::make_shared<nl::Column>(nl::Column::strings("site", site)));
+  return t;
+}
+
+nl::ml::PipelineSpec site_spec(nl::ml::UnseenPolicy unseen = {}) {
+  nl::ml::PipelineSpec spec;
+  spec.steps.push_back(std::make_shared<nl::ml::Scale>(-1, 1));
+  spec.steps.push_back(std::make_shared<nl::ml::RegressOut>(std::vector<std::string>{"age", "site"}, unseen));
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("external validation: a site the training lacked raises unless the call gives a policy", "[oocv]") {
+  Matrix X, Xn;
+  Vector y, yn;
+  nl::Table cov0, covn0;
+  make_data(60, 8, 0.8, 41, X, y, cov0);
+  make_data(30, 8, 0.8, 42, Xn, yn, covn0);
+  const nl::Table cov = with_site(cov0, {"A", "B", "C"});
+  const nl::Table covn = with_site(covn0, {"MD", "NY", "A"});
+  const nl::Table as_a = with_site(covn0, {"A", "A", "A"});  // the new sites replaced by A
+  const auto spec = site_spec();
+  const auto r = nl::ml::nested_cv(spec, {0.25, 1}, X, y, &cov, small_cv(8));
+  CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, &covn),
+                    "apply (base model of CV2 fold 1, CV1 partition 1): regress_out: covariate 'site' has levels not "
+                    "seen in the training rows: 'MD' (10 rows), 'NY' (10 rows); the training levels are 'A', 'B', "
+                    "'C'. Choose unseen = \"drop\" (correct those rows for the other covariates and the "
+                    "training-average site effect), unseen = { site = \"A\" } (code them as level 'A'), or leave "
+                    "those participants out");
+  // Coding the new sites as A equals replacing them by A in the table.
+  nl::ml::UnseenPolicy a;
+  a.columns["site"] = {nl::ml::UnseenAction::Level, "A"};
+  CHECK(nl::ml::apply_models(r, Xn, &covn, &a).median == nl::ml::apply_models(r, Xn, &as_a).median);
+  CHECK(nl::ml::external_permutation_test(spec, r, Xn, yn, &covn, 6, {}, &a).bac ==
+        nl::ml::external_permutation_test(spec, r, Xn, yn, &as_a, 6).bac);
+  // "drop": every base model's scores from copies of its steps with that policy.
+  nl::ml::UnseenPolicy drop;
+  drop.all.action = nl::ml::UnseenAction::Drop;
+  const auto ext = nl::ml::apply_models(r, Xn, &covn, &drop);
+  const nl::Table c0 = covn.take({0});
+  for (std::size_t m = 0; m < r.models.size(); ++m) {
+    const Matrix row = nl::ml::with_unseen(r.models[m].pre, drop).apply(Xn.topRows(1), &c0);
+    CHECK(ext.scores[0][m] == nl::ml::model_decision(r.models[m].model, row)(0));
+  }
+  CHECK(ext.median != nl::ml::apply_models(r, Xn, &as_a).median);
+  // The stored models keep their own policy.
+  for (const auto& m : r.models)
+    CHECK(dynamic_cast<const nl::ml::RegressOut&>(*m.pre.steps[1]).unseen().is_default());
+  CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, &covn), Catch::Contains("has levels not seen"));
+  // A level no base model was trained on is refused, naming the model.
+  nl::ml::UnseenPolicy md;
+  md.columns["site"] = {nl::ml::UnseenAction::Level, "MD"};
+  CHECK_THROWS_WITH(nl::ml::apply_models(r, Xn, &covn, &md),
+                    Catch::StartsWith("apply (base model of CV2 fold 1, CV1 partition 1): regress_out: unseen = {site "
+                                      "= \"MD\"}: 'MD' is not a level of covariate 'site'"));
+
+  // A policy given to the pipeline's step is saved with the result and reloaded.
+  const auto spec_drop = site_spec(drop);
+  const auto rd = nl::ml::nested_cv(spec_drop, {0.25, 1}, X, y, &cov, small_cv(8));
+  CHECK(rd.median == r.median);  // every training level is seen inside the CV
+  const std::string path = temp_path("unseen.nlm");
+  nl::ml::save_result(path, spec_drop, rd, std::nullopt, nl::ml::PermutationMode::NeuroMiner);
+  const auto loaded = nl::ml::load_result(path);
+  std::remove(path.c_str());
+  CHECK(loaded.spec.steps[1]->options() == "regress_out{\"age\", \"site\", unseen = \"drop\"}");
+  CHECK(nl::ml::apply_models(loaded.result, Xn, &covn).median == nl::ml::apply_models(rd, Xn, &covn).median);
+  CHECK(nl::ml::apply_models(rd, Xn, &covn).median == ext.median);
 }
 
 TEST_CASE("saved and reloaded results predict and permute identically", "[persist]") {

@@ -57,8 +57,10 @@ class Writer {
 
 class Reader {
  public:
-  // `source` names the file in error messages.
-  Reader(std::string_view bytes, std::string source) : bytes_(bytes), source_(std::move(source)) {}
+  // `source` names the file in error messages; `version` is the format version of the
+  // container the bytes come from, for records whose layout changed between versions.
+  Reader(std::string_view bytes, std::string source, std::uint32_t version)
+      : bytes_(bytes), source_(std::move(source)), version_(version) {}
 
   std::uint8_t u8();
   std::uint32_t u32();
@@ -83,12 +85,14 @@ class Reader {
   // Throws a FileError "<source>: corrupt model file (<what>)".
   [[noreturn]] void fail(std::string_view what) const;
   const std::string& source() const noexcept { return source_; }
+  std::uint32_t version() const noexcept { return version_; }
 
  private:
   void raw(void* p, std::size_t n);
   std::string_view bytes_;
   std::size_t pos_ = 0;
   std::string source_;
+  std::uint32_t version_;
 };
 
 // Writes magic, kind, version, length, CRC and payload atomically to path.

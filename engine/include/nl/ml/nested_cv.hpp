@@ -204,17 +204,24 @@ struct ExternalScores {
 
 // X_new must have the training data's number of columns; covariates (rows aligned with
 // X_new) must hold the columns the preprocessing reads. Parallel over base models.
-ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates);
+// unseen (optional) replaces the unseen-level policy of every regress_out step for this
+// call, on copies of each base model's preprocessing (with_unseen); without it each
+// step's own policy applies (by default an error for a site no training row had). An
+// error of a base model's preprocessing names the model ("apply (base model of CV2 fold
+// 1, CV1 partition 2): ...").
+ExternalScores apply_models(const NestedCvResult& result, const Matrix& X_new, const Table* covariates,
+                            const UnseenPolicy* unseen = nullptr);
 
 // Label-permutation test of an external validation: permutation k shuffles the
 // training labels with the same stream as permutation_test (Rng(seed, 1'000'000 + k)),
 // retrains every base model in NeuroMiner mode (its C, features and preprocessing kept)
 // exactly as permutation_test does, so the permuted models are the same ones; applies
 // them to the new subjects and compares the median-score BAC against y_new with the
-// observed external BAC. seed is the nested CV's seed.
+// observed external BAC. seed is the nested CV's seed. unseen: as for apply_models.
 PermutationResult external_permutation_test(const PipelineSpec& spec, const NestedCvResult& result,
                                             const Matrix& X_new, const Vector& y_new, const Table* covariates,
-                                            int n_permutations, const Progress& progress = {});
+                                            int n_permutations, const Progress& progress = {},
+                                            const UnseenPolicy* unseen = nullptr);
 
 // ---------------------------------------------------------------- persistence
 
@@ -222,10 +229,12 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
 // the folds and the training data (so a reloaded result can run permutation tests and
 // external validation exactly as the original): nl/io/serial.hpp's container, kind
 // "cvresult", version 3 (version 2 added the class labels, version 3 the methods: refit
-// of the preprocessing with its own fits, the solver start and the permutation scoring;
-// older files still load: version 1 with the classes +1 = 1, -1 = -1, versions 1-2 as
-// refit_preprocessing = false, SolverStart::WarmFromCv1 and, for a stored permutation
-// result, the scoring against the permuted labels they used). Written atomically.
+// of the preprocessing with its own fits, the solver start and the permutation scoring,
+// and regress_out's unseen-level policy). Older files still load: version 1 with the
+// classes +1 = 1, -1 = -1; versions 1-2 as refit_preprocessing = false,
+// SolverStart::WarmFromCv1, a stored permutation result scored against the permuted
+// labels they used, and the unseen-level policy "error" (ml/persist.cpp). Written
+// atomically.
 void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
                  const std::optional<PermutationResult>& permutations, PermutationMode mode);
 
@@ -238,7 +247,7 @@ struct LoadedResult {
 // FileError naming the file for a missing, foreign, newer-version, truncated or
 // corrupt file.
 LoadedResult load_result(const std::string& path);
-// The payload part of load_result: a payload of format `version` (1 or 2) already taken
+// The payload part of load_result: a payload of format `version` (1 to 3) already taken
 // out of its container (open_container); `source` names the file in messages.
 LoadedResult decode_result(std::string_view payload, const std::string& source, std::uint32_t version = 3);
 

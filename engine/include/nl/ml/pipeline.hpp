@@ -89,6 +89,15 @@ struct Preprocessing {
   Matrix apply(const Matrix& X, const Table* covariates) const;
 };
 
+// The fitted steps of `pre` with the unseen-level policy `unseen` on copies of its
+// regress_out steps (each taking the rules of its own covariates; the other steps are
+// shared), for applying a fitted or stored model with another policy; `pre` itself is
+// unchanged. ValueError
+// when no step is a regress_out, when `unseen` names a column that no regress_out step
+// reads, or when a step refuses it (RegressOut::set_unseen: a level it was not
+// trained on).
+Preprocessing with_unseen(const Preprocessing& pre, const UnseenPolicy& unseen);
+
 // Clones every prototype and fits it on the output of the previous one.
 Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
                                 Matrix* transformed = nullptr);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -88,8 +89,12 @@ class Transform {
 using TransformPtr = std::unique_ptr<Transform>;
 
 // Rebuilds a step written by Transform::save (FileError through Reader::fail for an
-// unknown step name or a malformed record).
+// unknown step name or a malformed record). Reads the record layout of the model
+// format r.version(): format 3 added regress_out's unseen-level policy and dummy
+// means; a record of format 1 or 2 reads with the policy Error and no means.
 std::unique_ptr<Transform> read_transform(Reader& r);
+// The model format whose step records save() writes.
+inline constexpr std::uint32_t kStepFormat = 3;
 
 // ---------------------------------------------------------------- scale
 
@@ -174,22 +179,89 @@ class Impute final : public Transform {
   Vector stat_;  // the fill value of each feature
 };
 
+// ---------------------------------------------------------------- unseen levels
+
+// What covariate coding does with a row whose value of a text (String) covariate is not
+// among the training rows' levels. With an intercept and no centring, all-zero dummies
+// would code such a row as the reference level (the first in sorted order) and correct
+// it for that one level's effect, so there is no silent default:
+//   Error (the default): a ValueError naming the column, the unseen values with their
+//          row counts, the training levels and these choices;
+//   Drop:  each dummy of that column is set to its training mean (the proportion of
+//          the training rows at that level), so regress_out removes the other
+//          covariates' effects and the training-average effect of the column (the
+//          proportion-weighted mean of the levels' effects), not any one level's;
+//   Level: the row is coded as the training level `level`, exactly as a row of that
+//          level (NeuroMiner, whose site dummies are made by the user, codes a new site
+//          as zeros: the reference level).
+// Number and Bool covariates are not affected.
+enum class UnseenAction : std::uint8_t { Error = 0, Drop = 1, Level = 2 };
+
+struct UnseenRule {
+  UnseenAction action = UnseenAction::Error;
+  std::string level;  // for Level only
+  bool operator==(const UnseenRule&) const = default;
+};
+
+// One rule for every String covariate (`all`: Error or Drop; Lua unseen = "drop"), or
+// rules per column, the columns not named taking Error (Lua unseen = { site = "A",
+// scanner = "drop" }); not both.
+struct UnseenPolicy {
+  UnseenRule all;
+  std::map<std::string, UnseenRule> columns;
+
+  const UnseenRule& rule(const std::string& column) const;
+  // Error for every column (the policy of a step built without one).
+  bool is_default() const { return all.action == UnseenAction::Error && columns.empty(); }
+  // In Lua syntax: "drop" with its quotes, or {site = "A", scanner = "drop"}.
+  std::string lua() const;
+  // ValueError for a Level in `all`, or for `all` other than Error beside columns.
+  void check() const;
+  // The rules of the columns in `names` only (the same `all`).
+  UnseenPolicy restricted(const std::vector<std::string>& names) const;
+  bool operator==(const UnseenPolicy&) const = default;
+};
+
 // ---------------------------------------------------------------- covariate coding
 
 // Turns named Table columns into a numeric design matrix with levels learned on the
 // training rows: Number columns as they are; Bool columns as 0/1; String columns as
 // dummy variables, one per level except the first in sorted order (the reference).
-// A test row with a level not seen in training gets zeros in that column's dummies.
-// A missing covariate cell is a ValueError naming the column and row.
+// A test row with a level not seen in training is coded by the unseen-level policy
+// (above); fit() also keeps the training mean of every dummy, which "drop" needs.
+// A missing covariate cell is a ValueError naming the column and row. Messages do not
+// name the step; RegressOut puts its name in front.
 class CovariateCoder {
  public:
-  explicit CovariateCoder(std::vector<std::string> names = {});
+  // ValueError for a name listed twice, or a policy that fails UnseenPolicy::check or
+  // names a column not in `names`.
+  explicit CovariateCoder(std::vector<std::string> names = {}, UnseenPolicy unseen = {});
+  // Learns the levels and dummy means; ValueError when the policy names a column that
+  // is not a String column here, or codes it as a level that is not a training level.
   void fit(const Table& covariates);
   // n x q design (without intercept); requires fit().
   Matrix apply(const Table& covariates) const;
   // Names of the design columns ("age", "site=B", ...).
   std::vector<std::string> design_names() const;
   const std::vector<std::string>& names() const noexcept { return names_; }
+  const UnseenPolicy& unseen() const noexcept { return unseen_; }
+  // Replaces the policy, checked as by the constructor and, once fitted, as by fit();
+  // on a ValueError the old policy stays.
+  void set_unseen(UnseenPolicy unseen);
+  // The training levels of a String covariate, sorted (nullptr for another column or
+  // before fit).
+  const std::vector<std::string>* levels(const std::string& column) const;
+  // Whether the training dummy means are known: always after fit(); a record of model
+  // format 1 or 2 has none until restore_means().
+  bool means_known() const noexcept { return means_known_; }
+  // Recomputes the dummy means from the covariates of the rows fit() saw (for a record
+  // of format 1 or 2); ValueError when a value there is not a training level.
+  void restore_means(const Table& training);
+  // Whether the coding was fitted by a neurolua before model format 3, which coded a
+  // level the training rows lacked as the reference level (all-zero dummies) without
+  // asking: a stored nested CV rebuilds the matrices of such a step's base model with
+  // that coding (ml/persist.cpp). Kept when saved again; false after fit().
+  bool legacy() const noexcept { return legacy_; }
   void save(Writer& w) const;
   void load(Reader& r);
 
@@ -198,10 +270,16 @@ class CovariateCoder {
     std::string column;
     ColumnType type = ColumnType::Number;
     std::vector<std::string> levels;  // String columns: all levels, sorted
+    std::vector<double> mean;         // String columns: training mean of each dummy (levels 2..)
   };
+  // The policy's checks against the names and, when fitted, the codings.
+  void check_unseen(const UnseenPolicy& unseen) const;
   std::vector<std::string> names_;
+  UnseenPolicy unseen_;
   std::vector<Coding> codings_;
   bool fitted_ = false;
+  bool means_known_ = false;
+  bool legacy_ = false;
 };
 
 // ---------------------------------------------------------------- regress_out
@@ -209,10 +287,12 @@ class CovariateCoder {
 // Removes the linear effect of covariates from every feature ("partial correlations"
 // in NeuroMiner): G = [1, coded covariates] on the training rows, beta = pinv(G) X,
 // X <- X - G beta; test rows use the training beta: X_test - G_test beta. Raw covariate
-// values, no centring (METHODS.md section 1, step 3).
+// values, no centring (METHODS.md section 1, step 3). Test rows with a level of a text
+// covariate that training did not have follow the unseen-level policy (an option,
+// default Error; see UnseenAction).
 class RegressOut final : public Transform {
  public:
-  explicit RegressOut(std::vector<std::string> covariates);
+  explicit RegressOut(std::vector<std::string> covariates, UnseenPolicy unseen = {});
   std::unique_ptr<Transform> clone() const override;
   std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
@@ -225,6 +305,15 @@ class RegressOut final : public Transform {
   Eigen::Index n_features_out() const override;
   const Matrix& beta() const noexcept { return beta_; }
   std::vector<std::string> covariates_used() const override { return coder_.names(); }
+  const CovariateCoder& coder() const noexcept { return coder_; }
+  const UnseenPolicy& unseen() const noexcept { return coder_.unseen(); }
+  // Another policy for a fitted or unfitted step (for applying a stored model with
+  // another policy, call it on a copy()); checked as CovariateCoder::set_unseen.
+  void set_unseen(UnseenPolicy unseen);
+  // CovariateCoder::restore_means, for a step read from a record of format 1 or 2.
+  void restore_means(const Table& training_covariates);
+  // CovariateCoder::legacy: fitted before model format 3.
+  bool legacy_coding() const noexcept { return coder_.legacy(); }
 
  private:
   void load(Reader& r) override;
