@@ -430,8 +430,9 @@ int pipe_fit(lua_State* L) {
   int val_x = 0, val_y = 0;
   const nl::Table* val_cov = nullptr;
   lua_Integer nval = 0;
-  check_options(L, 4, "fit", {"covariates", "validation", "positive"});
+  check_options(L, 4, "fit", {"covariates", "validation", "positive", "refit_preprocessing"});
   lua_settop(L, 4);
+  const bool refit = opt_boolean(L, 4, "refit_preprocessing", true);
   LabelOptions lo;
   lo.positive = push_positive_option(L, 4);
   if (!lua_isnoneornil(L, 4)) {
@@ -455,7 +456,8 @@ int pipe_fit(lua_State* L) {
       read_labels(L, val_y, yv, vlo);
       // Only the wrapper takes long: its SVC fits are the progress.
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov,
-                                      p.spec.select ? progress_reporter("forward_select", " fits") : nl::Progress());
+                                      p.spec.select ? progress_reporter("forward_select", " fits") : nl::Progress(),
+                                      refit);
     } else {
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, nullptr, nullptr, nullptr);
     }

@@ -127,6 +127,21 @@ T.test("forward_select with a validation split", function()
   pipe:fit(X:rows_at(idx_tr), ytr, { validation = { X = X:rows_at(idx_val), y = yval } })
   T.truthy(#pipe.features_ >= 1)
   T.truthy(tostring(pipe):find("selected", 1, true))
+  -- Issue 18: the svc retrained on training + validation rows gets a preprocessing
+  -- refitted on those rows (the scale step's minimum is over all of them); with
+  -- refit_preprocessing = false the training rows' fit stays (NeuroMiner).
+  local function colmin(M, j)
+    local m = math.huge
+    for i = 1, M:rows() do m = math.min(m, M:get(i, j)) end
+    return m
+  end
+  local j = 1  -- a column whose minimum lies in a validation row
+  while colmin(X, j) == colmin(X:rows_at(idx_tr), j) do j = j + 1 end
+  T.near(pipe:step(1).min_:get(1, j), colmin(X, j), 0)
+  local nm = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.forward_select{ step = 0.10, stop = 0.80 }, nl.ml.svc{ C = 1 } }
+  nm:fit(X:rows_at(idx_tr), ytr, { validation = { X = X:rows_at(idx_val), y = yval }, refit_preprocessing = false })
+  T.near(nm:step(1).min_:get(1, j), colmin(X:rows_at(idx_tr), j), 0)
+  T.eq(table.concat(nm.features_, ","), table.concat(pipe.features_, ","), "scale keeps the columns: same features")
   T.raises(function() return nl.ml.pipeline{ nl.ml.svc{}, nl.ml.scale{} } end, "must come before")
   T.raises(function() return nl.ml.pipeline{ nl.ml.scale{} } end, "must be an svc")
   T.raises(function() return nl.ml.pipeline{ 42 } end, "not an nl.ml step")

@@ -91,48 +91,6 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
 
 // ---------------------------------------------------------------- base models
 
-// Where each output column of a fitted preprocessing comes from: {-1, j} for input
-// column j (carried through scale, impute, regress_out and prune), {s, k} for component
-// k of the PCA/ROBPCA at step s. Two fits of one pipeline on different rows name the
-// same column alike, which is how refit_preprocessing carries the wrapper's features.
-std::vector<std::pair<int, Index>> column_origins(const Preprocessing& pre, Index p_in) {
-  std::vector<std::pair<int, Index>> keys(static_cast<std::size_t>(p_in));
-  for (Index j = 0; j < p_in; ++j) keys[static_cast<std::size_t>(j)] = {-1, j};
-  for (std::size_t s = 0; s < pre.steps.size(); ++s) {
-    const Transform& step = *pre.steps[s];
-    if (const auto* prune = dynamic_cast<const Prune*>(&step)) {
-      std::vector<std::pair<int, Index>> kept;
-      for (Index j : prune->kept()) kept.push_back(keys[static_cast<std::size_t>(j)]);
-      keys = std::move(kept);
-    } else if (step.name() == "pca" || step.name() == "robpca") {
-      keys.clear();
-      for (Index k = 0; k < step.n_features_out(); ++k) keys.push_back({static_cast<int>(s), k});
-    } else if (step.n_features_out() != static_cast<Index>(keys.size())) {
-      throw std::logic_error(fmt::format("refit_preprocessing: step {} changes the number of features", step.name()));
-    }
-  }
-  return keys;
-}
-
-// The features of `from`'s output as columns of `to`'s output (same pipeline, fitted on
-// other rows of the same data). A prune fitted on more rows keeps at least the columns
-// it kept on fewer, and a PCA's k does not shrink, so every feature has its column.
-std::vector<Index> carry_features(const Preprocessing& from, const Preprocessing& to, Index p_in,
-                                  const std::vector<Index>& features) {
-  const auto a = column_origins(from, p_in), b = column_origins(to, p_in);
-  std::vector<Index> out;
-  for (Index f : features) {
-    const auto it = std::find(b.begin(), b.end(), a[static_cast<std::size_t>(f)]);
-    if (it == b.end())
-      throw ValueError(fmt::format("refit_preprocessing: feature {} selected by the wrapper has no counterpart in the "
-                                   "preprocessing refitted on CV1-train + CV1-test",
-                                   f + 1));
-    out.push_back(static_cast<Index>(it - b.begin()));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The solver stream of base model p of outer fold o (P partitions per fold): one per
 // base model, or with refit one per CV2 fold (its base models share their rows).
 std::uint64_t base_stream(const Outer& out, std::size_t o, std::size_t p, std::size_t P) {
@@ -710,7 +668,7 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
   // The new subjects' labels are never permuted: the permuted models are scored
   // against them as they are (as NeuroMiner's OOCV permutations).
   res.scoring = PermutationScoring::Original;
-  ConvergenceTally tally("the permutation test");
+  ConvergenceTally tally("the external validation's permutation test");
   run_permutations(res, n_permutations, progress, [&](std::size_t k) {
     Rng rng(result.options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
+#include <stdexcept>
 
 #include "nl/core/warnings.hpp"
 #include "nl/ml/metrics.hpp"
@@ -228,9 +230,64 @@ Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
   return decision(model.svc, Xpre(Eigen::all, model.features));
 }
 
+namespace {
+
+// Where each output column of a fitted preprocessing comes from (carry_features).
+std::vector<std::pair<int, Eigen::Index>> column_origins(const Preprocessing& pre, Eigen::Index p_in) {
+  std::vector<std::pair<int, Eigen::Index>> keys(static_cast<std::size_t>(p_in));
+  for (Eigen::Index j = 0; j < p_in; ++j) keys[static_cast<std::size_t>(j)] = {-1, j};
+  for (std::size_t s = 0; s < pre.steps.size(); ++s) {
+    const Transform& step = *pre.steps[s];
+    if (const auto* prune = dynamic_cast<const Prune*>(&step)) {
+      std::vector<std::pair<int, Eigen::Index>> kept;
+      for (Eigen::Index j : prune->kept()) kept.push_back(keys[static_cast<std::size_t>(j)]);
+      keys = std::move(kept);
+    } else if (step.name() == "pca" || step.name() == "robpca") {
+      keys.clear();
+      for (Eigen::Index k = 0; k < step.n_features_out(); ++k) keys.push_back({static_cast<int>(s), k});
+    } else if (step.n_features_out() != static_cast<Eigen::Index>(keys.size())) {
+      throw std::logic_error(fmt::format("carry_features: step {} changes the number of features", step.name()));
+    }
+  }
+  return keys;
+}
+
+// Rows of two covariate tables one after the other (the columns of `a`, by name).
+Table stack_rows(const Table& a, const Table& b) {
+  Table out;
+  for (const auto& name : a.names()) {
+    const Column& ca = *a.column(name);
+    const Column& cb = *b.column(name);
+    std::vector<Cell> cells;
+    cells.reserve(ca.size() + cb.size());
+    for (std::size_t i = 0; i < ca.size(); ++i) cells.push_back(ca.cell(i));
+    for (std::size_t i = 0; i < cb.size(); ++i) cells.push_back(cb.cell(i));
+    out.set(std::make_shared<Column>(Column::from_cells(name, cells)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Eigen::Index> carry_features(const Preprocessing& from, const Preprocessing& to, Eigen::Index p_in,
+                                         const std::vector<Eigen::Index>& features) {
+  const auto a = column_origins(from, p_in), b = column_origins(to, p_in);
+  std::vector<Eigen::Index> out;
+  for (Eigen::Index f : features) {
+    const auto it = std::find(b.begin(), b.end(), a[static_cast<std::size_t>(f)]);
+    if (it == b.end())
+      throw ValueError(fmt::format("refit_preprocessing: feature {} selected by the wrapper has no counterpart in the "
+                                   "preprocessing refitted on the training and validation rows",
+                                   f + 1));
+    out.push_back(static_cast<Eigen::Index>(it - b.begin()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
                             const Matrix* Xval, const Vector* yval, const Table* covariates_val,
-                            const Progress& progress) {
+                            const Progress& progress, bool refit_preprocessing) {
   check_labels(y, X.rows(), "fit");
   ConvergenceTally tally("the pipeline fit");
   FittedPipeline f;
@@ -240,6 +297,28 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
   if (Xval) {
     const Matrix V = f.pre.apply(*Xval, covariates_val);
     f.model = fit_model(Xtr, y, &V, yval, spec, rng, progress);
+    if (refit_preprocessing) {
+      // The union's own preprocessing, and the svc retrained on it (as nested_cv does).
+      Matrix U(X.rows() + Xval->rows(), X.cols());
+      U.topRows(X.rows()) = X;
+      U.bottomRows(Xval->rows()) = *Xval;
+      Vector yu(y.size() + yval->size());
+      yu << y, *yval;
+      std::optional<Table> cu;
+      if (covariates && covariates_val) cu = stack_rows(*covariates, *covariates_val);
+      Matrix Xu;
+      Preprocessing pre = fit_preprocessing(spec, U, cu ? &*cu : nullptr, &Xu);
+      std::vector<Eigen::Index> features;
+      if (spec.select) {
+        features = carry_features(f.pre, pre, X.cols(), f.model.features);
+      } else {
+        features.resize(static_cast<std::size_t>(Xu.cols()));
+        std::iota(features.begin(), features.end(), Eigen::Index{0});
+      }
+      f.model.svc = train_svc(Xu(Eigen::all, features), yu, spec.svc, rng);
+      f.model.features = std::move(features);
+      f.pre = std::move(pre);
+    }
   } else {
     f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng, progress);
   }

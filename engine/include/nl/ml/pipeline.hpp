@@ -133,11 +133,26 @@ struct FittedPipeline {
 };
 
 // Fits preprocessing on the training rows, applies it to the validation rows (when
-// given), then fit_model() with an Rng seeded by spec.svc.seed. SVC fits that do not
-// converge are summed up in one warning (nl/core/warnings.hpp).
+// given), then fit_model() with an Rng seeded by spec.svc.seed. With validation rows
+// and refit_preprocessing (the default, as nl::ml::nested_cv's), the svc is then
+// retrained on training + validation rows mapped by a preprocessing refitted on those
+// rows (the wrapper's features carried over, carry_features), which the fitted pipeline
+// keeps; without it the preprocessing fitted on the training rows stays (NeuroMiner's
+// CV1 scheme, docs/methods-notes.md). SVC fits that do not converge are summed up in
+// one warning (nl/core/warnings.hpp).
 FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
                             const Matrix* Xval, const Vector* yval, const Table* covariates_val,
-                            const Progress& progress = {});
+                            const Progress& progress = {}, bool refit_preprocessing = true);
+
+// The features (columns of `from`'s output) as columns of `to`'s output, where `from`
+// and `to` are fits of one pipeline on rows of the same data with p_in columns, `to` on
+// a superset of `from`'s rows. A column is identified by its origin: input column j
+// through scale, impute, regress_out and prune; component k of a PCA/ROBPCA (whose sign
+// and, for close eigenvalues, order can differ between fits). A prune fitted on more
+// rows keeps at least the columns it kept on fewer and a PCA's k does not shrink, so
+// every feature has its column; ValueError otherwise. Ascending output.
+std::vector<Eigen::Index> carry_features(const Preprocessing& from, const Preprocessing& to, Eigen::Index p_in,
+                                         const std::vector<Eigen::Index>& features);
 
 // Decision scores of raw rows: preprocessing, then the SVC.
 Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Table* covariates);
