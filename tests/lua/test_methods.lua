@@ -45,4 +45,25 @@ T.test("refit_preprocessing survives save and load, with its permutations", func
   end
 end)
 
+-- A site so small that a fold's training rows miss it: the error names the fold, the
+-- step, the level, the participant and the choices; unseen = "drop" runs.
+T.test("an unseen site inside the nested CV names the fold and the participant", function()
+  local n = 40
+  local X = nl.matrix.randn(n, 5, 1)
+  local y, site, ids = {}, {}, {}
+  for i = 1, n do
+    y[i] = X:get(i, 1) > 0 and 1 or -1
+    site[i] = i <= 2 and "C" or (i % 2 == 0 and "A" or "B")
+    ids[i] = ("sub-%02d"):format(i)
+  end
+  local t = nl.table.new{ { "participant_id", ids }, { "site", site } }
+  local pipe = nl.ml.pipeline{ nl.ml.regress_out{ "site" }, nl.ml.svc{ C = 1 } }
+  T.raises(function() return nl.cv.nested(pipe, X, y, { covariates = t }) end,
+    "nested CV, CV2 fold 1 (repeat 1, fold 1), preprocessing fitted on CV1-train: regress_out: covariate 'site' has "
+    .. "a level not seen in the training rows: 'C' (1 row), participant_id sub-0")
+  T.raises(function() return nl.cv.nested(pipe, X, y, { covariates = t }) end, "Choose unseen = \"drop\"")
+  local ok = nl.ml.pipeline{ nl.ml.regress_out{ "site", unseen = "drop" }, nl.ml.svc{ C = 1 } }
+  T.truthy(nl.cv.nested(ok, X, y, { covariates = t }).metrics_.bac > 0.7)
+end)
+
 T.done()

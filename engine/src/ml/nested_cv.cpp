@@ -306,13 +306,18 @@ double median_of(std::vector<double> v) {
 
 namespace {
 
-// The covariate columns the pipeline reads, for the stored training data.
+// The covariate columns the pipeline reads (and participant_id), for the stored
+// training data.
 std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* cov) {
   std::vector<std::string> names;
   for (const auto& step : spec.steps)
     for (const auto& n : step->covariates_used())
       if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   if (!cov || names.empty()) return std::nullopt;
+  // The participant ids too, when there are: an error inside a fold (an unseen site)
+  // then names the participants, not only rows of the fold.
+  if (cov->find("participant_id") && std::find(names.begin(), names.end(), "participant_id") == names.end())
+    names.push_back("participant_id");
   return cov->select(names);
 }
 
