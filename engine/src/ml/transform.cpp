@@ -328,8 +328,8 @@ void CovariateCoder::check_unseen(const UnseenPolicy& unseen) const {
       throw ValueError(fmt::format("unseen names column '{}', which is not one of the covariates ('{}')", column,
                                    fmt::join(names_, "', '")));
     if (!fitted_) continue;
-    const auto coding =
-        std::find_if(codings_.begin(), codings_.end(), [&](const Coding& c) { return c.column == column; });
+    const std::string& name = column;  // (a structured binding cannot be captured before C++20 in clang)
+    const auto coding = std::find_if(codings_.begin(), codings_.end(), [&](const Coding& c) { return c.column == name; });
     if (coding->type != ColumnType::String)
       throw ValueError(fmt::format("unseen = {}: covariate '{}' is a {} column; the unseen-level policy applies to "
                                    "text (string) covariates only",
