@@ -55,10 +55,8 @@ rows = [
 ]
 for name, w, c in rows:
     print(f"  {name:<52} {num(w):8.3f} {num(c):8.3f}")
-p = num("nl_whole_p")
-p_text = f"p < {1 / PERMS:g}" if p == 0 else f"p = {p:.4g}"
-print(f"  BAC {100 * num('nl_whole_bac'):.1f} %  AUC {num('nl_whole_auc'):.3f}  {p_text} (NeuroMiner: count / n), "
-      f"(count+1)/(n+1) = {num('nl_whole_p1'):.4g}")
+print(f"  BAC {100 * num('nl_whole_bac'):.1f} %  AUC {num('nl_whole_auc'):.3f}  p = {num('nl_whole_p'):.4g} "
+      f"({int(num('nl_whole_count'))} of {PERMS} permutations reached the observed BAC; (count+1)/(n+1))")
 whole_ok = num("nl_whole_wall") < 60
 print(f"  goal: whole analysis under 60 s wall on {threads} threads: {ok(whole_ok)}")
 
