@@ -174,8 +174,8 @@ end
 --               for the other covariates and the training-average site effect
 --               (regress_out's unseen = "drop").
 M.methods = {
-  neurominer = { name = "neurominer", title = "NeuroMiner 1.3, as the paper ran it", refit = false, model = "discovery" },
-  strict = { name = "strict", title = "leak-free: preprocessing refitted on CV1-train + CV1-test",
+  neurominer = { name = "neurominer", title = "NeuroMiner 1.3", refit = false, model = "discovery" },
+  strict = { name = "strict", title = "leak-free methods: preprocessing refitted on CV1-train + CV1-test",
              refit = true, model = "discovery_strict" },
 }
 

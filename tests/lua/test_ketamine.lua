@@ -123,7 +123,8 @@ T.test("replicate.lua runs end to end", function()
   end
   -- Both methods, each with its three rows; the paper's figures beside the NeuroMiner rows.
   T.truthy(text:find("Methods as the paper ran them (NeuroMiner 1.3", 1, true), text)
-  T.truthy(text:find("The same study with leak-free: preprocessing refitted on CV1-train + CV1-test", 1, true), text)
+  T.truthy(text:find("The same study with leak-free methods: preprocessing refitted on CV1-train + CV1-test", 1, true),
+    text)
   local t2 = nl.table.read(out .. "/table2.tsv")
   T.eq(#t2, 6)
   T.eq(table.concat(t2.methods:to_table(), ","), "neurominer,neurominer,neurominer,strict,strict,strict")
