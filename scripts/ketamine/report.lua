@@ -25,12 +25,15 @@ return function(K, o, study)
   rep:heading("Summary", 2)
   local lines = {}
   for _, set in ipairs{ { K.methods.neurominer, study.rows }, { K.methods.strict, study.rows_strict or {} } } do
-    if #set[2] > 0 then lines[#lines + 1] = "*" .. set[1].title .. "*" end
+    if #set[2] > 0 then
+      lines[#lines + 1] = "*" .. set[1].title .. "*"
+      lines[#lines + 1] = ""
+    end
     for _, row in ipairs(set[2]) do
       local m = row.result.metrics_
       local s = string.format("- **%s**: BAC %.1f %%, AUC %.2f", row.name, 100 * m.bac, m.auc)
       if row.result.p_ then
-        s = s .. string.format(", permutation p = %.3g (%d of %d permutations reached the observed BAC)", row.result.p_,
+        s = s .. string.format(", permutation p = %.3f (%d of %d permutations reached the observed BAC)", row.result.p_,
           row.result.permutation_count_, row.result.n_permutations_)
       end
       if row.paper then s = s .. string.format(" (paper: BAC %.1f %%, AUC %.2f, p %s)", row.paper.BAC, row.paper.AUC,
