@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "nl/core/core.hpp"
+#include "nl/ml/components.hpp"
 #include "nl/ml/pipeline.hpp"
 
 using nl::Matrix;
@@ -88,4 +89,35 @@ TEST_CASE("fit_pipeline: preprocessing sees training rows only", "[pipeline]") {
   CHECK_FALSE(spec.steps[0]->fitted());  // the prototype stays unfitted
   const Vector d = nl::ml::pipeline_decision(f, X.bottomRows(10), nullptr);
   CHECK(d.size() == 10);
+}
+
+// carry_features (issue 18): a feature chosen on one fit of the preprocessing names the
+// same column of another fit on more rows: an input column through prune (which keeps
+// more columns on more rows), a component by its rank through PCA.
+TEST_CASE("carry_features maps features between two fits by their origin", "[pipeline]") {
+  nl::ml::PipelineSpec spec;
+  spec.steps.push_back(std::make_shared<nl::ml::Scale>(-1, 1));
+  spec.steps.push_back(std::make_shared<nl::ml::Prune>());
+  nl::Matrix X(6, 4);
+  // Column 2 is constant on the first 4 rows only.
+  X << 1, 2, 5, 7,
+       2, 1, 5, 3,
+       3, 4, 5, 1,
+       4, 3, 5, 2,
+       5, 6, 9, 4,
+       6, 5, 1, 8;
+  const auto few = nl::ml::fit_preprocessing(spec, X.topRows(4), nullptr);
+  const auto all = nl::ml::fit_preprocessing(spec, X, nullptr);
+  REQUIRE(few.steps[1]->n_features_out() == 3);  // input columns 0, 1, 3
+  REQUIRE(all.steps[1]->n_features_out() == 4);
+  // Outputs 1 and 2 of `few` are input columns 1 and 3: outputs 1 and 3 of `all`.
+  CHECK(nl::ml::carry_features(few, all, 4, {1, 2}) == std::vector<Eigen::Index>{1, 3});
+  CHECK(nl::ml::carry_features(few, all, 4, {0}) == std::vector<Eigen::Index>{0});
+  // Going the other way, input column 2 has no column in `few`.
+  CHECK_THROWS_WITH(nl::ml::carry_features(all, few, 4, {2}), Catch::Contains("feature 3 selected by the wrapper"));
+  // After a PCA, component k is component k.
+  spec.steps.push_back(std::make_shared<nl::ml::Pca>(2));
+  const auto pf = nl::ml::fit_preprocessing(spec, X.topRows(5), nullptr);
+  const auto pa = nl::ml::fit_preprocessing(spec, X, nullptr);
+  CHECK(nl::ml::carry_features(pf, pa, 4, {1}) == std::vector<Eigen::Index>{1});
 }
