@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <optional>
@@ -60,10 +62,31 @@ using nl::Matrix;
 using nl::Vector;
 
 // Reads {folds, repeats} from field `key` of the options at idx.
-void opt_pair(lua_State* L, int idx, const char* key, int& folds, int& repeats) {
+// One CV level: {folds, repeats [, stratify = false]}, or (with allow_logo) the text
+// "leave_one_group_out" (sets *logo).
+void opt_pair(lua_State* L, int idx, const char* key, int& folds, int& repeats, bool* stratify = nullptr,
+              bool* logo = nullptr) {
   if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    if (logo && lua_type(L, -1) == LUA_TSTRING) {
+      if (std::strcmp(lua_tostring(L, -1), "leave_one_group_out") != 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {folds, repeats} or \"leave_one_group_out\", "
+                                                 "got \"%s\"", key, lua_tostring(L, -1)));
+      *logo = true;
+      lua_pop(L, 1);
+      return;
+    }
     if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2)
-      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {folds, repeats}", key));
+      luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {folds, repeats}%s", key,
+                                            logo ? " or \"leave_one_group_out\"" : ""));
+    if (stratify) {
+      lua_getfield(L, -1, "stratify");
+      if (!lua_isnil(L, -1)) {
+        if (!lua_isboolean(L, -1))
+          luaL_argerror(L, idx, lua_pushfstring(L, "option '%s': stratify must be true or false", key));
+        *stratify = lua_toboolean(L, -1);
+      }
+      lua_pop(L, 1);
+    }
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
     if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1) || lua_tointeger(L, -2) < 2 || lua_tointeger(L, -2) > 100 ||
@@ -74,6 +97,100 @@ void opt_pair(lua_State* L, int idx, const char* key, int& folds, int& repeats) 
     lua_pop(L, 2);
   }
   lua_pop(L, 1);
+}
+
+// The largest fold number in option `folds` (0 when absent or not numbers; the
+// validation that follows says what is wrong): the number of folds when `outer` is not
+// given.
+int max_user_fold(lua_State* L, int idx) {
+  int k = 0;
+  const auto see = [&](lua_Number v) {
+    if (v >= 1 && v <= 1e6 && v == std::floor(v)) k = std::max(k, static_cast<int>(v));
+  };
+  if (raw_field(L, idx, "folds") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (const nl::Table* t = test<nl::Table>(L, -1)) {
+    for (const auto& c : t->columns())
+      if (c->name() != "subject" && c->type() == nl::ColumnType::Number)
+        for (std::size_t i = 0; i < c->size(); ++i)
+          if (!c->is_missing(i)) see(c->number(i));
+  } else if (lua_istable(L, -1)) {
+    const auto reps = static_cast<lua_Integer>(lua_rawlen(L, -1));
+    for (lua_Integer r = 1; r <= reps; ++r) {
+      if (lua_rawgeti(L, -1, r) == LUA_TTABLE) {
+        const auto m = static_cast<lua_Integer>(lua_rawlen(L, -1));
+        for (lua_Integer i = 1; i <= m; ++i) {
+          if (lua_rawgeti(L, -1, i) == LUA_TNUMBER) see(lua_tonumber(L, -1));
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return k;
+}
+
+// Option `groups` at idx: a Column or a list with one value (text, number or boolean)
+// per subject; equal values are one group. Fills ids (0.. in sorted order of the
+// values) and returns the number of groups (0 when absent). Inside protect(): a missing value
+// throws ArgError naming the entry and, with `lo_ids`, the participant.
+std::size_t read_groups(lua_State* L, int idx, lua_Integer n, const nl::Table* lo_ids, std::vector<int>& ids) {
+  if (raw_field(L, idx, "groups") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  std::vector<std::string> values;
+  std::vector<char> missing;
+  if (const nl::Column* c = test<const nl::Column>(L, -1)) {
+    for (std::size_t i = 0; i < c->size(); ++i) {
+      missing.push_back(c->is_missing(i));
+      values.push_back(c->is_missing(i) ? std::string() : nl::format_cell(*c, i));
+    }
+  } else if (lua_istable(L, -1)) {
+    const auto m = static_cast<lua_Integer>(lua_rawlen(L, -1));
+    for (lua_Integer i = 1; i <= m; ++i) {
+      const int t = lua_rawgeti(L, -1, i);
+      const bool ok = t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN;
+      missing.push_back(!ok);
+      if (!ok) values.emplace_back();
+      else if (t == LUA_TBOOLEAN) values.emplace_back(lua_toboolean(L, -1) ? "true" : "false");
+      else values.emplace_back(lua_tostring(L, -1));  // a number is converted on the stack copy
+      lua_pop(L, 1);
+    }
+  } else {
+    throw ArgError(idx, fmt::format("option 'groups' must be a Column or a list, got {}", luaL_typename(L, -1)));
+  }
+  lua_pop(L, 1);
+  if (static_cast<lua_Integer>(values.size()) != n)
+    throw ArgError(idx, fmt::format("option 'groups' has {} entries for {} subjects", values.size(), n));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!missing[i]) continue;
+    std::string who;
+    if (lo_ids)
+      if (const nl::ColumnPtr* c = lo_ids->find("participant_id"); c && !(*c)->is_missing(i))
+        who = " (participant_id " + nl::format_cell(**c, i) + ")";
+    throw ArgError(idx, fmt::format("option 'groups': entry {}{} is missing", i + 1, who));
+  }
+  // Group ids in sorted order of the values (numerically when both are numbers), so that
+  // leave-one-group-out's fold g is the g-th group: site "A" is fold 1.
+  std::vector<std::string> names(values);
+  const auto number = [](const std::string& v, double& x) {
+    char* end = nullptr;
+    x = std::strtod(v.c_str(), &end);
+    return !v.empty() && end == v.c_str() + v.size();
+  };
+  std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    double x = 0, z = 0;
+    if (number(a, x) && number(b, z) && x != z) return x < z;
+    return a < b;
+  });
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  ids.clear();
+  for (const auto& v : values) ids.push_back(static_cast<int>(std::find(names.begin(), names.end(), v) - names.begin()));
+  return names.size();
 }
 
 // Validates option `folds` (a list of repeats, each a list of 1-based fold numbers
@@ -224,7 +341,8 @@ int nested(lua_State* L) {
   nl::ml::PermutationSettings settings;
   check_options(L, 4, "nested",
                 {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive",
-                 "refit_preprocessing", "permutation_scoring", "keep_null"});
+                 "refit_preprocessing", "permutation_scoring", "keep_null", "groups"});
+  bool logo = false;
   lua_settop(L, 4);
   LabelOptions lo;
   if (lua_istable(L, 4)) lua_getfield(L, 4, "positive");
@@ -235,8 +353,14 @@ int nested(lua_State* L) {
     if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
       luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
     lo.ids = cov;
-    opt_pair(L, 4, "outer", o.outer_folds, o.outer_repeats);
-    opt_pair(L, 4, "inner", o.inner_folds, o.inner_repeats);
+    lua_getfield(L, 4, "outer");
+    const bool outer_given = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    opt_pair(L, 4, "outer", o.outer_folds, o.outer_repeats, &o.stratify_outer, &logo);
+    opt_pair(L, 4, "inner", o.inner_folds, o.inner_repeats, &o.stratify_inner);
+    // Your own folds without `outer`: as many folds as their largest number.
+    if (!outer_given)
+      if (const int k = max_user_fold(L, 4); k >= 2) o.outer_folds = k;
     o.seed = static_cast<std::uint64_t>(
         opt_integer(L, 4, "seed", LUA_MININTEGER, LUA_MAXINTEGER, static_cast<lua_Integer>(o.seed)));
     permutations = static_cast<int>(opt_integer(L, 4, "permutations", 0, 1000000, 0));
@@ -251,29 +375,96 @@ int nested(lua_State* L) {
   const lua_Integer n = validate_labels(L, 3, "labels", lo);
   if (n != features.rows())
     luaL_argerror(L, 3, lua_pushfstring(L, "%d labels for %d rows of data", (int)n, (int)features.rows()));
+  if (logo) {
+    if (raw_field(L, 4, "groups") == LUA_TNIL)
+      luaL_argerror(L, 4, "outer = \"leave_one_group_out\" needs option 'groups' (e.g. groups = t.site)");
+    lua_pop(L, 1);
+    if (raw_field(L, 4, "folds") != LUA_TNIL)
+      luaL_argerror(L, 4, "options 'folds' and outer = \"leave_one_group_out\" exclude each other");
+    lua_pop(L, 1);
+  }
   if (!lua_isnoneornil(L, 4)) user_reps = validate_user_folds(L, 4, n, o.outer_folds);
   auto* slot = new_object<CvObject>(L);
   return protect(L, [&] {
+    // Everything that owns memory lives in here: a Lua error raised after protect()
+    // returns skips no destructor.
+    nl::ml::NestedCvOptions opts = o;
     Vector y(n);
     nl::ml::ClassLabels classes;
     read_labels(L, 3, y, lo, &classes);
+    if (!lua_isnoneornil(L, 4)) {
+      const std::size_t n_groups = read_groups(L, 4, n, cov, opts.groups);
+      if (logo) {
+        if (n_groups < 2) throw ArgError(4, "outer = \"leave_one_group_out\" needs at least 2 groups, got 1");
+        // One fold per group, one repeat; the groups keep the inner folds grouped too.
+        opts.outer_assignment = {nl::ml::leave_one_group_out(opts.groups)};
+        opts.outer_folds = static_cast<int>(n_groups);
+        opts.outer_repeats = 1;
+      }
+    }
     if (user_reps > 0) {
-      o.outer_assignment.assign(static_cast<std::size_t>(user_reps), std::vector<int>(static_cast<std::size_t>(n)));
-      read_user_folds(L, 4, o.outer_folds, o.outer_assignment);
-      o.outer_repeats = user_reps;
+      opts.outer_assignment.assign(static_cast<std::size_t>(user_reps), std::vector<int>(static_cast<std::size_t>(n)));
+      read_user_folds(L, 4, opts.outer_folds, opts.outer_assignment);
+      opts.outer_repeats = user_reps;
     }
     auto cv = std::make_shared<CvObject>();
     std::vector<std::string> names;
     const Matrix X = features.get(&names, "nested CV", spec->steps);
     cv->spec = *spec;
     cv->mode = mode;
-    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, o, progress_reporter("nested CV", " fits"));
+    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, opts, progress_reporter("nested CV", " fits"));
     cv->result.feature_names = std::move(names);
     cv->result.classes = std::move(classes);
     if (permutations > 0)
-      cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, o, permutations, mode,
+      cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, opts, permutations, mode,
                                                   progress_reporter("permutations", "", permutations), settings);
     *slot = std::move(cv);
+    return 1;
+  });
+}
+
+std::shared_ptr<nl::Table> folds_table(const std::vector<Eigen::Index>& rows, const std::vector<std::vector<int>>& assign);
+
+// nl.cv.folds(y [, options]) -> Table: the CV2 folds nl.cv.nested would draw (or any
+// level's scheme), without running anything: `subject` and one column per repeat.
+int folds(lua_State* L) {
+  check_options(L, 2, "folds", {"folds", "repeats", "seed", "groups", "stratify", "scheme", "positive"});
+  lua_settop(L, 2);
+  LabelOptions lo;
+  if (lua_istable(L, 2)) lua_getfield(L, 2, "positive");
+  else lua_pushnil(L);
+  if (!lua_isnil(L, 3)) lo.positive = 3;
+  int k = 3, repeats = 1;
+  std::uint64_t seed = 1;
+  bool stratify = true, logo = false;
+  if (!lua_isnoneornil(L, 2)) {
+    k = static_cast<int>(opt_integer(L, 2, "folds", 2, 100000, 3));
+    repeats = static_cast<int>(opt_integer(L, 2, "repeats", 1, 1000, 1));
+    seed = static_cast<std::uint64_t>(opt_integer(L, 2, "seed", LUA_MININTEGER, LUA_MAXINTEGER, 1));
+    stratify = opt_boolean(L, 2, "stratify", true);
+    logo = opt_choice(L, 2, "scheme", {"kfold", "leave_one_group_out"}, 0) == 1;
+    if (logo && raw_field(L, 2, "groups") == LUA_TNIL)
+      luaL_argerror(L, 2, "scheme = \"leave_one_group_out\" needs option 'groups'");
+    if (logo) lua_pop(L, 1);
+  }
+  const lua_Integer n = validate_labels(L, 1, "labels", lo);
+  auto* slot = new_object<nl::Table>(L);
+  return protect(L, [&] {
+    Vector y(n);
+    read_labels(L, 1, y, lo);
+    std::vector<int> groups;
+    const std::size_t n_groups = lua_isnoneornil(L, 2) ? 0 : read_groups(L, 2, n, nullptr, groups);
+    std::vector<std::vector<int>> assign;
+    if (logo) {
+      if (n_groups < 2) throw ArgError(2, "scheme = \"leave_one_group_out\" needs at least 2 groups, got 1");
+      assign = {nl::ml::leave_one_group_out(groups)};
+    } else {
+      nl::Rng rng(seed, 0);  // the stream of nl.cv.nested's CV2 folds
+      assign = nl::ml::draw_folds(y, n_groups > 0 ? &groups : nullptr, k, repeats, stratify, rng);
+    }
+    std::vector<Eigen::Index> rows(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<Eigen::Index>(i);
+    *slot = folds_table(rows, assign);
     return 1;
   });
 }
@@ -932,6 +1123,8 @@ int open_cv(lua_State* L) {
   lua_setfield(L, -2, "nested");
   push_binding(L, load);
   lua_setfield(L, -2, "load");
+  push_binding(L, folds);
+  lua_setfield(L, -2, "folds");
   return 1;
 }
 

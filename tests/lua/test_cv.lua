@@ -104,7 +104,7 @@ T.test("user folds", function()
   local r = nl.cv.nested(pipe, X, y, { folds = folds, inner = { 3, 1 } })
   T.eq(r.models_, 3 * 3)
   folds[1][7] = 4
-  T.raises(function() return nl.cv.nested(pipe, X, y, { folds = folds }) end, "folds[1][7] must be a fold number in 1..3")
+  T.raises(function() return nl.cv.nested(pipe, X, y, { folds = folds, outer = { 3, 1 } }) end, "folds[1][7] must be a fold number in 1..3")
 end)
 
 T.test("errors", function()
@@ -372,6 +372,154 @@ local function stratified(labels, k, repeats, shuffle)
   end
   return out
 end
+
+-- Issue 19 (CV schemes): unstratified and grouped k-fold at both levels, leave one group
+-- out, and nl.cv.folds; the unstratified and the grouped draws re-derived here from
+-- their description in nl/ml/nested_cv.hpp (draw_folds).
+local function unstratified(n, k, repeats, shuffle)
+  local out = {}
+  for r = 1, repeats do
+    local order = {}
+    for i = 1, n do order[i] = i end
+    shuffle(order)
+    local a = {}
+    for j, i in ipairs(order) do a[i] = (j - 1) % k + 1 end
+    out[r] = a
+  end
+  return out
+end
+
+local function grouped(labels, gid, k, repeats, shuffle)
+  -- groups in order of first appearance, with their members and class counts
+  local order_seen, members, counts, index = {}, {}, {}, {}
+  local total = { 0, 0 }
+  for i, g in ipairs(gid) do
+    if not index[g] then
+      order_seen[#order_seen + 1] = g
+      index[g] = #order_seen
+      members[#order_seen], counts[#order_seen] = {}, { 0, 0 }
+    end
+    local gi = index[g]
+    local c = labels[i] and 2 or 1
+    members[gi][#members[gi] + 1] = i
+    counts[gi][c] = counts[gi][c] + 1
+    total[c] = total[c] + 1
+  end
+  local out = {}
+  for r = 1, repeats do
+    local order = {}
+    for g = 1, #order_seen do order[g] = g end
+    shuffle(order)
+    -- stable sort by size, largest first
+    local pos = {}
+    for p, g in ipairs(order) do pos[g] = p end
+    table.sort(order, function(a, b)
+      if #members[a] ~= #members[b] then return #members[a] > #members[b] end
+      return pos[a] < pos[b]
+    end)
+    local fold = {}
+    for f = 1, k do fold[f] = { 0, 0 } end
+    local a = {}
+    for _, g in ipairs(order) do
+      local best, best_cost, best_size
+      for f = 1, k do
+        local size = fold[f][1] + fold[f][2]
+        local cost = 0
+        for c = 1, 2 do
+          local gc, d = counts[g][c], fold[f][c] - total[c] / k
+          cost = cost + gc * gc + 2 * gc * d
+        end
+        if not best or cost < best_cost or (cost == best_cost and size < best_size) then
+          best, best_cost, best_size = f, cost, size
+        end
+      end
+      fold[best][1] = fold[best][1] + counts[g][1]
+      fold[best][2] = fold[best][2] + counts[g][2]
+      for _, i in ipairs(members[g]) do a[i] = best end
+    end
+    out[r] = a
+  end
+  return out
+end
+
+T.test("CV schemes: grouped, leave one group out, unstratified; nl.cv.folds", function()
+  local fam, site = {}, {}
+  for i = 1, 60 do
+    fam[i] = ("fam%02d"):format((i - 1) // 3)  -- families of three
+    site[i] = ({ "A", "B", "C", "D" })[(i % 4) + 1]
+  end
+  -- Grouped: a family never spans two folds, at either level.
+  local r = nl.cv.nested(pipe, X, y, { groups = fam, outer = { 3, 2 }, inner = { 3, 2 }, seed = 4 })
+  local function together(rows, col)
+    local where = {}
+    for k = 1, #rows do
+      local g = fam[rows[k]]
+      if where[g] then T.eq(col[k], where[g], "family " .. g .. " in one fold") else where[g] = col[k] end
+    end
+  end
+  local all = {}
+  for i = 1, 60 do all[i] = i end
+  for rep = 1, 2 do together(all, r.folds_["repeat_" .. rep]) end
+  for rep = 1, 2 do
+    for fold = 1, 3 do
+      local inner = r:inner_folds(rep, fold)
+      local rows = {}
+      for k = 1, inner:nrows() do rows[k] = inner.subject[k] end
+      for irep = 1, 2 do together(rows, inner["repeat_" .. irep]) end
+    end
+  end
+  -- The outer folds are the documented greedy draw on Rng(seed, 0) (groups ranked by
+  -- their sorted value), and nl.cv.folds draws the same.
+  local gid = {}
+  for i = 1, 60 do gid[i] = (i - 1) // 3 end
+  local want = grouped(y, gid, 3, 2, rng(4, 0))
+  for rep = 1, 2 do
+    for i = 1, 60 do T.eq(r.folds_["repeat_" .. rep][i], want[rep][i]) end
+  end
+  T.eq(tostring(nl.cv.folds(y, { groups = fam, folds = 3, repeats = 2, seed = 4 })), tostring(r.folds_))
+  -- Unstratified k-fold at both levels: the documented deal, sizes 20 each.
+  local u = nl.cv.nested(pipe, X, y, { outer = { 3, 2, stratify = false }, inner = { 3, 1, stratify = false }, seed = 6 })
+  local wu = unstratified(60, 3, 2, rng(6, 0))
+  for rep = 1, 2 do
+    local size = { 0, 0, 0 }
+    for i = 1, 60 do
+      local k = u.folds_["repeat_" .. rep][i]
+      T.eq(k, wu[rep][i])
+      size[k] = size[k] + 1
+    end
+    T.eq(table.concat(size, ","), "20,20,20")
+  end
+  T.eq(tostring(nl.cv.folds(y, { folds = 3, repeats = 2, seed = 6, stratify = false })), tostring(u.folds_))
+  -- Stratified (the default) is the draw nl.cv.nested always made.
+  T.eq(tostring(nl.cv.folds(y, { folds = 3, repeats = 2, seed = 11 })),
+    tostring(nl.cv.nested(pipe, X, y, { outer = { 3, 2 }, inner = { 3, 1 }, seed = 11 }).folds_))
+  -- Leave one site out: fold g is the g-th site in sorted order; 4 CV2 folds x 3 CV1.
+  local l = nl.cv.nested(pipe, X, y, { groups = site, outer = "leave_one_group_out", inner = { 3, 1 } })
+  T.eq(l.models_, 12)
+  T.eq(table.concat(l.folds_:columns(), ","), "subject,repeat_1")
+  for i = 1, 60 do T.eq(l.folds_.repeat_1[i], ({ A = 1, B = 2, C = 3, D = 4 })[site[i]]) end
+  T.eq(tostring(nl.cv.folds(y, { groups = site, scheme = "leave_one_group_out" })), tostring(l.folds_))
+  -- Your own folds without `outer`: as many folds as their largest number.
+  local own = nl.cv.nested(pipe, X, y, { folds = l.folds_, groups = site, inner = { 3, 1 } })
+  T.truthy(own.median_ == l.median_, "the same run from its folds_")
+  -- Errors.
+  T.raises(function() return nl.cv.nested(pipe, X, y, { outer = "leave_one_group_out" }) end,
+    "outer = \"leave_one_group_out\" needs option 'groups' (e.g. groups = t.site)")
+  T.raises(function() return nl.cv.nested(pipe, X, y, { outer = "loso" }) end,
+    "option 'outer' must be {folds, repeats} or \"leave_one_group_out\", got \"loso\"")
+  local few = {}
+  for i = 1, 60 do few[i] = i <= 30 and "a" or "b" end
+  T.raises(function() return nl.cv.nested(pipe, X, y, { groups = few }) end,
+    "folds: 2 groups for 3 folds; a grouped CV needs at least one group per fold")
+  local hole = {}
+  for i = 1, 60 do hole[i] = fam[i] end
+  hole[5] = nl.table.NA
+  T.raises(function() return nl.cv.nested(pipe, X, y, { groups = hole }) end, "option 'groups': entry 5 is missing")
+  T.raises(function() return nl.cv.nested(pipe, X, y, { groups = { 1, 2 } }) end,
+    "option 'groups' has 2 entries for 60 subjects")
+  T.raises(function() return nl.cv.nested(pipe, X, y, { outer = { 3, 2, stratify = 1 } }) end,
+    "option 'outer': stratify must be true or false")
+end)
 
 T.test("folds_ and inner_folds: a stratified partition, the documented algorithm, saved", function()
   local r = nl.cv.nested(pipe, X, y, { outer = { 3, 2 }, inner = { 3, 2 }, seed = 11 })

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <numeric>
@@ -32,9 +33,11 @@ bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.arra
 std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* cov,
                              const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment,
                              const std::function<void()>& tick = {}) {
+  const bool grouped = !o.groups.empty();
   if (o.outer_assignment.empty()) {
     Rng rng(o.seed, 0);
-    outer_assignment = stratified_folds(y, o.outer_folds, o.outer_repeats, rng);
+    outer_assignment = draw_folds(y, grouped ? &o.groups : nullptr, o.outer_folds, o.outer_repeats, o.stratify_outer,
+                                  rng);
   } else {
     outer_assignment = o.outer_assignment;
   }
@@ -45,7 +48,15 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
       throw ValueError(fmt::format("nested CV: outer fold {} has an empty training or test set", oi + 1));
     Rng rng(o.seed, kInnerStream + oi);
     const Vector ytrain = take(y, out.train);
-    const auto inner_assign = stratified_folds(ytrain, o.inner_folds, o.inner_repeats, rng);
+    std::vector<int> gtrain;
+    for (Index i : out.train) if (grouped) gtrain.push_back(o.groups[static_cast<std::size_t>(i)]);
+    std::vector<std::vector<int>> inner_assign;
+    try {
+      inner_assign = draw_folds(ytrain, grouped ? &gtrain : nullptr, o.inner_folds, o.inner_repeats, o.stratify_inner,
+                                rng);
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("nested CV, CV2 fold {}: the inner folds: {}", oi + 1, e.what()));
+    }
     const Matrix Xtest = X(out.test, Eigen::all);
     const Table cov_test = cov ? take(cov, out.test) : Table();
     // Context for an error raised inside a fold (an unseen covariate level, a PCA the
@@ -240,6 +251,12 @@ void check_inputs(const std::vector<double>& grid, const Matrix& X, const Vector
     throw ValueError(fmt::format("nested CV: covariates have {} rows, the data have {}", cov->nrows(), X.rows()));
   if (o.outer_folds < 2 || o.inner_folds < 2 || o.outer_repeats < 1 || o.inner_repeats < 1)
     throw ValueError("nested CV: folds must be at least 2 and repeats at least 1");
+  if (!o.groups.empty()) {
+    if (o.groups.size() != static_cast<std::size_t>(X.rows()))
+      throw ValueError(fmt::format("nested CV: {} group ids for {} subjects", o.groups.size(), X.rows()));
+    for (std::size_t i = 0; i < o.groups.size(); ++i)
+      if (o.groups[i] < 0) throw ValueError(fmt::format("nested CV: group id of subject {} is negative", i + 1));
+  }
   for (std::size_t r = 0; r < o.outer_assignment.size(); ++r) {
     const auto& a = o.outer_assignment[r];
     if (a.size() != static_cast<std::size_t>(X.rows()))
@@ -274,6 +291,121 @@ std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repea
     for (Index i : neg) assign[static_cast<std::size_t>(i)] = next++ % k;
     out.push_back(std::move(assign));
   }
+  return out;
+}
+
+namespace {
+
+// Every fold's training rows hold both classes.
+void check_training_classes(const Vector& y, const std::vector<std::vector<int>>& folds, int k) {
+  for (std::size_t r = 0; r < folds.size(); ++r)
+    for (int f = 0; f < k; ++f) {
+      bool pos = false, neg = false;
+      for (Index i = 0; i < y.size(); ++i)
+        if (folds[r][static_cast<std::size_t>(i)] != f) (y(i) > 0 ? pos : neg) = true;
+      if (!pos || !neg)
+        throw ValueError(fmt::format("folds: the training rows of fold {} (repeat {}) hold only the {} class; use "
+                                     "fewer folds or groups that mix the classes",
+                                     f + 1, r + 1, pos ? "positive" : "negative"));
+    }
+}
+
+}  // namespace
+
+std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>* groups, int k, int repeats,
+                                         bool stratify, Rng& rng) {
+  if (k < 2) throw ValueError(fmt::format("folds: need at least 2 folds, got {}", k));
+  const auto n = static_cast<std::size_t>(y.size());
+  if (!groups) {
+    if (stratify) return stratified_folds(y, k, repeats, rng);
+    if (n < static_cast<std::size_t>(k))
+      throw ValueError(fmt::format("folds: {} subjects for {} folds", n, k));
+    std::vector<std::vector<int>> out;
+    for (int r = 0; r < repeats; ++r) {
+      Rows order(n);
+      std::iota(order.begin(), order.end(), Index{0});
+      rng.shuffle(order);
+      std::vector<int> assign(n);
+      for (std::size_t j = 0; j < n; ++j) assign[static_cast<std::size_t>(order[j])] = static_cast<int>(j % static_cast<std::size_t>(k));
+      out.push_back(std::move(assign));
+    }
+    check_training_classes(y, out, k);
+    return out;
+  }
+  if (groups->size() != n) throw ValueError(fmt::format("folds: {} group ids for {} subjects", groups->size(), n));
+  // The groups: their members and class counts, in order of first appearance.
+  std::vector<int> ids;
+  std::vector<Rows> members;
+  std::vector<std::array<int, 2>> counts;  // [negative, positive]
+  for (std::size_t i = 0; i < n; ++i) {
+    const int g = (*groups)[i];
+    auto it = std::find(ids.begin(), ids.end(), g);
+    if (it == ids.end()) {
+      ids.push_back(g);
+      members.emplace_back();
+      counts.push_back({0, 0});
+      it = ids.end() - 1;
+    }
+    const auto gi = static_cast<std::size_t>(it - ids.begin());
+    members[gi].push_back(static_cast<Index>(i));
+    ++counts[gi][y(static_cast<Index>(i)) > 0 ? 1 : 0];
+  }
+  if (ids.size() < static_cast<std::size_t>(k))
+    throw ValueError(fmt::format("folds: {} groups for {} folds; a grouped CV needs at least one group per fold",
+                                 ids.size(), k));
+  const std::array<double, 2> total = {static_cast<double>((y.array() < 0).count()),
+                                       static_cast<double>((y.array() > 0).count())};
+  std::vector<std::vector<int>> out;
+  for (int r = 0; r < repeats; ++r) {
+    std::vector<std::size_t> order(ids.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    rng.shuffle(order);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return members[a].size() > members[b].size(); });
+    std::vector<std::array<double, 2>> fold(static_cast<std::size_t>(k), {0.0, 0.0});
+    std::vector<int> assign(n, 0);
+    for (std::size_t g : order) {
+      std::size_t best = 0;
+      double best_cost = 0, best_size = 0;
+      for (std::size_t f = 0; f < fold.size(); ++f) {
+        const double size = fold[f][0] + fold[f][1];
+        double cost = 0;
+        if (stratify) {
+          // The change of sum over folds and classes of (count - total / k)^2.
+          for (std::size_t c = 0; c < 2; ++c) {
+            const double gc = counts[g][c], d = fold[f][c] - total[c] / k;
+            cost += gc * gc + 2 * gc * d;
+          }
+        } else {
+          cost = size;
+        }
+        if (f == 0 || cost < best_cost || (cost == best_cost && size < best_size)) {
+          best = f;
+          best_cost = cost;
+          best_size = size;
+        }
+      }
+      fold[best][0] += counts[g][0];
+      fold[best][1] += counts[g][1];
+      for (Index i : members[g]) assign[static_cast<std::size_t>(i)] = static_cast<int>(best);
+    }
+    for (std::size_t f = 0; f < fold.size(); ++f)
+      if (fold[f][0] + fold[f][1] == 0)
+        throw ValueError(fmt::format("folds: fold {} of repeat {} is empty (the groups are too unequal for {} folds)",
+                                     f + 1, r + 1, k));
+    out.push_back(std::move(assign));
+  }
+  check_training_classes(y, out, k);
+  return out;
+}
+
+std::vector<int> leave_one_group_out(const std::vector<int>& groups) {
+  std::vector<int> ids(groups);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<int> out(groups.size());
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    out[i] = static_cast<int>(std::lower_bound(ids.begin(), ids.end(), groups[i]) - ids.begin());
   return out;
 }
 

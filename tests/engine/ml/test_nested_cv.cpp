@@ -242,3 +242,23 @@ TEST_CASE("permutation scoring: original and permuted labels", "[nested_cv]") {
     }
   }
 }
+
+// draw_folds (issue 19, CV schemes): groups stay together; a fold whose training rows
+// would hold one class only is refused with the fold named.
+TEST_CASE("draw_folds keeps groups together and refuses one-class training rows", "[nested_cv]") {
+  Vector y(12);
+  y << 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1;
+  std::vector<int> g = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5};
+  nl::Rng rng(2, 0);
+  const auto f = nl::ml::draw_folds(y, &g, 3, 4, true, rng);
+  REQUIRE(f.size() == 4);
+  for (const auto& a : f)
+    for (std::size_t i = 0; i + 1 < a.size(); i += 2) CHECK(a[i] == a[i + 1]);
+  // All positives in one group: its fold's training rows have none.
+  Vector z(6);
+  z << 1, 1, -1, -1, -1, -1;
+  std::vector<int> h = {0, 0, 1, 1, 2, 2};
+  nl::Rng r2(1, 0);
+  CHECK_THROWS_WITH(nl::ml::draw_folds(z, &h, 3, 1, true, r2), Catch::Contains("hold only the negative class"));
+  CHECK(nl::ml::leave_one_group_out({5, 2, 5, 9}) == std::vector<int>{1, 0, 1, 2});
+}

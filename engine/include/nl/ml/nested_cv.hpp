@@ -62,6 +62,25 @@ namespace nl::ml {
 // have at least k members (ValueError naming the class otherwise).
 std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repeats, Rng& rng);
 
+// The fold assignment of one CV level, fold[r][i] in [0, k):
+// * no groups, stratify: stratified_folds (the same draws);
+// * no groups, no stratify: per repeat the subjects are shuffled and dealt to the folds
+//   in turn (scikit-learn's KFold(shuffle = True) up to its generator);
+// * groups (group id per subject, >= 0): subjects of a group always share a fold. Per
+//   repeat the groups are shuffled, then ordered by size, largest first (ties in the
+//   shuffled order), and each goes to the fold where it least increases the imbalance
+//   (stratify: the sum over folds and classes of (the fold's count - the class total /
+//   k)^2) or to the smallest fold (no stratify); ties go to the fold with fewer
+//   subjects, then the lower index. Requires at least k groups (ValueError naming the counts).
+// Every fold's training rows must hold both classes (ValueError naming the repeat and
+// the fold otherwise).
+std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>* groups, int k, int repeats,
+                                         bool stratify, Rng& rng);
+
+// Leave one group out: one repeat whose fold of subject i is the rank of its group among
+// the distinct group ids (ascending); the number of folds is the number of groups.
+std::vector<int> leave_one_group_out(const std::vector<int>& groups);
+
 // ---------------------------------------------------------------- options and results
 
 struct NestedCvResult;
@@ -85,6 +104,11 @@ struct NestedCvOptions {
   // Refit the preprocessing of each retrained base model on its training rows
   // (CV1-train + CV1-test); false: keep the CV1-train preprocessing (NeuroMiner 1.3).
   bool refit_preprocessing = true;
+  // Grouped CV (draw_folds): a group id (>= 0) per subject, or empty. Subjects of one
+  // group (a family, a subject's repeated scans) share a fold at both levels.
+  std::vector<int> groups;
+  // Stratified folds (by class) at each level.
+  bool stratify_outer = true, stratify_inner = true;
 };
 
 // How the retrained base models' solver started: Cold (alpha = 0; every result of this
