@@ -335,6 +335,15 @@ int select_run(lua_State* L) {
   });
 }
 
+// fs:fits(p) -> the number of SVC fits one run makes on p features (the cost model)
+int select_fits(lua_State* L) {
+  SelectObject& fs = check<SelectObject>(L, 1);
+  const lua_Integer p = luaL_checkinteger(L, 2);
+  if (p < 1 || p > 100000000) luaL_argerror(L, 2, "the number of features must be in 1..1e8");
+  lua_pushinteger(L, static_cast<lua_Integer>(nl::ml::forward_select_fits(static_cast<Eigen::Index>(p), fs.options)));
+  return 1;
+}
+
 int select_tostring(lua_State* L) {
   SelectObject& fs = check<SelectObject>(L, 1);
   return protect(L, [&] {
@@ -658,7 +667,7 @@ const luaL_Reg svc_methods[] = {
 const luaL_Reg svc_meta[] = {
     {"__index", svc_index}, {"__fields", svc_fields}, {"__tostring", svc_tostring}, {nullptr, nullptr},
 };
-const luaL_Reg select_methods[] = {{"select", select_run}, {nullptr, nullptr}};
+const luaL_Reg select_methods[] = {{"select", select_run}, {"fits", select_fits}, {nullptr, nullptr}};
 const luaL_Reg select_meta[] = {
     {"__index", methods_only_index}, {"__fields", no_fields}, {"__tostring", select_tostring}, {nullptr, nullptr},
 };

@@ -119,6 +119,10 @@ T.test("forward_select with a validation split", function()
     else idx_tr[#idx_tr + 1] = i; ytr[#ytr + 1] = y[i] end
   end
   local fs = nl.ml.forward_select{ step = 0.10, stop = 0.80 }
+  -- The cost model, by hand: pools 10, 9, 8 (each pool + 1 fits), then 7 < 8 stops.
+  T.eq(fs:fits(10), 11 + 10 + 9)
+  T.eq(fs:fits(136), 370)
+  T.raises(function() return fs:fits(0) end, "the number of features must be in 1..1e8")
   local feats, bac = fs:select(X:rows_at(idx_tr), ytr, X:rows_at(idx_val), yval, nl.ml.svc{ C = 1 })
   T.truthy(#feats >= 1 and #feats <= 4, "at most two blocks of ceil(10 %) features: " .. #feats)
   T.truthy(bac > 0.5, "validation BAC above chance on a separable set: " .. bac)

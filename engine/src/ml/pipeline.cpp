@@ -106,6 +106,7 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
     std::vector<Eigen::Index> trial = sel.features;
     trial.push_back(0);
     for (Eigen::Index f : pool) {
+      check_interrupt();  // per fit: a cycle at p = 2,000 is about 2,000 fits
       trial.back() = f;
       scored.emplace_back(subset_bac(Xtr, ytr, Xval, yval, trial, svc, rng), f);
       if (progress) progress(++done, total);
