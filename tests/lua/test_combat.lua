@@ -79,6 +79,19 @@ T.test("combat in a pipeline and inside nl.cv.nested", function()
   T.eq(pipe:decision(X, { covariates = train }):rows(), #train)
   local r = nl.cv.nested(pipe, X, y, { covariates = train, outer = { 3, 1 }, inner = { 2, 1 }, seed = 1 })
   T.truthy(r.metrics_.bac >= 0 and r.metrics_.bac <= 1)
+  -- An external validation on the new site: refused by default, estimated when asked;
+  -- a saved result applies it bit for bit.
+  T.raises(function() return r:apply(Xnew) end, "covariates")
+  T.raises(function() return r:apply(Xnew, nil, { covariates = new }) end, "not seen in the training rows: 'CMU'")
+  local est = nl.ml.pipeline{ nl.ml.combat{ batch = "site", covariates = { "age" }, unseen = "estimate" }, nl.ml.scale{},
+                              nl.ml.svc{ C = 1 } }
+  local re = nl.cv.nested(est, X, y, { covariates = train, outer = { 3, 1 }, inner = { 2, 1 }, seed = 1 })
+  local p1 = re:apply(Xnew, nil, { covariates = new })
+  local path = T.tmpname(".model")
+  re:save(path)
+  local p2 = nl.cv.load(path):apply(Xnew, nil, { covariates = new })
+  T.truthy(p1.median_ == p2.median_, "loaded result applies the same")
+  T.eq(p1.median_:rows(), #new)
 end)
 
 T.done()
