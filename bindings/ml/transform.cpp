@@ -1,7 +1,7 @@
 // bindings/ml/transform.cpp: nl.ml preprocessing steps as "neurolua.Transform" objects.
 //
 // One Lua type for every label-independent step (scale, prune, impute, regress_out,
-// pca, robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
+// combat, pca, robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
 //   local s = nl.ml.scale{ range = {-1, 1} }
 //   s:fit(X)                 -- returns s
 //   s:transform(Xtest)       -- Matrix
@@ -20,6 +20,7 @@
 #include "core/common.hpp"
 #include "core/fields.hpp"
 #include "ml/args.hpp"
+#include "nl/ml/combat.hpp"
 #include "nl/ml/components.hpp"
 #include "nl/ml/transform.hpp"
 
@@ -133,6 +134,51 @@ int new_regress_out(lua_State* L) {
       lua_pop(L, 1);
     }
     *slot = std::make_shared<nl::ml::RegressOut>(std::move(names), unseen ? read_unseen(L, 1) : nl::ml::UnseenPolicy());
+    return 1;
+  });
+}
+
+// nl.ml.combat{batch = "site" [, covariates = {"age", "sex"}, parametric = true,
+//              mean_only = false, unseen = "error" | "estimate"]}
+int new_combat(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  check_options(L, 1, "combat", {"batch", "covariates", "parametric", "mean_only", "unseen"});
+  if (lua_getfield(L, 1, "batch") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+    luaL_argerror(L, 1, "option 'batch' must name the site column, e.g. batch = \"site\"");
+  lua_pop(L, 1);
+  lua_Integer ncov = 0;
+  if (lua_getfield(L, 1, "covariates") != LUA_TNIL) {
+    if (!lua_istable(L, -1)) luaL_argerror(L, 1, "option 'covariates' must be a list of column names, e.g. {\"age\", \"sex\"}");
+    ncov = luaL_len(L, -1);
+    for (lua_Integer k = 1; k <= ncov; ++k) {
+      if (lua_rawgeti(L, -1, k) != LUA_TSTRING)
+        luaL_argerror(L, 1, lua_pushfstring(L, "option 'covariates': entry %I is a %s, not a column name", k,
+                                            luaL_typename(L, -1)));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  const bool parametric = opt_boolean(L, 1, "parametric", true);
+  const bool mean_only = opt_boolean(L, 1, "mean_only", false);
+  const auto unseen = static_cast<nl::ml::CombatUnseen>(opt_choice(L, 1, "unseen", {"error", "estimate"}, 0));
+  lua_settop(L, 1);
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    nl::ml::CombatOptions o;
+    lua_getfield(L, 1, "batch");
+    o.batch = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "covariates");
+    for (lua_Integer k = 1; k <= ncov; ++k) {
+      lua_rawgeti(L, -1, k);
+      o.covariates.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    o.parametric = parametric;
+    o.mean_only = mean_only;
+    o.unseen = unseen;
+    *slot = std::make_shared<nl::ml::Combat>(std::move(o));
     return 1;
   });
 }
@@ -353,6 +399,7 @@ void open_ml_transforms(lua_State* L) {
       {"prune", new_prune},
       {"impute", new_impute},
       {"regress_out", new_regress_out},
+      {"combat", new_combat},
       {"pca", new_pca},
       {"robpca", new_robpca},
       {nullptr, nullptr},

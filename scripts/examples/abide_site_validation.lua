@@ -11,18 +11,27 @@
 -- next to the repository (see that folder's README for the source and licence).
 -- Options: holdout (comma-separated SITE_IDs; default NYU,UM_1,USM,YALE),
 -- permutations (default 200), seed (1), wrapper (true), threads, out (default
--- out/abide). Results are recorded in docs/examples.md beside published figures.
+-- out/abide), harmonize (none or combat; default none). harmonize=combat puts ComBat
+-- (nl.ml.combat, site as batch, age, sex and eTIV preserved) first in the pipeline,
+-- fitted in every training fold, and regresses out age, sex and eTIV only; a held-out
+-- site is harmonized by estimating its own location and scale from its own (label-free)
+-- rows (unseen = "estimate"). Results are recorded in docs/examples.md beside
+-- published figures.
 local nl = require "neurolua"
 
 local script_dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local o = { dir = script_dir .. "../../../shared/data/abide_fs6", holdout = "NYU,UM_1,USM,YALE", permutations = 200,
-            seed = 1, wrapper = true, out = "out/abide" }
+            seed = 1, wrapper = true, out = "out/abide", harmonize = "none" }
 local Args = dofile(script_dir .. "../lib/args.lua")
 Args.parse(arg, { options = { holdout = "string", permutations = "number", seed = "number", wrapper = "boolean",
-                              threads = "number", out = "string" },
-                  names = { "holdout", "permutations", "seed", "wrapper", "threads", "out" },
+                              threads = "number", out = "string", harmonize = "string" },
+                  names = { "holdout", "permutations", "seed", "wrapper", "threads", "out", "harmonize" },
                   positional = { "dir" }, usage = "[abide_fs6_dir] [key=value ...]" }, o)
 if o.threads then nl.threads(o.threads) end
+if o.harmonize ~= "none" and o.harmonize ~= "combat" then
+  error("harmonize must be none or combat, got " .. o.harmonize, 0)
+end
+local combat = o.harmonize == "combat"
 local f = io.open(o.dir .. "/phenotypes.csv")
 if not f then
   error(string.format("ABIDE data not found in '%s': pass the abide_fs6 folder as the first argument", o.dir), 0)
@@ -88,6 +97,11 @@ print(describe("held out", ext) .. "  (" .. o.holdout .. ")")
 local k = math.max(1, #features // 10)
 local steps = { nl.ml.scale{}, nl.ml.prune{}, nl.ml.regress_out{ "age", "sex", "site", "etiv" }, nl.ml.robpca{ k = k },
                 nl.ml.scale{} }
+if combat then
+  -- ComBat on the raw volumes, then the same steps without the site covariate.
+  steps = { nl.ml.combat{ batch = "site", covariates = { "age", "sex", "etiv" }, unseen = "estimate" }, nl.ml.scale{},
+            nl.ml.prune{}, nl.ml.regress_out{ "age", "sex", "etiv" }, nl.ml.robpca{ k = k }, nl.ml.scale{} }
+end
 if o.wrapper then steps[#steps + 1] = nl.ml.forward_select{} end
 steps[#steps + 1] = nl.ml.svc{ C = nl.ml.pow2(-6, 4) }
 local pipe = nl.ml.pipeline(steps)
@@ -95,18 +109,27 @@ local pipe = nl.ml.pipeline(steps)
 local t0 = os.time()
 local r = nl.cv.nested(pipe, disc:select(features), disc.autism, { covariates = disc, permutations = o.permutations,
                                                                    seed = o.seed })
-print("\nDiscovery (nested CV 3x5 / 3x5, ROBPCA k = " .. k .. (o.wrapper and ", wrapper" or "") .. "):")
+print("\nDiscovery (nested CV 3x5 / 3x5, ROBPCA k = " .. k .. (o.wrapper and ", wrapper" or "")
+  .. (combat and ", ComBat" or "") .. "):")
 print(r)
 -- The held-out sites are not levels of the site covariate the models were trained on:
 -- unseen = "drop" corrects their subjects for age, sex, eTIV and the training-average
 -- site effect (the site dummies at their training proportions) rather than for the
 -- effect of one arbitrary training site (docs/reference/transform.md).
+-- With ComBat the held-out sites are harmonized instead: each site's location and scale
+-- are estimated from its own rows (unseen = "estimate"), and regress_out has no site.
 local p = r:apply(ext:select(features), ext.autism, { covariates = ext, permutations = o.permutations,
-                                                      unseen = "drop" })
-print("\nHeld-out sites:")
+                                                      unseen = (not combat) and "drop" or nil })
+print("\nHeld-out sites" .. (combat and " (ComBat, each site estimated from its own rows)" or "") .. ":")
 print(p)
-print("\nTop 10 regions (positive weight: larger volume predicts autism):")
-print(r:weights{ top = 10 }:select{ "rank", "name", "mean", "cvr", "consistency", "q", "significant" })
+if combat then
+  -- ComBat scales each feature by a site-dependent factor: no single map takes the
+  -- weights back to the regions (docs/reference/transform.md, nl.ml.combat).
+  print("\n(No region weights: interpretation through ComBat is not defined.)")
+else
+  print("\nTop 10 regions (positive weight: larger volume predicts autism):")
+  print(r:weights{ top = 10 }:select{ "rank", "name", "mean", "cvr", "consistency", "q", "significant" })
+end
 nl.mkdir(o.out)
 r:save(o.out .. "/abide_discovery.model")
 print(string.format("\nwall time %d s; model saved to %s/abide_discovery.model", os.time() - t0, o.out))

@@ -25,6 +25,7 @@ local transforms = {
   function() return nl.ml.prune{} end,
   function() return nl.ml.impute{ strategy = "mean" } end,
   function() return nl.ml.regress_out{ "age", "site" } end,
+  function() return nl.ml.combat{ batch = "site", covariates = { "age" } } end,
 }
 if nl.ml.pca then transforms[#transforms + 1] = function() return nl.ml.pca{ k = 3 } end end
 if nl.ml.robpca then transforms[#transforms + 1] = function() return nl.ml.robpca{ k = 3 } end end

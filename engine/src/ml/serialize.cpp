@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "nl/ml/combat.hpp"
 #include "nl/ml/components.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/io/serial.hpp"
@@ -56,6 +57,7 @@ std::unique_ptr<Transform> read_transform(Reader& r) {
   else if (name == "regress_out") t = std::make_unique<RegressOut>(std::vector<std::string>{"placeholder"});
   else if (name == "pca") t = std::make_unique<Pca>();
   else if (name == "robpca") t = std::make_unique<Robpca>(RobpcaOptions{});
+  else if (name == "combat") t = std::make_unique<Combat>(CombatOptions{"placeholder", {}, true, false, CombatUnseen::Error});
   else r.fail(fmt::format("unknown preprocessing step '{}'", name));
   t->load(r);
   return t;
