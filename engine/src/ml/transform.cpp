@@ -315,7 +315,8 @@ Eigen::Index level_index(const std::vector<std::string>& levels, const std::stri
   throw ValueError(fmt::format(
       "covariate '{}' has {} not seen in the training rows: {}; the training level{} {}. Choose unseen = \"drop\" "
       "(correct those rows for the other covariates and the training-average {} effect), unseen = {{ {} = {} }} "
-      "(code them as level '{}'), or leave those participants out",
+      "(code them as level '{}'), or leave those participants out; or harmonize the sites before this step "
+      "(nl.ml.combat with unseen = \"estimate\")",
       column, count.size() == 1 ? "a level" : "levels", values, levels.size() == 1 ? " is" : "s are",
       quoted_list(levels, 20), column, lua_key(column), lua_string(first), first));
 }

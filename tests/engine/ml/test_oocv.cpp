@@ -227,7 +227,8 @@ TEST_CASE("external validation: a site the training lacked raises unless the cal
                     "seen in the training rows: 'MD' (10 rows), 'NY' (10 rows); the training levels are 'A', 'B', "
                     "'C'. Choose unseen = \"drop\" (correct those rows for the other covariates and the "
                     "training-average site effect), unseen = { site = \"A\" } (code them as level 'A'), or leave "
-                    "those participants out");
+                    "those participants out; or harmonize the sites before this step (nl.ml.combat with unseen = "
+                        "\"estimate\")");
   // Coding the new sites as A equals replacing them by A in the table.
   nl::ml::UnseenPolicy a;
   a.columns["site"] = {nl::ml::UnseenAction::Level, "A"};

@@ -219,7 +219,8 @@ TEST_CASE("regress_out refuses a site the training rows lacked by default and sa
       "regress_out: covariate 'site' has levels not seen in the training rows: 'MD' (6 rows), 'NY' (2 rows), e.g. "
       "participant_id new-101, new-102, new-104, new-105, new-106; the training levels are 'A', 'B', 'C'. Choose "
       "unseen = \"drop\" (correct those rows for the other covariates and the training-average site effect), "
-      "unseen = { site = \"A\" } (code them as level 'A'), or leave those participants out");
+      "unseen = { site = \"A\" } (code them as level 'A'), or leave those participants out; or harmonize the sites "
+      "before this step (nl.ml.combat with unseen = \"estimate\")");
   // One unseen row, no participant ids: singular wording, no ids.
   nl::Table u;
   u.set(numbers("age", {45}));
