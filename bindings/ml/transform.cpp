@@ -68,8 +68,15 @@ int new_prune(lua_State* L) {
 
 // nl.ml.impute{strategy = "median" | "mean" | "constant", fill_value = 0}
 int new_impute(lua_State* L) {
-  check_options(L, 1, "impute", {"strategy", "fill_value"});
-  const auto strategy = static_cast<nl::ml::ImputeStrategy>(opt_choice(L, 1, "strategy", {"mean", "median", "constant"}, 1));
+  check_options(L, 1, "impute", {"strategy", "fill_value", "n_neighbors"});
+  const auto strategy =
+      static_cast<nl::ml::ImputeStrategy>(opt_choice(L, 1, "strategy", {"mean", "median", "constant", "knn"}, 1));
+  const int k = static_cast<int>(opt_integer(L, 1, "n_neighbors", 1, 100000, 5));
+  if (strategy != nl::ml::ImputeStrategy::Knn && lua_istable(L, 1)) {
+    if (lua_getfield(L, 1, "n_neighbors") != LUA_TNIL)
+      luaL_argerror(L, 1, "option 'n_neighbors' applies to strategy = \"knn\" only");
+    lua_pop(L, 1);
+  }
   double fill = 0;
   if (lua_istable(L, 1) && lua_getfield(L, 1, "fill_value") != LUA_TNIL) {
     if (!lua_isnumber(L, -1) || !std::isfinite(lua_tonumber(L, -1)))
@@ -80,7 +87,7 @@ int new_impute(lua_State* L) {
   }
   auto* slot = new_object<Transform>(L);
   return protect(L, [&] {
-    *slot = std::make_shared<nl::ml::Impute>(strategy, fill);
+    *slot = std::make_shared<nl::ml::Impute>(strategy, fill, k);
     return 1;
   });
 }

@@ -318,4 +318,45 @@ T.test("regress_out: unseen levels raise, or follow unseen = drop / a level", fu
     "option 'unseen' names column 'tiv', which is not one of regress_out's covariates ('age', 'site')")
 end)
 
+-- Issue 19 (in-fold imputation): strategy "knn" equals scikit-learn's KNNImputer on
+-- ABIDE volumes with cells removed (tests/data/ml/make_knn_impute_fixture.py).
+T.test("impute knn equals scikit-learn's KNNImputer", function()
+  local d = os.getenv("NL_TEST_DATA") .. "/ml/knn_impute/"
+  local function mat(name)  -- NA cells as NaN
+    local t = nl.table.read(d .. name)
+    local rows = {}
+    for i = 1, #t do
+      local r = {}
+      for j, c in ipairs(t:columns()) do
+        local v = t[c][i]
+        if v == nil then r[j] = 0 / 0 else r[j] = v end
+      end
+      rows[i] = r
+    end
+    return nl.matrix(rows)
+  end
+  local tr, te = mat("train.csv"), mat("test.csv")
+  local imp = nl.ml.impute{ strategy = "knn", n_neighbors = 3 }:fit(tr)
+  T.eq(tostring(imp):match("^[^-]*"), 'impute{strategy = "knn", n_neighbors = 3}  ')
+  for _, case in ipairs{ { tr, "train_imputed.csv" }, { te, "test_imputed.csv" } } do
+    local got, want = imp:transform(case[1]), mat(case[2])
+    for i = 1, want:rows() do
+      for j = 1, want:cols() do
+        T.near(got:get(i, j), want:get(i, j), 1e-12 * math.abs(want:get(i, j)), case[2] .. " " .. i .. "," .. j)
+      end
+    end
+  end
+  T.raises(function() return nl.ml.impute{ strategy = "mean", n_neighbors = 3 } end,
+    "option 'n_neighbors' applies to strategy = \"knn\" only")
+  T.raises(function() return nl.ml.impute{ strategy = "knn", n_neighbors = 0 } end, "n_neighbors")
+  -- In a nested CV, saved and loaded: the donors travel with the model.
+  local y = {}
+  for i = 1, tr:rows() do y[i] = i % 2 == 0 end
+  local pipe = nl.ml.pipeline{ nl.ml.impute{ strategy = "knn", n_neighbors = 3 }, nl.ml.scale{}, nl.ml.svc{ C = 1 } }
+  local r = nl.cv.nested(pipe, tr, y, { outer = { 3, 1 }, inner = { 2, 1 } })
+  local path = T.tmpname(".model")
+  r:save(path)
+  T.truthy(nl.cv.load(path):apply(te).median_ == r:apply(te).median_, "the same predictions after loading")
+end)
+
 T.done()

@@ -130,24 +130,37 @@ Eigen::Index Prune::n_features_out() const { return fitted_ ? static_cast<Eigen:
 
 // ---------------------------------------------------------------- impute
 
+// Strategy knn (3) adds its number of neighbours after the fill value and, when
+// fitted, the training rows after the statistics; the other strategies are unchanged.
 void Impute::save(Writer& w) const {
   begin(w, *this);
   w.u8(static_cast<std::uint8_t>(strategy_));
   w.f64(fill_);
+  if (strategy_ == ImputeStrategy::Knn) w.i64(k_);
   save_base(w);
   if (fitted_) w.vector(stat_);
+  if (fitted_ && strategy_ == ImputeStrategy::Knn) w.matrix(train_);
 }
 
 void Impute::load(Reader& r) {
   const std::uint8_t s = r.u8();
-  if (s > static_cast<std::uint8_t>(ImputeStrategy::Constant)) r.fail("unknown impute strategy");
+  if (s > static_cast<std::uint8_t>(ImputeStrategy::Knn)) r.fail("unknown impute strategy");
   strategy_ = static_cast<ImputeStrategy>(s);
   fill_ = r.f64();
   if (!std::isfinite(fill_)) r.fail("impute fill value is not finite");
+  if (strategy_ == ImputeStrategy::Knn) {
+    const std::int64_t k = r.i64();
+    if (k < 1 || k > 1000000) r.fail("impute n_neighbors out of range");
+    k_ = static_cast<int>(k);
+  }
   load_base(r);
   if (fitted_) {
     stat_ = r.vector();
     if (stat_.size() != p_in_) r.fail("impute state does not match its input width");
+    if (strategy_ == ImputeStrategy::Knn) {
+      train_ = r.matrix();
+      if (train_.cols() != p_in_ || train_.rows() < 1) r.fail("impute training rows do not match its input width");
+    }
   }
 }
 

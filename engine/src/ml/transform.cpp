@@ -117,17 +117,20 @@ std::vector<StateItem> Prune::state() const {
 
 // ---------------------------------------------------------------- impute
 
-Impute::Impute(ImputeStrategy strategy, double fill_value) : strategy_(strategy), fill_(fill_value) {
+Impute::Impute(ImputeStrategy strategy, double fill_value, int n_neighbors)
+    : strategy_(strategy), fill_(fill_value), k_(n_neighbors) {
   if (!std::isfinite(fill_value)) throw ValueError(fmt::format("impute: fill_value must be finite, got {}", fill_value));
+  if (n_neighbors < 1) throw ValueError(fmt::format("impute: n_neighbors must be at least 1, got {}", n_neighbors));
 }
 
-std::unique_ptr<Transform> Impute::clone() const { return std::make_unique<Impute>(strategy_, fill_); }
+std::unique_ptr<Transform> Impute::clone() const { return std::make_unique<Impute>(strategy_, fill_, k_); }
 std::unique_ptr<Transform> Impute::copy() const { return std::make_unique<Impute>(*this); }
 
 std::string Impute::options() const {
   switch (strategy_) {
     case ImputeStrategy::Mean: return "impute{strategy = \"mean\"}";
     case ImputeStrategy::Median: return "impute{strategy = \"median\"}";
+    case ImputeStrategy::Knn: return fmt::format("impute{{strategy = \"knn\", n_neighbors = {}}}", k_);
     case ImputeStrategy::Constant: break;
   }
   return fmt::format("impute{{strategy = \"constant\", fill_value = {}}}", fill_);
@@ -147,7 +150,7 @@ void Impute::fit(const Matrix& X, const Table* covariates) {
       if (!std::isnan(X(i, j))) seen.push_back(X(i, j));
     if (seen.empty()) {
       stat_(j) = 0.0;
-    } else if (strategy_ == ImputeStrategy::Mean) {
+    } else if (strategy_ == ImputeStrategy::Mean || strategy_ == ImputeStrategy::Knn) {
       double sum = 0;
       for (double v : seen) sum += v;
       stat_(j) = sum / static_cast<double>(seen.size());
@@ -157,12 +160,70 @@ void Impute::fit(const Matrix& X, const Table* covariates) {
       stat_(j) = seen.size() % 2 == 1 ? seen[h] : 0.5 * (seen[h - 1] + seen[h]);
     }
   }
+  if (strategy_ == ImputeStrategy::Knn) train_ = X;
   fitted_ = true;
 }
+
+namespace {
+
+// scikit-learn's nan_euclidean distance, squared: (p / present) * sum over the
+// coordinates both rows have; NaN when they have none in common.
+double nan_euclidean2(const Matrix& A, Eigen::Index i, const Matrix& B, Eigen::Index t) {
+  double sum = 0;
+  Eigen::Index present = 0;
+  for (Eigen::Index j = 0; j < A.cols(); ++j) {
+    const double a = A(i, j), b = B(t, j);
+    if (std::isnan(a) || std::isnan(b)) continue;
+    sum += (a - b) * (a - b);
+    ++present;
+  }
+  if (present == 0) return std::numeric_limits<double>::quiet_NaN();
+  return static_cast<double>(A.cols()) / static_cast<double>(present) * sum;
+}
+
+}  // namespace
 
 Matrix Impute::apply(const Matrix& X, const Table* covariates) const {
   check_apply(X, covariates);
   Matrix out = X;
+  if (strategy_ == ImputeStrategy::Knn) {
+    const Eigen::Index n_train = train_.rows();
+    std::vector<double> d(static_cast<std::size_t>(n_train));
+    std::vector<Eigen::Index> donors;
+    for (Eigen::Index i = 0; i < X.rows(); ++i) {
+      bool any = false;
+      for (Eigen::Index j = 0; j < X.cols() && !any; ++j) any = std::isnan(X(i, j));
+      if (!any) continue;
+      for (Eigen::Index t = 0; t < n_train; ++t) d[static_cast<std::size_t>(t)] = nan_euclidean2(X, i, train_, t);
+      for (Eigen::Index j = 0; j < X.cols(); ++j) {
+        if (!std::isnan(X(i, j))) continue;
+        donors.clear();
+        bool defined = false;
+        for (Eigen::Index t = 0; t < n_train; ++t)
+          if (!std::isnan(train_(t, j))) {
+            donors.push_back(t);
+            defined = defined || !std::isnan(d[static_cast<std::size_t>(t)]);
+          }
+        if (donors.empty() || !defined) {  // no training value, or none at a defined distance
+          out(i, j) = stat_(j);
+          continue;
+        }
+        // Nearest first; undefined distances last (numpy's order for NaN); ties by row.
+        const std::size_t k = std::min(donors.size(), static_cast<std::size_t>(k_));
+        std::partial_sort(donors.begin(), donors.begin() + static_cast<std::ptrdiff_t>(k), donors.end(),
+                          [&](Eigen::Index a, Eigen::Index b) {
+                            const double da = d[static_cast<std::size_t>(a)], db = d[static_cast<std::size_t>(b)];
+                            if (std::isnan(da) != std::isnan(db)) return std::isnan(db);
+                            if (!std::isnan(da) && da != db) return da < db;
+                            return a < b;
+                          });
+        double sum = 0;
+        for (std::size_t m = 0; m < k; ++m) sum += train_(donors[m], j);
+        out(i, j) = sum / static_cast<double>(k);
+      }
+    }
+    return out;
+  }
   for (Eigen::Index j = 0; j < out.cols(); ++j)
     for (Eigen::Index i = 0; i < out.rows(); ++i)
       if (std::isnan(out(i, j))) out(i, j) = stat_(j);

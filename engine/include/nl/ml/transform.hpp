@@ -154,11 +154,20 @@ class Prune final : public Transform {
 // the output keeps every column. Infinite values are not missing and pass unchanged.
 // Fitted on the training rows only, like every step, so in cross-validation the test
 // rows are filled with their training fold's statistics.
-enum class ImputeStrategy : std::uint8_t { Mean = 0, Median = 1, Constant = 2 };
+//
+// Strategy "knn" is scikit-learn's KNNImputer(n_neighbors = k, weights = "uniform",
+// keep_empty_features = True): a missing value of a row is the mean of that feature
+// over the k training rows nearest to it, by the nan-Euclidean distance (over the
+// coordinates both rows have, scaled by p / their number; rows with none in common are
+// farthest), among the training rows that have the feature; a row with no such
+// neighbour at a defined distance gets the training mean of the feature, a feature no
+// training row has gets 0. The training rows are kept with the fit (their values are
+// the donors).
+enum class ImputeStrategy : std::uint8_t { Mean = 0, Median = 1, Constant = 2, Knn = 3 };
 
 class Impute final : public Transform {
  public:
-  explicit Impute(ImputeStrategy strategy = ImputeStrategy::Median, double fill_value = 0.0);
+  explicit Impute(ImputeStrategy strategy = ImputeStrategy::Median, double fill_value = 0.0, int n_neighbors = 5);
   std::unique_ptr<Transform> clone() const override;
   std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
@@ -176,7 +185,9 @@ class Impute final : public Transform {
   void load(Reader& r) override;
   ImputeStrategy strategy_;
   double fill_;
-  Vector stat_;  // the fill value of each feature
+  int k_ = 5;     // knn: the number of neighbours
+  Vector stat_;   // the fill value of each feature (knn: the fallback, the training mean)
+  Matrix train_;  // knn: the training rows, the donors
 };
 
 // ---------------------------------------------------------------- unseen levels
