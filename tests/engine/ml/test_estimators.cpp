@@ -392,6 +392,11 @@ TEST_CASE("estimators refuse bad input with a message naming it", "[estimators]"
     CHECK_THROWS_WITH(fit_ridge(X, t.head(3), {}), "ridge: X has 4 rows but y has 3 values");
     CHECK_THROWS_WITH(fit_kernel_ridge(X, t.head(3), {}), "kernel ridge: X has 4 rows but y has 3 values");
     CHECK_THROWS_WITH(fit_kernel_svc(X, y.head(3), {}), "kernel SVC: X has 4 rows but y has 3 labels");
+    Vector big_y(5001);
+    for (Eigen::Index i = 0; i < big_y.size(); ++i) big_y[i] = i % 2 == 0 ? 1.0 : -1.0;
+    CHECK_THROWS_WITH(fit_kernel_svc(Matrix::Zero(5001, 1), big_y, {}),
+                      "kernel SVC: 5001 samples are more than the 5000 this solver takes (it keeps the full "
+                      "5001 x 5001 kernel matrix in memory)");
     const KernelModel m = fit_kernel_ridge(X, t, {});
     CHECK_THROWS_WITH(kernel_decision(m, Matrix::Zero(2, 3)),
                       "kernel decision: X has 3 columns but the model's support vectors have 2");

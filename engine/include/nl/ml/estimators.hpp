@@ -48,6 +48,7 @@ struct LinearSvrOptions {
   double bias = -1.0;
   int max_iter = 1000;
 };
+// model.alpha is LIBLINEAR's signed dual beta (w = sum_i beta_i x_i, bias feature included).
 LinearSvcModel fit_linear_svr(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
                               const LinearSvrOptions& options, Rng& rng);
 
@@ -57,6 +58,10 @@ struct LogisticOptions {
   double bias = -1.0;
   int max_iter = 1000;
 };
+// TRON as LIBLINEAR's tron.cpp, including its stop when a step's reductions fall below
+// 1e-12 |f| (converged = false then: an eps far below 1e-6 can ask for more than working
+// precision gives; scikit-learn stops at the same iterate). As in LIBLINEAR (and the
+// linear SVC), a single class is accepted.
 LinearSvcModel fit_logistic(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
                             const LogisticOptions& options);
 // P(y = +1 | x) = 1 / (1 + exp(-(w'x + b))), one per row of X (computed without overflow).
@@ -113,6 +118,8 @@ struct KernelSvcOptions {
   int max_iter = 10'000'000;  // SMO steps (LIBSVM: max(10'000'000, 100 n) with a warning)
   bool shrinking = true;
 };
+// Keeps the full n x n kernel matrix (in double; LIBSVM caches float): at most 5000
+// samples (ValueError above). max_iter is used as given.
 KernelModel fit_kernel_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
                            const KernelSvcOptions& options);
 
