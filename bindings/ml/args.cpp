@@ -367,6 +367,23 @@ namespace {
 
 constexpr const char* kMetrics = "neurolua.Metrics";
 constexpr const char* kRoc = "neurolua.ROC";
+constexpr const char* kRegression = "neurolua.RegressionMetrics";
+
+// "n 40  r 0.712  R^2 0.498  MAE 3.21  RMSE 4.05"
+int regression_tostring(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  auto num = [&](const char* k) {
+    lua_getfield(L, 1, k);
+    const double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+  };
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "n %.0f  r %.3f  R^2 %.3f  MAE %.4g  RMSE %.4g", num("n"), num("r"), num("r2"),
+                num("mae"), num("rmse"));
+  lua_pushstring(L, buf);
+  return 1;
+}
 
 // One line, ratios as percentages: "TP 12  TN 30 ... BAC 72.7 % ... AUC 0.801".
 int metrics_tostring(lua_State* L) {
@@ -423,6 +440,16 @@ void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc) {
   luaL_setmetatable(L, kMetrics);
 }
 
+void push_regression_metrics(lua_State* L, const nl::ml::RegressionMetrics& m) {
+  lua_createtable(L, 0, 5);
+  set_integer(L, "n", m.n);
+  set_number(L, "r", m.r);
+  set_number(L, "r2", m.r2);
+  set_number(L, "mae", m.mae);
+  set_number(L, "rmse", m.rmse);
+  luaL_setmetatable(L, kRegression);
+}
+
 void push_roc(lua_State* L, const nl::ml::RocCurve& r) {
   lua_createtable(L, 0, 3);
   push_column_vector(L, r.fpr);
@@ -444,6 +471,7 @@ void register_ml_records(lua_State* L) {
                   {{"TP", "tp"}, {"TN", "tn"}, {"FP", "fp"}, {"FN", "fn"}, {"BAC", "bac"}, {"PPV", "ppv"},
                    {"NPV", "npv"}, {"AUC", "auc"}});
   register_record(L, kRoc, {"fpr", "tpr", "thresholds"}, roc_tostring);
+  register_record(L, kRegression, {"n", "r", "r2", "mae", "rmse"}, regression_tostring);
 }
 
 // ---------------------------------------------------------------- unseen levels

@@ -92,6 +92,9 @@ void read_scores(lua_State* L, int idx, nl::Vector& s);
 // Raises only when Lua is out of memory (may run inside protect()).
 void push_metrics(lua_State* L, const nl::ml::Confusion& c, double auc);
 
+// Pushes a neurolua.RegressionMetrics record: n, r, r2, mae, rmse (nl/ml/metrics.hpp).
+void push_regression_metrics(lua_State* L, const nl::ml::RegressionMetrics& m);
+
 // Pushes a neurolua.ROC record {fpr = Matrix, tpr = Matrix, thresholds = Matrix}.
 void push_roc(lua_State* L, const nl::ml::RocCurve& r);
 

@@ -19,6 +19,7 @@
 #include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "ml/cv_folds.hpp"
+#include "ml/objects.hpp"
 #include "nl/ml/interpret.hpp"
 #include "nl/ml/nested_cv.hpp"
 #include "core/types.hpp"
@@ -45,9 +46,10 @@ struct PredictionObject {
   nl::ml::ExternalScores scores;
   std::size_t n_models = 0;
   bool labelled = false;
-  Vector labels;  // +1/-1, when labelled
+  Vector labels;  // +1/-1 (a regressor: the targets), when labelled
   nl::ml::Confusion metrics;
   double auc = 0.0;
+  std::optional<nl::ml::RegressionMetrics> regression;  // a regressor's, when labelled
   std::optional<nl::ml::PermutationResult> permutations;
   nl::ml::ClassLabels classes;  // the training's coding of +1 / -1
 };
@@ -125,8 +127,12 @@ int nested(lua_State* L) {
   nl::ml::PermutationSettings settings;
   check_options(L, 4, "nested",
                 {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive",
-                 "refit_preprocessing", "permutation_scoring", "keep_null", "groups"});
+                 "refit_preprocessing", "permutation_scoring", "keep_null", "groups", "criterion"});
   bool logo = false;
+  const bool regression = nl::ml::is_regression(spec->svc.estimator);
+  // A regression's folds are plain k-fold (no classes to stratify by) unless asked.
+  if (regression) o.stratify_outer = o.stratify_inner = false;
+  nl::ml::Criterion criterion = nl::ml::Criterion::Default;
   lua_settop(L, 4);
   LabelOptions lo;
   if (lua_istable(L, 4)) lua_getfield(L, 4, "positive");
@@ -154,11 +160,21 @@ int nested(lua_State* L) {
     const int scoring = opt_choice(L, 4, "permutation_scoring", {"original", "permuted"}, -1);
     if (scoring >= 0) settings.scoring = static_cast<nl::ml::PermutationScoring>(scoring);
     settings.keep_null = opt_boolean(L, 4, "keep_null", false);
+    const int c = opt_choice(L, 4, "criterion", {"bac", "mae", "rmse", "r", "r2"}, -1);
+    if (c >= 0) {
+      criterion = static_cast<nl::ml::Criterion>(c + 1);
+      if (regression == (criterion == nl::ml::Criterion::Bac))
+        luaL_argerror(L, 4, lua_pushfstring(L, "criterion '%s' does not apply to %s, a %s (%s)",
+                                            nl::ml::criterion_name(criterion), nl::ml::estimator_name(spec->svc.estimator),
+                                            regression ? "regression" : "classifier",
+                                            regression ? "\"mae\", \"rmse\", \"r\" or \"r2\"" : "\"bac\""));
+    }
     lua_settop(L, 5);
   }
-  const lua_Integer n = validate_labels(L, 3, "labels", lo);
+  const lua_Integer n = validate_targets(L, 3, "labels", spec->svc, lo);
   if (n != features.rows())
-    luaL_argerror(L, 3, lua_pushfstring(L, "%d labels for %d rows of data", (int)n, (int)features.rows()));
+    luaL_argerror(L, 3, lua_pushfstring(L, "%d %s for %d rows of data", (int)n, regression ? "targets" : "labels",
+                                        (int)features.rows()));
   if (logo) {
     if (raw_field(L, 4, "groups") == LUA_TNIL)
       luaL_argerror(L, 4, "outer = \"leave_one_group_out\" needs option 'groups' (e.g. groups = t.site)");
@@ -175,7 +191,7 @@ int nested(lua_State* L) {
     nl::ml::NestedCvOptions opts = o;
     Vector y(n);
     nl::ml::ClassLabels classes;
-    read_labels(L, 3, y, lo, &classes);
+    read_targets(L, 3, y, spec->svc, lo, &classes);
     if (!lua_isnoneornil(L, 4)) {
       const std::size_t n_groups = read_groups(L, 4, n, cov, opts.groups);
       if (logo) {
@@ -195,12 +211,13 @@ int nested(lua_State* L) {
     std::vector<std::string> names;
     const Matrix X = features.get(&names, "nested CV", spec->steps);
     cv->spec = *spec;
+    cv->spec.svc.criterion = criterion;
     cv->mode = mode;
-    cv->result = nl::ml::nested_cv(*spec, *grid, X, y, cov, opts, progress_reporter("nested CV", " fits"));
+    cv->result = nl::ml::nested_cv(cv->spec, *grid, X, y, cov, opts, progress_reporter("nested CV", " fits"));
     cv->result.feature_names = std::move(names);
     cv->result.classes = std::move(classes);
     if (permutations > 0)
-      cv->permutations = nl::ml::permutation_test(*spec, cv->result, X, y, cov, opts, permutations, mode,
+      cv->permutations = nl::ml::permutation_test(cv->spec, cv->result, X, y, cov, opts, permutations, mode,
                                                   progress_reporter("permutations", "", permutations), settings);
     *slot = std::move(cv);
     return 1;
@@ -212,8 +229,8 @@ int nested(lua_State* L) {
 // The permutation p as printed everywhere: (count + 1) / (n + 1), with the count and n
 // ("p = 0.0010 (0 of 1000 permutations reached the observed BAC)").
 std::string p_text(const nl::ml::PermutationResult& pr) {
-  return fmt::format("p = {:.4f} ({} of {} permutations reached the observed BAC)", pr.p_plus_one, pr.count,
-                     pr.bac.size());
+  return fmt::format("p = {:.4f} ({} of {} permutations reached the observed {})", pr.p_plus_one, pr.count,
+                     pr.bac.size(), pr.statistic);
 }
 
 // The paper's Table 2 row: counts, rates, AUC and the permutation p.
@@ -223,6 +240,12 @@ std::string table2_row(const nl::ml::Confusion& c, double auc, const std::option
       "  TP {}  TN {}  FP {}  FN {}  sensitivity {:.1f} %  specificity {:.1f} %  BAC {:.1f} %  "
       "PPV {:.1f} %  NPV {:.1f} %  AUC {:.3f}  {}",
       c.TP, c.TN, c.FP, c.FN, 100 * c.sensitivity, 100 * c.specificity, 100 * c.BAC, 100 * c.PPV, 100 * c.NPV, auc, p);
+}
+
+// A regression's line: "n 40  r 0.712  R^2 0.498  MAE 3.21  RMSE 4.05  p = ...".
+std::string regression_row(const nl::ml::RegressionMetrics& m, const std::optional<nl::ml::PermutationResult>& perm) {
+  return fmt::format("  n {}  r {:.3f}  R^2 {:.3f}  MAE {:.4g}  RMSE {:.4g}  {}", m.n, m.r, m.r2, m.mae, m.rmse,
+                     perm ? p_text(*perm) : std::string("p n/a"));
 }
 
 // The fields of a permutation result (nil without one: is_perm_field).
@@ -285,21 +308,33 @@ int r_index(lua_State* L) {
   const auto& r = cv.result;
   if (key == "median_") {
     push_new<Matrix>(L, [&] { return Matrix(r.median); });
-  } else if (key == "chosen_C_") {
+  } else if (key == "chosen_C_" || key == "chosen_gamma_") {
+    if (key == "chosen_gamma_" && cv.spec.svc.gamma_grid.empty()) {
+      lua_pushnil(L);
+      return 1;
+    }
     lua_createtable(L, static_cast<int>(r.chosen.size()), 0);
     for (std::size_t k = 0; k < r.chosen.size(); ++k) {
-      lua_pushnumber(L, r.grid[static_cast<std::size_t>(r.chosen[k])]);
+      const auto at = nl::ml::at_grid_point(cv.spec.svc, r.grid, static_cast<std::size_t>(r.chosen[k]));
+      lua_pushnumber(L, key == "chosen_C_" ? at.C : at.gamma);
       lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
     }
   } else if (key == "inner_bac_") {
-    Matrix m(static_cast<Eigen::Index>(r.inner_bac.size()), static_cast<Eigen::Index>(r.grid.size()));
-    for (std::size_t o = 0; o < r.inner_bac.size(); ++o)
-      for (std::size_t g = 0; g < r.grid.size(); ++g) m(static_cast<Eigen::Index>(o), static_cast<Eigen::Index>(g)) = r.inner_bac[o][g];
-    push_new<Matrix>(L, [&] { return std::move(m); });
+    const std::size_t G = r.inner_bac.empty() ? 0 : r.inner_bac.front().size();
+    return push_new<Matrix>(L, [&] {
+      Matrix m(static_cast<Eigen::Index>(r.inner_bac.size()), static_cast<Eigen::Index>(G));
+      for (std::size_t o = 0; o < r.inner_bac.size(); ++o)
+        for (std::size_t g = 0; g < G; ++g) m(static_cast<Eigen::Index>(o), static_cast<Eigen::Index>(g)) = r.inner_bac[o][g];
+      return m;
+    });
   } else if (key == "models_") {
     lua_pushinteger(L, static_cast<lua_Integer>(r.models.size()));
   } else if (key == "metrics_") {
-    push_metrics(L, r.metrics, r.auc);
+    if (r.regression) push_regression_metrics(L, *r.regression);
+    else push_metrics(L, r.metrics, r.auc);
+  } else if (key == "criterion_") {
+    const nl::ml::Criterion c = nl::ml::resolve_criterion(cv.spec.svc);
+    lua_pushstring(L, nl::ml::criterion_name(c));
   } else if (key == "feature_names_") {
     push_strings(L, r.feature_names);
   } else if (key == "seed_") {
@@ -351,8 +386,8 @@ int r_scores(lua_State* L) {
 }
 
 int r_fields(lua_State* L) {
-  return push_names(L, {"median_", "y_", "positive_", "negative_", "folds_", "chosen_C_", "inner_bac_", "models_",
-                        "metrics_", "feature_names_", "seed_", "refit_preprocessing_", "solver_start_", "p_",
+  return push_names(L, {"median_", "y_", "positive_", "negative_", "folds_", "chosen_C_", "chosen_gamma_",
+                        "inner_bac_", "criterion_", "models_", "metrics_", "feature_names_", "seed_", "refit_preprocessing_", "solver_start_", "p_",
                         "p_plus_one_", "p_count_", "permutation_count_", "n_permutations_", "permutation_bac_",
                         "permutation_scoring_", "null_labels_", "null_scores_"});
 }
@@ -373,11 +408,17 @@ std::string methods_line(const CvObject& cv) {
 int r_tostring(lua_State* L) {
   CvObject& cv = check<CvObject>(L, 1);
   return protect(L, [&] {
-    const std::string s = fmt::format(
-        "nested CV: {} base models, {} subjects, {} features\n{}\n{}\n{}", cv.result.models.size(),
-        cv.result.scores.size(), cv.result.data ? cv.result.data->X.cols() : 0,
-        cv.result.data ? classes_line(cv.result.classes, cv.result.data->y) : std::string("  classes: unknown"),
-        table2_row(cv.result.metrics, cv.result.auc, cv.permutations), methods_line(cv));
+    const auto& r = cv.result;
+    const std::string head =
+        fmt::format("nested CV ({}): {} base models, {} subjects, {} features", nl::ml::estimator_name(cv.spec.svc.estimator),
+                    r.models.size(), r.scores.size(), r.data ? r.data->X.cols() : 0);
+    const std::string s =
+        r.regression
+            ? fmt::format("{}\n{}\n  CV1 criterion: {}\n{}", head, regression_row(*r.regression, cv.permutations),
+                          nl::ml::criterion_name(nl::ml::resolve_criterion(cv.spec.svc)), methods_line(cv))
+            : fmt::format("{}\n{}\n{}\n{}", head,
+                          r.data ? classes_line(r.classes, r.data->y) : std::string("  classes: unknown"),
+                          table2_row(r.metrics, r.auc, cv.permutations), methods_line(cv));
     lua_pushlstring(L, s.data(), s.size());
     return 1;
   });
@@ -415,15 +456,23 @@ int r_model(lua_State* L) {
   lua_setfield(L, -2, "outer");
   lua_pushinteger(L, b.inner + 1);
   lua_setfield(L, -2, "inner");
-  lua_pushnumber(L, cv.result.grid[static_cast<std::size_t>(cv.result.chosen[static_cast<std::size_t>(b.outer)])]);
+  const auto at = nl::ml::at_grid_point(cv.spec.svc, cv.result.grid,
+                                        static_cast<std::size_t>(cv.result.chosen[static_cast<std::size_t>(b.outer)]));
+  lua_pushnumber(L, at.C);
   lua_setfield(L, -2, "C");
+  if (b.model.svc.kernel) {
+    lua_pushnumber(L, b.model.svc.kernel->gamma);
+    lua_setfield(L, -2, "gamma");
+  }
   lua_createtable(L, static_cast<int>(b.model.features.size()), 0);
   for (std::size_t k = 0; k < b.model.features.size(); ++k) {
     lua_pushinteger(L, static_cast<lua_Integer>(b.model.features[k] + 1));
     lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
   }
   lua_setfield(L, -2, "features");
-  push_new<Matrix>(L, [&] { return Matrix(b.model.svc.w); });
+  // w: nil for an rbf kernel model (no weight per feature).
+  if (b.model.svc.kernel && b.model.svc.kernel->kernel == nl::ml::Kernel::Rbf) lua_pushnil(L);
+  else push_new<Matrix>(L, [&] { return Matrix(nl::ml::model_weights(b.model.svc)); });
   lua_setfield(L, -2, "w");
   lua_pushnumber(L, b.model.svc.b);
   lua_setfield(L, -2, "b");
@@ -497,8 +546,9 @@ int r_apply(lua_State* L) {
     push_positive(L, cv.result.classes);
   }
   lo.positive = 5;
+  if (nl::ml::is_regression(cv.spec.svc.estimator)) lo.positive = 0;  // no classes
   if (labels) {
-    const lua_Integer m = validate_labels(L, labels, "labels", lo);
+    const lua_Integer m = validate_targets(L, labels, "labels", cv.spec.svc, lo);
     if (m != n) luaL_argerror(L, labels, lua_pushfstring(L, "%d labels for %d rows of data", (int)m, (int)n));
   }
   if (permutations > 0 && !labels) luaL_argerror(L, opts, "permutations need the new subjects' labels");
@@ -530,12 +580,16 @@ int r_apply(lua_State* L) {
     out->classes = cv.result.classes;
     if (labels) {
       Vector y(n);
-      read_labels(L, labels, y, lo);
-      nl::ml::check_labels(y, n, "apply");
+      read_targets(L, labels, y, cv.spec.svc, lo);
+      nl::ml::check_targets(cv.spec.svc, y, n, "apply");
       out->labelled = true;
       out->labels = y;
-      out->metrics = nl::ml::confusion(out->scores.median, y);
-      out->auc = nl::ml::auc(out->scores.median, y);
+      if (nl::ml::is_regression(cv.spec.svc.estimator)) {
+        out->regression = nl::ml::regression_metrics(out->scores.median, y);
+      } else {
+        out->metrics = nl::ml::confusion(out->scores.median, y);
+        out->auc = nl::ml::auc(out->scores.median, y);
+      }
       if (permutations > 0)
         out->permutations = nl::ml::external_permutation_test(cv.spec, cv.result, X, y, cov, permutations,
                                                               progress_reporter("permutations", "", permutations), up);
@@ -559,7 +613,8 @@ int p_index(lua_State* L) {
       lua_pushnil(L);
       return 1;
     }
-    push_metrics(L, pr.metrics, pr.auc);
+    if (pr.regression) push_regression_metrics(L, *pr.regression);
+    else push_metrics(L, pr.metrics, pr.auc);
   } else if (key == "y_") {
     if (!pr.labelled) {
       lua_pushnil(L);
@@ -594,8 +649,9 @@ int p_tostring(lua_State* L) {
   PredictionObject& pr = check<PredictionObject>(L, 1);
   return protect(L, [&] {
     std::string s = fmt::format("external validation: {} base models, {} subjects", pr.n_models, pr.scores.scores.size());
-    if (pr.labelled) s += fmt::format("\n{}\n{}", table2_row(pr.metrics, pr.auc, pr.permutations),
-                                      classes_line(pr.classes, pr.labels));
+    if (pr.labelled && pr.regression) s += fmt::format("\n{}", regression_row(*pr.regression, pr.permutations));
+    else if (pr.labelled) s += fmt::format("\n{}\n{}", table2_row(pr.metrics, pr.auc, pr.permutations),
+                                           classes_line(pr.classes, pr.labels));
     else s += " (no labels: see median_ for the scores)";
     lua_pushlstring(L, s.data(), s.size());
     return 1;
@@ -839,7 +895,7 @@ const luaL_Reg p_metamethods[] = {
 int open_cv(lua_State* L) {
   register_type<CvObject>(L, methods, metamethods);
   register_type<PredictionObject>(L, p_methods, p_metamethods);
-  register_record(L, kBaseModel, {"outer", "inner", "C", "features", "w", "b", "validation_bac", "steps"},
+  register_record(L, kBaseModel, {"outer", "inner", "C", "gamma", "features", "w", "b", "validation_bac", "steps"},
                   base_model_tostring);
   lua_newtable(L);
   push_binding(L, nested);

@@ -1,5 +1,5 @@
-// bindings/ml/model.cpp: the label-dependent side of nl.ml: the linear SVC ("neurolua.SVC"),
-// the forward wrapper ("neurolua.ForwardSelect"), the pipeline ("neurolua.Pipeline"),
+// bindings/ml/model.cpp: the label-dependent side of nl.ml (the estimators are in
+// bindings/ml/estimator.cpp): the forward wrapper ("neurolua.ForwardSelect"), the pipeline ("neurolua.Pipeline"),
 // the metrics, and nl.ml.pow2.
 //
 //   local svc = nl.ml.svc{ C = 1, weighting = "balanced" }
@@ -16,39 +16,11 @@
 #include "core/common.hpp"
 #include "core/fields.hpp"
 #include "ml/args.hpp"
+#include "ml/objects.hpp"
 #include "nl/ml/metrics.hpp"
 #include "nl/ml/pipeline.hpp"
 
 namespace nl::bind {
-
-// The Lua-side objects: options plus, once fitted, the learned state.
-struct SvcObject {
-  nl::ml::SvcSpec spec;
-  std::vector<double> grid;  // the C values; one value unless a grid was given
-  std::optional<nl::ml::LinearSvcModel> model;
-};
-struct SelectObject {
-  nl::ml::ForwardSelectOptions options;
-};
-struct PipelineObject {
-  nl::ml::PipelineSpec spec;
-  std::vector<double> grid;
-  std::optional<nl::ml::FittedPipeline> fitted;
-  Eigen::Index n_in = 0;
-};
-
-template <>
-struct TypeName<SvcObject> {
-  static constexpr const char* value = "neurolua.SVC";
-};
-template <>
-struct TypeName<SelectObject> {
-  static constexpr const char* value = "neurolua.ForwardSelect";
-};
-template <>
-struct TypeName<PipelineObject> {
-  static constexpr const char* value = "neurolua.Pipeline";
-};
 
 namespace {
 
@@ -56,29 +28,6 @@ using nl::Matrix;
 using nl::Vector;
 
 // ---------------------------------------------------------------- helpers
-
-std::string format_double(double x) { return fmt::format("{}", x); }
-
-std::string svc_options(const SvcObject& s) {
-  std::string c;
-  if (s.grid.size() == 1) {
-    c = format_double(s.grid[0]);
-  } else {
-    c = "{";
-    for (std::size_t k = 0; k < s.grid.size(); ++k) c += (k ? ", " : "") + format_double(s.grid[k]);
-    c += "}";
-  }
-  std::string w;
-  switch (s.spec.weighting) {
-    case nl::ml::Weighting::Balanced: w = "\"balanced\""; break;
-    case nl::ml::Weighting::None: w = "\"none\""; break;
-    case nl::ml::Weighting::Custom:
-      w = fmt::format("{{pos = {}, neg = {}}}", s.spec.w_pos, s.spec.w_neg);
-      break;
-  }
-  const std::string b = s.spec.bias < 0 ? "false" : format_double(s.spec.bias);
-  return fmt::format("svc{{C = {}, weighting = {}, bias = {}, tol = {}}}", c, w, b, s.spec.eps);
-}
 
 std::string select_options(const nl::ml::ForwardSelectOptions& o) {
   return fmt::format("forward_select{{step = {}, stop = {}}}", o.step, o.stop);
@@ -98,9 +47,10 @@ double opt_positive(lua_State* L, int idx, const char* key, double def) {
 }
 
 // Validates X (Matrix at xi) against labels at yi; returns n. Raises on mismatch.
-lua_Integer check_xy(lua_State* L, int xi, int yi, const char* what, const LabelOptions& lo = {}) {
+lua_Integer check_xy(lua_State* L, int xi, int yi, const char* what, const nl::ml::SvcSpec& spec,
+                     const LabelOptions& lo = {}) {
   const Matrix& X = check<Matrix>(L, xi);
-  const lua_Integer n = validate_labels(L, yi, "labels", lo);
+  const lua_Integer n = validate_targets(L, yi, "labels", spec, lo);
   if (n != X.rows())
     luaL_argerror(L, yi, lua_pushfstring(L, "%d labels for %d rows of data in '%s'", (int)n, (int)X.rows(), what));
   return n;
@@ -112,180 +62,6 @@ int push_positive_option(lua_State* L, int idx) {
   if (lua_istable(L, idx)) lua_getfield(L, idx, "positive");
   else lua_pushnil(L);
   return lua_isnil(L, -1) ? 0 : lua_gettop(L);
-}
-
-// ---------------------------------------------------------------- svc
-
-// nl.ml.svc{C = 1 | {grid}, weighting = "balanced"|"none"|{pos = , neg = }, bias = false|true|number,
-//           tol = 0.01, max_iter = 1000, seed = 0}
-int new_svc(lua_State* L) {
-  check_options(L, 1, "svc", {"C", "weighting", "bias", "tol", "max_iter", "seed"});
-  if (lua_isnoneornil(L, 1)) lua_settop(L, 0), lua_newtable(L);
-  nl::ml::SvcSpec spec;
-  // C: a number or a list of numbers.
-  lua_Integer ngrid = 1;
-  const int ct = lua_getfield(L, 1, "C");
-  if (ct == LUA_TTABLE) {
-    ngrid = static_cast<lua_Integer>(lua_rawlen(L, -1));
-    if (ngrid == 0) luaL_argerror(L, 1, "option 'C' is an empty list");
-    for (lua_Integer k = 1; k <= ngrid; ++k) {
-      lua_rawgeti(L, -1, k);
-      const double c = lua_tonumber(L, -1);
-      if (!lua_isnumber(L, -1) || !(c > 0) || !std::isfinite(c))
-        luaL_argerror(L, 1, lua_pushfstring(L, "option 'C' entry %I must be a positive number", k));
-      lua_pop(L, 1);
-    }
-  } else if (ct != LUA_TNIL) {
-    const double c = lua_tonumber(L, -1);
-    if (!lua_isnumber(L, -1) || !(c > 0) || !std::isfinite(c))
-      luaL_argerror(L, 1, "option 'C' must be a positive number or a list of them");
-    spec.C = c;
-  }
-  const int cidx = lua_gettop(L);
-  // weighting
-  const int wt = lua_getfield(L, 1, "weighting");
-  if (wt == LUA_TSTRING) {
-    const std::string_view w = lua_tostring(L, -1);
-    if (w == "balanced") spec.weighting = nl::ml::Weighting::Balanced;
-    else if (w == "none") spec.weighting = nl::ml::Weighting::None;
-    else luaL_argerror(L, 1, lua_pushfstring(L, "invalid option '%s' for weighting; expected \"balanced\", \"none\" or {pos = w1, neg = w2}", lua_tostring(L, -1)));
-  } else if (wt == LUA_TTABLE) {
-    spec.weighting = nl::ml::Weighting::Custom;
-    const int w = lua_gettop(L);
-    spec.w_pos = opt_positive(L, w, "pos", 1.0);
-    spec.w_neg = opt_positive(L, w, "neg", 1.0);
-  } else if (wt != LUA_TNIL) {
-    luaL_argerror(L, 1, "option 'weighting' must be \"balanced\", \"none\" or {pos = w1, neg = w2}");
-  }
-  lua_pop(L, 1);
-  // bias
-  const int bt = lua_getfield(L, 1, "bias");
-  if (bt == LUA_TBOOLEAN) spec.bias = lua_toboolean(L, -1) ? 1.0 : -1.0;
-  else if (bt == LUA_TNUMBER) spec.bias = lua_tonumber(L, -1) >= 0 ? lua_tonumber(L, -1) : -1.0;
-  else if (bt != LUA_TNIL) luaL_argerror(L, 1, "option 'bias' must be a boolean or a number");
-  lua_pop(L, 1);
-  spec.eps = opt_positive(L, 1, "tol", 0.01);
-  spec.max_iter = static_cast<int>(opt_positive(L, 1, "max_iter", 1000));
-  if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1)) luaL_argerror(L, 1, "option 'seed' must be an integer");
-    spec.seed = static_cast<std::uint64_t>(lua_tointeger(L, -1));
-  }
-  lua_pop(L, 1);
-  auto* slot = new_object<SvcObject>(L);
-  return protect(L, [&] {
-    auto obj = std::make_shared<SvcObject>();
-    obj->spec = spec;
-    if (ct == LUA_TTABLE) {
-      for (lua_Integer k = 1; k <= ngrid; ++k) {
-        lua_rawgeti(L, cidx, k);
-        obj->grid.push_back(lua_tonumber(L, -1));
-        lua_pop(L, 1);
-      }
-      obj->spec.C = obj->grid[0];
-    } else {
-      obj->grid = {spec.C};
-    }
-    *slot = std::move(obj);
-    return 1;
-  });
-}
-
-// svc:fit(X, y [, {positive = label}]) -> svc
-int svc_fit(lua_State* L) {
-  forbid_reentrant_change(L, "SVC");
-  SvcObject& s = check<SvcObject>(L, 1);
-  check_options(L, 4, "fit", {"positive"});
-  lua_settop(L, 4);
-  LabelOptions lo;
-  lo.positive = push_positive_option(L, 4);
-  const lua_Integer n = check_xy(L, 2, 3, "fit", lo);
-  if (s.grid.size() > 1)
-    luaL_argerror(L, 1, "this svc holds a grid of C values; fit needs one C (tune it with nested CV)");
-  const Matrix& X = check<Matrix>(L, 2);
-  return protect(L, [&] {
-    Vector y(n);
-    read_labels(L, 3, y, lo);
-    nl::ml::check_labels(y, X.rows(), "fit");
-    nl::Rng rng(s.spec.seed);
-    s.model = nl::ml::train_svc(X, y, s.spec, rng);
-    lua_pushvalue(L, 1);
-    return 1;
-  });
-}
-
-// svc:decision(X) -> n x 1 Matrix of X w + b
-int svc_decision(lua_State* L) {
-  SvcObject& s = check<SvcObject>(L, 1);
-  const Matrix& X = check<Matrix>(L, 2);
-  if (!s.model) luaL_argerror(L, 1, "svc is not fitted (call fit first)");
-  if (X.cols() != s.model->w.size())
-    luaL_argerror(L, 2, lua_pushfstring(L, "svc was fitted on %d features, got %d", (int)s.model->w.size(),
-                                        (int)X.cols()));
-  auto* slot = new_object<Matrix>(L);
-  return protect(L, [&] {
-    *slot = std::make_shared<Matrix>(nl::ml::decision(*s.model, X));
-    return 1;
-  });
-}
-
-int svc_fitted(lua_State* L) {
-  lua_pushboolean(L, check<SvcObject>(L, 1).model.has_value());
-  return 1;
-}
-
-int svc_clone(lua_State* L) {
-  SvcObject& s = check<SvcObject>(L, 1);
-  auto* slot = new_object<SvcObject>(L);
-  return protect(L, [&] {
-    auto c = std::make_shared<SvcObject>(s);
-    c->model.reset();
-    *slot = std::move(c);
-    return 1;
-  });
-}
-
-// svc:grid() -> list of C values
-int svc_grid(lua_State* L) {
-  SvcObject& s = check<SvcObject>(L, 1);
-  lua_createtable(L, static_cast<int>(s.grid.size()), 0);
-  for (std::size_t k = 0; k < s.grid.size(); ++k) {
-    lua_pushnumber(L, s.grid[k]);
-    lua_rawseti(L, -2, static_cast<lua_Integer>(k + 1));
-  }
-  return 1;
-}
-
-// svc.w_, b_, iterations_, converged_ (learned by fit; reading one before fit raises).
-constexpr const char* kSvcFields[] = {"w_", "b_", "iterations_", "converged_", nullptr};
-
-int svc_index(lua_State* L) {
-  SvcObject& s = check<SvcObject>(L, 1);
-  if (push_method(L, 2)) return 1;
-  const int k = field_index(L, 2, kSvcFields);
-  if (k >= 0 && !s.model) return not_fitted(L, "svc", kSvcFields[k]);
-  switch (k) {
-    case 0: return push_new<Matrix>(L, [&] { return Matrix(s.model->w); });
-    case 1: lua_pushnumber(L, s.model->b); return 1;
-    case 2: lua_pushinteger(L, s.model->iterations); return 1;
-    case 3: lua_pushboolean(L, s.model->converged); return 1;
-    default: return no_field(L, 1, 2);
-  }
-}
-
-int svc_fields(lua_State* L) { return push_names(L, kSvcFields); }
-
-int svc_tostring(lua_State* L) {
-  SvcObject& s = check<SvcObject>(L, 1);
-  return protect(L, [&] {
-    std::string str = svc_options(s);
-    if (s.model)
-      str += fmt::format("  -- fitted: {} weights, b = {}, {} iterations{}", s.model->w.size(), s.model->b,
-                         s.model->iterations, s.model->converged ? "" : " (not converged)");
-    else
-      str += "  -- not fitted";
-    lua_pushlstring(L, str.data(), str.size());
-    return 1;
-  });
 }
 
 // ---------------------------------------------------------------- forward_select
@@ -311,18 +87,19 @@ int select_run(lua_State* L) {
   SelectObject& fs = check<SelectObject>(L, 1);
   LabelOptions lo;
   lo.takes_positive = false;
-  const lua_Integer ntr = check_xy(L, 2, 3, "select", lo);
-  const lua_Integer nval = check_xy(L, 4, 5, "select", lo);
   SvcObject& s = check<SvcObject>(L, 6);
-  if (s.grid.size() > 1) luaL_argerror(L, 6, "the svc holds a grid of C values; select needs one C");
+  const lua_Integer ntr = check_xy(L, 2, 3, "select", s.spec, lo);
+  const lua_Integer nval = check_xy(L, 4, 5, "select", s.spec, lo);
+  if (s.grid.size() > 1 || !s.spec.gamma_grid.empty())
+    luaL_argerror(L, 6, "the estimator holds a grid; select needs one value of each hyperparameter");
   const Matrix& Xtr = check<Matrix>(L, 2);
   const Matrix& Xval = check<Matrix>(L, 4);
   lua_settop(L, 6);
   return protect(L, [&] {
     Vector ytr(ntr), yval(nval);
-    read_labels(L, 3, ytr, lo);
-    read_labels(L, 5, yval, lo);
-    nl::ml::check_labels(ytr, Xtr.rows(), "select");
+    read_targets(L, 3, ytr, s.spec, lo);
+    read_targets(L, 5, yval, s.spec, lo);
+    nl::ml::check_targets(s.spec, ytr, Xtr.rows(), "select");
     nl::Rng rng(s.spec.seed);
     const nl::ml::Selection sel = nl::ml::forward_select(Xtr, ytr, Xval, yval, s.spec, fs.options, rng);
     lua_createtable(L, static_cast<int>(sel.features.size()), 0);
@@ -360,28 +137,30 @@ int new_pipeline(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   check_options(L, 1, "pipeline", {});
   const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 1));
-  if (n == 0) luaL_argerror(L, 1, "a pipeline needs at least an svc step");
-  // Order: transforms, then at most one forward_select, then exactly one svc, last.
-  int stage = 0;  // 0 transforms, 1 after select, 2 after svc
+  if (n == 0) luaL_argerror(L, 1, "a pipeline needs at least an estimator step (nl.ml.svc, svr, logistic, ...)");
+  // Order: transforms, then at most one forward_select, then exactly one estimator, last.
+  int stage = 0;  // 0 transforms, 1 after select, 2 after the estimator
   for (lua_Integer k = 1; k <= n; ++k) {
     lua_rawgeti(L, 1, k);
     if (test<nl::ml::Transform>(L, -1)) {
       if (stage > 0)
-        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: a transform must come before forward_select and svc", k));
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: a transform must come before forward_select and the estimator", k));
     } else if (test<SelectObject>(L, -1)) {
-      if (stage > 0) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: forward_select must come once, before svc", k));
+      if (stage > 0)
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: forward_select must come once, before the estimator", k));
       stage = 1;
     } else if (test<SvcObject>(L, -1)) {
-      if (stage == 2) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: only one svc step is allowed", k));
+      if (stage == 2) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: only one estimator step is allowed", k));
       stage = 2;
     } else {
       luaL_argerror(L, 1, lua_pushfstring(L, "step %I is a %s, not an nl.ml step", k, luaL_typename(L, -1)));
     }
     lua_pop(L, 1);
   }
-  if (stage != 2) luaL_argerror(L, 1, "the last step of a pipeline must be an svc");
+  if (stage != 2) luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
   lua_rawgeti(L, 1, n);
-  if (!test<SvcObject>(L, -1)) luaL_argerror(L, 1, "the last step of a pipeline must be an svc");
+  if (!test<SvcObject>(L, -1))
+    luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
   lua_pop(L, 1);
   auto* slot = new_object<PipelineObject>(L);
   return protect(L, [&] {
@@ -401,7 +180,7 @@ int new_pipeline(lua_State* L) {
 // The `validation` field of the options at idx: {X = Matrix, y = labels [, covariates = Table]}.
 // Leaves X at val_x, labels at val_y (absolute stack indices) or nil; returns n (0 if absent).
 lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const nl::Table*& val_cov,
-                           const LabelOptions& lo) {
+                           const LabelOptions& lo, const nl::ml::SvcSpec& spec) {
   val_cov = nullptr;
   lua_getfield(L, idx, "validation");
   if (lua_isnil(L, -1)) {
@@ -423,7 +202,7 @@ lua_Integer opt_validation(lua_State* L, int idx, int& val_x, int& val_y, const 
   }
   LabelOptions vlo = lo;
   vlo.ids = val_cov;
-  const lua_Integer n = validate_labels(L, val_y, "validation.y", vlo);
+  const lua_Integer n = validate_targets(L, val_y, "validation.y", spec, vlo);
   if (n != test<Matrix>(L, val_x)->rows())
     luaL_argerror(L, idx, lua_pushfstring(L, "validation: %d labels for %d rows", (int)n,
                                           (int)test<Matrix>(L, val_x)->rows()));
@@ -449,20 +228,21 @@ int pipe_fit(lua_State* L) {
     if (!lua_isnil(L, -1) && !(cov = test<nl::Table>(L, -1)))
       luaL_argerror(L, 4, "option 'covariates' must be a neurolua.Table");
     lo.ids = cov;
-    nval = opt_validation(L, 4, val_x, val_y, val_cov, lo);
+    nval = opt_validation(L, 4, val_x, val_y, val_cov, lo, p.spec.svc);
   }
   lo.ids = cov;
-  const lua_Integer n = check_xy(L, 2, 3, "fit", lo);
-  if (p.grid.size() > 1)
-    luaL_argerror(L, 1, "the pipeline's svc holds a grid of C values; fit needs one C (tune it with nested CV)");
+  const lua_Integer n = check_xy(L, 2, 3, "fit", p.spec.svc, lo);
+  if (p.grid.size() > 1 || !p.spec.svc.gamma_grid.empty())
+    luaL_argerror(L, 1, lua_pushfstring(L, "the pipeline's %s holds a grid; fit needs one value (tune it with nested CV)",
+                                        nl::ml::estimator_name(p.spec.svc.estimator)));
   return protect(L, [&] {
     Vector y(n);
-    read_labels(L, 3, y, lo);
+    read_targets(L, 3, y, p.spec.svc, lo);
     if (nval > 0) {
       Vector yv(nval);
       LabelOptions vlo = lo;
       vlo.ids = val_cov;
-      read_labels(L, val_y, yv, vlo);
+      read_targets(L, val_y, yv, p.spec.svc, vlo);
       // Only the wrapper takes long: its SVC fits are the progress.
       p.fitted = nl::ml::fit_pipeline(p.spec, X, y, cov, test<Matrix>(L, val_x), &yv, val_cov,
                                       p.spec.select ? progress_reporter("forward_select", " fits") : nl::Progress(),
@@ -546,7 +326,7 @@ int pipe_index(lua_State* L) {
   if (!p.fitted) return not_fitted(L, "pipeline", kPipeFields[k]);
   const auto& m = p.fitted->model;
   switch (k) {
-    case 0: return push_new<Matrix>(L, [&] { return Matrix(m.svc.w); });
+    case 0: return push_new<Matrix>(L, [&] { return Matrix(nl::ml::model_weights(m.svc)); });
     case 1: lua_pushnumber(L, m.svc.b); return 1;
     case 2:
       lua_createtable(L, static_cast<int>(m.features.size()), 0);
@@ -582,8 +362,11 @@ int pipe_tostring(lua_State* L) {
       s += "\n";
     }
     SvcObject tmp{p.spec.svc, p.grid, std::nullopt};
-    s += fmt::format("  {}  {}", ++k, svc_options(tmp));
-    if (p.fitted) s += fmt::format("  -- {} weights", p.fitted->model.svc.w.size());
+    s += fmt::format("  {}  {}", ++k, estimator_options(tmp));
+    if (p.fitted && p.fitted->model.svc.kernel)
+      s += fmt::format("  -- {} support vectors", p.fitted->model.svc.kernel->support.rows());
+    else if (p.fitted)
+      s += fmt::format("  -- {} weights", p.fitted->model.svc.w.size());
     lua_pushlstring(L, s.data(), s.size());
     return 1;
   });
@@ -644,6 +427,20 @@ int metrics_roc(lua_State* L) {
   });
 }
 
+// nl.ml.metrics.regression(predictions, targets) -> a RegressionMetrics record {n, r, r2, mae, rmse}
+int metrics_regression(lua_State* L) {
+  const lua_Integer n = validate_scores(L, 1, "predictions");
+  const lua_Integer m = validate_scores(L, 2, "targets");
+  if (n != m) luaL_argerror(L, 2, lua_pushfstring(L, "%d targets for %d predictions", (int)m, (int)n));
+  return protect(L, [&] {
+    Vector s(n), y(n);
+    read_scores(L, 1, s);
+    read_scores(L, 2, y);
+    push_regression_metrics(L, nl::ml::regression_metrics(s, y));
+    return 1;
+  });
+}
+
 // nl.ml.pow2(a, b) -> {2^a, 2^(a+1), ..., 2^b}
 int pow2(lua_State* L) {
   // Exponents beyond +-2000 give 0 or inf anyway; the bound keeps a + 1000 from
@@ -660,13 +457,6 @@ int pow2(lua_State* L) {
 
 // ---------------------------------------------------------------- registration
 
-const luaL_Reg svc_methods[] = {
-    {"fit", svc_fit}, {"decision", svc_decision}, {"fitted", svc_fitted},
-    {"clone", svc_clone}, {"grid", svc_grid}, {nullptr, nullptr},
-};
-const luaL_Reg svc_meta[] = {
-    {"__index", svc_index}, {"__fields", svc_fields}, {"__tostring", svc_tostring}, {nullptr, nullptr},
-};
 const luaL_Reg select_methods[] = {{"select", select_run}, {"fits", select_fits}, {nullptr, nullptr}};
 const luaL_Reg select_meta[] = {
     {"__index", methods_only_index}, {"__fields", no_fields}, {"__tostring", select_tostring}, {nullptr, nullptr},
@@ -688,14 +478,14 @@ const nl::ml::PipelineSpec* pipeline_spec(lua_State* L, int idx, const std::vect
   return &p.spec;
 }
 
-// Adds svc, forward_select, pipeline, metrics and pow2 to the nl.ml table on top.
+// Adds the estimators, forward_select, pipeline, metrics and pow2 to the nl.ml table on top.
 void open_ml_models(lua_State* L) {
-  register_type<SvcObject>(L, svc_methods, svc_meta);
+  open_ml_estimators(L);
   register_type<SelectObject>(L, select_methods, select_meta);
   register_type<PipelineObject>(L, pipe_methods, pipe_meta);
   register_ml_records(L);
   const luaL_Reg functions[] = {
-      {"svc", new_svc}, {"forward_select", new_select}, {"pipeline", new_pipeline},
+      {"forward_select", new_select}, {"pipeline", new_pipeline},
       {"pow2", pow2}, {nullptr, nullptr},
   };
   set_bindings(L, functions);
@@ -705,6 +495,8 @@ void open_ml_models(lua_State* L) {
   lua_setfield(L, -2, "auc");
   push_binding(L, metrics_roc);
   lua_setfield(L, -2, "roc");
+  push_binding(L, metrics_regression);
+  lua_setfield(L, -2, "regression");
   lua_newtable(L);
   push_binding(L, metrics_call);
   lua_setfield(L, -2, "__call");

@@ -284,9 +284,9 @@ end)
 
 T.test("model: another format version", function()
   local b = model_bytes()
-  local p = file("v4.model", splice(b, 16, string.pack("<I4", 4)))
+  local p = file("v5.model", splice(b, 16, string.pack("<I4", 5)))
   T.raises(function() nl.cv.load(p) end,
-    p .. ": model format version 4 is not supported by this neurolua (it reads 1 to 3); a newer neurolua wrote it")
+    p .. ": model format version 5 is not supported by this neurolua (it reads 1 to 4); a newer neurolua wrote it")
   local q = file("v0.model", splice(b, 16, string.pack("<I4", 0)))
   T.raises(function() nl.cv.load(q) end, q .. ": corrupt model file (format version 0)")
 end)

@@ -55,16 +55,38 @@ for _, make in ipairs(transforms) do
   end)
 end
 
-T.test("svc follows the estimator contract", function()
-  local s = nl.ml.svc{ C = 0.5 }
-  T.eq(s:fitted(), false)
-  T.raises(function() return s:decision(X) end, "not fitted")
-  T.truthy(rawequal(s:fit(X, y), s))
-  local w = s.w_
-  T.truthy(s:fit(X, y).w_ == w, "idempotent")
-  T.raises(function() return s:decision(X:cols_at(1, 11)) end, "fitted on 12 features, got 11")
-  T.eq(s:clone():fitted(), false)
-end)
+-- Every estimator (issue 19): classifiers on the labels y, regressors on numbers.
+local target = {}
+for i = 1, 40 do target[i] = 2 * X:get(i, 1) - X:get(i, 3) + 0.5 end
+local estimators = {
+  { "svc", function() return nl.ml.svc{ C = 0.5 } end, y },
+  { "logistic", function() return nl.ml.logistic{ C = 0.5 } end, y },
+  { "kernel_svc", function() return nl.ml.kernel_svc{ C = 0.5, gamma = 0.1 } end, y },
+  { "svr", function() return nl.ml.svr{ C = 0.5 } end, target },
+  { "ridge", function() return nl.ml.ridge{ alpha = 0.5 } end, target },
+  { "kernel_ridge", function() return nl.ml.kernel_ridge{ alpha = 0.5 } end, target },
+}
+for _, e in ipairs(estimators) do
+  local name, make, yy = e[1], e[2], e[3]
+  T.test(name .. " follows the estimator contract", function()
+    local s = make()
+    T.eq(s:fitted(), false)
+    T.raises(function() return s:decision(X) end, "not fitted")
+    T.truthy(rawequal(s:fit(X, yy), s), "fit returns self")
+    local d = s:decision(X)
+    T.truthy(s:fit(X, yy):decision(X) == d, "idempotent")
+    local b = s.b_
+    s:decision(X:rows_at(1, 5))
+    T.eq(s.b_, b, "decision leaves the learned state alone")
+    T.raises(function() return s:decision(X:cols_at(1, 11)) end, "fitted on 12 features, got 11")
+    T.eq(s:clone():fitted(), false, "clone is unfitted")
+    T.truthy(tostring(s):find(name .. "{", 1, true), "prints its options: " .. tostring(s))
+    T.raises(function() return make():fit(nl.matrix.zeros(0, 12), {}) end, "are empty")
+    -- in a pipeline and a nested CV
+    local p = nl.ml.pipeline{ nl.ml.scale{}, make() }:fit(X, yy)
+    T.eq(p:decision(X):rows(), 40)
+  end)
+end
 
 T.test("pipeline follows the estimator contract", function()
   local p = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.regress_out{ "age" }, nl.ml.svc{} }
@@ -93,11 +115,12 @@ samples.NiftiHeader = function() return nl.volume.load(data .. "atlas/tiny.nii.g
 samples.VolumeStats = function() return nl.volume.load(data .. "atlas/tiny.nii.gz"):stats() end
 samples.Atlas = function() return nl.atlas.load(data .. "atlas/tiny.nii.gz") end
 samples.Transform = function() return nl.ml.pca{ k = 2 }:fit(X) end
-samples.SVC = function() return nl.ml.svc{}:fit(X, y) end
+samples.Estimator = function() return nl.ml.svc{}:fit(X, y) end
 samples.ForwardSelect = function() return nl.ml.forward_select{} end
 samples.Pipeline = function() return nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{} }:fit(X, y) end
 samples.Metrics = function() return nl.ml.metrics(X:col(1), y) end
 samples.ROC = function() return nl.ml.metrics.roc(X:col(1), y) end
+samples.RegressionMetrics = function() return nl.ml.metrics.regression(X:col(1), X:col(2)) end
 local cv
 local function nested()
   cv = cv or nl.cv.nested(nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{ C = { 0.5, 2 } } }, X, y,
@@ -128,7 +151,7 @@ samples.FCInfo = function()
 end
 
 -- Models: their learned fields end with "_" (everything else there is a user's choice).
-local models = { SVC = true, Pipeline = true, Transform = true, CVResult = true, Prediction = true, LMM = true }
+local models = { Estimator = true, Pipeline = true, Transform = true, CVResult = true, Prediction = true, LMM = true }
 local user_choices = { LMM = { formula = true, reml = true, df_method = true } }
 -- Types whose fields are data the user names (a Table's columns).
 local dynamic = { Table = true }

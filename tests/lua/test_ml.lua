@@ -147,7 +147,7 @@ T.test("forward_select with a validation split", function()
   T.near(nm:step(1).min_:get(1, j), colmin(X:rows_at(idx_tr), j), 0)
   T.eq(table.concat(nm.features_, ","), table.concat(pipe.features_, ","), "scale keeps the columns: same features")
   T.raises(function() return nl.ml.pipeline{ nl.ml.svc{}, nl.ml.scale{} } end, "must come before")
-  T.raises(function() return nl.ml.pipeline{ nl.ml.scale{} } end, "must be an svc")
+  T.raises(function() return nl.ml.pipeline{ nl.ml.scale{} } end, "must be an estimator")
   T.raises(function() return nl.ml.pipeline{ 42 } end, "not an nl.ml step")
 end)
 

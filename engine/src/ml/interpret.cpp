@@ -14,12 +14,18 @@ Vector backproject_model(const BaseModel& model, Eigen::Index p_data, bool raw_u
   const auto& steps = model.pre.steps;
   const Eigen::Index width = steps.empty() ? p_data : steps.back()->n_features_out();
   Matrix w = Matrix::Zero(width, 1);
-  if (static_cast<std::size_t>(model.model.svc.w.size()) != model.model.features.size())
+  Vector mw;
+  try {
+    mw = model_weights(model.model.svc);
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("interpret: {}", e.what()));
+  }
+  if (static_cast<std::size_t>(mw.size()) != model.model.features.size())
     throw ValueError("interpret: a base model's weights do not match its features");
   for (std::size_t k = 0; k < model.model.features.size(); ++k) {
     const Eigen::Index f = model.model.features[k];
     if (f < 0 || f >= width) throw ValueError("interpret: a base model's feature index is out of range");
-    w(f, 0) = model.model.svc.w(static_cast<Eigen::Index>(k));
+    w(f, 0) = mw(static_cast<Eigen::Index>(k));
   }
   const std::size_t stop = !raw_units && !steps.empty() && steps.front()->name() == "scale" ? 1 : 0;
   for (std::size_t k = steps.size(); k-- > stop;) w = steps[k]->backproject(w);
@@ -43,7 +49,7 @@ Interpretation interpret(const NestedCvResult& result, const InterpretOptions& o
     for (std::size_t e : out.models) {
       const BaseModel& b = result.models[e];
       if (b.outer == a.outer && b.pre.steps == a.pre.steps && b.model.features == a.model.features &&
-          b.model.svc.b == a.model.svc.b && b.model.svc.w == a.model.svc.w) {
+          b.model.svc.b == a.model.svc.b && b.model.svc.w == a.model.svc.w && b.model.svc.kernel == a.model.svc.kernel) {
         seen = true;
         break;
       }

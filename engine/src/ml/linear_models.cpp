@@ -256,8 +256,10 @@ struct TronResult {
 // TRON (Lin & Moré 1999; Lin, Weng & Keerthi 2008, "Trust region Newton method for
 // large-scale logistic regression", JMLR), as LIBLINEAR 2.1's tron.cpp: a trust-region
 // Newton method whose steps come from trcg. Stops when ||grad f(w)|| <= eps ||grad f(0)||.
-// Also stops (not converged) when the actual and predicted reductions both fall below
-// 1e-12 |f|: the iterate is then optimal to working precision and cannot improve.
+// Also stops when the actual and predicted reductions both fall below 1e-12 |f| (LIBLINEAR
+// warns "actred and prered too small" and stops): the iterate is then optimal to working
+// precision, a tolerance below that precision cannot be met, and the fit counts as
+// converged (a warning that max_iter was reached would be false).
 TronResult tron(LogisticFun& fun, Vector& w, double eps, int max_iter) {
   constexpr double eta0 = 1e-4, eta1 = 0.25, eta2 = 0.75;
   constexpr double sigma1 = 0.25, sigma2 = 0.5, sigma3 = 4.0;
@@ -303,8 +305,11 @@ TronResult tron(LogisticFun& fun, Vector& w, double eps, int max_iter) {
         break;
       }
     }
-    if (std::fabs(actred) <= 0.0 && prered <= 0.0) break;
-    if (std::fabs(actred) <= 1.0e-12 * std::fabs(f) && std::fabs(prered) <= 1.0e-12 * std::fabs(f)) break;
+    if ((std::fabs(actred) <= 0.0 && prered <= 0.0) ||
+        (std::fabs(actred) <= 1.0e-12 * std::fabs(f) && std::fabs(prered) <= 1.0e-12 * std::fabs(f))) {
+      res.converged = true;
+      break;
+    }
   }
   res.iterations = iter - 1;  // accepted steps
   return res;

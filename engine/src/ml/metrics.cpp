@@ -130,4 +130,28 @@ RocCurve roc_curve(const Eigen::Ref<const Vector>& scores, const Eigen::Ref<cons
   return roc;
 }
 
+// ---------------------------------------------------------------- regression
+
+RegressionMetrics regression_metrics(const Eigen::Ref<const Vector>& s, const Eigen::Ref<const Vector>& y) {
+  if (s.size() != y.size())
+    throw ValueError(fmt::format("regression metrics: {} predictions but {} targets", s.size(), y.size()));
+  if (y.size() < 2) throw ValueError(fmt::format("regression metrics: need at least 2 values, got {}", y.size()));
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(s[i]))
+      throw ValueError(fmt::format("regression metrics: prediction {} is not finite ({})", i + 1, s[i]));
+    if (!std::isfinite(y[i])) throw ValueError(fmt::format("regression metrics: target {} is not finite ({})", i + 1, y[i]));
+  }
+  RegressionMetrics m;
+  m.n = y.size();
+  const double n = static_cast<double>(y.size());
+  const Vector e = y - s;
+  m.mae = e.cwiseAbs().sum() / n;
+  m.rmse = std::sqrt(e.squaredNorm() / n);
+  const Vector yc = y.array() - y.mean(), sc = s.array() - s.mean();
+  const double syy = yc.squaredNorm(), sss = sc.squaredNorm();
+  m.r2 = syy > 0 ? 1.0 - e.squaredNorm() / syy : NaN;
+  m.r = syy > 0 && sss > 0 ? yc.dot(sc) / std::sqrt(syy * sss) : NaN;
+  return m;
+}
+
 }  // namespace nl::ml

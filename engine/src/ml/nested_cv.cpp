@@ -34,10 +34,11 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
                              const NestedCvOptions& o, std::vector<std::vector<int>>& outer_assignment,
                              const std::function<void()>& tick = {}) {
   const bool grouped = !o.groups.empty();
+  const bool regression = is_regression(spec.svc.estimator);
   if (o.outer_assignment.empty()) {
     Rng rng(o.seed, 0);
     outer_assignment = draw_folds(y, grouped ? &o.groups : nullptr, o.outer_folds, o.outer_repeats, o.stratify_outer,
-                                  rng);
+                                  rng, !regression);
   } else {
     outer_assignment = o.outer_assignment;
   }
@@ -53,7 +54,7 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
     std::vector<std::vector<int>> inner_assign;
     try {
       inner_assign = draw_folds(ytrain, grouped ? &gtrain : nullptr, o.inner_folds, o.inner_repeats, o.stratify_inner,
-                                rng);
+                                rng, !regression);
     } catch (const ValueError& e) {
       throw ValueError(fmt::format("nested CV, CV2 fold {}: the inner folds: {}", oi + 1, e.what()));
     }
@@ -118,8 +119,9 @@ LinearSvcModel fit_base(const Outer& out, std::size_t o, std::size_t p, const Ve
   return train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), features, svc, rng);
 }
 
-// Whether base model p's training rows hold both classes of y.
-bool trainable(const Outer& out, std::size_t p, const Vector& y) {
+// Whether base model p's training rows hold both classes of y (a regressor: always).
+bool trainable(const Outer& out, std::size_t p, const Vector& y, bool regression) {
+  if (regression) return true;
   if (out.refit) return has_both_classes(take(y, out.train));
   const Inner& in = out.inner[p];
   const Vector ytr = take(y, in.tr), yval = take(y, in.val);
@@ -151,14 +153,14 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
                         const std::vector<double>& grid, std::uint64_t seed, Index p_in,
                         const std::function<void()>& tick = {}) {
   Rng rng(seed, kSolverStream + o);
-  const std::size_t P = out.inner.size();
+  const std::size_t P = out.inner.size(), G = grid_points(spec.svc, grid);
+  const Criterion crit = resolve_criterion(spec.svc);
   OuterFit fit;
-  fit.inner_bac.assign(grid.size(), 0.0);
-  std::vector<std::vector<std::vector<Index>>> features(grid.size(), std::vector<std::vector<Index>>(P));
+  fit.inner_bac.assign(G, 0.0);
+  std::vector<std::vector<std::vector<Index>>> features(G, std::vector<std::vector<Index>>(P));
   if (spec.select) {
-    for (std::size_t g = 0; g < grid.size(); ++g) {
-      SvcSpec svc = spec.svc;
-      svc.C = grid[g];
+    for (std::size_t g = 0; g < G; ++g) {
+      const SvcSpec svc = at_grid_point(spec.svc, grid, g);
       double sum = 0;
       for (std::size_t p = 0; p < P; ++p) {
         check_interrupt();
@@ -171,14 +173,16 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
       fit.inner_bac[g] = sum / static_cast<double>(P);
     }
   } else {
-    // Without a wrapper each CV1 partition walks the grid in ascending C, each solve
-    // warm-started from the previous C's dual solution scaled by C_new / C_old (Chu,
-    // Hsieh & Lin 2015; LIBLINEAR -C): the same optimum, several times fewer passes at
-    // the large C values. BACs are summed per C in partition order.
-    std::vector<std::size_t> order(grid.size());
+    // Without a wrapper each CV1 partition walks the grid; the linear SVC in ascending
+    // C, each solve warm-started from the previous C's dual solution scaled by
+    // C_new / C_old (Chu, Hsieh & Lin 2015; LIBLINEAR -C): the same optimum, several
+    // times fewer passes at the large C values. Criteria are summed per grid point in
+    // partition order.
+    const bool warm = spec.svc.estimator == Estimator::LinearSvc;
+    std::vector<std::size_t> order(G);
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return grid[a] < grid[b]; });
-    std::vector<double> sum(grid.size(), 0.0);
+    if (warm) std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return grid[a] < grid[b]; });
+    std::vector<double> sum(G, 0.0);
     for (std::size_t p = 0; p < P; ++p) {
       const Inner& in = out.inner[p];
       const Vector ytr = take(y, in.tr), yval = take(y, in.val);
@@ -186,26 +190,25 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
       double C_prev = 0;
       for (std::size_t g : order) {
         check_interrupt();
-        SvcSpec svc = spec.svc;
-        svc.C = grid[g];
-        if (alpha.size() > 0) alpha *= grid[g] / C_prev;
+        const SvcSpec svc = at_grid_point(spec.svc, grid, g);
+        if (alpha.size() > 0) alpha *= svc.C / C_prev;
         const LinearSvcModel m = train_svc(in.Xtr, ytr, svc, rng, alpha.size() > 0 ? &alpha : nullptr);
         features[g][p] = all_features(in.Xtr.cols());
-        sum[g] += score_bac(decision(m, in.Xval), yval);
-        alpha = m.alpha;
-        C_prev = grid[g];
+        sum[g] += criterion_value(crit, decision(m, in.Xval), yval);
+        if (warm) alpha = m.alpha;
+        C_prev = svc.C;
         if (tick) tick();
       }
     }
-    for (std::size_t g = 0; g < grid.size(); ++g) fit.inner_bac[g] = sum[g] / static_cast<double>(P);
+    for (std::size_t g = 0; g < G; ++g) fit.inner_bac[g] = sum[g] / static_cast<double>(P);
   }
-  // Best mean BAC; ties go to the smaller C.
-  for (std::size_t g = 1; g < grid.size(); ++g) {
-    const double b = fit.inner_bac[g], best = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
-    if (b > best || (b == best && grid[g] < grid[static_cast<std::size_t>(fit.chosen)])) fit.chosen = static_cast<int>(g);
+  // Best mean criterion; ties go to the more regularized point (smaller C, larger alpha).
+  for (std::size_t g = 1; g < G; ++g) {
+    const auto c = static_cast<std::size_t>(fit.chosen);
+    const double b = goodness(crit, fit.inner_bac[g]), best = goodness(crit, fit.inner_bac[c]);
+    if (b > best || (b == best && more_regularized(spec.svc, grid, g, c))) fit.chosen = static_cast<int>(g);
   }
-  SvcSpec svc = spec.svc;
-  svc.C = grid[static_cast<std::size_t>(fit.chosen)];
+  const SvcSpec svc = at_grid_point(spec.svc, grid, static_cast<std::size_t>(fit.chosen));
   for (std::size_t p = 0; p < P; ++p) {
     FittedModel m;
     m.features = features[static_cast<std::size_t>(fit.chosen)][p];
@@ -241,12 +244,20 @@ Vector medians(const std::vector<std::vector<double>>& scores) {
   return m;
 }
 
-void check_inputs(const std::vector<double>& grid, const Matrix& X, const Vector& y, const Table* cov,
-                  const NestedCvOptions& o) {
-  if (grid.empty()) throw ValueError("nested CV: the C grid is empty");
+void check_inputs(const SvcSpec& svc, const std::vector<double>& grid, const Matrix& X, const Vector& y,
+                  const Table* cov, const NestedCvOptions& o) {
+  const bool alpha = svc.estimator == Estimator::Ridge || svc.estimator == Estimator::KernelRidge;
+  const char* param = alpha ? "alpha" : "C";
+  if (grid.empty()) throw ValueError(fmt::format("nested CV: the {} grid is empty", param));
   for (double c : grid)
-    if (!(c > 0) || !std::isfinite(c)) throw ValueError(fmt::format("nested CV: C = {} is not positive", c));
-  check_labels(y, X.rows(), "nested CV");
+    if (!(c > 0) || !std::isfinite(c)) throw ValueError(fmt::format("nested CV: {} = {} is not positive", param, c));
+  for (double g : svc.gamma_grid)
+    if (!(g > 0) || !std::isfinite(g)) throw ValueError(fmt::format("nested CV: gamma = {} is not positive", g));
+  check_targets(svc, y, X.rows(), "nested CV");
+  if (is_regression(svc.estimator) && (o.stratify_outer || o.stratify_inner))
+    throw ValueError(fmt::format("nested CV: {} is a regression; its folds cannot be stratified by class "
+                                 "(stratify = false)",
+                                 estimator_name(svc.estimator)));
   if (cov && cov->nrows() != static_cast<std::size_t>(X.rows()))
     throw ValueError(fmt::format("nested CV: covariates have {} rows, the data have {}", cov->nrows(), X.rows()));
   if (o.outer_folds < 2 || o.inner_folds < 2 || o.outer_repeats < 1 || o.inner_repeats < 1)
@@ -313,8 +324,10 @@ void check_training_classes(const Vector& y, const std::vector<std::vector<int>>
 }  // namespace
 
 std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>* groups, int k, int repeats,
-                                         bool stratify, Rng& rng) {
+                                         bool stratify, Rng& rng, bool classes) {
   if (k < 2) throw ValueError(fmt::format("folds: need at least 2 folds, got {}", k));
+  if (stratify && !classes)
+    throw ValueError("folds: stratified folds need class labels; the targets are a regression's (stratify = false)");
   const auto n = static_cast<std::size_t>(y.size());
   if (!groups) {
     if (stratify) return stratified_folds(y, k, repeats, rng);
@@ -329,7 +342,7 @@ std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>
       for (std::size_t j = 0; j < n; ++j) assign[static_cast<std::size_t>(order[j])] = static_cast<int>(j % static_cast<std::size_t>(k));
       out.push_back(std::move(assign));
     }
-    check_training_classes(y, out, k);
+    if (classes) check_training_classes(y, out, k);
     return out;
   }
   if (groups->size() != n) throw ValueError(fmt::format("folds: {} group ids for {} subjects", groups->size(), n));
@@ -395,7 +408,7 @@ std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>
                                      f + 1, r + 1, k));
     out.push_back(std::move(assign));
   }
-  check_training_classes(y, out, k);
+  if (classes) check_training_classes(y, out, k);
   return out;
 }
 
@@ -513,7 +526,7 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
 
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
                          const Table* covariates, const NestedCvOptions& options, const Progress& progress) {
-  check_inputs(grid, X, y, covariates, options);
+  check_inputs(spec.svc, grid, X, y, covariates, options);
   check_data(spec.steps, X, covariates, "nested CV");
   // A feature constant over all subjects carries nothing (prune drops it, the SVC gives
   // it no weight); when every one is, each model would score every subject 0 and the
@@ -537,7 +550,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
                                                                  : options.outer_assignment.size()) *
       options.outer_folds;
   const std::int64_t total = outer_count * (options.inner_folds * options.inner_repeats *
-                                               static_cast<std::int64_t>(grid.size() + 2) +
+                                               static_cast<std::int64_t>(grid_points(spec.svc, grid) + 2) +
                                            (options.refit_preprocessing ? 1 : 0));
   std::atomic<std::int64_t> done{0};
   std::function<void()> tick;
@@ -569,8 +582,13 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
                                      std::move(fits[o].models[p])});
   }
   res.median = medians(res.scores);
-  res.metrics = confusion(res.median, y);
-  res.auc = auc(res.median, y);
+  if (is_regression(spec.svc.estimator)) {
+    res.regression = regression_metrics(res.median, y);
+    res.auc = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    res.metrics = confusion(res.median, y);
+    res.auc = auc(res.median, y);
+  }
   tally.finish();
   return res;
 }
@@ -580,7 +598,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
 void finish_pvalues(PermutationResult& r) {
   const auto n = static_cast<double>(r.bac.size());
   r.count = 0;
-  for (double b : r.bac) r.count += b >= r.observed ? 1 : 0;
+  for (double b : r.bac) r.count += (r.higher_is_better ? b >= r.observed : b <= r.observed) ? 1 : 0;
   r.p_count = n > 0 ? r.count / n : std::numeric_limits<double>::quiet_NaN();
   r.p_plus_one = (r.count + 1.0) / (n + 1.0);
 }
@@ -620,14 +638,27 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress,
     if (m == 0) throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations", done.load(), n));
     PermutationResult part;
     part.observed = res.observed;
+    part.higher_is_better = res.higher_is_better;
     part.bac.assign(res.bac.begin(), res.bac.begin() + static_cast<std::ptrdiff_t>(m));
     finish_pvalues(part);
     throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations; permutations 1-{} give p = {:.4f} "
-                                       "({} of {} reached the observed BAC); the same seed with permutations = {} "
+                                       "({} of {} reached the observed {}); the same seed with permutations = {} "
                                        "reproduces them",
-                                       done.load(), n, m, part.p_plus_one, part.count, m, m));
+                                       done.load(), n, m, part.p_plus_one, part.count, m, res.statistic, m));
   }
   finish_pvalues(res);
+}
+
+// The permutation statistic: BAC for a classifier, the CV1 criterion for a regressor;
+// recorded in r.
+Criterion statistic_of(const SvcSpec& svc, PermutationResult& r) {
+  const Criterion c = is_regression(svc.estimator) ? resolve_criterion(svc) : Criterion::Bac;
+  r.higher_is_better = higher_is_better(c);
+  r.statistic = criterion_name(c);
+  if (r.statistic == "bac") r.statistic = "BAC";
+  else if (r.statistic == "mae" || r.statistic == "rmse") r.statistic = r.statistic == "mae" ? "MAE" : "RMSE";
+  else if (r.statistic == "r2") r.statistic = "R^2";
+  return c;
 }
 
 void check_plan(const NestedCvResult& r, const char* what) {
@@ -651,11 +682,10 @@ std::vector<std::optional<FittedModel>> retrain_models(const PipelineSpec& spec,
   std::vector<std::optional<FittedModel>> out;
   out.reserve(result.models.size());
   for (std::size_t o = 0; o < plan.size(); ++o) {
-    SvcSpec svc = spec.svc;
-    svc.C = result.grid[static_cast<std::size_t>(result.chosen[o])];
+    const SvcSpec svc = at_grid_point(spec.svc, result.grid, static_cast<std::size_t>(result.chosen[o]));
     const std::size_t P = plan[o].inner.size(), first = out.size();
     for (std::size_t p = 0; p < P; ++p) {
-      if (!trainable(plan[o], p, labels)) {
+      if (!trainable(plan[o], p, labels, is_regression(spec.svc.estimator))) {
         out.emplace_back(std::nullopt);
         continue;
       }
@@ -679,14 +709,15 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
                                    int n_permutations, PermutationMode mode, const Progress& progress,
                                    const PermutationSettings& settings) {
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
-  check_inputs(observed.grid, X, y, covariates, options);
+  check_inputs(spec.svc, observed.grid, X, y, covariates, options);
   // The observed run's folds and preprocessing: label-independent, so reused as they are.
   check_plan(observed, "permutation test");
   if (observed.scores.size() != static_cast<std::size_t>(X.rows()))
     throw ValueError("permutation test: the data do not match the nested-CV result");
   const std::vector<Outer>& plan = observed.plan->outer;
   PermutationResult res;
-  res.observed = score_bac(observed.median, y);
+  const Criterion crit = statistic_of(spec.svc, res);
+  res.observed = criterion_value(crit, observed.median, y);
   res.scoring = resolve_scoring(mode, settings.scoring);
   if (settings.keep_null) {
     res.null_labels.resize(static_cast<std::size_t>(n_permutations));
@@ -718,7 +749,7 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
     const Vector med = medians(scores);
     // Original: the permuted models judged against the truth (NeuroMiner 1.3);
     // Permuted: the whole analysis run on a null data set.
-    res.bac[k] = score_bac(med, res.scoring == PermutationScoring::Original ? y : yp);
+    res.bac[k] = criterion_value(crit, med, res.scoring == PermutationScoring::Original ? y : yp);
     if (settings.keep_null) {
       res.null_labels[k] = yp;
       res.null_medians[k] = med;
@@ -797,10 +828,11 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
   if (n_permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", n_permutations));
   check_external(result, X_new, covariates);
   check_plan(result, "external permutation test");
-  check_labels(y_new, X_new.rows(), "apply");
+  check_targets(spec.svc, y_new, X_new.rows(), "apply");
   const std::vector<Matrix> Xpre = preprocess_new(result, X_new, covariates, unseen);
   PermutationResult res;
-  res.observed = score_bac(collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
+  const Criterion crit = statistic_of(spec.svc, res);
+  res.observed = criterion_value(crit, collect_external(observed_models(result), Xpre, X_new.rows()).median, y_new);
   const Vector& y = result.data->y;
   // The new subjects' labels are never permuted: the permuted models are scored
   // against them as they are (as NeuroMiner's OOCV permutations).
@@ -810,7 +842,7 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
     Rng rng(result.options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     const auto models = retrain_models(spec, result, yp);
-    res.bac[k] = score_bac(collect_external(models, Xpre, X_new.rows()).median, y_new);
+    res.bac[k] = criterion_value(crit, collect_external(models, Xpre, X_new.rows()).median, y_new);
   });
   tally.finish();
   return res;

@@ -28,7 +28,17 @@
 // step is rebuilt with the coding those versions used for a level missing from its
 // training rows (the reference level), so that it reproduces the stored run, also when
 // the result is saved again as version 3.
+//
+// Version 4 (issue 19: more estimators) adds, after the SVC spec's seed, the estimator,
+// its kernel, gamma, gamma grid, epsilon, criterion and fit_intercept; after each base
+// model's `converged`, its kernel model when it has one (flag, then kernel, gamma,
+// support vectors, coefficients, training rows, support rows, b, iterations,
+// converged); and after a permutation record's observed value its direction and the
+// statistic's name. Versions 1-3 load as the linear SVC scored by BAC.
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
 
 #include "nested_cv_plan.hpp"
 #include "nl/ml/nested_cv.hpp"
@@ -41,7 +51,7 @@ namespace {
 using namespace detail;
 
 constexpr std::string_view kKind = "cvresult";
-constexpr std::uint32_t kVersion = 3;
+constexpr std::uint32_t kVersion = 4;
 static_assert(kVersion >= kStepFormat, "the container must be at least as new as its step records");
 
 void write_svc_spec(Writer& w, const SvcSpec& s) {
@@ -54,6 +64,48 @@ void write_svc_spec(Writer& w, const SvcSpec& s) {
   w.f64(s.eps);
   w.i64(s.max_iter);
   w.u64(s.seed);
+  w.u8(static_cast<std::uint8_t>(s.estimator));
+  w.u8(static_cast<std::uint8_t>(s.kernel));
+  w.f64(s.gamma);
+  w.doubles(s.gamma_grid);
+  w.f64(s.epsilon);
+  w.u8(static_cast<std::uint8_t>(s.criterion));
+  w.boolean(s.fit_intercept);
+}
+
+void write_kernel(Writer& w, const LinearSvcModel& m) {
+  w.boolean(m.kernel != nullptr);
+  if (!m.kernel) return;
+  const KernelModel& k = *m.kernel;
+  w.u8(static_cast<std::uint8_t>(k.kernel));
+  w.f64(k.gamma);
+  w.matrix(k.support);
+  w.vector(k.coef);
+  w.i64(k.n_train);
+  w.indices(k.support_rows);
+  w.f64(k.b);
+  w.i64(k.iterations);
+  w.boolean(k.converged);
+}
+
+void read_kernel(Reader& r, LinearSvcModel& m) {
+  if (!r.boolean()) return;
+  auto k = std::make_shared<KernelModel>();
+  const std::uint8_t kernel = r.u8();
+  if (kernel > static_cast<std::uint8_t>(Kernel::Rbf)) r.fail("unknown kernel");
+  k->kernel = static_cast<Kernel>(kernel);
+  k->gamma = r.f64();
+  k->support = r.matrix();
+  k->coef = r.vector();
+  k->n_train = r.i64();
+  k->support_rows = r.indices();
+  k->b = r.f64();
+  k->iterations = static_cast<int>(std::clamp<std::int64_t>(r.i64(), 0, 1 << 30));
+  k->converged = r.boolean();
+  if (k->coef.size() != k->support.rows() || k->support_rows.size() != static_cast<std::size_t>(k->support.rows()))
+    r.fail("a kernel model's coefficients do not match its support vectors");
+  if (!(k->gamma > 0)) r.fail("a kernel model's gamma is not positive");
+  m.kernel = std::move(k);
 }
 
 SvcSpec read_svc_spec(Reader& r) {
@@ -72,6 +124,21 @@ SvcSpec read_svc_spec(Reader& r) {
   s.max_iter = static_cast<int>(it);
   s.seed = r.u64();
   if (!(s.C > 0) || !(s.eps > 0)) r.fail("SVC spec out of range");
+  if (r.version() >= 4) {
+    const std::uint8_t e = r.u8(), k = r.u8();
+    if (e > static_cast<std::uint8_t>(Estimator::KernelSvc)) r.fail("unknown estimator");
+    if (k > static_cast<std::uint8_t>(Kernel::Rbf)) r.fail("unknown kernel");
+    s.estimator = static_cast<Estimator>(e);
+    s.kernel = static_cast<Kernel>(k);
+    s.gamma = r.f64();
+    s.gamma_grid = r.doubles();
+    s.epsilon = r.f64();
+    const std::uint8_t c = r.u8();
+    if (c > static_cast<std::uint8_t>(Criterion::R2)) r.fail("unknown criterion");
+    s.criterion = static_cast<Criterion>(c);
+    s.fit_intercept = r.boolean();
+    if (!(s.gamma >= 0) || !(s.epsilon >= 0)) r.fail("estimator spec out of range");
+  }
   return s;
 }
 
@@ -186,6 +253,7 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.vector(m.model.svc.alpha);
     w.i64(m.model.svc.iterations);
     w.boolean(m.model.svc.converged);
+    write_kernel(w, m.model.svc);
     w.f64(m.model.validation_bac);
   }
 
@@ -209,6 +277,8 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.u8(static_cast<std::uint8_t>(permutations->scoring));
     w.doubles(permutations->bac);
     w.f64(permutations->observed);
+    w.boolean(permutations->higher_is_better);
+    w.str(permutations->statistic);
   }
   w.tag("classes");
   w.u8(static_cast<std::uint8_t>(result.classes.kind));
@@ -266,7 +336,7 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
     if (r.boolean()) data->covariates = r.table();
     const Index n = data->X.rows();
     if (data->y.size() != n) r.fail("labels do not match the data");
-    check_labels(data->y, n, "stored labels");
+    check_targets(out.spec.svc, data->y, n, "stored targets");
     if (data->covariates && data->covariates->nrows() != static_cast<std::size_t>(n))
       r.fail("covariates do not match the data");
     if (!res.feature_names.empty() && res.feature_names.size() != static_cast<std::size_t>(data->X.cols()))
@@ -283,9 +353,9 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
     const std::size_t n_outer = res.outer_assignment.size() * static_cast<std::size_t>(o.outer_folds);
     if (res.chosen.size() != n_outer || res.inner_bac.size() != n_outer) r.fail("model selection does not match the folds");
     for (std::size_t k = 0; k < n_outer; ++k) {
-      if (res.chosen[k] < 0 || static_cast<std::size_t>(res.chosen[k]) >= res.grid.size())
-        r.fail("a chosen C is out of range");
-      if (res.inner_bac[k].size() != res.grid.size()) r.fail("inner BACs do not match the grid");
+      const std::size_t points = grid_points(out.spec.svc, res.grid);
+      if (res.chosen[k] < 0 || static_cast<std::size_t>(res.chosen[k]) >= points) r.fail("a chosen C is out of range");
+      if (res.inner_bac[k].size() != points) r.fail("inner BACs do not match the grid");
     }
 
     r.tag("models");
@@ -316,8 +386,10 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       const std::int64_t iters = r.i64();
       m.model.svc.iterations = static_cast<int>(std::clamp<std::int64_t>(iters, 0, 1 << 30));
       m.model.svc.converged = r.boolean();
+      if (version >= 4) read_kernel(r, m.model.svc);
       m.model.validation_bac = r.f64();
-      if (m.model.features.size() != static_cast<std::size_t>(m.model.svc.w.size()))
+      const Index width = m.model.svc.kernel ? m.model.svc.kernel->support.cols() : m.model.svc.w.size();
+      if (m.model.features.size() != static_cast<std::size_t>(width))
         r.fail("a base model's features do not match its weights");
       in.pre = m.pre;
       out.inner.push_back(std::move(in));
@@ -374,8 +446,13 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
     res.scores = read_lists(r);
     res.median = r.vector();
     if (res.scores.size() != static_cast<std::size_t>(n) || res.median.size() != n) r.fail("scores do not match the data");
-    res.metrics = confusion(res.median, data->y);
-    res.auc = auc(res.median, data->y);
+    if (is_regression(out.spec.svc.estimator)) {
+      res.regression = regression_metrics(res.median, data->y);
+      res.auc = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      res.metrics = confusion(res.median, data->y);
+      res.auc = auc(res.median, data->y);
+    }
 
     r.tag("permutations");
     if (r.boolean()) {
@@ -391,6 +468,10 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       }
       p.bac = r.doubles();
       p.observed = r.f64();
+      if (version >= 4) {
+        p.higher_is_better = r.boolean();
+        p.statistic = r.str();
+      }
       finish_pvalues(p);
       out.permutations = std::move(p);
     }

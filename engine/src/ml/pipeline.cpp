@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
@@ -16,29 +17,172 @@ namespace nl::ml {
 
 // ---------------------------------------------------------------- SVC
 
-LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng, const Vector* alpha0) {
-  LinearSvcOptions o;
+namespace {
+
+ClassCosts costs(const SvcSpec& spec, const Vector& y) {
   switch (spec.weighting) {
-    case Weighting::Balanced: {
-      const ClassCosts c = balanced_costs(spec.C, y);
+    case Weighting::Balanced: return balanced_costs(spec.C, y);
+    case Weighting::None: return {spec.C, spec.C};
+    case Weighting::Custom: return {spec.C * spec.w_pos, spec.C * spec.w_neg};
+  }
+  return {spec.C, spec.C};
+}
+
+// gamma <= 0 is scikit-learn's gamma = "scale": 1 / (p var(X)) over every entry of the
+// training data (1 when they are constant).
+double resolve_gamma(const SvcSpec& spec, const Matrix& X) {
+  if (spec.gamma > 0) return spec.gamma;
+  const double n = static_cast<double>(X.size());
+  const double mean = X.mean();
+  const double var = n > 0 ? (X.array() - mean).square().sum() / n : 0.0;
+  return var > 0 ? 1.0 / (static_cast<double>(X.cols()) * var) : 1.0;
+}
+
+}  // namespace
+
+bool is_regression(Estimator e) {
+  return e == Estimator::LinearSvr || e == Estimator::Ridge || e == Estimator::KernelRidge;
+}
+
+const char* estimator_name(Estimator e) {
+  switch (e) {
+    case Estimator::LinearSvc: return "svc";
+    case Estimator::LinearSvr: return "svr";
+    case Estimator::Logistic: return "logistic";
+    case Estimator::Ridge: return "ridge";
+    case Estimator::KernelRidge: return "kernel_ridge";
+    case Estimator::KernelSvc: return "kernel_svc";
+  }
+  return "?";
+}
+
+const char* criterion_name(Criterion c) {
+  switch (c) {
+    case Criterion::Default: return "default";
+    case Criterion::Bac: return "bac";
+    case Criterion::Mae: return "mae";
+    case Criterion::Rmse: return "rmse";
+    case Criterion::R: return "r";
+    case Criterion::R2: return "r2";
+  }
+  return "?";
+}
+
+bool higher_is_better(Criterion c) { return !(c == Criterion::Mae || c == Criterion::Rmse); }
+
+double criterion_value(Criterion c, const Vector& s, const Vector& y) {
+  if (c == Criterion::Bac || c == Criterion::Default) return score_bac(s, y);
+  const RegressionMetrics m = regression_metrics(s, y);
+  switch (c) {
+    case Criterion::Mae: return m.mae;
+    case Criterion::Rmse: return m.rmse;
+    case Criterion::R: return std::isnan(m.r) ? 0.0 : m.r;
+    default: return m.r2;
+  }
+}
+
+Criterion resolve_criterion(const SvcSpec& spec) {
+  if (spec.criterion != Criterion::Default) return spec.criterion;
+  return is_regression(spec.estimator) ? Criterion::Mae : Criterion::Bac;
+}
+
+std::size_t grid_points(const SvcSpec& spec, const std::vector<double>& values) {
+  return values.size() * std::max<std::size_t>(1, spec.gamma_grid.size());
+}
+
+SvcSpec at_grid_point(const SvcSpec& spec, const std::vector<double>& values, std::size_t g) {
+  SvcSpec s = spec;
+  const std::size_t ng = std::max<std::size_t>(1, spec.gamma_grid.size());
+  s.C = values.at(g / ng);
+  if (!spec.gamma_grid.empty()) s.gamma = spec.gamma_grid[g % ng];
+  return s;
+}
+
+bool more_regularized(const SvcSpec& spec, const std::vector<double>& values, std::size_t a, std::size_t b) {
+  const SvcSpec A = at_grid_point(spec, values, a), B = at_grid_point(spec, values, b);
+  const bool alpha = spec.estimator == Estimator::Ridge || spec.estimator == Estimator::KernelRidge;
+  if (A.C != B.C) return alpha ? A.C > B.C : A.C < B.C;
+  return A.gamma < B.gamma;
+}
+
+LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng, const Vector* alpha0) {
+  LinearSvcModel m;
+  std::string limit = fmt::format("(max_iter {})", spec.max_iter);
+  switch (spec.estimator) {
+    case Estimator::LinearSvc: {
+      LinearSvcOptions o;
+      const ClassCosts c = costs(spec, y);
       o.Cp = c.Cp;
       o.Cn = c.Cn;
+      o.bias = spec.bias;
+      o.eps = spec.eps;
+      o.max_iter = spec.max_iter;
+      if (alpha0) o.alpha0 = *alpha0;
+      m = fit_linear_svc(X, y, o, rng);
       break;
     }
-    case Weighting::None: o.Cp = o.Cn = spec.C; break;
-    case Weighting::Custom:
-      o.Cp = spec.C * spec.w_pos;
-      o.Cn = spec.C * spec.w_neg;
+    case Estimator::LinearSvr: {
+      LinearSvrOptions o;
+      o.C = spec.C;
+      o.epsilon = spec.epsilon;
+      o.eps = spec.eps;
+      o.bias = spec.bias;
+      o.max_iter = spec.max_iter;
+      m = fit_linear_svr(X, y, o, rng);
       break;
+    }
+    case Estimator::Logistic: {
+      LogisticOptions o;
+      const ClassCosts c = costs(spec, y);
+      o.Cp = c.Cp;
+      o.Cn = c.Cn;
+      o.eps = spec.eps;
+      o.bias = spec.bias;
+      o.max_iter = spec.max_iter;
+      m = fit_logistic(X, y, o);
+      break;
+    }
+    case Estimator::Ridge: m = fit_ridge(X, y, RidgeOptions{spec.C, spec.fit_intercept}); break;
+    case Estimator::KernelRidge: {
+      auto k = std::make_shared<KernelModel>(fit_kernel_ridge(X, y, KernelRidgeOptions{spec.C, spec.kernel, resolve_gamma(spec, X)}));
+      m.converged = k->converged;
+      m.iterations = k->iterations;
+      m.b = k->b;
+      m.kernel = std::move(k);
+      break;
+    }
+    case Estimator::KernelSvc: {
+      KernelSvcOptions o;
+      const ClassCosts c = costs(spec, y);
+      o.Cp = c.Cp;
+      o.Cn = c.Cn;
+      o.kernel = spec.kernel;
+      o.gamma = resolve_gamma(spec, X);
+      o.max_iter = spec.max_iter;
+      o.eps = spec.eps;
+      auto k = std::make_shared<KernelModel>(fit_kernel_svc(X, y, o));
+      limit = fmt::format("(max_iter {})", o.max_iter);
+      m.converged = k->converged;
+      m.iterations = k->iterations;
+      m.b = k->b;
+      m.kernel = std::move(k);
+      break;
+    }
   }
-  o.bias = spec.bias;
-  o.eps = spec.eps;
-  o.max_iter = spec.max_iter;
-  if (alpha0) o.alpha0 = *alpha0;
-  LinearSvcModel m = fit_linear_svc(X, y, o, rng);
-  solver_outcome("SVC", m.converged, fmt::format("(max_iter {})", o.max_iter),
+  solver_outcome(spec.estimator == Estimator::LinearSvc ? "SVC" : estimator_name(spec.estimator), m.converged, limit,
                  "raise max_iter or scale the features (nl.ml.scale)");
   return m;
+}
+
+void check_targets(const SvcSpec& spec, const Vector& y, Eigen::Index n, const char* what) {
+  if (!is_regression(spec.estimator)) return check_labels(y, n, what);
+  if (y.size() != n) throw ValueError(fmt::format("{}: {} targets for {} rows", what, y.size(), n));
+  for (Eigen::Index i = 0; i < y.size(); ++i)
+    if (!std::isfinite(y(i)))
+      throw ValueError(fmt::format("{}: target {} in row {} is not a finite number ({} is a regression)", what, y(i),
+                                   i + 1, estimator_name(spec.estimator)));
+  if (n > 0 && (y.array() == y(0)).all())
+    throw ValueError(fmt::format("{}: every target equals {}; a regression needs targets that vary", what, y(0)));
 }
 
 double score_bac(const Vector& scores, const Vector& y) {
@@ -68,7 +212,7 @@ double subset_bac(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, cons
                   const std::vector<Eigen::Index>& cols, const SvcSpec& svc, Rng& rng) {
   const Matrix A = Xtr(Eigen::all, cols);
   const LinearSvcModel m = train_svc(A, ytr, svc, rng);
-  return score_bac(decision(m, Xval(Eigen::all, cols)), yval);
+  return criterion_value(resolve_criterion(svc), decision(m, Xval(Eigen::all, cols)), yval);
 }
 }  // namespace
 
@@ -96,6 +240,10 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
   std::vector<Eigen::Index> pool(static_cast<std::size_t>(p));
   std::iota(pool.begin(), pool.end(), Eigen::Index{0});
   Selection sel;
+  const Criterion crit = resolve_criterion(svc);
+  // The empty set: BAC 0 (NeuroMiner), the worst value of a regression criterion.
+  double best = is_regression(svc.estimator) ? -std::numeric_limits<double>::infinity() : 0.0;
+  if (is_regression(svc.estimator)) sel.bac = std::numeric_limits<double>::quiet_NaN();
   const double floor_size = options.stop * static_cast<double>(p);
   std::vector<std::pair<double, Eigen::Index>> scored;
   const std::int64_t total = progress ? forward_select_fits(p, options) : 0;
@@ -111,17 +259,19 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
       scored.emplace_back(subset_bac(Xtr, ytr, Xval, yval, trial, svc, rng), f);
       if (progress) progress(++done, total);
     }
-    std::stable_sort(scored.begin(), scored.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(scored.begin(), scored.end(), [crit](const auto& a, const auto& b) {
+      return goodness(crit, a.first) > goodness(crit, b.first);
+    });
     const auto block = static_cast<std::size_t>(std::ceil(options.step * static_cast<double>(pool.size()) - 1e-12));
     std::vector<Eigen::Index> candidate = sel.features;
     for (std::size_t k = 0; k < block; ++k) candidate.push_back(scored[k].second);
     std::sort(candidate.begin(), candidate.end());
     const double bac = subset_bac(Xtr, ytr, Xval, yval, candidate, svc, rng);
     if (progress) progress(++done, total);
-    if (bac > sel.bac) {
+    if (goodness(crit, bac) > best) {
       sel.features = candidate;
       sel.bac = bac;
+      best = goodness(crit, bac);
     }
     for (std::size_t k = 0; k < block; ++k) pool.erase(std::find(pool.begin(), pool.end(), scored[k].second));
     ++sel.cycles;
@@ -181,7 +331,7 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
 
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
                       const PipelineSpec& spec, Rng& rng, const Progress& progress) {
-  check_labels(ytr, Xtr.rows(), "fit");
+  check_targets(spec.svc, ytr, Xtr.rows(), "fit");
   if ((Xval == nullptr) != (yval == nullptr)) throw ValueError("fit: validation data needs both rows and labels");
   FittedModel m;
   m.validation_bac = std::numeric_limits<double>::quiet_NaN();
@@ -222,6 +372,10 @@ LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& X
   Vector y(ytr.size() + yval.size());
   y << ytr, yval;
   return train_svc(A, y, svc, rng, alpha0);
+}
+
+Vector model_weights(const LinearSvcModel& model) {
+  return model.kernel ? kernel_weights(*model.kernel) : model.w;
 }
 
 Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
@@ -289,7 +443,7 @@ std::vector<Eigen::Index> carry_features(const Preprocessing& from, const Prepro
 FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
                             const Matrix* Xval, const Vector* yval, const Table* covariates_val,
                             const Progress& progress, bool refit_preprocessing) {
-  check_labels(y, X.rows(), "fit");
+  check_targets(spec.svc, y, X.rows(), "fit");
   ConvergenceTally tally("the pipeline fit");
   FittedPipeline f;
   Matrix Xtr;

@@ -1,6 +1,8 @@
 // Linear SVC by dual coordinate descent (see nl/ml/svc.hpp for the problem and contract).
 #include "nl/ml/svc.hpp"
 
+#include "nl/ml/estimators.hpp"
+
 #include "core/simd_quad.hpp"
 
 #include <fmt/format.h>
@@ -176,9 +178,10 @@ LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Re
 // ---------------------------------------------------------------- prediction and weighting
 
 Vector decision(const LinearSvcModel& model, const Eigen::Ref<const Matrix>& X) {
-  if (X.cols() != model.w.size())
+  const Eigen::Index p = model.kernel ? model.kernel->support.cols() : model.w.size();
+  if (X.cols() != p)
     throw ValueError(fmt::format("linear SVC decision: X has {} columns but the model has {} weights", X.cols(),
-                                 model.w.size()));
+                                 p));
   // sklearn's check_array ("Input X contains NaN"): a score computed from a missing or
   // infinite feature is NaN or +-inf, which would pass as a prediction downstream.
   for (Eigen::Index j = 0; j < X.cols(); ++j)
@@ -188,6 +191,7 @@ Vector decision(const LinearSvcModel& model, const Eigen::Ref<const Matrix>& X) 
                                      "row with a missing or infinite feature",
                                      std::isnan(X(i, j)) ? "a missing value (NaN)" : fmt::format("the value {}", X(i, j)),
                                      i + 1, j + 1));
+  if (model.kernel) return kernel_decision(*model.kernel, X);
   Vector f = X * model.w;
   f.array() += model.b;
   return f;

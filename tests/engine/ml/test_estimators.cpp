@@ -168,7 +168,7 @@ TEST_CASE("logistic regression equals scikit-learn liblinear on ABIDE sex", "[es
       o.bias = 1.0;
       // scikit-learn's tol. LIBLINEAR's TRON (and so scikit-learn's and ours) stops short
       // of a gradient ratio this small, when a step's actual and predicted reductions
-      // fall below 1e-12 |f| (converged = false); both stop at the same iterate.
+      // fall below 1e-12 |f| (which counts as converged); both stop at the same iterate.
       o.eps = 1e-12;
       const Vector y = d.sex.head(Data::n_train);
       const LinearSvcModel m = fit_logistic(d.train(), y, o);

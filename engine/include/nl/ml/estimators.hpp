@@ -59,8 +59,9 @@ struct LogisticOptions {
   int max_iter = 1000;
 };
 // TRON as LIBLINEAR's tron.cpp, including its stop when a step's reductions fall below
-// 1e-12 |f| (converged = false then: an eps far below 1e-6 can ask for more than working
-// precision gives; scikit-learn stops at the same iterate). As in LIBLINEAR (and the
+// 1e-12 |f| (the iterate is then optimal to working precision, so the fit counts as
+// converged: an eps far below 1e-6 can ask for more than working precision gives, and a
+// "did not converge" warning would be false; scikit-learn stops at the same iterate). As in LIBLINEAR (and the
 // linear SVC), a single class is accepted.
 LinearSvcModel fit_logistic(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
                             const LogisticOptions& options);

@@ -1,4 +1,5 @@
-// nl/ml/metrics.hpp: binary classification metrics from decision scores.
+// nl/ml/metrics.hpp: binary classification metrics from decision scores, and regression
+// metrics of predictions (regression_metrics, at the end).
 //
 // Inputs everywhere: scores s_i (finite; a decision value, a median score, any
 // real-valued predictor where larger means "more +1") and true labels y_i in {+1, -1}.
@@ -56,6 +57,19 @@ struct RocCurve {
 };
 
 RocCurve roc_curve(const Eigen::Ref<const Vector>& scores, const Eigen::Ref<const Vector>& labels);
+
+// Regression metrics of predictions s_i of targets y_i (finite, equal lengths, n >= 2):
+//   r    = Pearson correlation of s and y (NaN when either is constant)
+//   R^2  = 1 - sum (y - s)^2 / sum (y - mean y)^2  (scikit-learn's r2_score; can be < 0;
+//          NaN when y is constant)
+//   MAE  = mean |y - s|,  RMSE = sqrt(mean (y - s)^2)
+// Errors (nl::ValueError): different lengths, fewer than 2 values, a non-finite value
+// (naming its 1-based position).
+struct RegressionMetrics {
+  std::int64_t n = 0;
+  double r = 0, r2 = 0, mae = 0, rmse = 0;
+};
+RegressionMetrics regression_metrics(const Eigen::Ref<const Vector>& predictions, const Eigen::Ref<const Vector>& targets);
 
 // How a caller's class labels were mapped to +1/-1 (the engine works on +1/-1 only):
 // the kind of the original values and the positive (+1) and negative (-1) values as

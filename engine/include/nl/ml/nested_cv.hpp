@@ -73,9 +73,10 @@ std::vector<std::vector<int>> stratified_folds(const Vector& y, int k, int repea
 //   k)^2) or to the smallest fold (no stratify); ties go to the fold with fewer
 //   subjects, then the lower index. Requires at least k groups (ValueError naming the counts).
 // Every fold's training rows must hold both classes (ValueError naming the repeat and
-// the fold otherwise).
+// the fold otherwise). classes = false: y holds a regression's targets, which are not
+// checked (stratify must then be false: ValueError).
 std::vector<std::vector<int>> draw_folds(const Vector& y, const std::vector<int>* groups, int k, int repeats,
-                                         bool stratify, Rng& rng);
+                                         bool stratify, Rng& rng, bool classes = true);
 
 // Leave one group out: one repeat whose fold of subject i is the rank of its group among
 // the distinct group ids (ascending); the number of folds is the number of groups.
@@ -136,14 +137,17 @@ struct TrainingData {
 };
 
 struct NestedCvResult {
-  std::vector<double> grid;                    // C values as given
-  std::vector<std::vector<double>> inner_bac;  // [outer fold][C] mean CV1-test BAC
-  std::vector<int> chosen;                     // [outer fold] index into grid
+  std::vector<double> grid;                    // C (or alpha) values as given
+  // [outer fold][grid point] mean CV1-test criterion (BAC for classifiers); the grid
+  // points are grid x spec.gamma_grid (at_grid_point)
+  std::vector<std::vector<double>> inner_bac;
+  std::vector<int> chosen;                     // [outer fold] index of the grid point
   std::vector<BaseModel> models;               // outer-major, CV1 partitions inside
   std::vector<std::vector<double>> scores;     // [subject] all of its decision scores
   Vector median;                               // [subject] median score
-  Confusion metrics;                           // of the median scores
-  double auc = 0.0;
+  Confusion metrics;                           // of the median scores (classifiers)
+  double auc = 0.0;                            // NaN for a regressor
+  std::optional<RegressionMetrics> regression;  // of the median predictions (regressors)
   std::vector<std::vector<int>> outer_assignment;  // the CV2 folds used
   NestedCvOptions options;                          // as run (seed, folds, repeats)
   std::vector<std::string> feature_names;           // of X's columns; may be empty
@@ -185,9 +189,13 @@ struct PermutationSettings {
 };
 
 struct PermutationResult {
+  // The statistic: BAC for a classifier, the CV1 criterion (MAE by default, RMSE, r or
+  // R^2) for a regressor. `bac` holds it whatever it is.
   std::vector<double> bac;  // one per permutation
   double observed = 0.0;
-  int count = 0;            // permutations with bac >= observed
+  bool higher_is_better = true;    // false for MAE and RMSE
+  std::string statistic = "BAC";   // "BAC", "MAE", "RMSE", "r", "R^2" (for messages)
+  int count = 0;            // permutations at least as good as observed (bac >= observed, or <=)
   double p_count = 0.0;     // count / n (NeuroMiner's report)
   double p_plus_one = 0.0;  // (count + 1) / (n + 1): the p-value reported
   PermutationScoring scoring = PermutationScoring::Original;  // as resolved

@@ -15,31 +15,80 @@
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/core/progress.hpp"
+#include "nl/ml/estimators.hpp"
 #include "nl/ml/svc.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table/table.hpp"
 
 namespace nl::ml {
 
-// ---------------------------------------------------------------- SVC specification
+// ---------------------------------------------------------------- model specification
 
 enum class Weighting { Balanced, None, Custom };
 
-// An SVC with one C. Balanced weighting is NeuroMiner's: C for the positive class and
-// C * n_pos / n_neg for the negative class, counted on the labels it is trained on.
-// Custom multiplies C by w_pos and w_neg (LIBLINEAR's -w1 / -w-1).
+// The estimator at the end of a pipeline (nl/ml/svc.hpp, nl/ml/estimators.hpp). The
+// classifiers take labels +1/-1 and score with a decision value whose sign is the class;
+// the regressors take finite numbers and predict them.
+enum class Estimator : std::uint8_t {
+  LinearSvc = 0,    // LIBLINEAR -s 1 (the paper's model)
+  LinearSvr = 1,    // LIBLINEAR -s 12 (regression)
+  Logistic = 2,     // LIBLINEAR -s 0 (classification, probabilities)
+  Ridge = 3,        // scikit-learn Ridge (regression)
+  KernelRidge = 4,  // scikit-learn KernelRidge (regression)
+  KernelSvc = 5,    // LIBSVM C-SVC (classification)
+};
+bool is_regression(Estimator e);
+// "svc", "svr", "logistic", "ridge", "kernel_ridge", "kernel_svc" (the nl.ml constructors).
+const char* estimator_name(Estimator e);
+
+// What model selection (CV1) and the permutation test score: BAC for the classifiers,
+// one of MAE (the default), RMSE, r and R^2 (scikit-learn's r2_score) for the regressors.
+enum class Criterion : std::uint8_t { Default = 0, Bac = 1, Mae = 2, Rmse = 3, R = 4, R2 = 5 };
+// "bac", "mae", "rmse", "r", "r2".
+const char* criterion_name(Criterion c);
+bool higher_is_better(Criterion c);
+// The value of the criterion for predictions (decision scores) s of targets y. For BAC
+// as score_bac (always defined); r of constant predictions is 0 (no linear association
+// can be shown), R^2 of constant targets is ValueError.
+double criterion_value(Criterion c, const Vector& s, const Vector& y);
+// +value where higher is better, -value where lower is.
+inline double goodness(Criterion c, double value) { return higher_is_better(c) ? value : -value; }
+
+// An estimator with one value of its grid parameter. The grid parameter is C (svc, svr,
+// logistic, kernel_svc; larger = less regularized) or alpha (ridge, kernel_ridge, held
+// in C; larger = more regularized). Balanced weighting is NeuroMiner's: C for the
+// positive class and C * n_pos / n_neg for the negative class, counted on the labels it
+// is trained on. Custom multiplies C by w_pos and w_neg (LIBLINEAR's -w1 / -w-1).
 struct SvcSpec {
+  Estimator estimator = Estimator::LinearSvc;
   double C = 1.0;
-  Weighting weighting = Weighting::Balanced;
+  Weighting weighting = Weighting::Balanced;  // classifiers only
   double w_pos = 1.0, w_neg = 1.0;  // Custom only
-  double bias = -1.0;               // LIBLINEAR -B; negative: no bias term
+  double bias = -1.0;               // LIBLINEAR -B (svc, svr, logistic); negative: no bias term
   double eps = 0.01;
   int max_iter = 1000;
   std::uint64_t seed = 0;  // the coordinate order of the solver
+  double epsilon = 0.0;    // svr: half-width of the insensitive zone
+  Kernel kernel = Kernel::Rbf;  // kernel_svc, kernel_ridge
+  double gamma = 1.0;           // rbf kernel; <= 0: scikit-learn's "scale", 1 / (p var(X)) of the training data
+  // The gamma values of the grid (rbf kernel; empty: gamma alone). The grid of a nested
+  // CV is then every (C, gamma) pair, C-major: point g = (C[g / ng], gamma[g % ng]).
+  std::vector<double> gamma_grid;
+  Criterion criterion = Criterion::Default;  // of model selection and the permutation test
+  bool fit_intercept = true;  // ridge
 };
+// The criterion in force: the spec's, or BAC (classifiers) / MAE (regressors) by default.
+Criterion resolve_criterion(const SvcSpec& spec);
+// The spec at point g of a grid of `values` (C or alpha) crossed with spec.gamma_grid.
+SvcSpec at_grid_point(const SvcSpec& spec, const std::vector<double>& values, std::size_t g);
+std::size_t grid_points(const SvcSpec& spec, const std::vector<double>& values);
+// Whether grid point a is more regularized than b (ties of the criterion go to it):
+// smaller C or larger alpha, then smaller gamma.
+bool more_regularized(const SvcSpec& spec, const std::vector<double>& values, std::size_t a, std::size_t b);
 
-// Trains on (X, y) with the spec's costs; the coordinate order comes from rng.
-// alpha0 (optional) warm-starts the dual solver (see LinearSvcOptions::alpha0).
+// Trains the spec's estimator on (X, y) with the spec's costs; the coordinate order comes
+// from rng (svc, svr). alpha0 (optional) warm-starts the linear SVC's dual solver (see
+// LinearSvcOptions::alpha0); the other estimators ignore it.
 LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng,
                          const Vector* alpha0 = nullptr);
 
@@ -50,11 +99,13 @@ double score_bac(const Vector& scores, const Vector& y);
 
 // ---------------------------------------------------------------- forward wrapper
 
-// Greedy forward selection (METHODS.md section 1, step 6): start from the empty set;
+// Greedy forward selection (METHODS.md section 1, step 6), scored by the spec's
+// criterion (resolve_criterion; BAC below): start from the empty set;
 // each cycle score every feature f left in the pool by training on (Xtr, ytr) with
 // S + {f} and measuring BAC on (Xval, yval); take the ceil(step * |pool|) best
 // (ties: lower index first) as a block; add the block to S only if S + block has a
-// strictly higher BAC than S (the empty set counts as BAC 0); remove the block from the
+// strictly higher BAC than S (the empty set counts as BAC 0; for a regressor it counts
+// as the worst value, so the first block is always taken); remove the block from the
 // pool either way; stop when the pool has fewer than stop * p features or is empty.
 struct ForwardSelectOptions {
   double step = 0.10;
@@ -63,7 +114,7 @@ struct ForwardSelectOptions {
 
 struct Selection {
   std::vector<Eigen::Index> features;  // 0-based, ascending
-  double bac = 0.0;                    // validation BAC of the selected set
+  double bac = 0.0;                    // validation criterion of the selected set (BAC for classifiers)
   int cycles = 0;
 };
 
@@ -106,7 +157,7 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
 struct FittedModel {
   std::vector<Eigen::Index> features;  // columns of the preprocessed data the SVC uses
   LinearSvcModel svc;
-  double validation_bac = 0.0;  // the wrapper's BAC on the validation rows (NaN without wrapper)
+  double validation_bac = 0.0;  // the wrapper's criterion on the validation rows (NaN without wrapper)
 };
 
 // Without a wrapper: trains the SVC on (Xtr, ytr), plus (Xval, yval) when given.
@@ -122,6 +173,11 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
 LinearSvcModel train_union(const Matrix& Xtr, const Vector& ytr, const Matrix& Xval, const Vector& yval,
                            const std::vector<Eigen::Index>& features, const SvcSpec& svc, Rng& rng,
                            const Vector* alpha0 = nullptr);
+
+// The primal weights of a fitted model (one per feature it uses): w of a linear model,
+// sum_i coef_i x_i of a linear-kernel model; ValueError for an rbf kernel, whose
+// decision function has no weight per feature ("weights are defined for ...").
+Vector model_weights(const LinearSvcModel& model);
 
 // Decision scores of preprocessed rows.
 Vector model_decision(const FittedModel& model, const Matrix& Xpre);
@@ -160,5 +216,8 @@ Vector pipeline_decision(const FittedPipeline& fitted, const Matrix& X, const Ta
 // Checks labels: n entries, each +1 or -1, both classes present (ValueError naming
 // `what` and the first offending row otherwise).
 void check_labels(const Vector& y, Eigen::Index n, const char* what);
+// The targets of the spec's estimator: labels for a classifier (check_labels), n finite
+// numbers that are not all equal for a regressor.
+void check_targets(const SvcSpec& spec, const Vector& y, Eigen::Index n, const char* what);
 
 }  // namespace nl::ml

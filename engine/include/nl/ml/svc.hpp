@@ -48,6 +48,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
@@ -68,13 +69,19 @@ struct LinearSvcOptions {
   Vector alpha0;
 };
 
-// The fitted model. Learned state only; decision() applies it.
+struct KernelModel;  // nl/ml/estimators.hpp
+
+// The fitted model. Learned state only; decision() applies it. The same record holds
+// every estimator of nl/ml/estimators.hpp: a linear model in w and b, a kernel model
+// (kernel SVC, kernel ridge) in `kernel` (then w is empty and decision() is
+// kernel_decision()).
 struct LinearSvcModel {
   Vector w;                // p weights (the bias weight is not included)
   double b = 0.0;          // intercept: bias * w_b, or 0 without a bias term
   Vector alpha;            // the dual solution (n); w = sum_i alpha_i y_i x_i (+ bias part)
   int iterations = 0;      // outer iterations run
   bool converged = false;  // the stopping rule held on the full set of samples
+  std::shared_ptr<const KernelModel> kernel;  // a kernel model, else null
 };
 
 LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
@@ -83,8 +90,9 @@ LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Re
 LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
                               const LinearSvcOptions& options = {});
 
-// Decision values X w + b, one per row of X. X must have w.size() columns; non-finite
-// entries propagate (NaN in, NaN out) rather than throw.
+// Decision values X w + b (a kernel model: kernel_decision), one per row of X. X must
+// have w.size() columns (a kernel model: its support vectors' columns); a non-finite
+// entry is a ValueError naming its row and column.
 Vector decision(const LinearSvcModel& model, const Eigen::Ref<const Matrix>& X);
 
 // NeuroMiner's hyperplane weighting: Cp = C for the positive class and
