@@ -24,13 +24,14 @@ M.paper = {
 -- nl.study.regional_volumes). Unknown keys raise.
 local options = { out = "string", seed = "number", permutations = "number", k = "number", wrapper = "boolean",
                   threads = "number", sim_seed = "number", resolution = "number", na = "string",
-                  na_values = "string", sex = "string", checks = "string", grid = "string" }
+                  na_values = "string", sex = "string", checks = "string", grid = "string", target = "string",
+                  model = "string" }
 function M.args(argv, defaults)
   local o = {}
   for k, v in pairs(defaults or {}) do o[k] = v end
   Args.parse(argv, { options = options, positional = { "participants", "atlas" },
                      names = { "out", "seed", "permutations", "k", "wrapper", "threads", "sim_seed", "resolution", "na",
-                               "na_values", "sex", "checks", "grid" },
+                               "na_values", "sex", "checks", "grid", "target", "model" },
                      usage = "[participants.tsv [atlas]] [key=value ...]" }, o)
   o.out = o.out or "out/ketamine"
   o.seed = o.seed or 1
@@ -41,6 +42,15 @@ function M.args(argv, defaults)
   o.sex_coding = o.sex and M.parse_sex(o.sex) or nil
   if o.na and o.na ~= "error" and o.na ~= "drop" then
     error(("option 'na' must be error or drop, got '%s'"):format(o.na), 0)
+  end
+  o.target = o.target or "response"
+  if o.target ~= "response" and o.target ~= "change" then
+    error(("option 'target' must be response (the paper's classes) or change (percentage MADRS change), got '%s'")
+      :format(o.target), 0)
+  end
+  if o.model and o.target ~= "change" then error("option 'model' applies to target=change (ridge or svr)", 0) end
+  if o.model and o.model ~= "ridge" and o.model ~= "svr" then
+    error(("option 'model' must be ridge or svr, got '%s'"):format(o.model), 0)
   end
   if o.checks and o.checks ~= "error" and o.checks ~= "warn" and o.checks ~= "off" then
     error(("option 'checks' must be error, warn or off, got '%s'"):format(o.checks), 0)

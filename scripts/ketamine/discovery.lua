@@ -16,7 +16,10 @@
 -- out/ketamine), seed (1), permutations (1000), k (13), wrapper (true), threads, and for
 -- your own table na (error or drop), na_values, sex (e.g. female:2,male:1), checks
 -- (error, warn or off) and grid (an image on the grid every map must be on;
--- docs/your-data.md). The table and maps are checked first.
+-- docs/your-data.md). The table and maps are checked first. target=change predicts the
+-- percentage MADRS change instead of the response class, with model=ridge (default) or
+-- model=svr (change.lua; writes discovery_change.model and
+-- discovery_strict_change.model).
 -- Writes <out>/discovery.model (NeuroMiner methods; reload with nl.cv.load),
 -- discovery_strict.model, discovery_weights.tsv and discovery_top25_weights.nii.gz.
 local nl = require "neurolua"
@@ -24,6 +27,10 @@ local dir = (arg and arg[0] or ""):match("^(.*/)") or "./"
 local K = dofile(dir .. "common.lua")
 
 local o = K.args(arg)
+if o.target == "change" then
+  dofile(dir .. "change.lua")(K, o)
+  return
+end
 local rows, r = K.table2_rows(o, K.methods.neurominer, { fresh = true, discovery = true })
 local rows_strict = K.table2_rows(o, K.methods.strict, { fresh = true, discovery = true })
 print(string.format("Discovery: %d subjects, %d regions, %d base models", r.median_:rows(), #r.feature_names_,

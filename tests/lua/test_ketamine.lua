@@ -154,5 +154,27 @@ T.test("replicate.lua runs end to end", function()
   T.truthy(not ok and msg:find("unknown option 'nosuch'", 1, true), msg)
 end)
 
+-- Issue 19: the percentage MADRS change as a regression target (change.lua).
+T.test("discovery.lua target=change predicts the percentage MADRS change", function()
+  local ok, text = T.run("../../scripts/ketamine/discovery.lua", ("out='%s' permutations=9 target=change"):format(out))
+  T.truthy(ok, text)
+  T.truthy(text:find("Percentage MADRS change predicted by ridge (99 subjects", 1, true), text)
+  local r = nl.cv.load(out .. "/discovery_change.model")
+  T.eq(r.criterion_, "mae")
+  -- the saved targets are 100 (post - pre) / pre of the discovery rows
+  local t = K.participants(K.args{ "out=" .. out })
+  local k = 0
+  for i = 1, #t do
+    if t.cohort[i] == "discovery" then
+      k = k + 1
+      T.near(r.y_:get(k, 1), 100 * (t.madrs_post[i] - t.madrs_pre[i]) / t.madrs_pre[i], 1e-9, "target " .. k)
+    end
+  end
+  T.eq(k, r.y_:rows())
+  T.truthy(r.metrics_.r > 0.15, "the planted response signal carries to the change: r = " .. r.metrics_.r)
+  local _, msg = T.run("../../scripts/ketamine/discovery.lua", "model=svr")
+  T.truthy(msg:find("option 'model' applies to target=change", 1, true), msg)
+end)
+
 os.execute("rm -rf '" .. out .. "'")
 T.done()

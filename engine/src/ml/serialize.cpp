@@ -47,9 +47,12 @@ void Transform::check_backproject(const Matrix& w, Eigen::Index p_out) const {
     throw ValueError(fmt::format("{}: weights have {} rows, the step has {} output features", name(), w.rows(), p_out));
 }
 
+std::unique_ptr<Transform> read_foreign(Reader& r);  // ml/foreign.cpp
+
 std::unique_ptr<Transform> read_transform(Reader& r) {
   r.tag("step");
   const std::string name = r.str();
+  if (name == "foreign") return read_foreign(r);
   std::unique_ptr<Transform> t;
   if (name == "scale") t = std::make_unique<Scale>();
   else if (name == "prune") t = std::make_unique<Prune>();

@@ -1,4 +1,7 @@
-// nl/ml/transform.hpp: label-independent preprocessing steps under one contract.
+// nl/ml/transform.hpp: preprocessing steps under one contract: the label-independent
+// ones here, and (label_dependent() true) the steps that learn from the labels too,
+// which cross-validation refits for every model it trains (nl/ml/filter.hpp, the Lua
+// steps of the bindings).
 //
 // The estimator contract (scikit-learn's developer guide; STYLE.md item 7): a step is
 // built from its options only; fit() learns state from training rows and may be called
@@ -12,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,7 +47,18 @@ class Transform {
   // A copy with the same options and the same learned state.
   virtual std::unique_ptr<Transform> copy() const = 0;
   // Learns state from the training rows X (n x p) and their covariates (may be null).
+  // A label-dependent step throws ValueError here (it needs fit_labelled).
   virtual void fit(const Matrix& X, const Table* covariates) = 0;
+  // Label-dependent steps: whether the step learns from the labels (then the pipeline
+  // fits it with fit_labelled, after the label-independent steps, once per model it
+  // trains: every CV1 partition, base model and permutation), and that fit. y holds the
+  // labels (+1/-1) or a regression's targets, one per row of X. The default (a
+  // label-independent step) ignores y.
+  virtual bool label_dependent() const { return false; }
+  virtual void fit_labelled(const Matrix& X, const Vector& y, const Table* covariates) {
+    (void)y;
+    fit(X, covariates);
+  }
   // Maps rows with the learned state. Throws ValueError if not fitted or if the number
   // of columns differs from the training data.
   virtual Matrix apply(const Matrix& X, const Table* covariates) const = 0;
@@ -91,10 +106,41 @@ using TransformPtr = std::unique_ptr<Transform>;
 // Rebuilds a step written by Transform::save (FileError through Reader::fail for an
 // unknown step name or a malformed record). Reads the record layout of the model
 // format r.version(): format 3 added regress_out's unseen-level policy and dummy
-// means; a record of format 1 or 2 reads with the policy Error and no means.
+// means; a record of format 1 or 2 reads with the policy Error and no means; format 4
+// added the foreign steps and the univariate filter.
 std::unique_ptr<Transform> read_transform(Reader& r);
 // The model format whose step records save() writes.
-inline constexpr std::uint32_t kStepFormat = 3;
+inline constexpr std::uint32_t kStepFormat = 4;
+
+// ---------------------------------------------------------------- foreign steps
+
+// A step whose code lives outside the engine (a user's Lua step, bindings/ml/lua_step.cpp)
+// is saved under the record name "foreign" by its own save(): then the step's kind
+// (e.g. "lua"), its user-given name, and opaque bytes (options and learned state). On
+// reading, read_transform hands those to the resolver installed on this thread
+// (ForeignStepResolver), which rebuilds the step; without one it gives a ForeignStep
+// placeholder whose fit and apply throw ValueError naming the step and how to load it.
+struct ForeignRecord {
+  std::string kind, name;
+  bool label_dependent = false;
+  std::vector<std::string> covariates;
+  Eigen::Index p_in = 0, p_out = 0;
+  bool fitted = false;
+  std::string bytes;
+};
+void save_foreign(Writer& w, const ForeignRecord& record);
+using ForeignResolver = std::function<std::unique_ptr<Transform>(const ForeignRecord&)>;
+// Installs `resolver` for read_transform on the calling thread while it lives.
+class ForeignStepResolver {
+ public:
+  explicit ForeignStepResolver(ForeignResolver resolver);
+  ~ForeignStepResolver();
+  ForeignStepResolver(const ForeignStepResolver&) = delete;
+  ForeignStepResolver& operator=(const ForeignStepResolver&) = delete;
+
+ private:
+  ForeignResolver previous_;
+};
 
 // ---------------------------------------------------------------- scale
 
