@@ -237,4 +237,25 @@ T.test("kernel SVC: (C, gamma) grid, no weights, and a linear kernel's", functio
   T.eq(l:weights():nrows(), 12)
   T.eq(l.chosen_gamma_, nil)
 end)
+-- ---------------------------------------------------------------- older files
+
+-- tests/data/ml/cv_v3.model: written by main at 2398257 (format 3, before the
+-- estimators); the numbers are what make_cv_v3.lua printed there.
+T.test("format version 3 files load as the linear SVC scored by BAC, with the same numbers", function()
+  local r = nl.cv.load(os.getenv("NL_TEST_DATA") .. "/ml/cv_v3.model")
+  T.eq(r.criterion_, "bac")
+  T.truthy(tostring(r):find("nested CV (svc)", 1, true), tostring(r))
+  T.eq(r.median_:get(1, 1), -1.4115606023385603)
+  T.eq(r.median_:get(36, 1), -1.2128031660838325)
+  T.eq(r.metrics_.bac, 0.90909090909090917)
+  T.eq(r.p_, 0.050000000000000003)
+  local p = r:apply(nl.matrix.randn(4, 5, 22))
+  local want = { -0.08644282051002633, 0.36485683977280681, 1.0029456387703086, 0.1951529952268643 }
+  for i = 1, 4 do T.eq(p.median_:get(i, 1), want[i], "apply " .. i) end
+  local path = T.tmpname(".model")
+  r:save(path)  -- and again as format 4
+  T.truthy(nl.cv.load(path).median_ == r.median_)
+  os.remove(path)
+end)
+
 T.done()
