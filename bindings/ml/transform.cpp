@@ -1,7 +1,8 @@
 // bindings/ml/transform.cpp: nl.ml preprocessing steps as "neurolua.Transform" objects.
 //
-// One Lua type for every label-independent step (scale, prune, impute, regress_out,
-// combat, pca, robpca): the engine's nl::ml::Transform contract is uniform, so is the Lua face.
+// One Lua type for every step (scale, prune, impute, regress_out, combat, pca, robpca and
+// the label-dependent filter): the engine's nl::ml::Transform contract is uniform, so is
+// the Lua face.
 //   local s = nl.ml.scale{ range = {-1, 1} }
 //   s:fit(X)                 -- returns s
 //   s:transform(Xtest)       -- Matrix
@@ -9,6 +10,8 @@
 // Covariates are passed as an options table: s:fit(X, { covariates = t }).
 // regress_out also takes its unseen-level policy (nl/ml/transform.hpp, UnseenAction):
 //   nl.ml.regress_out{ "age", "site", unseen = "drop" }; r:transform(X, { covariates = t, unseen = { site = "A" } })
+// A label-dependent step is fitted with the labels (or targets) after X:
+//   nl.ml.filter{ score = "f_classif", k = 10 }:fit(X, y [, { covariates = t, positive = "M" }])
 #include <fmt/format.h>
 
 #include <cmath>
@@ -22,6 +25,7 @@
 #include "ml/args.hpp"
 #include "nl/ml/combat.hpp"
 #include "nl/ml/components.hpp"
+#include "nl/ml/filter.hpp"
 #include "nl/ml/transform.hpp"
 
 namespace nl::bind {
@@ -225,13 +229,106 @@ int new_robpca(lua_State* L) {
   });
 }
 
+// nl.ml.filter{score = "f_classif" | "t" | "f_regression" | "correlation", k = 10 | fraction = 0.2}
+int new_filter(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  check_options(L, 1, "filter", {"score", "k", "fraction"});
+  const auto score = static_cast<nl::ml::FilterScore>(
+      opt_choice(L, 1, "score", {"f_classif", "t", "f_regression", "correlation"}, 0));
+  const lua_Integer k = opt_integer(L, 1, "k", 1, LUA_MAXINTEGER, 0);
+  double fraction = 0;
+  if (lua_getfield(L, 1, "fraction") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      luaL_argerror(L, 1, lua_pushfstring(L, "option 'fraction' must be a number in (0, 1], got %s",
+                                          luaL_typename(L, -1)));
+    fraction = lua_tonumber(L, -1);
+    if (!(fraction > 0 && fraction <= 1))
+      luaL_argerror(L, 1, lua_pushfstring(L, "option 'fraction' must be in (0, 1], got %s",
+                                          luaL_tolstring(L, -1, nullptr)));
+  }
+  lua_pop(L, 1);
+  if ((k > 0) == (fraction > 0))
+    luaL_argerror(L, 1, "give exactly one of options 'k' (the number of features kept, e.g. k = 10) and 'fraction' "
+                        "(the share kept, e.g. fraction = 0.2)");
+  auto* slot = new_object<Transform>(L);
+  return protect(L, [&] {
+    *slot = std::make_shared<nl::ml::UnivariateFilter>(
+        nl::ml::FilterOptions{score, static_cast<Eigen::Index>(k), fraction});
+    return 1;
+  });
+}
+
 // ---------------------------------------------------------------- methods
 
-// t:fit(X [, {covariates = Table}]) -> t
+// Whether a label-dependent step reads its labels as two classes (+1/-1, read with
+// read_labels: booleans, 1/0, text with `positive`) rather than as numbers taken as
+// they are (a regression's targets): the filter's classification scores only.
+bool wants_classes(const Transform& t) {
+  const auto* f = dynamic_cast<const nl::ml::UnivariateFilter*>(&t);
+  return f && nl::ml::is_classification(f->filter_options().score);
+}
+
+// The arguments of a label-dependent step's fit or fit_transform: the labels at 3, the
+// options {covariates = Table, positive = value} at 4. Raises (before any C++ object
+// lives); returns the number of labels and sets *cov.
+lua_Integer check_labelled_args(lua_State* L, const Transform& t, const char* what, const nl::Table** cov,
+                                LabelOptions& lo) {
+  lua_settop(L, 4);
+  // The step's name and options live on the Lua stack (no std::string alive at a raise).
+  lua_pushstring(L, t.name().c_str());
+  lua_pushstring(L, t.options().c_str());
+  const int name = lua_gettop(L) - 1;
+  if (lua_isnil(L, 3) || (lua_istable(L, 3) && lua_getfield(L, 3, "covariates") != LUA_TNIL))
+    luaL_argerror(L, 3, lua_pushfstring(L, "%s learns from the labels: give them after X, t:%s(X, y [, options])",
+                                        lua_tostring(L, name), what));
+  lua_settop(L, name + 1);
+  check_options(L, 4, what, {"covariates", "positive"});
+  *cov = nullptr;
+  lo.positive = 0;
+  if (lua_istable(L, 4)) {
+    if (lua_getfield(L, 4, "covariates") != LUA_TNIL) {
+      *cov = test<nl::Table>(L, -1);
+      if (!*cov)
+        luaL_argerror(L, 4, lua_pushfstring(L, "option 'covariates' must be a neurolua.Table, got %s",
+                                            luaL_typename(L, -1)));
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 4, "positive");  // stays on the stack for read_labels
+    if (!lua_isnil(L, -1)) lo.positive = lua_gettop(L);
+  }
+  if (wants_classes(t)) return validate_labels(L, 3, "labels", lo);
+  if (lo.positive)
+    luaL_argerror(L, 4, lua_pushfstring(L, "option 'positive' names a class, but %s scores continuous targets",
+                                        lua_tostring(L, name + 1)));
+  const lua_Integer n = validate_scores(L, 3, "targets");
+  if (n == 0) luaL_argerror(L, 3, "targets are empty");
+  return n;
+}
+
+// Reads the labels checked by check_labelled_args (inside protect()).
+nl::Vector read_step_labels(lua_State* L, const Transform& t, lua_Integer n, const LabelOptions& lo) {
+  nl::Vector y(n);
+  if (wants_classes(t)) read_labels(L, 3, y, lo);
+  else read_scores(L, 3, y);
+  return y;
+}
+
+// t:fit(X [, {covariates = Table}]) -> t; a label-dependent step (filter):
+// t:fit(X, y [, {covariates = Table, positive = value}]) -> t
 int t_fit(lua_State* L) {
   forbid_reentrant_change(L, "Transform");
   Transform& t = check<Transform>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
+  if (t.label_dependent()) {
+    const nl::Table* cov = nullptr;
+    LabelOptions lo;
+    const lua_Integer n = check_labelled_args(L, t, "fit", &cov, lo);
+    return protect(L, [&] {
+      t.fit_labelled(X, read_step_labels(L, t, n, lo), cov);
+      lua_pushvalue(L, 1);
+      return 1;
+    });
+  }
   const nl::Table* cov = opt_covariates(L, 3, "fit");
   return protect(L, [&] {
     t.fit(X, cov);
@@ -267,11 +364,22 @@ int t_transform(lua_State* L) {
   });
 }
 
-// t:fit_transform(X [, opts]) -> Matrix
+// t:fit_transform(X [, opts]) -> Matrix; a label-dependent step: t:fit_transform(X, y [, opts])
 int t_fit_transform(lua_State* L) {
   forbid_reentrant_change(L, "Transform");
   Transform& t = check<Transform>(L, 1);
   const Matrix& X = check<Matrix>(L, 2);
+  if (t.label_dependent()) {
+    const nl::Table* cov = nullptr;
+    LabelOptions lo;
+    const lua_Integer n = check_labelled_args(L, t, "fit_transform", &cov, lo);
+    auto* slot = new_object<Matrix>(L);
+    return protect(L, [&] {
+      t.fit_labelled(X, read_step_labels(L, t, n, lo), cov);
+      *slot = std::make_shared<Matrix>(t.apply(X, cov));
+      return 1;
+    });
+  }
   const nl::Table* cov = opt_covariates(L, 3, "fit_transform");
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
@@ -409,6 +517,7 @@ void open_ml_transforms(lua_State* L) {
       {"combat", new_combat},
       {"pca", new_pca},
       {"robpca", new_robpca},
+      {"filter", new_filter},
       {nullptr, nullptr},
   };
   set_bindings(L, constructors);

@@ -9,6 +9,7 @@
 
 #include "nl/ml/combat.hpp"
 #include "nl/ml/components.hpp"
+#include "nl/ml/filter.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/io/serial.hpp"
 
@@ -60,6 +61,7 @@ std::unique_ptr<Transform> read_transform(Reader& r) {
   else if (name == "regress_out") t = std::make_unique<RegressOut>(std::vector<std::string>{"placeholder"});
   else if (name == "pca") t = std::make_unique<Pca>();
   else if (name == "robpca") t = std::make_unique<Robpca>(RobpcaOptions{});
+  else if (name == "filter") t = std::make_unique<UnivariateFilter>(FilterOptions{FilterScore::FClassif, 1, 0.0});
   else if (name == "combat") t = std::make_unique<Combat>(CombatOptions{"placeholder", {}, true, false, CombatUnseen::Error});
   else r.fail(fmt::format("unknown preprocessing step '{}'", name));
   t->load(r);
