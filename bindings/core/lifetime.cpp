@@ -30,6 +30,7 @@ thread_local bool t_keeping = false;  // kKeepKey holds something
 thread_local lua_State* t_main = nullptr;  // the main thread last seen
 
 int trampoline(lua_State* L);
+thread_local lua_State* t_calling = nullptr;  // calling_state()
 
 bool is_main(lua_State* L) {
   if (L == t_main) return true;
@@ -123,7 +124,10 @@ int trampoline(lua_State* L) {
   ++t_depth;
   if (!is_main(L)) record_thread(L);
   if ((t_pending > 0 || t_keeping) && !binding_active(L, 1)) finish_all(L);
+  lua_State* const caller = t_calling;
+  t_calling = L;
   const int results = fn(L);
+  t_calling = caller;  // (not restored when fn raised: set_calling_state repairs that)
   --t_depth;
   return results;
 }
@@ -162,6 +166,9 @@ void open_lifetime(lua_State* L) {
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kThreadsKey);
 }
+
+lua_State* calling_state() noexcept { return t_calling; }
+void set_calling_state(lua_State* L) noexcept { t_calling = L; }
 
 void push_binding(lua_State* L, lua_CFunction fn) {
   lua_pushlightuserdata(L, reinterpret_cast<void*>(fn));

@@ -71,6 +71,13 @@ void release_object(lua_State* L, int idx, FinishFn finish);
 // value need not stay in the table, nor have been there (an __index may make it).
 void keep_alive(lua_State* L, int idx);
 
+// The Lua thread of the innermost running binding on this OS thread (null outside any):
+// where engine code called by a binding calls back into Lua (the Lua steps of a
+// pipeline). A binding that raises leaves it set to its own thread; whoever ran Lua
+// code that may have done so (a lua_pcall) restores it with set_calling_state.
+lua_State* calling_state() noexcept;
+void set_calling_state(lua_State* L) noexcept;
+
 // Raises "cannot modify a <what> while another neurolua function is running ..." when
 // the calling binding was reached from Lua code that another binding triggered.
 void forbid_reentrant_change(lua_State* L, const char* what);

@@ -19,6 +19,7 @@
 #include "core/fields.hpp"
 #include "ml/args.hpp"
 #include "ml/cv_folds.hpp"
+#include "ml/lua_step.hpp"
 #include "ml/objects.hpp"
 #include "nl/ml/interpret.hpp"
 #include "nl/ml/nested_cv.hpp"
@@ -213,6 +214,7 @@ int nested(lua_State* L) {
     cv->spec = *spec;
     cv->spec.svc.criterion = criterion;
     cv->mode = mode;
+    const LuaStepScope lua_steps(has_lua_steps(cv->spec));
     cv->result = nl::ml::nested_cv(cv->spec, *grid, X, y, cov, opts, progress_reporter("nested CV", " fits"));
     cv->result.feature_names = std::move(names);
     cv->result.classes = std::move(classes);
@@ -574,6 +576,7 @@ int r_apply(lua_State* L) {
       check_unseen_steps(*policy, cv.spec.steps, opts);
     }
     const nl::ml::UnseenPolicy* up = policy ? &*policy : nullptr;
+    const LuaStepScope lua_steps(has_lua_steps(cv.spec));
     auto out = std::make_shared<PredictionObject>();
     out->scores = nl::ml::apply_models(cv.result, X, cov, up);
     out->n_models = cv.result.models.size();
@@ -744,6 +747,7 @@ int r_weights(lua_State* L) {
   const InterpretArgs args = interpret_args(L, 2);
   auto* slot = new_object<nl::Table>(L);
   return protect(L, [&] {
+    const LuaStepScope lua_steps(has_lua_steps(cv.spec));
     const nl::ml::Interpretation in = nl::ml::interpret(cv.result, args.options);
     const auto p = in.mean.size();
     const std::vector<std::string> names = feature_names(cv.result, p);
@@ -795,6 +799,7 @@ int r_weight_matrix(lua_State* L) {
   const InterpretArgs args = interpret_args(L, 2);
   auto* slot = new_object<Matrix>(L);
   return protect(L, [&] {
+    const LuaStepScope lua_steps(has_lua_steps(cv.spec));
     *slot = std::make_shared<Matrix>(nl::ml::interpret(cv.result, args.options).weights);
     return 1;
   });
@@ -817,6 +822,7 @@ int r_weight_map(lua_State* L) {
   }
   auto* slot = new_object<nl::Volume>(L);
   return protect(L, [&] {
+    const LuaStepScope lua_steps(has_lua_steps(cv.spec));
     const nl::ml::Interpretation in = nl::ml::interpret(cv.result, args.options);
     const auto p = in.mean.size();
     // Features map to regions by name when the result knows its feature names (as
@@ -858,11 +864,31 @@ int r_save(lua_State* L) {
   });
 }
 
-// nl.cv.load(path) -> CVResult
+// nl.cv.load(path [, {steps = {name = definition, ...}}]) -> CVResult
 int load(lua_State* L) {
   const char* path = luaL_checkstring(L, 1);
+  check_options(L, 2, "load", {"steps"});
+  lua_settop(L, 2);
+  int steps = 0;
+  if (!lua_isnil(L, 2)) {
+    lua_getfield(L, 2, "steps");
+    if (!lua_isnil(L, -1)) {
+      if (!lua_istable(L, -1)) luaL_argerror(L, 2, "option 'steps' must be a table {name = definition, ...}");
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !is_lua_step(L, -1))
+          luaL_argerror(L, 2, "option 'steps' maps step names to Lua step definitions (tables with fit and transform)");
+        lua_pop(L, 1);
+      }
+      steps = lua_gettop(L);
+    }
+  }
   auto* slot = new_object<CvObject>(L);
   return protect(L, [&] {
+    // Lua steps are rebuilt from their definitions and rerun while the plan is rebuilt:
+    // on this thread.
+    const nl::ml::ForeignStepResolver resolver(lua_step_resolver(L, steps, path));
+    const LuaStepScope lua_steps(steps != 0);
     nl::ml::LoadedResult loaded = nl::ml::load_result(path);
     auto cv = std::make_shared<CvObject>();
     cv->spec = std::move(loaded.spec);

@@ -16,7 +16,9 @@
 #include "core/common.hpp"
 #include "core/fields.hpp"
 #include "ml/args.hpp"
+#include "ml/lua_step.hpp"
 #include "ml/objects.hpp"
+#include "nl/ml/filter.hpp"
 #include "nl/ml/metrics.hpp"
 #include "nl/ml/pipeline.hpp"
 
@@ -136,38 +138,92 @@ int select_tostring(lua_State* L) {
 int new_pipeline(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   check_options(L, 1, "pipeline", {});
+  lua_settop(L, 1);
   const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 1));
   if (n == 0) luaL_argerror(L, 1, "a pipeline needs at least an estimator step (nl.ml.svc, svr, logistic, ...)");
-  // Order: transforms, then at most one forward_select, then exactly one estimator, last.
-  int stage = 0;  // 0 transforms, 1 after select, 2 after the estimator
+  // Order: label-independent transforms, then label-dependent ones (filters, Lua steps
+  // with label_dependent = true), then at most one forward_select, then exactly one
+  // estimator, last. Lua steps' definitions are referenced in a table at 2 (by step).
+  lua_newtable(L);
+  int stage = 0;  // 0 transforms, 1 label-dependent steps, 2 after select, 3 after the estimator
   for (lua_Integer k = 1; k <= n; ++k) {
     lua_rawgeti(L, 1, k);
-    if (test<nl::ml::Transform>(L, -1)) {
-      if (stage > 0)
-        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: a transform must come before forward_select and the estimator", k));
+    bool labelled = false, transform = false;
+    if (const auto* t = test<nl::ml::Transform>(L, -1)) {
+      transform = true;
+      labelled = t->label_dependent();
+    } else if (is_lua_step(L, -1)) {
+      transform = true;
+      lua_pushliteral(L, "label_dependent");
+      labelled = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      lua_pushinteger(L, check_lua_step(L, -1, k));
+      lua_rawseti(L, 2, k);
+    }
+    if (transform) {
+      if (stage > 1 || (stage == 1 && !labelled))
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: %s", k,
+                                            stage > 1 ? "a transform must come before forward_select and the estimator"
+                                                      : "a label-independent transform must come before the "
+                                                        "label-dependent ones (they are refitted with every model)"));
+      if (labelled) stage = 1;
     } else if (test<SelectObject>(L, -1)) {
-      if (stage > 0)
+      if (stage > 1)
         luaL_argerror(L, 1, lua_pushfstring(L, "step %I: forward_select must come once, before the estimator", k));
-      stage = 1;
-    } else if (test<SvcObject>(L, -1)) {
-      if (stage == 2) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: only one estimator step is allowed", k));
+      if (stage == 1)
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: forward_select cannot follow a label-dependent step (the "
+                                               "wrapper's features would change with every refit); use one or the other", k));
       stage = 2;
+    } else if (test<SvcObject>(L, -1)) {
+      if (stage == 3) luaL_argerror(L, 1, lua_pushfstring(L, "step %I: only one estimator step is allowed", k));
+      stage = 3;
     } else {
-      luaL_argerror(L, 1, lua_pushfstring(L, "step %I is a %s, not an nl.ml step", k, luaL_typename(L, -1)));
+      luaL_argerror(L, 1, lua_pushfstring(L, "step %I is a %s, not an nl.ml step (nor a Lua step: a table with "
+                                             "fit and transform functions)",
+                                          k, luaL_typename(L, -1)));
     }
     lua_pop(L, 1);
   }
-  if (stage != 2) luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
+  if (stage != 3) luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
   lua_rawgeti(L, 1, n);
-  if (!test<SvcObject>(L, -1))
-    luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
+  const SvcObject* est = test<SvcObject>(L, -1);
+  if (!est) luaL_argerror(L, 1, "the last step of a pipeline must be an estimator (nl.ml.svc, svr, ...)");
+  const bool regression = nl::ml::is_regression(est->spec.estimator);
   lua_pop(L, 1);
+  // A filter's score must suit the targets the estimator takes.
+  for (lua_Integer k = 1; k <= n; ++k) {
+    lua_rawgeti(L, 1, k);
+    if (const auto* f = dynamic_cast<const nl::ml::UnivariateFilter*>(test<nl::ml::Transform>(L, -1))) {
+      const nl::ml::FilterScore sc = f->filter_options().score;
+      if (nl::ml::is_classification(sc) == regression)
+        luaL_argerror(L, 1, lua_pushfstring(L, "step %I: the filter's score '%s' is for %s, but %s is a %s (use %s)", k,
+                                            nl::ml::filter_score_name(sc), regression ? "two classes" : "a continuous target",
+                                            nl::ml::estimator_name(est->spec.estimator),
+                                            regression ? "regression" : "classifier",
+                                            regression ? "score = \"f_regression\" or \"correlation\""
+                                                       : "score = \"f_classif\" or \"t\""));
+    }
+    lua_pop(L, 1);
+  }
   auto* slot = new_object<PipelineObject>(L);
   return protect(L, [&] {
     auto p = std::make_shared<PipelineObject>();
     for (lua_Integer k = 1; k <= n; ++k) {
       lua_rawgeti(L, 1, k);
-      if (auto* t = test<nl::ml::Transform>(L, -1)) p->spec.steps.push_back(t->clone());
+      std::shared_ptr<nl::ml::Transform> step;
+      if (auto* t = test<nl::ml::Transform>(L, -1)) {
+        step = t->clone();
+      } else {
+        const bool lua_step = lua_rawgeti(L, 2, k) == LUA_TNUMBER;
+        const int ref = static_cast<int>(lua_tointeger(L, -1));
+        lua_pop(L, 1);
+        if (lua_step) {
+          step = make_lua_step(L, ref);
+          lua_pushnil(L);
+          lua_rawseti(L, 2, k);  // the reference is the step's now
+        }
+      }
+      if (step) (step->label_dependent() ? p->spec.filters : p->spec.steps).push_back(std::move(step));
       else if (auto* fs = test<SelectObject>(L, -1)) p->spec.select = fs->options;
       else if (auto* s = test<SvcObject>(L, -1)) p->spec.svc = s->spec, p->grid = s->grid;
       lua_pop(L, 1);
@@ -303,13 +359,20 @@ int pipe_clone(lua_State* L) {
 // pipe:step(i) -> the i-th preprocessing Transform (fitted when the pipeline is).
 int pipe_step(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
-  const auto i = static_cast<std::size_t>(check_range(L, 2, 1, static_cast<lua_Integer>(p.spec.steps.size()),
-                                                      "transform index"));
+  const std::size_t n_pre = p.spec.steps.size();
+  const auto i = static_cast<std::size_t>(
+      check_range(L, 2, 1, static_cast<lua_Integer>(n_pre + p.spec.filters.size()), "transform index"));
+  const nl::ml::Transform& proto = i <= n_pre ? *p.spec.steps[i - 1] : *p.spec.filters[i - 1 - n_pre];
+  if (proto.options().rfind("Lua step", 0) == 0)
+    luaL_argerror(L, 2, lua_pushfstring(L, "step %d is the Lua step '%s', whose definition is your own table (its "
+                                           "fitted state lives inside the pipeline)",
+                                        static_cast<int>(i), proto.name().c_str()));
   auto* slot = new_object<nl::ml::Transform>(L);
   return protect(L, [&] {
     // A copy, learned state included: the pipeline's own state stays read-only.
-    *slot = p.fitted ? std::shared_ptr<nl::ml::Transform>(p.fitted->pre.steps[i - 1]->copy())
-                     : std::shared_ptr<nl::ml::Transform>(p.spec.steps[i - 1]->clone());
+    const nl::ml::Transform* fitted = nullptr;
+    if (p.fitted) fitted = i <= n_pre ? p.fitted->pre.steps[i - 1].get() : p.fitted->model.filters[i - 1 - n_pre].get();
+    *slot = fitted ? std::shared_ptr<nl::ml::Transform>(fitted->copy()) : std::shared_ptr<nl::ml::Transform>(proto.clone());
     return 1;
   });
 }
@@ -344,7 +407,8 @@ int pipe_fields(lua_State* L) { return push_names(L, kPipeFields); }
 int pipe_tostring(lua_State* L) {
   PipelineObject& p = check<PipelineObject>(L, 1);
   return protect(L, [&] {
-    std::string s = fmt::format("pipeline ({} steps{})\n", p.spec.steps.size() + (p.spec.select ? 2 : 1),
+    std::string s = fmt::format("pipeline ({} steps{})\n",
+                                p.spec.steps.size() + p.spec.filters.size() + (p.spec.select ? 2 : 1),
                                 p.fitted ? fmt::format(", fitted on {} features", p.n_in) : ", not fitted");
     int k = 0;
     for (std::size_t i = 0; i < p.spec.steps.size(); ++i) {
@@ -354,6 +418,12 @@ int pipe_tostring(lua_State* L) {
         for (std::size_t j = 0; j < st.size(); ++j)
           s += fmt::format("{}{} {}x{}", j ? ", " : "  -- ", st[j].name, st[j].value.rows(), st[j].value.cols());
       }
+      s += "\n";
+    }
+    for (std::size_t i = 0; i < p.spec.filters.size(); ++i) {
+      s += fmt::format("  {}  {}", ++k, p.spec.filters[i]->options());
+      if (p.fitted && i < p.fitted->model.filters.size())
+        s += fmt::format("  -- label-dependent: {} features out", p.fitted->model.filters[i]->n_features_out());
       s += "\n";
     }
     if (p.spec.select) {

@@ -55,6 +55,23 @@ for _, make in ipairs(transforms) do
   end)
 end
 
+T.test("filter follows the transform contract, with labels", function()
+  local t = nl.ml.filter{ k = 4 }
+  T.eq(t:fitted(), false)
+  T.raises(function() return t:transform(X) end, "not fitted")
+  T.raises(function() return t:fit(X) end, "label")
+  T.truthy(rawequal(t:fit(X, y), t), "fit returns self")
+  local a = t:transform(X)
+  T.eq(a:cols(), 4)
+  local scores = t.scores_
+  t:transform(X:rows_at(1, 5))
+  T.truthy(t.scores_ == scores, "state unchanged by transform")
+  T.truthy(t:fit(X, y):transform(X) == a, "fit is idempotent")
+  T.raises(function() return t:transform(X:cols_at(1, 11)) end, "fitted on 12 features, got 11")
+  T.eq(t:clone():fitted(), false, "clone is unfitted")
+  T.truthy(tostring(t):find("filter", 1, true), "prints its name")
+end)
+
 -- Every estimator (issue 19): classifiers on the labels y, regressors on numbers.
 local target = {}
 for i = 1, 40 do target[i] = 2 * X:get(i, 1) - X:get(i, 3) + 0.5 end

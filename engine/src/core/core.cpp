@@ -149,6 +149,7 @@ int initial_threads() {
 }
 std::atomic<int> g_threads{initial_threads()};
 thread_local bool t_in_parallel = false;
+thread_local bool t_serial = false;  // SerialScope
 
 // Marks the current thread as running parallel tasks for its lifetime.
 struct RegionGuard {
@@ -232,6 +233,9 @@ WorkerPool& worker_pool() {
 
 bool in_parallel_region() noexcept { return t_in_parallel; }
 
+SerialScope::SerialScope() noexcept : previous_(t_serial) { t_serial = true; }
+SerialScope::~SerialScope() { t_serial = previous_; }
+
 int threads() noexcept { return g_threads.load(); }
 
 std::string take_threads_env_warning() { return std::exchange(g_threads_env_warning, {}); }
@@ -266,7 +270,7 @@ void set_threads(int n) {
 void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
   if (n == 0) return;
   const std::size_t workers =
-      t_in_parallel ? 1 : std::min<std::size_t>(n, static_cast<std::size_t>(threads()));
+      t_in_parallel || t_serial ? 1 : std::min<std::size_t>(n, static_cast<std::size_t>(threads()));
   if (workers <= 1) {
     for (std::size_t i = 0; i < n; ++i) {
       check_interrupt();

@@ -12,7 +12,10 @@ namespace nl::ml {
 
 Vector backproject_model(const BaseModel& model, Eigen::Index p_data, bool raw_units) {
   const auto& steps = model.pre.steps;
-  const Eigen::Index width = steps.empty() ? p_data : steps.back()->n_features_out();
+  const auto& filters = model.model.filters;
+  const Eigen::Index width = !filters.empty() ? filters.back()->n_features_out()
+                             : steps.empty()  ? p_data
+                                              : steps.back()->n_features_out();
   Matrix w = Matrix::Zero(width, 1);
   Vector mw;
   try {
@@ -27,6 +30,7 @@ Vector backproject_model(const BaseModel& model, Eigen::Index p_data, bool raw_u
     if (f < 0 || f >= width) throw ValueError("interpret: a base model's feature index is out of range");
     w(f, 0) = mw(static_cast<Eigen::Index>(k));
   }
+  for (std::size_t k = filters.size(); k-- > 0;) w = filters[k]->backproject(w);
   const std::size_t stop = !raw_units && !steps.empty() && steps.front()->name() == "scale" ? 1 : 0;
   for (std::size_t k = steps.size(); k-- > stop;) w = steps[k]->backproject(w);
   return w.col(0);
@@ -49,7 +53,8 @@ Interpretation interpret(const NestedCvResult& result, const InterpretOptions& o
     for (std::size_t e : out.models) {
       const BaseModel& b = result.models[e];
       if (b.outer == a.outer && b.pre.steps == a.pre.steps && b.model.features == a.model.features &&
-          b.model.svc.b == a.model.svc.b && b.model.svc.w == a.model.svc.w && b.model.svc.kernel == a.model.svc.kernel) {
+          b.model.svc.b == a.model.svc.b && b.model.svc.w == a.model.svc.w && b.model.svc.kernel == a.model.svc.kernel &&
+          b.model.filters == a.model.filters) {
         seen = true;
         break;
       }

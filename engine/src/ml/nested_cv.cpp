@@ -109,14 +109,49 @@ std::uint64_t base_stream(const Outer& out, std::size_t o, std::size_t p, std::s
   return kBaseModelStream + (out.refit ? o : o * P + p);
 }
 
-// Trains base model p of outer fold o on labels y with the given features (columns of
-// the preprocessing the base model uses), cold, on its own stream.
-LinearSvcModel fit_base(const Outer& out, std::size_t o, std::size_t p, const Vector& y,
-                        const std::vector<Index>& features, const SvcSpec& svc, std::uint64_t seed) {
+// Columns 0..p-1.
+std::vector<Index> all_features_of(Index p) {
+  std::vector<Index> f(static_cast<std::size_t>(p));
+  std::iota(f.begin(), f.end(), Index{0});
+  return f;
+}
+
+// Trains base model p of outer fold o on labels y with the features m.features (columns
+// of the preprocessing the base model uses), cold, on its own stream: sets m.svc. With
+// the spec's filters, they are fitted first on the base model's training rows, labels
+// and covariates (cov: the stored training covariates, may be null) and m.features
+// becomes every column they leave.
+void fit_base(const Outer& out, std::size_t o, std::size_t p, const Vector& y, const PipelineSpec& spec,
+              const SvcSpec& svc, std::uint64_t seed, const Table* cov, FittedModel& m) {
   Rng rng(seed, base_stream(out, o, p, out.inner.size()));
-  if (out.refit) return train_svc(out.refit->Xtrain(Eigen::all, features), take(y, out.train), svc, rng);
-  const Inner& in = out.inner[p];
-  return train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), features, svc, rng);
+  if (spec.filters.empty()) {
+    if (out.refit) {
+      m.svc = train_svc(out.refit->Xtrain(Eigen::all, m.features), take(y, out.train), svc, rng);
+    } else {
+      const Inner& in = out.inner[p];
+      m.svc = train_union(in.Xtr, take(y, in.tr), in.Xval, take(y, in.val), m.features, svc, rng);
+    }
+    return;
+  }
+  Matrix A;
+  Vector yy;
+  Rows rows;
+  if (out.refit) {
+    A = out.refit->Xtrain;
+    rows = out.train;
+  } else {
+    const Inner& in = out.inner[p];
+    A.resize(in.Xtr.rows() + in.Xval.rows(), in.Xtr.cols());
+    A.topRows(in.Xtr.rows()) = in.Xtr;
+    A.bottomRows(in.Xval.rows()) = in.Xval;
+    rows = in.tr;
+    rows.insert(rows.end(), in.val.begin(), in.val.end());
+  }
+  yy = take(y, rows);
+  const Table cov_rows = cov ? take(cov, rows) : Table();
+  A = fit_filters(spec, A, yy, cov ? &cov_rows : nullptr, m.filters);
+  m.features = all_features_of(A.cols());
+  m.svc = train_svc(A, yy, svc, rng);
 }
 
 // Whether base model p's training rows hold both classes of y (a regressor: always).
@@ -150,7 +185,7 @@ std::vector<Index> all_features(Index p) {
 // fold o draws from Rng(seed, 1000 + o), whatever the labels. tick() (may be empty) is
 // called after each (C, CV1 partition) and each final model.
 OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const PipelineSpec& spec,
-                        const std::vector<double>& grid, std::uint64_t seed, Index p_in,
+                        const std::vector<double>& grid, std::uint64_t seed, Index p_in, const Table* cov,
                         const std::function<void()>& tick = {}) {
   Rng rng(seed, kSolverStream + o);
   const std::size_t P = out.inner.size(), G = grid_points(spec.svc, grid);
@@ -186,15 +221,25 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
     for (std::size_t p = 0; p < P; ++p) {
       const Inner& in = out.inner[p];
       const Vector ytr = take(y, in.tr), yval = take(y, in.val);
+      // Label-dependent steps: fitted on CV1-train with its labels, once per partition.
+      Matrix Ftr, Fval;
+      if (!spec.filters.empty()) {
+        std::vector<std::shared_ptr<Transform>> fitted;
+        const Table cov_tr = cov ? take(cov, in.tr) : Table();
+        Ftr = fit_filters(spec, in.Xtr, ytr, cov ? &cov_tr : nullptr, fitted);
+        Fval = apply_filters(fitted, in.Xval);
+      }
+      const Matrix& Xtr = spec.filters.empty() ? in.Xtr : Ftr;
+      const Matrix& Xval = spec.filters.empty() ? in.Xval : Fval;
       Vector alpha;
       double C_prev = 0;
       for (std::size_t g : order) {
         check_interrupt();
         const SvcSpec svc = at_grid_point(spec.svc, grid, g);
         if (alpha.size() > 0) alpha *= svc.C / C_prev;
-        const LinearSvcModel m = train_svc(in.Xtr, ytr, svc, rng, alpha.size() > 0 ? &alpha : nullptr);
+        const LinearSvcModel m = train_svc(Xtr, ytr, svc, rng, alpha.size() > 0 ? &alpha : nullptr);
         features[g][p] = all_features(in.Xtr.cols());
-        sum[g] += criterion_value(crit, decision(m, in.Xval), yval);
+        sum[g] += criterion_value(crit, decision(m, Xval), yval);
         if (warm) alpha = m.alpha;
         C_prev = svc.C;
         if (tick) tick();
@@ -214,13 +259,14 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
     m.features = features[static_cast<std::size_t>(fit.chosen)][p];
     if (out.refit && spec.select) m.features = carry_features(out.inner[p].pre, out.refit->pre, p_in, m.features);
     m.validation_bac = fit.inner_bac[static_cast<std::size_t>(fit.chosen)];
-    // With refit, base models of this fold with the same features are the same fit.
+    // With refit, base models of this fold with the same features are the same fit (with
+    // filters: every one, as the filters are fitted on the same rows).
     const FittedModel* same = nullptr;
     if (out.refit)
       for (const FittedModel& e : fit.models)
-        if (e.features == m.features) same = &e;
-    if (same) m.svc = same->svc;
-    else m.svc = fit_base(out, o, p, y, m.features, svc, seed);
+        if (!spec.filters.empty() || e.features == m.features) same = &e;
+    if (same) m = *same;
+    else fit_base(out, o, p, y, spec, svc, seed, cov, m);
     fit.models.push_back(std::move(m));
     if (tick) tick();
   }
@@ -454,10 +500,7 @@ namespace {
 // The covariate columns the pipeline reads (and participant_id), for the stored
 // training data.
 std::optional<Table> needed_covariates(const PipelineSpec& spec, const Table* cov) {
-  std::vector<std::string> names;
-  for (const auto& step : spec.steps)
-    for (const auto& n : step->covariates_used())
-      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  std::vector<std::string> names = covariates_read(spec);
   if (!cov || names.empty()) return std::nullopt;
   // The participant ids too, when there are: an error inside a fold (an unseen site)
   // then names the participants, not only rows of the fold.
@@ -479,8 +522,8 @@ std::string missing_feature_hint(const Steps& steps) {
 
 // X finite, and every covariate column the steps read present, complete and finite
 // (rows numbered as the caller's).
-template <class Steps>
-void check_data(const Steps& steps, const Matrix& X, const Table* cov, const char* what) {
+template <class Steps, class Filters = std::vector<std::shared_ptr<const Transform>>>
+void check_data(const Steps& steps, const Matrix& X, const Table* cov, const char* what, const Filters& filters = {}) {
   // Why up front: a NaN would otherwise surface deep inside a fold (rows renumbered
   // within the fold) or, worse, pass through preprocessing into the scores. A missing
   // value (NaN) is allowed when the first step imputes it, fitted on each training fold.
@@ -495,7 +538,7 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
       throw ValueError(fmt::format("{}: feature column {} has a non-finite value ({}) in row {}", what, j + 1,
                                    nonfinite_text(x), i + 1));
     }
-  for (const auto& step : steps)
+  const auto check_step = [&](const auto& step) {
     for (const auto& name : step->covariates_used()) {
       if (!cov)
         throw ValueError(fmt::format("{}: the pipeline's {} step reads covariate '{}', but no covariates were given",
@@ -520,6 +563,9 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
                                        nonfinite_text(col.number(i)), row(i)));
       }
     }
+  };
+  for (const auto& step : steps) check_step(step);
+  for (const auto& step : filters) check_step(step);
 }
 
 }  // namespace
@@ -527,7 +573,8 @@ void check_data(const Steps& steps, const Matrix& X, const Table* cov, const cha
 NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& grid, const Matrix& X, const Vector& y,
                          const Table* covariates, const NestedCvOptions& options, const Progress& progress) {
   check_inputs(spec.svc, grid, X, y, covariates, options);
-  check_data(spec.steps, X, covariates, "nested CV");
+  check_spec(spec);
+  check_data(spec.steps, X, covariates, "nested CV", spec.filters);
   // A feature constant over all subjects carries nothing (prune drops it, the SVC gives
   // it no weight); when every one is, each model would score every subject 0 and the
   // metrics would be undefined.
@@ -569,7 +616,7 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
   std::vector<OuterFit> fits(plan.size());
   parallel_for(plan.size(), [&](std::size_t o) {
-    fits[o] = select_and_fit(plan[o], o, y, spec, grid, options.seed, X.cols(), tick);
+    fits[o] = select_and_fit(plan[o], o, y, spec, grid, options.seed, X.cols(), cov, tick);
   });
   res.scores.assign(static_cast<std::size_t>(X.rows()), {});
   for (std::size_t o = 0; o < plan.size(); ++o) {
@@ -695,9 +742,10 @@ std::vector<std::optional<FittedModel>> retrain_models(const PipelineSpec& spec,
       const FittedModel* same = nullptr;
       if (plan[o].refit)
         for (std::size_t e = first; e < out.size(); ++e)
-          if (out[e] && out[e]->features == m.features) same = &*out[e];
-      if (same) m.svc = same->svc;
-      else m.svc = fit_base(plan[o], o, p, labels, m.features, svc, result.options.seed);
+          if (out[e] && (!spec.filters.empty() || out[e]->features == m.features)) same = &*out[e];
+      const Table* cov = result.data && result.data->covariates ? &*result.data->covariates : nullptr;
+      if (same) m = *same;
+      else fit_base(plan[o], o, p, labels, spec, svc, result.options.seed, cov, m);
       out.emplace_back(std::move(m));
     }
   }
@@ -731,7 +779,8 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
     if (mode == PermutationMode::Full) {
       // The observed run's procedure and streams, on the permuted labels.
       for (std::size_t o = 0; o < plan.size(); ++o) {
-        const OuterFit fit = select_and_fit(plan[o], o, yp, spec, observed.grid, observed.options.seed, X.cols());
+        const OuterFit fit = select_and_fit(plan[o], o, yp, spec, observed.grid, observed.options.seed, X.cols(),
+                                            observed.data->covariates ? &*observed.data->covariates : nullptr);
         collect_scores(plan[o], fit.models, scores);
       }
     } else {

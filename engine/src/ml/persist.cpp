@@ -33,8 +33,9 @@
 // its kernel, gamma, gamma grid, epsilon, criterion and fit_intercept; after each base
 // model's `converged`, its kernel model when it has one (flag, then kernel, gamma,
 // support vectors, coefficients, training rows, support rows, b, iterations,
-// converged); and after a permutation record's observed value its direction and the
-// statistic's name. Versions 1-3 load as the linear SVC scored by BAC.
+// converged) and its fitted label-dependent steps; after the SVC spec the prototypes of
+// the label-dependent steps; and after a permutation record's observed value its
+// direction and the statistic's name. Versions 1-3 load as the linear SVC scored by BAC.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -213,6 +214,9 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.f64(spec.select->stop);
   }
   write_svc_spec(w, spec.svc);
+  std::vector<std::shared_ptr<Transform>> filters;
+  for (const auto& s : spec.filters) filters.push_back(s->clone());
+  write_steps(w, filters);
 
   w.tag("cv");
   w.doubles(result.grid);
@@ -254,6 +258,7 @@ void save_result(const std::string& path, const PipelineSpec& spec, const Nested
     w.i64(m.model.svc.iterations);
     w.boolean(m.model.svc.converged);
     write_kernel(w, m.model.svc);
+    write_steps(w, m.model.filters);
     w.f64(m.model.validation_bac);
   }
 
@@ -309,6 +314,11 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       out.spec.select = sel;
     }
     out.spec.svc = read_svc_spec(r);
+    if (version >= 4)
+      for (auto& s : read_steps(r)) {
+        if (!s->label_dependent()) r.fail("a label-independent step among the label-dependent ones");
+        out.spec.filters.push_back(std::move(s));
+      }
 
     NestedCvResult& res = out.result;
     r.tag("cv");
@@ -386,7 +396,12 @@ LoadedResult decode_result(std::string_view payload, const std::string& path, st
       const std::int64_t iters = r.i64();
       m.model.svc.iterations = static_cast<int>(std::clamp<std::int64_t>(iters, 0, 1 << 30));
       m.model.svc.converged = r.boolean();
-      if (version >= 4) read_kernel(r, m.model.svc);
+      if (version >= 4) {
+        read_kernel(r, m.model.svc);
+        m.model.filters = read_steps(r);
+        for (const auto& s : m.model.filters)
+          if (!s->fitted()) r.fail("a base model's label-dependent step is not fitted");
+      }
       m.model.validation_bac = r.f64();
       const Index width = m.model.svc.kernel ? m.model.svc.kernel->support.cols() : m.model.svc.w.size();
       if (m.model.features.size() != static_cast<std::size_t>(width))

@@ -281,6 +281,10 @@ Selection forward_select(const Matrix& Xtr, const Vector& ytr, const Matrix& Xva
 
 // ---------------------------------------------------------------- pipeline
 
+namespace {
+Table stack_rows(const Table& a, const Table& b);
+}  // namespace
+
 Matrix Preprocessing::apply(const Matrix& X, const Table* covariates) const {
   Matrix Y = X;
   for (const auto& s : steps) Y = s->apply(Y, covariates);
@@ -330,8 +334,10 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
 }
 
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
-                      const PipelineSpec& spec, Rng& rng, const Progress& progress) {
+                      const PipelineSpec& spec, Rng& rng, const Progress& progress, const Table* cov_tr,
+                      const Table* cov_val) {
   check_targets(spec.svc, ytr, Xtr.rows(), "fit");
+  check_spec(spec);
   if ((Xval == nullptr) != (yval == nullptr)) throw ValueError("fit: validation data needs both rows and labels");
   FittedModel m;
   m.validation_bac = std::numeric_limits<double>::quiet_NaN();
@@ -351,15 +357,27 @@ FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, 
       m.features.resize(static_cast<std::size_t>(Xtr.cols()));
       std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
     }
-  } else {
-    m.features.resize(static_cast<std::size_t>(Xtr.cols()));
-    std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
-  }
-  if (Xval) {
     m.svc = train_union(Xtr, ytr, *Xval, *yval, m.features, spec.svc, rng);
-  } else {
-    m.svc = train_svc(Xtr(Eigen::all, m.features), ytr, spec.svc, rng);
+    return m;
   }
+  // No wrapper: the filters (if any) and the estimator train on every row given.
+  Matrix A = Xtr;
+  Vector y = ytr;
+  std::optional<Table> cov;
+  if (Xval) {
+    A.resize(Xtr.rows() + Xval->rows(), Xtr.cols());
+    A.topRows(Xtr.rows()) = Xtr;
+    A.bottomRows(Xval->rows()) = *Xval;
+    y.resize(ytr.size() + yval->size());
+    y << ytr, *yval;
+    if (cov_tr && cov_val) cov = stack_rows(*cov_tr, *cov_val);
+  } else if (cov_tr) {
+    cov = *cov_tr;
+  }
+  if (!spec.filters.empty()) A = fit_filters(spec, A, y, cov ? &*cov : nullptr, m.filters);
+  m.features.resize(static_cast<std::size_t>(A.cols()));
+  std::iota(m.features.begin(), m.features.end(), Eigen::Index{0});
+  m.svc = train_svc(A, y, spec.svc, rng);
   return m;
 }
 
@@ -378,11 +396,53 @@ Vector model_weights(const LinearSvcModel& model) {
   return model.kernel ? kernel_weights(*model.kernel) : model.w;
 }
 
+Matrix fit_filters(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
+                   std::vector<std::shared_ptr<Transform>>& fitted) {
+  fitted.clear();
+  Matrix Y = X;
+  for (const auto& proto : spec.filters) {
+    std::shared_ptr<Transform> f = proto->clone();
+    f->fit_labelled(Y, y, covariates);
+    Y = f->apply(Y, covariates);
+    if (Y.cols() == 0) throw ValueError(fmt::format("pipeline: the {} step left no features", f->name()));
+    fitted.push_back(std::move(f));
+  }
+  return Y;
+}
+
+Matrix apply_filters(const std::vector<std::shared_ptr<Transform>>& filters, const Matrix& X) {
+  if (filters.empty()) return X;
+  Matrix Y = X;
+  for (const auto& f : filters) Y = f->apply(Y, nullptr);
+  return Y;
+}
+
+std::vector<std::string> covariates_read(const PipelineSpec& spec) {
+  std::vector<std::string> names;
+  const auto add = [&](const auto& steps) {
+    for (const auto& step : steps)
+      for (const auto& n : step->covariates_used())
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  };
+  add(spec.steps);
+  add(spec.filters);
+  return names;
+}
+
+void check_spec(const PipelineSpec& spec) {
+  if (!spec.filters.empty() && spec.select)
+    throw ValueError(fmt::format("pipeline: the label-dependent {} step and forward_select cannot be combined (the "
+                                 "wrapper's features would have no counterpart once the step is refitted on the "
+                                 "rows of each model); use one or the other",
+                                 spec.filters.front()->name()));
+}
+
 Vector model_decision(const FittedModel& model, const Matrix& Xpre) {
-  if (!model.features.empty() && model.features.back() >= Xpre.cols())
+  const Matrix Xf = apply_filters(model.filters, Xpre);
+  if (!model.features.empty() && model.features.back() >= Xf.cols())
     throw ValueError(fmt::format("decision: the model uses feature {} but the data have {}", model.features.back() + 1,
-                                 Xpre.cols()));
-  return decision(model.svc, Xpre(Eigen::all, model.features));
+                                 Xf.cols()));
+  return decision(model.svc, Xf(Eigen::all, model.features));
 }
 
 namespace {
@@ -401,7 +461,10 @@ std::vector<std::pair<int, Eigen::Index>> column_origins(const Preprocessing& pr
       keys.clear();
       for (Eigen::Index k = 0; k < step.n_features_out(); ++k) keys.push_back({static_cast<int>(s), k});
     } else if (step.n_features_out() != static_cast<Eigen::Index>(keys.size())) {
-      throw std::logic_error(fmt::format("carry_features: step {} changes the number of features", step.name()));
+      throw ValueError(fmt::format("refit_preprocessing with forward_select: the {} step changes the number of "
+                                   "features, so the wrapper's features cannot be carried to the preprocessing "
+                                   "refitted on CV1-train + CV1-test; use refit_preprocessing = false or no wrapper",
+                                   step.name()));
     }
   }
   return keys;
@@ -444,6 +507,7 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
                             const Matrix* Xval, const Vector* yval, const Table* covariates_val,
                             const Progress& progress, bool refit_preprocessing) {
   check_targets(spec.svc, y, X.rows(), "fit");
+  check_spec(spec);
   ConvergenceTally tally("the pipeline fit");
   FittedPipeline f;
   Matrix Xtr;
@@ -451,7 +515,9 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
   Rng rng(spec.svc.seed);
   if (Xval) {
     const Matrix V = f.pre.apply(*Xval, covariates_val);
-    f.model = fit_model(Xtr, y, &V, yval, spec, rng, progress);
+    // (Also with refit and no wrapper, where the model is then retrained: the solver
+    // stream continues from this fit, as it always has.)
+    f.model = fit_model(Xtr, y, &V, yval, spec, rng, progress, covariates, covariates_val);
     if (refit_preprocessing) {
       // The union's own preprocessing, and the svc retrained on it (as nested_cv does).
       Matrix U(X.rows() + Xval->rows(), X.cols());
@@ -467,6 +533,9 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
       if (spec.select) {
         features = carry_features(f.pre, pre, X.cols(), f.model.features);
       } else {
+        f.model = FittedModel{};
+        f.model.validation_bac = std::numeric_limits<double>::quiet_NaN();
+        if (!spec.filters.empty()) Xu = fit_filters(spec, Xu, yu, cu ? &*cu : nullptr, f.model.filters);
         features.resize(static_cast<std::size_t>(Xu.cols()));
         std::iota(features.begin(), features.end(), Eigen::Index{0});
       }
@@ -475,7 +544,7 @@ FittedPipeline fit_pipeline(const PipelineSpec& spec, const Matrix& X, const Vec
       f.pre = std::move(pre);
     }
   } else {
-    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng, progress);
+    f.model = fit_model(Xtr, y, nullptr, nullptr, spec, rng, progress, covariates);
   }
   tally.finish();
   return f;

@@ -160,4 +160,18 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body);
 // True while the calling thread runs a task of a multi-threaded parallel_for.
 bool in_parallel_region() noexcept;
 
+// While a SerialScope lives, every parallel_for started on this thread runs its tasks
+// on it, one after the other: for tasks that call back into a single-threaded host (the
+// Lua steps of a pipeline). Results are the same as on any thread count.
+class SerialScope {
+ public:
+  SerialScope() noexcept;
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace nl

@@ -130,9 +130,20 @@ std::int64_t forward_select_fits(Eigen::Index p, const ForwardSelectOptions& opt
 
 struct PipelineSpec {
   std::vector<std::shared_ptr<const Transform>> steps;  // prototypes (unfitted)
+  // Label-dependent steps (Transform::label_dependent: a univariate filter, a user's
+  // Lua step), after `steps`: fitted with the labels on exactly the rows each model
+  // trains on (every CV1 partition, base model and permutation), then the estimator.
+  // A pipeline with them has no forward wrapper (ValueError: the wrapper's features
+  // would have no counterpart once the filters are refitted).
+  std::vector<std::shared_ptr<const Transform>> filters;
   std::optional<ForwardSelectOptions> select;
   SvcSpec svc;
 };
+
+// The covariate columns the steps and filters of `spec` read (each once, in order).
+std::vector<std::string> covariates_read(const PipelineSpec& spec);
+// ValueError when the spec holds both filters and a forward wrapper.
+void check_spec(const PipelineSpec& spec);
 
 // Fitted label-independent steps.
 struct Preprocessing {
@@ -155,7 +166,10 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
 
 // The label-dependent part on preprocessed data.
 struct FittedModel {
-  std::vector<Eigen::Index> features;  // columns of the preprocessed data the SVC uses
+  // The fitted label-dependent steps (PipelineSpec::filters), applied to the
+  // preprocessed rows before `features` picks the estimator's columns.
+  std::vector<std::shared_ptr<Transform>> filters;
+  std::vector<Eigen::Index> features;  // columns (after the filters) the estimator uses
   LinearSvcModel svc;
   double validation_bac = 0.0;  // the wrapper's criterion on the validation rows (NaN without wrapper)
 };
@@ -165,8 +179,18 @@ struct FittedModel {
 // training and validation rows with the selected features (NeuroMiner); a wrapper
 // without validation rows is a ValueError.
 // progress (optional) reports the wrapper's SVC fits.
+// With filters: they are fitted on the rows the estimator trains on (Xtr, or without a
+// wrapper Xtr + Xval) with their labels and covariates (cov_tr, cov_val: rows aligned,
+// may be null).
 FittedModel fit_model(const Matrix& Xtr, const Vector& ytr, const Matrix* Xval, const Vector* yval,
-                      const PipelineSpec& spec, Rng& rng, const Progress& progress = {});
+                      const PipelineSpec& spec, Rng& rng, const Progress& progress = {},
+                      const Table* cov_tr = nullptr, const Table* cov_val = nullptr);
+
+// Fits the spec's filters, in turn, on (X, y, covariates); returns X mapped by them.
+Matrix fit_filters(const PipelineSpec& spec, const Matrix& X, const Vector& y, const Table* covariates,
+                   std::vector<std::shared_ptr<Transform>>& fitted);
+// X mapped by fitted filters (the identity without any).
+Matrix apply_filters(const std::vector<std::shared_ptr<Transform>>& filters, const Matrix& X);
 
 // Trains the SVC on the union of (Xtr, ytr) and (Xval, yval), columns `features`;
 // alpha0 (optional, one entry per union row) warm-starts the solver.
