@@ -129,7 +129,7 @@ struct Node {
   double f = 0;
   std::string s;
   std::shared_ptr<nl::Matrix> m;
-  std::vector<std::pair<Node, Node>> fields;
+  std::vector<Node> keys, values;  // a table's fields (std::vector allows the incomplete Node)
 };
 
 Node parse(Reader& r, int depth) {
@@ -150,7 +150,8 @@ Node parse(Reader& r, int depth) {
         if (key.type == kEnd) break;
         if (key.type != kInt && key.type != kFloat && key.type != kString) r.fail("a Lua step's state has a bad key");
         Node value = parse(r, depth + 1);
-        n.fields.emplace_back(std::move(key), std::move(value));
+        n.keys.push_back(std::move(key));
+        n.values.push_back(std::move(value));
       }
       break;
     case kEnd: break;
@@ -169,10 +170,10 @@ void push_node(lua_State* L, const Node& n) {
     case kString: lua_pushlstring(L, n.s.data(), n.s.size()); return;
     case kMatrix: *new_object<nl::Matrix>(L) = n.m; return;
     case kTable:
-      lua_createtable(L, 0, static_cast<int>(n.fields.size()));
-      for (const auto& kv : n.fields) {
-        push_node(L, kv.first);
-        push_node(L, kv.second);
+      lua_createtable(L, 0, static_cast<int>(n.keys.size()));
+      for (std::size_t k = 0; k < n.keys.size(); ++k) {
+        push_node(L, n.keys[k]);
+        push_node(L, n.values[k]);
         lua_rawset(L, -3);
       }
       return;

@@ -42,7 +42,16 @@ Matrix kernel_matrix(Kernel kernel, double gamma, const Eigen::Ref<const Matrix>
   check_kernel(kernel, gamma, "kernel matrix");
   if (A.cols() != B.cols())
     throw ValueError(fmt::format("kernel matrix: A has {} columns but B has {}", A.cols(), B.cols()));
-  Matrix K = A * B.transpose();
+  Matrix K;
+  if (A.data() == B.data() && A.rows() == B.rows() && A.outerStride() == B.outerStride()) {
+    // The training rows against themselves: a symmetric rank-k update (half the work).
+    K = Matrix::Zero(A.rows(), A.rows());
+    K.selfadjointView<Eigen::Lower>().rankUpdate(A);
+    for (Eigen::Index j = 1; j < K.cols(); ++j)
+      for (Eigen::Index i = 0; i < j; ++i) K(i, j) = K(j, i);
+  } else {
+    K = A * B.transpose();
+  }
   if (kernel == Kernel::Linear) return K;
   const Vector a2 = A.rowwise().squaredNorm();
   const Vector b2 = B.rowwise().squaredNorm();

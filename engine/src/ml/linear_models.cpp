@@ -389,9 +389,16 @@ LinearSvcModel fit_ridge(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<con
   }
   Vector w;
   const bool dual = p > n;
-  Matrix A = dual ? Matrix(Xc * Xc.transpose()) : Matrix(Xc.transpose() * Xc);
+  // The Gram matrix as a symmetric rank-k update (its lower triangle: half the work of
+  // a general product), which the Cholesky factorization reads.
+  const Eigen::Index m = dual ? n : p;
+  Matrix A = Matrix::Zero(m, m);
+  if (dual)
+    A.selfadjointView<Eigen::Lower>().rankUpdate(Xc);
+  else
+    A.selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
   A.diagonal().array() += options.alpha;
-  const Eigen::LLT<Matrix> llt(A);
+  const Eigen::LLT<Matrix, Eigen::Lower> llt(A);
   if (llt.info() != Eigen::Success)
     throw ValueError(fmt::format("ridge: the {} system is not positive definite (alpha = {} is too small for "
                                  "the scale of X)",
