@@ -254,7 +254,7 @@ std::string regression_row(const nl::ml::RegressionMetrics& m, const std::option
 bool is_perm_field(std::string_view key) {
   return key == "p_" || key == "p_plus_one_" || key == "p_count_" || key == "permutation_count_" ||
          key == "n_permutations_" || key == "permutation_bac_" || key == "permutation_scoring_" ||
-         key == "null_labels_" || key == "null_scores_";
+         key == "null_labels_" || key == "null_scores_" || key == "permutation_statistic_";
 }
 
 // A list of per-permutation vectors as an n_permutations x n Matrix (nil when not kept).
@@ -278,6 +278,7 @@ void push_perm_field(lua_State* L, const nl::ml::PermutationResult& pr, std::str
   else if (key == "permutation_scoring_")
     lua_pushstring(L, pr.scoring == nl::ml::PermutationScoring::Original ? "original" : "permuted");
   else if (key == "null_labels_") push_rows(L, pr.null_labels);
+  else if (key == "permutation_statistic_") lua_pushlstring(L, pr.statistic.data(), pr.statistic.size());
   else if (key == "null_scores_") push_rows(L, pr.null_medians);
   else push_new<Matrix>(L, [&] { return Matrix(Eigen::Map<const Vector>(pr.bac.data(), static_cast<Eigen::Index>(pr.bac.size()))); });
 }
@@ -391,7 +392,7 @@ int r_fields(lua_State* L) {
   return push_names(L, {"median_", "y_", "positive_", "negative_", "folds_", "chosen_C_", "chosen_gamma_",
                         "inner_bac_", "criterion_", "models_", "metrics_", "feature_names_", "seed_", "refit_preprocessing_", "solver_start_", "p_",
                         "p_plus_one_", "p_count_", "permutation_count_", "n_permutations_", "permutation_bac_",
-                        "permutation_scoring_", "null_labels_", "null_scores_"});
+                        "permutation_scoring_", "permutation_statistic_", "null_labels_", "null_scores_"});
 }
 
 // How the result was computed, where neurolua offers a choice (docs/methods-notes.md).
@@ -645,7 +646,7 @@ int p_scores(lua_State* L) {
 
 int p_fields(lua_State* L) {
   return push_names(L, {"median_", "y_", "metrics_", "models_", "p_", "p_plus_one_", "p_count_", "permutation_count_",
-                        "n_permutations_", "permutation_bac_", "permutation_scoring_"});
+                        "n_permutations_", "permutation_bac_", "permutation_scoring_", "permutation_statistic_"});
 }
 
 int p_tostring(lua_State* L) {

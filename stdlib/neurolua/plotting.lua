@@ -36,11 +36,21 @@ return function(nl)
     return curve
   end
 
+  -- Whether a result's metrics are a regression's.
+  local function regression(self)
+    local m = self.metrics_
+    local mt = m ~= nil and getmetatable(m)
+    return type(mt) == "table" and mt.__name == "neurolua.RegressionMetrics"
+  end
+
   local roc_own = { band = true, boot = true, seed = true, level = true, label = true }
   local function plot_roc(self, path, opts, what, label)
     local mine, style = split(opts, roc_own)
     local y = self.y_
     if y == nil then error(what .. " has no labels: give the labels to CVResult:apply to plot its ROC curve", 3) end
+    if regression(self) then
+      error(what .. " is a regression: it has no ROC curve (plot_predictions draws the predictions against the targets)", 3)
+    end
     if style.title == nil then style.title = "ROC curve" end
     return nl.plot.roc(path, { roc_curve(self.median_, y, mine, label) }, style)
   end
@@ -53,16 +63,39 @@ return function(nl)
       error(what .. " has no permutations: run it with the option permutations = n (e.g. 1000)", 3)
     end
     local m = self.metrics_
-    style.observed = m.bac
+    local stat = self.permutation_statistic_ or "BAC"
+    local key = ({ BAC = "bac", MAE = "mae", RMSE = "rmse", r = "r", ["R^2"] = "r2" })[stat] or "bac"
+    style.observed = m[key]
     style.p = self.p_
     style.bins = mine.bins
-    if style.xlabel == nil then style.xlabel = "balanced accuracy" end
+    if style.xlabel == nil then style.xlabel = stat == "BAC" and "balanced accuracy" or stat end
     if style.ylabel == nil then style.ylabel = "permutations" end
     if style.title == nil then
-      style.title = string.format("Label permutations: observed BAC %.1f %%, p = %.3g (%d of %d reached it)", 100 * m.bac,
+      local shown = stat == "BAC" and string.format("%.1f %%", 100 * m.bac) or string.format("%.4g", m[key])
+      style.title = string.format("Label permutations: observed %s %s, p = %.3g (%d of %d reached it)", stat, shown,
         self.p_, self.permutation_count_, null:rows())
     end
     return nl.plot.histogram(path, column(null), style)
+  end
+
+  -- A regression: the median predictions against the targets, with the OLS line and r.
+  local function plot_predictions(self, path, opts, what)
+    if not regression(self) then
+      error(what .. " is a classification: plot_roc draws its scores (plot_predictions is for a regression)", 3)
+    end
+    local y = self.y_
+    if y == nil then error(what .. " has no targets: give them to CVResult:apply to plot its predictions", 3) end
+    local style = {}
+    for k, v in pairs(opts or {}) do style[k] = v end
+    if style.fit == nil then style.fit = "linear" end
+    if style.annotate == nil then style.annotate = true end
+    if style.xlabel == nil then style.xlabel = "target" end
+    if style.ylabel == nil then style.ylabel = "predicted (median over the base models)" end
+    if style.title == nil then
+      local m = self.metrics_
+      style.title = string.format("Predictions: MAE %.4g, R^2 %.3f", m.mae, m.r2)
+    end
+    return nl.plot.scatter(path, column(y), column(self.median_), style)
   end
 
   local weights_own = { top = true, units = true, cvr = true, fdr = true, value = true, sign_labels = true }
@@ -126,7 +159,9 @@ return function(nl)
   cv.plot_roc = function(self, path, opts) return plot_roc(self, path, opts, "CVResult", "nested CV") end
   cv.plot_permutations = function(self, path, opts) return plot_permutations(self, path, opts, "CVResult") end
   cv.plot_weights = plot_weights
+  cv.plot_predictions = function(self, path, opts) return plot_predictions(self, path, opts, "CVResult") end
   local pr = nl._methods("Prediction")
+  pr.plot_predictions = function(self, path, opts) return plot_predictions(self, path, opts, "Prediction") end
   pr.plot_roc = function(self, path, opts) return plot_roc(self, path, opts, "Prediction", "external") end
   pr.plot_permutations = function(self, path, opts) return plot_permutations(self, path, opts, "Prediction") end
 end

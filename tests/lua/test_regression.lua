@@ -178,6 +178,17 @@ T.test("regression permutations: MAE counts when at most the observed one", func
                                             criterion = "r" })
   T.eq(rr.criterion_, "r")
   T.truthy(tostring(rr):find("reached the observed r", 1, true), tostring(rr))
+  T.eq(r.permutation_statistic_, "MAE")
+  -- the figures of a regression
+  local svg = T.tmpname(".svg")
+  T.eq(r:plot_predictions(svg), svg)
+  local text = io.open(svg):read("a")
+  T.truthy(text:find("MAE", 1, true) and text:find("r = ", 1, true), "title with the MAE, Pearson's r annotated")
+  T.eq(r:plot_permutations(svg), svg)
+  text = io.open(svg):read("a")
+  T.truthy(text:find("observed MAE", 1, true), "the null of the MAE")
+  T.raises(function() return r:plot_roc(svg) end, "is a regression: it has no ROC curve")
+  os.remove(svg)
 end)
 
 T.test("regression results save, load, apply and permute the same", function()
