@@ -28,23 +28,12 @@ local function percent_change(t)
   return y
 end
 
-local function pipeline(o)
-  local steps = {
-    nl.ml.scale{ range = { -1, 1 } },
-    nl.ml.prune{},
-    nl.ml.regress_out{ "age", "sex", "site", "tiv" },
-    nl.ml.robpca{ k = o.k or 13 },
-    nl.ml.scale{ range = { -1, 1 } },
-  }
-  if o.wrapper then steps[#steps + 1] = nl.ml.forward_select{ step = 0.10, stop = 0.80 } end
-  if (o.model or "ridge") == "svr" then
-    steps[#steps + 1] = nl.ml.svr{ C = nl.ml.pow2(-6, 4), bias = 1 }
-  else
-    local alphas = {}
-    for e = -2, 3 do alphas[#alphas + 1] = 10 ^ e end
-    steps[#steps + 1] = nl.ml.ridge{ alpha = alphas }
-  end
-  return nl.ml.pipeline(steps)
+-- The paper's preprocessing (common.lua, M.pipeline) with the regressor of o.model.
+local function pipeline(K, o)
+  if (o.model or "ridge") == "svr" then return K.pipeline(o, nl.ml.svr{ C = nl.ml.pow2(-6, 4), bias = 1 }) end
+  local alphas = {}
+  for e = -2, 3 do alphas[#alphas + 1] = 10 ^ e end
+  return K.pipeline(o, nl.ml.ridge{ alpha = alphas })
 end
 
 return function(K, o)
@@ -57,7 +46,7 @@ return function(K, o)
     ("%-48s %6s %6s %8s %8s  %s"):format("methods", "r", "R^2", "MAE", "RMSE", "p (count/n)") }
   local results = {}
   for _, method in ipairs{ K.methods.neurominer, K.methods.strict } do
-    local r = nl.cv.nested(pipeline(o), X, y, { covariates = t, outer = { 3, 5 }, inner = { 3, 5 },
+    local r = nl.cv.nested(pipeline(K, o), X, y, { covariates = t, outer = { 3, 5 }, inner = { 3, 5 },
                                                 permutations = o.permutations, seed = o.seed,
                                                 refit_preprocessing = method.refit })
     local m = r.metrics_

@@ -190,8 +190,8 @@ M.methods = {
 }
 
 -- The paper's pipeline: scale, prune, covariate regression, ROBPCA, scale, wrapper,
--- linear SVC over 2^-6 .. 2^4.
-function M.pipeline(o)
+-- linear SVC over 2^-6 .. 2^4; `estimator` (optional) replaces the SVC (change.lua).
+function M.pipeline(o, estimator)
   local steps = {
     nl.ml.scale{ range = { -1, 1 } },
     nl.ml.prune{},
@@ -200,7 +200,7 @@ function M.pipeline(o)
     nl.ml.scale{ range = { -1, 1 } },
   }
   if o.wrapper then steps[#steps + 1] = nl.ml.forward_select{ step = 0.10, stop = 0.80 } end
-  steps[#steps + 1] = nl.ml.svc{ C = nl.ml.pow2(-6, 4), weighting = "balanced" }
+  steps[#steps + 1] = estimator or nl.ml.svc{ C = nl.ml.pow2(-6, 4), weighting = "balanced" }
   return nl.ml.pipeline(steps)
 end
 
