@@ -89,6 +89,16 @@ local makers = {
   function() return nl.ml.scale{} end,
   function() return nl.ml.pca{ k = 2 }:fit(X) end,
   function() return nl.ml.svc{}:fit(X, y) end,
+  function() return nl.ml.svr{}:fit(X, X:col(1)) end,
+  function() return nl.ml.logistic{}:fit(X, y) end,
+  function() return nl.ml.kernel_svc{ gamma = 0.5 }:fit(X, y) end,
+  function() return nl.ml.kernel_ridge{}:fit(X, X:col(2)) end,
+  function() return nl.ml.filter{ k = 1 }:fit(X, y) end,
+  function() return nl.ml.metrics.regression(X:col(1), X:col(2)) end,
+  function()
+    local step = { name = "id", fit = function() end, transform = function(_, M) return M end }
+    return nl.cv.nested(nl.ml.pipeline{ step, nl.ml.ridge{} }, X, X:col(1), { outer = { 2, 1 }, inner = { 2, 1 }, seed = 1 })
+  end,
   function() return nl.ml.forward_select{} end,
   function() return nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{} } end,
   function()

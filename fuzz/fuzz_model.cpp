@@ -4,7 +4,7 @@
 // Odd first byte: the rest is a whole file, checked by open_container (magic, kind,
 // version, length, CRC) and, when it passes, decoded as its version. Even first byte:
 // the rest is a payload handed straight to decode_result as format version
-// 1 + (byte / 2) % 3, so the fuzzer explores the payload's structure of every version
+// 1 + (byte / 2) % 4, so the fuzzer explores the payload's structure of every version
 // without having to forge a CRC-32.
 #include <cstdint>
 #include <string_view>
@@ -21,10 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     if (data[0] & 1) {
       std::uint32_t version = 0;
-      const std::string payload = nl::open_container(bytes, "<fuzz>", "cvresult", 3, version);
+      const std::string payload = nl::open_container(bytes, "<fuzz>", "cvresult", 4, version);
       (void)nl::ml::decode_result(payload, "<fuzz>", version);
     } else {
-      (void)nl::ml::decode_result(bytes, "<fuzz>", 1 + (data[0] / 2) % 3);
+      (void)nl::ml::decode_result(bytes, "<fuzz>", 1 + (data[0] / 2) % 4);
     }
   } catch (const nl::Error&) {
   }
