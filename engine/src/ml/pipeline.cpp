@@ -179,8 +179,9 @@ void check_targets(const SvcSpec& spec, const Vector& y, Eigen::Index n, const c
   if (y.size() != n) throw ValueError(fmt::format("{}: {} targets for {} rows", what, y.size(), n));
   for (Eigen::Index i = 0; i < y.size(); ++i)
     if (!std::isfinite(y(i)))
-      throw ValueError(fmt::format("{}: target {} in row {} is not a finite number ({} is a regression)", what, y(i),
-                                   i + 1, estimator_name(spec.estimator)));
+      throw ValueError(fmt::format("{}: the target in row {} is {}, not a finite number ({} is a regression)", what,
+                                   i + 1, std::isnan(y(i)) ? std::string("NaN (missing)") : fmt::format("{}", y(i)),
+                                   estimator_name(spec.estimator)));
   if (n > 0 && (y.array() == y(0)).all())
     throw ValueError(fmt::format("{}: every target equals {}; a regression needs targets that vary", what, y(0)));
 }
