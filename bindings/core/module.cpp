@@ -206,5 +206,22 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_call(L, 1, 1);
   lua_pushvalue(L, -2);
   lua_call(L, 1, 0);
+
+  // Function names in argument errors: luaL_argerror names a function its call site
+  // does not name (a tail call, such as the REPL's "return <line>", or a call through
+  // pcall) by finding it in package.loaded, two levels deep, and says '?' otherwise.
+  // Each sub-table is listed there as "nl.<name>", so an error of nl.stats.glm typed at
+  // the prompt reads "bad argument #3 to 'nl.stats.glm' (...)".
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  while (lua_next(L, -3)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
+      lua_pushfstring(L, "nl.%s", lua_tostring(L, -2));
+      lua_pushvalue(L, -2);
+      lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   return 1;
 }

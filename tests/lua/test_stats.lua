@@ -82,6 +82,12 @@ T.test("glm: rank-deficient design, non-estimable contrast", function()
   T.eq(r.rank, 3); T.eq(r.df, 27)
   for j = 1, 3 do rel(r.t:get(j, 1), f.t1[j][3], 1e-10, "t") end
   T.raises(function() nl.stats.glm(f.Y, f.X, {0, 1, 0, 0}) end, "bad argument #3 to 'glm' (contrast is not estimable")
+  -- Issue 20, item 4: called with no name at the call site (pcall(f, ...), a C caller),
+  -- the function was '?'; it is found in package.loaded under "nl.stats" now.
+  local ok, e = pcall(nl.stats.glm, f.Y, f.X, { 0, 1, 0, 0 })
+  T.truthy(not ok and e:find("bad argument #3 to 'nl.stats.glm' (contrast is not estimable", 1, true), e)
+  ok, e = pcall(nl.ml.pipeline, {})
+  T.truthy(not ok and e:find("to 'nl.ml.pipeline'", 1, true), e)
 end)
 
 T.test("designs: two-sample with covariates from a Table equals the fixture design", function()

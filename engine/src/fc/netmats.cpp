@@ -21,10 +21,15 @@ Matrix netmat(const Matrix& ts, NetmatMethod method, double rho) {
   const Matrix centred = ts.rowwise() - ts.colwise().mean();
   Matrix C = (centred.transpose() * centred) / static_cast<double>(n - 1);
   Matrix out(N, N);
+  // A constant node has no correlation of either kind: corr would divide by 0, and
+  // ridgep (FSLNets: the ridge-regularised precision) would give it a silent row of 0.
+  const Vector d = C.diagonal();
+  for (Index j = 0; j < N; ++j)
+    if (!(d(j) > 0))
+      throw ValueError(fmt::format("netmat: node {} has a constant time series (no {} can be computed for it); "
+                                   "leave the node out or check its extraction",
+                                   j + 1, method == NetmatMethod::Corr ? "correlation" : "partial correlation"));
   if (method == NetmatMethod::Corr) {
-    const Vector d = C.diagonal();
-    for (Index j = 0; j < N; ++j)
-      if (!(d(j) > 0)) throw ValueError(fmt::format("netmat: node {} has a constant time series", j + 1));
     const Vector s = d.cwiseSqrt();
     for (Index j = 0; j < N; ++j)
       for (Index i = 0; i < N; ++i) out(i, j) = C(i, j) / (s(i) * s(j));

@@ -503,3 +503,17 @@ TEST_CASE("mask means of a 4-D volume", "[fc]") {
   nl::Volume other(nl::make_grid({4, 4, 3}, nl::Affine::Identity()), 1);
   CHECK(contains(value_error([&] { nl::fc::mask_means(v, {&other}); }), "mask 1 is on a different grid"));
 }
+
+// Issue 20, item 4: ridgep on a constant node gave a silent row of zeros; it raises as
+// corr does.
+TEST_CASE("netmat refuses a constant node with either method", "[fc][netmat]") {
+  Matrix ts(50, 4);
+  nl::Rng rng(2);
+  for (Eigen::Index j = 0; j < 4; ++j)
+    for (Eigen::Index i = 0; i < 50; ++i) ts(i, j) = rng.normal();
+  ts.col(2).setConstant(1.0);
+  CHECK(contains(value_error([&] { nl::fc::netmat(ts, nl::fc::NetmatMethod::Corr, 0.1); }),
+                 "node 3 has a constant time series (no correlation"));
+  CHECK(contains(value_error([&] { nl::fc::netmat(ts, nl::fc::NetmatMethod::RidgeP, 0.1); }),
+                 "node 3 has a constant time series (no partial correlation"));
+}
