@@ -110,7 +110,7 @@ std::uint64_t base_stream(const Outer& out, std::size_t o, std::size_t p, std::s
 }
 
 // Columns 0..p-1.
-std::vector<Index> all_features_of(Index p) {
+std::vector<Index> all_features(Index p) {
   std::vector<Index> f(static_cast<std::size_t>(p));
   std::iota(f.begin(), f.end(), Index{0});
   return f;
@@ -150,7 +150,7 @@ void fit_base(const Outer& out, std::size_t o, std::size_t p, const Vector& y, c
   yy = take(y, rows);
   const Table cov_rows = cov ? take(cov, rows) : Table();
   A = fit_filters(spec, A, yy, cov ? &cov_rows : nullptr, m.filters);
-  m.features = all_features_of(A.cols());
+  m.features = all_features(A.cols());
   m.svc = train_svc(A, yy, svc, rng);
 }
 
@@ -169,16 +169,10 @@ const Matrix& test_rows(const Outer& out, std::size_t p) { return out.refit ? ou
 // ---------------------------------------------------------------- model selection
 
 struct OuterFit {
-  std::vector<double> inner_bac;  // per C
+  std::vector<double> inner_bac;  // per grid point
   int chosen = 0;
   std::vector<FittedModel> models;  // per CV1 partition
 };
-
-std::vector<Index> all_features(Index p) {
-  std::vector<Index> f(static_cast<std::size_t>(p));
-  std::iota(f.begin(), f.end(), Index{0});
-  return f;
-}
 
 // Scores every C on the CV1 partitions with labels y, picks the best, and retrains
 // the CV1 models at that C on CV1-train + CV1-test (fit_base). The selection of outer
