@@ -60,5 +60,6 @@ const char* tail_name(nl::stats::Tail t);
 // The pieces of nl.stats (each adds its functions to the table on top).
 void open_stats_glm(lua_State* L);
 void open_stats_tests(lua_State* L);
+void open_stats_tfce(lua_State* L);
 
 }  // namespace nl::bind

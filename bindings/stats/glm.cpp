@@ -25,6 +25,7 @@
 #include "ml/args.hpp"
 #include "core/fields.hpp"
 #include "stats/args.hpp"
+#include "stats/tfce.hpp"
 #include "nl/image/image.hpp"
 #include "nl/stats/cluster.hpp"
 #include "nl/stats/glm.hpp"
@@ -461,7 +462,7 @@ int glm(lua_State* L) {
   if (x.rows != y.rows)
     luaL_argerror(L, is_design ? 2 : xi, lua_pushfstring(L, "design has %I rows but the data have %I", x.rows, y.rows));
   const ContrastArg con = validate_contrast(L, ci, x.cols);
-  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "tail", "progress", "cluster"});
+  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "tail", "progress", "cluster", "tfce"});
 
   // Options; the design's scheme and blocks are the defaults.
   int scheme = 0;
@@ -510,6 +511,11 @@ int glm(lua_State* L) {
   const std::uint64_t seed =
       seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
   const ClusterArg cl = check_cluster(L, oi, y.cols);
+  TfceArg tf;
+  if (!lua_isnoneornil(L, oi)) {
+    if (lua_getfield(L, oi, "tfce") != LUA_TNIL) tf = check_tfce(L, oi, lua_gettop(L), "tfce", y.cols);
+    else lua_pop(L, 1);
+  }
   const int data_pos = 1, design_pos = is_design ? 2 : xi, contrast_pos = is_design ? 2 : ci;
 
   lua_createtable(L, 0, 24);
@@ -549,6 +555,9 @@ int glm(lua_State* L) {
     std::unique_ptr<st::ClusterGrid> grid;
     double cthr = cl.threshold;
     st::ClusterMap observed;
+    std::vector<Eigen::Index> tvoxel;
+    std::unique_ptr<st::ClusterGrid> tgrid;
+    Vector tfce_obs;
     try {
       fit = st::glm_fit(X, Y);
       if (con.is_t) t = st::t_contrast(fit, C.row(0).transpose(), tail);
@@ -564,7 +573,18 @@ int glm(lua_State* L) {
         po.clusters = grid.get();
         po.cluster_threshold = cthr;
       }
+      if (tf.geometry != TfceArg::None) {
+        tgrid = tfce_grid(L, tf, &tvoxel);
+        po.tfce = tgrid.get();
+        po.tfce_options = tf.options;
+      }
       if (permutations > 0) perm = st::freedman_lane(Y, X, C, po);
+      if (tgrid && permutations > 0) tfce_obs = perm.tfce;
+      if (tgrid && permutations == 0) {
+        st::TfceOptions o = tf.options;
+        o.two_sided = con.is_t && tail == st::Tail::Two;
+        tfce_obs = st::tfce(*tgrid, !con.is_t ? f.F : tail == st::Tail::Left ? Vector(-t.t) : t.t, o);
+      }
       if (mask && permutations == 0) {
         Vector T = con.is_t ? t.t : f.F;
         if (con.is_t && tail == st::Tail::Two) T = T.cwiseAbs();
@@ -642,6 +662,28 @@ int glm(lua_State* L) {
       add("p_perm", perm.p_unc);
       add("p_fwe", perm.p_fwe);
       add("p_perm_fdr", qp);
+    }
+    if (tgrid) {
+      push_vector_field(L, "tfce", tfce_obs);
+      add("tfce", tfce_obs);
+      if (permutations > 0) {
+        push_vector_field(L, "p_tfce", perm.tfce_p_unc);
+        push_vector_field(L, "p_tfce_fwe", perm.tfce_p_fwe);
+        push_vector_field(L, "max_tfce", perm.max_tfce);
+        add("p_tfce", perm.tfce_p_unc);
+        add("p_tfce_fwe", perm.tfce_p_fwe);
+      }
+      const std::string settings = tfce_description(tf);
+      set_string(L, "tfce_settings", settings);
+      if (tf.geometry == TfceArg::Mask) {
+        const nl::Volume& tmask = *test<nl::Volume>(L, tf.object);
+        push_masked_volume(L, tmask, tvoxel, tfce_obs);
+        lua_setfield(L, -2, "tfce_map");
+        if (permutations > 0) {
+          push_masked_volume(L, tmask, tvoxel, perm.tfce_p_fwe);
+          lua_setfield(L, -2, "p_tfce_fwe_map");
+        }
+      }
     }
     auto* slot = new_object<nl::Table>(L);
     *slot = std::make_shared<nl::Table>(std::move(table));
@@ -763,11 +805,32 @@ int result_tostring(lua_State* L) {
     out += "\n";
   }
   lua_pop(L, 1);
+  raw_field(L, 1, "tfce");
+  const Matrix* tfce_scores = test<Matrix>(L, -1);
+  raw_field(L, 1, "tfce_settings");
+  if (tfce_scores && lua_isstring(L, -1)) {
+    double most = 0;
+    Eigen::Index sig = 0;
+    for (Eigen::Index j = 0; j < tfce_scores->size(); ++j) {
+      if (!std::isnan(tfce_scores->data()[j])) most = std::max(most, tfce_scores->data()[j]);
+      sig += field_at(L, 1, "p_tfce_fwe", j) < 0.05;
+    }
+    out += fmt::format("  TFCE ({}): largest {}{}\n", lua_tostring(L, -1), short_number(most),
+                       permuted ? fmt::format("; FWE p < 0.05: {} test{}", sig, sig == 1 ? "" : "s") : "");
+  }
+  lua_pop(L, 2);
   out += "  fields: beta, stat, p, p_fdr";
   out += kind == "t" ? ", effect, se" : "";
   out += permuted ? ", p_perm, p_fwe, p_perm_fdr, max_stat" : "";
   out += ", table";
   out += clustered ? permuted ? ", clusters, cluster_map, stat_map, max_cluster" : ", clusters, cluster_map, stat_map" : "";
+  if (tfce_scores) {
+    raw_field(L, 1, "tfce_map");
+    const bool mapped = test<nl::Volume>(L, -1) != nullptr;
+    lua_pop(L, 1);
+    out += permuted ? ", tfce, p_tfce, p_tfce_fwe, max_tfce" : ", tfce";
+    out += mapped ? permuted ? ", tfce_map, p_tfce_fwe_map" : ", tfce_map" : "";
+  }
   lua_pushlstring(L, out.data(), out.size());
   return 1;
 }
@@ -791,7 +854,8 @@ void open_stats_glm(lua_State* L) {
                   {"test", "description", "n", "tests", "rank", "df", "df1", "tail", "contrast", "beta", "stat", "t",
                    "F", "p", "p_fdr", "effect", "se", "names", "design_names", "table", "permutations", "exhaustive",
                    "seed", "scheme", "blocks", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "clusters", "cluster_map",
-                   "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity"},
+                   "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity", "tfce", "p_tfce",
+                   "p_tfce_fwe", "max_tfce", "tfce_settings", "tfce_map", "p_tfce_fwe_map"},
                   result_tostring);
   set_bindings(L, functions);
 }

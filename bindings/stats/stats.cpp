@@ -303,6 +303,7 @@ const char* tail_name(nl::stats::Tail t) {
 int open_stats(lua_State* L) {
   lua_newtable(L);
   open_stats_glm(L);
+  open_stats_tfce(L);
   open_stats_tests(L);
   return 1;
 }

@@ -5,28 +5,7 @@ local T = require "testing"
 local nl = require "neurolua"
 local data = os.getenv("NL_TEST_DATA")
 
--- The named-matrix fixture format of tests/data/{glm,permutation,stats}.
-local function fixture(path)
-  local out, name, rows, cols, m = {}, nil, 0, 0, nil
-  for line in io.lines(data .. "/" .. path) do
-    if line:sub(1, 1) ~= "#" then
-      local n, r, c = line:match("^matrix (%S+) (%d+) (%d+)$")
-      if n then
-        name, rows, cols, m = n, tonumber(r), tonumber(c), {}
-        out[name] = m
-      else
-        local row = {}
-        for tok in line:gmatch("%S+") do
-          local low = tok:lower()
-          row[#row + 1] = low == "nan" and 0 / 0 or low == "inf" and math.huge or low == "-inf" and -math.huge
-                          or tonumber(tok)
-        end
-        m[#m + 1] = row
-      end
-    end
-  end
-  return out
-end
+local fixture = require "fixture"  -- tests/data/{glm,permutation,stats,cluster}
 
 local function column(rows, j)
   local v = {}

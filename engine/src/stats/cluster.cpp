@@ -35,16 +35,64 @@ ClusterGrid::ClusterGrid(std::array<Index, 3> dims, std::vector<Index> voxel, in
       }
 }
 
-template <class F>
-void ClusterGrid::neighbours(Index i, F&& f) const {
-  const Index v = voxel_[static_cast<std::size_t>(i)];
-  const Index x = v % dims_[0], y = (v / dims_[0]) % dims_[1], z = v / (dims_[0] * dims_[1]);
-  for (const auto& o : offsets_) {
-    const Index a = x + o[0], b = y + o[1], c = z + o[2];
-    if (a < 0 || b < 0 || c < 0 || a >= dims_[0] || b >= dims_[1] || c >= dims_[2]) continue;
-    const int j = index_[static_cast<std::size_t>((c * dims_[1] + b) * dims_[0] + a)];
-    if (j >= 0) f(static_cast<Index>(j));
+ClusterGrid ClusterGrid::graph(Index tests, const std::vector<std::array<Index, 2>>& links) {
+  if (tests < 1) throw ValueError(fmt::format("graph: at least one node is needed, got {}", tests));
+  ClusterGrid g;
+  g.kind_ = Kind::Graph;
+  g.dims_ = {tests, 1, 1};
+  g.voxel_.resize(static_cast<std::size_t>(tests));
+  std::iota(g.voxel_.begin(), g.voxel_.end(), Index{0});
+  std::vector<std::vector<Index>> lists(static_cast<std::size_t>(tests));
+  for (std::size_t l = 0; l < links.size(); ++l) {
+    const auto [a, b] = links[l];
+    if (a < 0 || b < 0 || a >= tests || b >= tests)
+      throw ValueError(fmt::format("graph: link {} joins nodes {} and {}, outside 1..{}", l + 1, a + 1, b + 1, tests));
+    if (a == b) continue;
+    lists[static_cast<std::size_t>(a)].push_back(b);
+    lists[static_cast<std::size_t>(b)].push_back(a);
   }
+  g.start_.assign(1, 0);
+  for (auto& v : lists) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    g.adj_.insert(g.adj_.end(), v.begin(), v.end());
+    g.start_.push_back(static_cast<Index>(g.adj_.size()));
+  }
+  return g;
+}
+
+ClusterGrid ClusterGrid::edges(Index nodes, const std::vector<std::array<Index, 2>>& ends) {
+  if (nodes < 2) throw ValueError(fmt::format("edges: a graph needs at least 2 nodes, got {}", nodes));
+  if (ends.empty()) throw ValueError("edges: no edges given");
+  ClusterGrid g;
+  g.kind_ = Kind::Edges;
+  const auto m = static_cast<Index>(ends.size());
+  g.dims_ = {m, 1, 1};
+  g.voxel_.resize(ends.size());
+  std::iota(g.voxel_.begin(), g.voxel_.end(), Index{0});
+  std::vector<std::vector<Index>> at(static_cast<std::size_t>(nodes));
+  std::vector<std::array<Index, 2>> seen;
+  for (Index i = 0; i < m; ++i) {
+    auto [a, b] = ends[static_cast<std::size_t>(i)];
+    if (a < 0 || b < 0 || a >= nodes || b >= nodes)
+      throw ValueError(fmt::format("edges: edge {} joins nodes {} and {}, outside 1..{}", i + 1, a + 1, b + 1, nodes));
+    if (a == b) throw ValueError(fmt::format("edges: edge {} joins node {} to itself", i + 1, a + 1));
+    at[static_cast<std::size_t>(a)].push_back(i);
+    at[static_cast<std::size_t>(b)].push_back(i);
+    seen.push_back({std::min(a, b), std::max(a, b)});
+  }
+  std::vector<std::array<Index, 2>> sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup != sorted.end())
+    throw ValueError(fmt::format("edges: the edge between nodes {} and {} is given twice", (*dup)[0] + 1, (*dup)[1] + 1));
+  g.ends_ = ends;
+  g.start_.assign(1, 0);
+  for (const auto& v : at) {
+    g.adj_.insert(g.adj_.end(), v.begin(), v.end());
+    g.start_.push_back(static_cast<Index>(g.adj_.size()));
+  }
+  return g;
 }
 
 void ClusterGrid::sizes(const char* supra, std::vector<Index>& out, std::vector<char>& seen,

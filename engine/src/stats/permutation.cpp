@@ -410,6 +410,23 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     out.max_stat(0) = mx;
   }
 
+  // TFCE of the observed map; a rearranged map is enhanced on the same scale.
+  const bool tfce_two = k.is_t && o.tail == Tail::Two;
+  TfceOptions topt = o.tfce_options;
+  topt.two_sided = tfce_two;
+  Vector tfce_thr;
+  if (o.tfce) {
+    if (o.tfce->tests() != m)
+      throw ValueError(fmt::format("TFCE graph has {} tests but the data have {} columns", o.tfce->tests(), m));
+    out.tfce = tfce(*o.tfce, tfce_two ? out.stat : T, topt);
+    for (Index j = 0; j < m; ++j)
+      if (std::isnan(T(j))) out.tfce(j) = kNaN;
+    out.max_tfce = Vector::Constant(static_cast<Index>(N), kNaN);
+    out.max_tfce(0) = m > 0 ? out.tfce.unaryExpr([](double v) { return std::isnan(v) ? 0.0 : v; }).maxCoeff() : kNaN;
+    tfce_thr = out.tfce.unaryExpr([](double v) { return v - kTieTol * std::fabs(v); });
+  }
+  std::vector<std::int64_t> tfce_count(o.tfce ? static_cast<std::size_t>(m) : 0, 0);
+
   // Rearrangements 1..N-1 in fixed batches: each batch is one product P = G E, where
   // row c * B + b of G is component c of Q2 for rearrangement b, sent to the rows'
   // new positions. Column j of P then holds, for each component, the B rearrangements'
@@ -441,6 +458,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
       Kernel::Maxima mx;
       std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
+      std::vector<double> maps(o.tfce ? static_cast<std::size_t>(B * m) : 0, kNaN);
       Matrix P(G.rows(), kChunk);
       const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
       for (Index j0 = 0; j0 < m; j0 += kChunk) {
@@ -453,6 +471,12 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
           const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
           local[static_cast<std::size_t>(j)] +=
               k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
+          if (o.tfce)
+            for (Index b = 0; b < B; ++b) {
+              double raw = 0;
+              const double Tb = k.stat(col + b, B, j, &raw);
+              maps[static_cast<std::size_t>(b * m + j)] = tfce_two ? raw : Tb;
+            }
         }
       }
       {
@@ -472,6 +496,22 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
           std::lock_guard<std::mutex> lock(mu);
           pooled.insert(pooled.end(), sizes.begin(), sizes.end());
         }
+      }
+      if (o.tfce) {
+        std::vector<std::int64_t> over(static_cast<std::size_t>(m), 0);
+        for (Index b = 0; b < B; ++b) {
+          check_interrupt();
+          const Vector score = tfce(*o.tfce, Eigen::Map<const Vector>(maps.data() + b * m, m), topt);
+          double top = 0;
+          for (Index j = 0; j < m; ++j) {
+            if (std::isnan(T(j))) continue;
+            top = std::max(top, score(j));
+            over[static_cast<std::size_t>(j)] += score(j) >= tfce_thr(j);
+          }
+          out.max_tfce(static_cast<Index>(first) + b) = top;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        for (Index j = 0; j < m; ++j) tfce_count[static_cast<std::size_t>(j)] += over[static_cast<std::size_t>(j)];
       }
       const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
       if (o.progress) o.progress(now, static_cast<std::int64_t>(N));
@@ -502,6 +542,21 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     out.p_fwe(j) = static_cast<double>(ge) / Nd;
   }
   if (o.clusters) observed_clusters(T, o, pooled, out);
+  if (o.tfce) {
+    std::vector<double> tops(out.max_tfce.data(), out.max_tfce.data() + out.max_tfce.size());
+    std::sort(tops.begin(), tops.end());
+    out.tfce_p_unc.resize(m);
+    out.tfce_p_fwe.resize(m);
+    for (Index j = 0; j < m; ++j) {
+      if (std::isnan(T(j))) {
+        out.tfce_p_unc(j) = out.tfce_p_fwe(j) = kNaN;
+        continue;
+      }
+      out.tfce_p_unc(j) = static_cast<double>(1 + tfce_count[static_cast<std::size_t>(j)]) / Nd;
+      const auto ge = tops.end() - std::lower_bound(tops.begin(), tops.end(), tfce_thr(j));
+      out.tfce_p_fwe(j) = static_cast<double>(ge) / Nd;
+    }
+  }
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <Eigen/Dense>
 #include <string>
 
+#include "nl/core/eigen_extern.hpp"
+
 namespace nl {
 
 using Matrix = Eigen::MatrixXd;

@@ -8,6 +8,11 @@
 // voxel's 6 face neighbours, 18 face-or-edge neighbours or 26 neighbours (faces, edges
 // and corners; the default, as FSL's cluster and SPM's spm_bwlabel with 26). Voxels that
 // are not tests (outside the mask) never join clusters.
+//
+// The tests may also be the nodes of a graph (ClusterGrid::graph: two tests are
+// neighbours when a link joins them) or the edges of a graph on `nodes` nodes
+// (ClusterGrid::edges: two edges are neighbours when they share a node, as the
+// network-based statistic and edge-level TFCE of connectomes join them).
 #pragma once
 
 #include <Eigen/Dense>
@@ -24,9 +29,22 @@ class ClusterGrid {
   // connectivity other than 6, 18, 26.
   ClusterGrid(std::array<Index, 3> dims, std::vector<Index> voxel, int connectivity = 26);
 
+  // Tests 0..tests-1 are nodes; each link (a, b) makes a and b neighbours (a link of a
+  // test to itself is ignored, repeated links count once). ValueError: a link outside
+  // 0..tests-1, tests < 1.
+  static ClusterGrid graph(Index tests, const std::vector<std::array<Index, 2>>& links);
+  // Test i is the edge ends[i] = (a, b) of a graph on `nodes` nodes (0-based, a != b);
+  // edges sharing a node are neighbours. ValueError: a node outside 0..nodes-1, a loop,
+  // an edge given twice.
+  static ClusterGrid edges(Index nodes, const std::vector<std::array<Index, 2>>& ends);
+
+  enum class Kind { Grid, Graph, Edges };
+  Kind kind() const noexcept { return kind_; }
+
   Index tests() const noexcept { return static_cast<Index>(voxel_.size()); }
   const std::array<Index, 3>& dims() const noexcept { return dims_; }
   const std::vector<Index>& voxel() const noexcept { return voxel_; }
+  // 6, 18 or 26 on a grid; 0 on a graph.
   int connectivity() const noexcept { return connectivity_; }
 
   // Labels of the tests where supra[i] != 0: clusters numbered 1, 2, ... by
@@ -39,17 +57,48 @@ class ClusterGrid {
   // owned by the caller, so that threads can label maps at the same time.
   void sizes(const char* supra, std::vector<Index>& out, std::vector<char>& seen, std::vector<Index>& stack) const;
 
- private:
-  // Calls f(j) for every test j adjacent to test i.
+  // Calls f(j) for every test j adjacent to test i (on Edges, a test may come twice:
+  // callers skip tests already seen).
   template <class F>
   void neighbours(Index i, F&& f) const;
 
-  std::array<Index, 3> dims_;
+ private:
+  ClusterGrid() = default;
+
+  Kind kind_ = Kind::Grid;
+  std::array<Index, 3> dims_{1, 1, 1};
   std::vector<Index> voxel_;
   std::vector<int> index_;  // grid position -> test, -1 outside
   std::vector<std::array<int, 3>> offsets_;
-  int connectivity_;
+  int connectivity_ = 0;
+  // Graph: the neighbours of test i are adj_[start_[i] .. start_[i + 1]).
+  // Edges: the tests at node a are adj_[start_[a] .. start_[a + 1]); ends_ per test.
+  std::vector<Index> start_, adj_;
+  std::vector<std::array<Index, 2>> ends_;
 };
+
+template <class F>
+inline void ClusterGrid::neighbours(Index i, F&& f) const {
+  if (kind_ == Kind::Graph) {
+    for (Index k = start_[static_cast<std::size_t>(i)]; k < start_[static_cast<std::size_t>(i) + 1]; ++k)
+      f(adj_[static_cast<std::size_t>(k)]);
+    return;
+  }
+  if (kind_ == Kind::Edges) {
+    for (const Index node : ends_[static_cast<std::size_t>(i)])
+      for (Index k = start_[static_cast<std::size_t>(node)]; k < start_[static_cast<std::size_t>(node) + 1]; ++k)
+        if (adj_[static_cast<std::size_t>(k)] != i) f(adj_[static_cast<std::size_t>(k)]);
+    return;
+  }
+  const Index v = voxel_[static_cast<std::size_t>(i)];
+  const Index x = v % dims_[0], y = (v / dims_[0]) % dims_[1], z = v / (dims_[0] * dims_[1]);
+  for (const auto& o : offsets_) {
+    const Index a = x + o[0], b = y + o[1], c = z + o[2];
+    if (a < 0 || b < 0 || c < 0 || a >= dims_[0] || b >= dims_[1] || c >= dims_[2]) continue;
+    const int j = index_[static_cast<std::size_t>((c * dims_[1] + b) * dims_[0] + a)];
+    if (j >= 0) f(static_cast<Index>(j));
+  }
+}
 
 // The clusters of the tests with T >= threshold (NaN never counts), numbered as
 // ClusterGrid::label, with each cluster's peak (the test with the largest T; the

@@ -47,6 +47,13 @@
 //                     permutation counterpart of the random-field cluster p-value that
 //                     SPM's topological FDR uses), and
 //     FDR p         = Benjamini-Hochberg over the observed clusters' uncorrected p.
+//
+// TFCE inference (options.tfce, tfce.hpp): every map, observed and rearranged, is
+// enhanced on the same scale (one-sided t, -t or F as T; two-sided t with both signs
+// enhanced separately, scores >= 0), and
+//     uncorrected p_j = #{k : TFCE_kj >= TFCE_j} / N,
+//     FWE p_j         = #{k : max_i TFCE_ki >= TFCE_j} / N
+// (randomise -T, PALM -T), ties within a relative 1e-10 as for the statistic.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +66,7 @@
 #include "nl/stats/cluster.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/glm.hpp"
+#include "nl/stats/tfce.hpp"
 
 namespace nl::stats {
 
@@ -75,6 +83,10 @@ struct PermutationOptions {
   // Cluster inference when set (not owned; one grid position per column of Y).
   const ClusterGrid* clusters = nullptr;
   double cluster_threshold = 0;
+  // TFCE when set (not owned; one test per column of Y). two_sided is taken from the
+  // tail (t two-sided), not from tfce_options.
+  const ClusterGrid* tfce = nullptr;
+  TfceOptions tfce_options;
 };
 
 // One rearrangement of the rows: row i of the rearranged data is sign[i] * E[perm[i]]
@@ -99,6 +111,11 @@ struct PermutationResult {
   std::vector<Index> cluster_peak;   // per cluster: the test with the largest T
   Vector cluster_p_fwe, cluster_p_unc, cluster_p_fdr;  // per cluster
   Vector max_cluster;                // N: largest cluster per rearrangement (0: none)
+
+  // TFCE (empty unless options.tfce).
+  Vector tfce;                    // m: observed scores
+  Vector tfce_p_unc, tfce_p_fwe;  // m
+  Vector max_tfce;                // N: largest score per rearrangement; [0] observed
 };
 
 // The rearrangements for n rows under the options: exhaustive when that is no more
