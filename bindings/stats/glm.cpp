@@ -341,6 +341,7 @@ struct ClusterArg {
   int mask = 0;               // stack index of the mask Volume, 0 without clusters
   double threshold = NAN, p = NAN;
   int connectivity = 26;
+  bool mass = false;  // statistic = "mass"
   lua_Integer voxels = 0;
 };
 
@@ -353,7 +354,7 @@ ClusterArg check_cluster(lua_State* L, int oi, lua_Integer columns) {
   if (!lua_istable(L, -1)) luaL_argerror(L, oi, "option 'cluster' must be a table {mask = Volume, p = ... | threshold = ...}");
   const int t = lua_gettop(L);
   at_argument(L, oi, t, [&] {
-    check_options(L, oi, "option 'cluster'", {"mask", "p", "threshold", "connectivity"});
+    check_options(L, oi, "option 'cluster'", {"mask", "p", "threshold", "connectivity", "statistic"});
     return 0;
   });
   lua_getfield(L, t, "mask");
@@ -384,6 +385,7 @@ ClusterArg check_cluster(lua_State* L, int oi, lua_Integer columns) {
     c.connectivity = static_cast<int>(k);
   }
   lua_pop(L, 1);
+  c.mass = at_argument(L, oi, t, [&] { return opt_choice(L, oi, "statistic", {"extent", "mass"}, 0); }) == 1;
   return c;  // the options' cluster table and the mask stay on the stack
 }
 
@@ -403,8 +405,8 @@ void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vecto
                           const st::ClusterMap& c, const Vector& stat, const Vector& p, const st::PermutationResult& perm,
                           bool permuted) {
   const std::size_t C = c.size.size();
-  std::vector<double> id(C), size(C), mm3(C), peak(C), peak_p(C), i(C), j(C), k(C), x(C), y(C), z(C), fwe(C), unc(C),
-      fdr(C);
+  std::vector<double> id(C), size(C), mm3(C), mass(C), peak(C), peak_p(C), i(C), j(C), k(C), x(C), y(C), z(C), fwe(C),
+      unc(C), fdr(C);
   const double vv = mask.grid().voxel_volume();
   for (std::size_t q = 0; q < C; ++q) {
     const Eigen::Index t = c.peak[q], v = voxel[static_cast<std::size_t>(t)];
@@ -414,6 +416,7 @@ void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vecto
     id[q] = static_cast<double>(q + 1);
     size[q] = static_cast<double>(c.size[q]);
     mm3[q] = size[q] * vv;
+    mass[q] = q < c.mass.size() ? c.mass[q] : NAN;
     peak[q] = stat(t);
     peak_p[q] = p(t);
     i[q] = static_cast<double>(vi + 1), j[q] = static_cast<double>(vj + 1), k[q] = static_cast<double>(vk + 1);
@@ -424,7 +427,7 @@ void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vecto
   }
   nl::Table table;
   const std::pair<const char*, std::vector<double>*> cols[] = {
-      {"cluster", &id}, {"size", &size}, {"volume_mm3", &mm3}, {"peak", &peak}, {"peak_p", &peak_p}, {"i", &i},
+      {"cluster", &id}, {"size", &size}, {"volume_mm3", &mm3}, {"mass", &mass}, {"peak", &peak}, {"peak_p", &peak_p}, {"i", &i},
       {"j", &j}, {"k", &k}, {"x", &x}, {"y", &y}, {"z", &z}, {"p_fwe", &fwe}, {"p_unc", &unc}, {"p_fdr", &fdr}};
   for (const auto& [name, v] : cols) table.set(std::make_shared<const nl::Column>(nl::Column::numbers(name, *v)));
   auto* slot = new_object<nl::Table>(L);
@@ -462,7 +465,8 @@ int glm(lua_State* L) {
   if (x.rows != y.rows)
     luaL_argerror(L, is_design ? 2 : xi, lua_pushfstring(L, "design has %I rows but the data have %I", x.rows, y.rows));
   const ContrastArg con = validate_contrast(L, ci, x.cols);
-  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "tail", "progress", "cluster", "tfce"});
+  check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "block_mode", "tail", "progress", "cluster",
+                                  "tfce"});
 
   // Options; the design's scheme and blocks are the defaults.
   int scheme = 0;
@@ -474,6 +478,7 @@ int glm(lua_State* L) {
   }
   scheme = opt_choice(L, oi, "scheme", {"permute", "signflip", "both"}, scheme);
   const auto permutations = static_cast<int>(opt_integer(L, oi, "permutations", 0, 100000000, 0));
+  const int block_mode = opt_choice(L, oi, "block_mode", {"within", "whole", "both"}, 0);
   const lua_Integer seed_given = opt_integer(L, oi, "seed", 0, LUA_MAXINTEGER, -1);
   const st::Tail tail = opt_tail(L, oi);
   const bool progress = opt_boolean(L, oi, "progress", true);
@@ -539,6 +544,7 @@ int glm(lua_State* L) {
     po.seed = seed;
     po.scheme = scheme == 1 ? st::Exchange::SignFlip : scheme == 2 ? st::Exchange::Both : st::Exchange::Permute;
     po.tail = tail;
+    po.block_mode = block_mode == 1 ? st::BlockMode::Whole : block_mode == 2 ? st::BlockMode::Both : st::BlockMode::Within;
     if (blocks.n > 0) {
       std::vector<std::string> levels;
       read_categories(L, blocks, false, po.blocks, levels);
@@ -572,6 +578,7 @@ int glm(lua_State* L) {
                            : st::t_quantile(1 - (tail == st::Tail::Two ? cl.p / 2 : cl.p), fit.df);
         po.clusters = grid.get();
         po.cluster_threshold = cthr;
+        po.cluster_stat = cl.mass ? st::ClusterStat::Mass : st::ClusterStat::Extent;
       }
       if (tf.geometry != TfceArg::None) {
         tgrid = tfce_grid(L, tf, &tvoxel);
@@ -593,7 +600,7 @@ int glm(lua_State* L) {
       }
     } catch (const nl::ValueError& e) {
       rethrow_at(e, {{"data", data_pos}, {"design", design_pos}, {"too few", data_pos}, {"contrast", contrast_pos},
-                     {"F contrast", contrast_pos}, {"blocks", oi}, {"permutations", oi}});
+                     {"F contrast", contrast_pos}, {"blocks", oi}, {"whole-block", oi}, {"permutations", oi}});
     }
 
     // ---- the result table
@@ -654,14 +661,19 @@ int glm(lua_State* L) {
       lua_setfield(L, -2, "exhaustive");
       set_integer(L, "seed", static_cast<lua_Integer>(seed));
       set_string(L, "scheme", scheme_name(po.scheme));
-      if (!po.blocks.empty()) set_integer(L, "blocks", *std::max_element(po.blocks.begin(), po.blocks.end()) + 1);
+      if (!po.blocks.empty()) {
+        set_integer(L, "blocks", *std::max_element(po.blocks.begin(), po.blocks.end()) + 1);
+        set_string(L, "block_mode", block_mode == 1 ? "whole" : block_mode == 2 ? "both" : "within");
+      }
       push_vector_field(L, "p_perm", perm.p_unc);
       push_vector_field(L, "p_fwe", perm.p_fwe);
       push_vector_field(L, "p_perm_fdr", qp);
       push_vector_field(L, "max_stat", perm.max_stat);
+      push_vector_field(L, "p_fwe_gamma", perm.p_fwe_gamma);
       add("p_perm", perm.p_unc);
       add("p_fwe", perm.p_fwe);
       add("p_perm_fdr", qp);
+      add("p_fwe_gamma", perm.p_fwe_gamma);
     }
     if (tgrid) {
       push_vector_field(L, "tfce", tfce_obs);
@@ -693,11 +705,13 @@ int glm(lua_State* L) {
         observed.label = perm.cluster_label;
         observed.size = perm.cluster_size;
         observed.peak = perm.cluster_peak;
+        observed.mass = perm.cluster_mass;
       }
       push_cluster_results(L, *mask, voxel, observed, stat, p, perm, permutations > 0);
       set_number(L, "cluster_threshold", cthr);
       if (!std::isnan(cl.p)) set_number(L, "cluster_p", cl.p);
       set_integer(L, "connectivity", cl.connectivity);
+      set_string(L, "cluster_statistic", cl.mass ? "mass" : "extent");
     }
     luaL_setmetatable(L, kResult);
     return 1;
@@ -758,8 +772,18 @@ int result_tostring(lua_State* L) {
     out += fmt::format("  {} from {} to {}; p < 0.05: {} uncorrected, {} after BH-FDR{}\n", kind, short_number(lo),
                        short_number(hi), below, below_fdr, kind == "t" && tail != "two" ? fmt::format(" ({} tail)", tail) : "");
   if (permuted)
-    out += fmt::format("  Freedman-Lane, {} {} ({}, seed {}): FWE p < 0.05: {}\n", perms,
-                       scheme == "signflip" ? "sign flips" : "permutations", scheme, seed, below_fwe);
+  {
+    raw_field(L, 1, "block_mode");
+    const std::string mode = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+    lua_pop(L, 1);
+    const double nblocks = get_number(L, 1, "blocks");
+    const std::string where = std::isnan(nblocks) ? ""
+                              : mode == "whole"   ? fmt::format(", {} whole blocks", nblocks)
+                              : mode == "both"    ? fmt::format(", within and of {} whole blocks", nblocks)
+                                                  : fmt::format(", within {} blocks", nblocks);
+    out += fmt::format("  Freedman-Lane, {} {} ({}{}, seed {}): FWE p < 0.05: {}\n", perms,
+                       scheme == "signflip" ? "sign flips" : "permutations", scheme, where, seed, below_fwe);
+  }
   // The strongest tests: smallest p (FWE p when permuted), then largest |statistic|.
   const char* key = permuted ? "p_fwe" : "p";
   const std::size_t top = std::min<std::size_t>(order.size(), 5);
@@ -797,10 +821,15 @@ int result_tostring(lua_State* L) {
     std::size_t sig = 0;
     for (std::size_t q = 0; q < ct.nrows(); ++q) sig += fwe.number(q) < 0.05;
     const std::string measure = kind == "F" ? "F" : tail == "two" ? "|t|" : tail == "left" ? "-t" : "t";
-    out += fmt::format("  clusters ({} >= {}, {}-connectivity): {}", measure, short_number(get_number(L, 1, "cluster_threshold")),
-                       get_number(L, 1, "connectivity"), ct.nrows());
+    raw_field(L, 1, "cluster_statistic");
+    const bool by_mass = lua_isstring(L, -1) && std::string_view(lua_tostring(L, -1)) == "mass";
+    lua_pop(L, 1);
+    out += fmt::format("  clusters ({} >= {}, {}-connectivity{}): {}", measure,
+                       short_number(get_number(L, 1, "cluster_threshold")), get_number(L, 1, "connectivity"),
+                       by_mass ? ", by mass" : "", ct.nrows());
     if (ct.nrows() > 0)
-      out += fmt::format(", largest {} voxels{}", size.number(0),
+      out += fmt::format(", largest {} voxels{}{}", size.number(0),
+                         by_mass ? fmt::format(" (mass {})", short_number(ct.column("mass")->number(0))) : "",
                          permuted ? fmt::format(" (FWE p {}); FWE p < 0.05: {}", short_number(fwe.number(0)), sig) : "");
     out += "\n";
   }
@@ -819,9 +848,16 @@ int result_tostring(lua_State* L) {
                        permuted ? fmt::format("; FWE p < 0.05: {} test{}", sig, sig == 1 ? "" : "s") : "");
   }
   lua_pop(L, 2);
+  const double joint = get_number(L, 1, "joint_contrasts");
+  if (!std::isnan(joint)) {
+    Eigen::Index sig = 0;
+    for (Eigen::Index j = 0; j < m; ++j) sig += field_at(L, 1, "p_fwe_joint", j) < 0.05;
+    out += fmt::format("  joint FWE over {} contrasts (same rearrangements): p < 0.05: {}\n", joint, sig);
+  }
   out += "  fields: beta, stat, p, p_fdr";
   out += kind == "t" ? ", effect, se" : "";
-  out += permuted ? ", p_perm, p_fwe, p_perm_fdr, max_stat" : "";
+  out += permuted ? ", p_perm, p_fwe, p_perm_fdr, max_stat, p_fwe_gamma" : "";
+  out += !std::isnan(joint) ? ", p_fwe_joint" : "";
   out += ", table";
   out += clustered ? permuted ? ", clusters, cluster_map, stat_map, max_cluster" : ", clusters, cluster_map, stat_map" : "";
   if (tfce_scores) {
@@ -853,9 +889,10 @@ void open_stats_glm(lua_State* L) {
   register_record(L, kResult,
                   {"test", "description", "n", "tests", "rank", "df", "df1", "tail", "contrast", "beta", "stat", "t",
                    "F", "p", "p_fdr", "effect", "se", "names", "design_names", "table", "permutations", "exhaustive",
-                   "seed", "scheme", "blocks", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "clusters", "cluster_map",
-                   "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity", "tfce", "p_tfce",
-                   "p_tfce_fwe", "max_tfce", "tfce_settings", "tfce_map", "p_tfce_fwe_map"},
+                   "seed", "scheme", "blocks", "block_mode", "p_perm", "p_fwe", "p_perm_fdr", "max_stat", "p_fwe_gamma", "clusters", "cluster_map",
+                   "stat_map", "max_cluster", "cluster_threshold", "cluster_p", "connectivity", "cluster_statistic", "tfce", "p_tfce",
+                   "p_tfce_fwe", "max_tfce", "tfce_settings", "tfce_map", "p_tfce_fwe_map", "p_fwe_joint", "p_tfce_fwe_joint",
+                   "joint_contrasts"},
                   result_tostring);
   set_bindings(L, functions);
 }

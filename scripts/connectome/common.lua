@@ -52,7 +52,7 @@ C.amygdala_temporal = { Amygdala_L = true, Temporal_Sup_R = true, Temporal_Mid_R
 
 local allowed = { networks = "string", tp1 = "string", tp2 = "string", tp3 = "string", hdrs_pre = "string",
                   hdrs_post = "string", covariates = "string", permutations = "number", seed = "number",
-                  rho = "number", remission = "number", netmat = "string" }
+                  rho = "number", remission = "number", netmat = "string", tfce = "number" }
 
 function C.args(argv) return C.defaults(F.args(argv, allowed)) end
 
@@ -257,9 +257,12 @@ local function pick(ses, rows, what)
   return ses[what]:rows_at(k)
 end
 
+-- tfce=1: edge-level TFCE beside max-T (E 1, H 2, edges neighbours when they share a
+-- node; issue 20), its FWE p in the results table.
 local function glm(Y, design, o)
+  local nodes = math.floor((1 + math.sqrt(1 + 8 * Y:cols())) / 2 + 0.5)
   return nl.stats.glm(Y, design, { permutations = math.tointeger(o.permutations), seed = math.tointeger(o.seed),
-                                    progress = false })
+                                    progress = false, tfce = o.tfce == 1 and { nodes = nodes } or nil })
 end
 
 -- The contrasts of METHODS.md section 2 on the `what` ("partial" or "full") netmats:
@@ -452,6 +455,15 @@ function C.format_results(r, simulated)
       minp = math.min(minp, c.res.p_fwe:get(j, 1))
     end
     local pad = ("%-40s %-9s %5s %5s %9s  "):format("", "", "", "", "")
+    if c.res.p_tfce_fwe then
+      local k, best = 0, 1
+      for j = 1, c.res.tests do
+        local q = c.res.p_tfce_fwe:get(j, 1)
+        if q < 0.05 then k = k + 1 end
+        best = math.min(best, q)
+      end
+      lines[#lines + 1] = pad .. ("TFCE (%s): %d edges with FWE p < 0.05, min %s"):format(c.res.tfce_settings, k, pfmt(best))
+    end
     lines[#lines + 1] = ("%-40s %-9s %5d %5d %9s  %s"):format("  " .. c.label, c.n, #sig, fdr, pfmt(minp),
       C.networks_text(sig))
     if c.netmat == "partial" then

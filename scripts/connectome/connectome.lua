@@ -18,7 +18,7 @@
 -- detrend (2), low (0.01), high (0.1), gsr (true), scrub (true), fd (0.5), tp1 (pre1),
 -- tp2 (none), tp3 (post), hdrs_pre (hamd_baseline), hdrs_post (hamd_week2),
 -- remission (7), covariates (age,sex), netmat (partial,full), rho (0.1), permutations
--- (5000), seed (1), threads.
+-- (5000), seed (1), tfce (0; 1 adds edge-level TFCE), threads.
 --
 -- Writes to out: runs.tsv, nodes.tsv, netmat_ward.tsv, edges_*.tsv, glm_*.tsv,
 -- significant_edges.tsv, and report.html (report.lua: the tables, the paper's Fig. 1b,

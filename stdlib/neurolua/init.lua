@@ -9,5 +9,6 @@ return function(nl)
   nl.report = require "neurolua.report"
   require "neurolua.plotting"(nl)
   require "neurolua.explore"(nl)
+  require "neurolua.stats"(nl)
   return nl
 end

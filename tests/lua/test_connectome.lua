@@ -159,11 +159,11 @@ end)
 T.test("connectome.lua end to end on a user's tables; input errors", function()
   local function run(args) return T.run("../../scripts/connectome/connectome.lua", args) end
   local common = ("'%s/participants.tsv' '%s/sessions.tsv' wm='%s/masks/wm.nii.gz' csf='%s/masks/csf.nii.gz' "
-    .. "brain='%s/masks/brain.nii.gz' permutations=50 netmat=full"):format(dir, dir, dir, dir, dir)
+    .. "brain='%s/masks/brain.nii.gz' permutations=50 netmat=full tfce=1"):format(dir, dir, dir, dir, dir)
   local ok, text = run(common .. (" out='%s/cli'"):format(dir))
   T.truthy(ok, text)
   for _, s in ipairs{ "46 runs, 0 excluded", "controls - patients (TP1)", "TP1 - TP3 (paired)", "full correlation",
-                      "Wrote" } do
+                      "TFCE (E 1, H 2, dh auto, edges of ", "Wrote" } do
     T.truthy(text:find(s, 1, true), "output has '" .. s .. "':\n" .. text)
   end
   T.truthy(F.exists(dir .. "/cli/glm_full_remit_change.tsv"))

@@ -140,7 +140,7 @@ T.test("permutations: fields, identity counted, same result on 1 and 2 threads",
   local s = tostring(r1)
   T.truthy(s:find("Freedman-Lane, 700 permutations (permute, seed 9)", 1, true), s)
   T.truthy(s:find("p_fwe", 1, true) and s:find("strongest", 1, true), s)
-  T.eq(r1.table:ncols(), 9)
+  T.eq(r1.table:ncols(), 10)  -- name, effect, se, t, p, p_fdr, p_perm, p_fwe, p_perm_fdr, p_fwe_gamma
   -- The right tail: randomise's one-sided p for the contrast direction.
   local right = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 700, seed = 9, tail = "right" })
   T.eq(right.tail, "right")
@@ -196,9 +196,18 @@ T.test("cluster inference on a mask: clusters, maps and FWE p", function()
   T.near(q.cluster_threshold, 2.1603686564627917, 1e-14)  -- R qt(0.975, 13)
   T.eq(q.connectivity, 6)
   T.truthy(q.clusters.p_fwe[1] ~= q.clusters.p_fwe[1], "no permutations: NaN cluster p")
+  -- Cluster mass: the same clusters, each scored by the sum of |t| over it (numpy).
+  local ms = nl.stats.glm(f.Y, f.X, f.C[1], { permutations = 2000, seed = 5,
+                                               cluster = { mask = mask, threshold = 2.0, statistic = "mass" } })
+  T.eq(ms.cluster_statistic, "mass"); T.eq(r.cluster_statistic, "extent")
+  for c = 1, #f.mass[1] do T.near(ms.clusters.mass[c], f.mass[1][c], 1e-9 * f.mass[1][c]) end
+  T.truthy(math.abs(ms.clusters.p_fwe[1] - f.mass_p_fwe[1][1]) < 0.08, "mass FWE p " .. ms.clusters.p_fwe[1])
+  T.truthy(tostring(ms):find("26-connectivity, by mass): " .. #f.sizes[1], 1, true), tostring(ms))
+  T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.01, statistic = "size" } }) end,
+           "option 'statistic' must be one of extent, mass")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask } }) end, "needs exactly one of 'p'")
   T.raises(function() nl.stats.glm(f.Y, f.X, f.C[1], { cluster = { mask = mask, p = 0.01, conectivity = 6 } }) end,
-           "bad argument #4 to 'glm' (unknown option 'conectivity' for option 'cluster'; expected one of: mask, p, threshold, connectivity; did you mean 'connectivity'?")
+           "bad argument #4 to 'glm' (unknown option 'conectivity' for option 'cluster'; expected one of: mask, p, threshold, connectivity, statistic; did you mean 'connectivity'?")
   T.raises(function() nl.stats.glm(nl.matrix(f.Y):cols_at(1, 10), f.X, f.C[1], { cluster = { mask = mask, p = 0.01 } }) end,
            "the mask has " .. #f.tests[1] .. " voxels but the data have 10 columns")
 end)
@@ -409,6 +418,68 @@ T.test("TestResult: optional fields read nil, unknown names raise, fields docume
   T.raises(function() return an.f end, "did you mean 'F'?")
   T.raises(function() return pe.pvalue end, "TestResult has no field 'pvalue' (fields: method, r, t, F, chi2, df,")
   documented("TestResult", { pe, sp, one, two, pa, ch, an, roc })
+end)
+
+T.test("whole-block exchangeability: block_mode, exhaustive counts, printing, errors", function()
+  -- 4 blocks (families) of 2 rows; the group is set per block, so only whole-block
+  -- rearrangements change it: 4! = 24 of them, enumerated.
+  local n = 8
+  local X = nl.matrix.ones(n, 2)
+  local fam = {}
+  for i = 1, n do fam[i] = "f" .. ((i - 1) // 2 + 1); X:set(i, 2, i <= 4 and 1 or 0) end
+  local Y = nl.matrix.randn(n, 3, 5)
+  local r = nl.stats.glm(Y, X, { 0, 1 }, { permutations = 1000, seed = 1, blocks = fam, block_mode = "whole" })
+  T.eq(r.permutations, 24); T.truthy(r.exhaustive); T.eq(r.block_mode, "whole"); T.eq(r.blocks, 4)
+  -- Whole-block p-values are multiples of 1/24.
+  for j = 1, 3 do T.truthy(math.abs(r.p_perm:get(j, 1) * 24 - math.floor(r.p_perm:get(j, 1) * 24 + 0.5)) < 1e-9) end
+  T.truthy(tostring(r):find("(permute, 4 whole blocks, seed 1)", 1, true), tostring(r))
+  local w = nl.stats.glm(Y, X, { 0, 1 }, { permutations = 1000, seed = 1, blocks = fam })
+  T.eq(w.permutations, 16); T.eq(w.block_mode, "within")  -- 2!^4 within blocks: the group never changes
+  for j = 1, 3 do T.eq(w.p_perm:get(j, 1), 1) end
+  local both = nl.stats.glm(Y, X, { 0, 1 }, { permutations = 1000, seed = 1, blocks = fam, block_mode = "both" })
+  T.eq(both.permutations, 384)  -- 4! 2!^4
+  fam[8] = "f5"
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, blocks = fam, block_mode = "whole" }) end,
+           "bad argument #4 to 'glm' (whole-block exchangeability needs blocks of one size; block 1 has 2 rows, block 4 has 1")
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, blocks = fam, block_mode = "all" }) end,
+           "option 'block_mode' must be one of")
+end)
+
+T.test("glm_contrasts: joint FWE over contrasts with the same rearrangements", function()
+  local f = fixture("permutation/two_sample.txt")
+  local cs = { { 1, -1, 0, 0 }, { 0, 0, 1, 0 }, { 0, 0, 0, 1 } }
+  local rs = nl.stats.glm_contrasts(f.Y, f.X, cs, { permutations = 500, seed = 7 })
+  T.eq(#rs, 3)
+  -- Each run is the ordinary GLM with the same seed.
+  local alone = nl.stats.glm(f.Y, f.X, cs[2], { permutations = 500, seed = 7 })
+  for j = 1, alone.p_fwe:rows() do T.eq(rs[2].p_fwe:get(j, 1), alone.p_fwe:get(j, 1)) end
+  -- Joint p by brute force: the largest |t| over all contrasts and tests per rearrangement.
+  local maxima = {}
+  for k = 1, 500 do
+    local v = -math.huge
+    for c = 1, 3 do v = math.max(v, rs[c].max_stat:get(k, 1)) end
+    maxima[k] = v
+  end
+  for c = 1, 3 do
+    T.eq(rs[c].joint_contrasts, 3)
+    for j = 1, rs[c].stat:rows() do
+      local t = math.abs(rs[c].stat:get(j, 1))
+      local count = 0
+      for k = 1, 500 do if maxima[k] >= t * (1 - 1e-10) then count = count + 1 end end
+      T.eq(rs[c].p_fwe_joint:get(j, 1), count / 500)
+      T.truthy(rs[c].p_fwe_joint:get(j, 1) >= rs[c].p_fwe:get(j, 1), "joint FWE p >= per-contrast FWE p")
+    end
+  end
+  T.truthy(tostring(rs[1]):find("joint FWE over 3 contrasts (same rearrangements)", 1, true), tostring(rs[1]))
+  -- A contrast and its negative (two-sided): the same maxima, so the joint p is the FWE p.
+  local pm = nl.stats.glm_contrasts(f.Y, f.X, { cs[1], { -1, 1, 0, 0 } }, { permutations = 300, seed = 2 })
+  for j = 1, pm[1].stat:rows() do T.eq(pm[1].p_fwe_joint:get(j, 1), pm[1].p_fwe:get(j, 1)) end
+  T.raises(function() nl.stats.glm_contrasts(f.Y, f.X, { cs[1] }, { permutations = 10 }) end, "at least two contrasts")
+  T.raises(function() nl.stats.glm_contrasts(f.Y, f.X, cs, {}) end, "needs option 'permutations' >= 1")
+  T.raises(function() nl.stats.glm_contrasts(f.Y, f.X, { cs[1], { cs[2], cs[3] } }, { permutations = 10 }) end,
+           "contrast 2 is F with 2 rows but contrast 1 is t")
+  T.raises(function() nl.stats.glm_contrasts(f.Y, f.X, { cs[1], { 1, 2 } }, { permutations = 10 }) end,
+           "contrast 2: ")
 end)
 
 T.done()

@@ -97,12 +97,19 @@ ClusterGrid ClusterGrid::edges(Index nodes, const std::vector<std::array<Index, 
 
 void ClusterGrid::sizes(const char* supra, std::vector<Index>& out, std::vector<char>& seen,
                         std::vector<Index>& stack) const {
+  std::vector<double> none;
+  sizes(supra, nullptr, out, none, seen, stack);
+}
+
+void ClusterGrid::sizes(const char* supra, const double* value, std::vector<Index>& out, std::vector<double>& masses,
+                        std::vector<char>& seen, std::vector<Index>& stack) const {
   const Index m = tests();
   std::vector<Index> touched;
   for (Index i = 0; i < m; ++i) {
     if (!supra[i] || seen[static_cast<std::size_t>(i)]) continue;
     // Depth-first flood fill from i.
     Index size = 0;
+    double mass = 0;
     stack.clear();
     stack.push_back(i);
     seen[static_cast<std::size_t>(i)] = 1;
@@ -111,6 +118,7 @@ void ClusterGrid::sizes(const char* supra, std::vector<Index>& out, std::vector<
       const Index u = stack.back();
       stack.pop_back();
       ++size;
+      if (value) mass += value[u];
       neighbours(u, [&](Index w) {
         if (supra[w] && !seen[static_cast<std::size_t>(w)]) {
           seen[static_cast<std::size_t>(w)] = 1;
@@ -120,6 +128,7 @@ void ClusterGrid::sizes(const char* supra, std::vector<Index>& out, std::vector<
       });
     }
     out.push_back(size);
+    if (value) masses.push_back(mass);
   }
   for (const Index t : touched) seen[static_cast<std::size_t>(t)] = 0;
 }
@@ -175,9 +184,11 @@ ClusterMap find_clusters(const ClusterGrid& grid, const Eigen::VectorXd& T, doub
   ClusterMap out;
   grid.label(supra, out.label, out.size);
   out.peak.assign(out.size.size(), -1);
+  out.mass.assign(out.size.size(), 0.0);
   for (Index j = 0; j < m; ++j) {
     const int c = out.label[static_cast<std::size_t>(j)];
     if (c == 0) continue;
+    out.mass[static_cast<std::size_t>(c - 1)] += T(j);
     Index& peak = out.peak[static_cast<std::size_t>(c - 1)];
     if (peak < 0 || T(j) > T(peak)) peak = j;
   }

@@ -5,6 +5,7 @@
 #include <boost/math/distributions/fisher_f.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
+#include <boost/math/special_functions/gamma.hpp>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -80,6 +81,22 @@ double chi2_upper(double x, double df) {
 double normal_upper(double z) {
   if (std::isnan(z)) return kNaN;
   return 0.5 * std::erfc(z / std::sqrt(2.0));
+}
+
+double pearson3_upper(double x, double mean, double sd, double skew) {
+  if (std::isnan(x) || std::isnan(mean) || std::isnan(sd) || std::isnan(skew)) return kNaN;
+  if (!(sd > 0)) return x > mean ? 0.0 : 1.0;  // a point mass
+  if (std::fabs(skew) < 1e-8) return normal_upper((x - mean) / sd);
+  // X = zeta + sign(skew) * G with G ~ Gamma(alpha, scale 1/beta):
+  // alpha = 4 / skew^2, beta = 2 / (sd |skew|), zeta = mean - 2 sd / skew.
+  const double alpha = 4.0 / (skew * skew), beta = 2.0 / (sd * std::fabs(skew));
+  const double zeta = mean - 2.0 * sd / skew;
+  if (skew > 0) {
+    if (x <= zeta) return 1.0;
+    return boost::math::gamma_q(alpha, (x - zeta) * beta);
+  }
+  if (x >= zeta) return 0.0;
+  return boost::math::gamma_p(alpha, (zeta - x) * beta);
 }
 
 double normal_quantile(double q) {

@@ -18,6 +18,10 @@ namespace nl::stats {
 
 namespace {
 
+// A notice from a string literal, built out of line: inlined here, GCC 12 at -O3 reports
+// a false -Warray-bounds on copying a long literal into a std::string (GCC PR 105651).
+[[gnu::noinline]] void add_notice(std::vector<std::string>& notices, const char* text) { notices.emplace_back(text); }
+
 using Index = Eigen::Index;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kLog2Pi = 1.8378770664093454836;  // log(2 pi)
@@ -361,8 +365,8 @@ Vector satterthwaite(const LmmData& d, const Cross& c, const LmmFit& fit, std::v
   Eigen::SelfAdjointEigenSolver<Matrix> es(H);
   Vector df = Vector::Constant(c.p, std::numeric_limits<double>::quiet_NaN());
   if (!(es.eigenvalues().minCoeff() > 0)) {
-    notices.push_back("Satterthwaite df are NaN: the Hessian of the deviance is not positive definite at the "
-                      "optimum (a variance at its bound 0?)");
+    add_notice(notices, "Satterthwaite df are NaN: the Hessian of the deviance is not positive definite at the "
+                        "optimum (a variance at its bound 0?)");
     return df;
   }
   const Matrix A = 2.0 * H.inverse();
@@ -473,7 +477,7 @@ LmmFit fit_lmm(const LmmData& d, const LmmOptions& o) {
   for (Index j = 0; j < q; ++j)
     if (T(j, j) < 1e-4) fit.singular = true;
   if (fit.singular)
-    fit.notices.push_back("singular fit: a random-effect variance is (nearly) 0 or a correlation (nearly) +-1");
+    add_notice(fit.notices, "singular fit: a random-effect variance is (nearly) 0 or a correlation (nearly) +-1");
 
   const double k = static_cast<double>(p + nt + 1);
   fit.loglik = -fx / 2.0;

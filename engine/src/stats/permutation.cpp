@@ -51,22 +51,42 @@ std::vector<std::vector<Index>> block_rows(Index n, const std::vector<int>& bloc
 bool permutes(Exchange s) { return s != Exchange::SignFlip; }
 bool flips(Exchange s) { return s != Exchange::Permute; }
 
+bool within(BlockMode m) { return m != BlockMode::Whole; }
+bool whole(BlockMode m) { return m != BlockMode::Within; }
+
+// Whole-block modes need blocks of one size (row k of a block goes to row k of another).
+void check_block_sizes(const std::vector<std::vector<Index>>& rows, BlockMode mode) {
+  if (!whole(mode)) return;
+  for (std::size_t b = 1; b < rows.size(); ++b)
+    if (rows[b].size() != rows[0].size())
+      throw ValueError(fmt::format("whole-block exchangeability needs blocks of one size; block {} has {} rows, block {} "
+                                   "has {} (blocks numbered in order of first appearance)",
+                                   1, rows[0].size(), b + 1, rows[b].size()));
+}
+
 // The number of distinct rearrangements, or 0 when it exceeds `cap`.
 std::uint64_t count_rearrangements(Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme,
-                                   std::uint64_t cap) {
+                                   BlockMode mode, std::uint64_t cap) {
   std::uint64_t total = 1;
   auto times = [&](std::uint64_t f) {
     if (total > cap / f) return false;
     total *= f;
     return true;
   };
-  if (permutes(scheme))
-    for (const auto& b : rows)
-      for (std::uint64_t k = 2; k <= b.size(); ++k)
+  if (permutes(scheme)) {
+    if (within(mode))
+      for (const auto& b : rows)
+        for (std::uint64_t k = 2; k <= b.size(); ++k)
+          if (!times(k)) return 0;
+    if (whole(mode))
+      for (std::uint64_t k = 2; k <= rows.size(); ++k)
         if (!times(k)) return 0;
-  if (flips(scheme))
-    for (Index i = 0; i < n; ++i)
+  }
+  if (flips(scheme)) {
+    const auto signs = mode == BlockMode::Whole ? static_cast<Index>(rows.size()) : n;
+    for (Index i = 0; i < signs; ++i)
       if (!times(2)) return 0;
+  }
   return total;
 }
 
@@ -76,58 +96,98 @@ std::uint64_t factorial(std::size_t k) {
   return f;
 }
 
-// Rearrangement number `k` of the exhaustive list: the permutation part is a
-// mixed-radix number over the blocks (radix: block size!), each digit decoded as a
-// Lehmer code; the sign part is the low n bits. k = 0 is the identity.
-Shuffle exhaustive_shuffle(std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme) {
+// Rearrangement number `k` of the exhaustive list: the sign part is the low bits (one
+// per row, or one per block for Whole); the permutation within blocks is a mixed-radix
+// number over the blocks (radix: block size!), each digit decoded as a Lehmer code; the
+// whole-block permutation is the last digit (radix: blocks!). k = 0 is the identity.
+Shuffle exhaustive_shuffle(std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows, Exchange scheme,
+                           BlockMode mode) {
   Shuffle s;
   s.perm.resize(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
   if (flips(scheme)) {
     s.sign.resize(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (k >> i) & 1u ? -1 : 1;
-    k >>= n;  // n < 64 here: 2^n was counted without overflow
+    if (mode == BlockMode::Whole) {
+      for (std::size_t b = 0; b < rows.size(); ++b)
+        for (const Index i : rows[b]) s.sign[static_cast<std::size_t>(i)] = (k >> b) & 1u ? -1 : 1;
+      k >>= rows.size();
+    } else {
+      for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (k >> i) & 1u ? -1 : 1;
+      k >>= n;  // n < 64 here: 2^n was counted without overflow
+    }
   }
+  auto lehmer = [](std::uint64_t q, std::size_t size) {
+    std::vector<std::size_t> avail(size), out(size);
+    for (std::size_t i = 0; i < size; ++i) avail[i] = i;
+    for (std::size_t i = 0; i < size; ++i) {
+      const std::uint64_t f = factorial(size - 1 - i);
+      const auto d = static_cast<std::size_t>(q / f);
+      q %= f;
+      out[i] = avail[d];
+      avail.erase(avail.begin() + static_cast<std::ptrdiff_t>(d));
+    }
+    return out;
+  };
   if (permutes(scheme)) {
-    for (const auto& b : rows) {
-      const std::uint64_t radix = factorial(b.size());
-      std::uint64_t q = k % radix;
-      k /= radix;
-      std::vector<Index> avail = b;
-      for (std::size_t i = 0; i < b.size(); ++i) {
-        const std::uint64_t f = factorial(b.size() - 1 - i);
-        const auto d = static_cast<std::size_t>(q / f);
-        q %= f;
-        s.perm[static_cast<std::size_t>(b[i])] = avail[d];
-        avail.erase(avail.begin() + static_cast<std::ptrdiff_t>(d));
+    if (within(mode))
+      for (const auto& b : rows) {
+        const std::uint64_t radix = factorial(b.size());
+        const auto order = lehmer(k % radix, b.size());
+        k /= radix;
+        for (std::size_t i = 0; i < b.size(); ++i) s.perm[static_cast<std::size_t>(b[i])] = b[order[i]];
       }
+    if (whole(mode)) {
+      const auto order = lehmer(k % factorial(rows.size()), rows.size());
+      // Row i of block b takes what row i of block order[b] had (after the within part).
+      const std::vector<Index> inner = s.perm;
+      for (std::size_t b = 0; b < rows.size(); ++b)
+        for (std::size_t i = 0; i < rows[b].size(); ++i)
+          s.perm[static_cast<std::size_t>(rows[b][i])] = inner[static_cast<std::size_t>(rows[order[b]][i])];
     }
   }
   return s;
 }
 
 Shuffle random_shuffle(std::uint64_t seed, std::uint64_t k, Index n, const std::vector<std::vector<Index>>& rows,
-                       Exchange scheme) {
+                       Exchange scheme, BlockMode mode) {
   Rng rng(seed, k);
   Shuffle s;
   s.perm.resize(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) s.perm[static_cast<std::size_t>(i)] = i;
   if (permutes(scheme)) {
-    for (const auto& b : rows) {
-      std::vector<Index> v = b;
-      rng.shuffle(v);
-      for (std::size_t i = 0; i < b.size(); ++i) s.perm[static_cast<std::size_t>(b[i])] = v[i];
+    if (within(mode))
+      for (const auto& b : rows) {
+        std::vector<Index> v = b;
+        rng.shuffle(v);
+        for (std::size_t i = 0; i < b.size(); ++i) s.perm[static_cast<std::size_t>(b[i])] = v[i];
+      }
+    if (whole(mode)) {
+      std::vector<std::size_t> order(rows.size());
+      for (std::size_t b = 0; b < rows.size(); ++b) order[b] = b;
+      rng.shuffle(order);
+      const std::vector<Index> inner = s.perm;
+      for (std::size_t b = 0; b < rows.size(); ++b)
+        for (std::size_t i = 0; i < rows[b].size(); ++i)
+          s.perm[static_cast<std::size_t>(rows[b][i])] = inner[static_cast<std::size_t>(rows[order[b]][i])];
     }
   }
   if (flips(scheme)) {
     s.sign.resize(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (rng.next() >> 63) ? -1 : 1;
+    if (mode == BlockMode::Whole) {
+      for (const auto& b : rows) {
+        const signed char sign = (rng.next() >> 63) ? -1 : 1;
+        for (const Index i : b) s.sign[static_cast<std::size_t>(i)] = sign;
+      }
+    } else {
+      for (Index i = 0; i < n; ++i) s.sign[static_cast<std::size_t>(i)] = (rng.next() >> 63) ? -1 : 1;
+    }
   }
   return s;
 }
 
 // Checks a caller's rearrangement against the scheme and blocks.
-void check_shuffle(const Shuffle& s, std::size_t k, Index n, const std::vector<int>& block_of, Exchange scheme) {
+void check_shuffle(const Shuffle& s, std::size_t k, Index n, const std::vector<int>& block_of, Exchange scheme,
+                   BlockMode mode) {
   if (static_cast<Index>(s.perm.size()) != n)
     throw ValueError(fmt::format("rearrangement {} has {} rows, expected {}", k + 1, s.perm.size(), n));
   std::vector<char> used(static_cast<std::size_t>(n), 0);
@@ -138,7 +198,7 @@ void check_shuffle(const Shuffle& s, std::size_t k, Index n, const std::vector<i
     used[static_cast<std::size_t>(j)] = 1;
     if (j != i && !permutes(scheme))
       throw ValueError(fmt::format("rearrangement {} permutes rows but the scheme is sign flipping", k + 1));
-    if (block_of[static_cast<std::size_t>(i)] != block_of[static_cast<std::size_t>(j)])
+    if (mode == BlockMode::Within && block_of[static_cast<std::size_t>(i)] != block_of[static_cast<std::size_t>(j)])
       throw ValueError(fmt::format("rearrangement {} moves row {} out of its block", k + 1, i + 1));
   }
   if (!s.sign.empty()) {
@@ -311,9 +371,13 @@ Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const Perm
   Matrix Q1(n, 0);
   k.Q2 = Q;
   if (o.scheme == Exchange::Permute) {
-    Matrix B = Matrix::Zero(n, static_cast<Index>(rows.size()));
-    for (std::size_t b = 0; b < rows.size(); ++b)
-      for (const Index i : rows[b]) B(i, static_cast<Index>(b)) = 1.0 / std::sqrt(static_cast<double>(rows[b].size()));
+    // Whole-block permutations move block-constant directions between blocks: then
+    // only the constant is fixed.
+    const std::vector<std::vector<Index>> one = block_rows(n, {});
+    const auto& fixed = o.block_mode == BlockMode::Within ? rows : one;
+    Matrix B = Matrix::Zero(n, static_cast<Index>(fixed.size()));
+    for (std::size_t b = 0; b < fixed.size(); ++b)
+      for (const Index i : fixed[b]) B(i, static_cast<Index>(b)) = 1.0 / std::sqrt(static_cast<double>(fixed[b].size()));
     Eigen::JacobiSVD<Matrix> ssvd(Q.transpose() * B, Eigen::ComputeFullU | Eigen::ComputeFullV);
     const Vector& sv = ssvd.singularValues();
     Index k1 = 0;
@@ -351,17 +415,23 @@ Kernel make_kernel(const Matrix& Y, const Matrix& X, const Matrix& C, const Perm
 
 // The observed clusters and their p-values (see permutation.hpp). `pooled` holds the
 // cluster sizes of rearrangements 1..N-1; the observed map's clusters are added here.
-void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector<Index>& pooled,
+void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector<double>& pooled,
                        PermutationResult& out) {
   ClusterMap map = find_clusters(*o.clusters, T, o.cluster_threshold);
   out.cluster_label = std::move(map.label);
   out.cluster_size = std::move(map.size);
   out.cluster_peak = std::move(map.peak);
+  out.cluster_mass = std::move(map.mass);
   const std::size_t C = out.cluster_size.size();
-  Index largest = 0;
-  for (const Index z : out.cluster_size) largest = std::max(largest, z);
-  out.max_cluster(0) = static_cast<double>(largest);
-  pooled.insert(pooled.end(), out.cluster_size.begin(), out.cluster_size.end());
+  const bool mass = o.cluster_stat == ClusterStat::Mass;
+  std::vector<double> score(C);
+  for (std::size_t c = 0; c < C; ++c) score[c] = mass ? out.cluster_mass[c] : static_cast<double>(out.cluster_size[c]);
+  double largest = 0;
+  for (const double z : score) largest = std::max(largest, z);
+  out.max_cluster(0) = largest;
+  // Masses are compared with the tie tolerance of the statistic.
+  const double tol = mass ? kTieTol : 0.0;
+  pooled.insert(pooled.end(), score.begin(), score.end());
   std::sort(pooled.begin(), pooled.end());
   std::vector<double> maxima(out.max_cluster.data(), out.max_cluster.data() + out.max_cluster.size());
   std::sort(maxima.begin(), maxima.end());
@@ -369,8 +439,8 @@ void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector
   out.cluster_p_fwe.resize(static_cast<Index>(C));
   out.cluster_p_unc.resize(static_cast<Index>(C));
   for (std::size_t c = 0; c < C; ++c) {
-    const Index z = out.cluster_size[c];
-    const auto fwe = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), static_cast<double>(z));
+    const double z = score[c] - tol * std::fabs(score[c]);
+    const auto fwe = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), z);
     const auto unc = pooled.end() - std::lower_bound(pooled.begin(), pooled.end(), z);
     out.cluster_p_fwe(static_cast<Index>(c)) = static_cast<double>(fwe) / N;
     out.cluster_p_unc(static_cast<Index>(c)) = static_cast<double>(unc) / static_cast<double>(pooled.size());
@@ -412,6 +482,11 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
 
   // TFCE of the observed map; a rearranged map is enhanced on the same scale.
   const bool tfce_two = k.is_t && o.tail == Tail::Two;
+  // The tested scale T of a raw map: |t|, t or -t; F as it is.
+  auto tail_of = [&](const Vector& raw) -> Vector {
+    if (!k.is_t) return raw;
+    return o.tail == Tail::Two ? Vector(raw.cwiseAbs()) : o.tail == Tail::Left ? Vector(-raw) : raw;
+  };
   TfceOptions topt = o.tfce_options;
   topt.two_sided = tfce_two;
   Vector tfce_thr;
@@ -434,7 +509,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
   std::vector<std::int64_t> count(static_cast<std::size_t>(m), 0);
   std::mutex mu;
   // Cluster sizes of every map (order irrelevant: only counts are taken).
-  std::vector<Index> pooled;
+  std::vector<double> pooled;
   if (o.clusters) {
     if (o.clusters->tests() != m)
       throw ValueError(fmt::format("cluster grid has {} voxels but the data have {} columns", o.clusters->tests(), m));
@@ -458,7 +533,8 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       std::vector<std::int64_t> local(static_cast<std::size_t>(m), 0);
       Kernel::Maxima mx;
       std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
-      std::vector<double> maps(o.tfce ? static_cast<std::size_t>(B * m) : 0, kNaN);
+      const bool mass = o.clusters && o.cluster_stat == ClusterStat::Mass;
+      std::vector<double> maps(o.tfce || mass ? static_cast<std::size_t>(B * m) : 0, kNaN);
       Matrix P(G.rows(), kChunk);
       const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
       for (Index j0 = 0; j0 < m; j0 += kChunk) {
@@ -471,11 +547,12 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
           const double* col = K2 > 0 ? P.col(jj).data() : zeros.data();
           local[static_cast<std::size_t>(j)] +=
               k.batch(col, B, j, thr(j), mx, o.clusters ? supra.data() : nullptr, o.cluster_threshold, m);
-          if (o.tfce)
+          // The raw statistic (t or F): TFCE two-sided takes it signed; T is its tail.
+          if (o.tfce || mass)
             for (Index b = 0; b < B; ++b) {
               double raw = 0;
-              const double Tb = k.stat(col + b, B, j, &raw);
-              maps[static_cast<std::size_t>(b * m + j)] = tfce_two ? raw : Tb;
+              k.stat(col + b, B, j, &raw);
+              maps[static_cast<std::size_t>(b * m + j)] = raw;
             }
         }
       }
@@ -486,22 +563,29 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
       if (o.clusters) {
         std::vector<Index> sizes, stack;
+        std::vector<double> masses;
         std::vector<char> seen(static_cast<std::size_t>(m), 0);
         for (Index b = 0; b < B; ++b) {
           sizes.clear();
-          o.clusters->sizes(supra.data() + b * m, sizes, seen, stack);
-          Index largest = 0;
-          for (const Index z : sizes) largest = std::max(largest, z);
-          out.max_cluster(static_cast<Index>(first) + b) = static_cast<double>(largest);
+          masses.clear();
+          Vector Tb;
+          if (mass) Tb = tail_of(Eigen::Map<const Vector>(maps.data() + b * m, m));
+          o.clusters->sizes(supra.data() + b * m, mass ? Tb.data() : nullptr, sizes, masses, seen, stack);
+          std::vector<double> score(sizes.begin(), sizes.end());
+          if (mass) score = masses;
+          double largest = 0;
+          for (const double z : score) largest = std::max(largest, z);
+          out.max_cluster(static_cast<Index>(first) + b) = largest;
           std::lock_guard<std::mutex> lock(mu);
-          pooled.insert(pooled.end(), sizes.begin(), sizes.end());
+          pooled.insert(pooled.end(), score.begin(), score.end());
         }
       }
       if (o.tfce) {
         std::vector<std::int64_t> over(static_cast<std::size_t>(m), 0);
         for (Index b = 0; b < B; ++b) {
           check_interrupt();
-          const Vector score = tfce(*o.tfce, Eigen::Map<const Vector>(maps.data() + b * m, m), topt);
+          const Vector raw = Eigen::Map<const Vector>(maps.data() + b * m, m);
+          const Vector score = tfce(*o.tfce, tfce_two ? raw : tail_of(raw), topt);
           double top = 0;
           for (Index j = 0; j < m; ++j) {
             if (std::isnan(T(j))) continue;
@@ -541,6 +625,20 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     const auto ge = maxima.end() - std::lower_bound(maxima.begin(), maxima.end(), thr(j));
     out.p_fwe(j) = static_cast<double>(ge) / Nd;
   }
+  {
+    // Pearson III by the population moments of the maxima (see permutation.hpp).
+    double mean = 0, m2 = 0, m3 = 0, count_finite = 0;
+    for (const double v : maxima)
+      if (std::isfinite(v)) mean += v, ++count_finite;
+    mean /= count_finite;
+    for (const double v : maxima)
+      if (std::isfinite(v)) m2 += (v - mean) * (v - mean), m3 += (v - mean) * (v - mean) * (v - mean);
+    m2 /= count_finite;
+    m3 /= count_finite;
+    const double sd = std::sqrt(m2), skew = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0.0;
+    out.p_fwe_gamma.resize(m);
+    for (Index j = 0; j < m; ++j) out.p_fwe_gamma(j) = std::isnan(T(j)) ? kNaN : pearson3_upper(T(j), mean, sd, skew);
+  }
   if (o.clusters) observed_clusters(T, o, pooled, out);
   if (o.tfce) {
     std::vector<double> tops(out.max_tfce.data(), out.max_tfce.data() + out.max_tfce.size());
@@ -567,11 +665,13 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
 std::vector<Shuffle> make_shuffles(Index n, const PermutationOptions& o, bool* exhaustive) {
   if (o.permutations < 1) throw ValueError(fmt::format("permutations must be at least 1, got {}", o.permutations));
   const auto rows = block_rows(n, o.blocks);
+  check_block_sizes(rows, o.block_mode);
   const auto requested = static_cast<std::uint64_t>(o.permutations);
-  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, o.block_mode, requested);
   std::vector<Shuffle> out(total > 0 ? total : requested);
   for (std::uint64_t k = 0; k < out.size(); ++k)
-    out[k] = total > 0 || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme) : random_shuffle(o.seed, k, n, rows, o.scheme);
+    out[k] = total > 0 || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme, o.block_mode)
+                                 : random_shuffle(o.seed, k, n, rows, o.scheme, o.block_mode);
   if (exhaustive) *exhaustive = total > 0;
   return out;
 }
@@ -581,13 +681,14 @@ PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& 
   const Index n = X.rows();
   if (n != Y.rows()) throw ValueError(fmt::format("design has {} rows but the data have {}", n, Y.rows()));
   const auto rows = block_rows(n, o.blocks);
+  check_block_sizes(rows, o.block_mode);
   const auto requested = static_cast<std::uint64_t>(o.permutations);
-  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, requested);
+  const std::uint64_t total = count_rearrangements(n, rows, o.scheme, o.block_mode, requested);
   const bool exhaustive = total > 0;
   return run(Y, X, C, o, rows, exhaustive ? total : requested,
              [&](std::size_t k) {
-               return exhaustive || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme)
-                                           : random_shuffle(o.seed, k, n, rows, o.scheme);
+               return exhaustive || k == 0 ? exhaustive_shuffle(k, n, rows, o.scheme, o.block_mode)
+                                           : random_shuffle(o.seed, k, n, rows, o.scheme, o.block_mode);
              },
              exhaustive);
 }
@@ -601,7 +702,8 @@ PermutationResult freedman_lane(const Matrix& Y, const Matrix& X, const Matrix& 
   std::vector<int> block_of(static_cast<std::size_t>(n), 0);
   for (std::size_t b = 0; b < rows.size(); ++b)
     for (const Index i : rows[b]) block_of[static_cast<std::size_t>(i)] = static_cast<int>(b);
-  for (std::size_t k = 0; k < shuffles.size(); ++k) check_shuffle(shuffles[k], k, n, block_of, o.scheme);
+  check_block_sizes(rows, o.block_mode);
+  for (std::size_t k = 0; k < shuffles.size(); ++k) check_shuffle(shuffles[k], k, n, block_of, o.scheme, o.block_mode);
   return run(Y, X, C, o, rows, shuffles.size(), [&](std::size_t k) { return shuffles[k]; }, false);
 }
 

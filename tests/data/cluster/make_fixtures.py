@@ -12,7 +12,7 @@ perm.txt (and mask.nii.gz, its mask): a two-sample voxelwise GLM (n = 16, one co
 smooth noise and a planted blob; 200 given rearrangements (identity first); plain numpy
 Freedman-Lane |t| maps thresholded at 2 and labelled with 26-connectivity: the
 observed clusters' sizes, max-size FWE p and pooled uncorrected p, and the largest
-cluster of every map.
+cluster of every map; the same for cluster mass (the sum of |t| over a cluster).
 Tests are the mask's voxels in storage order (x fastest, as NIfTI and Volume:values).
 """
 import os
@@ -103,18 +103,25 @@ def main():
     thr = 2.0
     full = np.zeros(dims, dtype=bool)
     perms = [np.arange(n)] + [rng.permutation(n) for _ in range(199)]
-    maxima, pooled = [], []
+    maxima, pooled, mass_max, mass_pooled = [], [], [], []
     for k, p in enumerate(perms):
         T = abs_t(E[p] + HzY)
         flat = np.zeros(full.size, dtype=bool)
         flat[tests] = T >= thr
         full = flat.reshape(dims, order="F")
         lab, sizes = labels_in_order(full, mask, 3, tests)
+        masses = np.array([T[lab == c + 1].sum() for c in range(len(sizes))])
         maxima.append(sizes.max() if len(sizes) else 0)
         pooled += list(sizes)
+        mass_max.append(masses.max() if len(masses) else 0)
+        mass_pooled += list(masses)
         if k == 0:
-            T0, obs_lab, obs_sizes = T, lab, sizes
+            T0, obs_lab, obs_sizes, obs_mass = T, lab, sizes, masses
     maxima, pooled = np.array(maxima), np.array(pooled)
+    mass_max, mass_pooled = np.array(mass_max), np.array(mass_pooled)
+    tol = obs_mass - 1e-10 * np.abs(obs_mass)
+    mass_fwe = np.array([(mass_max >= z).sum() / len(perms) for z in tol])
+    mass_unc = np.array([(mass_pooled >= z).sum() / len(mass_pooled) for z in tol])
     p_fwe = np.array([(maxima >= z).sum() / len(perms) for z in obs_sizes])
     p_unc = np.array([(pooled >= z).sum() / len(pooled) for z in obs_sizes])
     # The mask as a NIfTI file (2 mm voxels) for the Lua test.
@@ -123,8 +130,9 @@ def main():
     nibabel.save(nibabel.Nifti1Image(mask.astype(np.uint8), affine), os.path.join(HERE, "mask.nii.gz"))
     write("perm.txt", [("dims", np.array(dims)), ("tests", tests), ("Y", Y), ("X", X), ("C", C),
                        ("perm", np.array(perms)), ("T", T0), ("labels", obs_lab), ("sizes", obs_sizes),
-                       ("p_fwe", p_fwe), ("p_unc", p_unc), ("max_cluster", maxima)],
-          "numpy Freedman-Lane |t| >= 2 clusters (26-connectivity), 200 given rearrangements")
+                       ("p_fwe", p_fwe), ("p_unc", p_unc), ("max_cluster", maxima),
+                       ("mass", obs_mass), ("mass_p_fwe", mass_fwe), ("mass_p_unc", mass_unc), ("max_mass", mass_max)],
+          "numpy Freedman-Lane |t| >= 2 clusters (26-connectivity, extent and mass), 200 given rearrangements")
     with open(os.path.join(HERE, "versions.txt"), "w") as f:
         f.write("python %s\nnumpy %s\nscipy %s\nnibabel %s\n" % (sys.version.split()[0], np.__version__,
                                                                    scipy.__version__, nibabel.__version__))

@@ -113,6 +113,30 @@ TEST_CASE("cluster-level permutation p-values equal numpy", "[stats][cluster]") 
   }
 }
 
+TEST_CASE("cluster-mass permutation p-values equal numpy", "[stats][cluster]") {
+  auto f = read_fixture("cluster/perm.txt");
+  const st::ClusterGrid grid = grid_of(f, 26);
+  std::vector<st::Shuffle> shuffles;
+  const Matrix& P = f["perm"];
+  for (Index k = 0; k < P.rows(); ++k) {
+    st::Shuffle s;
+    for (Index i = 0; i < P.cols(); ++i) s.perm.push_back(static_cast<Index>(P(k, i)));
+    shuffles.push_back(s);
+  }
+  st::PermutationOptions o;
+  o.clusters = &grid;
+  o.cluster_threshold = 2.0;
+  o.cluster_stat = st::ClusterStat::Mass;
+  const auto r = st::freedman_lane(f["Y"], f["X"], f["C"], o, shuffles);
+  REQUIRE(r.cluster_size == indices(f["sizes"]));  // clusters still numbered by size
+  for (Index c = 0; c < f["mass"].size(); ++c) {
+    CHECK(rel_close(r.cluster_mass[static_cast<std::size_t>(c)], f["mass"].data()[c], 1e-10));
+    CHECK(r.cluster_p_fwe(c) == f["mass_p_fwe"].data()[c]);
+    CHECK(rel_close(r.cluster_p_unc(c), f["mass_p_unc"].data()[c], 1e-15));
+  }
+  for (Index k = 0; k < f["max_mass"].size(); ++k) CHECK(rel_close(r.max_cluster(k), f["max_mass"].data()[k], 1e-10));
+}
+
 TEST_CASE("cluster grid errors", "[stats][cluster]") {
   CHECK(error_of([] { st::ClusterGrid({2, 2, 2}, {0, 1, 1}); }) == "cluster grid: tests 2 and 3 share a voxel");
   CHECK(error_of([] { st::ClusterGrid({2, 2, 2}, {0, 8}); }) == "cluster grid: test 2 lies outside the grid");

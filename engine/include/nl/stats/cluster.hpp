@@ -56,6 +56,10 @@ class ClusterGrid {
   // appended to out. `seen` (tests() zeros, left zeroed) and `stack` are scratch space
   // owned by the caller, so that threads can label maps at the same time.
   void sizes(const char* supra, std::vector<Index>& out, std::vector<char>& seen, std::vector<Index>& stack) const;
+  // The same with each cluster's mass, the sum of value[i] over its tests, appended to
+  // masses (in the order of out).
+  void sizes(const char* supra, const double* value, std::vector<Index>& out, std::vector<double>& masses,
+             std::vector<char>& seen, std::vector<Index>& stack) const;
 
   // Calls f(j) for every test j adjacent to test i (on Edges, a test may come twice:
   // callers skip tests already seen).
@@ -102,11 +106,13 @@ inline void ClusterGrid::neighbours(Index i, F&& f) const {
 
 // The clusters of the tests with T >= threshold (NaN never counts), numbered as
 // ClusterGrid::label, with each cluster's peak (the test with the largest T; the
-// lowest index among equals).
+// lowest index among equals) and mass (the sum of T over the cluster, the cluster-mass
+// statistic of Bullmore et al. 1999, randomise -C mass / PALM -Cstat mass).
 struct ClusterMap {
-  std::vector<int> label;   // per test, 0 for none
-  std::vector<Index> size;  // per cluster
-  std::vector<Index> peak;  // per cluster
+  std::vector<int> label;    // per test, 0 for none
+  std::vector<Index> size;   // per cluster
+  std::vector<Index> peak;   // per cluster
+  std::vector<double> mass;  // per cluster: the sum of T over its tests
 };
 ClusterMap find_clusters(const ClusterGrid& grid, const Eigen::VectorXd& T, double threshold);
 

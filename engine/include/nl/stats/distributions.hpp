@@ -34,4 +34,9 @@ double chi2_upper(double x, double df);
 double normal_upper(double z);
 double normal_quantile(double q);
 
+// P(X >= x) for Pearson's type III distribution with the given mean, standard deviation
+// and skewness (a gamma distribution shifted and scaled to those moments, reflected
+// for negative skewness; the normal when |skew| < 1e-8), as scipy.stats.pearson3.
+double pearson3_upper(double x, double mean, double sd, double skew);
+
 }  // namespace nl::stats

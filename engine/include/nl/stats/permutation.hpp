@@ -47,6 +47,8 @@
 //                     permutation counterpart of the random-field cluster p-value that
 //                     SPM's topological FDR uses), and
 //     FDR p         = Benjamini-Hochberg over the observed clusters' uncorrected p.
+// With options.cluster_stat = Mass the same holds with the cluster's mass (the sum of
+// T over it) in place of its size.
 //
 // TFCE inference (options.tfce, tfce.hpp): every map, observed and rearranged, is
 // enhanced on the same scale (one-sided t, -t or F as T; two-sided t with both signs
@@ -70,19 +72,31 @@
 
 namespace nl::stats {
 
+enum class BlockMode { Within, Whole, Both };
+// Extent: a cluster's number of tests; Mass: the sum of its statistic (T on the tested
+// scale) over its tests.
+enum class ClusterStat { Extent, Mass };
+
 struct PermutationOptions {
   int permutations = 5000;  // N, including the identity (at least 1)
   std::uint64_t seed = 0;
   Exchange scheme = Exchange::Permute;
   // Per row: its exchangeability block (any integers); empty: all rows form one block.
-  // Permutations stay within blocks. With sign flipping alone, blocks have no effect.
+  // Within (default): permutations stay within blocks; with sign flipping alone, blocks
+  // have no effect. Whole: the blocks (all of one size) are permuted as units, the
+  // k-th row of a block going to the k-th row of another, and sign flips act on whole
+  // blocks (PALM -whole). Both: whole-block permutations composed with permutations
+  // within blocks, and sign flips per row (PALM -within -whole). Whole and Both refuse
+  // blocks of unequal sizes.
   std::vector<int> blocks;
+  BlockMode block_mode = BlockMode::Within;
   Tail tail = Tail::Two;  // t contrasts only; F is always upper-tailed
   // Called with the rearrangements done so far and their total (from worker threads).
   Progress progress;
   // Cluster inference when set (not owned; one grid position per column of Y).
   const ClusterGrid* clusters = nullptr;
   double cluster_threshold = 0;
+  ClusterStat cluster_stat = ClusterStat::Extent;  // what a cluster is scored by
   // TFCE when set (not owned; one test per column of Y). two_sided is taken from the
   // tail (t two-sided), not from tfce_options.
   const ClusterGrid* tfce = nullptr;
@@ -101,6 +115,12 @@ struct PermutationResult {
   Vector p_unc;     // m: uncorrected permutation p
   Vector p_fwe;     // m: FWE-corrected p (maximum statistic)
   Vector max_stat;  // N: maximum of T over columns per rearrangement; [0] is observed
+  // The tail approximation of the FWE p (Winkler et al. 2016, "Faster permutation
+  // inference in brain imaging", NeuroImage 141:502-516, the gamma method): Pearson's
+  // type III fitted by moments (mean, sd and skewness of max_stat, all N entries, the
+  // population moments) and evaluated at each observed statistic, so that p below
+  // 1 / N can be estimated. NaN where the statistic is.
+  Vector p_fwe_gamma;
   int permutations = 0;  // N
   bool exhaustive = false;
 
@@ -109,8 +129,9 @@ struct PermutationResult {
   std::vector<int> cluster_label;    // m: the test's cluster, 0 for none
   std::vector<Index> cluster_size;   // per cluster, in voxels
   std::vector<Index> cluster_peak;   // per cluster: the test with the largest T
+  std::vector<double> cluster_mass;  // per cluster: the sum of T
   Vector cluster_p_fwe, cluster_p_unc, cluster_p_fdr;  // per cluster
-  Vector max_cluster;                // N: largest cluster per rearrangement (0: none)
+  Vector max_cluster;                // N: largest cluster (extent or mass) per rearrangement (0: none)
 
   // TFCE (empty unless options.tfce).
   Vector tfce;                    // m: observed scores
