@@ -14,7 +14,8 @@
 # heights (neurolua's times the step); the FWE p of the edges lie within Monte-Carlo
 # error of each other (MNE's t is the same one-sample t). Needs /usr/bin/python3 with
 # numpy, scipy, nibabel and python3-mne. Environment: REPEATS (default 3), PERMS
-# (default 1000), KEEP=dir keeps the outputs.
+# (default 1000), MNE_PERMS (default 100: MNE's edge run is timed on fewer permutations
+# and its time scaled to PERMS), KEEP=dir keeps the outputs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -23,19 +24,22 @@ nl="$build/neurolua"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 repeats=${REPEATS:-3}
 perms=${PERMS:-1000}
+peer_perms=${MNE_PERMS:-100}  # MNE's edge run is timed on fewer permutations and scaled to PERMS
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 echo "neurolua: $("$nl" --version 2>&1 | head -1), commit $(git -C "$root" rev-parse --short HEAD)"
 /usr/bin/python3 "$here/tfce_data.py" "$tmp/data"
 "$nl" "$here/tfce_bench.lua" "$tmp/data" "$repeats" "$perms" "$tmp/nl.tsv"
-/usr/bin/python3 "$here/tfce_peer.py" "$tmp/data" "$repeats" "$perms" "$tmp/mne.tsv"
-/usr/bin/python3 - "$tmp" <<'PY'
+/usr/bin/python3 "$here/tfce_peer.py" "$tmp/data" "$repeats" "$peer_perms" "$tmp/mne.tsv"
+/usr/bin/python3 - "$tmp" "$perms" "$peer_perms" <<'PY'
 import sys
 import numpy as np
-d = sys.argv[1]
+d, perms, peer_perms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def times(path):
     rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
     return {case: (tool, float(s)) for tool, case, s in rows}
 a, b = times(d + "/nl.tsv"), times(d + "/mne.tsv")
+b["edges_perm"] = (b["edges_perm"][0], b["edges_perm"][1] * perms / peer_perms)  # scaled to PERMS
+print("MNE's edge run: %d permutations, its time scaled to %d" % (peer_perms, perms))
 print("| case | neurolua s | %s s | ratio |" % b["map"][0])
 print("|---|---|---|---|")
 for case in ("map", "edges_perm"):
@@ -43,8 +47,8 @@ for case in ("map", "edges_perm"):
 h_nl, h_mne = np.loadtxt(d + "/nl.tsv.h0") / 0.1, np.loadtxt(d + "/mne.tsv.h0")
 print("agreement, H = 0: max |neurolua / step - MNE| / max MNE = %.2e" % (np.abs(h_nl - h_mne).max() / h_mne.max()))
 p_nl, p_mne = np.loadtxt(d + "/nl.tsv.p"), np.loadtxt(d + "/mne.tsv.p")
-print("agreement, edge FWE p: max |difference| = %.3f; p < 0.05: neurolua %d, MNE %d, both %d"
-      % (np.abs(p_nl - p_mne).max(), (p_nl < 0.05).sum(), (p_mne < 0.05).sum(), ((p_nl < 0.05) & (p_mne < 0.05)).sum()))
+print("agreement, edge FWE p (%d and %d permutations): max |difference| = %.3f; p < 0.05: neurolua %d, MNE %d, both %d"
+      % (perms, peer_perms, np.abs(p_nl - p_mne).max(), (p_nl < 0.05).sum(), (p_mne < 0.05).sum(), ((p_nl < 0.05) & (p_mne < 0.05)).sum()))
 PY
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -n "${KEEP:-}" ]]; then mkdir -p "$KEEP" && cp -r "$tmp"/* "$KEEP"/; fi
