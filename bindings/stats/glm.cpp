@@ -591,6 +591,8 @@ int glm(lua_State* L) {
         st::TfceOptions o = tf.options;
         o.two_sided = con.is_t && tail == st::Tail::Two;
         tfce_obs = st::tfce(*tgrid, !con.is_t ? f.F : tail == st::Tail::Left ? Vector(-t.t) : t.t, o);
+        for (Eigen::Index j = 0; j < tfce_obs.size(); ++j)  // NaN where the statistic is, as with permutations
+          if (std::isnan(con.is_t ? t.t(j) : f.F(j))) tfce_obs(j) = NAN;
       }
       if (mask && permutations == 0) {
         Vector T = con.is_t ? t.t : f.F;
