@@ -8,11 +8,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
 
+#include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
+#include "nl/stats/permutation.hpp"
 
 namespace nl_test {
 
@@ -48,6 +51,24 @@ inline std::map<std::string, nl::Matrix> read_fixture(const std::string& relpath
 inline bool rel_close(double got, double want, double rel) {
   if (std::isnan(want)) return std::isnan(got);
   return std::fabs(got - want) <= rel * std::max(std::fabs(want), 1e-300) || got == want;
+}
+
+// The message of the nl::ValueError fn throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const nl::ValueError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Rearrangements given as a matrix, one per row (row k: the source row of each row).
+inline std::vector<nl::stats::Shuffle> shuffles_of_rows(const nl::Matrix& P) {
+  std::vector<nl::stats::Shuffle> out(static_cast<std::size_t>(P.rows()));
+  for (Eigen::Index k = 0; k < P.rows(); ++k)
+    for (Eigen::Index i = 0; i < P.cols(); ++i) out[static_cast<std::size_t>(k)].perm.push_back(static_cast<Eigen::Index>(P(k, i)));
+  return out;
 }
 
 }  // namespace nl_test

@@ -16,18 +16,11 @@ namespace {
 
 using nl::Matrix;
 using nl::Vector;
+using nl_test::error_of;
 using nl_test::rel_close;
 namespace st = nl::stats;
 using Index = Eigen::Index;
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const nl::ValueError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

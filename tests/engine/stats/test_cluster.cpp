@@ -14,6 +14,7 @@ namespace {
 
 using nl::Matrix;
 using nl_test::read_fixture;
+using nl_test::error_of;
 using nl_test::rel_close;
 namespace st = nl::stats;
 using Index = Eigen::Index;
@@ -30,14 +31,6 @@ st::ClusterGrid grid_of(std::map<std::string, Matrix>& f, int connectivity) {
                          indices(f["tests"]), connectivity);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const nl::ValueError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -68,13 +61,7 @@ TEST_CASE("clusters equal scipy.ndimage.label with 6, 18 and 26 neighbours", "[s
 TEST_CASE("cluster-level permutation p-values equal numpy", "[stats][cluster]") {
   auto f = read_fixture("cluster/perm.txt");
   const st::ClusterGrid grid = grid_of(f, 26);
-  std::vector<st::Shuffle> shuffles;
-  const Matrix& P = f["perm"];
-  for (Index k = 0; k < P.rows(); ++k) {
-    st::Shuffle s;
-    for (Index i = 0; i < P.cols(); ++i) s.perm.push_back(static_cast<Index>(P(k, i)));
-    shuffles.push_back(s);
-  }
+  const auto shuffles = nl_test::shuffles_of_rows(f["perm"]);
   st::PermutationOptions o;
   o.clusters = &grid;
   o.cluster_threshold = 2.0;
@@ -116,13 +103,7 @@ TEST_CASE("cluster-level permutation p-values equal numpy", "[stats][cluster]") 
 TEST_CASE("cluster-mass permutation p-values equal numpy", "[stats][cluster]") {
   auto f = read_fixture("cluster/perm.txt");
   const st::ClusterGrid grid = grid_of(f, 26);
-  std::vector<st::Shuffle> shuffles;
-  const Matrix& P = f["perm"];
-  for (Index k = 0; k < P.rows(); ++k) {
-    st::Shuffle s;
-    for (Index i = 0; i < P.cols(); ++i) s.perm.push_back(static_cast<Index>(P(k, i)));
-    shuffles.push_back(s);
-  }
+  const auto shuffles = nl_test::shuffles_of_rows(f["perm"]);
   st::PermutationOptions o;
   o.clusters = &grid;
   o.cluster_threshold = 2.0;

@@ -19,6 +19,7 @@ namespace {
 using nl::Matrix;
 using nl::Vector;
 using nl_test::read_fixture;
+using nl_test::error_of;
 using nl_test::rel_close;
 namespace st = nl::stats;
 using Index = Eigen::Index;
@@ -70,14 +71,6 @@ Vector direct(const st::ClusterGrid& g, const Vector& x, double dh, double E, do
   return score;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const nl::ValueError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::vector<std::array<Index, 2>> pairs(const Matrix& m) {
   std::vector<std::array<Index, 2>> out;
@@ -198,13 +191,7 @@ TEST_CASE("max-TFCE permutation p-values equal numpy + MNE", "[stats][tfce]") {
   const Matrix& d = c["dims"];
   const st::ClusterGrid grid({static_cast<Index>(d(0)), static_cast<Index>(d(1)), static_cast<Index>(d(2))},
                              indices(c["tests"]), 26);
-  std::vector<st::Shuffle> shuffles;
-  const Matrix& P = c["perm"];
-  for (Index k = 0; k < P.rows(); ++k) {
-    st::Shuffle s;
-    for (Index i = 0; i < P.cols(); ++i) s.perm.push_back(static_cast<Index>(P(k, i)));
-    shuffles.push_back(s);
-  }
+  const auto shuffles = nl_test::shuffles_of_rows(c["perm"]);
   st::PermutationOptions o;
   o.tfce = &grid;  // E 0.5, H 2, dh auto; two-sided from the tail
   const auto r = st::freedman_lane(c["Y"], c["X"], c["C"], o, shuffles);
