@@ -107,7 +107,7 @@ inline void ClusterGrid::neighbours(Index i, F&& f) const {
 // The clusters of the tests with T >= threshold (NaN never counts), numbered as
 // ClusterGrid::label, with each cluster's peak (the test with the largest T; the
 // lowest index among equals) and mass (the sum of T over the cluster, the cluster-mass
-// statistic of Bullmore et al. 1999, randomise -C mass / PALM -Cstat mass).
+// statistic of Bullmore et al. 1999, randomise -C / PALM -Cstat mass).
 struct ClusterMap {
   std::vector<int> label;    // per test, 0 for none
   std::vector<Index> size;   // per cluster
