@@ -203,7 +203,7 @@ void set_string(lua_State* L, const char* key, const std::string& v) {
 }
 
 double get_number(lua_State* L, int idx, const char* key) {
-  lua_getfield(L, idx, key);
+  raw_field(L, idx, key);  // raw: callers hold std::strings, which a raising __index would leak
   const double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : std::nan("");
   lua_pop(L, 1);
   return v;

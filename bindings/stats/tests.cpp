@@ -389,7 +389,7 @@ int roc(lua_State* L) {
 // ---------------------------------------------------------------- printing
 
 std::string field_string(lua_State* L, const char* key) {
-  lua_getfield(L, 1, key);
+  raw_field(L, 1, key);  // raw: no std::string may be alive if a metamethod raised
   std::string s = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
   lua_pop(L, 1);
   return s;
@@ -398,7 +398,7 @@ std::string field_string(lua_State* L, const char* key) {
 // "[lo, hi]" from the ci field, or "" when absent or NaN.
 std::string ci_text(lua_State* L, const char* label) {
   std::string s;
-  if (lua_getfield(L, 1, "ci") == LUA_TTABLE) {
+  if (raw_field(L, 1, "ci") == LUA_TTABLE) {
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
     const double lo = lua_tonumber(L, -2), hi = lua_tonumber(L, -1);
@@ -417,7 +417,7 @@ std::string tail_text(lua_State* L) {
 // The ROC curve of nl.stats.roc: one line.
 int curve_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_getfield(L, 1, "thresholds");
+  raw_field(L, 1, "thresholds");
   const auto* t = test<Matrix>(L, -1);
   lua_pushfstring(L, "[ROC curve: %d thresholds (fields thresholds, sensitivity, specificity)]",
                   t ? static_cast<int>(t->size()) : 0);
@@ -427,7 +427,7 @@ int curve_tostring(lua_State* L) {
 // The band of nl.stats.roc: one line.
 int band_tostring(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_getfield(L, 1, "specificity");
+  raw_field(L, 1, "specificity");
   const auto* t = test<Matrix>(L, -1);
   const std::string s = fmt::format(
       "[ROC band: sensitivity {:g} % CI at {} specificities, {} stratified bootstrap replicates, seed {} (fields "
@@ -457,7 +457,7 @@ int test_tostring(lua_State* L) {
     if (two) s += fmt::format(" (mean x {}, mean y {}; n {} and {})", num("mean_x"), num("mean_y"), num("n_x"), num("n_y"));
     if (method == "one-sample t-test") s += fmt::format(" (mu = {}, n = {})", num("mu"), num("n_x"));
   } else if (method == "chi-squared test of independence") {
-    lua_getfield(L, 1, "correction");
+    raw_field(L, 1, "correction");  // raw: method and s are alive
     const bool yates = lua_toboolean(L, -1);
     lua_pop(L, 1);
     s = fmt::format("chi-squared test of independence{}: X-squared({}) = {}, p = {}",

@@ -313,6 +313,18 @@ T.test("found by the API fuzzer: metamethods called directly with odd values", f
   T.raises(function() return makers.Volume():smooth(1e308) end, "fwhm must be between 0 and 10000 mm")
   -- An __index of a methods-only type called on a value whose metatable has no __methods.
   T.raises(function() return getmetatable(makers.Atlas()).__index("abc", "x") end, "has no field 'x'")
+  -- __tostring of a test result or a GLM result called on a table whose __index raises:
+  -- the error unwound past live std::strings (a leak under LSan, api_fuzz seed
+  -- 1796625514). Fields are now read raw, so the hostile __index is never called.
+  local hostile = setmetatable({}, { __index = function() error("hostile __index") end })
+  local tt = nl.stats.ttest_two({ 1, 2, 3, 4 }, { 2, 3, 4, 6 })
+  for _, m in ipairs{ "pearson", "one-sample t-test", "chi-squared test of independence", "ROC" } do
+    rawset(hostile, "method", m)
+    T.truthy(type(getmetatable(tt).__tostring(hostile)) == "string", "TestResult __tostring of " .. m)
+  end
+  local g = nl.stats.glm({ { 1 }, { 2 }, { 4 }, { 3 } }, { { 1, 1 }, { 1, 2 }, { 1, 3 }, { 1, 4 } }, { 0, 1 })
+  local h2 = setmetatable({ test = "t", permutations = 10 }, { __index = function() error("hostile __index") end })
+  T.truthy(type(getmetatable(g).__tostring(h2)) == "string", "GLM result __tostring")
 end)
 
 T.done()
