@@ -120,4 +120,82 @@ T.test("errors name the option or the column", function()
     "the response column 'Subject' must be numeric, it is string")
 end)
 
+
+-- Issue 20, item 3: formulas, several random terms, tests, intervals and predictions.
+-- References: tests/data/lmm/multi.txt (make_fixtures2.R).
+local multi = T.fixture(data .. "multi.txt")
+local pen = nl.table.read(data .. "penicillin.csv")
+local cake = nl.table.read(data .. "cake.csv")
+local phase = nl.table.read(data .. "sleep_phase.csv")
+
+T.test("a formula string fits crossed random effects as lme4", function()
+  local m = nl.stats.lmm("diameter ~ 1 + (1 | plate) + (1 | sample)", pen)
+  close(m.criterion_, multi["pen_reml.criterion"][1], 1e-9, "REML criterion")
+  close(m.theta_[1][1], multi["pen_reml.theta"][1], 1e-5, "theta plate")
+  close(m.theta_[2][1], multi["pen_reml.theta"][2], 1e-5, "theta sample")
+  -- several terms: per-term fields are keyed by the terms' labels
+  T.eq(m.groups_.plate, 24); T.eq(m.groups_.sample, 6)
+  close(m.random_cov_.sample[1][1], multi["pen_reml.vcov_random"][2], 1e-5, "sample variance")
+  T.eq(m.ranef_.plate:nrows(), 24)
+  T.eq(m.variance_.group[1], "plate")
+  T.truthy(tostring(m):find("groups: plate 24, sample 6", 1, true), tostring(m))
+  -- the options form with `formula`, and ML
+  local ml = nl.stats.lmm{ formula = "diameter ~ (1 | plate) + (1 | sample)", data = pen, reml = false }
+  close(ml.loglik_, multi["pen_ml.loglik"][1], 1e-9, "ML logLik")
+  T.raises(function() nl.stats.lmm{ formula = "diameter ~ (1 | plate)", y = "diameter", data = pen } end,
+    "option 'y' cannot be given with a formula")
+  T.raises(function() nl.stats.lmm("diameter ~ 1 + (1 | plate", pen) end, "expected ')' at character 26")
+  T.raises(function() nl.stats.lmm("diameter ~ (1 | plate)", {}) end, "the data must be a neurolua.Table")
+  T.raises(function() nl.stats.lmm("diameter ~ (1 | plate)", pen, { reml = false, fixed = {} }) end,
+    "unknown option 'fixed' for lmm")
+end)
+
+T.test("anova, contrast, lrt, confint and predict equal lmerTest and lme4", function()
+  local c = nl.stats.lmm("angle ~ recipe * temp + (1 | recipe:replicate)", cake)
+  for _, type in ipairs{ 3, 1 } do
+    local a = c:anova(type)
+    local key = "cake_nested.anova" .. type
+    T.eq(a:nrows(), 3)
+    for i = 1, 3 do
+      close(a.F[i], multi[key .. ".F"][i], 1e-5, key .. " F " .. i)
+      close(a.dendf[i], multi[key .. ".dendf"][i], 1e-4, key .. " dendf " .. i)
+      close(a.p[i], multi[key .. ".p"][i], 1e-4, key .. " p " .. i)
+    end
+  end
+  T.raises(function() c:anova(2) end, "type must be 1 or 3, got 2")
+  -- the temp row of type 3 as an explicit contrast
+  local ct = c:contrast{ 0, 0, 0, 1, 0, 0 }
+  T.truthy(ct.F[1] > 0 and ct.numdf[1] == 1)
+  T.raises(function() c:contrast{ 1, 2 } end, "2 columns; the model has 6 fixed effects")
+  -- likelihood-ratio test, either order
+  local m1 = nl.stats.lmm("diameter ~ 1 + (1 | plate) + (1 | sample)", pen)
+  local m0 = nl.stats.lmm("diameter ~ 1 + (1 | plate)", pen)
+  for _, r in ipairs{ m0:lrt(m1), m1:lrt(m0) } do
+    close(r.chisq[2], multi["lrt_b.chisq"][1], 1e-6, "LRT chisq")
+    close(r.p[2], multi["lrt_b.p"][1], 1e-5, "LRT p")
+    T.eq(r.npar[1], 3)
+  end
+  T.raises(function() m0:lrt(c) end, "fitted to different observations")
+  -- profile and Wald intervals
+  local ml = nl.stats.lmm("diameter ~ 1 + (1 | plate) + (1 | sample)", pen, { reml = false })
+  local ci = ml:confint()
+  T.eq(ci.parameter[1], "sd_(Intercept)|plate")
+  for i = 1, 4 do
+    close(ci.lower[i], multi["pen_ml.confint.lower"][i], 2e-4, "profile lower " .. i)
+    close(ci.upper[i], multi["pen_ml.confint.upper"][i], 2e-4, "profile upper " .. i)
+  end
+  local w = ml:confint{ method = "Wald", level = 0.95 }
+  close(w.lower[4], multi["pen_ml.confint_wald.lower"][4], 1e-8, "Wald lower")
+  T.raises(function() ml:confint{ method = "boot" } end, "option 'method' must be one of profile, Wald")
+  -- predictions, with a new subject and without random effects
+  local f = nl.stats.lmm("Reaction ~ phase + (1 + phase | Subject)", phase)
+  local new = nl.table.read(data .. "predict_ss.csv")
+  local p, pp = f:predict(new), f:predict(new, { random = false })
+  for i = 1, 4 do
+    close(p[i][1], multi["ss_fslope.predict"][i], 1e-6, "predict " .. i)
+    close(pp[i][1], multi["ss_fslope.predict_pop"][i], 1e-6, "population prediction " .. i)
+  end
+  T.raises(function() f:predict(new:select{ "Days", "Subject" }) end, "no column 'phase'")
+end)
+
 T.done()

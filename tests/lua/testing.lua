@@ -87,7 +87,10 @@ function T.fixture(path)
     if not line:match("^#") then
       local key, rest = line:match("^(%S+)%s*(.*)$")
       local values = {}
-      for x in rest:gmatch("%S+") do values[#values + 1] = tonumber(x) end
+      for x in rest:gmatch("%S+") do
+        local low = x:lower()
+        values[#values + 1] = low == "nan" and 0 / 0 or tonumber(x)
+      end
       out[key] = values
     end
   end

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "nl/core/core.hpp"
 #include "nl/stats/lmm.hpp"
@@ -88,121 +89,123 @@ struct Piece {
   Vector values;
 };
 
-}  // namespace
+// The table, the rows used and the variables met so far, with their levels: computed
+// over the rows (fitting) or given (prediction: the fit's levels).
+class Frame {
+ public:
+  Frame(const Table& table, std::vector<std::size_t> rows, const std::map<std::string, std::vector<std::string>>* given)
+      : table_(table), rows_(std::move(rows)), given_(given) {}
 
-// ---------------------------------------------------------------- the model
+  const std::vector<std::size_t>& rows() const { return rows_; }
+  Index n() const { return static_cast<Index>(rows_.size()); }
 
-std::string lmm_formula(const LmmSpec& spec) {
-  std::string s = spec.y + " ~ ";
-  if (!spec.intercept) s += "0 + ";
-  for (const auto& t : spec.fixed) s += t + " + ";
-  s += "(1";
-  for (const auto& r : spec.random) s += " + " + r;
-  s += " | " + spec.group + ")";
-  return s;
-}
-
-LmmModel lmm_model(const Table& table, const LmmSpec& spec) {
-  LmmModel m;
-  m.spec = spec;
-  if (spec.y.empty()) throw ValueError("lmm: the response column (y) is not given");
-  if (spec.group.empty()) throw ValueError("lmm: the grouping column (group) is not given");
-
-  // Terms as variable lists; variables in order of first appearance (R's terms()).
-  std::vector<std::string> var_names;
-  std::vector<std::vector<std::size_t>> terms;
-  std::set<std::set<std::size_t>> seen;
-  for (const auto& t : spec.fixed) {
-    std::vector<std::size_t> term;
-    for (const auto& f : split_term(t)) {
-      auto it = std::find(var_names.begin(), var_names.end(), f);
-      if (it == var_names.end()) {
-        var_names.push_back(f);
-        it = var_names.end() - 1;
-      }
-      const auto v = static_cast<std::size_t>(it - var_names.begin());
-      if (std::find(term.begin(), term.end(), v) != term.end())
-        throw ValueError(fmt::format("lmm: fixed term '{}' names '{}' twice", t, f));
-      term.push_back(v);
-    }
-    std::sort(term.begin(), term.end());
-    if (!seen.insert(std::set<std::size_t>(term.begin(), term.end())).second)
-      throw ValueError(fmt::format("lmm: fixed term '{}' is given twice", t));
-    terms.push_back(term);
-  }
-  std::stable_sort(terms.begin(), terms.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
-
-  // Columns: look-up (ValueError from the table names the unknown column) and types.
-  auto column = [&](const std::string& name, const char* role) -> const Column& {
+  const Column& column(const std::string& name, const char* role) const {
     try {
-      return *table.column(name);
+      return *table_.column(name);
     } catch (const ValueError& e) {
       throw ValueError(fmt::format("lmm: {} '{}': {}", role, name, e.what()));
     }
-  };
-  const Column& ycol = column(spec.y, "response");
-  if (ycol.type() != ColumnType::Number)
-    throw ValueError(fmt::format("lmm: the response column '{}' must be numeric, it is {}", spec.y, type_name(ycol.type())));
-  const Column& gcol = column(spec.group, "grouping column");
-  std::vector<Variable> vars(var_names.size());
-  for (std::size_t v = 0; v < vars.size(); ++v) {
-    vars[v].name = var_names[v];
-    vars[v].col = &column(var_names[v], "fixed-effect column");
-    vars[v].categorical = vars[v].col->type() != ColumnType::Number;
-  }
-  std::vector<const Column*> slopes;
-  std::set<std::string> slope_names;
-  for (const auto& r : spec.random) {
-    const Column& c = column(r, "random-slope column");
-    if (c.type() != ColumnType::Number)
-      throw ValueError(fmt::format("lmm: the random-slope column '{}' must be numeric, it is {}", r, type_name(c.type())));
-    if (!slope_names.insert(r).second) throw ValueError(fmt::format("lmm: random slope '{}' is given twice", r));
-    slopes.push_back(&c);
   }
 
-  // Rows with every used cell present (na.omit); infinities are errors.
-  std::vector<const Column*> used{&ycol, &gcol};
-  for (const auto& v : vars) used.push_back(v.col);
-  for (const Column* c : slopes) used.push_back(c);
-  for (std::size_t i = 0; i < table.nrows(); ++i) {
-    bool keep = true;
-    for (const Column* c : used) {
-      if (missing_at(*c, i)) {
-        keep = false;
-        break;
+  Variable& var(const std::string& name, const char* role) {
+    auto it = vars_.find(name);
+    if (it != vars_.end()) return it->second;
+    Variable v;
+    v.name = name;
+    v.col = &column(name, role);
+    v.categorical = v.col->type() != ColumnType::Number;
+    if (v.categorical) {
+      if (given_) {
+        const auto g = given_->find(name);
+        if (g == given_->end()) throw ValueError(fmt::format("lmm: column '{}' was not a factor of the fit", name));
+        v.levels = g->second;
+        std::map<std::string, int> index;
+        for (std::size_t l = 0; l < v.levels.size(); ++l) index[v.levels[l]] = static_cast<int>(l);
+        for (std::size_t r : rows_) {
+          const std::string x = level_text(*v.col, r);
+          const auto f = index.find(x);
+          if (f == index.end())
+            throw ValueError(fmt::format("lmm: column '{}' row {}: level '{}' is not a level of the fit", name, r + 1, x));
+          v.code.push_back(f->second);
+        }
+      } else {
+        levels_of(*v.col, rows_, v.levels, v.code);
       }
-      if (c->type() == ColumnType::Number && std::isinf(c->number(i)))
-        throw ValueError(fmt::format("lmm: column '{}' row {} is infinite", c->name(), i + 1));
     }
-    if (keep) m.rows.push_back(i);
+    return vars_.emplace(name, std::move(v)).first->second;
   }
-  m.dropped = table.nrows() - m.rows.size();
-  const auto n = static_cast<Index>(m.rows.size());
-  if (n == 0) throw ValueError("lmm: no row without missing values in the columns used");
 
-  for (auto& v : vars)
-    if (v.categorical) levels_of(*v.col, m.rows, v.levels, v.code);
+  // Numeric values of a variable over the rows used.
+  Vector numbers(const Variable& v) const {
+    Vector x(n());
+    for (Index i = 0; i < n(); ++i) x(i) = v.col->numeric(rows_[static_cast<std::size_t>(i)]);
+    return x;
+  }
 
-  // The fixed-effects design, term by term (R's model.matrix).
+ private:
+  const Table& table_;
+  std::vector<std::size_t> rows_;
+  const std::map<std::string, std::vector<std::string>>* given_;
+  std::map<std::string, Variable> vars_;
+};
+
+// Terms as variable lists (variables in order of first appearance, R's terms()),
+// ordered by their number of variables, then as given.
+std::vector<std::vector<std::string>> parse_terms(const std::vector<std::string>& labels, const char* what) {
+  std::vector<std::string> order;
+  std::vector<std::vector<std::string>> terms;
+  std::set<std::set<std::string>> seen;
+  for (const auto& t : labels) {
+    std::vector<std::string> term;
+    for (const auto& f : split_term(t)) {
+      if (std::find(term.begin(), term.end(), f) != term.end())
+        throw ValueError(fmt::format("lmm: {} term '{}' names '{}' twice", what, t, f));
+      if (std::find(order.begin(), order.end(), f) == order.end()) order.push_back(f);
+      term.push_back(f);
+    }
+    std::sort(term.begin(), term.end(), [&](const std::string& a, const std::string& b) {
+      return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+    });
+    if (!seen.insert(std::set<std::string>(term.begin(), term.end())).second)
+      throw ValueError(fmt::format("lmm: {} term '{}' is given twice", what, t));
+    terms.push_back(term);
+  }
+  std::stable_sort(terms.begin(), terms.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  return terms;
+}
+
+struct Design {
+  Matrix X;
+  std::vector<std::string> names;
+  std::vector<int> assign;  // the term of each column, -1 for the intercept
+  std::vector<std::vector<std::string>> terms;
+};
+
+// R's model.matrix for terms (+ an intercept), coding factors by the rules in lmm.hpp.
+Design design(Frame& frame, const std::vector<std::vector<std::string>>& terms, bool intercept, const char* role) {
+  const Index n = frame.n();
+  Design d;
+  d.terms = terms;
   std::vector<Piece> columns;
-  if (spec.intercept) columns.push_back({"(Intercept)", Vector::Ones(n)});
-  auto in_model = [&](const std::vector<std::size_t>& t) {
-    if (t.empty()) return spec.intercept;
-    return std::find(terms.begin(), terms.end(), t) != terms.end();
+  if (intercept) columns.push_back({"(Intercept)", Vector::Ones(n)}), d.assign.push_back(-1);
+  auto in_model = [&](std::vector<std::string> t) {
+    if (t.empty()) return intercept;
+    for (const auto& u : terms)
+      if (std::set<std::string>(u.begin(), u.end()) == std::set<std::string>(t.begin(), t.end())) return true;
+    return false;
   };
-  for (const auto& term : terms) {
+  for (std::size_t ti = 0; ti < terms.size(); ++ti) {
+    const auto& term = terms[ti];
     std::vector<std::vector<Piece>> parts;
-    for (std::size_t v : term) {
-      const Variable& var = vars[v];
+    for (const auto& vname : term) {
+      const Variable& var = frame.var(vname, role);
       std::vector<Piece> p;
       if (!var.categorical) {
-        Vector x(n);
-        for (Index i = 0; i < n; ++i) x(i) = var.col->numeric(m.rows[static_cast<std::size_t>(i)]);
-        p.push_back({var.name, x});
+        p.push_back({var.name, frame.numbers(var)});
       } else {
-        std::vector<std::size_t> rest;
-        for (std::size_t w : term)
-          if (w != v) rest.push_back(w);
+        std::vector<std::string> rest;
+        for (const auto& w : term)
+          if (w != vname) rest.push_back(w);
         const bool contrasts = in_model(rest);
         if (var.levels.size() < 2 && contrasts)
           throw ValueError(fmt::format("lmm: factor '{}' has only one level ('{}') in the rows used", var.name,
@@ -225,18 +228,144 @@ LmmModel lmm_model(const Table& table, const LmmSpec& spec) {
         c.values = c.values.cwiseProduct(pf.values);
       }
       columns.push_back(std::move(c));
+      d.assign.push_back(static_cast<int>(ti));
       std::size_t f = 0;
       while (f < parts.size() && ++idx[f] == parts[f].size()) idx[f++] = 0;
       if (f == parts.size()) break;
     }
   }
-  const auto p = static_cast<Index>(columns.size());
-  if (p == 0) throw ValueError("lmm: no fixed effect (no intercept and no term)");
-  m.data.X.resize(n, p);
-  for (Index j = 0; j < p; ++j) {
-    m.data.X.col(j) = columns[static_cast<std::size_t>(j)].values;
-    m.fixed_names.push_back(columns[static_cast<std::size_t>(j)].name);
+  d.X.resize(n, static_cast<Index>(columns.size()));
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    d.X.col(static_cast<Index>(j)) = columns[j].values;
+    d.names.push_back(columns[j].name);
   }
+  return d;
+}
+
+// The grouping factor of a random term: a column or an interaction "a:b" of columns;
+// level text "A:a"; codes over the rows used (given levels: unknown ones get -1).
+void group_codes(Frame& frame, const std::string& group, const std::vector<std::string>* given,
+                 std::vector<std::string>& levels, std::vector<Index>& code) {
+  const auto parts = split_term(group);
+  std::vector<std::string> text(frame.rows().size());
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const Column& c = frame.column(parts[k], "grouping column");
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (k) text[i] += ':';
+      text[i] += level_text(c, frame.rows()[i]);
+    }
+  }
+  if (given) {
+    levels = *given;
+  } else {
+    levels = text;
+    std::sort(levels.begin(), levels.end());
+    levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+    if (parts.size() == 1) {  // one column: its own order (false < true, numbers ascending)
+      const Column& c = frame.column(parts[0], "grouping column");
+      std::vector<int> ignored;
+      levels.clear();
+      levels_of(c, frame.rows(), levels, ignored);
+    }
+  }
+  std::map<std::string, Index> index;
+  for (std::size_t l = 0; l < levels.size(); ++l) index[levels[l]] = static_cast<Index>(l);
+  code.clear();
+  for (const auto& t : text) {
+    const auto it = index.find(t);
+    code.push_back(it == index.end() ? -1 : it->second);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the model
+
+std::vector<LmmRandomSpec> lmm_random_terms(const LmmSpec& spec) {
+  if (!spec.random_terms.empty()) return spec.random_terms;
+  if (spec.group.empty()) return {};
+  LmmRandomSpec r;
+  r.effects = spec.random;
+  r.group = spec.group;
+  return {r};
+}
+
+namespace {
+
+std::string random_text(const LmmRandomSpec& r) {
+  std::string s = r.intercept ? "1" : "0";
+  for (const auto& e : r.effects) s += " + " + e;
+  return "(" + s + " | " + r.group + ")";
+}
+
+}  // namespace
+
+std::string lmm_formula(const LmmSpec& spec) {
+  std::string s = spec.y + " ~ ";
+  if (!spec.intercept) s += "0 + ";
+  for (const auto& t : spec.fixed) s += t + " + ";
+  const auto terms = lmm_random_terms(spec);
+  for (std::size_t k = 0; k < terms.size(); ++k) s += (k ? " + " : "") + random_text(terms[k]);
+  return s;
+}
+
+LmmModel lmm_model(const Table& table, const LmmSpec& spec) {
+  LmmModel m;
+  m.spec = spec;
+  if (spec.y.empty()) throw ValueError("lmm: the response column (y) is not given");
+  const std::vector<LmmRandomSpec> rterms = lmm_random_terms(spec);
+  if (rterms.empty()) throw ValueError("lmm: no random-effect term (group, or a (effects | group) term in the formula)");
+  if (!spec.random_terms.empty() && (!spec.group.empty() || !spec.random.empty()))
+    throw ValueError("lmm: give the random effects either as random terms or as group/random, not both");
+
+  const auto fixed_terms = parse_terms(spec.fixed, "fixed");
+  std::vector<std::vector<std::vector<std::string>>> random_terms;
+  for (const auto& r : rterms) {
+    if (r.group.empty()) throw ValueError("lmm: a random term has no grouping factor");
+    if (r.effects.empty() && !r.intercept) throw ValueError(fmt::format("lmm: random term {} has no effect", random_text(r)));
+    random_terms.push_back(parse_terms(r.effects, "random"));
+  }
+
+  // Rows with every used cell present (na.omit); infinities are errors.
+  Frame all(table, {}, nullptr);
+  std::vector<const Column*> used{&all.column(spec.y, "response")};
+  const Column& ycol = *used[0];
+  if (ycol.type() != ColumnType::Number)
+    throw ValueError(fmt::format("lmm: the response column '{}' must be numeric, it is {}", spec.y, type_name(ycol.type())));
+  auto use = [&](const std::vector<std::vector<std::string>>& terms, const char* role) {
+    for (const auto& t : terms)
+      for (const auto& v : t) used.push_back(&all.column(v, role));
+  };
+  use(fixed_terms, "fixed-effect column");
+  for (std::size_t k = 0; k < rterms.size(); ++k) {
+    use(random_terms[k], "random-effect column");
+    for (const auto& g : split_term(rterms[k].group)) used.push_back(&all.column(g, "grouping column"));
+  }
+  for (std::size_t i = 0; i < table.nrows(); ++i) {
+    bool keep = true;
+    for (const Column* c : used) {
+      if (missing_at(*c, i)) {
+        keep = false;
+        break;
+      }
+      if (c->type() == ColumnType::Number && std::isinf(c->number(i)))
+        throw ValueError(fmt::format("lmm: column '{}' row {} is infinite", c->name(), i + 1));
+    }
+    if (keep) m.rows.push_back(i);
+  }
+  m.dropped = table.nrows() - m.rows.size();
+  const auto n = static_cast<Index>(m.rows.size());
+  if (n == 0) throw ValueError("lmm: no row without missing values in the columns used");
+  Frame frame(table, m.rows, nullptr);
+
+  // The fixed-effects design (R's model.matrix).
+  Design X = design(frame, fixed_terms, spec.intercept, "fixed-effect column");
+  const auto p = X.X.cols();
+  if (p == 0) throw ValueError("lmm: no fixed effect (no intercept and no term)");
+  m.data.X = std::move(X.X);
+  m.fixed_names = X.names;
+  m.fixed_assign = X.assign;
+  m.fixed_terms = X.terms;
   // Name the first column that depends linearly on the ones before it.
   {
     Matrix Q(n, 0);
@@ -253,35 +382,113 @@ LmmModel lmm_model(const Table& table, const LmmSpec& spec) {
       Q.col(Q.cols() - 1) = x / x.norm();
     }
   }
-
+  // lmerTest's get_rdX (type 3 contrasts): the intercept, then each term alone.
+  m.rdX = spec.intercept ? Matrix::Ones(n, 1) : Matrix(n, 0);
+  if (spec.intercept) m.rdX_names.push_back("(Intercept)");
+  for (const auto& t : fixed_terms) {
+    const Design B = design(frame, {t}, false, "fixed-effect column");
+    m.rdX.conservativeResize(Eigen::NoChange, m.rdX.cols() + B.X.cols());
+    m.rdX.rightCols(B.X.cols()) = B.X;
+    m.rdX_names.insert(m.rdX_names.end(), B.names.begin(), B.names.end());
+  }
   m.data.y.resize(n);
   for (Index i = 0; i < n; ++i) m.data.y(i) = ycol.number(m.rows[static_cast<std::size_t>(i)]);
-  m.data.Z.resize(n, 1 + static_cast<Index>(slopes.size()));
-  m.random_names.push_back("(Intercept)");
-  for (Index i = 0; i < n; ++i) {
-    m.data.Z(i, 0) = 1.0;
-    for (std::size_t k = 0; k < slopes.size(); ++k)
-      m.data.Z(i, static_cast<Index>(k + 1)) = slopes[k]->number(m.rows[static_cast<std::size_t>(i)]);
+
+  // Random terms, then lme4's order: by decreasing number of levels, stable.
+  struct Built {
+    LmmTerm term;
+    std::string group;
+    std::vector<std::string> names, levels;
+  };
+  std::vector<Built> built;
+  for (std::size_t k = 0; k < rterms.size(); ++k) {
+    Design Z = design(frame, random_terms[k], rterms[k].intercept, "random-effect column");
+    Built b;
+    b.term.Z = std::move(Z.X);
+    b.names = Z.names;
+    b.group = rterms[k].group;
+    group_codes(frame, b.group, nullptr, b.levels, b.term.level);
+    b.term.levels = static_cast<Index>(b.levels.size());
+    if (b.term.levels < 2)
+      throw ValueError(fmt::format("lmm: the grouping column '{}' has {} level in the rows used; at least 2 are needed",
+                                   b.group, b.term.levels));
+    built.push_back(std::move(b));
   }
-  for (const auto& r : spec.random) m.random_names.push_back(r);
-  std::vector<int> gcode;
-  levels_of(gcol, m.rows, m.group_levels, gcode);
-  m.data.group.assign(gcode.begin(), gcode.end());
-  m.data.groups = static_cast<Index>(m.group_levels.size());
+  std::stable_sort(built.begin(), built.end(), [](const Built& a, const Built& b) { return a.term.levels > b.term.levels; });
+  std::map<std::string, int> seen;
+  for (auto& b : built) {
+    const int k = seen[b.group]++;
+    m.term_labels.push_back(k == 0 ? b.group : fmt::format("{}.{}", b.group, k));
+    m.term_groups.push_back(b.group);
+    m.random_names.push_back(b.names);
+    m.group_levels.push_back(b.levels);
+    m.data.terms.push_back(std::move(b.term));
+  }
+  // Variables: which are numeric, and every factor's levels (for prediction).
+  auto note_vars = [&](const std::vector<std::vector<std::string>>& terms) {
+    for (const auto& t : terms)
+      for (const auto& v : t) {
+        if (std::find(m.variables.begin(), m.variables.end(), v) != m.variables.end()) continue;
+        const Variable& var = frame.var(v, "column");
+        m.variables.push_back(v);
+        m.numeric_variable.push_back(!var.categorical);
+        if (var.categorical) m.factor_levels[v] = var.levels;
+      }
+  };
+  note_vars(fixed_terms);
+  for (const auto& t : random_terms) note_vars(t);
   return m;
 }
 
 Lmm lmm(const Table& table, const LmmSpec& spec, const LmmOptions& options) {
   Lmm out;
   out.model = lmm_model(table, spec);
-  if (out.model.data.groups < 2)
-    throw ValueError(fmt::format("lmm: the grouping column '{}' has {} level in the rows used; at least 2 are needed",
-                                 spec.group, out.model.data.groups));
   out.fit = fit_lmm(out.model.data, options);
   if (out.model.dropped > 0)
     out.fit.notices.insert(out.fit.notices.begin(),
                            fmt::format("{} row{} with missing values left out", out.model.dropped,
                                        out.model.dropped == 1 ? "" : "s"));
+  return out;
+}
+
+// ---------------------------------------------------------------- prediction
+
+Vector lmm_predict(const Lmm& m, const Table& data, bool random) {
+  std::vector<std::size_t> rows(data.nrows());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  Frame frame(data, rows, &m.model.factor_levels);
+  const auto& spec = m.model.spec;
+  // Missing cells in the columns used raise (predictions are row by row).
+  auto check = [&](const std::string& name, const char* role) {
+    const Column& c = frame.column(name, role);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (missing_at(c, i)) throw ValueError(fmt::format("lmm: predict: column '{}' row {} is missing", name, i + 1));
+  };
+  for (const auto& t : m.model.fixed_terms)
+    for (const auto& v : t) check(v, "fixed-effect column");
+  const Design X = design(frame, m.model.fixed_terms, spec.intercept, "fixed-effect column");
+  if (X.names != m.model.fixed_names) throw ValueError("lmm: predict: the new data give a different fixed-effects design");
+  Vector out = X.X * m.fit.beta;
+  if (!random) return out;
+  const auto rterms = lmm_random_terms(spec);
+  // The fit's terms are in lme4's order; match them to the spec's by group and columns.
+  std::vector<bool> taken(m.model.term_groups.size(), false);
+  for (const auto& r : rterms) {
+    const auto terms = parse_terms(r.effects, "random");
+    for (const auto& t : terms)
+      for (const auto& v : t) check(v, "random-effect column");
+    for (const auto& g : split_term(r.group)) check(g, "grouping column");
+    const Design Z = design(frame, terms, r.intercept, "random-effect column");
+    std::size_t k = 0;
+    while (k < taken.size() && (taken[k] || m.model.term_groups[k] != r.group || m.model.random_names[k] != Z.names)) ++k;
+    if (k == taken.size()) throw ValueError("lmm: predict: a random term of the fit was not found");
+    taken[k] = true;
+    std::vector<std::string> levels;
+    std::vector<Index> code;
+    group_codes(frame, r.group, &m.model.group_levels[k], levels, code);
+    for (Index i = 0; i < Z.X.rows(); ++i)
+      if (code[static_cast<std::size_t>(i)] >= 0) out(i) += Z.X.row(i).dot(m.fit.ranef[k].row(code[static_cast<std::size_t>(i)]));
+  }
   return out;
 }
 
@@ -311,19 +518,21 @@ Table lmm_coefficients(const Lmm& m) {
 }
 
 Table lmm_variance(const Lmm& m) {
-  const Index q = m.fit.q;
   std::vector<std::string> group, name;
   std::vector<double> var, sd, corr;
   std::vector<std::uint8_t> corr_missing;
-  for (Index j = 0; j < q; ++j) {
-    group.push_back(m.model.spec.group);
-    name.push_back(m.model.random_names[static_cast<std::size_t>(j)]);
-    const double v = m.fit.random_cov(j, j);
-    var.push_back(v);
-    sd.push_back(std::sqrt(v));
-    const double d = std::sqrt(m.fit.random_cov(0, 0) * v);
-    corr.push_back(j > 0 && d > 0 ? m.fit.random_cov(j, 0) / d : 0.0);
-    corr_missing.push_back(j == 0 || !(d > 0));
+  for (std::size_t k = 0; k < m.fit.random_cov.size(); ++k) {
+    const Matrix& C = m.fit.random_cov[k];
+    for (Index j = 0; j < C.rows(); ++j) {
+      group.push_back(m.model.term_labels[k]);
+      name.push_back(m.model.random_names[k][static_cast<std::size_t>(j)]);
+      const double v = C(j, j);
+      var.push_back(v);
+      sd.push_back(std::sqrt(v));
+      const double d = std::sqrt(C(0, 0) * v);
+      corr.push_back(j > 0 && d > 0 ? C(j, 0) / d : 0.0);
+      corr_missing.push_back(j == 0 || !(d > 0));
+    }
   }
   group.push_back("Residual");
   name.push_back("");
@@ -340,10 +549,12 @@ Table lmm_variance(const Lmm& m) {
   return t;
 }
 
-Table lmm_ranef(const Lmm& m) {
+Table lmm_ranef(const Lmm& m, std::size_t k) {
+  if (k >= m.fit.ranef.size()) throw ValueError(fmt::format("lmm: no random term {}", k + 1));
   Table t;
-  t.set(strings(m.model.spec.group, m.model.group_levels));
-  for (Index j = 0; j < m.fit.q; ++j) t.set(numbers(m.model.random_names[static_cast<std::size_t>(j)], m.fit.ranef.col(j)));
+  t.set(strings(m.model.term_groups[k], m.model.group_levels[k]));
+  for (Index j = 0; j < m.fit.ranef[k].cols(); ++j)
+    t.set(numbers(m.model.random_names[k][static_cast<std::size_t>(j)], m.fit.ranef[k].col(j)));
   return t;
 }
 
@@ -388,15 +599,24 @@ std::string format_lmm(const Lmm& m) {
   s += "Formula: " + lmm_formula(m.model.spec) + "\n";
   s += fmt::format("{} {}; logLik {}, AIC {}, BIC {}\n", f.reml ? "REML criterion" : "Deviance", num(f.criterion, 8),
                    num(f.loglik, 8), num(f.aic, 8), num(f.bic, 8));
-  s += fmt::format("{} observations, {} groups ({})\n", f.n, f.groups, m.model.spec.group);
+  std::string groups;
+  for (std::size_t k = 0; k < m.model.term_labels.size(); ++k)
+    if (m.model.term_labels[k] == m.model.term_groups[k])
+      groups += fmt::format("{}{} {}", groups.empty() ? "" : ", ", m.model.term_groups[k], f.levels[k]);
+  s += fmt::format("{} observations; groups: {}\n", f.n, groups);
   for (const auto& note : f.notices) s += "note: " + note + "\n";
 
   s += "\nRandom effects:\n";
-  std::vector<std::vector<std::string>> rows{{"Group", "Name", "Variance", "Std.Dev.", f.q > 1 ? "Corr" : ""}};
-  for (Index j = 0; j < f.q; ++j) {
-    const double v = f.random_cov(j, j), d = std::sqrt(f.random_cov(0, 0) * v);
-    rows.push_back({j == 0 ? m.model.spec.group : "", m.model.random_names[static_cast<std::size_t>(j)], num(v),
-                    num(std::sqrt(v)), j > 0 ? (d > 0 ? fmt::format("{:.2f}", f.random_cov(j, 0) / d) : "NaN") : ""});
+  bool any_corr = false;
+  for (const auto& C : f.random_cov) any_corr = any_corr || C.rows() > 1;
+  std::vector<std::vector<std::string>> rows{{"Group", "Name", "Variance", "Std.Dev.", any_corr ? "Corr" : ""}};
+  for (std::size_t k = 0; k < f.random_cov.size(); ++k) {
+    const Matrix& C = f.random_cov[k];
+    for (Index j = 0; j < C.rows(); ++j) {
+      const double v = C(j, j), d = std::sqrt(C(0, 0) * v);
+      rows.push_back({j == 0 ? m.model.term_labels[k] : "", m.model.random_names[k][static_cast<std::size_t>(j)], num(v),
+                      num(std::sqrt(v)), j > 0 ? (d > 0 ? fmt::format("{:.2f}", C(j, 0) / d) : "NaN") : ""});
+    }
   }
   rows.push_back({"Residual", "", num(f.sigma * f.sigma), num(f.sigma), ""});
   s += aligned(rows, {false, false, true, true, true});
