@@ -186,7 +186,21 @@ int parse(lua_State* L) {
 // nl.table.new([{ {name, values}, ... }]) -> Table.
 int make(lua_State* L) {
   const bool spec = !lua_isnoneornil(L, 1);
-  if (spec) luaL_checktype(L, 1, LUA_TTABLE);
+  if (spec) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    // A map {subject = {...}} would otherwise give an empty Table without a word.
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING)
+        luaL_argerror(L, 1, lua_pushfstring(L, "expected a list of {name, values} pairs, got the key '%s' (write "
+                                               "{ {\"%s\", values}, ... }: a list keeps the columns' order)",
+                                            lua_tostring(L, -1), lua_tostring(L, -1)));
+      if (!lua_isinteger(L, -1))
+        luaL_argerror(L, 1, lua_pushfstring(L, "expected a list of {name, values} pairs, got a %s key",
+                                            luaL_typename(L, -1)));
+    }
+  }
   return push_new<Table>(L, [&] {
     Table t;
     const lua_Integer n = spec ? static_cast<lua_Integer>(lua_rawlen(L, 1)) : 0;

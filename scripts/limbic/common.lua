@@ -365,6 +365,21 @@ function M.mixed_models(long, keys)
     if ok then
       local c = m.coefficients_
       out[key] = { model = m, n = m.n_, time = c:row(2), interaction = c:row(3) }
+      -- Beyond the paper (issue 20): the interaction by a likelihood-ratio test against
+      -- the model without it (both refitted by ML, as lme4's anova), and its 95 %
+      -- profile-likelihood interval (lme4's confint). The two are dual: the interval
+      -- excludes 0 exactly when the LRT's p < 0.05.
+      local ok2, err = pcall(function()
+        local m0 = nl.stats.lmm{ y = key, fixed = { "time" }, group = "subject", data = long }
+        local l = m:lrt(m0)
+        local ci = m:confint()
+        local j = #ci  -- the interaction is the last parameter
+        out[key].lrt = { chisq = l.chisq[2], df = l.df[2], p = l.p[2] }
+        out[key].profile = { lower = ci.lower[j], upper = ci.upper[j], parameter = ci.parameter[j] }
+      end)
+      if not ok2 then
+        io.stderr:write(("notice: the likelihood-ratio test of %s could not be made: %s\n"):format(key, tostring(err)))
+      end
     else
       io.stderr:write(("notice: the mixed model of %s could not be fitted: %s\n"):format(key, tostring(m)))
     end
@@ -515,6 +530,23 @@ function M.format_lmm(r)
     .. "the paper reports n = %d observations of %d patients, DF = %d."):format(thr, M.paper.bonferroni,
     M.paper.observations, M.paper.subjects, M.paper.df)
   lines[#lines + 1] = "* the visual network is the paper's negative control (no change expected; no statistics given)."
+  return table.concat(lines, "\n")
+end
+
+-- The interaction tested by likelihood ratio, with its profile interval (not in the paper).
+function M.format_lmm_lrt(r)
+  local head = ("%-12s %-24s %9s %21s %8s %3s %9s"):format("score", "term", "estimate", "95 % profile interval",
+    "chi2", "df", "LRT p")
+  local lines = { head, string.rep("-", #head) }
+  for _, key in ipairs{ "dmn", "sgacc_dmn", "limbic", "visual" } do
+    local m = r.lmm[key]
+    if m and m.lrt then
+      lines[#lines + 1] = ("%-12s %-24s %9.4f %21s %8.3f %3d %9s"):format(label(key), "time:nonresponder",
+        m.interaction.estimate, ("[%.4f, %.4f]"):format(m.profile.lower, m.profile.upper), m.lrt.chisq,
+        m.lrt.df, pfmt(m.lrt.p))
+    end
+  end
+  lines[#lines + 1] = "ML refits (lme4's anova(m0, m1)); the profile interval is lme4's confint(method = \"profile\")."
   return table.concat(lines, "\n")
 end
 

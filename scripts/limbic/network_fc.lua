@@ -47,6 +47,9 @@ print("(responders are the reference: time = the responders' change, time:nonres
 print(" non-responders' FC rises; FC = mean Fisher z over the network's region pairs)")
 print(L.format_lmm(r))
 print()
+print("Beyond the paper: the interaction by likelihood-ratio test, with its 95 % profile-likelihood interval")
+print(L.format_lmm_lrt(r))
+print()
 print("Patients vs controls, unpaired two-tailed Student t-tests (uncorrected)")
 print(L.format_groups(r))
 if r.study.simulated then

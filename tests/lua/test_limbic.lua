@@ -119,6 +119,18 @@ T.test("the planted effects are recovered; visual is unchanged", function()
   local m = nl.stats.lmm{ y = "limbic", fixed = { "time", "time:nonresponder" }, group = "subject", data = r.long }
   T.near(m.coefficients_.t[2], lim.time.t, 1e-12)
   T.eq(m.coefficients_.term[3], "time:nonresponder[true]")
+  -- The likelihood-ratio test of the interaction and its profile interval are dual (both
+  -- from the ML deviance): the interval excludes 0 exactly when p < 0.05; the planted
+  -- sgACC-DMN interaction is found by both, and the interval holds the estimate.
+  for _, key in ipairs{ "sgacc_dmn", "limbic", "visual" } do
+    local x = r.lmm[key]
+    T.truthy(x.lrt and x.profile, key .. ": LRT and profile interval made")
+    T.eq(x.profile.parameter, "time:nonresponder[true]")
+    T.truthy(x.profile.lower < x.interaction.estimate and x.interaction.estimate < x.profile.upper, key)
+    T.eq(x.profile.lower > 0 or x.profile.upper < 0, x.lrt.p < 0.05, key .. ": interval and LRT agree")
+  end
+  T.truthy(sg.lrt.p < 0.05, "sgACC-DMN interaction by LRT, p " .. sg.lrt.p)
+  T.truthy(L.format_lmm_lrt(r):find("95 % profile interval", 1, true))
 end)
 
 T.test("tables are written; the printed tables show the paper's figures", function()

@@ -104,6 +104,10 @@ end)
 
 T.test("new, NA and column access", function()
   T.eq(#nl.table.new(), 0)
+  -- A map instead of a list of pairs gave an empty Table without a word.
+  T.raises(function() nl.table.new{ subject = { "a", "b" } } end,
+    "expected a list of {name, values} pairs, got the key 'subject'")
+  T.raises(function() nl.table.new{ { "x", { 1 } }, [2.5] = 1 } end, "got a number key")
   T.eq(tostring(NA), "NA")
   local t = people()
   T.eq(#t, 5)

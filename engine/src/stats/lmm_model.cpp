@@ -412,6 +412,11 @@ LmmModel lmm_model(const Table& table, const LmmSpec& spec) {
     if (b.term.levels < 2)
       throw ValueError(fmt::format("lmm: the grouping column '{}' has {} level in the rows used; at least 2 are needed",
                                    b.group, b.term.levels));
+    const Index Q = b.term.levels * b.term.Z.cols();
+    if (n <= Q)
+      throw ValueError(fmt::format("lmm: random term {}: {} observations for {} random effects ({} levels x {}); the "
+                                   "model is not identifiable (lme4 refuses it too): simplify the random effects",
+                                   random_text(rterms[k]), n, Q, b.term.levels, b.term.Z.cols()));
     built.push_back(std::move(b));
   }
   std::stable_sort(built.begin(), built.end(), [](const Built& a, const Built& b) { return a.term.levels > b.term.levels; });

@@ -303,6 +303,12 @@ TEST_CASE("lmm errors name the column and the problem", "[lmm][design]") {
   const nl::Table one = b.where({nl::Condition{"subject", {nl::Cell{std::string("Q01")}}}});
   CHECK(contains(value_error([&] { nl::stats::lmm(one, spec("score", {"time"}, "subject"), {}); }),
                  "'subject' has 1 level in the rows used"));
+  // A random slope per subject with one observation per subject and slope value.
+  CHECK(contains(value_error([&] {
+                   nl::stats::lmm(sim("a"), nl::stats::parse_lmm_formula("fc ~ time + (1 + time | subject)"), {});
+                 }),
+                 "random term (1 + time | subject): 40 observations for 40 random effects (20 levels x 2); the model is "
+                 "not identifiable"));
   // A factor that is constant in the rows used.
   const nl::Table ctrl = b.where({nl::Condition{"group", {nl::Cell{std::string("ctrl")}}}});
   CHECK(contains(value_error([&] { nl::stats::lmm(ctrl, spec("score", {"group"}, "subject"), {}); }),
