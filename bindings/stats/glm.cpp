@@ -31,6 +31,7 @@
 #include "nl/stats/glm.hpp"
 #include "nl/stats/multiple.hpp"
 #include "nl/stats/permutation.hpp"
+#include "nl/stats/variance_groups.hpp"
 #include "nl/table/table.hpp"
 
 namespace nl::bind {
@@ -466,7 +467,7 @@ int glm(lua_State* L) {
     luaL_argerror(L, is_design ? 2 : xi, lua_pushfstring(L, "design has %I rows but the data have %I", x.rows, y.rows));
   const ContrastArg con = validate_contrast(L, ci, x.cols);
   check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "block_mode", "tail", "progress", "cluster",
-                                  "tfce"});
+                                  "tfce", "variance_groups"});
 
   // Options; the design's scheme and blocks are the defaults.
   int scheme = 0;
@@ -505,6 +506,18 @@ int glm(lua_State* L) {
     blocks = validate_categories(L, bi, "blocks");
     if (blocks.n != y.rows)
       luaL_argerror(L, block_pos, lua_pushfstring(L, "blocks has %I entries but the data have %I rows", blocks.n, y.rows));
+  }
+  // Variance groups: labels per row, as blocks.
+  CatArg vgroups;
+  if (!lua_isnoneornil(L, oi)) {
+    if (lua_getfield(L, oi, "variance_groups") != LUA_TNIL) {
+      vgroups = validate_categories(L, lua_gettop(L), "variance_groups");
+      if (vgroups.n != y.rows)
+        luaL_argerror(L, oi, lua_pushfstring(L, "variance_groups has %I entries but the data have %I rows", vgroups.n,
+                                             y.rows));
+    } else {
+      lua_pop(L, 1);
+    }
   }
   // A pointer into the Lua string, which stays on the stack: no C++ object with a
   // destructor may be alive here while check_cluster can raise (STYLE.md item 4).
@@ -555,6 +568,8 @@ int glm(lua_State* L) {
     st::TContrast t;
     st::FContrast f;
     st::PermutationResult perm;
+    st::VarianceGroupTest vgt;
+    bool use_vg = false;
     // Clusters: the mask voxels in storage order are the data's columns.
     const nl::Volume* mask = cl.mask ? test<nl::Volume>(L, cl.mask) : nullptr;
     std::vector<Eigen::Index> voxel;
@@ -568,6 +583,15 @@ int glm(lua_State* L) {
       fit = st::glm_fit(X, Y);
       if (con.is_t) t = st::t_contrast(fit, C.row(0).transpose(), tail);
       else f = st::f_contrast(fit, C);
+      if (vgroups.n > 0) {
+        std::vector<std::string> vg_levels;
+        read_categories(L, vgroups, true, po.variance_groups, vg_levels);
+        po.variance_group_names = vg_levels;
+        if (vg_levels.size() > 1) {  // one group: Student's t and F
+          vgt = st::variance_group_test(Y, X, C, po.variance_groups, tail, &vg_levels);
+          use_vg = true;
+        }
+      }
       if (mask) {
         for (std::size_t i = 0; i < mask->voxels(); ++i)
           if (mask->data()[i] != 0) voxel.push_back(static_cast<Eigen::Index>(i));
@@ -590,26 +614,33 @@ int glm(lua_State* L) {
       if (tgrid && permutations == 0) {
         st::TfceOptions o = tf.options;
         o.two_sided = con.is_t && tail == st::Tail::Two;
-        tfce_obs = st::tfce(*tgrid, !con.is_t ? f.F : tail == st::Tail::Left ? Vector(-t.t) : t.t, o);
+        const Vector& raw = use_vg ? vgt.stat : con.is_t ? t.t : f.F;
+        tfce_obs = st::tfce(*tgrid, !con.is_t ? raw : tail == st::Tail::Left ? Vector(-raw) : raw, o);
         for (Eigen::Index j = 0; j < tfce_obs.size(); ++j)  // NaN where the statistic is, as with permutations
-          if (std::isnan(con.is_t ? t.t(j) : f.F(j))) tfce_obs(j) = NAN;
+          if (std::isnan(raw(j))) tfce_obs(j) = NAN;
       }
       if (mask && permutations == 0) {
-        Vector T = con.is_t ? t.t : f.F;
+        Vector T = use_vg ? vgt.stat : con.is_t ? t.t : f.F;
         if (con.is_t && tail == st::Tail::Two) T = T.cwiseAbs();
         if (con.is_t && tail == st::Tail::Left) T = -T;
         observed = st::find_clusters(*grid, T, cthr);
       }
     } catch (const nl::ValueError& e) {
       rethrow_at(e, {{"data", data_pos}, {"design", design_pos}, {"too few", data_pos}, {"contrast", contrast_pos},
-                     {"F contrast", contrast_pos}, {"blocks", oi}, {"whole-block", oi}, {"permutations", oi}});
+                     {"F contrast", contrast_pos}, {"blocks", oi}, {"whole-block", oi}, {"permutations", oi},
+                     {"variance group", oi}});
     }
 
     // ---- the result table
-    const Vector& stat = con.is_t ? t.t : f.F;
-    const Vector& p = con.is_t ? t.p : f.p;
+    const Vector& stat = use_vg ? vgt.stat : con.is_t ? t.t : f.F;
+    const Vector& p = use_vg ? vgt.p : con.is_t ? t.p : f.p;
     const Vector q = st::fdr_bh(p);
-    set_string(L, "test", con.is_t ? "t" : "F");
+    const char* kind = use_vg ? (con.is_t ? "v" : "G") : con.is_t ? "t" : "F";
+    set_string(L, "test", kind);
+    if (use_vg) {
+      set_integer(L, "variance_groups", vgt.groups);
+      push_vector_field(L, "df_vg", vgt.df);
+    }
     if (description && *description) set_string(L, "description", description);
     set_integer(L, "n", fit.n);
     set_integer(L, "tests", fit.m);
@@ -622,12 +653,12 @@ int glm(lua_State* L) {
     push_matrix(L, fit.beta);
     lua_setfield(L, -2, "beta");
     push_vector_field(L, "stat", stat);
-    push_vector_field(L, con.is_t ? "t" : "F", stat);
+    push_vector_field(L, kind, stat);
     push_vector_field(L, "p", p);
     push_vector_field(L, "p_fdr", q);
     if (con.is_t) {
       push_vector_field(L, "effect", t.effect);
-      push_vector_field(L, "se", t.se);
+      if (!use_vg) push_vector_field(L, "se", t.se);
     }
     if (test_names.size() == static_cast<std::size_t>(fit.m)) {
       push_strings(L, test_names);
@@ -651,9 +682,10 @@ int glm(lua_State* L) {
     };
     if (con.is_t) {
       add("effect", t.effect);
-      add("se", t.se);
+      if (!use_vg) add("se", t.se);
     }
-    add(con.is_t ? "t" : "F", stat);
+    add(kind, stat);
+    if (use_vg) add("df_vg", vgt.df);
     add("p", p);
     add("p_fdr", q);
     if (permutations > 0) {
@@ -756,7 +788,12 @@ int result_tostring(lua_State* L) {
 
   std::string out = fmt::format("GLM {} contrast {}{}: {} observations, {} test{}, design rank {}, df {}{}\n", kind,
                                 ctext, desc.empty() ? "" : fmt::format(" ({})", desc), n, m, m == 1 ? "" : "s", rank,
-                                kind == "F" ? fmt::format("{}, ", nl::format_number(df1)) : "", nl::format_number(df));
+                                kind == "F" || kind == "G" ? fmt::format("{}, ", nl::format_number(df1)) : "",
+                                nl::format_number(df));
+  const double vgroups = get_number(L, 1, "variance_groups");
+  if (!std::isnan(vgroups))
+    out += fmt::format("  {} of {} variance groups (Winkler et al. 2014): p from {} with per-test df (df_vg)\n",
+                       kind == "v" ? "Aspin-Welch v" : "G", vgroups, kind == "v" ? "t" : "F");
   Eigen::Index below = 0, below_fdr = 0, below_fwe = 0;
   double lo = INFINITY, hi = -INFINITY;
   std::vector<Eigen::Index> order;
@@ -772,7 +809,7 @@ int result_tostring(lua_State* L) {
   }
   if (m > 1)
     out += fmt::format("  {} from {} to {}; p < 0.05: {} uncorrected, {} after BH-FDR{}\n", kind, short_number(lo),
-                       short_number(hi), below, below_fdr, kind == "t" && tail != "two" ? fmt::format(" ({} tail)", tail) : "");
+                       short_number(hi), below, below_fdr, (kind == "t" || kind == "v") && tail != "two" ? fmt::format(" ({} tail)", tail) : "");
   if (permuted)
   {
     raw_field(L, 1, "block_mode");

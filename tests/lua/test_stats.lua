@@ -482,4 +482,57 @@ T.test("glm_contrasts: joint FWE over contrasts with the same rearrangements", f
            "contrast 2: ")
 end)
 
+
+-- Issue 20, item 2: variance groups (Winkler et al. 2014): Aspin-Welch v and G.
+T.test("glm with variance_groups gives Welch's t and ANOVA (R), with permutations", function()
+  local f = fixture("permutation/welch.txt")
+  local g, X = {}, {}
+  for i, r in ipairs(f.two_group) do
+    g[i] = r[1] == 0 and "ctrl" or "pat"
+    X[i] = { r[1] == 0 and 1 or 0, r[1] == 1 and 1 or 0 }
+  end
+  local r = nl.stats.glm(f.two_Y, X, { 1, -1 }, { variance_groups = g })
+  T.eq(r.test, "v")
+  T.eq(r.variance_groups, 2)
+  for j = 1, 5 do
+    rel(r.v[j][1], f.two_welch[j][1], 1e-10, "Welch t " .. j)
+    rel(r.df_vg[j][1], f.two_welch[j][2], 1e-10, "Welch df " .. j)
+    rel(r.p[j][1], f.two_welch[j][3], 1e-9, "Welch p " .. j)
+  end
+  T.truthy(tostring(r):find("Aspin-Welch v of 2 variance groups", 1, true))
+  -- three groups, an F contrast: G is Welch's one-way ANOVA
+  local g3, X3 = {}, {}
+  for i, row in ipairs(f.three_group) do
+    g3[i] = row[1]
+    X3[i] = { row[1] == 0 and 1 or 0, row[1] == 1 and 1 or 0, row[1] == 2 and 1 or 0 }
+  end
+  local G = nl.stats.glm(f.three_Y, X3, { { 1, -1, 0 }, { 0, 1, -1 } }, { variance_groups = g3 })
+  T.eq(G.test, "G")
+  for j = 1, 4 do
+    rel(G.G[j][1], f.three_welch[j][1], 1e-10, "Welch F " .. j)
+    rel(G.df_vg[j][1], f.three_welch[j][3], 1e-10, "Welch df2 " .. j)
+  end
+  -- permutations: the observed statistic is v, the FWE p is at least the uncorrected one
+  local rp = nl.stats.glm(f.two_Y, X, { 1, -1 }, { variance_groups = g, permutations = 200, seed = 3 })
+  T.eq(rp.test, "v")
+  for j = 1, 5 do
+    rel(rp.stat[j][1], f.two_welch[j][1], 1e-10, "permuted run's v " .. j)
+    T.truthy(rp.p_fwe[j][1] >= rp.p_perm[j][1] and rp.p_perm[j][1] >= 1 / 200)
+  end
+  -- one group is Student's t; wrong lengths and a group fitted exactly raise
+  local one = {}
+  for i = 1, #g do one[i] = 1 end
+  T.eq(nl.stats.glm(f.two_Y, X, { 1, -1 }, { variance_groups = one }).test, "t")
+  T.raises(function() nl.stats.glm(f.two_Y, X, { 1, -1 }, { variance_groups = { 1, 2 } }) end,
+    "variance_groups has 2 entries but the data have 18 rows")
+  local odd = {}
+  for i = 1, #g do odd[i] = g[i] end
+  odd[1] = "alone"
+  local Xo = {}
+  for i = 1, #g do Xo[i] = { X[i][1], X[i][2], i == 1 and 1 or 0 } end
+  Xo[1][1] = 0
+  T.raises(function() nl.stats.glm(f.two_Y, Xo, { 1, -1, 0 }, { variance_groups = odd }) end,
+    "variance group 'alone' has no residual degrees of freedom")
+end)
+
 T.done()

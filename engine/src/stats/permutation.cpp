@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "nl/stats/multiple.hpp"
@@ -462,9 +463,37 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
   out.stat.resize(m);
   out.max_stat = Vector::Constant(static_cast<Index>(N), kNaN);
 
+  // Variance groups: v or G computed from the rearranged residuals P E themselves (C B^
+  // and the residuals of Y*_P = P E + H_Z Y depend on P E only).
+  std::unique_ptr<VarianceGroupModel> vg;
+  if (!o.variance_groups.empty()) {
+    auto model = std::make_unique<VarianceGroupModel>(X, C, o.variance_groups,
+                                                      o.variance_group_names.empty() ? nullptr : &o.variance_group_names);
+    if (model->groups() > 1) vg = std::move(model);
+  }
+  auto tail_T = [&](double raw) {
+    if (!k.is_t) return raw;
+    return o.tail == Tail::Two ? std::fabs(raw) : o.tail == Tail::Left ? -raw : raw;
+  };
+
   // Observed statistics (the identity), by the same formula as every rearrangement.
   Vector T(m), thr(m);
-  {
+  if (vg) {
+    Vector raw;
+    vg->statistic(k.E, raw);
+    double mx = kNaN;
+    for (Index j = 0; j < m; ++j) {
+      if (k.excluded[static_cast<std::size_t>(j)] || std::isnan(raw(j))) {
+        out.stat(j) = T(j) = thr(j) = kNaN;
+        continue;
+      }
+      out.stat(j) = raw(j);
+      T(j) = tail_T(raw(j));
+      thr(j) = T(j) - kTieTol * std::fabs(T(j));
+      if (!(T(j) <= mx)) mx = T(j);
+    }
+    out.max_stat(0) = mx;
+  } else {
     const Matrix W2 = k.Q2.transpose() * k.E;
     double mx = kNaN;
     for (Index j = 0; j < m; ++j) {
@@ -521,8 +550,8 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     parallel_for(tasks, [&](std::size_t task) {
       const std::size_t first = 1 + task * kBatch;
       const auto B = static_cast<Index>(std::min(kBatch, N - first));
-      Matrix G = Matrix::Zero(B * K2, n);
-      for (Index b = 0; b < B; ++b) {
+      Matrix G = Matrix::Zero(vg ? 0 : B * K2, n);
+      for (Index b = 0; b < (vg ? 0 : B); ++b) {
         const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
         for (Index i = 0; i < n; ++i) {
           const double sign = sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)];
@@ -534,10 +563,32 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       Kernel::Maxima mx;
       std::vector<char> supra(o.clusters ? static_cast<std::size_t>(B * m) : 0, 0);
       const bool mass = o.clusters && o.cluster_stat == ClusterStat::Mass;
-      std::vector<double> maps(o.tfce || mass ? static_cast<std::size_t>(B * m) : 0, kNaN);
+      std::vector<double> maps(o.tfce || mass || vg ? static_cast<std::size_t>(B * m) : 0, kNaN);
       Matrix P(G.rows(), kChunk);
       const std::vector<double> zeros(static_cast<std::size_t>(B), 0.0);
-      for (Index j0 = 0; j0 < m; j0 += kChunk) {
+      std::vector<double> top(static_cast<std::size_t>(B), kNaN);
+      if (vg) {
+        Matrix D(n, m);
+        Vector raw;
+        for (Index b = 0; b < B; ++b) {
+          check_interrupt();
+          const Shuffle sh = shuffle(first + static_cast<std::size_t>(b));
+          for (Index i = 0; i < n; ++i)
+            D.row(i) = (sh.sign.empty() ? 1.0 : sh.sign[static_cast<std::size_t>(i)]) *
+                       k.E.row(sh.perm[static_cast<std::size_t>(i)]);
+          vg->statistic(D, raw);
+          for (Index j = 0; j < m; ++j) {
+            if (std::isnan(T(j))) continue;
+            maps[static_cast<std::size_t>(b * m + j)] = raw(j);
+            const double Tb = tail_T(raw(j));
+            if (std::isnan(Tb)) continue;
+            local[static_cast<std::size_t>(j)] += Tb >= thr(j);
+            if (!(Tb <= top[static_cast<std::size_t>(b)])) top[static_cast<std::size_t>(b)] = Tb;
+            if (o.clusters) supra[static_cast<std::size_t>(b * m + j)] = Tb >= o.cluster_threshold;
+          }
+        }
+      }
+      for (Index j0 = 0; j0 < (vg ? 0 : m); j0 += kChunk) {
         check_interrupt();  // a batch over a whole brain takes a while
         const Index w = std::min(kChunk, m - j0);
         detail::small_gemm(G.data(), G.rows(), n, k.E.col(j0).data(), n, w, P.data(), P.rows(), k.simd);
@@ -560,7 +611,8 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
         std::lock_guard<std::mutex> lock(mu);
         for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
       }
-      for (Index b = 0; b < B; ++b) out.max_stat(static_cast<Index>(first) + b) = k.maximum(mx, b);
+      for (Index b = 0; b < B; ++b)
+        out.max_stat(static_cast<Index>(first) + b) = vg ? top[static_cast<std::size_t>(b)] : k.maximum(mx, b);
       if (o.clusters) {
         std::vector<Index> sizes, stack;
         std::vector<double> masses;

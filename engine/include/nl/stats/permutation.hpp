@@ -60,6 +60,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "nl/core/core.hpp"
@@ -69,6 +70,7 @@
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/glm.hpp"
 #include "nl/stats/tfce.hpp"
+#include "nl/stats/variance_groups.hpp"
 
 namespace nl::stats {
 
@@ -101,6 +103,11 @@ struct PermutationOptions {
   // tail (t two-sided), not from tfce_options.
   const ClusterGrid* tfce = nullptr;
   TfceOptions tfce_options;
+  // Variance groups (variance_groups.hpp): one integer label per row. With two or more
+  // groups every map, observed and rearranged, is the Aspin-Welch v (one contrast row)
+  // or G (several) instead of t or F (PALM -vg); one group (or empty) is t or F.
+  std::vector<int> variance_groups;
+  std::vector<std::string> variance_group_names;  // names[label] for errors (optional)
 };
 
 // One rearrangement of the rows: row i of the rearranged data is sign[i] * E[perm[i]]
@@ -111,7 +118,7 @@ struct Shuffle {
 };
 
 struct PermutationResult {
-  Vector stat;      // m: observed t or F (NaN where undefined)
+  Vector stat;      // m: observed t or F, or v or G with variance groups (NaN where undefined)
   Vector p_unc;     // m: uncorrected permutation p
   Vector p_fwe;     // m: FWE-corrected p (maximum statistic)
   Vector max_stat;  // N: maximum of T over columns per rearrangement; [0] is observed
