@@ -64,8 +64,11 @@ return function(nl)
     end
     local first = results[1]
     for c, r in ipairs(results) do
-      if r.test ~= first.test or (r.test == "F" and r.df1 ~= first.df1) then
-        local function kind(x) return x.test == "F" and ("F with %d rows"):format(math.tointeger(x.df1) or 0) or "t" end
+      if r.test ~= first.test or ((r.test == "F" or r.test == "G") and r.df1 ~= first.df1) then
+        local function kind(x)
+          if x.test == "F" or x.test == "G" then return ("%s with %d rows"):format(x.test, math.tointeger(x.df1) or 0) end
+          return x.test
+        end
         error(("bad argument #3 to 'glm_contrasts' (contrast %d is %s but contrast 1 is %s: the joint maximum needs "
                .. "statistics on one scale)"):format(c, kind(r), kind(first)), 2)
       end
@@ -78,9 +81,9 @@ return function(nl)
     local sorted = joint_maxima(stats)
     local sorted_tfce = #tfces == #results and joint_maxima(tfces) or nil
     for _, r in ipairs(results) do
-      -- The tested scale: |t| two-sided, t or -t one-sided, F.
+      -- The tested scale: |t| two-sided, t or -t one-sided, F (v and G likewise).
       local T = r.stat
-      if r.test == "t" and r.tail ~= "right" then
+      if (r.test == "t" or r.test == "v") and r.tail ~= "right" then
         T = T:clone()
         for j = 1, T:rows() do
           local v = T:get(j, 1)
