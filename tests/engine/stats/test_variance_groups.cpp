@@ -76,7 +76,7 @@ TEST_CASE("v is Welch's t and G is Welch's one-way ANOVA (R)", "[stats][vg]") {
   }
 }
 
-TEST_CASE("one variance group gives Student's t and F; bad groups raise", "[stats][vg]") {
+TEST_CASE("one variance group gives Student's t and F, and bad groups raise", "[stats][vg]") {
   nl::Rng rng(5);
   const Index n = 23;
   Matrix X(n, 3), Y(n, 4);
