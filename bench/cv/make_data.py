@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/cv/make_data.py OUT.tsv [SEED]: a data set shaped like the discovery cohort.
+"""bench/cv/make_data.py OUT.tsv [SEED [N [P]]]: a data set shaped like the discovery cohort.
 
 99 subjects (52 responders), 136 regional gray-matter volumes (ml) and the covariates
 age, sex (0/1), site (0/1, the two scanner sequences) and tiv (ml). Volumes scale with
@@ -17,6 +17,13 @@ import numpy as np
 out = sys.argv[1]
 rng = np.random.default_rng(int(sys.argv[2]) if len(sys.argv) > 2 else 20240501)
 n, n_pos, p, n_factors = 99, 52, 136, 6
+# Scaling runs (bench/cv/scaling.sh): N subjects (responders in the discovery cohort's
+# proportion 52/99) and P regions; the defaults are the discovery cohort's shape.
+if len(sys.argv) > 3:
+    n = int(sys.argv[3])
+    n_pos = round(n * 52 / 99)
+if len(sys.argv) > 4:
+    p = int(sys.argv[4])
 
 y = np.where(rng.permutation(n) < n_pos, 1, -1)
 age = np.clip(rng.normal(42, 12, n), 18, 65).round(1)
@@ -39,7 +46,7 @@ rel = (1 + age_slope * (age[:, None] - 42) + site_shift * site[:, None] + factor
        + 0.5 * signal * y[:, None] + noise)
 X = base * (tiv[:, None] / 1480) * rel
 
-names = [f"r{j + 1:03d}" for j in range(p)]
+names = [f"r{j + 1:03d}" for j in range(p)]  # r001 ... (more digits past 999)
 with open(out, "w") as f:
     f.write("\t".join(["subject", "response", "age", "sex", "site", "tiv"] + names) + "\n")
     for i in range(n):
