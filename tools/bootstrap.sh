@@ -15,6 +15,7 @@ packages=(
   lua5.4 liblua5.4-dev             # Lua 5.4 (the stock interpreter loads neurolua.so in the tests)
   libeigen3-dev libfmt-dev         # engine
   libarmadillo-dev                 # engine: Armadillo's FFT (ideal band-pass) and Lanczos eigs_sym (truncated PCA)
+  liblapack-dev                    # engine: LAPACK's dstemr (leading eigenpairs of a tall PCA)
   libboost-dev                     # engine: Boost.Math distributions (t, F, chi-squared, normal; nl.stats, lmm, MCD)
   libreadline-dev                  # REPL line editing and history
   catch2                           # engine tests

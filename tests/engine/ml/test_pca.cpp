@@ -189,3 +189,37 @@ TEST_CASE("the truncated pca solver handles k above the rank, in any units", "[p
     }
   }
 }
+
+// Issue 21: tall data compute only the k leading eigenpairs of X'X (tridiagonalisation +
+// LAPACK's MRRR). Eigenvalues in a tight cluster must still give orthonormal loadings, and
+// every k must agree with the full eigendecomposition.
+TEST_CASE("tall pca: the leading eigenpairs only, also in clusters", "[pca]") {
+  const int n = 300, p = 50;
+  nl::Rng rng(99);
+  // An orthonormal basis Q and a spectrum with a cluster of three (10, 10, 10 + 1e-9), then decay.
+  nl::Matrix G(p, p);
+  for (int i = 0; i < p; ++i)
+    for (int j = 0; j < p; ++j) G(i, j) = rng.normal();
+  const nl::Matrix Q = Eigen::HouseholderQR<nl::Matrix>(G).householderQ();
+  nl::Vector sd(p);
+  for (int j = 0; j < p; ++j) sd(j) = j < 3 ? 10.0 + (j == 2 ? 1e-9 : 0.0) : 5.0 / (j + 1);
+  nl::Matrix Z(n, p);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < p; ++j) Z(i, j) = rng.normal();
+  // Whitened scores (orthonormal columns), so the sample spectrum is exactly sd^2.
+  const nl::Matrix Zc = Z.rowwise() - Z.colwise().mean();
+  const nl::Matrix U = Eigen::HouseholderQR<nl::Matrix>(Zc).householderQ() * nl::Matrix::Identity(n, p);
+  const nl::Matrix X = (U * sd.asDiagonal() * Q.transpose()).array() + 2.0;
+  const nl::Matrix Xc = X.rowwise() - X.colwise().mean();
+  const nl::Matrix S = Xc.transpose() * Xc / (n - 1);
+  Eigen::SelfAdjointEigenSolver<nl::Matrix> full(S);
+  for (int k : {1, 3, 4, 12, p - 1}) {
+    INFO("k = " << k);
+    const nl::ml::PcaFit fit = nl::ml::pca_fit(X, k);
+    CHECK((fit.loadings.transpose() * fit.loadings - nl::Matrix::Identity(k, k)).norm() < 1e-10);
+    CHECK((S * fit.loadings - fit.loadings * fit.eigenvalues.asDiagonal()).norm() < 1e-9 * S.norm());
+    for (int j = 0; j < k; ++j)
+      CHECK(fit.eigenvalues(j) == Approx(full.eigenvalues()(p - 1 - j)).epsilon(1e-10));
+    CHECK(fit.total_variance == Approx(S.trace()).epsilon(1e-12));
+  }
+}
