@@ -92,6 +92,10 @@ struct Optimiser {
   std::function<double(const Vector&)> f;
   Vector lower, upper;  // upper: empty for none
   int evaluations = 0, max_evaluations = 20000;
+  // lme4's convergence measure at the last Newton iterate: max |R^-1 g| with H = R'R
+  // (the gradient scaled by the curvature; lme4's check.conv.grad, tolerance 0.002).
+  // Infinite when the Hessian was not positive definite.
+  double scaled_gradient = kInf;
 
   double eval(const Vector& x) {
     if (++evaluations % 16 == 0) check_interrupt();  // one evaluation solves the whole system
@@ -193,6 +197,10 @@ struct Optimiser {
       }
       const Derivatives d = derivatives([this](const Vector& y) { return eval(y); }, x, free, true);
       grad_norm = d.g.cwiseAbs().maxCoeff();
+      {
+        const Eigen::LLT<Matrix> llt(d.H);
+        scaled_gradient = llt.info() == Eigen::Success ? Vector(llt.matrixU().solve(d.g)).cwiseAbs().maxCoeff() : kInf;
+      }
       if (grad_norm < 1e-9) break;
       Matrix H = d.H;
       Eigen::SelfAdjointEigenSolver<Matrix> es(H);
