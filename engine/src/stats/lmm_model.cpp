@@ -257,16 +257,13 @@ void group_codes(Frame& frame, const std::string& group, const std::vector<std::
   }
   if (given) {
     levels = *given;
-  } else {
+  } else if (parts.size() == 1) {  // one column: its own order (false < true, numbers ascending)
+    std::vector<int> ignored;
+    levels_of(frame.column(parts[0], "grouping column"), frame.rows(), levels, ignored);
+  } else {  // an interaction: its level texts, bytewise
     levels = text;
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-    if (parts.size() == 1) {  // one column: its own order (false < true, numbers ascending)
-      const Column& c = frame.column(parts[0], "grouping column");
-      std::vector<int> ignored;
-      levels.clear();
-      levels_of(c, frame.rows(), levels, ignored);
-    }
   }
   std::map<std::string, Index> index;
   for (std::size_t l = 0; l < levels.size(); ++l) index[levels[l]] = static_cast<Index>(l);

@@ -76,7 +76,6 @@ bool theta_of(const Vector& psi, const std::vector<VarParam>& ps, const LmmFit& 
     const Index q = f.q[k];
     Vector sd(q);
     Matrix R = Matrix::Identity(q, q);
-    const std::size_t a0 = a;
     for (Index j = 0; j < q; ++j)
       for (Index i = j; i < q; ++i, ++a) {
         const double x = psi(static_cast<Index>(a));
@@ -88,7 +87,6 @@ bool theta_of(const Vector& psi, const std::vector<VarParam>& ps, const LmmFit& 
           R(i, j) = R(j, i) = x;
         }
       }
-    (void)a0;
     const Matrix C = sd.asDiagonal() * R * sd.asDiagonal();
     Matrix T = Matrix::Zero(q, q);
     const double scale = std::max(C.diagonal().maxCoeff(), 1e-300);
