@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "guard.hpp"
+#include "nl/core/mpi.hpp"
 #include "repl.hpp"
 #include "sandbox.hpp"
 
@@ -248,6 +249,33 @@ bool run_options(lua_State* L, char** argv, int end) {
   return true;
 }
 
+// On MPI ranks other than 0, a script's own files go nowhere, as the engine's do: Lua
+// opens /dev/null for writing, io.output(name) writes there, os.remove and os.rename do
+// nothing. Reading is untouched.
+const char* const kQuietRankLua = R"(
+local open, output = io.open, io.output
+io.open = function(path, mode)
+  if type(mode) == "string" and mode:find("[wa+]") then return open("/dev/null", mode) end
+  return open(path, mode)
+end
+io.output = function(f)
+  if type(f) == "string" then return output("/dev/null") end
+  return output(f)
+end
+os.remove = function(path) return true end
+os.rename = function(from, to) return true end
+)";
+
+// Under MPI, ranks other than 0 show nothing (their output is rank 0's) unless
+// NEUROLUA_MPI_OUTPUT=all.
+void quiet_other_ranks() {
+  if (nl::mpi::size() <= 1 || nl::mpi::root()) return;
+  if (const char* e = std::getenv("NEUROLUA_MPI_OUTPUT"); e && std::strcmp(e, "all") == 0) return;
+  std::fflush(nullptr);
+  if (std::freopen("/dev/null", "w", stdout) == nullptr || std::freopen("/dev/null", "w", stderr) == nullptr)
+    nl::mpi::abort(EXIT_FAILURE);
+}
+
 struct Main {
   int argc;
   char** argv;
@@ -279,6 +307,15 @@ int pmain(lua_State* L) {
   nl::repl::install_guard(L, a.max_seconds, a.max_memory);
   lua_pushcfunction(L, open_all);
   if (dochunk(L, LUA_OK) != LUA_OK) return 0;
+  if (nl::mpi::size() > 1) {
+    // Under MPI every rank runs the script; only rank 0 writes (nl/core/mpi.hpp).
+    if (a.has_i || (a.script == 0 && !a.has_e)) {
+      std::fprintf(stderr, "neurolua: the REPL cannot run on %d MPI ranks; give a script (mpirun -n N neurolua "
+                           "script.lua)\n", nl::mpi::size());
+      return 0;
+    }
+    if (!nl::mpi::root() && dostring(L, kQuietRankLua, "=(mpi)") != LUA_OK) return 0;
+  }
   if (a.sandbox) {
     lua_pushcfunction(L, [](lua_State* S) {
       nl::repl::install_sandbox(S, *static_cast<const nl::repl::SandboxOptions*>(lua_touserdata(S, 1)));
@@ -310,6 +347,8 @@ int pmain(lua_State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nl::mpi::init(&argc, &argv);  // only when started by mpirun (nl/core/mpi.hpp)
+  quiet_other_ranks();
   if (const char* e = std::getenv("NEUROLUA_TRACEBACK"); e && *e && std::strcmp(e, "0") != 0)
     nl::repl::set_traceback(true);
   lua_State* L = luaL_newstate();
@@ -324,7 +363,12 @@ int main(int argc, char** argv) {
   const int status = lua_pcall(L, 1, 0, 0);
   nl::repl::report(L, status);
   lua_close(L);
-  if (status == LUA_OK && m.ok) return EXIT_SUCCESS;
+  if (status == LUA_OK && m.ok) {
+    nl::mpi::finalize();
+    return EXIT_SUCCESS;
+  }
+  // A failed rank ends the whole run: the others may wait for it (MPI_Abort).
+  if (nl::mpi::size() > 1) nl::mpi::abort(nl::repl::interrupted() ? 130 : EXIT_FAILURE);
   // Stopped by Ctrl-C: 128 + SIGINT, as a shell reports it, so a batch system or a
   // calling script can tell an interrupted run from a failed one; 124 and 125 for the
   // time and memory limits.

@@ -48,7 +48,7 @@ fi
 if ((${#targets[@]})) && [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DNL_WERROR=OFF -DBUILD_TESTING=OFF \
-    -DNL_SANITIZE=address,undefined -DNL_FUZZ=ON >&2
+    -DNL_SANITIZE=address,undefined -DNL_FUZZ=ON -DNL_MPI=OFF >&2
 fi
 ((${#targets[@]})) && cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >&2
 

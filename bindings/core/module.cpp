@@ -14,6 +14,7 @@
 #include "core/terminal.hpp"
 #include "nl/io/fileio.hpp"
 #include "nl/core/memory.hpp"
+#include "nl/core/mpi.hpp"
 #include "nl/core/warnings.hpp"
 
 namespace nl::bind {
@@ -131,6 +132,54 @@ int methods(lua_State* L) {
   return 1;
 }
 
+// nl.mpi: this process's place in an MPI run (nl/core/mpi.hpp); rank 0 of 1 without one.
+int mpi_rank(lua_State* L) {
+  lua_pushinteger(L, nl::mpi::rank());
+  return 1;
+}
+int mpi_size(lua_State* L) {
+  lua_pushinteger(L, nl::mpi::size());
+  return 1;
+}
+int mpi_root(lua_State* L) {
+  lua_pushboolean(L, nl::mpi::root());
+  return 1;
+}
+int mpi_built(lua_State* L) {
+  lua_pushboolean(L, nl::mpi::built());
+  return 1;
+}
+int mpi_info(lua_State* L) {
+  return protect(L, [&] {
+    const std::string s = nl::mpi::describe();
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+  });
+}
+int mpi_counts(lua_State* L) {
+  const nl::mpi::Counts c = nl::mpi::counts();
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, static_cast<lua_Integer>(c.loops));
+  lua_setfield(L, -2, "loops");
+  lua_pushinteger(L, static_cast<lua_Integer>(c.units_here));
+  lua_setfield(L, -2, "units_here");
+  lua_pushinteger(L, static_cast<lua_Integer>(c.units_total));
+  lua_setfield(L, -2, "units_total");
+  return 1;
+}
+int mpi_barrier(lua_State* L) {
+  return protect(L, [&] {
+    nl::mpi::barrier();
+    return 0;
+  });
+}
+
+const luaL_Reg mpi_functions[] = {
+    {"rank", mpi_rank}, {"size", mpi_size},       {"root", mpi_root},
+    {"built", mpi_built}, {"info", mpi_info}, {"barrier", mpi_barrier}, {"counts", mpi_counts},
+    {nullptr, nullptr},
+};
+
 const luaL_Reg functions[] = {
     {"clock", clock},
     {"_methods", methods},
@@ -199,6 +248,9 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   open_plot(L);         // the charts (bindings/plot/plot.cpp)
   open_plot_slices(L);  // adds nl.plot.brain (bindings/plot/slices.cpp)
   lua_setfield(L, -2, "plot");
+  lua_newtable(L);
+  set_bindings(L, mpi_functions);
+  lua_setfield(L, -2, "mpi");
 
   // init.lua receives the nl table and decorates it.
   lua_getglobal(L, "require");

@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <utility>
+
+#include "nl/core/mpi.hpp"
 
 namespace nl {
 
@@ -18,6 +21,52 @@ std::string failure_line(const std::string& head, const std::string& detail, con
   if (!hint.empty()) s += "; " + hint;
   return s;
 }
+// Every rank's counts summed (solvers in name order); the detail and hint of the first
+// failure come from the lowest rank that had one. Collective.
+template <class Count>
+void merge_ranks(std::map<std::string, Count>& counts) {
+  std::vector<std::string> parts(static_cast<std::size_t>(mpi::size()));
+  std::string& mine = parts[static_cast<std::size_t>(mpi::rank())];
+  auto put = [&](const std::string& s) {
+    const std::uint64_t len = s.size();
+    mine.append(reinterpret_cast<const char*>(&len), sizeof len);
+    mine += s;
+  };
+  for (const auto& [solver, c] : counts) {
+    put(solver);
+    put(std::to_string(c.fits));
+    put(std::to_string(c.failed));
+    put(c.detail);
+    put(c.hint);
+  }
+  mpi::share_units(parts.size(), parts);
+  std::map<std::string, Count> all;
+  for (const std::string& part : parts) {
+    std::size_t at = 0;
+    auto get = [&] {
+      std::uint64_t len = 0;
+      std::memcpy(&len, part.data() + at, sizeof len);
+      at += sizeof len;
+      std::string s = part.substr(at, static_cast<std::size_t>(len));
+      at += static_cast<std::size_t>(len);
+      return s;
+    };
+    while (at < part.size()) {
+      const std::string solver = get();
+      const long long fits = std::stoll(get()), failed = std::stoll(get());
+      std::string detail = get(), hint = get();
+      Count& c = all[solver];
+      c.fits += fits;
+      if (failed > 0 && c.failed == 0) {
+        c.detail = std::move(detail);
+        c.hint = std::move(hint);
+      }
+      c.failed += failed;
+    }
+  }
+  counts.swap(all);
+}
+
 }  // namespace
 
 void set_warning_sink(WarningSink sink) {
@@ -62,6 +111,7 @@ void ConvergenceTally::finish() {
     finished_ = true;
     counts.swap(counts_);
   }
+  if (spans_ranks_ && mpi::size() > 1) merge_ranks(counts);
   for (const auto& [solver, c] : counts) {
     if (c.failed == 0) continue;
     const std::string head = fmt::format("{} of {} {} fits in {} did not converge", c.failed, c.fits, solver, what_);

@@ -1,6 +1,8 @@
 // fileio.cpp: whole-file reads and atomic writes.
 #include "nl/io/fileio.hpp"
 
+#include "nl/core/mpi.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -369,6 +371,12 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw FileError(fmt::format("{}: is a directory, not a file", path));
+  if (!mpi::root()) {
+    // Under MPI only rank 0 writes (nl/core/mpi.hpp): the other ranks' bytes go nowhere.
+    fd_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw FileError(fmt::format("{}: cannot open /dev/null ({})", path, errno_text(errno)));
+    return;
+  }
   sweep_stale_temps(dir);
   const std::string prefix = atomic_temp_prefix(path, static_cast<long>(::getpid()));
   for (int attempt = 0;; ++attempt) {
@@ -407,6 +415,11 @@ void AtomicFile::write(std::string_view data) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) throw FileError(fmt::format("{}: already written", path_));
+  if (temp_.empty()) {  // a rank other than 0 (see the constructor): never fchmod /dev/null
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
   int err = 0;
   if (::fchmod(fd_, new_file_mode(path_)) != 0) err = errno;
   if (!err && ::fsync(fd_) != 0) err = errno;
@@ -432,6 +445,7 @@ void make_directories(const std::string& path) {
   // The whole target first, before anything is looked at: outside the output folder the
   // answer is the same whether the path exists or not (no existence oracle).
   check_write_access(path);
+  if (!mpi::root()) return;  // under MPI only rank 0 writes
   std::size_t at = 0;
   while (at != std::string::npos) {
     at = path.find('/', at + 1);

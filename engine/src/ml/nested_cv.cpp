@@ -3,6 +3,8 @@
 
 #include "nested_cv_plan.hpp"
 
+#include "nl/core/mpi.hpp"
+#include "nl/io/serial.hpp"
 #include "nl/core/warnings.hpp"
 
 #include <fmt/format.h>
@@ -173,6 +175,33 @@ struct OuterFit {
   int chosen = 0;
   std::vector<FittedModel> models;  // per CV1 partition
 };
+
+// Under MPI: every rank's outer-fold fits on every rank, through the model file's records.
+void share_fits(std::vector<OuterFit>& fits) {
+  if (mpi::size() <= 1) return;
+  const std::size_t n = fits.size();
+  std::vector<std::string> units(n);
+  const mpi::Block mine = mpi::my_block(n);
+  for (std::size_t o = mine.begin; o < mine.end; ++o) {
+    Writer w;
+    w.doubles(fits[o].inner_bac);
+    w.i64(fits[o].chosen);
+    w.u64(fits[o].models.size());
+    for (const FittedModel& m : fits[o].models) w.str(pack_fitted(m));
+    units[o] = w.bytes();
+  }
+  mpi::share_units(n, units);
+  for (std::size_t o = 0; o < n; ++o) {
+    if (o >= mine.begin && o < mine.end) continue;
+    Reader r(units[o], "an outer fold from another MPI rank", 0);
+    OuterFit f;
+    f.inner_bac = r.doubles();
+    f.chosen = static_cast<int>(r.i64());
+    f.models.resize(r.u64());
+    for (FittedModel& m : f.models) m = unpack_fitted(r.str());
+    fits[o] = std::move(f);
+  }
+}
 
 // Scores every C on the CV1 partitions with labels y, picks the best, and retrains
 // the CV1 models at that C on CV1-train + CV1-test (fit_base). The selection of outer
@@ -609,9 +638,11 @@ NestedCvResult nested_cv(const PipelineSpec& spec, const std::vector<double>& gr
   res.options.outer_assignment = res.outer_assignment;
   res.options.outer_repeats = static_cast<int>(res.outer_assignment.size());
   std::vector<OuterFit> fits(plan.size());
-  parallel_for(plan.size(), [&](std::size_t o) {
+  // Under MPI each rank selects and fits its block of outer folds; all get every fold.
+  mpi::distributed_for(plan.size(), [&](std::size_t o) {
     fits[o] = select_and_fit(plan[o], o, y, spec, grid, options.seed, X.cols(), cov, tick);
   });
+  share_fits(fits);
   res.scores.assign(static_cast<std::size_t>(X.rows()), {});
   for (std::size_t o = 0; o < plan.size(); ++o) {
     collect_scores(plan[o], fits[o].models, res.scores);
@@ -666,13 +697,16 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress,
   res.bac.assign(static_cast<std::size_t>(n), 0.0);
   std::vector<char> finished(static_cast<std::size_t>(n), 0);
   std::atomic<int> done{0};
+  // Under MPI each rank runs its block of permutations (progress counts that block).
+  const int mine = static_cast<int>(mpi::my_block(static_cast<std::size_t>(n)).count());
   try {
-    parallel_for(static_cast<std::size_t>(n), [&](std::size_t k) {
+    mpi::distributed_for(static_cast<std::size_t>(n), [&](std::size_t k) {
       permutation(k);
       finished[k] = 1;
       const int d = ++done;
-      if (progress) progress(d, n);
+      if (progress) progress(d, mine);
     });
+    mpi::share_blocks(static_cast<std::size_t>(n), 1, res.bac.data());
   } catch (const Interrupted&) {
     std::size_t m = 0;
     while (m < finished.size() && finished[m]) ++m;
@@ -688,6 +722,20 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress,
                                        done.load(), n, m, part.p_plus_one, part.count, m, res.statistic, m));
   }
   finish_pvalues(res);
+}
+
+// Under MPI: every rank's kept null labels and medians on every rank.
+void share_null(PermutationResult& r, std::size_t rows) {
+  if (mpi::size() <= 1) return;
+  const std::size_t n = r.null_labels.size();
+  for (std::vector<Vector>* v : {&r.null_labels, &r.null_medians}) {
+    std::vector<double> flat(n * rows, 0.0);
+    const mpi::Block b = mpi::my_block(n);
+    for (std::size_t k = b.begin; k < b.end; ++k)
+      std::copy((*v)[k].data(), (*v)[k].data() + rows, flat.begin() + static_cast<std::ptrdiff_t>(k * rows));
+    mpi::share_blocks(n, rows, flat.data());
+    for (std::size_t k = 0; k < n; ++k) (*v)[k] = Eigen::Map<const Vector>(flat.data() + k * rows, static_cast<Index>(rows));
+  }
 }
 
 // The permutation statistic: BAC for a classifier, the CV1 criterion for a regressor;
@@ -798,6 +846,7 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
       res.null_medians[k] = med;
     }
   });
+  if (settings.keep_null) share_null(res, static_cast<std::size_t>(y.size()));
   tally.finish();
   return res;
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "nl/ml/nested_cv.hpp"
@@ -64,6 +66,11 @@ inline std::vector<Outer> outer_splits(const std::vector<std::vector<int>>& assi
             plan[r * static_cast<std::size_t>(folds) + static_cast<std::size_t>(f)].test);
   return plan;
 }
+
+// A fitted base model as bytes and back (ml/persist.cpp: the records of the model file,
+// current version), for sending fitted models between MPI ranks.
+std::string pack_fitted(const FittedModel& m);
+FittedModel unpack_fitted(std::string_view bytes);
 
 }  // namespace detail
 

@@ -199,6 +199,40 @@ Preprocessing plan_steps(const Preprocessing& pre, const Table* cov_tr) {
 
 }  // namespace
 
+namespace detail {
+
+std::string pack_fitted(const FittedModel& m) {
+  Writer w;
+  w.indices(m.features);
+  w.vector(m.svc.w);
+  w.f64(m.svc.b);
+  w.vector(m.svc.alpha);
+  w.i64(m.svc.iterations);
+  w.boolean(m.svc.converged);
+  write_kernel(w, m.svc);
+  write_steps(w, m.filters);
+  w.f64(m.validation_bac);
+  return w.bytes();
+}
+
+FittedModel unpack_fitted(std::string_view bytes) {
+  Reader r(bytes, "a fitted model from another MPI rank", kVersion);
+  FittedModel m;
+  m.features = r.indices();
+  m.svc.w = r.vector();
+  m.svc.b = r.f64();
+  m.svc.alpha = r.vector();
+  m.svc.iterations = static_cast<int>(r.i64());
+  m.svc.converged = r.boolean();
+  read_kernel(r, m.svc);
+  m.filters = read_steps(r);
+  m.validation_bac = r.f64();
+  if (!r.done()) r.fail("bytes left over");
+  return m;
+}
+
+}  // namespace detail
+
 void save_result(const std::string& path, const PipelineSpec& spec, const NestedCvResult& result,
                  const std::optional<PermutationResult>& permutations, PermutationMode mode) {
   if (!result.plan || !result.data || result.plan->outer.size() != result.chosen.size())

@@ -9,15 +9,18 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "chart_draw.hpp"
 #include "plot/output.hpp"
 #include "nl/core/core.hpp"
+#include "nl/core/mpi.hpp"
 #include "nl/io/fileio.hpp"
 
 namespace nl::plot {
@@ -112,13 +115,33 @@ class Stream {
 // the file system are the same): nl::AtomicFile's hidden, locked temporary name, which
 // a later run removes if this one is killed; never committed, removed when it goes out
 // of scope. The finished bytes are then written with write_file_atomic.
+// Under MPI, ranks other than 0 write nothing beside the target (nl/core/mpi.hpp): they
+// draw into a private scratch file under $TMPDIR, removed the same way.
 class TempFile {
  public:
-  explicit TempFile(const std::string& target) : file_(target) {}
-  const std::string& name() const { return file_.temp_path(); }
+  explicit TempFile(const std::string& target) {
+    if (mpi::root()) {
+      file_.emplace(target);
+      name_ = file_->temp_path();
+      return;
+    }
+    const char* dir = std::getenv("TMPDIR");
+    std::string t = std::string(dir && *dir ? dir : "/tmp") + "/.neurolua-plot-XXXXXX";
+    const int fd = ::mkstemp(t.data());
+    if (fd < 0) throw FileError(t + ": cannot create a scratch file (" + std::strerror(errno) + ")");
+    ::close(fd);
+    name_ = t;
+  }
+  ~TempFile() {
+    if (!file_ && !name_.empty()) ::unlink(name_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& name() const { return name_; }
 
  private:
-  AtomicFile file_;
+  std::optional<AtomicFile> file_;
+  std::string name_;
 };
 
 std::mutex& plplot_lock() {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 
+#include "nl/core/mpi.hpp"
 #include "nl/stats/multiple.hpp"
 #include "kernels.hpp"
 
@@ -546,8 +547,14 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
   }
   std::atomic<int> done{1};
   const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
+  // Under MPI each rank runs its block of batches (progress counts that block); the
+  // counts are summed and the per-rearrangement maxima shared after the loop.
+  const std::int64_t mine = [&] {
+    const mpi::Block b = mpi::my_block(tasks);
+    return b.count() == 0 ? 0 : static_cast<std::int64_t>(std::min(N, 1 + b.end * kBatch) - (1 + b.begin * kBatch));
+  }();
   try {
-    parallel_for(tasks, [&](std::size_t task) {
+    mpi::distributed_for(tasks, [&](std::size_t task) {
       const std::size_t first = 1 + task * kBatch;
       const auto B = static_cast<Index>(std::min(kBatch, N - first));
       Matrix G = Matrix::Zero(vg ? 0 : B * K2, n);
@@ -650,8 +657,24 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
         for (Index j = 0; j < m; ++j) tfce_count[static_cast<std::size_t>(j)] += over[static_cast<std::size_t>(j)];
       }
       const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
-      if (o.progress) o.progress(now, static_cast<std::int64_t>(N));
+      if (o.progress) o.progress(now, mpi::size() > 1 ? mine : static_cast<std::int64_t>(N));
     });
+    if (mpi::size() > 1) {
+      mpi::sum(count.data(), count.size());
+      mpi::sum(tfce_count.data(), tfce_count.size());
+      if (o.clusters) mpi::concat(pooled);
+      // Rearrangements 1..N-1 of a per-rearrangement vector, batch by batch.
+      auto share = [&](Vector& v) {
+        if (v.size() != static_cast<Index>(N)) return;
+        std::vector<double> flat(tasks * kBatch, kNaN);
+        std::copy(v.data() + 1, v.data() + N, flat.begin());
+        mpi::share_blocks(tasks, kBatch, flat.data());
+        std::copy(flat.begin(), flat.begin() + static_cast<std::ptrdiff_t>(N - 1), v.data() + 1);
+      };
+      share(out.max_stat);
+      if (o.clusters) share(out.max_cluster);
+      if (o.tfce) share(out.max_tfce);
+    }
   } catch (const Interrupted&) {
     // The maximum statistics and counts of the finished rearrangements are not a p-value
     // of their own (every column's count would need the same rearrangements): say how far

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nl/core/core.hpp"
+#include "nl/core/mpi.hpp"
 #include "nl/stats/classical.hpp"
 #include "nl/stats/distributions.hpp"
 
@@ -189,18 +190,25 @@ RocBand roc_band(const Vector& scores, const Vector& labels, const Roc& r, const
   if (nc == 0 || nn == 0)
     throw ValueError(fmt::format("ROC band needs both classes: {} cases and {} controls", nc, nn));
   const Index S = specificities.size();
-  std::vector<std::vector<double>> perfs(static_cast<std::size_t>(S), std::vector<double>(static_cast<std::size_t>(boot)));
-  Vector s(nc + nn), y(nc + nn);
+  Vector y(nc + nn);
   y.head(nc).setOnes();
   y.tail(nn).setConstant(-1);
-  for (int k = 0; k < boot; ++k) {
-    check_interrupt();
+  // Replicate k's sensitivities in row k: the replicates run on threads and, under MPI,
+  // in blocks over ranks (nl/core/mpi.hpp); each depends on k only.
+  const auto B = static_cast<std::size_t>(std::max(boot, 0)), W = static_cast<std::size_t>(S);
+  std::vector<double> rows(B * W, 0.0);
+  mpi::distributed_for(B, [&](std::size_t k) {
     Rng rng(seed, static_cast<std::uint64_t>(k));
+    Vector s(nc + nn);
     for (Index i = 0; i < nn; ++i) s(nc + i) = controls[rng.below(static_cast<std::uint64_t>(nn))];
     for (Index i = 0; i < nc; ++i) s(i) = cases[rng.below(static_cast<std::uint64_t>(nc))];
     const Vector se = sensitivity_at(roc(s, y, r.direction, r.level), specificities);
-    for (Index j = 0; j < S; ++j) perfs[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)] = se(j);
-  }
+    std::copy(se.data(), se.data() + S, rows.begin() + static_cast<std::ptrdiff_t>(k * W));
+  });
+  mpi::share_blocks(B, W, rows.data());
+  std::vector<std::vector<double>> perfs(W, std::vector<double>(B));
+  for (std::size_t k = 0; k < B; ++k)
+    for (std::size_t j = 0; j < W; ++j) perfs[j][k] = rows[k * W + j];
   RocBand b;
   b.specificity = specificities;
   b.lower.resize(S);

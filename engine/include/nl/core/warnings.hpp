@@ -48,6 +48,10 @@ class ConvergenceTally {
 
   void add(const char* solver, bool converged, const std::string& detail, const std::string& hint);
 
+  // Called by mpi::distributed_for: the fits are spread over ranks, so finish() (then
+  // collective) sums every rank's counts before it reports.
+  void span_ranks() noexcept { spans_ranks_ = true; }
+
  private:
   struct Count {
     long long fits = 0, failed = 0;
@@ -58,6 +62,7 @@ class ConvergenceTally {
   std::map<std::string, Count> counts_;
   ConvergenceTally* previous_;
   bool finished_ = false;
+  bool spans_ranks_ = false;
 };
 
 namespace detail {

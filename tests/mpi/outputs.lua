@@ -1,0 +1,90 @@
+-- tests/mpi/outputs.lua OUTDIR: every parallel unit that nl/core/mpi.hpp spreads over
+-- ranks, with its results written to OUTDIR (only rank 0 writes). tests/mpi/test_mpi.sh
+-- runs it in one process and under `mpirun -n 1, 2, 4` and compares the files byte for
+-- byte. Numbers are written as hexadecimal floats (%a): exact.
+local out = assert(arg[1], "usage: outputs.lua OUTDIR")
+local nl = require "neurolua"
+nl.mkdir(out)
+
+local f = assert(io.open(out .. "/numbers.txt", "w"))
+local function put(name, m)
+  if type(m) == "number" then f:write(name, " ", string.format("%a", m), "\n") return end
+  if type(m) == "table" and getmetatable(m) == nil then  -- a Lua list of numbers
+    local row = {}
+    for i, v in ipairs(m) do row[i] = string.format("%a", v) end
+    f:write(name, " list ", #m, "\n", table.concat(row, " "), "\n")
+    return
+  end
+  f:write(name, " ", m:rows(), "x", m:cols(), "\n")
+  for i = 1, m:rows() do
+    local row = {}
+    for j = 1, m:cols() do row[j] = string.format("%a", m:get(i, j)) end
+    f:write(table.concat(row, " "), "\n")
+  end
+end
+
+-- Each rank says who it is: only rank 0's file may exist afterwards.
+local who = assert(io.open(string.format("%s/rank_%d.txt", out, nl.mpi.rank()), "w"))
+who:write(nl.mpi.rank(), " of ", nl.mpi.size(), "\n")
+who:close()
+
+-- Nested CV: outer folds (5 x 2 = 10 units: uneven blocks on 4 ranks), NeuroMiner-mode
+-- permutations with the null kept, then a full-mode permutation test.
+local X = nl.matrix.randn(48, 8, 11)
+local y = {}
+for i = 1, 48 do y[i] = X:get(i, 1) + X:get(i, 2) + 0.7 * nl.matrix.randn(1, 1, 200 + i):get(1, 1) > 0 end
+local pipe = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.pca{ k = 4 }, nl.ml.svc{ C = { 0.25, 1, 4 } } }
+local r = nl.cv.nested(pipe, X, y, { outer = { 5, 2 }, inner = { 3, 1 }, seed = 7, permutations = 23,
+                                     keep_null = true })
+put("median", r.median_)
+put("chosen_C", r.chosen_C_)
+put("inner_bac", r.inner_bac_)
+put("permutation_bac", r.permutation_bac_)
+put("p", r.p_)
+put("null_scores", r.null_scores_)
+put("null_labels", r.null_labels_)
+for i = 1, r.models_, 7 do put("weights_" .. i, r:model(i).w) end
+r:save(out .. "/cv.nlm")
+local full = nl.cv.nested(pipe, X, y, { outer = { 3, 1 }, inner = { 3, 1 }, seed = 8, permutations = 5, mode = "full" })
+put("full_permutation_bac", full.permutation_bac_)
+-- External validation's permutation test.
+local Xn = nl.matrix.randn(20, 8, 12)
+local yn = {}
+for i = 1, 20 do yn[i] = Xn:get(i, 1) + Xn:get(i, 2) > 0 end
+local ext = r:apply(Xn, yn, { permutations = 9 })
+put("external_permutation_bac", ext.permutation_bac_)
+
+-- GLM permutations: a t contrast with clusters and TFCE on a small grid (batches of 32
+-- rearrangements: 300 make 10 uneven units).
+local here = arg[0]:match("^(.*)/") or "."
+local mask = nl.volume.new(nl.volume.load(here .. "/../data/cluster/mask.nii.gz"), 1)  -- 10 x 9 x 6, all in
+local n = 16
+local Y = nl.matrix.randn(n, 540, 5)
+for i = 1, n // 2 do for j = 1, 40 do Y:set(i, j, Y:get(i, j) + 1.2) end end
+local G = nl.matrix.ones(n, 2)
+for i = n // 2 + 1, n do G:set(i, 2, 0) end
+local g = nl.stats.glm(Y, G, { 0, 1 }, { permutations = 300, seed = 3, tfce = { mask = mask } })
+put("max_stat", g.max_stat)
+put("p_fwe", g.p_fwe)
+put("p_perm", g.p_perm)
+put("max_tfce", g.max_tfce)
+put("p_tfce_fwe", g.p_tfce_fwe)
+local c = nl.stats.glm(Y, G, { 0, 1 }, { permutations = 300, seed = 3, cluster = { mask = mask, threshold = 2.5 } })
+put("max_cluster", c.max_cluster)
+local cl = c.clusters
+for i = 1, #cl do put("cluster_" .. i, { cl.size[i], cl.p_fwe[i], cl.p_unc[i] }) end
+
+-- ROC band: bootstrap replicates.
+local roc = nl.stats.roc(r.median_, r.y_, { band = true, boot = 101, seed = 4 })
+put("band_lower", roc.band.lower)
+put("band_upper", roc.band.upper)
+f:close()
+-- The units were shared out: with several ranks this one ran only its block.
+local c = nl.mpi.counts()
+assert(c.loops >= 8, "distributed loops run: " .. c.loops)
+if nl.mpi.size() == 1 then
+  assert(c.units_here == c.units_total, "one rank runs every unit")
+else
+  assert(c.units_here < c.units_total, string.format("rank %d ran %d of %d units", nl.mpi.rank(), c.units_here, c.units_total))
+end
+print(string.format("rank %d of %d: done", nl.mpi.rank(), nl.mpi.size()))
