@@ -129,6 +129,18 @@ std::vector<InputRecord> recorded_inputs() {
   return out;
 }
 
+bool find_recorded_input(const std::string& path, InputRecord& out) {
+  const std::string key = resolved(path);
+  std::lock_guard lock(log_mutex);
+  const auto& log = input_log();
+  for (auto it = log.rbegin(); it != log.rend(); ++it)
+    if (it->key == key) {
+      out = it->record;
+      return true;
+    }
+  return false;
+}
+
 bool input_changed(const InputRecord& r) {
   const FileState s = file_state(r.path);
   return !s.exists || s.bytes != r.bytes || s.mtime_ns != r.mtime_ns;

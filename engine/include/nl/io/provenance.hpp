@@ -38,6 +38,9 @@ void record_input(const std::string& path, std::string_view contents);
 
 // The log, in the order of first reads.
 std::vector<InputRecord> recorded_inputs();
+// The latest record of the file at path (the same file however it was named), without
+// copying the log: true and *out filled, or false when it was never logged.
+bool find_recorded_input(const std::string& path, InputRecord& out);
 
 // Whether the file no longer matches its record: it is missing, or its size or
 // modification time changed since it was read.

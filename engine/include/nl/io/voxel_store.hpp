@@ -1,0 +1,139 @@
+// nl/io/voxel_store.hpp: an out-of-core voxel store, the subjects x voxels data of
+// thousands of 3-D maps in one chunked HDF5 file, built once and then read by voxel
+// block (the chunked GLM, stats/store_glm.hpp; MPI ranks, each opening the file).
+//
+// Why: 40,000 maps of 10^6 voxels are 160 GB in float32 and 320 GB as doubles; a
+// voxelwise analysis needs all subjects of one voxel at a time, which the maps (one
+// subject each) give only by re-reading every map for every block of voxels. The store
+// is the transposition done once.
+//
+// Layout (format version 1). One HDF5 file:
+//   /data       float32, n_subjects x n_voxels (row = subject in input order, column = the
+//               mask's voxels in NIfTI storage order, x fastest), chunked, with HDF5's
+//               byte shuffle + deflate (level `compression`, 0 = none) and a Fletcher-32
+//               checksum per chunk (a corrupt chunk is an error, never wrong numbers).
+//   /mask       uint8, nz x ny x nx (C order, i.e. NIfTI's x fastest in memory).
+//   /sources/path, /sources/sha256 (strings), /sources/bytes (uint64),
+//   /sources/mtime_ns (int64): one entry per subject, the map it came from.
+//   root attributes: format ("neurolua voxel store"), format_version (1), n_subjects,
+//   n_voxels, dims, affine (4 x 4, 0-based voxel -> RAS mm), the NIfTI grid fields
+//   (qform_code, sform_code, sform, quatern, qoffset, qfac, pixdim), mask_source,
+//   created (UTC, ISO 8601), neurolua_commit.
+//
+// Values are float32 on disk: a NIfTI map is float32 in memory already (nl/image), so
+// the store keeps each value exactly as load_volume gave it; reads return double
+// (exact widening).
+//
+// Chunks: chunk_subjects x chunk_voxels (default min(n, 64) x 4096, i.e. 1 MiB of
+// float32). A chunk spans a block of subjects, not all of them: the build streams the
+// maps one batch of chunk_subjects at a time and writes every chunk of the batch whole,
+// exactly once, so compression never needs a read-modify-write and memory is O(batch x
+// voxels). A chunk of all n subjects (n = 40,000: 655 MB per chunk) could only be
+// written whole after all maps were read, or by rewriting each compressed chunk n /
+// batch times. Reading voxels [v0, v1) for all subjects reads the ceil(n / 64) chunks
+// of each 4096-voxel block it overlaps and no other (1 MiB contiguous reads).
+//
+// Thread safety: every HDF5 call of this file holds one process-wide mutex. HDF5 is
+// not re-entrant unless built with --enable-threadsafe, and even then it serialises
+// all calls behind its own global lock (Debian 12's libhdf5-103 is built thread-safe;
+// other builds are not, and nothing here relies on it). Reads from several threads are
+// therefore correct but not parallel: parallel reading is by processes (MPI ranks or
+// separate runs), each of which opens the file read-only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nl/core/linalg.hpp"
+#include "nl/core/progress.hpp"
+#include "nl/image/image.hpp"
+
+namespace nl {
+
+using Index = Eigen::Index;
+
+inline constexpr int kVoxelStoreFormat = 1;
+
+struct VoxelStoreOptions {
+  Index chunk_voxels = 4096;  // voxels per chunk (1 .. 2^20)
+  Index chunk_subjects = 0;   // subjects per chunk; 0: min(n, 64). Also the maps read per batch.
+  int compression = 1;        // deflate level 0 (none) .. 9
+  // SHA-256 of every map (taken from the input log when the reader logged it; else
+  // computed); false: size and modification time only.
+  bool checksums = true;
+  // Called with the maps read so far and n (from the calling thread).
+  Progress progress;
+};
+
+// One map of the store: where it came from.
+struct StoreSource {
+  std::string path;
+  std::string sha256;  // "" when checksums were off
+  std::uint64_t bytes = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+// Builds the store at `path` from the 3-D NIfTI maps `maps` (row i = maps[i]) inside the
+// non-zero voxels of `mask` (one frame). Streaming: chunk_subjects maps are held at a
+// time. Atomic: written to a hidden temporary file in path's folder and renamed over
+// path at the end; on any error (and on Ctrl-C) the temporary file is removed and path
+// is untouched. Under MPI rank 0 builds and the other ranks wait for it and raise the
+// same error if it failed.
+// Errors: ValueError for no maps, a bad option, an empty mask, a 4-D mask, or path
+// being one of the maps or the mask; FileError naming the map and its subject number
+// ("map 12 of 400 (sub-12.nii.gz): ...") when a map is missing or unreadable, 4-D, on
+// another grid (dims or affine) than the mask, or NaN or infinite inside the mask
+// (naming the first such voxel); FileError naming path when it cannot be written.
+void build_voxel_store(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
+                       const VoxelStoreOptions& options = {});
+// The same with the mask read from a NIfTI file (recorded as mask_source).
+void build_voxel_store(const std::string& path, const std::vector<std::string>& maps, const std::string& mask_path,
+                       const VoxelStoreOptions& options = {});
+
+// A store opened read-only. Copies share the open file (closed with the last copy).
+// Every accessor is thread-safe (see above).
+class VoxelStore {
+ public:
+  // FileError naming path when it is missing, not HDF5, not a neurolua voxel store, of
+  // a newer format version, or inconsistent (data shape against the mask and sources).
+  explicit VoxelStore(const std::string& path);
+
+  const std::string& path() const noexcept;
+  Index subjects() const noexcept;  // n
+  Index voxels() const noexcept;    // voxels in the mask
+  Index chunk_subjects() const noexcept;
+  Index chunk_voxels() const noexcept;
+  int compression() const noexcept;  // deflate level, 0 for none
+  int format_version() const noexcept;
+  const Grid& grid() const noexcept;
+  // The mask (uint8 0/1 on the grid) and its voxels' linear indices (storage order).
+  const Volume& mask() const noexcept;
+  const std::vector<Index>& mask_indices() const noexcept;
+  const std::vector<StoreSource>& sources() const noexcept;
+  const std::string& mask_source() const noexcept;
+  const std::string& created() const noexcept;
+  // Bytes of /data on disk (after compression) and in float32 uncompressed.
+  std::uint64_t stored_bytes() const;
+  std::uint64_t raw_bytes() const noexcept;
+
+  // All subjects at mask voxels [v0, v1): n x (v1 - v0). Reads only the chunks that
+  // overlap the range. ValueError for a range outside [0, voxels()]; FileError naming
+  // the file when HDF5 fails (say a chunk's checksum does not match).
+  Matrix read_voxels(Index v0, Index v1) const;
+  // Subjects [r0, r1) at voxels [v0, v1).
+  Matrix read(Index r0, Index r1, Index v0, Index v1) const;
+  // Subject i's map (0-based) as a float32 volume on the grid, 0 outside the mask.
+  Volume map(Index i) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// "[VoxelStore 400 subjects x 228,483 voxels, 91x109x91 2 mm, chunks 64 x 4096, deflate 1]"
+std::string format_voxel_store(const VoxelStore& s);
+
+}  // namespace nl
