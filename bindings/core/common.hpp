@@ -338,6 +338,9 @@ void open_provenance(lua_State* L);
 // bindings/image/volume.cpp and bindings/atlas/atlas.cpp.
 void open_plot_slices(lua_State* L);
 int volume_plot(lua_State* L);
+// nl.store (bindings/image/store.cpp): the out-of-core voxel store, added to the nl table
+// on top.
+void open_store(lua_State* L);
 int atlas_plot(lua_State* L);
 
 }  // namespace nl::bind

@@ -162,6 +162,22 @@ samples.ROCCurve = function() return nl.stats.roc(X:col(1), y).curve end
 samples.ROCBand = function() return nl.stats.roc(X:col(1), y, { band = true, boot = 50, seed = 1 }).band end
 samples.GLMResult = function() return nl.stats.glm(X:cols_at(1, 2), nl.matrix.ones(40, 1), { 1 }) end
 samples.Design = function() return nl.stats.design_one_sample(10) end
+local store
+local function voxel_store()
+  if store then return store end
+  local ref = nl.volume.load(data .. "atlas/tiny.nii.gz")
+  local dir = T.tmpname("_store")
+  nl.mkdir(dir)
+  local maps = {}
+  for i = 1, 4 do
+    maps[i] = dir .. "/m" .. i .. ".nii.gz"
+    (ref * i):save(maps[i])
+  end
+  store = nl.store.build(dir .. "/s.h5", maps, ref:gt(0), { progress = false })
+  return store
+end
+samples.VoxelStore = voxel_store
+samples.StoreGLMResult = function() return voxel_store():glm(nl.matrix.ones(4, 1), { 1 }, { permutations = 4 }) end
 samples.FCInfo = function()
   local _, info = nl.fc.clean(X:cols_at(1, 3), { detrend = 0 })
   return info

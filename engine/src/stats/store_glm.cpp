@@ -55,6 +55,7 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
   PermutationResult& r = out.perm;
   r.stat = Vector::Constant(V, kNaN);
   r.p_unc = Vector::Constant(V, kNaN);
+  out.stat = Vector::Constant(V, kNaN);
   out.p = Vector::Constant(V, kNaN);
   {
     const GlmFit fit = glm_fit(X, Matrix::Zero(n, 1));  // the rank and df only
@@ -62,7 +63,6 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
     out.df = fit.df;
   }
   const bool is_t = C.rows() == 1;
-  const auto s = static_cast<double>(C.rows());
   std::vector<std::string> vg_names = o.variance_group_names;
 
   for (Index b = 0; b < nblocks; ++b) {
@@ -89,21 +89,30 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
     }
     r.stat.segment(v0, v1 - v0) = pr.stat;
     r.p_unc.segment(v0, v1 - v0) = pr.p_unc;
-    // Parametric p.
+    // The parametric statistic and p, as nl.stats.glm computes them (per column, so a
+    // block's are the whole matrix's).
     bool vg = false;
     if (!o.variance_groups.empty()) {
       const VarianceGroupTest t =
           variance_group_test(Y, X, C, o.variance_groups, o.tail, vg_names.empty() ? nullptr : &vg_names);
       if (t.groups > 1) {
+        out.stat.segment(v0, v1 - v0) = t.stat;
         out.p.segment(v0, v1 - v0) = t.p;
         vg = true;
       }
     }
-    if (!vg)
-      for (Index j = 0; j < v1 - v0; ++j) {
-        const double x = pr.stat(j);
-        out.p(v0 + j) = std::isnan(x) ? kNaN : is_t ? t_pvalue(x, out.df, o.tail) : f_upper(x, s, out.df);
+    if (!vg) {
+      const GlmFit fit = glm_fit(X, Y);
+      if (is_t) {
+        const TContrast t = t_contrast(fit, C.row(0).transpose(), o.tail);
+        out.stat.segment(v0, v1 - v0) = t.t;
+        out.p.segment(v0, v1 - v0) = t.p;
+      } else {
+        const FContrast f = f_contrast(fit, C);
+        out.stat.segment(v0, v1 - v0) = f.F;
+        out.p.segment(v0, v1 - v0) = f.p;
       }
+    }
   }
 
   // FWE p from the combined maxima, as freedman_lane computes it.

@@ -35,7 +35,10 @@ namespace nl::stats {
 
 struct StoreGlmResult {
   PermutationResult perm;  // stat, p_unc, p_fwe, max_stat, p_fwe_gamma (no cluster / TFCE fields)
-  Vector p;                // V: parametric p of the statistic (t, F; v and G by their df)
+  // V: the parametric statistic and p per voxel as glm_fit with t_contrast / f_contrast
+  // (or variance_group_test) give them on the whole matrix (nl.stats.glm's `stat` and
+  // `p`); perm.stat is the same statistic by freedman_lane's formula (equal to rounding).
+  Vector stat, p;
   Index n = 0, rank = 0;
   double df = 0;     // residual df of the design
   Index blocks = 0;  // blocks read

@@ -1,0 +1,184 @@
+-- nl.store (docs/reference/store.md): the out-of-core voxel store from Lua. Build from
+-- map files and a mask, read back exactly, the GLM on the store equal to nl.stats.glm on
+-- the same data read into memory, bad maps refused by name with no file left behind,
+-- argument errors, printing.
+local T = require "testing"
+local nl = require "neurolua"
+
+local data = os.getenv("NL_TEST_DATA") .. "/"
+local ref = nl.volume.load(data .. "atlas/tiny.nii.gz")
+local mask = ref:gt(0)
+local nx, ny, nz = table.unpack(ref:dims())
+local dir = T.tmpname("_store")
+nl.mkdir(dir)
+
+-- n maps on ref's grid: a subject effect, a group effect at every third voxel, noise.
+local n = 24
+local noise = nl.matrix.randn(n, nx * ny * nz, 7)
+local group = {}
+local paths = {}
+for i = 1, n do
+  group[i] = i % 2
+  local v = nl.volume.new(ref)
+  local q = 0
+  for k = 1, nz do
+    for j = 1, ny do
+      for x = 1, nx do
+        q = q + 1
+        v:set(x, j, k, noise:get(i, q) + (q % 3 == 0 and 1.2 * group[i] or 0))
+      end
+    end
+  end
+  paths[i] = ("%s/sub-%02d.nii.gz"):format(dir, i)
+  v:save(paths[i])
+end
+
+local function listing()
+  local out = {}
+  local p = io.popen("ls -A '" .. dir .. "'")
+  for name in p:lines() do out[#out + 1] = name end
+  p:close()
+  table.sort(out)
+  return table.concat(out, " ")
+end
+
+local store_path = dir .. "/gm.h5"
+local s = nl.store.build(store_path, paths, mask, { chunk = 16, subjects = 8, progress = false })
+
+T.test("a store keeps the maps' values, the mask and the grid", function()
+  T.eq(s.n, n)
+  T.eq(s.voxels, mask:values():sum())
+  T.eq(s.chunk_subjects, 8)
+  T.eq(s.chunk_voxels, 16)
+  T.eq(s.compression, 1)
+  T.eq(s.format_version, 1)
+  T.eq(s.path, store_path)
+  T.eq(table.concat(s.dims, "x"), table.concat(ref:dims(), "x"))
+  T.truthy(s.stored_bytes > 0 and s.stored_bytes < 4 * n * s.voxels + 4096, "stored bytes " .. s.stored_bytes)
+  T.truthy(s:affine() == ref:affine(), "affine kept")
+  T.truthy(s:mask():values() == mask:values(), "mask kept")
+  -- Every value: float32 maps, read back as doubles without rounding.
+  local Y = s:read()
+  T.eq(Y:rows(), n)
+  T.eq(Y:cols(), s.voxels)
+  for i = 1, n do
+    local want = nl.volume.load(paths[i]):values(mask):t()
+    T.truthy(Y:row(i) == want, "subject " .. i)
+  end
+  T.truthy(s:read(5, 20) == Y:cols_at(nl.range and nl.range(5, 20) or (function()
+    local r = {}
+    for q = 5, 20 do r[#r + 1] = q end
+    return r
+  end)()), "a voxel range")
+  T.truthy(s:read(3, 3, { subjects = { 2, 4 } }) == Y:block(2, 3, 3, 1), "a block")
+  T.truthy(s:map(5):values(mask) == nl.volume.load(paths[5]):values(mask), "a subject's map")
+  T.eq(s:map(5):values():sum(), s:map(5):values(mask):sum(), "0 outside the mask")
+  local src = s:sources()
+  T.eq(src:nrows(), n)
+  T.eq(src.path[3], paths[3])
+  T.eq(src.sha256[3], nl.file_sha256(paths[3]))
+end)
+
+T.test("the GLM on a store equals nl.stats.glm on the data in memory", function()
+  local X = nl.matrix.ones(n, 2)
+  for i = 1, n do X:set(i, 2, group[i]) end
+  local opts = { permutations = 200, seed = 3, progress = false }
+  local r = s:glm(X, { 0, 1 }, opts)
+  local m = nl.stats.glm(s:read(), X, { 0, 1 }, opts)
+  T.truthy(r.stat == m.stat, "t")
+  T.truthy(r.p_perm == m.p_perm, "uncorrected permutation p")
+  T.truthy(r.p_fwe == m.p_fwe, "FWE p")
+  T.truthy(r.max_stat == m.max_stat, "maxima")
+  T.truthy(r.p_fwe_gamma == m.p_fwe_gamma, "gamma FWE p")
+  T.truthy(r.p == m.p, "parametric p")
+  T.eq(r.blocks_read, math.ceil(s.voxels / 16))
+  -- The same through nl.store.glm and with a Design; maps on the grid.
+  local r2 = nl.store.glm(s, nl.stats.design_two_sample(group), { permutations = 200, seed = 3, progress = false })
+  T.truthy((r2.stat:abs() - r.stat:abs()):abs():max() < 1e-9, "design")
+  -- maps hold float32
+  T.truthy((r.p_fwe_map:values(mask) - r.p_fwe):abs():max() < 1e-7, "p_fwe_map")
+  T.truthy((r.stat_map:values(mask) - r.stat):abs():max() < 1e-6 * r.stat:abs():max(), "stat_map")
+  local text = tostring(r)
+  T.truthy(text:find("GLM t contrast [0 1] on a voxel store: 24 subjects", 1, true), text)
+  T.truthy(text:find("Freedman-Lane, 200 permutations", 1, true), text)
+  -- Some voxels carry the effect and are found; most do not.
+  local sig = 0
+  for j = 1, s.voxels do sig = sig + (r.p_fwe:get(j, 1) < 0.05 and 1 or 0) end
+  T.truthy(sig > 0 and sig < s.voxels, "FWE-significant voxels: " .. sig)
+  -- F contrast; parametric only without permutations.
+  local f = s:glm(X, { { 1, 0 }, { 0, 1 } }, { progress = false })
+  T.eq(f.test, "F")
+  T.eq(f.p_fwe, nil)
+end)
+
+T.test("TFCE and cluster inference on a store are refused with the memory they need", function()
+  local X = nl.matrix.ones(n, 1)
+  T.raises(function() return s:glm(X, { 1 }, { tfce = {} }) end,
+           "option 'tfce': TFCE inference needs every rearranged map whole")
+  T.raises(function() return s:glm(X, { 1 }, { cluster = {} }) end, "GB as doubles")
+end)
+
+T.test("bad maps are refused by name and leave no file behind", function()
+  local before = listing()
+  local out = dir .. "/bad.h5"
+  local function fails(list, pattern)
+    T.raises(function() return nl.store.build(out, list, mask, { progress = false }) end, pattern)
+    T.eq(T.exists(out), false, "no store")
+    T.eq(listing(), before, "no temporary file")
+  end
+  local list = { paths[1], dir .. "/missing.nii.gz", paths[3] }
+  fails(list, "map 2 of 3: cannot open '" .. dir .. "/missing.nii.gz'")
+  -- A map with NaN inside the mask: the offending voxel is named.
+  local v = nl.volume.load(paths[1])
+  local first
+  for k = 1, nz do
+    for j = 1, ny do
+      for x = 1, nx do
+        if not first and mask:get(x, j, k) ~= 0 then first = { x, j, k } end
+      end
+    end
+  end
+  v:set(first[1], first[2], first[3], 0 / 0)
+  local nan_path = dir .. "/nan.nii.gz"
+  v:save(nan_path)
+  before = listing()
+  fails({ paths[1], paths[2], nan_path }, "map 3 of 3 ('" .. nan_path .. "') has NaN inside the mask at voxel")
+  -- A map on another grid, and a 4-D file.
+  before = listing()
+  fails({ paths[1], data .. "nifti/good_int16.nii" }, "map 2 of 2 ('" .. data .. "nifti/good_int16.nii') has the mask's dimensions but another affine")
+  fails({ data .. "nifti/nifti2_4d.nii.gz", paths[1] }, "map 1 of 2 ('" .. data .. "nifti/nifti2_4d.nii.gz') is 4-D (")
+  -- The store never overwrites an input.
+  T.raises(function() return nl.store.build(paths[2], paths, mask, { progress = false }) end,
+           "bad argument #1 to 'build' (path: '" .. paths[2] .. "' is map 2 of 24")
+  T.eq(listing(), before)
+end)
+
+T.test("arguments are checked", function()
+  T.raises(function() return nl.store.build(dir .. "/x.h5", {}, mask) end, "maps: the list is empty")
+  T.raises(function() return nl.store.build(dir .. "/x.h5", { 1 }, mask) end, "entry 1 is a number")
+  T.raises(function() return nl.store.build(dir .. "/x.h5", paths, 3) end, "mask: a Volume or a file name expected")
+  T.raises(function() return nl.store.build(dir .. "/x.h5", paths, mask, { compress = 10 }) end, "compress")
+  T.raises(function() return nl.store.build(dir .. "/x.h5", paths, mask, { chunks = 4 }) end,
+           "did you mean 'chunk'?")
+  T.raises(function() return nl.store.open(dir .. "/none.h5") end, "cannot open '" .. dir .. "/none.h5'")
+  T.raises(function() return nl.store.open(paths[1]) end, "is not an HDF5 file")
+  T.raises(function() return s:read(0) end, "voxel 0 out of range")
+  T.raises(function() return s:map(n + 1) end, "subject 25 out of range [1, 24]")
+  T.raises(function() return s:glm(nl.matrix.ones(n - 1, 1), { 1 }) end, "design has 23 rows but the store has 24")
+  T.raises(function() return s.voxel end, "VoxelStore has no field 'voxel'; did you mean 'voxels'?")
+end)
+
+T.test("a store prints its shape, grid and chunks", function()
+  local text = tostring(s)
+  T.truthy(text:find("[VoxelStore 24 subjects x " .. s.voxels .. " voxels, ", 1, true), text)
+  T.truthy(text:find("chunks 8 x 16, deflate 1]", 1, true), text)
+  -- The mask from a file, uncompressed, reopened.
+  local mpath = dir .. "/mask.nii.gz"
+  mask:save(mpath)
+  local u = nl.store.build(dir .. "/u.h5", paths, mpath, { compress = 0, progress = false })
+  T.eq(u.mask_source, mpath)
+  T.truthy(tostring(nl.store.open(dir .. "/u.h5")):find("uncompressed]", 1, true))
+  T.truthy(u:read() == s:read(), "same values")
+end)
+
+T.done()
