@@ -101,7 +101,7 @@ int build(lua_State* L) {
   check_options(L, 4, "build", {"chunk", "subjects", "compress", "checksums", "progress"});
   const auto chunk = opt_integer(L, 4, "chunk", 1, lua_Integer{1} << 20, 4096);
   const auto subjects = opt_integer(L, 4, "subjects", 1, 65536, 0);
-  const auto compress = opt_integer(L, 4, "compress", 0, 9, 1);
+  const auto compress = opt_integer(L, 4, "compress", 0, 9, 0);
   const bool checksums = opt_boolean(L, 4, "checksums", true);
   const bool progress = opt_boolean(L, 4, "progress", true);
   auto* slot = new_object<VoxelStore>(L);

@@ -43,7 +43,7 @@ local function listing()
 end
 
 local store_path = dir .. "/gm.h5"
-local s = nl.store.build(store_path, paths, mask, { chunk = 16, subjects = 8, progress = false })
+local s = nl.store.build(store_path, paths, mask, { chunk = 16, subjects = 8, compress = 1, progress = false })
 
 T.test("a store keeps the maps' values, the mask and the grid", function()
   T.eq(s.n, n)

@@ -332,7 +332,10 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
   for (std::size_t i = 0; i < mask.voxels(); ++i)
     if (mask.data()[i] != 0) index.push_back(static_cast<Index>(i));
   const auto V = static_cast<Index>(index.size());
-  const Index cs = std::min(n, o.chunk_subjects > 0 ? o.chunk_subjects : Index{64});
+  // Default: at most 64 subjects per chunk, n split evenly (200 subjects: 4 x 50, not
+  // 3 x 64 + 8, whose last chunks would be stored padded to 64 rows).
+  const Index row_blocks = (n + 63) / 64;
+  const Index cs = o.chunk_subjects > 0 ? std::min(n, o.chunk_subjects) : (n + row_blocks - 1) / row_blocks;
   const Index cv = std::min(V, o.chunk_voxels);
 
   AtomicFile out(path);  // the hidden temporary file, removed unless committed
@@ -707,10 +710,16 @@ Matrix VoxelStore::read(Index r0, Index r1, Index v0, Index v1) const {
     checked(H5Dread(s.data, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, buf.data()), s.path,
             fmt::format("cannot read subjects {} to {} at voxels {} to {}", r0 + 1, r1, v0 + 1, v1));
   }
-  // Row-major float32 -> column-major double (exact).
+  // Row-major float32 -> column-major double (exact), in 64 x 64 tiles so that neither
+  // side is walked with a large stride.
   Matrix out(rows, cols);
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) out(i, j) = static_cast<double>(buf[static_cast<std::size_t>(i * cols + j)]);
+  constexpr Index kTile = 64;
+  for (Index i0 = 0; i0 < rows; i0 += kTile)
+    for (Index j0 = 0; j0 < cols; j0 += kTile) {
+      const Index i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+      for (Index j = j0; j < j1; ++j)
+        for (Index i = i0; i < i1; ++i) out(i, j) = static_cast<double>(buf[static_cast<std::size_t>(i * cols + j)]);
+    }
   return out;
 }
 

@@ -222,7 +222,11 @@ TEST_CASE("store: values, mask, grid and sources round-trip", "[store]") {
   nl::build_voxel_store(dir / "from_path.h5", maps, mask_path, {});
   const nl::VoxelStore s(dir / "from_path.h5");
   CHECK(s.mask_source() == mask_path);
-  CHECK(s.chunk_subjects() == 37);  // min(n, 64)
+  CHECK(s.chunk_subjects() == 37);  // at most 64, n split evenly
+  // 70 maps: 2 x 35 rather than 64 + 6 (an edge chunk is stored whole).
+  const auto seventy = write_maps(dir, g, 70, value);
+  nl::build_voxel_store(dir / "seventy.h5", seventy, mask, {});
+  CHECK(nl::VoxelStore(dir / "seventy.h5").chunk_subjects() == 35);
   CHECK(s.read_voxels(0, s.voxels()) == nl::VoxelStore(dir / "store1.h5").read_voxels(0, s.voxels()));
 }
 

@@ -10,7 +10,7 @@
 // Layout (format version 1). One HDF5 file:
 //   /data       float32, n_subjects x n_voxels (row = subject in input order, column = the
 //               mask's voxels in NIfTI storage order, x fastest), chunked, with HDF5's
-//               byte shuffle + deflate (level `compression`, 0 = none) and a Fletcher-32
+//               byte shuffle + deflate when `compression` > 0, and a Fletcher-32
 //               checksum per chunk (a corrupt chunk is an error, never wrong numbers).
 //   /mask       uint8, nz x ny x nx (C order, i.e. NIfTI's x fastest in memory).
 //   /sources/path, /sources/sha256 (strings), /sources/bytes (uint64),
@@ -24,8 +24,8 @@
 // the store keeps each value exactly as load_volume gave it; reads return double
 // (exact widening).
 //
-// Chunks: chunk_subjects x chunk_voxels (default min(n, 64) x 4096, i.e. 1 MiB of
-// float32). A chunk spans a block of subjects, not all of them: the build streams the
+// Chunks: chunk_subjects x chunk_voxels (default at most 64 x 4096, i.e. up to 1 MiB
+// of float32). A chunk spans a block of subjects, not all of them: the build streams the
 // maps one batch of chunk_subjects at a time and writes every chunk of the batch whole,
 // exactly once, so compression never needs a read-modify-write and memory is O(batch x
 // voxels). A chunk of all n subjects (n = 40,000: 655 MB per chunk) could only be
@@ -58,8 +58,12 @@ inline constexpr int kVoxelStoreFormat = 1;
 
 struct VoxelStoreOptions {
   Index chunk_voxels = 4096;  // voxels per chunk (1 .. 2^20)
-  Index chunk_subjects = 0;   // subjects per chunk; 0: min(n, 64). Also the maps read per batch.
-  int compression = 1;        // deflate level 0 (none) .. 9
+  // Subjects per chunk, also the maps read per batch; 0: at most 64, n split evenly
+  // (edge chunks are stored whole, so 200 subjects get 4 x 50 rather than 3 x 64 + 8).
+  Index chunk_subjects = 0;
+  // Deflate level 0 (none) .. 9. Measured on GM-like float32 maps (docs/benchmarks.md):
+  // level 1 stores 20 % less, but builds 3.4x and reads 1.45x slower; so none by default.
+  int compression = 0;
   // SHA-256 of every map (taken from the input log when the reader logged it; else
   // computed); false: size and modification time only.
   bool checksums = true;
@@ -133,7 +137,7 @@ class VoxelStore {
   std::shared_ptr<Impl> impl_;
 };
 
-// "[VoxelStore 400 subjects x 228,483 voxels, 91x109x91 2 mm, chunks 64 x 4096, deflate 1]"
+// "[VoxelStore 400 subjects x 228483 voxels, 91x109x91, 2 mm, chunks 58 x 4096, uncompressed]"
 std::string format_voxel_store(const VoxelStore& s);
 
 }  // namespace nl
