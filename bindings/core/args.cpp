@@ -155,6 +155,25 @@ double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, 
   return v;
 }
 
+CheckpointArgs opt_checkpoint(lua_State* L, int idx) {
+  CheckpointArgs a;
+  if (lua_isnoneornil(L, idx)) return a;
+  if (lua_getfield(L, idx, "checkpoint") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+      luaL_argerror(L, idx, lua_pushfstring(L, "option 'checkpoint' must be a file path (a non-empty string), got %s",
+                                            luaL_typename(L, -1)));
+    a.path = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);
+  a.every = opt_number(L, idx, "checkpoint_every", 1e-3, 1e9, a.every);
+  if (!a.path) {
+    if (raw_field(L, idx, "checkpoint_every") != LUA_TNIL)
+      luaL_argerror(L, idx, "option 'checkpoint_every' needs option 'checkpoint' (the file to save to)");
+    lua_pop(L, 1);
+  }
+  return a;
+}
+
 // ---------------------------------------------------------------- volumes
 
 int check_volume_list(lua_State* L, int idx, const char* what) {

@@ -35,6 +35,14 @@ lua_Integer opt_integer(lua_State* L, int idx, const char* key, lua_Integer lo, 
 bool opt_boolean(lua_State* L, int idx, const char* key, bool def);
 // Field `key`: a number in [lo, hi], or def.
 double opt_number(lua_State* L, int idx, const char* key, double lo, double hi, double def);
+// Fields `checkpoint` (a file path, or nil) and `checkpoint_every` (seconds, > 0) of a
+// permutation test's options (nl/io/checkpoint.hpp). The path points into the options
+// table's string (alive while the table is); copy it inside protect().
+struct CheckpointArgs {
+  const char* path = nullptr;
+  double every = 60;
+};
+CheckpointArgs opt_checkpoint(lua_State* L, int idx);
 
 // ---------------------------------------------------------------- sub-tables and positional choices
 

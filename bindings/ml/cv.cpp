@@ -128,7 +128,9 @@ int nested(lua_State* L) {
   nl::ml::PermutationSettings settings;
   check_options(L, 4, "nested",
                 {"covariates", "outer", "inner", "seed", "permutations", "mode", "folds", "positive",
-                 "refit_preprocessing", "permutation_scoring", "keep_null", "groups", "criterion"});
+                 "refit_preprocessing", "permutation_scoring", "keep_null", "groups", "criterion", "checkpoint",
+                 "checkpoint_every"});
+  CheckpointArgs checkpoint;
   bool logo = false;
   const bool regression = nl::ml::is_regression(spec->svc.estimator);
   // A regression's folds are plain k-fold (no classes to stratify by) unless asked.
@@ -161,6 +163,9 @@ int nested(lua_State* L) {
     const int scoring = opt_choice(L, 4, "permutation_scoring", {"original", "permuted"}, -1);
     if (scoring >= 0) settings.scoring = static_cast<nl::ml::PermutationScoring>(scoring);
     settings.keep_null = opt_boolean(L, 4, "keep_null", false);
+    checkpoint = opt_checkpoint(L, 4);
+    if (checkpoint.path && permutations == 0)
+      luaL_argerror(L, 4, "option 'checkpoint' saves a permutation test: it needs 'permutations'");
     const int c = opt_choice(L, 4, "criterion", {"bac", "mae", "rmse", "r", "r2"}, -1);
     if (c >= 0) {
       criterion = static_cast<nl::ml::Criterion>(c + 1);
@@ -218,9 +223,12 @@ int nested(lua_State* L) {
     cv->result = nl::ml::nested_cv(cv->spec, *grid, X, y, cov, opts, progress_reporter("nested CV", " fits"));
     cv->result.feature_names = std::move(names);
     cv->result.classes = std::move(classes);
-    if (permutations > 0)
+    if (permutations > 0) {
+      nl::ml::PermutationSettings s = settings;
+      if (checkpoint.path) s.checkpoint = {checkpoint.path, checkpoint.every};
       cv->permutations = nl::ml::permutation_test(cv->spec, cv->result, X, y, cov, opts, permutations, mode,
-                                                  progress_reporter("permutations", "", permutations), settings);
+                                                  progress_reporter("permutations", "", permutations), s);
+    }
     *slot = std::move(cv);
     return 1;
   });

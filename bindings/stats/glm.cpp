@@ -467,7 +467,7 @@ int glm(lua_State* L) {
     luaL_argerror(L, is_design ? 2 : xi, lua_pushfstring(L, "design has %I rows but the data have %I", x.rows, y.rows));
   const ContrastArg con = validate_contrast(L, ci, x.cols);
   check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "block_mode", "tail", "progress", "cluster",
-                                  "tfce", "variance_groups"});
+                                  "tfce", "variance_groups", "checkpoint", "checkpoint_every"});
 
   // Options; the design's scheme and blocks are the defaults.
   int scheme = 0;
@@ -483,6 +483,9 @@ int glm(lua_State* L) {
   const lua_Integer seed_given = opt_integer(L, oi, "seed", 0, LUA_MAXINTEGER, -1);
   const st::Tail tail = opt_tail(L, oi);
   const bool progress = opt_boolean(L, oi, "progress", true);
+  const CheckpointArgs checkpoint = opt_checkpoint(L, oi);
+  if (checkpoint.path && permutations == 0)
+    luaL_argerror(L, oi, "option 'checkpoint' saves a permutation test: it needs 'permutations'");
   if (!con.is_t && !lua_isnoneornil(L, oi)) {
     lua_getfield(L, oi, "tail");
     if (!lua_isnil(L, -1)) luaL_argerror(L, oi, "option 'tail' applies to t contrasts only (F is upper-tailed)");
@@ -563,6 +566,7 @@ int glm(lua_State* L) {
       read_categories(L, blocks, false, po.blocks, levels);
     }
     if (progress) po.progress = progress_reporter("permutations", "", permutations);
+    if (checkpoint.path) po.checkpoint = {checkpoint.path, checkpoint.every};
 
     st::GlmFit fit;
     st::TContrast t;

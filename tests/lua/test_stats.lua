@@ -576,4 +576,26 @@ T.test("glm_contrasts: joint FWE holds the level under the null; v contrasts joi
   end
 end)
 
+T.test("checkpoint options: named errors; a damaged or foreign checkpoint is refused, naming the file", function()
+  local Y = nl.matrix.randn(12, 30, 3)
+  local X = nl.matrix.ones(12, 2)
+  for i = 7, 12 do X:set(i, 2, 0) end
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { checkpoint = "x.ckpt" }) end, "it needs 'permutations'")
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, checkpoint_every = 1 }) end,
+           "option 'checkpoint_every' needs option 'checkpoint'")
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, checkpoint = "" }) end,
+           "option 'checkpoint' must be a file path")
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, checkpoint = "a", checkpoint_every = -1 }) end,
+           "option 'checkpoint_every' must be between")
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w")); f:write("not a checkpoint"); f:close()
+  T.raises(function() nl.stats.glm(Y, X, { 0, 1 }, { permutations = 10, checkpoint = path }) end, path)
+  os.remove(path)
+  -- A finished run removes its checkpoint and equals the run without one.
+  local a = nl.stats.glm(Y, X, { 0, 1 }, { permutations = 200, seed = 2, checkpoint = path, checkpoint_every = 0.001 })
+  local b = nl.stats.glm(Y, X, { 0, 1 }, { permutations = 200, seed = 2 })
+  T.truthy(a.max_stat == b.max_stat and a.p_fwe == b.p_fwe, "same maxima and p with and without a checkpoint")
+  T.eq(io.open(path, "r"), nil, "the checkpoint is gone after the run")
+end)
+
 T.done()

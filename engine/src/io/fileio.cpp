@@ -362,7 +362,7 @@ std::string atomic_temp_prefix(const std::string& path, long pid) {
   return dir + "." + base + tail;
 }
 
-AtomicFile::AtomicFile(const std::string& path) : path_(path) {
+AtomicFile::AtomicFile(const std::string& path, bool every_rank) : path_(path) {
   if (path.empty()) throw FileError("cannot write a file with an empty name");
   const auto [dir, base] = split_path(path);
   if (base.empty() || base == "." || base == "..")
@@ -371,7 +371,7 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw FileError(fmt::format("{}: is a directory, not a file", path));
-  if (!mpi::root()) {
+  if (!every_rank && !mpi::root()) {
     // Under MPI only rank 0 writes (nl/core/mpi.hpp): the other ranks' bytes go nowhere.
     fd_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw FileError(fmt::format("{}: cannot open /dev/null ({})", path, errno_text(errno)));
@@ -434,8 +434,8 @@ void AtomicFile::commit() {
                                 errno_text(e)));
 }
 
-void write_file_atomic(const std::string& path, std::string_view data) {
-  AtomicFile f(path);
+void write_file_atomic(const std::string& path, std::string_view data, bool every_rank) {
+  AtomicFile f(path, every_rank);
   f.write(data);
   f.commit();
 }

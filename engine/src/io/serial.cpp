@@ -250,7 +250,8 @@ void Reader::tag(std::string_view t) {
 
 // ---------------------------------------------------------------- container
 
-void save_container(const std::string& path, std::string_view kind, std::uint32_t version, std::string_view payload) {
+void save_container(const std::string& path, std::string_view kind, std::uint32_t version, std::string_view payload,
+                    bool every_rank) {
   std::string head(kMagic);
   head += padded_kind(kind);
   std::string out = head;
@@ -260,7 +261,7 @@ void save_container(const std::string& path, std::string_view kind, std::uint32_
   w.u32(crc(payload));
   out += w.bytes();
   out.append(payload);
-  write_file_atomic(path, out);
+  write_file_atomic(path, out, every_rank);
 }
 
 std::string load_container(const std::string& path, std::string_view kind, std::uint32_t max_version,

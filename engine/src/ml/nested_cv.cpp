@@ -4,6 +4,7 @@
 #include "nested_cv_plan.hpp"
 
 #include "nl/core/mpi.hpp"
+#include "nl/io/checkpoint.hpp"
 #include "nl/io/serial.hpp"
 #include "nl/core/warnings.hpp"
 
@@ -688,29 +689,93 @@ Vector permuted_labels(const Vector& y, Rng& rng) {
   return yp;
 }
 
-// Runs permutation(k) for k in [0, n) under parallel_for, reporting progress. On an
-// interrupt, rethrows it with what had finished: the count, and the p-value of the
-// longest run of finished permutations 1..m (a prefix, so that the same seed with
-// permutations = m reproduces it exactly).
-void run_permutations(PermutationResult& res, int n, const Progress& progress,
-                      const std::function<void(std::size_t)>& permutation) {
+// Under MPI: the kept null labels and medians of permutations [begin, end), computed in
+// blocks over the ranks, on every rank.
+void share_null(PermutationResult& r, std::size_t rows, std::size_t begin, std::size_t end) {
+  if (mpi::size() <= 1 || r.null_labels.empty()) return;
+  const std::size_t n = end - begin;
+  for (std::vector<Vector>* v : {&r.null_labels, &r.null_medians}) {
+    std::vector<double> flat(n * rows, 0.0);
+    const mpi::Block b = mpi::my_block(n);
+    for (std::size_t k = b.begin; k < b.end; ++k)
+      std::copy((*v)[begin + k].data(), (*v)[begin + k].data() + rows, flat.begin() + static_cast<std::ptrdiff_t>(k * rows));
+    mpi::share_blocks(n, rows, flat.data());
+    for (std::size_t k = 0; k < n; ++k)
+      (*v)[begin + k] = Eigen::Map<const Vector>(flat.data() + k * rows, static_cast<Index>(rows));
+  }
+}
+
+// The state of permutations 0..done-1 in a checkpoint: their statistics, and their null
+// labels and medians when kept.
+std::string permutation_state(const PermutationResult& r, std::size_t done) {
+  Writer w;
+  w.doubles(std::vector<double>(r.bac.begin(), r.bac.begin() + static_cast<std::ptrdiff_t>(done)));
+  w.u64(r.null_labels.empty() ? 0 : done);
+  for (std::size_t k = 0; k < (r.null_labels.empty() ? 0 : done); ++k) {
+    w.vector(r.null_labels[k]);
+    w.vector(r.null_medians[k]);
+  }
+  return w.bytes();
+}
+
+void restore_permutations(PermutationResult& r, const Checkpoint& ck) {
+  Reader rd(ck.state(), ck.path(), 1);
+  const std::vector<double> bac = rd.doubles();
+  const std::uint64_t kept = rd.u64();
+  if (bac.size() != ck.done() || (kept != 0 && kept != ck.done()) || (kept == 0) != r.null_labels.empty())
+    rd.fail("the saved permutations do not match the run");
+  std::copy(bac.begin(), bac.end(), r.bac.begin());
+  for (std::size_t k = 0; k < kept; ++k) {
+    r.null_labels[k] = rd.vector();
+    r.null_medians[k] = rd.vector();
+  }
+  if (!rd.done()) rd.fail("bytes after the saved permutations");
+}
+
+// Runs permutation(k) for k in [0, n) (ranks and threads), reporting progress; with a
+// checkpoint, in rounds that resume where an earlier run of the same test stopped (the
+// null labels and medians, when kept, are in `res` and `rows` long). On an interrupt,
+// rethrows it with what had finished: the count, and the p-value of the longest run of
+// finished permutations 1..m (a prefix, so that the same seed with permutations = m
+// reproduces it exactly).
+void run_permutations(PermutationResult& res, int n, const Progress& progress, const Checkpoint& ck,
+                      std::size_t rows, const std::function<void(std::size_t)>& permutation) {
   res.bac.assign(static_cast<std::size_t>(n), 0.0);
   std::vector<char> finished(static_cast<std::size_t>(n), 0);
-  std::atomic<int> done{0};
-  // Under MPI each rank runs its block of permutations (progress counts that block).
-  const int mine = static_cast<int>(mpi::my_block(static_cast<std::size_t>(n)).count());
+  const std::size_t first = ck.done();
+  if (first > 0) {
+    restore_permutations(res, ck);
+    std::fill(finished.begin(), finished.begin() + static_cast<std::ptrdiff_t>(first), 1);
+    warn(fmt::format("resuming the permutation test from the checkpoint {}: permutations 1-{} of {} were done",
+                     ck.path(), first, n));
+  }
+  std::atomic<int> done{static_cast<int>(first)};
+  // Under MPI each rank runs its blocks of permutations (progress counts the whole run
+  // on one rank, this rank's share otherwise).
+  const int total = mpi::size() > 1 ? static_cast<int>(mpi::my_block(static_cast<std::size_t>(n)).count()) : n;
+  std::atomic<int> here{mpi::size() > 1 ? 0 : static_cast<int>(first)};
   try {
-    mpi::distributed_for(static_cast<std::size_t>(n), [&](std::size_t k) {
-      permutation(k);
-      finished[k] = 1;
-      const int d = ++done;
-      if (progress) progress(d, mine);
-    });
-    mpi::share_blocks(static_cast<std::size_t>(n), 1, res.bac.data());
+    ck.run(
+        first, static_cast<std::size_t>(n),
+        [&](std::size_t k) {
+          permutation(k);
+          finished[k] = 1;
+          ++done;
+          const int d = ++here;
+          if (progress) progress(std::min(d, total), total);
+        },
+        [&](std::size_t begin, std::size_t end) {
+          mpi::share_blocks(end - begin, 1, res.bac.data() + begin);
+          share_null(res, rows, begin, end);
+          for (std::size_t k = begin; k < end; ++k) finished[k] = 1;
+          if (ck.due()) ck.save(end, permutation_state(res, end));
+        });
   } catch (const Interrupted&) {
     std::size_t m = 0;
     while (m < finished.size() && finished[m]) ++m;
-    if (m == 0) throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations", done.load(), n));
+    const std::string resume =
+        ck.active() ? fmt::format("; the checkpoint {} keeps the finished rounds: run again to resume", ck.path()) : "";
+    if (m == 0) throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations{}", done.load(), n, resume));
     PermutationResult part;
     part.observed = res.observed;
     part.higher_is_better = res.higher_is_better;
@@ -718,24 +783,11 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress,
     finish_pvalues(part);
     throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations; permutations 1-{} give p = {:.4f} "
                                        "({} of {} reached the observed {}); the same seed with permutations = {} "
-                                       "reproduces them",
-                                       done.load(), n, m, part.p_plus_one, part.count, m, res.statistic, m));
+                                       "reproduces them{}",
+                                       done.load(), n, m, part.p_plus_one, part.count, m, res.statistic, m, resume));
   }
+  ck.remove();
   finish_pvalues(res);
-}
-
-// Under MPI: every rank's kept null labels and medians on every rank.
-void share_null(PermutationResult& r, std::size_t rows) {
-  if (mpi::size() <= 1) return;
-  const std::size_t n = r.null_labels.size();
-  for (std::vector<Vector>* v : {&r.null_labels, &r.null_medians}) {
-    std::vector<double> flat(n * rows, 0.0);
-    const mpi::Block b = mpi::my_block(n);
-    for (std::size_t k = b.begin; k < b.end; ++k)
-      std::copy((*v)[k].data(), (*v)[k].data() + rows, flat.begin() + static_cast<std::ptrdiff_t>(k * rows));
-    mpi::share_blocks(n, rows, flat.data());
-    for (std::size_t k = 0; k < n; ++k) (*v)[k] = Eigen::Map<const Vector>(flat.data() + k * rows, static_cast<Index>(rows));
-  }
 }
 
 // The permutation statistic: BAC for a classifier, the CV1 criterion for a regressor;
@@ -813,8 +865,21 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
     res.null_labels.resize(static_cast<std::size_t>(n_permutations));
     res.null_medians.resize(static_cast<std::size_t>(n_permutations));
   }
+  // The run's fingerprint: the data, the observed result (which the pipeline, the
+  // covariates and the folds determine), the seed and the test's settings.
+  Fingerprint fp;
+  fp.add(X.data(), static_cast<std::size_t>(X.size()) * sizeof(double))
+      .add(y.data(), static_cast<std::size_t>(y.size()) * sizeof(double))
+      .add(observed.median.data(), static_cast<std::size_t>(observed.median.size()) * sizeof(double))
+      .value(options.seed)
+      .value(observed.options.seed)
+      .value(static_cast<int>(mode))
+      .value(static_cast<int>(res.scoring))
+      .value(settings.keep_null);
+  const Checkpoint ck(settings.checkpoint, "nested-CV permutation test", fp.hex(),
+                      static_cast<std::size_t>(n_permutations));
   ConvergenceTally tally("the permutation test");
-  run_permutations(res, n_permutations, progress, [&](std::size_t k) {
+  run_permutations(res, n_permutations, progress, ck, static_cast<std::size_t>(y.size()), [&](std::size_t k) {
     Rng rng(options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     std::vector<std::vector<double>> scores(static_cast<std::size_t>(y.size()));
@@ -846,7 +911,6 @@ PermutationResult permutation_test(const PipelineSpec& spec, const NestedCvResul
       res.null_medians[k] = med;
     }
   });
-  if (settings.keep_null) share_null(res, static_cast<std::size_t>(y.size()));
   tally.finish();
   return res;
 }
@@ -930,7 +994,7 @@ PermutationResult external_permutation_test(const PipelineSpec& spec, const Nest
   // against them as they are (as NeuroMiner's OOCV permutations).
   res.scoring = PermutationScoring::Original;
   ConvergenceTally tally("the external validation's permutation test");
-  run_permutations(res, n_permutations, progress, [&](std::size_t k) {
+  run_permutations(res, n_permutations, progress, Checkpoint({}, "", "", 0), 0, [&](std::size_t k) {
     Rng rng(result.options.seed, kPermutationStream + k);
     const Vector yp = permuted_labels(y, rng);
     const auto models = retrain_models(spec, result, yp);

@@ -13,6 +13,9 @@
 #include <mutex>
 
 #include "nl/core/mpi.hpp"
+#include "nl/core/warnings.hpp"
+#include "nl/io/checkpoint.hpp"
+#include "nl/io/serial.hpp"
 #include "nl/stats/multiple.hpp"
 #include "kernels.hpp"
 
@@ -452,6 +455,62 @@ void observed_clusters(const Vector& T, const PermutationOptions& o, std::vector
 
 // Runs rearrangements 0..N-1, rearrangement q being shuffle(q) (0: the identity).
 // Rearrangements are made where they are used, so memory does not grow with N.
+// ---------------------------------------------------------------- checkpoints
+
+// A GLM permutation run's fingerprint: the data, the design, the contrast, the options
+// that change the numbers, the first rearrangements (which the seed, the exchangeability
+// blocks and the scheme determine), and the observed maps.
+std::string glm_fingerprint(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
+                            std::size_t N, const std::function<Shuffle(std::size_t)>& shuffle,
+                            const PermutationResult& out) {
+  Fingerprint f;
+  for (const Matrix* M : {&Y, &X, &C})
+    f.value(M->rows()).value(M->cols()).add(M->data(), static_cast<std::size_t>(M->size()) * sizeof(double));
+  f.value(N).value(o.seed).value(static_cast<int>(o.scheme)).value(static_cast<int>(o.block_mode));
+  f.value(static_cast<int>(o.tail)).value(o.cluster_threshold).value(static_cast<int>(o.cluster_stat));
+  f.value(o.clusters != nullptr).value(o.tfce != nullptr);
+  for (const int b : o.blocks) f.value(b);
+  for (const int g : o.variance_groups) f.value(g);
+  for (std::size_t q = 1; q < std::min<std::size_t>(N, 4); ++q) {
+    const Shuffle sh = shuffle(q);
+    f.add(sh.perm.data(), sh.perm.size() * sizeof(Index)).add(sh.sign.data(), sh.sign.size());
+  }
+  f.add(out.stat.data(), static_cast<std::size_t>(out.stat.size()) * sizeof(double));
+  f.add(out.tfce.data(), static_cast<std::size_t>(out.tfce.size()) * sizeof(double));
+  return f.hex();
+}
+
+// The state after rearrangements 0..upto-1: the counts, the pooled cluster scores and
+// the per-rearrangement maxima.
+std::string glm_state(const std::vector<std::int64_t>& count, const std::vector<std::int64_t>& tfce_count,
+                      const std::vector<double>& pooled, const PermutationResult& out, std::size_t upto) {
+  Writer w;
+  for (const std::vector<std::int64_t>* c : {&count, &tfce_count}) {
+    w.u64(c->size());
+    for (const std::int64_t v : *c) w.i64(v);
+  }
+  w.doubles(pooled);
+  for (const Vector* v : {&out.max_stat, &out.max_cluster, &out.max_tfce})
+    w.doubles(std::vector<double>(v->data(), v->data() + std::min<std::size_t>(upto, static_cast<std::size_t>(v->size()))));
+  return w.bytes();
+}
+
+void restore_glm(const Checkpoint& ck, std::vector<std::int64_t>& count, std::vector<std::int64_t>& tfce_count,
+                 std::vector<double>& pooled, PermutationResult& out) {
+  Reader r(ck.state(), ck.path(), 1);
+  for (std::vector<std::int64_t>* c : {&count, &tfce_count}) {
+    if (r.u64() != c->size()) r.fail("the saved counts do not match the run");
+    for (std::int64_t& v : *c) v = r.i64();
+  }
+  pooled = r.doubles();
+  for (Vector* v : {&out.max_stat, &out.max_cluster, &out.max_tfce}) {
+    const std::vector<double> saved = r.doubles();
+    if (saved.size() > static_cast<std::size_t>(v->size())) r.fail("the saved maxima do not match the run");
+    std::copy(saved.begin(), saved.end(), v->data());
+  }
+  if (!r.done()) r.fail("bytes after the saved state");
+}
+
 PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const PermutationOptions& o,
                       const std::vector<std::vector<Index>>& rows, std::size_t N,
                       const std::function<Shuffle(std::size_t)>& shuffle, bool exhaustive) {
@@ -545,16 +604,55 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       throw ValueError(fmt::format("cluster grid has {} voxels but the data have {} columns", o.clusters->tests(), m));
     out.max_cluster = Vector::Zero(static_cast<Index>(N));
   }
-  std::atomic<int> done{1};
   const std::size_t tasks = N > 1 ? (N - 1 + kBatch - 1) / kBatch : 0;
-  // Under MPI each rank runs its block of batches (progress counts that block); the
-  // counts are summed and the per-rearrangement maxima shared after the loop.
+  // The tasks (batches of rearrangements) run in rounds (one without a checkpoint), each
+  // spread over the ranks and threads; a round's counts are summed into these and then,
+  // over the ranks, into the totals; its per-rearrangement maxima are shared.
+  std::vector<std::int64_t> rcount(count.size(), 0), rtfce(tfce_count.size(), 0);
+  std::vector<double> rpooled;
+  const Checkpoint ck(o.checkpoint, "GLM permutation test",
+                      o.checkpoint.path.empty() ? "" : glm_fingerprint(Y, X, C, o, N, shuffle, out),
+                      tasks);
+  std::size_t first_task = 0;
+  if (ck.done() > 0) {
+    first_task = ck.done();
+    restore_glm(ck, count, tfce_count, pooled, out);
+    warn(fmt::format("resuming the GLM permutation test from the checkpoint {}: {} of {} rearrangements were done",
+                     ck.path(), std::min(N, 1 + first_task * kBatch), N));
+  }
+  std::atomic<int> done{static_cast<int>(std::min(N, 1 + first_task * kBatch))};
+  // Progress: the whole run in one process; this rank's share under MPI.
   const std::int64_t mine = [&] {
     const mpi::Block b = mpi::my_block(tasks);
     return b.count() == 0 ? 0 : static_cast<std::int64_t>(std::min(N, 1 + b.end * kBatch) - (1 + b.begin * kBatch));
   }();
+  std::atomic<std::int64_t> here{0};
+  auto round_done = [&](std::size_t b0, std::size_t b1) {
+    mpi::sum(rcount.data(), rcount.size());
+    mpi::sum(rtfce.data(), rtfce.size());
+    if (o.clusters) mpi::concat(rpooled);
+    for (std::size_t j = 0; j < count.size(); ++j) count[j] += std::exchange(rcount[j], 0);
+    for (std::size_t j = 0; j < tfce_count.size(); ++j) tfce_count[j] += std::exchange(rtfce[j], 0);
+    pooled.insert(pooled.end(), rpooled.begin(), rpooled.end());
+    rpooled.clear();
+    if (mpi::size() > 1) {
+      // Rearrangements of tasks b0..b1-1 of a per-rearrangement vector, batch by batch.
+      auto share = [&](Vector& v) {
+        if (v.size() != static_cast<Index>(N)) return;
+        const std::size_t lo = 1 + b0 * kBatch, hi = std::min(N, 1 + b1 * kBatch);
+        std::vector<double> flat((b1 - b0) * kBatch, kNaN);
+        std::copy(v.data() + lo, v.data() + hi, flat.begin());
+        mpi::share_blocks(b1 - b0, kBatch, flat.data());
+        std::copy(flat.begin(), flat.begin() + static_cast<std::ptrdiff_t>(hi - lo), v.data() + lo);
+      };
+      share(out.max_stat);
+      if (o.clusters) share(out.max_cluster);
+      if (o.tfce) share(out.max_tfce);
+    }
+    if (ck.due()) ck.save(b1, glm_state(count, tfce_count, pooled, out, std::min(N, 1 + b1 * kBatch)));
+  };
   try {
-    mpi::distributed_for(tasks, [&](std::size_t task) {
+    ck.run(first_task, tasks, [&](std::size_t task) {
       const std::size_t first = 1 + task * kBatch;
       const auto B = static_cast<Index>(std::min(kBatch, N - first));
       Matrix G = Matrix::Zero(vg ? 0 : B * K2, n);
@@ -616,7 +714,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
       }
       {
         std::lock_guard<std::mutex> lock(mu);
-        for (Index j = 0; j < m; ++j) count[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
+        for (Index j = 0; j < m; ++j) rcount[static_cast<std::size_t>(j)] += local[static_cast<std::size_t>(j)];
       }
       for (Index b = 0; b < B; ++b)
         out.max_stat(static_cast<Index>(first) + b) = vg ? top[static_cast<std::size_t>(b)] : k.maximum(mx, b);
@@ -636,7 +734,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
           for (const double z : score) largest = std::max(largest, z);
           out.max_cluster(static_cast<Index>(first) + b) = largest;
           std::lock_guard<std::mutex> lock(mu);
-          pooled.insert(pooled.end(), score.begin(), score.end());
+          rpooled.insert(rpooled.end(), score.begin(), score.end());
         }
       }
       if (o.tfce) {
@@ -654,34 +752,23 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
           out.max_tfce(static_cast<Index>(first) + b) = top;
         }
         std::lock_guard<std::mutex> lock(mu);
-        for (Index j = 0; j < m; ++j) tfce_count[static_cast<std::size_t>(j)] += over[static_cast<std::size_t>(j)];
+        for (Index j = 0; j < m; ++j) rtfce[static_cast<std::size_t>(j)] += over[static_cast<std::size_t>(j)];
       }
       const int now = done.fetch_add(static_cast<int>(B)) + static_cast<int>(B);
-      if (o.progress) o.progress(now, mpi::size() > 1 ? mine : static_cast<std::int64_t>(N));
-    });
-    if (mpi::size() > 1) {
-      mpi::sum(count.data(), count.size());
-      mpi::sum(tfce_count.data(), tfce_count.size());
-      if (o.clusters) mpi::concat(pooled);
-      // Rearrangements 1..N-1 of a per-rearrangement vector, batch by batch.
-      auto share = [&](Vector& v) {
-        if (v.size() != static_cast<Index>(N)) return;
-        std::vector<double> flat(tasks * kBatch, kNaN);
-        std::copy(v.data() + 1, v.data() + N, flat.begin());
-        mpi::share_blocks(tasks, kBatch, flat.data());
-        std::copy(flat.begin(), flat.begin() + static_cast<std::ptrdiff_t>(N - 1), v.data() + 1);
-      };
-      share(out.max_stat);
-      if (o.clusters) share(out.max_cluster);
-      if (o.tfce) share(out.max_tfce);
-    }
+      const std::int64_t mine_now = here.fetch_add(B) + B;
+      if (o.progress) o.progress(mpi::size() > 1 ? mine_now : now, mpi::size() > 1 ? mine : static_cast<std::int64_t>(N));
+    }, round_done);
   } catch (const Interrupted&) {
     // The maximum statistics and counts of the finished rearrangements are not a p-value
     // of their own (every column's count would need the same rearrangements): say how far
     // the run got.
-    throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations (a GLM's p-values need them all)",
-                                  done.load(), N));
+    throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations (a GLM's p-values need them all){}",
+                                       done.load(), N,
+                                       ck.active() ? fmt::format("; the checkpoint {} keeps the finished rounds: run "
+                                                                 "again to resume", ck.path())
+                                                   : ""));
   }
+  ck.remove();
 
   // p-values; the identity counts once for every column with a statistic.
   out.p_unc.resize(m);

@@ -37,7 +37,9 @@ std::string file_kind(unsigned mode);
 // FileError naming path for an empty name, a name that is a folder, or a failure.
 class AtomicFile {
  public:
-  explicit AtomicFile(const std::string& path);
+  // every_rank: write on every MPI rank (a rank's own checkpoint); by default ranks other
+  // than 0 write to /dev/null (nl/core/mpi.hpp).
+  explicit AtomicFile(const std::string& path, bool every_rank = false);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -56,7 +58,7 @@ class AtomicFile {
 
 // Writes data through an AtomicFile. FileError naming path on failure (the temporary
 // file is removed, the old file is intact).
-void write_file_atomic(const std::string& path, std::string_view data);
+void write_file_atomic(const std::string& path, std::string_view data, bool every_rank = false);
 
 // The hidden temporary name AtomicFile uses for path, without the random part:
 // "<dir>/.<name, shortened>.nl-tmp-<pid>-". For tests.

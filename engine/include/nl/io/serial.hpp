@@ -96,7 +96,9 @@ class Reader {
 };
 
 // Writes magic, kind, version, length, CRC and payload atomically to path.
-void save_container(const std::string& path, std::string_view kind, std::uint32_t version, std::string_view payload);
+// every_rank: see AtomicFile.
+void save_container(const std::string& path, std::string_view kind, std::uint32_t version, std::string_view payload,
+                    bool every_rank = false);
 
 // Reads and checks a container; returns the payload and sets version. FileError naming
 // the file for a missing file, a foreign file, another kind, a version newer than

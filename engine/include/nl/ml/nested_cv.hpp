@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "nl/core/linalg.hpp"
+#include "nl/io/checkpoint.hpp"
 #include "nl/ml/metrics.hpp"
 #include "nl/ml/pipeline.hpp"
 #include "nl/table/table.hpp"
@@ -186,6 +187,10 @@ struct PermutationSettings {
   PermutationScoring scoring = PermutationScoring::Default;
   // Keep every permutation's labels and median scores (PermutationResult::null_*).
   bool keep_null = false;
+  // Resume after a kill (nl/io/checkpoint.hpp): the state is saved to checkpoint.path
+  // every checkpoint.every seconds; a later run with the same path, data, options and
+  // seed goes on from there and gives the same result.
+  CheckpointOptions checkpoint;
 };
 
 struct PermutationResult {

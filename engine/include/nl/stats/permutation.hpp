@@ -63,6 +63,7 @@
 #include <string>
 #include <vector>
 
+#include "nl/io/checkpoint.hpp"
 #include "nl/core/core.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/core/progress.hpp"
@@ -108,6 +109,10 @@ struct PermutationOptions {
   // or G (several) instead of t or F (PALM -vg); one group (or empty) is t or F.
   std::vector<int> variance_groups;
   std::vector<std::string> variance_group_names;  // names[label] for errors (optional)
+  // Resume after a kill (nl/io/checkpoint.hpp): the counts and maxima of the finished
+  // batches of rearrangements are saved to checkpoint.path every checkpoint.every
+  // seconds; a later run with the same path, data and options goes on from there.
+  CheckpointOptions checkpoint;
 };
 
 // One rearrangement of the rows: row i of the rearranged data is sign[i] * E[perm[i]]
