@@ -245,6 +245,7 @@ extern "C" int luaopen_neurolua(lua_State* L) {
   lua_setfield(L, -2, "fc");
   open_lmm(L);
   open_provenance(L);
+  open_store(L);        // nl.store, the out-of-core voxel store (bindings/image/store.cpp)
   open_plot(L);         // the charts (bindings/plot/plot.cpp)
   open_plot_slices(L);  // adds nl.plot.brain (bindings/plot/slices.cpp)
   lua_setfield(L, -2, "plot");

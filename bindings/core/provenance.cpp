@@ -157,10 +157,6 @@ void open_provenance(lua_State* L) {
   lua_newtable(L);
   set_bindings(L, report_functions);
   lua_setfield(L, -2, "_report");
-  // nl.store (bindings/image/store.cpp) is opened here, beside the other openers that
-  // add to the nl table on top, because core/module.cpp is being changed for MPI (issue
-  // 21); it moves there with the next change to that file.
-  open_store(L);
 }
 
 }  // namespace nl::bind
