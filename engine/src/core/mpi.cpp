@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,9 +28,12 @@ namespace nl::mpi {
 namespace {
 
 bool g_active = false;
+thread_local bool t_local = false;
 Counts g_counts;
 int g_rank = 0;
 int g_size = 1;
+// One rank, or inside a LocalScope: every collective is a no-op (all data are here).
+bool alone() noexcept { return g_size <= 1 || t_local; }
 
 #ifdef NL_HAVE_MPI
 // Bytes sent per collective call: MPI counts are ints.
@@ -89,7 +94,7 @@ void bcast_bytes(void* data, std::size_t bytes, int from) {
 
 void share_bytes(std::size_t n, std::size_t unit_bytes, void* data) {
 #ifdef NL_HAVE_MPI
-  if (g_size <= 1) return;
+  if (alone()) return;
   for (int r = 0; r < g_size; ++r) {
     const Block b = block_of(n, r);
     bcast_bytes(static_cast<char*>(data) + b.begin * unit_bytes, b.count() * unit_bytes, r);
@@ -111,7 +116,7 @@ bool built() noexcept {
 
 bool active() noexcept { return g_active; }
 int rank() noexcept { return g_rank; }
-int size() noexcept { return g_size; }
+int size() noexcept { return t_local ? 1 : g_size; }
 
 bool launched_by_mpi() noexcept {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS"})
@@ -187,13 +192,15 @@ Block block_of(std::size_t n, int r) {
   return b;
 }
 
+Block my_block(std::size_t n) { return t_local ? Block{0, n} : block_of(n, g_rank); }
+
 Counts counts() noexcept { return g_counts; }
 
 void distributed_for(std::size_t n, const std::function<void(std::size_t)>& body) {
   ++g_counts.loops;
   g_counts.units_total += n;
   g_counts.units_here += my_block(n).count();
-  if (g_size <= 1) {
+  if (alone()) {
     parallel_for(n, body);
     return;
   }
@@ -233,6 +240,23 @@ void distributed_for(std::size_t n, const std::function<void(std::size_t)>& body
 #endif
 }
 
+LocalScope::LocalScope() noexcept : previous_(t_local) { t_local = true; }
+LocalScope::~LocalScope() { t_local = previous_; }
+
+void max(double* data, std::size_t count) {
+  if (alone()) return;
+  std::vector<double> all(data, data + count);
+  concat(all);  // every rank's values, rank after rank
+  for (std::size_t i = 0; i < count; ++i) {
+    double m = std::numeric_limits<double>::quiet_NaN();
+    for (int r = 0; r < g_size; ++r) {
+      const double v = all[static_cast<std::size_t>(r) * count + i];
+      if (!std::isnan(v) && !(v <= m)) m = v;
+    }
+    data[i] = m;
+  }
+}
+
 void share_blocks(std::size_t n, std::size_t width, double* data) { share_bytes(n, width * sizeof(double), data); }
 void share_blocks(std::size_t n, std::size_t width, std::int64_t* data) {
   share_bytes(n, width * sizeof(std::int64_t), data);
@@ -241,7 +265,7 @@ void share_blocks(std::size_t n, std::size_t width, char* data) { share_bytes(n,
 
 void broadcast(std::string& bytes, int from) {
 #ifdef NL_HAVE_MPI
-  if (g_size <= 1) return;
+  if (alone()) return;
   unsigned long long len = bytes.size();
   check(MPI_Bcast(&len, 1, MPI_UNSIGNED_LONG_LONG, from, MPI_COMM_WORLD), "MPI_Bcast");
   bytes.resize(static_cast<std::size_t>(len));
@@ -252,7 +276,7 @@ void broadcast(std::string& bytes, int from) {
 }
 
 void share_units(std::size_t n, std::vector<std::string>& units) {
-  if (g_size <= 1) return;
+  if (alone()) return;
   units.resize(n);
   for (int r = 0; r < g_size; ++r) {
     const Block b = block_of(n, r);
@@ -280,7 +304,7 @@ void share_units(std::size_t n, std::vector<std::string>& units) {
 
 void sum(std::int64_t* data, std::size_t count) {
 #ifdef NL_HAVE_MPI
-  if (g_size <= 1) return;
+  if (alone()) return;
   constexpr std::size_t piece = kPiece / sizeof(std::int64_t);
   for (std::size_t off = 0; off < count; off += piece) {
     const auto len = static_cast<int>(std::min(piece, count - off));
@@ -292,7 +316,7 @@ void sum(std::int64_t* data, std::size_t count) {
 }
 
 void concat(std::vector<double>& values) {
-  if (g_size <= 1) return;
+  if (alone()) return;
   std::vector<std::string> parts(static_cast<std::size_t>(g_size));
   parts[static_cast<std::size_t>(g_rank)].assign(reinterpret_cast<const char*>(values.data()),
                                                  values.size() * sizeof(double));

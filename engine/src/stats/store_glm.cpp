@@ -5,9 +5,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <cmath>
 #include <limits>
 
+#include "nl/core/mpi.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/variance_groups.hpp"
 
@@ -22,6 +25,33 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kTieTol = 1e-10;
 
 std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
+
+}  // namespace
+
+namespace {
+
+// Under MPI, after each rank has analysed its range of blocks: every voxel's results and
+// the maxima over all blocks on every rank (see freedman_lane below).
+void share_over_ranks(StoreGlmResult& out, Index nblocks, Index block, Index V) {
+  PermutationResult& r = out.perm;
+  const auto nb = static_cast<std::size_t>(nblocks), width = static_cast<std::size_t>(block);
+  for (Vector* v : {&r.stat, &r.p_unc, &out.stat, &out.p}) {
+    std::vector<double> flat(nb * width, kNaN);
+    std::copy(v->data(), v->data() + V, flat.begin());
+    mpi::share_blocks(nb, width, flat.data());
+    std::copy(flat.begin(), flat.begin() + V, v->data());
+  }
+  // The rearrangement count and the maxima: rank 0 always has a block (when there is
+  // one); a rank without any holds NaN maxima, which lose.
+  std::string head(sizeof(int) + 1, '\0');
+  std::memcpy(head.data(), &r.permutations, sizeof(int));
+  head[sizeof(int)] = r.exhaustive ? 1 : 0;
+  mpi::broadcast(head, 0);
+  std::memcpy(&r.permutations, head.data(), sizeof(int));
+  r.exhaustive = head[sizeof(int)] != 0;
+  if (r.max_stat.size() != r.permutations) r.max_stat = Vector::Constant(r.permutations, kNaN);
+  mpi::max(r.max_stat.data(), static_cast<std::size_t>(r.max_stat.size()));
+}
 
 }  // namespace
 
@@ -65,7 +95,17 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
   const bool is_t = C.rows() == 1;
   std::vector<std::string> vg_names = o.variance_group_names;
 
-  for (Index b = 0; b < nblocks; ++b) {
+  // Under MPI each rank reads and analyses its own range of blocks, every rearrangement
+  // of them here (mpi::LocalScope), and the ranks then share the voxels' results and take
+  // the maxima over ranks: each rank reads 1 / size of the store.
+  const bool spread = mpi::size() > 1;
+  const mpi::Block mine = spread ? mpi::my_block(static_cast<std::size_t>(nblocks))
+                                 : mpi::Block{0, static_cast<std::size_t>(nblocks)};
+  std::optional<mpi::LocalScope> local;
+  if (spread) local.emplace();
+  bool first_block = true;
+  for (auto bb = static_cast<Index>(mine.begin); bb < static_cast<Index>(mine.end); ++bb) {
+    const Index b = bb;
     check_interrupt();
     const Index v0 = b * block, v1 = std::min(V, v0 + block);
     const Matrix Y = store.read_voxels(v0, v1);
@@ -77,7 +117,8 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
       };
     }
     const PermutationResult pr = freedman_lane(Y, X, C, ob);
-    if (b == 0) {
+    if (first_block) {
+      first_block = false;
       r.permutations = pr.permutations;
       r.exhaustive = pr.exhaustive;
       r.max_stat = pr.max_stat;
@@ -115,6 +156,8 @@ StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Mat
     }
   }
 
+  local.reset();
+  if (spread) share_over_ranks(out, nblocks, block, V);
   // FWE p from the combined maxima, as freedman_lane computes it.
   const Index N = r.max_stat.size();
   std::vector<double> maxima;

@@ -31,7 +31,7 @@ bool built() noexcept;
 // MPI initialised (this process was started by an MPI launcher), even with one rank.
 bool active() noexcept;
 int rank() noexcept;  // 0 without MPI
-int size() noexcept;  // 1 without MPI
+int size() noexcept;  // 1 without MPI, and inside a LocalScope (below)
 inline bool root() noexcept { return rank() == 0; }
 // One line for the REPL and the docs: "rank 0 of 4 (Open MPI v4.1.4, ...)", or why
 // there is no MPI ("neurolua was built without MPI: ...", "not started by mpirun").
@@ -60,7 +60,8 @@ struct Block {
   std::size_t count() const noexcept { return end - begin; }
 };
 Block block_of(std::size_t n, int r);
-inline Block my_block(std::size_t n) { return block_of(n, rank()); }
+// This rank's block; all of [0, n) inside a LocalScope.
+Block my_block(std::size_t n);
 
 // Runs body(i) for i in this rank's block of [0, n) under parallel_for (threads inside
 // the rank). Collective: every rank must call it with the same n. When a unit fails on
@@ -77,6 +78,25 @@ struct Counts {
   std::uint64_t loops = 0, units_here = 0, units_total = 0;
 };
 Counts counts() noexcept;
+
+// While a LocalScope lives, distributed_for on this thread runs every unit here and the
+// sharing functions below do nothing (every result is already here): for a caller that
+// has already split its work over the ranks (the blocks of a voxel store) and calls code
+// that would otherwise split it again. Collectives are then this thread's alone.
+class LocalScope {
+ public:
+  LocalScope() noexcept;
+  ~LocalScope();
+  LocalScope(const LocalScope&) = delete;
+  LocalScope& operator=(const LocalScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Element-wise maxima over ranks, NaN losing to any number (a rank with no value for an
+// entry holds NaN there); exact, so the result does not depend on the order. Collective.
+void max(double* data, std::size_t count);
 
 // After distributed_for(n, ...): each rank has filled its block of a unit-major array
 // (`width` values per unit); these fill every rank's copy with every block. Collective.
