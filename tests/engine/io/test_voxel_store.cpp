@@ -499,8 +499,16 @@ TEST_CASE("store: the build and the GLM use memory of a few chunks, not of the d
   INFO("build: peak " << build_peak / 1024.0 << " MB over the start for " << data_mb << " MB of float32 data"
                       << (resettable ? "" : " (peak not resettable)"));
   REQUIRE(data_mb > 30);
+  // AddressSanitizer keeps freed memory in its quarantine (256 MB) and pads every
+  // allocation, so resident memory says nothing about the code there: the bounds are
+  // checked in the normal build (tools/sanitize.sh runs this case for its memory errors).
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr bool bounds = false;
+#else
+  constexpr bool bounds = true;
+#endif
   // One batch (16 x 33,000 float32 = 2 MB) plus a map per thread and HDF5's buffers.
-  CHECK(build_peak < 16 * 1024);
+  if (bounds) CHECK(build_peak < 16 * 1024);
 
   Matrix X(n, 2);
   for (int i = 0; i < n; ++i) X(i, 0) = 1, X(i, 1) = i % 3;
@@ -515,5 +523,5 @@ TEST_CASE("store: the build and the GLM use memory of a few chunks, not of the d
   INFO("GLM: peak " << glm_peak / 1024.0 << " MB over the start; the whole data as doubles: " << 2 * data_mb << " MB");
   CHECK(r.blocks == (s.voxels() + 4095) / 4096);
   // A block (240 x 4096 doubles = 7.9 MB) and the engine's copies of it; whole: 64 MB each.
-  CHECK(glm_peak < 48 * 1024);
+  if (bounds) CHECK(glm_peak < 48 * 1024);
 }
