@@ -78,7 +78,7 @@ if ((run_api)); then
   if [ ! -f "$asan/CMakeCache.txt" ]; then  # as tools/sanitize.sh configures it
     cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DNL_WERROR=OFF \
-      -DNL_SANITIZE=address,undefined >&2
+      -DNL_SANITIZE=address,undefined -DNL_MPI=OFF >&2
   fi
   t0=$SECONDS
   cmake --build "$asan" -j"$(nproc)" --target neurolua >&2
