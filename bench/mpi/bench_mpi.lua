@@ -29,7 +29,7 @@ end
 
 local t0, result
 if kind == "ncv" then
-  local t = nl.table.read(assert(arg[3], "ncv needs the data file"))
+  local t = nl.table.read((assert(arg[3], "ncv needs the data file")))
   local regions = {}
   for _, c in ipairs(t:columns()) do
     if c:match("^r%d+$") then regions[#regions + 1] = c end

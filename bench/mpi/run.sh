@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# bench/mpi/run.sh [BUILD_DIR]: wall time of permutation runs on 1 process (1 thread, all
+# bench/mpi/run.sh [BUILD_DIR]: wall time of permutation runs (bench_mpi.lua: a nested CV
+# of NCV_N = 400 subjects with NCV_PERMS = 1000 NeuroMiner-mode permutations; a GLM of
+# 120 x 20,000 voxels with GLM_PERMS = 20000 rearrangements) on 1 process (1 thread, all
 # threads) and under `mpirun -n R` (1 thread per rank) for R in $RANKS (default "1 2"),
 # with the digest of the results (must be equal on every line of a kind). The figures
 # go to docs/scaling.md with the CPU they ran on. On a machine with more cores set
@@ -19,7 +21,9 @@ printf "%-4s %-22s %10s %10s\n" kind run wall digest
 for kind in ncv glm; do
   row() {  # label command...
     local label=$1; shift
-    "$@" "$here/bench_mpi.lua" "$kind" "" "$tmp/d.tsv" > "$tmp/out.txt"
+    local size=${NCV_PERMS:-1000}
+    [ "$kind" = glm ] && size=${GLM_PERMS:-20000}
+    "$@" "$here/bench_mpi.lua" "$kind" "$size" "$tmp/d.tsv" > "$tmp/out.txt" 2> "$tmp/err.txt"
     printf "%-4s %-22s %10s %10s\n" "$kind" "$label" "$(awk '$1 == "wall" { print $2 }' "$tmp/out.txt")" \
       "$(awk '$1 == "digest" { print $2 }' "$tmp/out.txt")"
   }
