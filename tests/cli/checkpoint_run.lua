@@ -21,7 +21,7 @@ if kind == "glm" then
   for i = 1, n // 2 do for j = 1, 60 do Y:set(i, j, Y:get(i, j) + 1.0) end end
   local X = nl.matrix.ones(n, 2)
   for i = n // 2 + 1, n do X:set(i, 2, 0) end
-  local r = nl.stats.glm(Y, X, { 0, 1 }, { permutations = tonumber(os.getenv("CK_PERMS") or "300000"), seed = seed,
+  local r = nl.stats.glm(Y, X, { 0, 1 }, { permutations = tonumber(os.getenv("CK_GLM_PERMS") or "300000"), seed = seed,
                                            cluster = { mask = mask, threshold = 2.3 }, checkpoint = ckpt,
                                            checkpoint_every = ckpt and 0.2 or nil, progress = false })
   put("max_stat", r.max_stat); put("p_fwe", r.p_fwe); put("p_perm", r.p_perm); put("max_cluster", r.max_cluster)
@@ -33,7 +33,7 @@ else
   for i = 1, 100 do y[i] = X:get(i, 1) + 0.8 * nl.matrix.randn(1, 1, 300 + i):get(1, 1) > 0 end
   local pipe = nl.ml.pipeline{ nl.ml.scale{}, nl.ml.svc{ C = { 0.25, 1, 4 } } }
   local r = nl.cv.nested(pipe, X, y, { outer = { 5, 1 }, inner = { 5, 1 }, seed = seed, mode = "full",
-                                       permutations = tonumber(os.getenv("CK_PERMS") or "1500"), keep_null = true,
+                                       permutations = tonumber(os.getenv("CK_CV_PERMS") or "1500"), keep_null = true,
                                        checkpoint = ckpt, checkpoint_every = ckpt and 0.2 or nil })
   put("permutation_bac", r.permutation_bac_); put("null_scores", r.null_scores_); put("null_labels", r.null_labels_)
   f:write(string.format("p %a\n", r.p_))
