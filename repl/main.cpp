@@ -367,8 +367,13 @@ int main(int argc, char** argv) {
     nl::mpi::finalize();
     return EXIT_SUCCESS;
   }
-  // A failed rank ends the whole run: the others may wait for it (MPI_Abort).
-  if (nl::mpi::size() > 1) nl::mpi::abort(nl::repl::interrupted() ? 130 : EXIT_FAILURE);
+  // A failed rank ends the whole run: the others may wait for it (MPI_Abort). A rank
+  // other than 0 first gives rank 0, which usually fails the same way, a moment to show
+  // its error (the other ranks' output is silenced).
+  if (nl::mpi::size() > 1) {
+    if (!nl::mpi::root()) ::sleep(2);
+    nl::mpi::abort(nl::repl::interrupted() ? 130 : EXIT_FAILURE);
+  }
   // Stopped by Ctrl-C: 128 + SIGINT, as a shell reports it, so a batch system or a
   // calling script can tell an interrupted run from a failed one; 124 and 125 for the
   // time and memory limits.

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nl/io/checkpoint.hpp"
 #include "nl/ml/nested_cv.hpp"
 
 namespace nl::ml {
@@ -71,6 +72,13 @@ inline std::vector<Outer> outer_splits(const std::vector<std::vector<int>>& assi
 // current version), for sending fitted models between MPI ranks.
 std::string pack_fitted(const FittedModel& m);
 FittedModel unpack_fitted(std::string_view bytes);
+
+// A permutation test's kept null labels and medians of permutations [begin, end),
+// computed in blocks over the MPI ranks, on every rank (ml/permutation_state.cpp).
+void share_null(PermutationResult& r, std::size_t rows, std::size_t begin, std::size_t end);
+// The state of permutations 0..done-1 for a checkpoint, and back.
+std::string permutation_state(const PermutationResult& r, std::size_t done);
+void restore_permutations(PermutationResult& r, const Checkpoint& ck);
 
 }  // namespace detail
 
