@@ -731,7 +731,7 @@ void run_permutations(PermutationResult& res, int n, const Progress& progress, c
     std::size_t m = 0;
     while (m < finished.size() && finished[m]) ++m;
     const std::string resume =
-        ck.active() ? fmt::format("; the checkpoint {} keeps the finished rounds: run again to resume", ck.path()) : "";
+        ck.active() ? fmt::format("; the checkpoint {} keeps the rounds saved so far: run again to resume", ck.path()) : "";
     if (m == 0) throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations{}", done.load(), n, resume));
     PermutationResult part;
     part.observed = res.observed;

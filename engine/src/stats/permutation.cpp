@@ -764,7 +764,7 @@ PermutationResult run(const Matrix& Y, const Matrix& X, const Matrix& C, const P
     // the run got.
     throw InterruptedAfter(fmt::format("interrupted after {} of {} permutations (a GLM's p-values need them all){}",
                                        done.load(), N,
-                                       ck.active() ? fmt::format("; the checkpoint {} keeps the finished rounds: run "
+                                       ck.active() ? fmt::format("; the checkpoint {} keeps the rounds saved so far: run "
                                                                  "again to resume", ck.path())
                                                    : ""));
   }

@@ -2,8 +2,9 @@
 //
 // A checkpointed computation runs its units (permutations, batches of rearrangements)
 // in order, in rounds: each round is an mpi::distributed_for over the next units, after
-// which every rank holds the round's results and rank 0 writes the state of the
-// finished prefix atomically (a neurolua container of kind "ckpt"). A run killed at any
+// which every rank holds the round's results and rank 0, when `every` seconds have
+// passed since its last write, writes the state of the finished prefix atomically (a
+// neurolua container of kind "ckpt"). A run killed at any
 // moment leaves either no file or the state after a whole round; started again with the
 // same checkpoint path, it loads that state, skips the finished units and ends with the
 // same result, bit for bit, as a run never interrupted: each unit depends on its index
