@@ -10,6 +10,7 @@
 // plain table with a printing metatable, bindings/core/fields.hpp).
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -19,6 +20,10 @@
 #include "core/args.hpp"
 #include "core/fields.hpp"
 #include "stats/args.hpp"
+#include "stats/clusters.hpp"
+#include "stats/tfce.hpp"
+#include "nl/stats/cluster.hpp"
+#include "nl/stats/tfce.hpp"
 #include "nl/io/voxel_store.hpp"
 #include "nl/stats/store_glm.hpp"
 #include "nl/table/table.hpp"
@@ -164,6 +169,63 @@ const char* scheme_name(st::Exchange s) {
   return s == st::Exchange::SignFlip ? "signflip" : s == st::Exchange::Both ? "both" : "permute";
 }
 
+// Whether the options at oi have a non-nil `key` (raw get: the options are a plain table).
+bool has_option(lua_State* L, int oi, const char* key) {
+  if (lua_isnoneornil(L, oi)) return false;
+  const bool present = lua_getfield(L, oi, key) != LUA_TNIL;
+  lua_pop(L, 1);
+  return present;
+}
+
+// Option `cluster = {p = p | threshold = T, connectivity = 26, statistic = "extent"}` of
+// store:glm: the store's mask is the grid. Raises; call before any C++ object with a
+// destructor is alive.
+struct StoreClusterArg {
+  bool on = false;
+  double threshold = NAN, p = NAN;
+  int connectivity = 26;
+  bool mass = false;
+};
+
+StoreClusterArg check_store_cluster(lua_State* L, int oi) {
+  StoreClusterArg c;
+  if (!has_option(L, oi, "cluster")) return c;
+  lua_getfield(L, oi, "cluster");
+  const int t = lua_gettop(L);
+  if (!lua_istable(L, t))
+    luaL_argerror(L, oi, "option 'cluster' must be a table {p = ... | threshold = ..., connectivity, statistic}");
+  if (lua_getfield(L, t, "mask") != LUA_TNIL)
+    luaL_argerror(L, oi, "option 'cluster': the store's mask is the grid; leave out 'mask'");
+  lua_pop(L, 1);
+  at_argument(L, oi, t, [&] {
+    check_options(L, oi, "option 'cluster'", {"p", "threshold", "connectivity", "statistic"});
+    return 0;
+  });
+  const bool has_p = lua_getfield(L, t, "p") != LUA_TNIL, has_t = lua_getfield(L, t, "threshold") != LUA_TNIL;
+  if (has_p == has_t) luaL_argerror(L, oi, "option 'cluster' needs exactly one of 'p' (cluster-forming p) and 'threshold'");
+  if (has_p) {
+    c.p = lua_tonumber(L, -2);
+    if (lua_type(L, -2) != LUA_TNUMBER || !(c.p > 0 && c.p < 1))
+      luaL_argerror(L, oi, "option 'cluster': 'p' must be a number in (0, 1)");
+  } else {
+    c.threshold = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !std::isfinite(c.threshold))
+      luaL_argerror(L, oi, "option 'cluster': 'threshold' must be a finite number");
+  }
+  lua_pop(L, 2);
+  if (lua_getfield(L, t, "connectivity") != LUA_TNIL) {
+    const lua_Integer k = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || (k != 6 && k != 18 && k != 26))
+      luaL_argerror(L, oi, "option 'cluster': 'connectivity' must be 6, 18 or 26");
+    c.connectivity = static_cast<int>(k);
+  }
+  lua_pop(L, 1);
+  c.mass = at_argument(L, oi, t, [&] { return opt_choice(L, oi, "statistic", {"extent", "mass"}, 0); }) == 1;
+  c.on = true;
+  lua_pop(L, 1);  // the cluster table
+  return c;
+}
+
 // store:glm(X, contrast [, options]) | store:glm(design [, options]), and
 // nl.store.glm(store, ...) (the same function: the store is argument 1).
 int glm(lua_State* L) {
@@ -192,23 +254,7 @@ int glm(lua_State* L) {
     luaL_argerror(L, ci, "contrast must be a list, a list of rows or a Matrix");
   const bool is_t = c.kind == MatKind::Flat || (c.kind == MatKind::Matrix && (c.rows == 1 || (c.cols == 1 && c.rows == x.cols)));
   check_options(L, oi, "glm", {"permutations", "seed", "scheme", "blocks", "block_mode", "tail", "progress", "block",
-                                  "tfce", "cluster"});
-  if (!lua_isnoneornil(L, oi)) {
-    for (const char* key : {"tfce", "cluster"}) {
-      if (lua_getfield(L, oi, key) != LUA_TNIL) {
-        // GB of the data as doubles, to 0.1 (no std::string here: luaL_argerror longjmps).
-        const double gb =
-            std::ceil(8.0 * static_cast<double>(s.subjects()) * static_cast<double>(s.voxels()) / 1e8) / 10.0;
-        luaL_argerror(L, oi,
-                      lua_pushfstring(L,
-                                      "option '%s': %s inference needs every rearranged map whole, which a store read "
-                                      "by voxel block does not give; read the data into memory (store:read(), %f GB "
-                                      "as doubles, about twice that while the GLM runs) and use nl.stats.glm",
-                                      key, key[0] == 't' ? "TFCE" : "cluster", gb));
-      }
-      lua_pop(L, 1);
-    }
-  }
+                                  "tfce", "cluster", "memory", "checkpoint", "checkpoint_every"});
   int scheme = 0;
   if (is_design) {
     lua_getfield(L, 2, "scheme");
@@ -223,6 +269,10 @@ int glm(lua_State* L) {
   const st::Tail tail = opt_tail(L, oi);
   const bool progress = opt_boolean(L, oi, "progress", true);
   const auto block = opt_integer(L, oi, "block", 0, lua_Integer{1} << 40, 0);
+  const lua_Integer memory = opt_integer(L, oi, "memory", 1, LUA_MAXINTEGER, st::kStoreMapMemory);
+  const CheckpointArgs checkpoint = opt_checkpoint(L, oi);
+  if (checkpoint.path && permutations == 0)
+    luaL_argerror(L, oi, "option 'checkpoint' saves a permutation test: it needs 'permutations'");
   if (!is_t && !lua_isnoneornil(L, oi)) {
     lua_getfield(L, oi, "tail");
     if (!lua_isnil(L, -1)) luaL_argerror(L, oi, "option 'tail' applies to t contrasts only (F is upper-tailed)");
@@ -248,8 +298,34 @@ int glm(lua_State* L) {
   const std::uint64_t seed =
       seed_given >= 0 ? static_cast<std::uint64_t>(seed_given) : (session_rng().next() >> 1);
   const int design_pos = is_design ? 2 : xi, contrast_pos = is_design ? 2 : ci;
+  // Clusters and TFCE: on the store's mask (pushed here, for the grids and the maps).
+  const StoreClusterArg cl = check_store_cluster(L, oi);
+  TfceArg tf;
+  int mask_pos = 0;
+  if (cl.on || has_option(L, oi, "tfce")) {
+    push_new<nl::Volume>(L, [&] { return s.mask(); });
+    mask_pos = lua_gettop(L);
+  }
+  if (has_option(L, oi, "tfce")) {
+    lua_getfield(L, oi, "tfce");
+    const int t = lua_gettop(L);
+    if (lua_isboolean(L, t) && lua_toboolean(L, t)) {
+      lua_newtable(L);
+      lua_replace(L, t);
+    } else if (lua_istable(L, t)) {
+      for (const char* key : {"mask", "nodes", "adjacency"})
+        if (lua_getfield(L, t, key) != LUA_TNIL)
+          luaL_argerror(L, oi, lua_pushfstring(L, "option 'tfce': the store's mask is the grid; leave out '%s'", key));
+        else
+          lua_pop(L, 1);
+    } else if (!(lua_isboolean(L, t) && !lua_toboolean(L, t))) {
+      luaL_argerror(L, oi, "option 'tfce' must be true or a table {E, H, dh, connectivity} (on the store's mask)");
+    }
+    if (lua_istable(L, t)) tf = check_tfce(L, oi, t, "tfce", static_cast<lua_Integer>(s.voxels()), false, mask_pos);
+  }
+  const bool whole_maps = permutations > 0 && (cl.on || tf.geometry != TfceArg::None);
 
-  lua_createtable(L, 0, 24);
+  lua_createtable(L, 0, 40);
   return protect(L, [&] {
     Matrix X;
     try {
@@ -270,10 +346,34 @@ int glm(lua_State* L) {
       std::vector<std::string> levels;
       read_categories(L, blocks, false, po.blocks, levels);
     }
-    if (progress && permutations > 0) po.progress = progress_reporter("permutations x blocks", "");
+    if (progress && permutations > 0)
+      po.progress = progress_reporter(whole_maps ? "permutations" : "permutations x blocks", "");
+    if (checkpoint.path) po.checkpoint = {checkpoint.path, checkpoint.every};
+    const nl::Volume* mask = mask_pos ? test<nl::Volume>(L, mask_pos) : nullptr;
+    const std::vector<Eigen::Index>& voxel = s.mask_indices();
+    std::unique_ptr<st::ClusterGrid> grid, tgrid;
+    std::vector<Eigen::Index> tvoxel;
+    double cthr = cl.threshold;
+    if (cl.on) {
+      const auto& d = s.grid().dims;
+      grid = std::make_unique<st::ClusterGrid>(std::array<Eigen::Index, 3>{d[0], d[1], d[2]}, voxel, cl.connectivity);
+      if (!std::isnan(cl.p)) {
+        const double df = st::glm_fit(X, Matrix::Zero(X.rows(), 1)).df;
+        cthr = !is_t ? st::f_quantile(1 - cl.p, static_cast<double>(C.rows()), df)
+                     : st::t_quantile(1 - (tail == st::Tail::Two ? cl.p / 2 : cl.p), df);
+      }
+    }
+    if (tf.geometry != TfceArg::None) tgrid = tfce_grid(L, tf, &tvoxel);
+    if (whole_maps) {
+      po.clusters = grid.get();
+      po.cluster_threshold = cthr;
+      po.cluster_stat = cl.mass ? st::ClusterStat::Mass : st::ClusterStat::Extent;
+      po.tfce = tgrid.get();
+      if (tgrid) po.tfce_options = tf.options;
+    }
     st::StoreGlmResult r;
     try {
-      r = st::freedman_lane(s, X, C, po, block);
+      r = st::freedman_lane(s, X, C, po, block, memory);
     } catch (const nl::ValueError& e) {
       const std::string_view msg = e.what();
       if (msg.rfind("design", 0) == 0) throw ArgError(design_pos, std::string(msg));
@@ -308,6 +408,51 @@ int glm(lua_State* L) {
       set_vector(L, "max_stat", r.perm.max_stat);
       set_vector(L, "p_fwe_gamma", r.perm.p_fwe_gamma);
       set_map(L, "p_fwe_map", s, r.perm.p_fwe);
+      set_integer(L, "passes", r.passes);
+    }
+    // TFCE and clusters as nl.stats.glm sets them: from the permutation run, or from the
+    // parametric statistic without permutations.
+    auto tested = [&](const Vector& raw) -> Vector {
+      if (!is_t) return raw;
+      return tail == st::Tail::Two ? Vector(raw.cwiseAbs()) : tail == st::Tail::Left ? Vector(-raw) : raw;
+    };
+    if (tgrid) {
+      Vector tfce_obs;
+      if (permutations > 0) {
+        tfce_obs = r.perm.tfce;
+      } else {
+        st::TfceOptions o = tf.options;
+        o.two_sided = is_t && tail == st::Tail::Two;
+        tfce_obs = st::tfce(*tgrid, !is_t ? r.stat : tail == st::Tail::Left ? Vector(-r.stat) : r.stat, o);
+        for (Eigen::Index j = 0; j < tfce_obs.size(); ++j)
+          if (std::isnan(r.stat(j))) tfce_obs(j) = NAN;
+      }
+      set_vector(L, "tfce", tfce_obs);
+      set_map(L, "tfce_map", s, tfce_obs);
+      if (permutations > 0) {
+        set_vector(L, "p_tfce", r.perm.tfce_p_unc);
+        set_vector(L, "p_tfce_fwe", r.perm.tfce_p_fwe);
+        set_vector(L, "max_tfce", r.perm.max_tfce);
+        set_map(L, "p_tfce_fwe_map", s, r.perm.tfce_p_fwe);
+      }
+      const std::string settings = tfce_description(tf);
+      set_string(L, "tfce_settings", settings.c_str());
+    }
+    if (grid) {
+      st::ClusterMap observed;
+      if (permutations > 0) {
+        observed.label = r.perm.cluster_label;
+        observed.size = r.perm.cluster_size;
+        observed.peak = r.perm.cluster_peak;
+        observed.mass = r.perm.cluster_mass;
+      } else {
+        observed = st::find_clusters(*grid, tested(r.stat), cthr);
+      }
+      push_cluster_results(L, *mask, voxel, observed, r.stat, r.p, r.perm, permutations > 0);
+      set_number(L, "cluster_threshold", cthr);
+      if (!std::isnan(cl.p)) set_number(L, "cluster_p", cl.p);
+      set_integer(L, "connectivity", cl.connectivity);
+      set_string(L, "cluster_statistic", cl.mass ? "mass" : "extent");
     }
     luaL_setmetatable(L, kResult);
     return 1;
@@ -333,12 +478,18 @@ int result_tostring(lua_State* L) {
   raw_field(L, 1, "p_fwe");         // 5
   raw_field(L, 1, "scheme");        // 6
   raw_field(L, 1, "contrast");      // 7
+  raw_field(L, 1, "p_tfce_fwe");    // 8
+  raw_field(L, 1, "clusters");      // 9
+  raw_field(L, 1, "tfce");          // 10
   const char* kind = lua_isstring(L, 2) ? lua_tostring(L, 2) : "?";
   const Matrix* S = test<Matrix>(L, 3);
   const Matrix* P = test<Matrix>(L, 4);
   const Matrix* F = test<Matrix>(L, 5);
   const char* scheme = lua_isstring(L, 6) ? lua_tostring(L, 6) : "";
   const Matrix* C = test<Matrix>(L, 7);
+  const Matrix* TF = test<Matrix>(L, 8);
+  const nl::Table* CL = test<nl::Table>(L, 9);
+  const bool has_tfce = test<Matrix>(L, 10) != nullptr;
   const double n = number_field(L, "n"), V = number_field(L, "voxels"), df = number_field(L, "df"),
                df1 = number_field(L, "df1"), perms = number_field(L, "permutations"), seed = number_field(L, "seed"),
                blocks = number_field(L, "blocks_read"), block = number_field(L, "block_voxels");
@@ -374,8 +525,23 @@ int result_tostring(lua_State* L) {
     if (!std::isnan(perms))
       out += fmt::format("  Freedman-Lane, {} {} ({}, seed {}): voxelwise FWE p < 0.05: {} voxels\n", perms,
                          std::string_view(scheme) == "signflip" ? "sign flips" : "permutations", scheme, seed, fwe);
+    if (TF) {
+      Index tfwe = 0;
+      for (Index j = 0; j < TF->size(); ++j) tfwe += TF->data()[j] < 0.05;
+      out += fmt::format("  TFCE: FWE p < 0.05: {} voxels\n", tfwe);
+    }
+    if (CL) {
+      const nl::ColumnPtr* found = CL->find("p_fwe");
+      const nl::Column* pf = found ? found->get() : nullptr;
+      Index cfwe = 0;
+      for (std::size_t q = 0; pf && q < CL->nrows(); ++q) cfwe += !pf->is_missing(q) && pf->number(q) < 0.05;
+      out += fmt::format("  clusters: {}{}\n", CL->nrows(),
+                         std::isnan(perms) ? std::string() : fmt::format("; cluster FWE p < 0.05: {}", cfwe));
+    }
     out += "  fields: stat, p, stat_map, p_map";
-    out += std::isnan(perms) ? "" : ", p_perm, p_fwe, max_stat, p_fwe_gamma, p_fwe_map";
+    out += std::isnan(perms) ? "" : ", p_perm, p_fwe, max_stat, p_fwe_gamma, p_fwe_map, passes";
+    if (has_tfce) out += std::isnan(perms) ? ", tfce, tfce_map" : ", tfce, tfce_map, p_tfce, p_tfce_fwe, max_tfce, p_tfce_fwe_map";
+    if (CL) out += std::isnan(perms) ? ", clusters, cluster_map" : ", clusters, cluster_map, max_cluster";
     lua_pushlstring(L, out.data(), out.size());
     return 1;
   });
@@ -513,7 +679,9 @@ void open_store(lua_State* L) {
   register_record(L, kResult,
                   {"test", "n", "voxels", "rank", "df", "df1", "tail", "contrast", "stat", "p", "stat_map", "p_map",
                    "blocks_read", "block_voxels", "permutations", "exhaustive", "seed", "scheme", "p_perm", "p_fwe",
-                   "max_stat", "p_fwe_gamma", "p_fwe_map"},
+                   "max_stat", "p_fwe_gamma", "p_fwe_map", "passes", "tfce", "tfce_map", "p_tfce", "p_tfce_fwe",
+                   "max_tfce", "p_tfce_fwe_map", "tfce_settings", "clusters", "cluster_map", "max_cluster",
+                   "cluster_threshold", "cluster_p", "connectivity", "cluster_statistic"},
                   result_tostring);
   lua_newtable(L);
   set_bindings(L, functions);

@@ -25,6 +25,7 @@
 #include "ml/args.hpp"
 #include "core/fields.hpp"
 #include "stats/args.hpp"
+#include "stats/clusters.hpp"
 #include "stats/tfce.hpp"
 #include "nl/image/image.hpp"
 #include "nl/stats/cluster.hpp"
@@ -400,6 +401,8 @@ void push_masked_volume(lua_State* L, const nl::Volume& mask, const std::vector<
   *slot = std::move(v);
 }
 
+}  // namespace
+
 // r.clusters (a Table, one row per cluster by decreasing size), r.cluster_map and
 // r.stat_map (Volumes on the mask's grid) and, with permutations, r.max_cluster.
 void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vector<Eigen::Index>& voxel,
@@ -444,6 +447,8 @@ void push_cluster_results(lua_State* L, const nl::Volume& mask, const std::vecto
     push_vector_field(L, "max_cluster", perm.max_cluster);
   }
 }
+
+namespace {
 
 // nl.stats.glm(Y, X, contrast [, options]) | nl.stats.glm(Y, design [, options])
 int glm(lua_State* L) {

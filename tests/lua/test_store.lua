@@ -111,11 +111,103 @@ T.test("the GLM on a store equals nl.stats.glm on the data in memory", function(
   T.eq(f.p_fwe, nil)
 end)
 
-T.test("TFCE and cluster inference on a store are refused with the memory they need", function()
+-- Exact equality of two results' field (Matrices with NaN where both are NaN, Tables
+-- cell by cell, Volumes voxel by voxel, numbers and strings as they are).
+local function same(a, b)
+  if type(a) ~= type(b) then return false end
+  if type(a) ~= "userdata" then return a == b end
+  local kind = getmetatable(a).__name
+  if kind ~= getmetatable(b).__name then return false end
+  if kind == "neurolua.Volume" then a, b = a:values(), b:values() end
+  if kind == "neurolua.Table" then a, b = a:matrix(), b:matrix() end
+  if a:rows() ~= b:rows() or a:cols() ~= b:cols() then return false end
+  for i = 1, a:rows() do
+    for j = 1, a:cols() do
+      local x, y = a:get(i, j), b:get(i, j)
+      if not (x == y or (x ~= x and y ~= y)) then return false end
+    end
+  end
+  return true
+end
+
+local tfce_fields = { "stat", "p", "p_perm", "p_fwe", "max_stat", "p_fwe_gamma", "tfce", "p_tfce", "p_tfce_fwe",
+                      "max_tfce", "tfce_map", "p_tfce_fwe_map", "permutations", "exhaustive" }
+local cluster_fields = { "stat", "p", "p_perm", "p_fwe", "max_stat", "clusters", "cluster_map", "max_cluster",
+                         "cluster_threshold", "connectivity", "cluster_statistic", "stat_map" }
+
+local function compare(r, m, fields, what)
+  for _, f in ipairs(fields) do
+    T.truthy(r[f] ~= nil, what .. ": field " .. f .. " missing")
+    T.truthy(same(r[f], m[f]), what .. ": " .. f .. " differs from nl.stats.glm")
+  end
+end
+
+T.test("TFCE and cluster inference on a store equal nl.stats.glm bit for bit", function()
+  local X = nl.matrix.ones(n, 3)
+  for i = 1, n do
+    X:set(i, 2, group[i])
+    X:set(i, 3, math.sin(i))
+  end
+  local Y = s:read()
+  local blocks = {}
+  for i = 1, n do blocks[i] = (i - 1) // 6 + 1 end
+  local cases = {
+    { "t two-sided", { 0, 1, 0 }, {} },
+    { "t right, blocks", { 0, 1, 0 }, { tail = "right", blocks = blocks } },
+    { "t sign flips", { 0, 1, 0 }, { scheme = "signflip", tail = "left" } },
+    { "F", { { 0, 1, 0 }, { 0, 0, 1 } }, {} },
+    { "F, blocks", { { 0, 1, 0 }, { 0, 0, 1 } }, { blocks = blocks } },
+  }
+  for _, c in ipairs(cases) do
+    local name, C = c[1], c[2]
+    local base = { permutations = 100, seed = 5, progress = false }
+    for k, v in pairs(c[3]) do base[k] = v end
+    local function with(extra)
+      local o = {}
+      for k, v in pairs(base) do o[k] = v end
+      for k, v in pairs(extra) do o[k] = v end
+      return o
+    end
+    -- TFCE, with memory for 2 batches (several passes) and with the default.
+    local m = nl.stats.glm(Y, X, C, with { tfce = { mask = mask } })
+    local r = s:glm(X, C, with { tfce = true, memory = 2 * 32 * 8 * s.voxels })
+    compare(r, m, tfce_fields, name .. " TFCE")
+    T.eq(r.passes, 1 + math.ceil(math.ceil(99 / 32) / 2), name .. ": passes")
+    compare(s:glm(X, C, with { tfce = { H = 2, E = 0.5 }, block = 40 }), m, tfce_fields, name .. " TFCE, block 40")
+    -- Clusters by extent (p) and by mass (threshold).
+    m = nl.stats.glm(Y, X, C, with { cluster = { mask = mask, p = 0.05 } })
+    r = s:glm(X, C, with { cluster = { p = 0.05 }, memory = 32 * s.voxels })
+    compare(r, m, cluster_fields, name .. " clusters")
+    m = nl.stats.glm(Y, X, C, with { cluster = { mask = mask, threshold = 1.5, statistic = "mass", connectivity = 6 } })
+    r = s:glm(X, C, with { cluster = { threshold = 1.5, statistic = "mass", connectivity = 6 } })
+    compare(r, m, cluster_fields, name .. " cluster mass")
+    -- Both at once.
+    m = nl.stats.glm(Y, X, C, with { cluster = { mask = mask, p = 0.01 }, tfce = { mask = mask } })
+    r = s:glm(X, C, with { cluster = { p = 0.01 }, tfce = true, memory = 3 * 32 * 9 * s.voxels })
+    compare(r, m, tfce_fields, name .. " both (TFCE)")
+    compare(r, m, cluster_fields, name .. " both (clusters)")
+  end
+  -- Without permutations: the observed TFCE map and clusters, as nl.stats.glm gives them.
+  local m = nl.stats.glm(Y, X, { 0, 1, 0 }, { tfce = { mask = mask }, cluster = { mask = mask, p = 0.05 } })
+  local r = s:glm(X, { 0, 1, 0 }, { tfce = true, cluster = { p = 0.05 }, progress = false })
+  compare(r, m, { "stat", "p", "tfce", "tfce_map", "clusters", "cluster_map" }, "no permutations")
+  local text = tostring(s:glm(X, { 0, 1, 0 }, { permutations = 50, seed = 1, tfce = true, cluster = { p = 0.05 },
+                                                progress = false }))
+  T.truthy(text:find("TFCE: FWE p < 0.05:", 1, true) and text:find("clusters: ", 1, true), text)
+end)
+
+T.test("store TFCE and cluster options are checked", function()
   local X = nl.matrix.ones(n, 1)
-  T.raises(function() return s:glm(X, { 1 }, { tfce = {} }) end,
-           "option 'tfce': TFCE inference needs every rearranged map whole")
-  T.raises(function() return s:glm(X, { 1 }, { cluster = {} }) end, "GB as doubles")
+  T.raises(function() return s:glm(X, { 1 }, { permutations = 10, tfce = true, memory = 1000 }) end,
+           "memory: 1000 bytes hold fewer than one batch of 32 rearranged maps of " .. s.voxels .. " voxels")
+  T.raises(function() return s:glm(X, { 1 }, { tfce = { mask = mask } }) end,
+           "option 'tfce': the store's mask is the grid; leave out 'mask'")
+  T.raises(function() return s:glm(X, { 1 }, { tfce = 3 }) end, "option 'tfce' must be true or a table")
+  T.raises(function() return s:glm(X, { 1 }, { cluster = {} }) end, "option 'cluster' needs exactly one of 'p'")
+  T.raises(function() return s:glm(X, { 1 }, { cluster = { mask = mask, p = 0.05 } }) end,
+           "option 'cluster': the store's mask is the grid")
+  T.raises(function() return s:glm(X, { 1 }, { memory = 0 }) end, "memory")
+  T.raises(function() return s:glm(X, { 1 }, { checkpoint = dir .. "/c.ckpt" }) end, "it needs 'permutations'")
 end)
 
 T.test("bad maps are refused by name and leave no file behind", function()
