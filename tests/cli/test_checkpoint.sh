@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli/test_checkpoint.sh NEUROLUA [MPIEXEC]: a long permutation test (a GLM with
-# clusters; a full-mode nested-CV test with the null kept) killed with SIGKILL while it
+# clusters; a full-mode nested-CV test with the null kept; store:glm with TFCE and
+# clusters, and without them) killed with SIGKILL while it
 # writes its checkpoint, then started again with the same checkpoint, ends with the same
 # bytes as a run never interrupted; the checkpoint is removed at the end; a checkpoint of
 # another run (another seed) is refused with a message naming the file. With MPIEXEC: a
@@ -16,7 +17,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # Under AddressSanitizer everything runs about ten times slower: fewer permutations
 # still leave several rounds to kill in, and keep the test to about a minute.
 if "$nl" -v | grep -q AddressSanitizer; then
-  export CK_GLM_PERMS=60000 CK_CV_PERMS=300
+  export CK_GLM_PERMS=60000 CK_CV_PERMS=300 CK_STORE_PERMS=3000 CK_STOREVOX_PERMS=60000
 fi
 
 # Starts a run in the background, waits until its checkpoint has been written at least
@@ -41,7 +42,7 @@ kill_midway() {
   [ -f "$ck" ] || fail "no checkpoint after the kill"
 }
 
-for kind in glm cv; do
+for kind in glm cv store storevox; do
   "$nl" "$here/checkpoint_run.lua" "$kind" "$tmp/$kind.ref"
   kill_midway "$tmp/$kind.ckpt" "$nl" "$here/checkpoint_run.lua" "$kind" "$tmp/$kind.out" "$tmp/$kind.ckpt"
   [ -f "$tmp/$kind.out" ] && fail "$kind: the killed run finished"

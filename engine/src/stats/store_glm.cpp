@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "nl/core/mpi.hpp"
+#include "nl/core/warnings.hpp"
 #include "nl/io/serial.hpp"
 #include "nl/stats/distributions.hpp"
 #include "nl/stats/variance_groups.hpp"
@@ -150,6 +151,8 @@ StoreGlmResult voxelwise(const VoxelStore& store, const Matrix& X, const Matrix&
     if (saved.size() != ck.done() * N) in.fail("the saved maxima do not match the run");
     std::copy(saved.begin(), saved.end(), maxima.begin());
     if (!in.done()) in.fail("bytes after the saved state");
+    warn(fmt::format("resuming the store GLM permutation test from the checkpoint {}: {} of {} blocks were done",
+                     ck.path(), ck.done(), nblocks));
   }
   PermutationOptions ob = o;
   ob.progress = nullptr;
