@@ -97,6 +97,21 @@ put("store_max_stat", sg.max_stat)
 put("store_p_fwe", sg.p_fwe)
 local mg = nl.stats.glm(store:read(), G, { 0, 1 }, { permutations = 300, seed = 3, progress = false })
 assert(sg.max_stat == mg.max_stat and sg.p_fwe == mg.p_fwe and sg.p_perm == mg.p_perm, "store GLM = in-memory GLM")
+-- TFCE and clusters on the store: each pass's batches spread over the ranks (memory for
+-- 2 batches per rank: several passes, uneven on 4 ranks), equal to the in-memory GLM.
+local st = store:glm(G, { 0, 1 }, { permutations = 300, seed = 3, tfce = true, cluster = { threshold = 2.5 },
+                                    memory = 2 * 32 * 9 * 540, progress = false })
+put("store_max_tfce", st.max_tfce)
+put("store_p_tfce", st.p_tfce)
+put("store_p_tfce_fwe", st.p_tfce_fwe)
+put("store_max_cluster", st.max_cluster)
+put("store_tfce_max_stat", st.max_stat)
+local scl = st.clusters
+for i = 1, #scl do put("store_cluster_" .. i, { scl.size[i], scl.p_fwe[i], scl.p_unc[i] }) end
+local mt = nl.stats.glm(store:read(), G, { 0, 1 }, { permutations = 300, seed = 3, tfce = { mask = mask },
+                                                     cluster = { mask = mask, threshold = 2.5 }, progress = false })
+assert(st.max_tfce == mt.max_tfce and st.p_tfce == mt.p_tfce and st.p_tfce_fwe == mt.p_tfce_fwe and
+       st.max_cluster == mt.max_cluster and st.max_stat == mt.max_stat, "store TFCE and clusters = in-memory GLM")
 
 -- ROC band: bootstrap replicates.
 local roc = nl.stats.roc(r.median_, r.y_, { band = true, boot = 101, seed = 4 })
