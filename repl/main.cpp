@@ -10,6 +10,7 @@
 // order up to the script name; everything after it belongs to the script), so the
 // parser is written out here rather than with CLI11: CLI11 cannot express "stop at
 // the first positional and hand the rest to the script" together with ordered -e/-l.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -347,6 +348,14 @@ int pmain(lua_State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc's allocator returns freed blocks above 128 KB to the kernel (munmap, trim),
+  // and every later matrix of that size faults its pages in again: a nested CV
+  // allocates and frees such matrices for each of its hundreds of partitions, and
+  // spent a quarter of its time in the kernel's page-fault handler (perf, n = 400).
+  // Blocks up to 32 MB are kept in the heap and 256 MB of free top of heap before
+  // trimming (bench/cv/scaling.sh: 1.5x faster at n = 400; docs/scaling.md).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   nl::mpi::init(&argc, &argv);  // only when started by mpirun (nl/core/mpi.hpp)
   quiet_other_ranks();
   if (const char* e = std::getenv("NEUROLUA_TRACEBACK"); e && *e && std::strcmp(e, "0") != 0)

@@ -23,7 +23,16 @@ std::string Pca::options() const { return k_ > 0 ? fmt::format("pca{{k = {}}}", 
 void Pca::fit(const Matrix& X, const Table* covariates) {
   begin_fit(X, covariates);
   fit_ = pca_fit(X, k_ > 0 ? k_ : default_components(X.cols()));
+  fit_->scores.resize(0, 0);  // n x k, not kept: apply() gives them
   fitted_ = true;
+}
+
+// The scores pca_fit computed, the same product as apply() on the training rows.
+Matrix Pca::fit_apply(const Matrix& X, const Table* covariates) {
+  begin_fit(X, covariates);
+  fit_ = pca_fit(X, k_ > 0 ? k_ : default_components(X.cols()));
+  fitted_ = true;
+  return std::move(fit_->scores);
 }
 
 Matrix Pca::apply(const Matrix& X, const Table* covariates) const {

@@ -52,10 +52,20 @@ Matrix cross_product(const Matrix& B) {
     const auto [i, j] = lower[t];
     const Index r0 = i * kTile, c0 = j * kTile;
     const Index r = std::min(kTile, m - r0), c = std::min(kTile, m - c0);
-    if constexpr (kRows)
+    if (i == j) {
+      // A diagonal tile: only its lower triangle, as a symmetric rank-n update (SYRK,
+      // half the products of a general one).
+      auto D = A.block(r0, c0, r, c);
+      D.template triangularView<Eigen::Lower>().setZero();
+      if constexpr (kRows)
+        D.template selfadjointView<Eigen::Lower>().rankUpdate(B.middleRows(r0, r));
+      else
+        D.template selfadjointView<Eigen::Lower>().rankUpdate(B.middleCols(r0, r).transpose());
+    } else if constexpr (kRows) {
       A.block(r0, c0, r, c).noalias() = B.middleRows(r0, r) * B.middleRows(c0, c).transpose();
-    else
+    } else {
       A.block(r0, c0, r, c).noalias() = B.middleCols(r0, r).transpose() * B.middleCols(c0, c);
+    }
   });
   for (Index j = 1; j < m; ++j) A.col(j).head(j) = A.row(j).head(j).transpose();
   return A;

@@ -325,8 +325,7 @@ Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const
   Matrix Y = X;
   for (const auto& proto : spec.steps) {
     std::shared_ptr<Transform> s = proto->clone();
-    s->fit(Y, covariates);
-    Y = s->apply(Y, covariates);
+    Y = s->fit_apply(Y, covariates);
     pre.steps.push_back(std::move(s));
   }
   if (Y.cols() == 0) throw ValueError("pipeline: preprocessing left no features");

@@ -19,6 +19,7 @@ class Pca final : public Transform {
   std::unique_ptr<Transform> copy() const override;
   void fit(const Matrix& X, const Table* covariates) override;
   Matrix apply(const Matrix& X, const Table* covariates) const override;
+  Matrix fit_apply(const Matrix& X, const Table* covariates) override;
   std::string name() const override { return "pca"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;

@@ -62,6 +62,12 @@ class Transform {
   // Maps rows with the learned state. Throws ValueError if not fitted or if the number
   // of columns differs from the training data.
   virtual Matrix apply(const Matrix& X, const Table* covariates) const = 0;
+  // fit(X) then apply(X), the training rows' transform; a step that computes it while
+  // fitting (PCA's scores) returns that instead of computing it twice.
+  virtual Matrix fit_apply(const Matrix& X, const Table* covariates) {
+    fit(X, covariates);
+    return apply(X, covariates);
+  }
 
   // Short name ("scale") and the options in Lua syntax ("scale{range = {-1, 1}}").
   virtual std::string name() const = 0;
