@@ -89,3 +89,14 @@ out("glm_memory_s", nl.clock() - t0)
 out("glm_memory_peak_MB", (kb("VmHWM") - rss0) / 1024)
 out("identical", tostring(m.p_fwe == r.p_fwe and m.stat == r.stat and m.max_stat == r.max_stat))
 out("permutations", perms)
+Y, m = nil, nil
+-- TFCE and clusters on the store: every rearranged map whole, in passes bounded by
+-- `memory` (default 1 GiB), each pass one read of the store.
+collectgarbage()
+reset_peak()
+rss0 = kb("VmRSS")
+t0 = nl.clock()
+local tf = s:glm(X, { 0, 1, 0 }, { permutations = perms, seed = 1, progress = false, tfce = true })
+out("tfce_store_s", nl.clock() - t0)
+out("tfce_store_peak_MB", (kb("VmHWM") - rss0) / 1024)
+out("tfce_store_passes", tf.passes)

@@ -5,7 +5,8 @@
 # store size for deflate 0, 1 and 6, read time per block of 4096 voxels, and the GLM
 # with PERMUTATIONS (default 100) Freedman-Lane permutations computed on the store block
 # by block against nl.stats.glm on the whole matrix in memory (time, peak memory, and
-# that the two agree bit for bit). Everything is made in a temporary folder, removed at
+# that the two agree bit for bit), and TFCE on the store (time, peak memory, reads of the
+# store). Everything is made in a temporary folder, removed at
 # exit. Figures: docs/benchmarks.md, "Out-of-core voxel store".
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,4 +29,5 @@ mkdir -p "$tmp/work"
     printf "  build, deflate 6: %.1f ms/map, %.0f MB, peak +%.0f MB\n", v["build6_ms_per_map"], v["build6_MB"], v["build6_peak_MB"]
     printf "  read a 4096-voxel block of all subjects: %.2f ms uncompressed, %.2f ms deflate 1\n", v["read0_ms_per_block"], v["read1_ms_per_block"]
     printf "  GLM, %d permutations: store %.1f s (peak +%.0f MB, %d blocks); in memory %.1f s (peak +%.0f MB); identical: %s\n", v["permutations"], v["glm_store_s"], v["glm_store_peak_MB"], v["glm_store_blocks"], v["glm_memory_s"], v["glm_memory_peak_MB"], v["identical"]
+    printf "  TFCE on the store, %d permutations: %.1f s (peak +%.0f MB, %d reads of the store)\n", v["permutations"], v["tfce_store_s"], v["tfce_store_peak_MB"], v["tfce_store_passes"]
   }'

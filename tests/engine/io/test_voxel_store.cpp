@@ -307,29 +307,47 @@ TEST_CASE("store: the chunked GLM equals freedman_lane on the whole matrix bit f
   CHECK((r.stat - r.perm.stat).cwiseAbs().maxCoeff() < 1e-10 * r.stat.cwiseAbs().maxCoeff());
 }
 
-TEST_CASE("store: TFCE and clusters on a store are refused with the memory they need", "[store]") {
+TEST_CASE("store: TFCE and clusters on a store equal the in-memory run bit for bit", "[store]") {
   TempDir dir;
   const nl::Grid g = test_grid();
-  const auto maps = write_maps(dir, g, 6, noise);
-  nl::build_voxel_store(dir / "s.h5", maps, test_mask(g), {});
+  const auto maps = write_maps(dir, g, 12, noise);
+  nl::build_voxel_store(dir / "s.h5", maps, test_mask(g), {8, 0, 0, true, {}});
   const nl::VoxelStore s(dir / "s.h5");
-  Matrix X = Matrix::Ones(6, 1), C = Matrix::Ones(1, 1);
+  Matrix X = Matrix::Ones(12, 2);
+  for (Index i = 0; i < 12; ++i) X(i, 1) = i % 2;
+  const Matrix C{{0.0, 1.0}};
   st::PermutationOptions o;
+  o.permutations = 80;
+  o.seed = 9;
   st::ClusterGrid grid({1, 1, s.voxels()}, [&] {
     std::vector<Eigen::Index> v(static_cast<std::size_t>(s.voxels()));
     for (std::size_t q = 0; q < v.size(); ++q) v[q] = static_cast<Eigen::Index>(q);
     return v;
   }(), 6);
   o.tfce = &grid;
-  const std::string msg = error_of<nl::ValueError>([&] { st::freedman_lane(s, X, C, o); });
-  CHECK(contains(msg, "TFCE inference needs every rearranged map whole"));
-  CHECK(contains(msg, fmt::format("for 6 subjects x {} voxels", s.voxels())));
-  o.tfce = nullptr;
   o.clusters = &grid;
-  CHECK(contains(error_of<nl::ValueError>([&] { st::freedman_lane(s, X, C, o); }), "cluster inference needs"));
-  o.clusters = nullptr;
+  o.cluster_threshold = 1.0;
+  const st::PermutationResult m = st::freedman_lane(s.read_voxels(0, s.voxels()), X, C, o);
+  // Memory for one batch per pass: 1 + 3 reads of the store.
+  const st::StoreGlmResult r = st::freedman_lane(s, X, C, o, 8, 32 * 9 * s.voxels());
+  CHECK(r.passes == 4);
+  CHECK(same_bits(r.perm.stat, m.stat));
+  CHECK(same_bits(r.perm.p_unc, m.p_unc));
+  CHECK(same_bits(r.perm.p_fwe, m.p_fwe));
+  CHECK(same_bits(r.perm.max_stat, m.max_stat));
+  CHECK(same_bits(r.perm.tfce, m.tfce));
+  CHECK(same_bits(r.perm.tfce_p_fwe, m.tfce_p_fwe));
+  CHECK(same_bits(r.perm.tfce_p_unc, m.tfce_p_unc));
+  CHECK(same_bits(r.perm.max_tfce, m.max_tfce));
+  CHECK(same_bits(r.perm.max_cluster, m.max_cluster));
+  CHECK(same_bits(r.perm.cluster_p_fwe, m.cluster_p_fwe));
+  CHECK(same_bits(r.perm.cluster_p_unc, m.cluster_p_unc));
+  CHECK(r.perm.cluster_label == m.cluster_label);
+  const std::string msg = error_of<nl::ValueError>([&] { st::freedman_lane(s, X, C, o, 0, 100); });
+  CHECK(contains(msg, "memory: 100 bytes hold fewer than one batch of 32 rearranged maps"));
+  o.tfce = o.clusters = nullptr;
   CHECK(error_of<nl::ValueError>([&] { st::freedman_lane(s, Matrix::Ones(5, 1), C, o); }) ==
-        "design has 5 rows but the store has 6 subjects");
+        "design has 5 rows but the store has 12 subjects");
 }
 
 TEST_CASE("store: bad maps are refused by name and leave no file behind", "[store]") {
