@@ -314,7 +314,7 @@ TEST_CASE("store: TFCE and clusters on a store equal the in-memory run bit for b
   nl::build_voxel_store(dir / "s.h5", maps, test_mask(g), {8, 0, 0, true, {}});
   const nl::VoxelStore s(dir / "s.h5");
   Matrix X = Matrix::Ones(12, 2);
-  for (Index i = 0; i < 12; ++i) X(i, 1) = i % 2;
+  for (Eigen::Index i = 0; i < 12; ++i) X(i, 1) = i % 2;
   const Matrix C{{0.0, 1.0}};
   st::PermutationOptions o;
   o.permutations = 80;
