@@ -28,9 +28,11 @@ void Pca::fit(const Matrix& X, const Table* covariates) {
 }
 
 // The scores pca_fit computed, the same product as apply() on the training rows.
-Matrix Pca::fit_apply(const Matrix& X, const Table* covariates) {
+Matrix Pca::fit_apply(const Matrix& X, const Table* covariates) { return fit_apply(X, covariates, nullptr); }
+
+Matrix Pca::fit_apply(const Matrix& X, const Table* covariates, const Matrix* cross) {
   begin_fit(X, covariates);
-  fit_ = pca_fit(X, k_ > 0 ? k_ : default_components(X.cols()));
+  fit_ = pca_fit(X, k_ > 0 ? k_ : default_components(X.cols()), PcaSolver::Auto, cross);
   fitted_ = true;
   return std::move(fit_->scores);
 }

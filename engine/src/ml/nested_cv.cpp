@@ -2,6 +2,7 @@
 #include "nl/ml/nested_cv.hpp"
 
 #include "nested_cv_plan.hpp"
+#include "training_gram.hpp"
 
 #include "nl/core/mpi.hpp"
 #include "nl/io/checkpoint.hpp"
@@ -46,6 +47,7 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
     outer_assignment = o.outer_assignment;
   }
   std::vector<Outer> plan = outer_splits(outer_assignment, o.outer_folds, X.rows());
+  const bool use_gram = uses_training_gram(spec);
   parallel_for(plan.size(), [&](std::size_t oi) {
     Outer& out = plan[oi];
     if (out.test.empty() || out.train.empty())
@@ -63,6 +65,11 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
     }
     const Matrix Xtest = X(out.test, Eigen::all);
     const Table cov_test = cov ? take(cov, out.test) : Table();
+    // The cross-products of the inner folds' raw rows about the CV2 training mean, for a
+    // PCA fitted through scale, prune and regress_out (ml/training_gram.hpp), when every
+    // partition is tall.
+    const bool gram = o.share_training_gram && use_gram && X(out.train, Eigen::all).allFinite();
+    const Vector centre = gram ? Vector(X(out.train, Eigen::all).colwise().mean().transpose()) : Vector();
     // Context for an error raised inside a fold (an unseen covariate level, a PCA the
     // fold's rows cannot support): which fold, and that it is the CV's doing.
     const auto in_fold = [&](const char* part, const auto& fn) {
@@ -75,13 +82,17 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
       }
     };
     for (const auto& assign : inner_assign) {
+      const std::vector<Matrix> blocks = gram ? fold_blocks(X, out.train, assign, o.inner_folds, centre) : std::vector<Matrix>();
       for (int f = 0; f < o.inner_folds; ++f) {
         Inner in;
         split(assign, out.train, f, in.tr, in.val);
         const Table cov_tr = cov ? take(cov, in.tr) : Table();
         const Table cov_val = cov ? take(cov, in.val) : Table();
+        const Matrix G = blocks.empty() ? Matrix() : sum_except(blocks, f);
+        const TrainingGram tg{&G, &centre};
         in_fold("preprocessing fitted on CV1-train", [&] {
-          in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr);
+          in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr,
+                                     blocks.empty() ? nullptr : &tg);
           in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);
           if (!o.refit_preprocessing) in.Xtest = in.pre.apply(Xtest, cov ? &cov_test : nullptr);
         });

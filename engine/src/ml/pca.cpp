@@ -168,7 +168,7 @@ void sign_flip(Matrix& loadings) {
   }
 }
 
-PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver) {
+PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) {
   const Index n = X.rows(), p = X.cols();
   if (n < 2) throw ValueError(fmt::format("pca: need at least 2 observations, got {}", n));
   const Index kmax = std::min(n - 1, p);
@@ -176,6 +176,10 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver) {
     throw ValueError(fmt::format(
         "pca: k = {} is out of range; it must be between 1 and min(n - 1, p) = {}", k, kmax));
   check_finite(X, "pca");
+  if (cross && n >= p && (cross->rows() != p || cross->cols() != p))
+    throw Error(fmt::format("pca: the given cross-product is {} x {}, the data have {} columns", cross->rows(),
+                            cross->cols(), p));
+  if (n < p) cross = nullptr;
   const Index m = std::min(n, p);
   if (solver == PcaSolver::Auto)
     solver = m >= kTruncatedMinSize && k * kTruncatedMaxShare <= m ? PcaSolver::Truncated : PcaSolver::Exact;
@@ -195,6 +199,8 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver) {
       const Vector s = lambda.cwiseMax(0.0).cwiseSqrt();
       V.noalias() = Xc.transpose() * W;
       for (Index j = 0; j < k; ++j) V.col(j) /= s(j);
+    } else if (cross) {
+      leading_eigenpairs(*cross, k, lambda, V);
     } else {
       leading_eigenpairs(cross_product<false>(Xc), k, lambda, V);
     }
@@ -220,7 +226,10 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver) {
       // thin SVD of Xc costs several times that (issue 21). The leading components keep
       // full accuracy (checked against prcomp and the SVD identities in the tests).
       Vector lambda;
-      top_eigenpairs(cross_product<false>(Xc), k, lambda, V);
+      if (cross)
+        top_eigenpairs(*cross, k, lambda, V);
+      else
+        top_eigenpairs(cross_product<false>(Xc), k, lambda, V);
       s = lambda.cwiseMax(0.0).cwiseSqrt();
     }
     fit.total_variance = (n < p ? s.squaredNorm() : Xc.squaredNorm()) / denom;

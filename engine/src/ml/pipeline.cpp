@@ -11,6 +11,8 @@
 #include <stdexcept>
 
 #include "nl/core/warnings.hpp"
+#include "nl/ml/components.hpp"
+#include "training_gram.hpp"
 #include "nl/ml/metrics.hpp"
 
 namespace nl::ml {
@@ -320,12 +322,21 @@ Preprocessing with_unseen(const Preprocessing& pre, const UnseenPolicy& unseen) 
 }
 
 Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
-                                Matrix* transformed) {
+                                Matrix* transformed, const TrainingGram* gram) {
   Preprocessing pre;
   Matrix Y = X;
+  std::optional<detail::GramTrack> track;
+  if (gram) track.emplace(X.cols());
   for (const auto& proto : spec.steps) {
     std::shared_ptr<Transform> s = proto->clone();
-    Y = s->fit_apply(Y, covariates);
+    auto* pca = track && track->active() ? dynamic_cast<Pca*>(s.get()) : nullptr;
+    if (pca && Y.rows() >= Y.cols()) {
+      const Matrix C = track->cross(*gram, X, covariates);
+      Y = pca->fit_apply(Y, covariates, &C);
+    } else {
+      Y = s->fit_apply(Y, covariates);
+    }
+    if (track && (pca || !track->follow(*s))) track.reset();
     pre.steps.push_back(std::move(s));
   }
   if (Y.cols() == 0) throw ValueError("pipeline: preprocessing left no features");

@@ -82,6 +82,16 @@ Matrix Scale::apply(const Matrix& X, const Table* covariates) const {
   return out;
 }
 
+Vector Scale::factors() const {
+  if (!fitted_) throw ValueError("scale: not fitted");
+  Vector f(p_in_);
+  for (Eigen::Index j = 0; j < p_in_; ++j) {
+    const double range = max_(j) - min_(j);
+    f(j) = range > 0 && std::isfinite(range) ? (hi_ - lo_) / range : 0.0;
+  }
+  return f;
+}
+
 std::vector<StateItem> Scale::state() const {
   if (!fitted_) return {};
   return {{"min_", min_.transpose()}, {"max_", max_.transpose()}};

@@ -20,6 +20,8 @@ class Pca final : public Transform {
   void fit(const Matrix& X, const Table* covariates) override;
   Matrix apply(const Matrix& X, const Table* covariates) const override;
   Matrix fit_apply(const Matrix& X, const Table* covariates) override;
+  // The same with Xc' Xc of the centred X given (pca_fit's `cross`).
+  Matrix fit_apply(const Matrix& X, const Table* covariates, const Matrix* cross);
   std::string name() const override { return "pca"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;

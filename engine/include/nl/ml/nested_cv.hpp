@@ -106,6 +106,11 @@ struct NestedCvOptions {
   // Refit the preprocessing of each retrained base model on its training rows
   // (CV1-train + CV1-test); false: keep the CV1-train preprocessing (NeuroMiner 1.3).
   bool refit_preprocessing = true;
+  // A PCA reached through scale, prune and at most one regress_out gets each CV1
+  // partition's cross-product from per-fold blocks of the raw CV2 training rows
+  // (fit_preprocessing's TrainingGram; equal to the direct one up to rounding). false
+  // computes each directly (for tests and benchmarks; not a Lua option).
+  bool share_training_gram = true;
   // Grouped CV (draw_folds): a group id (>= 0) per subject, or empty. Subjects of one
   // group (a family, a subject's repeated scans) share a fold at both levels.
   std::vector<int> groups;

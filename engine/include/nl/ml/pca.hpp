@@ -47,7 +47,10 @@ struct PcaFit {
 // Throws ValueError for n < 2, k outside [1, min(n - 1, p)] or a non-finite value (the
 // message names the row and column, 1-based); Error if the truncated solver does not
 // converge (not seen in the tests, k above the rank of the data included).
-PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver = PcaSolver::Auto);
+// `cross`, when given for tall data (n >= p), is Xc' Xc (p x p) of the centred X,
+// computed elsewhere (ml/training_gram.cpp: from per-fold blocks in a nested CV), used
+// in place of computing it here; ignored for wide data.
+PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver = PcaSolver::Auto, const Matrix* cross = nullptr);
 
 // (Y - 1 mu') V_k. Throws ValueError when Y has the wrong number of columns or a
 // non-finite value.

@@ -160,9 +160,20 @@ struct Preprocessing {
 // trained on).
 Preprocessing with_unseen(const Preprocessing& pre, const UnseenPolicy& unseen);
 
-// Clones every prototype and fits it on the output of the previous one.
+// The cross-product of the raw training rows about a fixed centre m: G = sum over the
+// rows of (x - m)(x - m)' (p x p). A nested CV sums it from blocks of its inner folds
+// (ml/training_gram.cpp), so that a PCA step reached through scale, prune and at most
+// one regress_out gets its cross-product in O(p^2 q) instead of O(n p^2).
+struct TrainingGram {
+  const Matrix* G = nullptr;
+  const Vector* m = nullptr;
+};
+
+// Clones every prototype and fits it on the output of the previous one. With `gram`
+// (of the rows X) a PCA step preceded only by scale, prune and at most one regress_out
+// computes its cross-product from it (equal to the direct one up to rounding).
 Preprocessing fit_preprocessing(const PipelineSpec& spec, const Matrix& X, const Table* covariates,
-                                Matrix* transformed = nullptr);
+                                Matrix* transformed = nullptr, const TrainingGram* gram = nullptr);
 
 // The label-dependent part on preprocessed data.
 struct FittedModel {

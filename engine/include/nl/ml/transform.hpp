@@ -166,6 +166,9 @@ class Scale final : public Transform {
   Matrix backproject(const Matrix& w) const override;
   void save(Writer& w) const override;
   Eigen::Index n_features_out() const override;
+  // The slope of each column's map, (hi - lo) / (max - min), or 0 for a column mapped
+  // to the constant (lo + hi) / 2; requires fit().
+  Vector factors() const;
 
  private:
   void load(Reader& r) override;
@@ -377,10 +380,11 @@ class RegressOut final : public Transform {
   void restore_means(const Table& training_covariates);
   // CovariateCoder::legacy: fitted before model format 3.
   bool legacy_coding() const noexcept { return coder_.legacy(); }
+  // [1, coded covariates] of n rows (requires fit()).
+  Matrix design(const Table* covariates, Eigen::Index n) const;
 
  private:
   void load(Reader& r) override;
-  Matrix design(const Table* covariates, Eigen::Index n) const;
   CovariateCoder coder_;
   Matrix beta_;  // (1 + q) x p
 };
