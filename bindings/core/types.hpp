@@ -6,6 +6,7 @@
 #include "core/common.hpp"
 #include "nl/atlas/atlas.hpp"
 #include "nl/image/image.hpp"
+#include "nl/io/voxel_store.hpp"
 #include "nl/core/linalg.hpp"
 #include "nl/ml/transform.hpp"
 #include "nl/table/table.hpp"
@@ -32,6 +33,10 @@ struct TypeName<nl::ml::Transform> {
 template <>
 struct TypeName<nl::Volume> {
   static constexpr const char* value = "neurolua.Volume";
+};
+template <>
+struct TypeName<nl::VoxelStore> {
+  static constexpr const char* value = "neurolua.VoxelStore";
 };
 template <>
 struct TypeName<nl::Atlas> {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/common.hpp"
@@ -481,21 +482,37 @@ int seed_corr(lua_State* L) {
   return push_new<Matrix>(L, [&] { return Matrix(nl::fc::seed_correlation(as_vector(seed), Y, z).transpose()); });
 }
 
-// nl.fc.seed_map(seed, data, mask [, {z = true, outside = 0}]) -> Volume
+// nl.fc.seed_map(seed, data, mask [, {z = true, outside = 0, block}]) -> Volume; data a
+// 4-D Volume, a frames x voxels Matrix or a VoxelStore of frames (read by voxel block).
 int seed_map(lua_State* L) {
   const Matrix& seed = check_vector(L, 1, "seed");
   const Volume* v = test<Volume>(L, 2);
   const Matrix* Y = v ? nullptr : test<Matrix>(L, 2);
-  if (!v && !Y)
-    luaL_argerror(L, 2, lua_pushfstring(L, "a 4-D neurolua.Volume or a frames x voxels neurolua.Matrix expected, got %s",
+  const nl::VoxelStore* store = v || Y ? nullptr : test<nl::VoxelStore>(L, 2);
+  if (!v && !Y && !store)
+    luaL_argerror(L, 2, lua_pushfstring(L, "a 4-D neurolua.Volume, a frames x voxels neurolua.Matrix or a "
+                                           "neurolua.VoxelStore of frames expected, got %s",
                                         luaL_typename(L, 2)));
   const Volume& mask = check<Volume>(L, 3);
-  check_options(L, 4, "seed_map", {"z", "outside"});
+  check_options(L, 4, "seed_map", {"z", "outside", "block"});
   const bool z = opt_boolean(L, 4, "z", true);
   const double outside = opt_number(L, 4, "outside", -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(), 0.0);
+  const auto block = opt_integer(L, 4, "block", 1, lua_Integer{1} << 30, 0);
+  if (block > 0 && !store) luaL_argerror(L, 4, "option 'block' applies to a VoxelStore only");
   auto* slot = new_object<Volume>(L);
   return protect(L, [&] {
     const Vector s = as_vector(seed);
+    if (store) {
+      try {
+        *slot = std::make_shared<Volume>(nl::fc::seed_map(s, *store, mask, z, outside, static_cast<Index>(block)));
+      } catch (const nl::ValueError& e) {
+        const std::string_view msg = e.what();
+        const int arg = msg.rfind("seed:", 0) == 0 ? 1 : msg.rfind("data:", 0) == 0 ? 2
+                        : msg.rfind("mask:", 0) == 0 ? 3 : 4;
+        throw ArgError(arg, std::string(msg));
+      }
+      return 1;
+    }
     *slot = std::make_shared<Volume>(v ? nl::fc::seed_map(s, *v, mask, z, outside)
                                        : nl::fc::paint_mask(nl::fc::seed_correlation(s, *Y, z), mask, outside));
     return 1;

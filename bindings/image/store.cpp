@@ -19,6 +19,7 @@
 
 #include "core/args.hpp"
 #include "core/fields.hpp"
+#include "core/types.hpp"
 #include "stats/args.hpp"
 #include "stats/clusters.hpp"
 #include "stats/tfce.hpp"
@@ -29,11 +30,6 @@
 #include "nl/table/table.hpp"
 
 namespace nl::bind {
-
-template <>
-struct TypeName<nl::VoxelStore> {
-  static constexpr const char* value = "neurolua.VoxelStore";
-};
 
 namespace {
 
@@ -125,6 +121,48 @@ int build(lua_State* L) {
       const std::string_view msg = e.what();
       if (msg.rfind("path:", 0) == 0) throw ArgError(1, std::string(msg));
       if (msg.rfind("maps:", 0) == 0) throw ArgError(2, std::string(msg));
+      if (msg.rfind("mask:", 0) == 0) throw ArgError(3, std::string(msg));
+      throw ArgError(4, std::string(msg));
+    }
+    o.progress = nullptr;  // ends the progress line before the store is opened
+    *slot = std::make_shared<VoxelStore>(path);
+    return 1;
+  });
+}
+
+// nl.store.build_series(path, series, mask [, options]) -> VoxelStore of frames
+int build_series(lua_State* L) {
+  const char* path = luaL_checkstring(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    luaL_argerror(L, 2, lua_pushfstring(L, "series: a 4-D NIfTI file name expected, got %s", luaL_typename(L, 2)));
+  const char* series = lua_tostring(L, 2);
+  const nl::Volume* mask = test<nl::Volume>(L, 3);
+  if (!mask && lua_type(L, 3) != LUA_TSTRING) {
+    check_not_freed<nl::Volume>(L, 3);
+    luaL_argerror(L, 3, lua_pushfstring(L, "mask: a Volume or a file name expected, got %s", luaL_typename(L, 3)));
+  }
+  const char* mask_path = mask ? nullptr : lua_tostring(L, 3);
+  check_options(L, 4, "build_series", {"chunk", "frames", "compress", "checksums", "progress"});
+  const auto chunk = opt_integer(L, 4, "chunk", 1, lua_Integer{1} << 20, 4096);
+  const auto frames = opt_integer(L, 4, "frames", 1, 65536, 0);
+  const auto compress = opt_integer(L, 4, "compress", 0, 9, 0);
+  const bool checksums = opt_boolean(L, 4, "checksums", true);
+  const bool progress = opt_boolean(L, 4, "progress", true);
+  auto* slot = new_object<VoxelStore>(L);
+  return protect(L, [&] {
+    nl::VoxelStoreOptions o;
+    o.chunk_voxels = chunk;
+    o.chunk_subjects = frames;
+    o.compression = static_cast<int>(compress);
+    o.checksums = checksums;
+    if (progress) o.progress = progress_reporter("store build", " frames");
+    try {
+      if (mask) nl::build_series_store(path, series, *mask, o);
+      else nl::build_series_store(path, series, mask_path, o);
+    } catch (const nl::ValueError& e) {
+      const std::string_view msg = e.what();
+      if (msg.rfind("path:", 0) == 0) throw ArgError(1, std::string(msg));
+      if (msg.rfind("series:", 0) == 0) throw ArgError(2, std::string(msg));
       if (msg.rfind("mask:", 0) == 0) throw ArgError(3, std::string(msg));
       throw ArgError(4, std::string(msg));
     }
@@ -230,6 +268,11 @@ StoreClusterArg check_store_cluster(lua_State* L, int oi) {
 // nl.store.glm(store, ...) (the same function: the store is argument 1).
 int glm(lua_State* L) {
   const VoxelStore& s = check<VoxelStore>(L, 1);
+  if (s.rows() == nl::StoreRows::Frames)
+    luaL_argerror(L, 1, lua_pushfstring(L, "the store '%s' holds the %I frames of one series, not one map per subject; "
+                                           "the GLM runs on a store of subjects' maps (nl.store.build), and a series' "
+                                           "frames are read by nl.fc.seed_map",
+                                        s.path().c_str(), static_cast<lua_Integer>(s.subjects())));
   const bool is_design = is_design_at(L, 2);
   int xi = 2, ci = 3, oi = 4;
   if (is_design) {
@@ -550,7 +593,8 @@ int result_tostring(lua_State* L) {
 // ---------------------------------------------------------------- VoxelStore
 
 const char* const kFields[] = {"n",       "voxels",      "path",         "dims",   "chunk_subjects", "chunk_voxels",
-                               "compression", "format_version", "created", "mask_source", "stored_bytes", nullptr};
+                               "compression", "format_version", "created", "mask_source", "stored_bytes", "rows",
+                               nullptr};
 
 int s_index(lua_State* L) {
   const VoxelStore& s = check<VoxelStore>(L, 1);
@@ -574,6 +618,7 @@ int s_index(lua_State* L) {
     case 8: lua_pushlstring(L, s.created().data(), s.created().size()); return 1;
     case 9: lua_pushlstring(L, s.mask_source().data(), s.mask_source().size()); return 1;
     case 10: return protect(L, [&] { return lua_pushinteger(L, static_cast<lua_Integer>(s.stored_bytes())), 1; });
+    case 11: lua_pushstring(L, s.rows() == nl::StoreRows::Frames ? "frames" : "subjects"); return 1;
     default: break;
   }
   return no_field(L, 1, 2);
@@ -654,6 +699,7 @@ int s_sources(lua_State* L) {
 
 const luaL_Reg functions[] = {
     {"build", build},
+    {"build_series", build_series},
     {"open", open},
     {"glm", glm},
     {nullptr, nullptr},

@@ -186,7 +186,7 @@ T.test("seed maps: Matrix and 4-D Volume paths equal numpy.corrcoef", function()
   T.truthy(rel(map2:values(mask):t(), R.seedmap_z) < 1e-6, "matrix path")
   T.eq(map2:get(3, 1, 1), -1)
   T.raises(function() nl.fc.seed_map(seed, I.Y, mask) end, "the seed has 60 frames, the data 120")
-  T.raises(function() nl.fc.seed_map(seed, 5, mask) end, "a 4-D neurolua.Volume or a frames x voxels neurolua.Matrix")
+  T.raises(function() nl.fc.seed_map(seed, 5, mask) end, "a 4-D neurolua.Volume, a frames x voxels neurolua.Matrix or a neurolua.VoxelStore of frames expected")
   T.raises(function() nl.fc.seed_corr(I.Y, I.Y) end, "seed must be a Matrix with one column")
 end)
 

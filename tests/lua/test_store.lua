@@ -273,4 +273,133 @@ T.test("a store prints its shape, grid and chunks", function()
   T.truthy(u:read() == s:read(), "same values")
 end)
 
+-- A store of frames: one subject's 4-D series, frames as rows, read by voxel block by
+-- nl.fc.seed_map; the map equals the one from the 4-D Volume bit for bit.
+local series = data .. "fc/seed4d.nii.gz"
+local smask_path = data .. "fc/seed_mask.nii.gz"
+local bold = nl.volume.load(series)
+local smask = nl.volume.load(smask_path)
+local frames = bold:frames()
+local fs = nl.store.build_series(dir .. "/bold.h5", series, smask_path, { chunk = 7, frames = 16, progress = false })
+local seed = nl.matrix.randn(frames, 1, 11)
+
+-- Whether two Volumes hold the same values bit for bit (NaN equal to NaN: a constant
+-- voxel's correlation is NaN on every path).
+local function same_bits(a, b)
+  local x, y = a:values(), b:values()
+  if x:rows() ~= y:rows() then return false end
+  for i = 1, x:rows() do
+    if string.format("%a", x:get(i, 1)) ~= string.format("%a", y:get(i, 1)) then return false end
+  end
+  return true
+end
+
+T.test("a store of frames keeps the series' frames as rows", function()
+  T.eq(fs.rows, "frames")
+  T.eq(s.rows, "subjects")
+  T.eq(fs.n, frames)
+  T.eq(fs.voxels, smask:values():sum())
+  T.eq(fs.format_version, 2)
+  T.eq(fs.chunk_subjects, 16)
+  T.eq(fs.chunk_voxels, 7)
+  T.eq(fs.mask_source, smask_path)
+  T.truthy(fs:read() == bold:timeseries(smask), "every value, as float32")
+  T.truthy(fs:map(3):values(smask) == bold:frame(3):values(smask), "frame 3")
+  local src = fs:sources()
+  T.eq(src:nrows(), 1)
+  T.eq(src.path[1], series)
+  T.eq(#src.sha256[1], 64)
+  local text = tostring(fs)
+  T.truthy(text:find("[VoxelStore " .. frames .. " frames of '" .. series .. "' x " .. fs.voxels .. " voxels, ", 1,
+                     true), text)
+  T.truthy(tostring(nl.store.open(dir .. "/bold.h5")) == text, "reopened")
+  T.raises(function() return fs:glm(nl.matrix.ones(frames, 1), { 1 }) end,
+           "calling 'glm' on bad self (the store '" .. dir .. "/bold.h5' holds the " .. frames .. " frames of one series")
+  T.raises(function() return nl.store.glm(fs, nl.matrix.ones(frames, 1), { 1 }) end,
+           "bad argument #1 to 'glm' (the store '" .. dir .. "/bold.h5' holds the " .. frames .. " frames")
+end)
+
+T.test("seed_map on a store of frames equals seed_map on the 4-D Volume bit for bit", function()
+  local ref_map = nl.fc.seed_map(seed, bold, smask)
+  for _, block in ipairs({ 0, 1, 7, 30, 100000 }) do
+    local m = nl.fc.seed_map(seed, fs, smask, block > 0 and { block = block } or nil)
+    T.truthy(same_bits(m, ref_map), "block " .. block)
+  end
+  local r = nl.fc.seed_map(seed, fs, smask, { z = false, outside = -2 })
+  T.truthy(same_bits(r, nl.fc.seed_map(seed, bold, smask, { z = false, outside = -2 })), "r, outside")
+  -- The frames x voxels Matrix path sums in another order: equal within float32 rounding.
+  local mm = nl.fc.seed_map(seed, fs:read(), smask)
+  local x, y, d = mm:values(smask), ref_map:values(smask), 0
+  for i = 1, x:rows() do
+    local a, b = x:get(i, 1), y:get(i, 1)
+    T.eq(a ~= a, b ~= b, "NaN at the same voxels")
+    if a == a then d = math.max(d, math.abs(a - b)) end
+  end
+  T.truthy(d < 1e-6, "matrix path within float32 rounding: " .. d)
+  -- Compressed, with whole-series chunks: the same map.
+  local c = nl.store.build_series(dir .. "/bold9.h5", series, smask, { compress = 1, progress = false })
+  T.truthy(same_bits(nl.fc.seed_map(seed, c, smask), ref_map), "compressed store")
+end)
+
+T.test("seed_map on a store names the wrong argument", function()
+  T.raises(function() return nl.fc.seed_map(nl.matrix.randn(frames - 1, 1, 1), fs, smask) end,
+           "bad argument #1 to 'seed_map' (seed: has " .. (frames - 1) .. " frames, the store '" .. dir ..
+           "/bold.h5' " .. frames .. ")")
+  T.raises(function() return nl.fc.seed_map(nl.matrix.randn(n, 1, 1), s, mask) end,
+           "bad argument #2 to 'seed_map' (data: the store '" .. store_path .. "' holds 24 subjects' maps, not the frames")
+  T.raises(function() return nl.fc.seed_map(seed, fs, mask) end, "bad argument #3 to 'seed_map' (mask: on a different grid")
+  local small = nl.volume.new(smask)
+  local first = true
+  local sx, sy, sz = table.unpack(smask:dims())
+  for k = 1, sz do
+    for j = 1, sy do
+      for x = 1, sx do
+        if smask:get(x, j, k) ~= 0 then
+          if not first then small:set(x, j, k, 1) end
+          first = false
+        end
+      end
+    end
+  end
+  T.raises(function() return nl.fc.seed_map(seed, fs, small) end,
+           "bad argument #3 to 'seed_map' (mask: its " .. (fs.voxels - 1) .. " voxels are not the store's " .. fs.voxels)
+  T.raises(function() return nl.fc.seed_map(seed, bold, smask, { block = 10 }) end, "option 'block' applies to a VoxelStore only")
+  T.raises(function() return nl.fc.seed_map(seed, fs, smask, { block = 0 }) end, "block")
+end)
+
+T.test("a bad series is refused by name and leaves no file behind", function()
+  local before = listing()
+  local out = dir .. "/badseries.h5"
+  local function fails(path, m, pattern)
+    T.raises(function() return nl.store.build_series(out, path, m, { progress = false }) end, pattern)
+    T.eq(T.exists(out), false, "no store")
+    T.eq(listing(), before, "no temporary file")
+  end
+  fails(dir .. "/none.nii.gz", smask, "series '" .. dir .. "/none.nii.gz': cannot open")
+  fails(paths[1], mask, "series '" .. paths[1] .. "' is 3-D (one frame)")
+  fails(series, mask, "series '" .. series .. "' is ")
+  -- NaN in frame 5 inside the mask: the frame and the voxel are named.
+  local v = nl.volume.load(series)
+  local at
+  local sx, sy, sz = table.unpack(smask:dims())
+  for k = 1, sz do
+    for j = 1, sy do
+      for x = 1, sx do
+        if not at and smask:get(x, j, k) ~= 0 then at = { x, j, k } end
+      end
+    end
+  end
+  v:set(at[1], at[2], at[3], 5, 0 / 0)
+  local nan_path = dir .. "/nan4d.nii.gz"
+  v:save(nan_path)
+  before = listing()
+  fails(nan_path, smask, "series '" .. nan_path .. "' has NaN inside the mask at voxel (" .. (at[1] - 1) .. ", " ..
+        (at[2] - 1) .. ", " .. (at[3] - 1) .. ") (0-based; mask voxel 1 of " .. fs.voxels .. ") in frame 5 of " .. frames)
+  T.raises(function() return nl.store.build_series(series, series, smask, { progress = false }) end,
+           "bad argument #1 to 'build_series' (path: '" .. series .. "' is the series")
+  T.raises(function() return nl.store.build_series(out, 3, smask) end, "bad argument #2 to 'build_series'")
+  T.raises(function() return nl.store.build_series(out, series, smask, { subjects = 4 }) end, "subjects")
+  T.eq(listing(), before)
+end)
+
 T.done()

@@ -113,6 +113,21 @@ local mt = nl.stats.glm(store:read(), G, { 0, 1 }, { permutations = 300, seed = 
 assert(st.max_tfce == mt.max_tfce and st.p_tfce == mt.p_tfce and st.p_tfce_fwe == mt.p_tfce_fwe and
        st.max_cluster == mt.max_cluster and st.max_stat == mt.max_stat, "store TFCE and clusters = in-memory GLM")
 
+-- A seed map from a store of frames (one subject's 4-D series): its blocks of voxels
+-- spread over the ranks (each rank reads its own), equal to the map from the Volume.
+local fcdata = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/../data/fc/"
+local bold = nl.volume.load(fcdata .. "seed4d.nii.gz")
+local smask = nl.volume.load(fcdata .. "seed_mask.nii.gz")
+local fs = nl.store.build_series(out .. "/bold.h5", fcdata .. "seed4d.nii.gz", smask, { chunk = 5, progress = false })
+local sseed = nl.matrix.randn(bold:frames(), 1, 17)
+local smap = nl.fc.seed_map(sseed, fs, smask, { block = 5 })
+put("store_seed_map", smap:values(smask))
+local vmap = nl.fc.seed_map(sseed, bold, smask)
+for i = 1, smap:values():rows() do
+  assert(string.format("%a", smap:values():get(i, 1)) == string.format("%a", vmap:values():get(i, 1)),
+         "store seed map = Volume seed map")
+end
+
 -- ROC band: bootstrap replicates.
 local roc = nl.stats.roc(r.median_, r.y_, { band = true, boot = 101, seed = 4 })
 put("band_lower", roc.band.lower)

@@ -8,7 +8,10 @@
 // d = y - y_0 (the first frame's value, a shift that keeps the sum of squares free of
 // cancellation for raw BOLD intensities), sum d, sum d^2 and sum d z, so the 4-D data
 // are read once, frame by frame, in storage order. Both paths run in parallel over
-// blocks of 2048 voxels.
+// blocks of 2048 voxels. The store path (a store of frames, nl/io/voxel_store.hpp)
+// reads blocks of voxels x all frames and runs the volume path's sums on them
+// (FrameSums), so a series gives the same map from its 4-D Volume and from its store,
+// bit for bit; the blocks are spread over the MPI ranks and shared.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,7 +19,9 @@
 #include <limits>
 
 #include "nl/core/core.hpp"
+#include "nl/core/mpi.hpp"
 #include "nl/fc/fc.hpp"
+#include "nl/io/voxel_store.hpp"
 
 namespace nl::fc {
 
@@ -39,6 +44,40 @@ double finish(double r, bool z) {
 }
 
 constexpr std::size_t kBlock = 2048;  // columns or voxels per task
+
+// The streaming sums of the frame path for `len` voxels: per voxel the shift y_0 (the
+// first frame's value), sum d, sum d^2 and sum d z over d = y_t - y_0, frame after
+// frame. The 4-D Volume and the store of frames both run this code, value(c) giving
+// voxel c's float32 value in the current frame, so the same float32 inputs give the
+// same doubles bit for bit whatever the layout they are read from.
+class FrameSums {
+ public:
+  template <class Value>
+  FrameSums(std::size_t len, Value first) : shift_(len), s1_(len, 0.0), s2_(len, 0.0), sz_(len, 0.0) {
+    for (std::size_t c = 0; c < len; ++c) shift_[c] = first(c);
+  }
+  template <class Value>
+  void add(double zt, Value value) {
+    for (std::size_t c = 0, len = shift_.size(); c < len; ++c) {
+      const double d = static_cast<double>(value(c)) - shift_[c];
+      s1_[c] += d;
+      s2_[c] += d * d;
+      sz_[c] += d * zt;
+    }
+  }
+  // r(at + c) for every voxel c, from n frames.
+  void result(Vector& r, Index at, std::int64_t n, bool z) const {
+    for (std::size_t c = 0, len = shift_.size(); c < len; ++c) {
+      const double ss = s2_[c] - s1_[c] * s1_[c] / static_cast<double>(n);
+      r(at + static_cast<Index>(c)) =
+          finish(ss > 0 ? sz_[c] / std::sqrt(ss) : std::numeric_limits<double>::quiet_NaN(), z);
+    }
+  }
+
+ private:
+  std::vector<double> shift_, s1_, s2_, sz_;
+};
+
 
 }  // namespace
 
@@ -84,25 +123,77 @@ Volume seed_map(const Vector& seed, const Volume& v, const Volume& mask, bool z,
   const std::size_t blocks = (idx.size() + kBlock - 1) / kBlock;
   parallel_for(blocks, [&](std::size_t b) {
     const std::size_t lo = b * kBlock, hi = std::min(idx.size(), lo + kBlock);
-    const std::size_t len = hi - lo;
-    std::vector<double> shift(len), s1(len, 0.0), s2(len, 0.0), sz(len, 0.0);
-    const float* f0 = v.frame_data(0);
-    for (std::size_t c = 0; c < len; ++c) shift[c] = f0[idx[lo + c]];
+    FrameSums sums(hi - lo, [&](std::size_t c) { return v.frame_data(0)[idx[lo + c]]; });
     for (std::int64_t t = 0; t < n; ++t) {
       const float* f = v.frame_data(t);
-      const double zt = s(static_cast<Index>(t));
-      for (std::size_t c = 0; c < len; ++c) {
-        const double d = static_cast<double>(f[idx[lo + c]]) - shift[c];
-        s1[c] += d;
-        s2[c] += d * d;
-        sz[c] += d * zt;
-      }
+      sums.add(s(static_cast<Index>(t)), [&](std::size_t c) { return f[idx[lo + c]]; });
     }
-    for (std::size_t c = 0; c < len; ++c) {
-      const double ss = s2[c] - s1[c] * s1[c] / static_cast<double>(n);
-      r(static_cast<Index>(lo + c)) = finish(ss > 0 ? sz[c] / std::sqrt(ss) : std::numeric_limits<double>::quiet_NaN(), z);
-    }
+    sums.result(r, static_cast<Index>(lo), n, z);
   });
+  return paint_mask(r, mask, outside);
+}
+
+Volume seed_map(const Vector& seed, const VoxelStore& store, const Volume& mask, bool z, double outside,
+                Index block_voxels) {
+  if (store.rows() != StoreRows::Frames)
+    throw ValueError(fmt::format("data: the store '{}' holds {} subjects' maps, not the frames of one series (build "
+                                 "a store of frames with nl.store.build_series)",
+                                 store.path(), store.subjects()));
+  if (mask.frames() != 1) throw ValueError(fmt::format("mask: must have one frame, it has {}", mask.frames()));
+  if (!mask.grid().same_as(store.grid()))
+    throw ValueError(fmt::format("mask: on a different grid, {} ({}), than the store '{}', {} ({})",
+                                 mask.grid().describe(), mask.grid().orientation(), store.path(),
+                                 store.grid().describe(), store.grid().orientation()));
+  {
+    const auto& index = store.mask_indices();
+    const float* m = mask.data();
+    std::size_t k = 0, count = 0;
+    for (std::size_t i = 0, nv = mask.voxels(); i < nv; ++i) {
+      if (m[i] == 0) continue;
+      ++count;
+      if (k < index.size() && index[k] == static_cast<Index>(i)) ++k;
+    }
+    if (count != index.size() || k != index.size())
+      throw ValueError(fmt::format("mask: its {} voxels are not the store's {} (the store holds only its own mask's "
+                                   "voxels: pass store:mask() or the mask it was built with)",
+                                   count, index.size()));
+  }
+  if (block_voxels < 0) throw ValueError(fmt::format("block: must be >= 0, got {}", block_voxels));
+  const Index n = store.subjects(), V = store.voxels();
+  if (seed.size() != n)
+    throw ValueError(fmt::format("seed: has {} frames, the store '{}' {}", seed.size(), store.path(), n));
+  const Vector s = unit_seed(seed);
+
+  // Whole chunks per block (no chunk read twice); default the chunks covering 16,384
+  // voxels (240 frames: 15.7 MB of float32 per block).
+  const Index cv = std::max<Index>(store.chunk_voxels(), 1);
+  const Index want = block_voxels > 0 ? block_voxels : 16384;
+  const Index block = std::min(V, (want + cv - 1) / cv * cv);
+  const auto nblocks = static_cast<std::size_t>((V + block - 1) / block);
+  const auto width = static_cast<std::size_t>(block);
+  std::vector<double> flat(nblocks * width, std::numeric_limits<double>::quiet_NaN());
+  // Each rank reads its own blocks (threads inside it one block each), then all share.
+  mpi::distributed_for(nblocks, [&](std::size_t b) {
+    const Index v0 = static_cast<Index>(b) * block, v1 = std::min(V, v0 + block);
+    const auto len = static_cast<std::size_t>(v1 - v0);
+    std::vector<float> buf(static_cast<std::size_t>(n) * len);  // frames x len, row-major
+    store.read_floats(0, n, v0, v1, buf.data());
+    check_interrupt();
+    Vector r(static_cast<Index>(len));
+    for (std::size_t lo = 0; lo < len; lo += kBlock) {
+      const std::size_t hi = std::min(len, lo + kBlock);
+      FrameSums sums(hi - lo, [&](std::size_t c) { return buf[lo + c]; });
+      for (Index t = 0; t < n; ++t) {
+        const float* f = buf.data() + static_cast<std::size_t>(t) * len;
+        sums.add(s(t), [&](std::size_t c) { return f[lo + c]; });
+      }
+      sums.result(r, static_cast<Index>(lo), n, z);
+    }
+    std::copy(r.data(), r.data() + r.size(), flat.begin() + static_cast<std::ptrdiff_t>(b * width));
+  });
+  mpi::share_blocks(nblocks, width, flat.data());
+  Vector r(V);
+  std::copy(flat.begin(), flat.begin() + V, r.data());
   return paint_mask(r, mask, outside);
 }
 

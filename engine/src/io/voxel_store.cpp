@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include "nl/core/mpi.hpp"
@@ -250,13 +251,8 @@ bool same_file(const std::string& a, const std::string& b) {
   return !ec && ca == cb;
 }
 
-// What is wrong with map `v` (its path) against the mask's grid, or "".
-std::string grid_mismatch(const Volume& v, const Grid& mask) {
-  if (v.frames() > 1)
-    return fmt::format("is 4-D ({} frames); a store takes one 3-D map per subject (split a 4-D file first, e.g. with "
-                       "fslsplit or Volume:frame)",
-                       v.frames());
-  const Grid& g = v.grid();
+// What is wrong with grid g (a map's or a series') against the mask's grid, or "".
+std::string grid_differs(const Grid& g, const Grid& mask) {
   if (g.dims != mask.dims)
     return fmt::format("is {}x{}x{} but the mask is {}x{}x{} (every map must be on the mask's grid; resample it first)",
                        g.dims[0], g.dims[1], g.dims[2], mask.dims[0], mask.dims[1], mask.dims[2]);
@@ -267,6 +263,24 @@ std::string grid_mismatch(const Volume& v, const Grid& mask) {
                        d, g.describe() + " " + g.orientation(), mask.describe() + " " + mask.orientation());
   }
   return "";
+}
+
+// What is wrong with map `v` (its path) against the mask's grid, or "".
+std::string grid_mismatch(const Volume& v, const Grid& mask) {
+  if (v.frames() > 1)
+    return fmt::format("is 4-D ({} frames); a store takes one 3-D map per subject (split a 4-D file first, e.g. with "
+                       "fslsplit or Volume:frame, or build a store of its frames with nl.store.build_series)",
+                       v.frames());
+  return grid_differs(v.grid(), mask);
+}
+
+// "NaN" or "an infinite value" at mask voxel q (0-based) of `index` on `grid`, placed.
+std::string bad_value(float x, Index q, const std::vector<Index>& index, const Grid& grid) {
+  const auto at = index[static_cast<std::size_t>(q)];
+  const auto nx = grid.dims[0], ny = grid.dims[1];
+  return fmt::format("{} inside the mask at voxel ({}, {}, {}) (0-based; mask voxel {} of {})",
+                     std::isnan(x) ? "NaN" : "an infinite value", at % nx, (at / nx) % ny, at / (nx * ny), q + 1,
+                     index.size());
 }
 
 // The record of map `path` just loaded: size and time now, the hash from the input log
@@ -325,12 +339,27 @@ Grid read_grid(hid_t root, const std::string& file) {
 
 // ---------------------------------------------------------------- the build (rank 0)
 
-void build_here(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
-                const std::string& mask_source, const VoxelStoreOptions& o) {
-  const auto n = static_cast<Index>(maps.size());
+// The rows of a build: how many, what they are, and how to fill rows [r0, r0 + rows)
+// of the batch (row-major, V floats per row, the mask's voxels in `index` order), each
+// row checked. `sources` is filled by fill (maps) or beforehand (a series).
+struct RowSource {
+  StoreRows kind = StoreRows::Subjects;
+  Index n = 0;
+  std::function<void(Index r0, Index rows, float* batch, const std::vector<Index>& index)> fill;
+  std::vector<StoreSource> sources;
+};
+
+std::vector<Index> mask_index(const Volume& mask) {
   std::vector<Index> index;
   for (std::size_t i = 0; i < mask.voxels(); ++i)
     if (mask.data()[i] != 0) index.push_back(static_cast<Index>(i));
+  return index;
+}
+
+void build_here(const std::string& path, RowSource& src, const Volume& mask, const std::string& mask_source,
+                const VoxelStoreOptions& o) {
+  const Index n = src.n;
+  const std::vector<Index> index = mask_index(mask);
   const auto V = static_cast<Index>(index.size());
   // Default: at most 64 subjects per chunk, n split evenly (200 subjects: 4 x 50, not
   // 3 x 64 + 8, whose last chunks would be stored padded to 64 rows).
@@ -340,7 +369,6 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
 
   AtomicFile out(path);  // the hidden temporary file, removed unless committed
   const std::string& temp = out.temp_path();
-  std::vector<StoreSource> sources(maps.size());
   std::vector<float> batch(static_cast<std::size_t>(cs * V));
   {
     std::lock_guard lock(h5_mutex());
@@ -380,43 +408,11 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
                    "cannot create the data set");
   }
 
-  // Batches of cs maps: loaded in parallel, each map's in-mask values copied into its row
-  // of `batch` and the map dropped at once (memory: the batch plus one map per thread).
+  // Batches of cs rows, filled by the source and written whole.
   const Grid& grid = mask.grid();
   for (Index r0 = 0; r0 < n; r0 += cs) {
     const Index rows = std::min(cs, n - r0);
-    parallel_for(static_cast<std::size_t>(rows), [&](std::size_t k) {
-      check_interrupt();
-      const Index i = r0 + static_cast<Index>(k);
-      const std::string& p = maps[static_cast<std::size_t>(i)];
-      Volume v;
-      try {
-        v = load_volume(p);
-      } catch (const Interrupted&) {
-        throw;
-      } catch (const std::bad_alloc&) {
-        throw;
-      } catch (const std::exception& e) {
-        throw FileError(fmt::format("map {} of {}: {}", i + 1, n, e.what()));
-      }
-      const std::string wrong = grid_mismatch(v, grid);
-      if (!wrong.empty()) throw FileError(fmt::format("map {} of {} ('{}') {}", i + 1, n, p, wrong));
-      float* row = batch.data() + k * static_cast<std::size_t>(V);
-      const float* src = v.data();
-      for (Index q = 0; q < V; ++q) {
-        const float x = src[index[static_cast<std::size_t>(q)]];
-        if (!std::isfinite(x)) {
-          const auto at = index[static_cast<std::size_t>(q)];
-          const auto nx = grid.dims[0], ny = grid.dims[1];
-          throw FileError(fmt::format("map {} of {} ('{}') has {} inside the mask at voxel ({}, {}, {}) (0-based; mask "
-                                      "voxel {} of {}): remove it from the mask or fix the map",
-                                      i + 1, n, p, std::isnan(x) ? "NaN" : "an infinite value", at % nx,
-                                      (at / nx) % ny, at / (nx * ny), q + 1, V));
-        }
-        row[q] = x;
-      }
-      sources[static_cast<std::size_t>(i)] = source_of(p, o.checksums);
-    });
+    src.fill(r0, rows, batch.data(), index);
     {
       std::lock_guard lock(h5_mutex());
       Hid fspace = checked(H5Dget_space(data), path, "cannot read the data set's dataspace");
@@ -425,7 +421,8 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
       checked(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), path, "cannot select rows");
       Hid mspace = checked(H5Screate_simple(2, count, nullptr), path, "cannot create a dataspace");
       checked(H5Dwrite(data, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, batch.data()), path,
-              fmt::format("cannot write maps {} to {}", r0 + 1, r0 + rows));
+              fmt::format("cannot write {} {} to {}", src.kind == StoreRows::Frames ? "frames" : "maps", r0 + 1,
+                          r0 + rows));
     }
     if (o.progress) o.progress(r0 + rows, n);
   }
@@ -434,7 +431,8 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
     std::lock_guard lock(h5_mutex());
     hid_t root = file.get();
     put_string(root, "format", kFormatName, path);
-    put_int(root, "format_version", kVoxelStoreFormat, path);
+    put_int(root, "format_version", src.kind == StoreRows::Frames ? 2 : 1, path);
+    put_string(root, "rows", src.kind == StoreRows::Frames ? "frames" : "subjects", path);
     put_int(root, "n_subjects", n, path);
     put_int(root, "n_voxels", V, path);
     write_grid(root, grid, path);
@@ -460,7 +458,7 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
     std::vector<std::string> paths, sums;
     std::vector<std::uint64_t> bytes;
     std::vector<std::int64_t> mtimes;
-    for (const auto& s : sources) {
+    for (const auto& s : src.sources) {
       paths.push_back(s.path);
       sums.push_back(s.sha256);
       bytes.push_back(s.bytes);
@@ -478,45 +476,48 @@ void build_here(const std::string& path, const std::vector<std::string>& maps, c
   out.commit();
 }
 
-void check_build_arguments(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
-                           const VoxelStoreOptions& o) {
-  if (maps.empty()) throw ValueError("maps: no maps given");
+// `inputs` are the maps, or the series (`series` true); a series' frame count is not
+// known before it is read, so its chunks are checked at `chunk_subjects` or 64 rows.
+void check_build_arguments(const std::string& path, const std::vector<std::string>& inputs, bool series,
+                           const Volume& mask, const VoxelStoreOptions& o) {
+  if (inputs.empty()) throw ValueError("maps: no maps given");
+  if (series && inputs[0].empty()) throw ValueError("series: empty file name");
   if (o.chunk_voxels < 1 || o.chunk_voxels > (Index{1} << 20))
     throw ValueError(fmt::format("chunk_voxels must be from 1 to {}, got {}", Index{1} << 20, o.chunk_voxels));
   if (o.chunk_subjects < 0 || o.chunk_subjects > 65536)
     throw ValueError(fmt::format("chunk_subjects must be from 1 to 65536 (0: the default), got {}", o.chunk_subjects));
   if (o.compression < 0 || o.compression > 9)
     throw ValueError(fmt::format("compression must be a deflate level from 0 (none) to 9, got {}", o.compression));
-  const Index cs = std::min<Index>(static_cast<Index>(maps.size()), o.chunk_subjects > 0 ? o.chunk_subjects : 64);
+  const Index rows = o.chunk_subjects > 0 ? o.chunk_subjects : 64;
+  const Index cs = series ? rows : std::min<Index>(static_cast<Index>(inputs.size()), rows);
   if (cs * std::min<Index>(o.chunk_voxels, static_cast<Index>(mask.voxels())) * 4 > (Index{1} << 30))
-    throw ValueError(fmt::format("a chunk of {} subjects x {} voxels would exceed 1 GiB; choose smaller chunks", cs,
-                                 o.chunk_voxels));
+    throw ValueError(fmt::format("a chunk of {} {} x {} voxels would exceed 1 GiB; choose smaller chunks", cs,
+                                 series ? "frames" : "subjects", o.chunk_voxels));
   if (mask.frames() > 1) throw ValueError(fmt::format("mask: has {} frames; a mask is one 3-D volume", mask.frames()));
   check_grid(mask.grid(), "mask");
   bool any = false;
   for (std::size_t i = 0; i < mask.voxels() && !any; ++i) any = mask.data()[i] != 0;
   if (!any) throw ValueError("mask: has no non-zero voxel");
   if (path.empty()) throw ValueError("path: empty");
-  for (std::size_t i = 0; i < maps.size(); ++i)
-    if (same_file(maps[i], path))
-      throw ValueError(fmt::format("path: '{}' is map {} of {}; the store never overwrites an input", path, i + 1,
-                                   maps.size()));
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (same_file(inputs[i], path))
+      throw ValueError(series ? fmt::format("path: '{}' is the series; the store never overwrites an input", path)
+                              : fmt::format("path: '{}' is map {} of {}; the store never overwrites an input", path,
+                                            i + 1, inputs.size()));
   if (!mask.info.path.empty() && same_file(mask.info.path, path))
     throw ValueError(fmt::format("path: '{}' is the mask; the store never overwrites an input", path));
   check_write_access(path);
 }
 
-// Runs the build on rank 0; under MPI the other ranks wait for its outcome and raise the
+// Runs `build` on rank 0; under MPI the other ranks wait for its outcome and raise the
 // same error (a broadcast of "" or of the error's kind and message).
-void build_collective(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
-                      const std::string& mask_source, const VoxelStoreOptions& o) {
-  check_build_arguments(path, maps, mask, o);
-  if (mpi::size() <= 1) return build_here(path, maps, mask, mask_source, o);
+void build_collective(const std::function<void()>& build) {
+  if (mpi::size() <= 1) return build();
   std::string outcome;
   if (mpi::root()) {
     std::exception_ptr error;
     try {
-      build_here(path, maps, mask, mask_source, o);
+      build();
     } catch (const Interrupted& e) {
       outcome = std::string("I") + e.what();
       error = std::current_exception();
@@ -545,17 +546,119 @@ void build_collective(const std::string& path, const std::vector<std::string>& m
   }
 }
 
+// The maps, loaded a batch at a time in parallel: each map's in-mask values copied into
+// its row of the batch and the map dropped at once (memory: the batch plus one map per
+// thread).
+void build_from_maps(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
+                     const std::string& mask_source, const VoxelStoreOptions& o) {
+  RowSource src;
+  src.kind = StoreRows::Subjects;
+  src.n = static_cast<Index>(maps.size());
+  src.sources.resize(maps.size());
+  const Grid& grid = mask.grid();
+  const Index n = src.n;
+  src.fill = [&](Index r0, Index rows, float* batch, const std::vector<Index>& index) {
+    const auto V = static_cast<Index>(index.size());
+    parallel_for(static_cast<std::size_t>(rows), [&](std::size_t k) {
+      check_interrupt();
+      const Index i = r0 + static_cast<Index>(k);
+      const std::string& p = maps[static_cast<std::size_t>(i)];
+      Volume v;
+      try {
+        v = load_volume(p);
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const std::bad_alloc&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw FileError(fmt::format("map {} of {}: {}", i + 1, n, e.what()));
+      }
+      const std::string wrong = grid_mismatch(v, grid);
+      if (!wrong.empty()) throw FileError(fmt::format("map {} of {} ('{}') {}", i + 1, n, p, wrong));
+      float* row = batch + k * static_cast<std::size_t>(V);
+      const float* values = v.data();
+      for (Index q = 0; q < V; ++q) {
+        const float x = values[index[static_cast<std::size_t>(q)]];
+        if (!std::isfinite(x))
+          throw FileError(fmt::format("map {} of {} ('{}') has {}: remove it from the mask or fix the map", i + 1, n,
+                                      p, bad_value(x, q, index, grid)));
+        row[q] = x;
+      }
+      src.sources[static_cast<std::size_t>(i)] = source_of(p, o.checksums);
+    });
+  };
+  build_here(path, src, mask, mask_source, o);
+}
+
+// The series, loaded once (float32), its frames copied a batch at a time.
+void build_from_series(const std::string& path, const std::string& series, const Volume& mask,
+                       const std::string& mask_source, const VoxelStoreOptions& o) {
+  Volume v;
+  try {
+    v = load_volume(series);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw FileError(fmt::format("series '{}': {}", series, e.what()));
+  }
+  if (v.frames() < 2)
+    throw FileError(fmt::format("series '{}' is 3-D (one frame); a store of frames needs a 4-D series (for one 3-D "
+                                "map per subject use nl.store.build)",
+                                series));
+  const std::string wrong = grid_differs(v.grid(), mask.grid());
+  if (!wrong.empty()) throw FileError(fmt::format("series '{}' {}", series, wrong));
+  RowSource src;
+  src.kind = StoreRows::Frames;
+  src.n = static_cast<Index>(v.frames());
+  src.sources = {source_of(series, o.checksums)};
+  const Grid& grid = mask.grid();
+  src.fill = [&](Index r0, Index rows, float* batch, const std::vector<Index>& index) {
+    check_interrupt();
+    const auto V = static_cast<Index>(index.size());
+    for (Index k = 0; k < rows; ++k) {
+      const float* values = v.frame_data(r0 + k);
+      float* row = batch + k * V;
+      for (Index q = 0; q < V; ++q) {
+        const float x = values[index[static_cast<std::size_t>(q)]];
+        if (!std::isfinite(x))
+          throw FileError(fmt::format("series '{}' has {} in frame {} of {}: remove the voxel from the mask or fix "
+                                      "the series",
+                                      series, bad_value(x, q, index, grid), r0 + k + 1, src.n));
+        row[q] = x;
+      }
+    }
+  };
+  build_here(path, src, mask, mask_source, o);
+}
+
 }  // namespace
 
 void build_voxel_store(const std::string& path, const std::vector<std::string>& maps, const Volume& mask,
                        const VoxelStoreOptions& options) {
-  build_collective(path, maps, mask, mask.info.path, options);
+  check_build_arguments(path, maps, false, mask, options);
+  build_collective([&] { build_from_maps(path, maps, mask, mask.info.path, options); });
 }
 
 void build_voxel_store(const std::string& path, const std::vector<std::string>& maps, const std::string& mask_path,
                        const VoxelStoreOptions& options) {
   const Volume mask = load_volume(mask_path);
-  build_collective(path, maps, mask, mask_path, options);
+  check_build_arguments(path, maps, false, mask, options);
+  build_collective([&] { build_from_maps(path, maps, mask, mask_path, options); });
+}
+
+void build_series_store(const std::string& path, const std::string& series, const Volume& mask,
+                        const VoxelStoreOptions& options) {
+  check_build_arguments(path, {series}, true, mask, options);
+  build_collective([&] { build_from_series(path, series, mask, mask.info.path, options); });
+}
+
+void build_series_store(const std::string& path, const std::string& series, const std::string& mask_path,
+                        const VoxelStoreOptions& options) {
+  const Volume mask = load_volume(mask_path);
+  check_build_arguments(path, {series}, true, mask, options);
+  build_collective([&] { build_from_series(path, series, mask, mask_path, options); });
 }
 
 // ---------------------------------------------------------------- reading
@@ -565,6 +668,7 @@ struct VoxelStore::Impl {
   Hid file, data;
   Index n = 0, V = 0, cs = 0, cv = 0;
   int compression = 0, version = 0;
+  StoreRows rows = StoreRows::Subjects;
   Grid grid;
   Volume mask;
   std::vector<Index> index;
@@ -602,6 +706,12 @@ VoxelStore::VoxelStore(const std::string& path) : impl_(std::make_shared<Impl>()
     throw FileError(fmt::format("'{}' is a voxel store of format version {}; this neurolua reads versions 1 to {} "
                                 "(update neurolua)",
                                 path, s.version, kVoxelStoreFormat));
+  if (s.version >= 2) {
+    const std::string rows = get_string(root, "rows", path);
+    if (rows != "subjects" && rows != "frames")
+      throw FileError(fmt::format("{}: attribute 'rows' is '{}', expected 'subjects' or 'frames'", path, rows));
+    s.rows = rows == "frames" ? StoreRows::Frames : StoreRows::Subjects;
+  }
   s.n = get_int(root, "n_subjects", path);
   s.V = get_int(root, "n_voxels", path);
   s.grid = read_grid(root, path);
@@ -659,7 +769,7 @@ VoxelStore::VoxelStore(const std::string& path) : impl_(std::make_shared<Impl>()
   }
   // The sources.
   {
-    const auto N = static_cast<std::size_t>(s.n);
+    const auto N = s.rows == StoreRows::Frames ? std::size_t{1} : static_cast<std::size_t>(s.n);
     Hid group = checked(H5Gopen2(root, "sources", H5P_DEFAULT), path, "cannot open /sources");
     const auto paths = get_strings(group, "path", N, path);
     const auto sums = get_strings(group, "sha256", N, path);
@@ -672,6 +782,7 @@ VoxelStore::VoxelStore(const std::string& path) : impl_(std::make_shared<Impl>()
 
 const std::string& VoxelStore::path() const noexcept { return impl_->path; }
 Index VoxelStore::subjects() const noexcept { return impl_->n; }
+StoreRows VoxelStore::rows() const noexcept { return impl_->rows; }
 Index VoxelStore::voxels() const noexcept { return impl_->V; }
 Index VoxelStore::chunk_subjects() const noexcept { return impl_->cs; }
 Index VoxelStore::chunk_voxels() const noexcept { return impl_->cv; }
@@ -691,25 +802,29 @@ std::uint64_t VoxelStore::stored_bytes() const {
   return H5Dget_storage_size(impl_->data);
 }
 
-Matrix VoxelStore::read(Index r0, Index r1, Index v0, Index v1) const {
+void VoxelStore::read_floats(Index r0, Index r1, Index v0, Index v1, float* out) const {
   const Impl& s = *impl_;
   if (r0 < 0 || r1 > s.n || r0 > r1)
     throw ValueError(fmt::format("subjects [{}, {}) outside the store's [0, {})", r0, r1, s.n));
   if (v0 < 0 || v1 > s.V || v0 > v1)
     throw ValueError(fmt::format("voxels [{}, {}) outside the store's [0, {})", v0, v1, s.V));
   const Index rows = r1 - r0, cols = v1 - v0;
+  if (rows == 0 || cols == 0) return;
+  std::lock_guard lock(h5_mutex());
+  Hid fspace = checked(H5Dget_space(s.data), s.path, "cannot read /data's dataspace");
+  const hsize_t start[2] = {static_cast<hsize_t>(r0), static_cast<hsize_t>(v0)};
+  const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  checked(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), s.path, "cannot select a block");
+  Hid mspace = checked(H5Screate_simple(2, count, nullptr), s.path, "cannot create a dataspace");
+  checked(H5Dread(s.data, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out), s.path,
+          fmt::format("cannot read {} {} to {} at voxels {} to {}", s.rows == StoreRows::Frames ? "frames" : "subjects",
+                      r0 + 1, r1, v0 + 1, v1));
+}
+
+Matrix VoxelStore::read(Index r0, Index r1, Index v0, Index v1) const {
+  const Index rows = std::max<Index>(r1 - r0, 0), cols = std::max<Index>(v1 - v0, 0);
   std::vector<float> buf(static_cast<std::size_t>(rows * cols));
-  if (rows > 0 && cols > 0) {
-    std::lock_guard lock(h5_mutex());
-    Hid fspace = checked(H5Dget_space(s.data), s.path, "cannot read /data's dataspace");
-    const hsize_t start[2] = {static_cast<hsize_t>(r0), static_cast<hsize_t>(v0)};
-    const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-    checked(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), s.path,
-            "cannot select a block");
-    Hid mspace = checked(H5Screate_simple(2, count, nullptr), s.path, "cannot create a dataspace");
-    checked(H5Dread(s.data, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, buf.data()), s.path,
-            fmt::format("cannot read subjects {} to {} at voxels {} to {}", r0 + 1, r1, v0 + 1, v1));
-  }
+  read_floats(r0, r1, v0, v1, buf.data());
   // Row-major float32 -> column-major double (exact), in 64 x 64 tiles so that neither
   // side is walked with a large stride.
   Matrix out(rows, cols);
@@ -737,8 +852,10 @@ Volume VoxelStore::map(Index i) const {
 }
 
 std::string format_voxel_store(const VoxelStore& s) {
-  return fmt::format("[VoxelStore {} subjects x {} voxels, {}, chunks {} x {}, {}]", s.subjects(), s.voxels(),
-                     s.grid().describe(), s.chunk_subjects(), s.chunk_voxels(),
+  const bool frames = s.rows() == StoreRows::Frames;
+  const std::string series = frames && !s.sources().empty() ? fmt::format(" of '{}'", s.sources()[0].path) : "";
+  return fmt::format("[VoxelStore {} {}{} x {} voxels, {}, chunks {} x {}, {}]", s.subjects(),
+                     frames ? "frames" : "subjects", series, s.voxels(), s.grid().describe(), s.chunk_subjects(), s.chunk_voxels(),
                      s.compression() > 0 ? fmt::format("deflate {}", s.compression()) : std::string("uncompressed"));
 }
 

@@ -243,6 +243,14 @@ StoreGlmResult voxelwise(const VoxelStore& store, const Matrix& X, const Matrix&
 StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Matrix& C, const PermutationOptions& o,
                              Index block_voxels, std::int64_t memory) {
   const Index n = store.subjects();
+  // Frames of one series are not exchangeable units: their autocorrelation breaks the
+  // permutation test and the GLM's df, and a voxelwise GLM across frames is a
+  // first-level model this store is not meant for.
+  if (store.rows() == StoreRows::Frames)
+    throw ValueError(fmt::format("store: '{}' holds the {} frames of one series, not one map per subject; the GLM "
+                                 "runs on a store of subjects' maps (nl.store.build), and a series' frames are read "
+                                 "by nl.fc.seed_map",
+                                 store.path(), n));
   if (X.rows() != n)
     throw ValueError(fmt::format("design has {} rows but the store has {} subjects", X.rows(), n));
   const Index block = block_width(store, block_voxels);

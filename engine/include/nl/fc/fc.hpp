@@ -29,6 +29,10 @@
 #include "nl/core/linalg.hpp"
 #include "nl/core/progress.hpp"
 
+namespace nl {
+class VoxelStore;  // nl/io/voxel_store.hpp
+}
+
 namespace nl::fc {
 
 using Index = Eigen::Index;
@@ -270,6 +274,19 @@ Vector seed_correlation(const Vector& seed, const Matrix& Y, bool z);
 // float32 volume on the mask's grid with the values inside the mask and `outside`
 // (default 0) elsewhere.
 Volume seed_map(const Vector& seed, const Volume& v, const Volume& mask, bool z, double outside = 0.0);
+
+// The same for a store of frames (nl.store.build_series): the series' frames are the
+// store's rows, read a block of voxels x all frames at a time (block_voxels rounded up
+// to whole chunks; 0: the chunks covering 16,384 voxels), so memory is O(frames x
+// block) float32 per thread instead of the whole series. The same sums as the Volume
+// path in the same order: a map equal bit for bit to seed_map on the series' Volume.
+// Under MPI the blocks are split over the ranks and the values shared (collective).
+// ValueError, its message starting with the argument's name: "data:" for a store of
+// subjects' maps, "mask:" for a mask with another grid or other voxels than the
+// store's, "seed:" for a seed whose length is not the store's frames (or constant or
+// non-finite), "block:" for a negative block.
+Volume seed_map(const Vector& seed, const VoxelStore& store, const Volume& mask, bool z, double outside = 0.0,
+                Index block_voxels = 0);
 
 // Values (one per non-zero mask voxel, in storage order) painted into a volume on the
 // mask's grid. ValueError unless values.size() equals the mask's non-zero count.

@@ -54,7 +54,15 @@ namespace nl {
 
 using Index = Eigen::Index;
 
-inline constexpr int kVoxelStoreFormat = 1;
+// Version 1: rows are subjects' maps. Version 2 adds the root attribute `rows`
+// ("subjects" or "frames"); a store of subjects is still written as version 1 (older
+// readers open it), a store of frames as version 2, so that a reader that knows only
+// version 1 refuses it instead of taking a series' frames for subjects.
+inline constexpr int kVoxelStoreFormat = 2;
+
+// What the rows of a store are: one 3-D map per subject (build_voxel_store) or the
+// frames of one 4-D series (build_series_store).
+enum class StoreRows { Subjects, Frames };
 
 struct VoxelStoreOptions {
   Index chunk_voxels = 4096;  // voxels per chunk (1 .. 2^20)
@@ -96,6 +104,22 @@ void build_voxel_store(const std::string& path, const std::vector<std::string>& 
 void build_voxel_store(const std::string& path, const std::vector<std::string>& maps, const std::string& mask_path,
                        const VoxelStoreOptions& options = {});
 
+// Builds a store of frames (format version 2, rows = StoreRows::Frames) at `path` from
+// one 4-D NIfTI series: row t = frame t, columns = the mask's voxels as above, so that a
+// block of voxels x all frames can be read at a time (the seed map on a store,
+// fc/fc.hpp). The series is loaded once as float32 (load_volume; NIfTI gives no
+// frame-by-frame reader) and copied into the file chunk_subjects frames at a time: the
+// build's memory is the series plus one batch. /sources holds one entry, the series.
+// Atomic and MPI-collective as build_voxel_store; `progress` is called with the frames
+// written so far. Errors: ValueError as build_voxel_store (with "series:" for a path
+// that is the series); FileError naming the series when it is missing or unreadable,
+// 3-D (one frame), on another grid than the mask, or NaN or infinite inside the mask
+// (naming the frame and the voxel).
+void build_series_store(const std::string& path, const std::string& series, const Volume& mask,
+                        const VoxelStoreOptions& options = {});
+void build_series_store(const std::string& path, const std::string& series, const std::string& mask_path,
+                        const VoxelStoreOptions& options = {});
+
 // A store opened read-only. Copies share the open file (closed with the last copy).
 // Every accessor is thread-safe (see above).
 class VoxelStore {
@@ -105,7 +129,8 @@ class VoxelStore {
   explicit VoxelStore(const std::string& path);
 
   const std::string& path() const noexcept;
-  Index subjects() const noexcept;  // n
+  Index subjects() const noexcept;  // n, the rows (subjects' maps or frames)
+  StoreRows rows() const noexcept;  // Subjects for every version-1 store
   Index voxels() const noexcept;    // voxels in the mask
   Index chunk_subjects() const noexcept;
   Index chunk_voxels() const noexcept;
@@ -115,6 +140,7 @@ class VoxelStore {
   // The mask (uint8 0/1 on the grid) and its voxels' linear indices (storage order).
   const Volume& mask() const noexcept;
   const std::vector<Index>& mask_indices() const noexcept;
+  // One per subject; for a store of frames one, the series.
   const std::vector<StoreSource>& sources() const noexcept;
   const std::string& mask_source() const noexcept;
   const std::string& created() const noexcept;
@@ -128,6 +154,8 @@ class VoxelStore {
   Matrix read_voxels(Index v0, Index v1) const;
   // Subjects [r0, r1) at voxels [v0, v1).
   Matrix read(Index r0, Index r1, Index v0, Index v1) const;
+  // The same as stored: (r1 - r0) x (v1 - v0) float32 values, row-major, into out.
+  void read_floats(Index r0, Index r1, Index v0, Index v1, float* out) const;
   // Subject i's map (0-based) as a float32 volume on the grid, 0 outside the mask.
   Volume map(Index i) const;
 
@@ -137,7 +165,8 @@ class VoxelStore {
   std::shared_ptr<Impl> impl_;
 };
 
-// "[VoxelStore 400 subjects x 228483 voxels, 91x109x91, 2 mm, chunks 58 x 4096, uncompressed]"
+// "[VoxelStore 400 subjects x 228483 voxels, 91x109x91, 2 mm, chunks 58 x 4096, uncompressed]";
+// "[VoxelStore 240 frames x ... ('sub-01_bold.nii.gz'), ...]" for a store of frames.
 std::string format_voxel_store(const VoxelStore& s);
 
 }  // namespace nl

@@ -77,7 +77,8 @@ inline constexpr std::int64_t kStoreMapMemory = std::int64_t{1} << 30;
 // clusters or TFCE (see above). Errors: as freedman_lane, plus ValueError for X with a
 // row count other than the store's subjects, for cluster or TFCE grids of another
 // size than the store's voxels, and for `memory` below one batch of 32 maps (the
-// message names the option `memory` and the bytes one batch needs).
+// message names the option `memory` and the bytes one batch needs), and for a store of
+// frames (StoreRows::Frames; the message starts "store:").
 StoreGlmResult freedman_lane(const VoxelStore& store, const Matrix& X, const Matrix& C, const PermutationOptions& o,
                              Index block_voxels = 0, std::int64_t memory = kStoreMapMemory);
 
