@@ -7,7 +7,8 @@
 # by block against nl.stats.glm on the whole matrix in memory (time, peak memory, and
 # that the two agree bit for bit), and TFCE on the store (time, peak memory, reads of the
 # store). Everything is made in a temporary folder, removed at
-# exit. Figures: docs/benchmarks.md, "Out-of-core voxel store".
+# exit. Figures: docs/benchmarks.md, "Out-of-core voxel store". Then the seed map of a
+# 240-frame series from its 4-D Volume and from a store of its frames (seed.lua).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 neurolua=${1:-$here/../../build/neurolua}
@@ -30,4 +31,20 @@ mkdir -p "$tmp/work"
     printf "  read a 4096-voxel block of all subjects: %.2f ms uncompressed, %.2f ms deflate 1\n", v["read0_ms_per_block"], v["read1_ms_per_block"]
     printf "  GLM, %d permutations: store %.1f s (peak +%.0f MB, %d blocks); in memory %.1f s (peak +%.0f MB); identical: %s\n", v["permutations"], v["glm_store_s"], v["glm_store_peak_MB"], v["glm_store_blocks"], v["glm_memory_s"], v["glm_memory_peak_MB"], v["identical"]
     printf "  TFCE on the store, %d permutations: %.1f s (peak +%.0f MB, %d reads of the store)\n", v["permutations"], v["tfce_store_s"], v["tfce_store_peak_MB"], v["tfce_store_passes"]
+  }'
+
+# The seed map of one series (240 frames x 195,112 voxels, bench/store/make_series.py)
+# from its 4-D Volume and from a store of its frames, one process per step (own peaks),
+# one thread. Figures: docs/benchmarks.md, "Seed map from a store of frames".
+/usr/bin/python3 "$here/make_series.py" "$tmp/series" 240
+cat "$tmp/series/bold.nii" > /dev/null   # warm the page cache
+for mode in volume build store; do
+  NEUROLUA_THREADS=1 "$neurolua" "$here/seed.lua" "$mode" "$tmp/series"
+done | awk '
+  { v[$1] = $2 }
+  END {
+    printf "\nseed map, %d frames x %d voxels, 1 thread\n", v["frames"], v["voxels"]
+    printf "  4-D Volume: load %.2f s + map %.2f s, peak +%.0f MB\n", v["volume_load_s"], v["volume_map_s"], v["volume_peak_MB"]
+    printf "  build_series: %.2f s, peak +%.0f MB\n", v["build_s"], v["build_peak_MB"]
+    printf "  store: open + map %.2f s, peak +%.0f MB; identical to the Volume map: %s\n", v["store_map_s"], v["store_peak_MB"], v["identical"]
   }'
