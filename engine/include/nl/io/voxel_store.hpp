@@ -15,7 +15,11 @@
 //   /mask       uint8, nz x ny x nx (C order, i.e. NIfTI's x fastest in memory).
 //   /sources/path, /sources/sha256 (strings), /sources/bytes (uint64),
 //   /sources/mtime_ns (int64): one entry per subject, the map it came from.
-//   root attributes: format ("neurolua voxel store"), format_version (1), n_subjects,
+//   A store of frames (build_series_store; format version 2, attribute rows = "frames")
+//   has the frames of one 4-D series as its rows and one /sources entry, the series.
+//   root attributes: format ("neurolua voxel store"), format_version (1 or 2), rows
+//   ("subjects" or "frames"; written by every build, required from version 2),
+//   n_subjects (the rows),
 //   n_voxels, dims, affine (4 x 4, 0-based voxel -> RAS mm), the NIfTI grid fields
 //   (qform_code, sform_code, sform, quatern, qoffset, qfac, pixdim), mask_source,
 //   created (UTC, ISO 8601), neurolua_commit.
