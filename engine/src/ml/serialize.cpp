@@ -96,11 +96,8 @@ void Scale::load(Reader& r) {
 Matrix Scale::backproject(const Matrix& w) const {
   check_backproject(w, p_in_);
   Matrix out(w.rows(), w.cols());
-  for (Eigen::Index j = 0; j < p_in_; ++j) {
-    const double range = max_(j) - min_(j);
-    const double f = range > 0 && std::isfinite(range) ? (hi_ - lo_) / range : 0.0;
-    out.row(j) = w.row(j) * f;
-  }
+  const Vector f = factors();
+  for (Eigen::Index j = 0; j < p_in_; ++j) out.row(j) = w.row(j) * f(j);
   return out;
 }
 
