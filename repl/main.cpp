@@ -52,6 +52,8 @@ const char* const kUsage =
     "                 load's budget and the process's data (exit status 125)\n"
     "  --bytecode     allow a precompiled (binary) chunk as the script, -e or stdin;\n"
     "                 refused with --sandbox; by default only Lua source is run\n"
+    "  --course       the course (docs/course): list the lessons and start the REPL\n"
+    "                 with lesson(n), which runs lesson n step by step\n"
     "  --traceback    report an error with its position and Lua traceback (also\n"
     "                 NEUROLUA_TRACEBACK=1); by default only the message is shown\n"
     "  -v, --version  show version information\n"
@@ -87,6 +89,19 @@ int open_all(lua_State* L) {
   nl::repl::guard_xpcall(L);
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
+#ifdef NL_SCRIPTS_DIR
+  // nl.course.dir: the lessons of this source tree, unless NEUROLUA_COURSE names others.
+  lua_getfield(L, -1, "course");
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "dir");
+    if (lua_isnil(L, -1)) {
+      lua_pushstring(L, NL_SCRIPTS_DIR "/course");
+      lua_setfield(L, -3, "dir");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+#endif
   lua_setglobal(L, "nl");
   return 0;
 }
@@ -152,7 +167,7 @@ int handle_script(lua_State* L, char** argv) {
 struct Args {
   int script = 0;  // index of the script argument, 0 if none
   bool has_e = false, has_i = false, has_v = false, has_h = false, bad = false;
-  bool sandbox = false, bytecode = false;
+  bool sandbox = false, bytecode = false, course = false;
   double max_seconds = 0;
   std::uint64_t max_memory = 0;
   nl::repl::SandboxOptions box;
@@ -170,6 +185,7 @@ Args collect(char** argv, int argc) {
     if (std::strcmp(s, "--help") == 0 || std::strcmp(s, "-h") == 0) { a.has_h = true; continue; }
     if (std::strcmp(s, "-i") == 0) { a.has_i = a.has_v = true; continue; }
     if (std::strcmp(s, "--sandbox") == 0) { a.sandbox = true; continue; }
+    if (std::strcmp(s, "--course") == 0) { a.course = a.has_i = a.has_v = true; continue; }
     if (std::strcmp(s, "--traceback") == 0) { nl::repl::set_traceback(true); continue; }
     if (std::strcmp(s, "--bytecode") == 0) { a.bytecode = true; continue; }
     if (std::strcmp(s, "--env") == 0) {
@@ -330,6 +346,7 @@ int pmain(lua_State* L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!run_options(L, argv, a.script > 0 ? a.script : argc)) return 0;
   if (a.script > 0 && handle_script(L, argv + a.script) != LUA_OK) return 0;
+  if (a.course && dostring(L, "nl.course.start()", "=(course)") != LUA_OK) return 0;
   if (a.has_i) {
     nl::repl::run(L);
   } else if (a.script == 0 && !a.has_e && !a.has_v) {

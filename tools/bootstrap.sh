@@ -29,6 +29,7 @@ packages=(
   libplplot-dev plplot-driver-cairo  # figures: PLplot charts through its cairo drivers (PNG, SVG, PDF)
   libcairo2-dev fonts-dejavu-core    # figures: brain-slice compositor; the fonts every figure uses
   nettle-dev                         # reports: SHA-256 of inputs (provenance), base64 of embedded figures
+  libcmark-gfm-dev libcmark-gfm-extensions-dev  # reports and the course's site: Markdown (CommonMark + GitHub tables)
   chromium                           # reports: the browser test of nl.report pages (tests/browser/, headless)
   openmpi-bin libopenmpi-dev         # scale: mpirun -n N neurolua script.lua (nl.mpi; docs/scaling.md)
   libhdf5-dev                        # scale: the out-of-core voxel store (chunked HDF5; docs/scaling.md)

@@ -32,7 +32,7 @@ export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_o
 export LSAN_OPTIONS=suppressions=$root/tools/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if (($#)); then  # a subset (e.g. -R cv): ctest as asked
-  exec ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^module\.stock_lua$' "$@"
+  exec ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^(module\.stock_lua|course\..*)$' "$@"
 fi
 # The engine's Catch2 cases run in one process beside ctest's other tests: as separate
 # processes (ctest's engine.* tests) each paid about 0.5 s of sanitizer start-up, some
@@ -40,7 +40,7 @@ fi
 (cd "$build/tests" && ./test_engine --warn NoTests) > "$build/engine_tests.log" 2>&1 &
 engine=$!
 status=0
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^(module\.stock_lua|engine\..*)$' || status=$?
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^(module\.stock_lua|engine\..*|course\..*)$' || status=$?
 if wait "$engine"; then
   echo "engine tests (test_engine, one process): $(tail -n 2 "$build/engine_tests.log" | tr -s '\n' ' ')"
 else

@@ -18,6 +18,9 @@
 #endif
 
 namespace nl::bind {
+
+int markdown_html(lua_State* L);  // markdown.cpp
+
 namespace {
 
 // ---------------------------------------------------------------- nl.inputs
@@ -141,7 +144,8 @@ int template_background(lua_State* L) {
 
 const luaL_Reg report_functions[] = {
     {"sha256", sha256}, {"base64", base64}, {"read", read},         {"write", write},
-    {"host", host},     {"niivue", niivue}, {"template", template_background}, {nullptr, nullptr},
+    {"host", host},     {"niivue", niivue}, {"template", template_background},
+    {"markdown", markdown_html}, {nullptr, nullptr},
 };
 
 }  // namespace

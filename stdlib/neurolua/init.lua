@@ -7,6 +7,7 @@ return function(nl)
   nl.study = require "neurolua.study"
   nl.show = require("neurolua.repl").show
   nl.report = require "neurolua.report"
+  nl.course = require "neurolua.course"
   require "neurolua.plotting"(nl)
   require "neurolua.explore"(nl)
   require "neurolua.stats"(nl)

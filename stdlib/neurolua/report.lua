@@ -287,6 +287,22 @@ function Report:text(str)
   return self
 end
 
+-- Report:markdown(str [, {html = true}]): CommonMark with GitHub tables (cmark-gfm).
+function Report:markdown(str, o)
+  local s = self_of(self, "markdown")
+  check_string(str, "markdown", 2, 2)
+  o = check_options(o, "markdown", { "html" }, 3, 2)
+  s.blocks[#s.blocks + 1] = { kind = "text", html = C().markdown(str, o.html == true) }
+  return self
+end
+
+-- nl.report.markdown(str [, {html = true}]) -> the HTML of a CommonMark text.
+function M.markdown(str, o)
+  check_string(str, "markdown", 1, 2)
+  o = check_options(o, "markdown", { "html" }, 2, 2)
+  return C().markdown(str, o.html == true)
+end
+
 function Report:table(t, o)
   local s = self_of(self, "table")
   o = check_options(o, "table", { "caption", "digits", "columns" }, 3, 2)

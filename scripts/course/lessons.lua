@@ -1,0 +1,26 @@
+-- scripts/course/lessons.lua: the course's lessons in order (nl.course reads this list).
+-- name: the script scripts/course/<name>.lua and the page docs/course/<name>.md.
+return {
+  { name = "01_repl", title = "The REPL, tables and volumes",
+    summary = "Explore a simulated cohort: participants as a typed Table, GM maps as Volumes." },
+  { name = "02_regions", title = "From GM maps to regional volumes: atlases and their pitfalls",
+    summary = "Atlas summaries, empty regions at a coarse grid, TIV and what a regional volume means." },
+  { name = "03_first_classifier", title = "A first classifier, and why training accuracy lies",
+    summary = "A linear SVM on regional volumes: training accuracy against held-out accuracy." },
+  { name = "04_cross_validation", title = "Cross-validation and its variance",
+    summary = "k-fold CV, how much its estimate moves with the partition, and repeats." },
+  { name = "05_leakage", title = "Leakage: selection, scaling and covariates outside the folds",
+    summary = "Selecting features on all subjects turns noise into a 'significant' classifier." },
+  { name = "06_nested_cv", title = "Nested CV and hyper-parameter choice",
+    summary = "Choosing C on the test folds is optimistic; nested CV chooses it inside." },
+  { name = "07_permutations", title = "Permutation tests: what p means",
+    summary = "The null of the BAC, p = (count + 1)/(n + 1), NeuroMiner mode against a full re-run." },
+  { name = "08_external", title = "External validation, site effects and harmonization",
+    summary = "A model meets another scanner: site offsets, regress_out and ComBat." },
+  { name = "09_weights", title = "Interpreting weights",
+    summary = "Back-projection, CV ratios, sign consistency, and why a chance model's features mean nothing." },
+  { name = "10_power", title = "Power and sample size with the simulator",
+    summary = "How the BAC and its spread change with n and effect size; what n = 99 could detect." },
+  { name = "11_ketamine", title = "Replicating the ketamine paper end to end",
+    summary = "The four cohorts, Table 1, Table 2 and the top regions, against the planted truth." },
+}
