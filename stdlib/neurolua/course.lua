@@ -296,11 +296,11 @@ end
 -- nl.course.lesson(n [, {solutions = , input = , pause = }]): the lesson step by step in
 -- the global environment; each statement is shown, then run; Enter goes on, q stops.
 function M.lesson(n, o)
-  o = check_options(o, "lesson", { "solutions", "input", "pause" }, 2, 2)
+  o = check_options(o, "lesson", { "solutions", "input", "output", "pause" }, 2, 2)
   local l = find(n, "lesson", 1)
   local p = parse(l.script)
-  local input = o.input or io.stdin
-  local write = function(s) io.stdout:write(s) end
+  local input, output = o.input or io.stdin, o.output or io.stdout
+  local write = function(s) output:write(s) end
   local steps = {}
   for _, s in ipairs(p.steps) do
     if o.solutions or not s.id:match("^solution") then steps[#steps + 1] = s end
@@ -312,12 +312,20 @@ function M.lesson(n, o)
   current = { facts = {}, fact_order = {}, figure_list = {}, figure_set = {},
               work = join("out/course/" .. l.name, "data"), figures = join("out/course/" .. l.name, "figures") }
   local env = _G
+  local saved_print = _G.print
+  if o.output then  -- the lesson's own prints go to the same place
+    _G.print = function(...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      write(table.concat(parts, "\t") .. "\n")
+    end
+  end
   local ok, err = pcall(function()
     for _, st in ipairs(statements(p.preamble, l.script)) do exec(st, l.script, env) end
     for k, s in ipairs(steps) do
       if o.pause ~= false then
         write(("\n[step %d of %d: %s] Enter to run, q to stop: "):format(k, #steps, s.title))
-        io.stdout:flush()
+        output:flush()
         local answer = input:read("l")
         if answer == nil or answer:match("^%s*[qQ]") then
           write("\nStopped. The lesson's names stay defined; lesson(" .. l.number .. ") starts again.\n")
@@ -328,7 +336,7 @@ function M.lesson(n, o)
       for _, st in ipairs(statements(s, l.script)) do
         for _, c in ipairs(st.comments) do write(c .. "\n") end
         show_code(st.src, write)
-        io.stdout:flush()
+        output:flush()
         exec(st, l.script, env)
       end
     end
@@ -337,6 +345,7 @@ function M.lesson(n, o)
   end)
   local figures = current.figure_list
   current = saved
+  _G.print = saved_print
   if not ok then error(tostring(err), 0) end
   if #figures > 0 then
     write(("Figures: %s\n"):format(join("out/course/" .. l.name, "figures")))

@@ -323,7 +323,31 @@ def pager_off_terminal():
     assert "Table (nl.table)" in out and "PAGED" not in out, out[:400]
 
 
+def course():
+    # neurolua --course: the lessons listed, then lesson(5) step by step: the first
+    # statement shown before its output, a pause, q stops, the lesson's names remain
+    c = Session(home, ["--course"])
+    text = c.expect("lesson(n) runs lesson n")
+    assert "Leakage" in text and "The REPL, tables and volumes" in text, text
+    c.expect("> ")
+    c.send("lesson(5)\r")
+    c.expect("[step 1 of")
+    c.expect("Enter to run, q to stop: ")
+    c.send("\r")
+    shown = c.expect("100 subjects (44 of class +1), 2000 features")
+    assert "> local n, p = 100, 2000" in shown and "Gaussian noise" in shown, shown
+    c.expect("Enter to run, q to stop: ")
+    c.send("q\r")
+    c.expect("Stopped")
+    c.expect("> ")
+    c.send("print(n + p)\r")
+    c.expect("2100")
+    c.expect("> ")
+    c.close()
+
+
 check("no pager in --sandbox", sandbox_pager)
 check("no pager off a terminal", pager_off_terminal)
+check("neurolua --course and lesson(5)", course)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
