@@ -30,6 +30,10 @@ local deny = {
   ["nl.sim.fmri"] = "writes a whole simulated cohort (tens of MB) and takes seconds",
   ["nl.help"] = "prints reference pages (through a pager on a terminal)",
   ["nl.apropos"] = "prints reference pages (through a pager on a terminal)",
+  ["nl.course.lesson"] = "reads standard input (it pauses between a lesson's steps)",
+  ["nl.course.run"] = "runs a whole lesson (seconds to a minute)",
+  ["nl.course.sync"] = "runs a whole lesson and rewrites its page and figures in the source tree's docs/course",
+  ["nl.course.site"] = "writes the whole course website (megabytes) and reads every page",
 }
 
 -- ---------------------------------------------------------------- synthetic data

@@ -10,7 +10,9 @@
 # instrumentation; the normal build keeps -Werror. The packages come from ./test.sh's
 # bootstrap. Leak checking is on. The test that loads neurolua.so into the stock lua5.4
 # interpreter is left out: an uninstrumented host cannot load an ASan-instrumented
-# module (the runtime must come first); it runs in the normal build. Leaks that
+# module (the runtime must come first); it runs in the normal build, and the module is
+# not even built here. The course's lessons (ctest course.*) are left out too: they run
+# engine paths that the other tests cover, and would add minutes under ASan. Leaks that
 # third-party libraries keep for the life of the process are suppressed by
 # tools/lsan.supp (libraries only, never neurolua code). The engine's Catch2 cases run
 # in one test_engine process, beside ctest running the other tests; with arguments

@@ -110,6 +110,20 @@ local function parse(script)
   return { title = title, preamble = parts[1], steps = { table.unpack(parts, 2) } }
 end
 
+-- Whether the next line of code after line k - 1 goes on with the statement before it,
+-- as Lua reads it: a line that cannot start a statement (a method call `:m()`, a field
+-- `.f`, a call `(...)` or `{...}` or "...", an operator such as `..`, `+`, `and`).
+local function continues(lines, k)
+  for i = k, #lines do
+    local l = lines[i]:match("^%s*(.-)%s*$")
+    if l ~= "" and not l:match("^%-%-") then
+      if l:match("^and%f[^%w_]") or l:match("^or%f[^%w_]") then return true end
+      return not (l:match("^[%a_]") or l:match("^::") or l:match("^;"))
+    end
+  end
+  return false
+end
+
 -- The statements of a step: { {src, line, comments} } where comments are the comment
 -- lines just before the statement. A statement ends at the first line where the lines
 -- gathered so far compile, or fail for another reason than a missing end.
@@ -126,7 +140,7 @@ local function statements(part, script)
       acc[#acc + 1] = line
       local src = table.concat(acc, "\n")
       local f, err = load(src, "=s", "t", {})
-      if f or not tostring(err):find("<eof>", 1, true) then
+      if (f and not continues(part.lines, k + 1)) or (not f and not tostring(err):find("<eof>", 1, true)) then
         while #comments > 0 and comments[#comments] == "" do table.remove(comments) end
         out[#out + 1] = { src = src, line = start, comments = comments }
         acc, comments = {}, {}
@@ -260,8 +274,10 @@ function M.run(n, o)
                 figure_set = {}, work = join(work, "data"), figures = o.figures or join(work, "figures") }
   local out = {}
   local env = new_env(out)
-  local saved = current
+  local saved, saved_print = current, _G.print
   current = rec
+  -- Table:print, help and other library code print through the global print
+  _G.print = env.print
   local t0, w0 = os.clock(), nl().clock()
   local ok, err = pcall(function()
     for _, part in ipairs({ p.preamble, table.unpack(p.steps) }) do
@@ -274,7 +290,7 @@ function M.run(n, o)
       end
     end
   end)
-  current = saved
+  current, _G.print = saved, saved_print
   if not ok then error(("lesson %d (%s): %s"):format(l.number, l.name, tostring(err)), 0) end
   rec.cpu_seconds = os.clock() - t0
   rec.wall_seconds = nl().clock() - w0
@@ -296,7 +312,7 @@ end
 -- nl.course.lesson(n [, {solutions = , input = , pause = }]): the lesson step by step in
 -- the global environment; each statement is shown, then run; Enter goes on, q stops.
 function M.lesson(n, o)
-  o = check_options(o, "lesson", { "solutions", "input", "output", "pause" }, 2, 2)
+  o = check_options(o, "lesson", { "solutions", "input", "output", "pause", "work" }, 2, 2)
   local l = find(n, "lesson", 1)
   local p = parse(l.script)
   local input, output = o.input or io.stdin, o.output or io.stdout
@@ -309,8 +325,9 @@ function M.lesson(n, o)
   write(("Script: %s; page: docs/course/%s.md. %d steps. Enter runs the next step, q stops.\n")
         :format(l.script, l.name, #steps))
   local saved = current
+  local work = o.work or ("out/course/" .. l.name)
   current = { facts = {}, fact_order = {}, figure_list = {}, figure_set = {},
-              work = join("out/course/" .. l.name, "data"), figures = join("out/course/" .. l.name, "figures") }
+              work = join(work, "data"), figures = join(work, "figures") }
   local env = _G
   local saved_print = _G.print
   if o.output then  -- the lesson's own prints go to the same place
@@ -348,7 +365,7 @@ function M.lesson(n, o)
   _G.print = saved_print
   if not ok then error(tostring(err), 0) end
   if #figures > 0 then
-    write(("Figures: %s\n"):format(join("out/course/" .. l.name, "figures")))
+    write(("Figures: %s\n"):format(join(work, "figures")))
   end
 end
 

@@ -120,13 +120,13 @@ return function(nl)
       style.xlabel = (mine.value == "cvr" and "CV ratio of the weight" or "mean back-projected weight")
         .. (caveat and " (no * marks: not shown to beat chance)" or " (* = sign-consistent, FDR)")
     end
-    if style.title == nil then
-      style.title = string.format("Top %d features", #w)
-      if caveat then
-        local p = self.p_plus_one_
-        style.title = style.title .. (p and string.format(": model not better than chance (p = %.2g, %d/%d)", p,
-          self.permutation_count_, self.n_permutations_) or ": no permutation test")
-      end
+    -- The caveat ends the title, a title of the caller's too: a figure of a chance-level
+    -- model's weights must say so wherever it is shown.
+    style.title = style.title or string.format("Top %d features", #w)
+    if caveat then
+      local p = self.p_plus_one_
+      style.title = style.title .. (p and string.format(": not better than chance (p = %.2g)", p)
+                                    or ": no permutation test")
     end
     return nl.plot.bars(path, names, values, style)
   end

@@ -40,6 +40,11 @@ end
 print(("mean %s"):format(course.fact("mean", m:mean(), "%.2f")), nothing == nil)
 nl.plot.bars(course.figure("01_bars.png"), { "a", "b" }, { 1, 2 })
 
+-- %% chain: A method chain over two lines, and a library's own print
+local t = nl.table.new{ { "x", { 1, 2 } } }
+  :take{ 2 }
+t:print()
+
 -- %% solution1: Exercise 1
 print("solved", course.fact("answer", 42))
 ]]
@@ -87,7 +92,9 @@ end)
 
 T.test("run: steps in one environment, top-level locals kept, output and facts recorded", function()
   local r = nl.course.run(1, { work = work })
-  T.eq(#r.steps, 3)
+  T.eq(#r.steps, 4)
+  T.truthy(r.steps[3].output:find("[Table 1 row x 1 column]", 1, true), "Table:print captured: " .. r.steps[3].output)
+  T.eq(r.env.t:nrows(), 1, "the chain on two lines is one statement")
   T.eq(r.steps[1].id, "setup")
   T.eq(r.steps[1].title, "Make a matrix")
   T.eq(r.steps[1].output, "trace\t2.0")
@@ -100,7 +107,7 @@ T.test("run: steps in one environment, top-level locals kept, output and facts r
   T.eq(r.env.a, 3, "a top-level local is a name of the lesson's environment")
   T.eq(rawget(_G, "a"), nil, "run does not touch the globals")
   local r2 = nl.course.run("first", { work = work, solutions = false })
-  T.eq(#r2.steps, 2, "solutions = false stops before the solution steps")
+  T.eq(#r2.steps, 3, "solutions = false stops before the solution steps")
 end)
 
 T.test("run: errors name the lesson and the script line", function()
@@ -173,9 +180,9 @@ end)
 
 T.test("lesson(): each statement shown before it runs, a pause between steps, q stops", function()
   local out_path, in_path = root .. "/lesson.out", root .. "/lesson.in"
-  T.write_file(in_path, "\n\n")   -- two steps run, then end of input stops the lesson
+  T.write_file(in_path, "\n\n\n")   -- three steps run, then end of input stops the lesson
   local input, output = io.open(in_path, "rb"), io.open(out_path, "wb")
-  nl.course.lesson(1, { input = input, output = output })
+  nl.course.lesson(1, { input = input, output = output, work = work })
   input:close(); output:close()
   local s = T.read_file(out_path)
   local i_show = s:find("> local m = nl.matrix.eye(2)", 1, true)
@@ -183,25 +190,25 @@ T.test("lesson(): each statement shown before it runs, a pause between steps, q 
   T.truthy(i_show and i_trace and i_show < i_trace, "statement shown, then its output: " .. s)
   T.truthy(s:find("a comment shown as narrative", 1, true), "narrative shown")
   T.truthy(s:find("> for i = 1,\n      2 do\n    print(i, twice(a + b))\n  end", 1, true), "a multi-line statement: " .. s)
-  T.truthy(s:find("[step 2 of 2: Use names of the first step]", 1, true), "pause before step 2: " .. s)
+  T.truthy(s:find("[step 2 of 3: Use names of the first step]", 1, true), "pause before step 2: " .. s)
   T.truthy(s:find("End of lesson 1", 1, true), s)
   T.eq(rawget(_G, "a"), 3, "the lesson's names stay defined in the REPL")
   T.truthy(not s:find("solved", 1, true), "no solutions unless asked")
   -- q at the second pause
   T.write_file(in_path, "\nq\n")
   input, output = io.open(in_path, "rb"), io.open(out_path, "wb")
-  nl.course.lesson(1, { input = input, output = output })
+  nl.course.lesson(1, { input = input, output = output, work = work })
   input:close(); output:close()
   s = T.read_file(out_path)
   T.truthy(s:find("Stopped", 1, true) and not s:find("mean 0.50", 1, true), s)
   -- solutions, no pauses
   output = io.open(out_path, "wb")
-  nl.course.lesson(1, { output = output, pause = false, solutions = true })
+  nl.course.lesson(1, { output = output, pause = false, solutions = true, work = work })
   output:close()
   s = T.read_file(out_path)
   T.truthy(s:find("solved\t42", 1, true), s)
   T.eq(print, _G.print)
-  a, b, m, twice, nothing, course = nil, nil, nil, nil, nil, nil
+  a, b, m, t, twice, nothing, course = nil, nil, nil, nil, nil, nil, nil
 end)
 
 T.test("site: one offline page per lesson, figures embedded, links rewritten", function()

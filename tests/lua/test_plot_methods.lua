@@ -102,8 +102,10 @@ T.test("plot_weights of a model not shown to beat chance: a caveat, no marks", f
   local chance = nl.cv.nested(pipe, X, noise, { outer = { 2, 3 }, inner = { 2, 3 }, seed = 3, permutations = 19 })
   chance:plot_weights(out("wn.svg"), { top = 6 })
   title = desc(out("wn.svg"))
-  T.eq(title, ("Top 6 features: model not better than chance (p = %.2g, %d/19)"):format(chance.p_plus_one_,
-    chance.permutation_count_))
+  T.eq(title, ("Top 6 features: not better than chance (p = %.2g)"):format(chance.p_plus_one_))
+  chance:plot_weights(out("wt.svg"), { top = 6, title = "Null model" })
+  T.eq(desc(out("wt.svg")), ("Null model: not better than chance (p = %.2g)"):format(chance.p_plus_one_),
+       "the caveat ends a title of the caller's too")
 end)
 
 T.test("Prediction:plot_roc needs the labels", function()
