@@ -391,6 +391,14 @@ end
 
 -- The page with every generated block filled from rec; errors name the block.
 local function fill(page, rec, pagename)
+  local ln = 0
+  for line in (page .. "\n"):gmatch("([^\n]*)\n") do
+    ln = ln + 1
+    if line:match("^%s*<!%-%- fact:") then
+      error(("%s:%d: a line starts with a fact; CommonMark (and GitHub) reads a line that starts with '<!--' as "
+             .. "HTML and cuts the paragraph there: put a word before it"):format(pagename, ln), 0)
+    end
+  end
   local steps = {}
   for _, s in ipairs(rec.steps) do steps[s.id] = s end
   local used = {}
@@ -470,28 +478,67 @@ end
 
 -- ---------------------------------------------------------------- the website
 
--- Relative links of a page in folder `from` ("course" or "reference"), rewritten for the
--- site: lessons and the course's README to their .html, reference pages into
--- reference/, lesson scripts into scripts/. `want` collects the reference pages needed.
-local function relink(md, from, want)
-  return (md:gsub("(%]%()([^%)%s]+)(%))", function(a, target, b)
-    if target:match("^%a[%w+.-]*:") or target:match("^#") then return nil end
-    local path, frag = target:match("^([^#]*)(#?.*)$")
-    local name = path:match("^([%w_%-]+)%.md$")
-    local new
-    if from == "course" and name then
-      new = (name == "README" and "index" or name) .. ".html"
-    elseif from == "course" and path:match("^%.%./reference/[%w_%-]+%.md$") then
-      local r = path:match("([%w_%-]+)%.md$")
-      want[r] = true
-      new = "reference/" .. r .. ".html"
-    elseif from == "reference" and name then
-      want[name] = true
-      new = name .. ".html"
-    elseif from == "course" and path:match("^%.%./%.%./scripts/course/[%w_%-]+%.lua$") then
-      new = "scripts/" .. path:match("([%w_%-]+%.lua)$")
+-- Paths of the site. A page is named by its path under docs/ ("course/05_leakage.md",
+-- "reference/cv.md", "methods-notes.md"); the course's pages go to the site's root
+-- (README.md as index.html), every other page to docs/<path>.html, and any other file
+-- of the source tree a page links to (a script, a table) is copied to files/<path>.
+local function normalize(path)
+  local parts = {}
+  for seg in path:gmatch("[^/]+") do
+    if seg == ".." then
+      if #parts > 0 and parts[#parts] ~= ".." then parts[#parts] = nil else parts[#parts + 1] = ".." end
+    elseif seg ~= "." then
+      parts[#parts + 1] = seg
     end
-    return new and (a .. new .. frag .. b) or nil
+  end
+  return table.concat(parts, "/")
+end
+
+local function dirname(path) return path:match("^(.*)/[^/]*$") or "" end
+
+-- The relative link from a file of the site at `from` to one at `to` (both from the root).
+local function relative(from, to)
+  local a, b = {}, {}
+  for seg in dirname(from):gmatch("[^/]+") do a[#a + 1] = seg end
+  for seg in to:gmatch("[^/]+") do b[#b + 1] = seg end
+  local k = 1
+  while k <= #a and k < #b and a[k] == b[k] do k = k + 1 end
+  local out = {}
+  for _ = k, #a do out[#out + 1] = ".." end
+  for i = k, #b do out[#out + 1] = b[i] end
+  return table.concat(out, "/")
+end
+
+-- Where page `src` (a path under docs/) lands in the site.
+local function page_out(src)
+  local name = src:match("^course/([%w_%-]+)%.md$")
+  if name then return (name == "README" and "index" or name) .. ".html" end
+  return "docs/" .. src:gsub("%.md$", ".html")
+end
+
+-- The page's Markdown with its relative links rewritten for the site; pages it links to
+-- go into `pages` (path under docs/ -> true), other files into `files` (path under the
+-- source tree -> true).
+local function relink(md, src, pages, files)
+  local out = page_out(src)
+  return (md:gsub("(%]%()([^%)%s]+)(%))", function(a, target, b)
+    if target:match("^%a[%w+.-]*:") or target:match("^#") or target:match("^/") then return nil end
+    local path, frag = target:match("^([^#]*)(#?.*)$")
+    if path == "" then return nil end
+    local full = normalize(dirname(src) .. "/" .. path)   -- under docs/
+    local new
+    if full:match("%.md$") and not full:match("^%.%./") then
+      pages[full] = true
+      new = relative(out, page_out(full))
+    elseif full:match("^course/figures/") then
+      return nil                                            -- embedded by add_page
+    else
+      local repo = normalize("docs/" .. full)               -- under the source tree
+      if repo:match("^%.%./") then return nil end
+      files[repo] = true
+      new = relative(out, "files/" .. repo)
+    end
+    return a .. new .. frag .. b
   end))
 end
 
@@ -533,59 +580,72 @@ local function add_page(r, md, figdir)
   return title
 end
 
+local function write_bytes(path, bytes)
+  nl().mkdir(dirname(path))
+  nl()._report.write(path, bytes)
+end
+
 -- nl.course.site(dir): the course as an offline website in dir: index.html, one page
--- per lesson (figures embedded), the reference pages the lessons link to, and the
--- lesson scripts. Returns the path of index.html.
+-- per lesson (figures embedded), the other pages of docs/ that the lessons link to (and
+-- those they link to, one level) under docs/, and the files they link to (the lesson
+-- scripts, ...) under files/. Returns the path of index.html.
 function M.site(dir)
   if type(dir) ~= "string" or dir == "" then error("bad argument #1 to 'site' (a folder expected)", 2) end
   local N = nl()
   local docs = docs_dir()
+  local tree = docs .. "/../.."
   local list = index()
   N.mkdir(dir)
-  N.mkdir(dir .. "/reference")
-  N.mkdir(dir .. "/scripts")
-  local want = {}
+  local pages, files = {}, {}
   local function nav(k)
     local parts = { "[Course contents](index.html)" }
     if k > 1 then parts[#parts + 1] = ("[previous: %s](%s.html)"):format(list[k - 1].title, list[k - 1].name) end
     if k < #list then parts[#parts + 1] = ("[next: %s](%s.html)"):format(list[k + 1].title, list[k + 1].name) end
     return table.concat(parts, " · ")
   end
-  -- the index: the course's README, then the lessons
-  local readme = read_file(docs .. "/README.md", "the course's README")
+  local figures = docs .. "/figures"
   local r = N.report.new{ title = "neurolua course", subtitle = "Reproducible machine learning for clinical neuroimaging" }
-  add_page(r, relink(readme, "course", want), docs .. "/figures")
+  add_page(r, relink(read_file(docs .. "/README.md", "the course's README"), "course/README.md", pages, files), figures)
   r:write(dir .. "/index.html")
   for k, l in ipairs(list) do
-    local md = read_file(("%s/%s.md"):format(docs, l.name), "the lesson's page")
+    local src = "course/" .. l.name .. ".md"
     local page = N.report.new{ title = l.title, subtitle = ("Lesson %d of %d"):format(k, #list) }
     page:markdown(nav(k))
-    add_page(page, relink(md, "course", want), docs .. "/figures")
+    add_page(page, relink(read_file(docs .. "/" .. l.name .. ".md", "the lesson's page"), src, pages, files), figures)
     page:markdown(nav(k))
-    page:provenance{ command = { ("neurolua %s/%s.lua"):format("scripts/course", l.name) } }
-    page:write(("%s/%s.html"):format(dir, l.name))
-    N._report.write(("%s/scripts/%s.lua"):format(dir, l.name), read_file(l.script, "the lesson script"))
+    page:provenance{ command = { ("neurolua scripts/course/%s.lua"):format(l.name) } }
+    page:write(dir .. "/" .. page_out(src))
   end
-  -- reference pages the lessons link to (and those they link to, one level)
+  -- the other pages of docs/ the lessons link to, and those they link to (one level)
   local done = {}
-  for _ = 1, 2 do
-    local more = {}
-    for name in pairs(want) do
-      if not done[name] then
-        done[name] = true
-        local path = ("%s/../reference/%s.md"):format(docs, name)
-        local f = io.open(path, "rb")
-        if f then
-          local md = f:read("a")
-          f:close()
-          local rp = N.report.new{ title = name, subtitle = "neurolua reference" }
-          rp:markdown("[Course contents](../index.html)")
-          add_page(rp, relink(md, "reference", more), docs .. "/figures")
-          rp:write(("%s/reference/%s.html"):format(dir, name))
-        end
+  for src in pairs(pages) do if src:match("^course/") then done[src] = true end end
+  for level = 1, 2 do
+    local todo = {}
+    for src in pairs(pages) do if not done[src] then todo[#todo + 1] = src end end
+    table.sort(todo)
+    for _, src in ipairs(todo) do
+      done[src] = true
+      local f = io.open(docs .. "/../" .. src, "rb")
+      if f then
+        local md = f:read("a")
+        f:close()
+        local out = page_out(src)
+        local rp = N.report.new{ title = src:gsub("%.md$", ""), subtitle = "neurolua documentation" }
+        rp:markdown(("[Course contents](%s)"):format(relative(out, "index.html")))
+        local sink = level == 1 and pages or {}
+        add_page(rp, relink(md, src, sink, level == 1 and files or {}), docs .. "/../" .. dirname(src) .. "/figures")
+        N.mkdir(dir .. "/" .. dirname(out))
+        rp:write(dir .. "/" .. out)
       end
     end
-    for k in pairs(more) do want[k] = true end
+  end
+  for path in pairs(files) do
+    local f = io.open(tree .. "/" .. path, "rb")
+    if f then
+      local bytes = f:read("a")   -- nil for a folder
+      f:close()
+      if bytes then write_bytes(dir .. "/files/" .. path, bytes) end
+    end
   end
   return dir .. "/index.html"
 end

@@ -493,6 +493,16 @@ nav.toc ol{list-style:none;padding-left:0;margin:0}nav.toc li.l2{padding-left:1.
 nav.toc a{color:var(--accent);text-decoration:none}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;background:var(--head);
   padding:.1em .3em;border-radius:4px}
+pre{background:var(--head);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;overflow-x:auto;
+  line-height:1.4}
+pre code{background:none;padding:0;font-size:.85rem}
+main table:not(.dataframe){border-collapse:collapse;margin:1rem 0;font-size:.9rem}
+main table:not(.dataframe) th,main table:not(.dataframe) td{border:1px solid var(--line);padding:.3rem .6rem;
+  text-align:left;vertical-align:top}
+main table:not(.dataframe) thead th{background:var(--head)}
+details{margin:1rem 0;border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem}
+summary{cursor:pointer;font-weight:600}
+blockquote{margin:1rem 0;padding:0 1rem;color:var(--muted);border-left:4px solid var(--line)}
 .table-wrap{overflow-x:auto;margin:1rem 0}
 table.dataframe{border-collapse:collapse;border:none;font-size:.85rem;font-variant-numeric:tabular-nums}
 .table-caption{color:var(--muted);margin:1rem 0 -.5rem;font-size:.95rem}

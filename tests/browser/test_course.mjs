@@ -123,7 +123,7 @@ try {
   await details.locator("summary").click();
   check(await code.first().isVisible(), "a solution's code shows when opened");
 
-  for (const ref of ["reference/cv.html", "scripts/05_leakage.lua"]) check(existsSync(join(site, ref)), `${ref} in the site`);
+  for (const ref of ["docs/reference/cv.html", "docs/methods-notes.html", "files/scripts/course/05_leakage.lua"]) check(existsSync(join(site, ref)), `${ref} in the site`);
 } catch (e) {
   failures.push(`${e.message.split("\n")[0]}`);
 } finally {

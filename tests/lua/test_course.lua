@@ -66,7 +66,8 @@ The mean is <!-- fact:mean -->0<!-- /fact --> and the answer <!-- fact:answer --
 
 ![Bars](figures/01_bars.png)
 
-See [the second](02_second.md) and [nl.course](../reference/course.md).
+See [the second](02_second.md), [nl.course](../reference/course.md) and
+[the script](../../scripts/course/01_first.lua).
 
 <details><summary>Solution 1</summary>
 
@@ -157,7 +158,8 @@ T.test("sync refuses a page out of step with its script", function()
     T.raises(function() nl.course.sync(1, { check = true, work = work }) end, want)
   end
   with(good:gsub("<!%-%- fact:answer %-%->.-<!%-%- /fact %-%->", ""), "records fact 'answer' but the page never shows it")
-  with(good .. "\n<!-- fact:nope -->1<!-- /fact -->\n", "the script records no fact 'nope'")
+  with(good .. "\nSo <!-- fact:nope -->1<!-- /fact -->\n", "the script records no fact 'nope'")
+  with(good .. "\nthe mean\n<!-- fact:mean -->0.50<!-- /fact --> again\n", "01_first.md:46: a line starts with a fact")
   with(good .. "\n<!-- out:nope -->\n<!-- /out -->\n", "<!-- out:nope --> names no step of the script")
   with(good .. "\n<!-- out:solution1 -->\n<!-- /code -->\n", "is closed by <!-- /code -->")
   with(good:gsub("!%[Bars%]%(figures/01_bars.png%)", ""), "draws figures/01_bars.png but the page does not show it")
@@ -220,16 +222,19 @@ T.test("site: one offline page per lesson, figures embedded, links rewritten", f
   T.truthy(index:find('href="01_first.html"', 1, true), "index links lesson 1")
   local l1 = T.read_file(site .. "/01_first.html")
   T.truthy(l1:find('href="02_second.html"', 1, true), "lesson link rewritten to .html")
-  T.truthy(l1:find('href="reference/course.html"', 1, true), "reference link rewritten")
+  T.truthy(l1:find('href="docs/reference/course.html"', 1, true), "reference link rewritten")
+  T.truthy(l1:find('href="files/scripts/course/01_first.lua"', 1, true), "script link rewritten")
   T.truthy(l1:find("data:image/png;base64,", 1, true), "figure embedded")
   T.truthy(l1:find('<code class="language-lua">', 1, true), "code block")
   T.truthy(l1:find("<details><summary>Solution 1</summary>", 1, true), "raw HTML kept in the course's pages")
   local l2 = T.read_file(site .. "/02_second.html")
   T.truthy(l2:find('href="index.html"', 1, true), "README link goes to the index")
   T.truthy(l2:find("previous: First", 1, true), "navigation")
-  T.truthy(T.exists(site .. "/reference/course.html"), "linked reference page rendered")
-  T.truthy(T.exists(site .. "/reference/report.html") == false, "a reference page that does not exist is skipped")
-  T.truthy(T.exists(site .. "/scripts/01_first.lua"), "the lesson scripts are copied")
+  T.truthy(T.exists(site .. "/docs/reference/course.html"), "linked reference page rendered")
+  T.truthy(T.read_file(site .. "/docs/reference/course.html"):find('href="../../index.html"', 1, true),
+           "a documentation page links back to the course")
+  T.truthy(T.exists(site .. "/docs/reference/report.html") == false, "a reference page that does not exist is skipped")
+  T.eq(T.read_file(site .. "/files/scripts/course/01_first.lua"), lesson1, "a linked script is copied")
 end)
 
 nl.course.dir = real_dir
