@@ -200,7 +200,6 @@ function M.fact(name, value, fmt)
       error(("fact '%s' recorded twice with different values (%s, then %s)"):format(name, current.facts[name], s), 2)
     end
     current.facts[name] = s
-    current.fact_order[#current.fact_order + 1] = name
   end
   return s
 end
@@ -251,17 +250,13 @@ end
 
 -- ---------------------------------------------------------------- running
 
-local function new_env(capture)
-  local env = setmetatable({}, { __index = _G })
-  if capture then
-    env.print = function(...)
-      local n = select("#", ...)
-      local parts = {}
-      for i = 1, n do parts[i] = tostring((select(i, ...))) end
-      capture[#capture + 1] = table.concat(parts, "\t")
-    end
+-- A print that hands each line it would write to sink.
+local function printer(sink)
+  return function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    sink(table.concat(parts, "\t"))
   end
-  return env
 end
 
 -- nl.course.run(n [, {work = , figures = , solutions = }]) -> the record of a whole run.
@@ -270,10 +265,10 @@ function M.run(n, o)
   local l = find(n, "run", 1)
   local p = parse(l.script)
   local work = o.work or ("out/course/" .. l.name)
-  local rec = { lesson = l, title = p.title, steps = {}, facts = {}, fact_order = {}, figure_list = {},
+  local rec = { lesson = l, title = p.title, steps = {}, facts = {}, figure_list = {},
                 figure_set = {}, work = join(work, "data"), figures = o.figures or join(work, "figures") }
   local out = {}
-  local env = new_env(out)
+  local env = setmetatable({ print = printer(function(line) out[#out + 1] = line end) }, { __index = _G })
   local saved, saved_print = current, _G.print
   current = rec
   -- Table:print, help and other library code print through the global print
@@ -294,7 +289,7 @@ function M.run(n, o)
   if not ok then error(("lesson %d (%s): %s"):format(l.number, l.name, tostring(err)), 0) end
   rec.cpu_seconds = os.clock() - t0
   rec.wall_seconds = nl().clock() - w0
-  rec.figure_set, rec.fact_order = nil, nil
+  rec.figure_set = nil
   rec.env = env
   return rec
 end
@@ -326,16 +321,12 @@ function M.lesson(n, o)
         :format(l.script, l.name, #steps))
   local saved = current
   local work = o.work or ("out/course/" .. l.name)
-  current = { facts = {}, fact_order = {}, figure_list = {}, figure_set = {},
+  current = { facts = {}, figure_list = {}, figure_set = {},
               work = join(work, "data"), figures = join(work, "figures") }
   local env = _G
   local saved_print = _G.print
   if o.output then  -- the lesson's own prints go to the same place
-    _G.print = function(...)
-      local parts = {}
-      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-      write(table.concat(parts, "\t") .. "\n")
-    end
+    _G.print = printer(function(line) write(line .. "\n") end)
   end
   local ok, err = pcall(function()
     for _, st in ipairs(statements(p.preamble, l.script)) do exec(st, l.script, env) end
@@ -471,8 +462,10 @@ function M.sync(n, o)
   elseif filled ~= page then
     nl()._report.write(pagepath, filled)
   end
+  local nfacts = 0
+  for _ in pairs(rec.facts) do nfacts = nfacts + 1 end
   return { lesson = l.number, name = l.name, changed = filled ~= page, figures = #rec.figure_list,
-           facts = #(function() local t = {} for k in pairs(rec.facts) do t[#t + 1] = k end return t end)(),
+           facts = nfacts,
            cpu_seconds = rec.cpu_seconds, wall_seconds = rec.wall_seconds }
 end
 
