@@ -163,8 +163,26 @@ local function globalize(src)
   return rest .. " = nil"
 end
 
+-- Names of the standard environment that a lesson's top-level local may not take: in
+-- the REPL (lesson()) it would become a global and replace them for the rest of the session.
+local reserved = {}
+for _, k in ipairs{ "assert", "collectgarbage", "dofile", "error", "getmetatable", "ipairs", "load", "loadfile",
+                    "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "require",
+                    "select", "setmetatable", "tonumber", "tostring", "type", "warn", "xpcall", "coroutine",
+                    "debug", "io", "math", "os", "package", "string", "table", "utf8", "arg", "help", "lesson",
+                    "_G", "_ENV", "_VERSION" } do
+  reserved[k] = true
+end
+
 -- Runs one statement in env; the chunk carries the script's name and line numbers.
 local function exec(stmt, script, env)
+  local names = stmt.src:match("^local%s+function%s+([%a_][%w_]*)") or stmt.src:match("^local%s+([^=]*)")
+  for name in (names or ""):gmatch("[%a_][%w_]*") do
+    if reserved[name] then
+      error(("%s:%d: a top-level 'local %s' would replace the global '%s' when the lesson runs in the REPL "
+             .. "(lesson()): rename it"):format(script, stmt.line, name, name), 0)
+    end
+  end
   local code = string.rep("\n", stmt.line - 1) .. globalize(stmt.src)
   local f, err = load(code, "@" .. script, "t", env)
   if not f then error(err, 0) end
