@@ -70,8 +70,10 @@ local function find(n, fname, argn)
       if l.name == n or l.name:match("^%d+_(.*)$") == n then return l end
     end
   end
-  error(("bad argument #%d to '%s' (no lesson %s; there are %d, numbered 1 to %d: nl.course.lessons() lists them)")
-        :format(argn, fname, type(n) == "string" and ("'" .. n .. "'") or tostring(n), #list, #list), 3)
+  local what = n == nil and "a lesson number or name expected"
+               or ("no lesson %s"):format(type(n) == "string" and ("'" .. n .. "'") or tostring(n))
+  error(("bad argument #%d to '%s' (%s; there are %d, numbered 1 to %d: nl.course.lessons() lists them)")
+        :format(argn, fname, what, #list, #list), 3)
 end
 
 -- ---------------------------------------------------------------- parsing a lesson
