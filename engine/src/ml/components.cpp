@@ -37,6 +37,18 @@ Matrix Pca::fit_apply(const Matrix& X, const Table* covariates, const Matrix* cr
   return std::move(fit_->scores);
 }
 
+void Pca::fit_cross(const Matrix& cross, Vector center, Eigen::Index n) {
+  fitted_ = false;
+  p_in_ = cross.rows();
+  fit_ = pca_fit_cross(cross, std::move(center), n, k_ > 0 ? k_ : default_components(cross.rows()));
+  fitted_ = true;
+}
+
+const PcaFit& Pca::result() const {
+  if (!fitted_) throw ValueError("pca: not fitted (call fit first)");
+  return *fit_;
+}
+
 Matrix Pca::apply(const Matrix& X, const Table* covariates) const {
   check_apply(X, covariates);
   return pca_transform(*fit_, X);

@@ -2,6 +2,7 @@
 #include "nl/ml/nested_cv.hpp"
 
 #include "nested_cv_plan.hpp"
+#include "fused_chain.hpp"
 #include "training_gram.hpp"
 
 #include "nl/core/mpi.hpp"
@@ -16,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace nl::ml {
@@ -30,6 +32,13 @@ constexpr std::uint64_t kPermutationStream = 1'000'000;
 constexpr std::uint64_t kBaseModelStream = 2'000'000;
 
 bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
+
+// The number of rows in the largest of the folds 0..folds-1 of an assignment.
+std::size_t largest_fold(const std::vector<int>& assign, int folds) {
+  std::vector<std::size_t> size(static_cast<std::size_t>(folds), 0);
+  for (int f : assign) ++size[static_cast<std::size_t>(f)];
+  return *std::max_element(size.begin(), size.end());
+}
 
 // The folds and the preprocessing of every CV1 partition: everything that does not
 // depend on the labels once the folds are fixed.
@@ -81,8 +90,17 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
                                      oi % static_cast<std::size_t>(o.outer_folds) + 1, part, e.what()));
       }
     };
+    // With a chain ml/fused_chain.hpp handles, the partitions' preprocessing is one
+    // affine map of the centred rows (every row is finite), applied by one kernel.
+    const bool fused = gram && fusable(spec) && Xtest.allFinite();
+    const CentredRows xc = fused ? centred_rows(X, centre) : CentredRows();
     for (const auto& assign : inner_assign) {
-      const std::vector<Matrix> blocks = gram ? fold_blocks(X, out.train, assign, o.inner_folds, centre) : std::vector<Matrix>();
+      // (The partitions are tall exactly when training_gram's fold_blocks gives blocks.)
+      const bool fuse = fused && static_cast<Index>(out.train.size() - largest_fold(assign, o.inner_folds)) >= X.cols();
+      const std::vector<Matrix> blocks = fuse ? fold_blocks(xc, out.train, assign, o.inner_folds)
+                                         : gram ? fold_blocks(X, out.train, assign, o.inner_folds, centre)
+                                                : std::vector<Matrix>();
+      const FoldRanges ranges = fuse ? fold_ranges(X, out.train, assign, o.inner_folds) : FoldRanges();
       for (int f = 0; f < o.inner_folds; ++f) {
         Inner in;
         split(assign, out.train, f, in.tr, in.val);
@@ -91,6 +109,15 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
         const Matrix G = blocks.empty() ? Matrix() : sum_except(blocks, f);
         const TrainingGram tg{&G, &centre};
         in_fold("preprocessing fitted on CV1-train", [&] {
+          if (fuse) {
+            Vector lo = Vector::Constant(X.cols(), std::numeric_limits<double>::infinity()), hi = -lo;
+            for (int g = 0; g < o.inner_folds; ++g)
+              if (g != f) lo = lo.cwiseMin(ranges.lo[static_cast<std::size_t>(g)]), hi = hi.cwiseMax(ranges.hi[static_cast<std::size_t>(g)]);
+            std::vector<RowSet> others{{&in.val, cov ? &cov_val : nullptr, &in.Xval}};
+            if (!o.refit_preprocessing) others.push_back({&out.test, cov ? &cov_test : nullptr, &in.Xtest});
+            in.pre = fit_fused(spec, xc, centre, G, lo, hi, {&in.tr, cov ? &cov_tr : nullptr, &in.Xtr}, others);
+            return;
+          }
           in.pre = fit_preprocessing(spec, X(in.tr, Eigen::all), cov ? &cov_tr : nullptr, &in.Xtr,
                                      blocks.empty() ? nullptr : &tg);
           in.Xval = in.pre.apply(X(in.val, Eigen::all), cov ? &cov_val : nullptr);

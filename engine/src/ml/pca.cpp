@@ -168,6 +168,43 @@ void sign_flip(Matrix& loadings) {
   }
 }
 
+namespace {
+PcaSolver resolve_solver(PcaSolver solver, Index m, Index k) {
+  if (solver != PcaSolver::Auto) return solver;
+  return m >= kTruncatedMinSize && k * kTruncatedMaxShare <= m ? PcaSolver::Truncated : PcaSolver::Exact;
+}
+}  // namespace
+
+PcaFit pca_fit_cross(const Matrix& cross, Vector center, Index n, Index k, PcaSolver solver, double sum_squares) {
+  const Index p = cross.rows();
+  if (cross.cols() != p || center.size() != p)
+    throw Error(fmt::format("pca: a {} x {} cross-product with a centre of {} values", p, cross.cols(), center.size()));
+  if (n < p) throw Error(fmt::format("pca: a cross-product fit needs n >= p, got {} rows for {} columns", n, p));
+  if (n < 2) throw ValueError(fmt::format("pca: need at least 2 observations, got {}", n));
+  const Index kmax = std::min(n - 1, p);
+  if (k < 1 || k > kmax)
+    throw ValueError(fmt::format(
+        "pca: k = {} is out of range; it must be between 1 and min(n - 1, p) = {}", k, kmax));
+  PcaFit fit;
+  fit.solver = resolve_solver(solver, p, k);
+  fit.center = std::move(center);
+  const double denom = static_cast<double>(n - 1);
+  Vector lambda;
+  Matrix V;
+  if (fit.solver == PcaSolver::Truncated) {
+    leading_eigenpairs(cross, k, lambda, V);
+    fit.eigenvalues = lambda.cwiseMax(0.0) / denom;
+  } else {
+    top_eigenpairs(cross, k, lambda, V);
+    fit.eigenvalues = lambda.cwiseMax(0.0).cwiseSqrt().array().square() / denom;
+  }
+  fit.total_variance = (std::isnan(sum_squares) ? cross.trace() : sum_squares) / denom;
+  fit.explained_ratio = fit.eigenvalues / fit.total_variance;
+  fit.loadings = V.leftCols(k);
+  sign_flip(fit.loadings);
+  return fit;
+}
+
 PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) {
   const Index n = X.rows(), p = X.cols();
   if (n < 2) throw ValueError(fmt::format("pca: need at least 2 observations, got {}", n));
@@ -180,9 +217,14 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
     throw Error(fmt::format("pca: the given cross-product is {} x {}, the data have {} columns", cross->rows(),
                             cross->cols(), p));
   if (n < p) cross = nullptr;
-  const Index m = std::min(n, p);
-  if (solver == PcaSolver::Auto)
-    solver = m >= kTruncatedMinSize && k * kTruncatedMaxShare <= m ? PcaSolver::Truncated : PcaSolver::Exact;
+  if (cross) {
+    Vector center = X.colwise().mean().transpose();
+    const Matrix Xc = X.rowwise() - center.transpose();
+    PcaFit fit = pca_fit_cross(*cross, std::move(center), n, k, solver, Xc.squaredNorm());
+    fit.scores = Xc * fit.loadings;
+    return fit;
+  }
+  solver = resolve_solver(solver, std::min(n, p), k);
   PcaFit fit;
   fit.solver = solver;
   fit.center = X.colwise().mean().transpose();
@@ -199,8 +241,6 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
       const Vector s = lambda.cwiseMax(0.0).cwiseSqrt();
       V.noalias() = Xc.transpose() * W;
       for (Index j = 0; j < k; ++j) V.col(j) /= s(j);
-    } else if (cross) {
-      leading_eigenpairs(*cross, k, lambda, V);
     } else {
       leading_eigenpairs(cross_product<false>(Xc), k, lambda, V);
     }
@@ -229,10 +269,7 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
       // thin SVD of Xc costs several times that (issue 21). The leading components keep
       // full accuracy (checked against prcomp and the SVD identities in the tests).
       Vector lambda;
-      if (cross)
-        top_eigenpairs(*cross, k, lambda, V);
-      else
-        top_eigenpairs(cross_product<false>(Xc), k, lambda, V);
+      top_eigenpairs(cross_product<false>(Xc), k, lambda, V);
       s = lambda.cwiseMax(0.0).cwiseSqrt();
     }
     fit.total_variance = Xc.squaredNorm() / denom;

@@ -66,6 +66,15 @@ void Scale::fit(const Matrix& X, const Table* covariates) {
   fitted_ = true;
 }
 
+void Scale::fit_range(Vector min, Vector max) {
+  if (min.size() != max.size() || min.size() == 0)
+    throw Error(fmt::format("scale: a range of {} minima and {} maxima", min.size(), max.size()));
+  p_in_ = min.size();
+  min_ = std::move(min);
+  max_ = std::move(max);
+  fitted_ = true;
+}
+
 Matrix Scale::apply(const Matrix& X, const Table* covariates) const {
   check_apply(X, covariates);
   Matrix out(X.rows(), X.cols());
@@ -110,6 +119,15 @@ void Prune::fit(const Matrix& X, const Table* covariates) {
     if (!col.allFinite()) continue;
     if ((col.array() != col(0)).any()) keep_.push_back(j);
   }
+  fitted_ = true;
+}
+
+void Prune::fit_kept(Eigen::Index p_in, std::vector<Eigen::Index> keep) {
+  for (std::size_t k = 0; k < keep.size(); ++k)
+    if (keep[k] < 0 || keep[k] >= p_in || (k > 0 && keep[k] <= keep[k - 1]))
+      throw Error(fmt::format("prune: kept column {} of {} is out of order or range", keep[k], p_in));
+  p_in_ = p_in;
+  keep_ = std::move(keep);
   fitted_ = true;
 }
 
@@ -601,6 +619,23 @@ void RegressOut::fit(const Matrix& X, const Table* covariates) {
   as_step([&] { coder_.fit(*covariates); });
   const Matrix G = design(covariates, X.rows());
   beta_ = pinv(G) * X;
+  fitted_ = true;
+}
+
+Matrix RegressOut::fit_design(const Table* covariates, Eigen::Index n, Eigen::Index p_in) {
+  if (n == 0) throw ValueError("regress_out: cannot fit on 0 rows");
+  if (!covariates) throw ValueError("regress_out: covariates are required (pass a Table with the named columns)");
+  if (covariates->nrows() != static_cast<std::size_t>(n))
+    throw ValueError(fmt::format("regress_out: covariates have {} rows, the data have {}", covariates->nrows(), n));
+  fitted_ = false;
+  p_in_ = p_in;
+  as_step([&] { coder_.fit(*covariates); });
+  return design(covariates, n);
+}
+
+void RegressOut::set_beta(Matrix beta) {
+  if (beta.cols() != p_in_) throw Error(fmt::format("regress_out: {} coefficient columns for {} features", beta.cols(), p_in_));
+  beta_ = std::move(beta);
   fitted_ = true;
 }
 

@@ -22,6 +22,11 @@ class Pca final : public Transform {
   Matrix fit_apply(const Matrix& X, const Table* covariates) override;
   // The same with Xc' Xc of the centred X given (pca_fit's `cross`).
   Matrix fit_apply(const Matrix& X, const Table* covariates, const Matrix* cross);
+  // Fitted from n training rows of which only the cross-product about their means
+  // (p x p, n >= p) and the means are known (pca_fit_cross), for ml/fused_chain.cpp.
+  void fit_cross(const Matrix& cross, Vector center, Eigen::Index n);
+  // The fit (requires fit()).
+  const PcaFit& result() const;
   std::string name() const override { return "pca"; }
   std::string options() const override;
   std::vector<StateItem> state() const override;

@@ -20,6 +20,8 @@
 
 #include <Eigen/Dense>
 
+#include <limits>
+
 #include "nl/core/linalg.hpp"
 
 namespace nl::ml {
@@ -51,6 +53,13 @@ struct PcaFit {
 // computed elsewhere (ml/training_gram.cpp: from per-fold blocks in a nested CV), used
 // in place of computing it here; ignored for wide data.
 PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver = PcaSolver::Auto, const Matrix* cross = nullptr);
+
+// The fit of n >= p centred rows given only their cross-product Xc' Xc (p x p), their
+// column means `center` and their sum of squares (NaN: the trace of `cross`), as
+// pca_fit with `cross`; scores are left empty. For a caller that never forms Xc
+// (ml/fused_chain.cpp). Error for inconsistent sizes, ValueError as pca_fit for n and k.
+PcaFit pca_fit_cross(const Matrix& cross, Vector center, Index n, Index k, PcaSolver solver = PcaSolver::Auto,
+                     double sum_squares = std::numeric_limits<double>::quiet_NaN());
 
 // (Y - 1 mu') V_k. Throws ValueError when Y has the wrong number of columns or a
 // non-finite value.

@@ -169,6 +169,11 @@ class Scale final : public Transform {
   // The slope of each column's map, (hi - lo) / (max - min), or 0 for a column mapped
   // to the constant (lo + hi) / 2; requires fit().
   Vector factors() const;
+  // Fitted from the per-column minimum and maximum of the training rows, computed by the
+  // caller (ml/fused_chain.cpp) as fit() would: over the finite values.
+  void fit_range(Vector min, Vector max);
+  double lo() const noexcept { return lo_; }
+  double hi() const noexcept { return hi_; }
 
  private:
   void load(Reader& r) override;
@@ -193,6 +198,9 @@ class Prune final : public Transform {
   Eigen::Index n_features_out() const override;
   // 0-based indices of the kept input features.
   const std::vector<Eigen::Index>& kept() const noexcept { return keep_; }
+  // Fitted with the kept columns (0-based, ascending) of p_in, found by the caller
+  // (ml/fused_chain.cpp) with fit()'s rule.
+  void fit_kept(Eigen::Index p_in, std::vector<Eigen::Index> keep);
 
  private:
   void load(Reader& r) override;
@@ -382,6 +390,12 @@ class RegressOut final : public Transform {
   bool legacy_coding() const noexcept { return coder_.legacy(); }
   // [1, coded covariates] of n rows (requires fit()).
   Matrix design(const Table* covariates, Eigen::Index n) const;
+  // fit() in two halves, for a caller that computes the coefficients itself
+  // (ml/fused_chain.cpp): fit_design fits the covariate coding on the n training rows'
+  // covariates (p_in features) and returns their design; set_beta then sets beta
+  // ((1 + q) x p_in, as pinv(design) X) and marks the step fitted.
+  Matrix fit_design(const Table* covariates, Eigen::Index n, Eigen::Index p_in);
+  void set_beta(Matrix beta);
 
  private:
   void load(Reader& r) override;
