@@ -33,13 +33,6 @@ constexpr std::uint64_t kBaseModelStream = 2'000'000;
 
 bool has_both_classes(const Vector& y) { return (y.array() > 0).any() && (y.array() < 0).any(); }
 
-// The number of rows in the largest of the folds 0..folds-1 of an assignment.
-std::size_t largest_fold(const std::vector<int>& assign, int folds) {
-  std::vector<std::size_t> size(static_cast<std::size_t>(folds), 0);
-  for (int f : assign) ++size[static_cast<std::size_t>(f)];
-  return *std::max_element(size.begin(), size.end());
-}
-
 // The folds and the preprocessing of every CV1 partition: everything that does not
 // depend on the labels once the folds are fixed.
 // tick() (may be empty) is called once per CV1 partition fitted.

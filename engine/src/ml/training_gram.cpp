@@ -103,14 +103,18 @@ Matrix centred_cross(const Matrix& X, const std::vector<Eigen::Index>& rows, con
   return G;
 }
 
+std::size_t largest_fold(const std::vector<int>& assign, int folds) {
+  std::vector<std::size_t> size(static_cast<std::size_t>(folds), 0);
+  for (int f : assign) ++size[static_cast<std::size_t>(f)];
+  return *std::max_element(size.begin(), size.end());
+}
+
 std::vector<Matrix> fold_blocks(const Matrix& X, const std::vector<Eigen::Index>& rows, const std::vector<int>& assign,
                                 int folds, const Vector& m) {
   std::vector<std::vector<Eigen::Index>> fold_rows(static_cast<std::size_t>(folds));
   for (std::size_t k = 0; k < assign.size(); ++k) fold_rows[static_cast<std::size_t>(assign[k])].push_back(rows[k]);
-  std::size_t largest = 0;
-  for (const auto& r : fold_rows) largest = std::max(largest, r.size());
   std::vector<Matrix> blocks;
-  if (static_cast<Eigen::Index>(rows.size() - largest) < X.cols()) return blocks;
+  if (static_cast<Eigen::Index>(rows.size() - largest_fold(assign, folds)) < X.cols()) return blocks;
   for (const auto& r : fold_rows) blocks.push_back(centred_cross(X, r, m));
   return blocks;
 }

@@ -48,6 +48,9 @@ bool uses_training_gram(const PipelineSpec& spec);
 // (lower triangle by a rank update, then mirrored).
 Matrix centred_cross(const Matrix& X, const std::vector<Eigen::Index>& rows, const Vector& m);
 
+// The number of rows in the largest of the folds 0..folds-1 of an assignment.
+std::size_t largest_fold(const std::vector<int>& assign, int folds);
+
 // centred_cross of each fold's rows (rows[k] in fold assign[k], folds 0..folds-1), or
 // none when a CV1 partition (all folds but one) would have fewer rows than columns
 // (its PCA is then wide and does not use them).
