@@ -19,6 +19,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 namespace nl::ml {
 
@@ -266,8 +267,8 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
     // Without a wrapper each CV1 partition walks the grid; the linear SVC in ascending
     // C, each solve warm-started from the previous C's dual solution scaled by
     // C_new / C_old (Chu, Hsieh & Lin 2015; LIBLINEAR -C): the same optimum, several
-    // times fewer passes at the large C values. Criteria are summed per grid point in
-    // partition order.
+    // times fewer passes at the large C values; its rows are prepared once for the grid.
+    // Criteria are summed per grid point in partition order.
     const bool warm = spec.svc.estimator == Estimator::LinearSvc;
     std::vector<std::size_t> order(G);
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -288,11 +289,14 @@ OuterFit select_and_fit(const Outer& out, std::size_t o, const Vector& y, const 
       const Matrix& Xval = spec.filters.empty() ? in.Xval : Fval;
       Vector alpha;
       double C_prev = 0;
+      const std::optional<LinearSvcProblem> problem =
+          warm ? std::optional<LinearSvcProblem>(std::in_place, Xtr, ytr, spec.svc.bias) : std::nullopt;
       for (std::size_t g : order) {
         check_interrupt();
         const SvcSpec svc = at_grid_point(spec.svc, grid, g);
         if (alpha.size() > 0) alpha *= svc.C / C_prev;
-        const LinearSvcModel m = train_svc(Xtr, ytr, svc, rng, alpha.size() > 0 ? &alpha : nullptr);
+        const Vector* a0 = alpha.size() > 0 ? &alpha : nullptr;
+        const LinearSvcModel m = problem ? train_svc(*problem, ytr, svc, rng, a0) : train_svc(Xtr, ytr, svc, rng, a0);
         features[g][p] = all_features(in.Xtr.cols());
         sum[g] += criterion_value(crit, decision(m, Xval), yval);
         if (warm) alpha = m.alpha;

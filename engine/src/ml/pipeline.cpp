@@ -107,22 +107,41 @@ bool more_regularized(const SvcSpec& spec, const std::vector<double>& values, st
   return A.gamma < B.gamma;
 }
 
+namespace {
+LinearSvcOptions svc_options(const SvcSpec& spec, const Vector& y, const Vector* alpha0) {
+  LinearSvcOptions o;
+  const ClassCosts c = costs(spec, y);
+  o.Cp = c.Cp;
+  o.Cn = c.Cn;
+  o.bias = spec.bias;
+  o.eps = spec.eps;
+  o.max_iter = spec.max_iter;
+  if (alpha0) o.alpha0 = *alpha0;
+  return o;
+}
+
+void svc_outcome(const LinearSvcModel& m, const SvcSpec& spec, const std::string& limit) {
+  solver_outcome(spec.estimator == Estimator::LinearSvc ? "SVC" : estimator_name(spec.estimator), m.converged, limit,
+                 "raise max_iter or scale the features (nl.ml.scale)");
+}
+}  // namespace
+
+LinearSvcModel train_svc(const LinearSvcProblem& problem, const Vector& y, const SvcSpec& spec, Rng& rng,
+                         const Vector* alpha0) {
+  if (spec.estimator != Estimator::LinearSvc)
+    throw Error(fmt::format("train_svc: a prepared problem is for the linear SVC, not {}", estimator_name(spec.estimator)));
+  LinearSvcModel m = fit_linear_svc(problem, svc_options(spec, y, alpha0), rng);
+  svc_outcome(m, spec, fmt::format("(max_iter {})", spec.max_iter));
+  return m;
+}
+
 LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng, const Vector* alpha0) {
   LinearSvcModel m;
   std::string limit = fmt::format("(max_iter {})", spec.max_iter);
   switch (spec.estimator) {
-    case Estimator::LinearSvc: {
-      LinearSvcOptions o;
-      const ClassCosts c = costs(spec, y);
-      o.Cp = c.Cp;
-      o.Cn = c.Cn;
-      o.bias = spec.bias;
-      o.eps = spec.eps;
-      o.max_iter = spec.max_iter;
-      if (alpha0) o.alpha0 = *alpha0;
-      m = fit_linear_svc(X, y, o, rng);
+    case Estimator::LinearSvc:
+      m = fit_linear_svc(X, y, svc_options(spec, y, alpha0), rng);
       break;
-    }
     case Estimator::LinearSvr: {
       LinearSvrOptions o;
       o.C = spec.C;
@@ -171,8 +190,7 @@ LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, 
       break;
     }
   }
-  solver_outcome(spec.estimator == Estimator::LinearSvc ? "SVC" : estimator_name(spec.estimator), m.converged, limit,
-                 "raise max_iter or scale the features (nl.ml.scale)");
+  svc_outcome(m, spec, limit);
   return m;
 }
 

@@ -34,8 +34,7 @@ void check_cost(double c, const char* name) {
     throw ValueError(fmt::format("linear SVC: {} must be positive and finite, got {}", name, c));
 }
 
-void check_inputs(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
-                  const LinearSvcOptions& o) {
+void check_data(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y) {
   if (X.rows() == 0) throw ValueError("linear SVC: no samples (X has 0 rows)");
   if (y.size() != X.rows())
     throw ValueError(fmt::format("linear SVC: X has {} rows but y has {} labels", X.rows(), y.size()));
@@ -46,11 +45,18 @@ void check_inputs(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vect
       if (!std::isfinite(X(i, j)))
         throw ValueError(fmt::format("linear SVC: X has a non-finite value ({}) at row {}, column {}",
                                      X(i, j), i + 1, j + 1));
+}
+
+void check_bias(double bias) {
+  if (!std::isfinite(bias)) throw ValueError(fmt::format("linear SVC: bias must be finite, got {}", bias));
+}
+
+void check_options(const LinearSvcOptions& o) {
   check_cost(o.Cp, "Cp");
   check_cost(o.Cn, "Cn");
   if (!(o.eps > 0.0) || !std::isfinite(o.eps))
     throw ValueError(fmt::format("linear SVC: eps must be positive and finite, got {}", o.eps));
-  if (!std::isfinite(o.bias)) throw ValueError(fmt::format("linear SVC: bias must be finite, got {}", o.bias));
+  check_bias(o.bias);
   if (o.max_iter < 1) throw ValueError(fmt::format("linear SVC: max_iter must be at least 1, got {}", o.max_iter));
 }
 
@@ -104,48 +110,67 @@ using namespace nl::simd::avx;
 
 }  // namespace
 
-LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
-                              const LinearSvcOptions& options, Rng& rng) {
-  check_inputs(X, y, options);
-  const int l = static_cast<int>(X.rows());
-  const Eigen::Index p = X.cols();
+LinearSvcProblem::LinearSvcProblem(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
+                                   double bias)
+    : LinearSvcProblem((check_data(X, y), check_bias(bias), X), y, bias, Checked{}) {}
+
+LinearSvcProblem::LinearSvcProblem(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
+                                   double bias, Checked)
+    : l_(static_cast<int>(X.rows())), p_(X.cols()), bias_(bias) {
+  const bool has_bias = bias >= 0.0;
+  const Eigen::Index w_size = p_ + (has_bias ? 1 : 0);
+  nq_ = std::max(1, static_cast<int>((w_size + 3) / 4));  // Quads per sample
+  const std::size_t stride = 4 * static_cast<std::size_t>(nq_);
+  // u_i = y_i x_i (+ y_i bias), zero-padded, plus an all-zero sample at the end.
+  U_.assign((static_cast<std::size_t>(l_) + 1) * stride, 0.0);
+  sq_.resize(static_cast<std::size_t>(l_));
+  pos_.resize(static_cast<std::size_t>(l_));
+  for (int i = 0; i < l_; ++i) {
+    double* u = U_.data() + static_cast<std::size_t>(i) * stride;
+    for (Eigen::Index j = 0; j < p_; ++j) u[j] = y[i] * X(i, j);
+    if (has_bias) u[p_] = y[i] * bias;
+    double sq = 0.0;
+    for (Eigen::Index j = 0; j < w_size; ++j) sq += u[j] * u[j];
+    sq_[static_cast<std::size_t>(i)] = sq;
+    pos_[static_cast<std::size_t>(i)] = y[i] > 0;
+  }
+}
+
+LinearSvcModel fit_linear_svc(const LinearSvcProblem& problem, const LinearSvcOptions& options, Rng& rng) {
+  check_options(options);
+  if (options.bias != problem.bias_)
+    throw Error(fmt::format("linear SVC: the options' bias {} is not the prepared problem's {}", options.bias,
+                            problem.bias_));
+  const int l = problem.l_;
+  const Eigen::Index p = problem.p_;
   const bool has_bias = options.bias >= 0.0;
-  const Eigen::Index w_size = p + (has_bias ? 1 : 0);
   if (options.alpha0.size() > 0) {
     if (options.alpha0.size() != l)
       throw ValueError(fmt::format("linear SVC: the warm start has {} dual variables for {} samples",
                                    options.alpha0.size(), l));
     if (!options.alpha0.allFinite()) throw ValueError("linear SVC: the warm start has a non-finite value");
   }
-  const int nq = std::max(1, static_cast<int>((w_size + 3) / 4));  // Quads per sample
+  const int nq = problem.nq_;
   const std::size_t stride = 4 * static_cast<std::size_t>(nq);
-
-  // One buffer: u_i = y_i x_i (+ y_i bias), zero-padded, plus an all-zero sample at the
-  // end (l + 1 rows of `stride`); then w and its work copy (stride each).
-  const std::size_t ul = (static_cast<std::size_t>(l) + 1) * stride;
-  std::vector<double> buf(ul + 2 * stride, 0.0);
-  double* U = buf.data();
-  double* w = U + ul;
+  // w and its work copy.
+  std::vector<double> wb(2 * stride, 0.0);
+  double* w = wb.data();
   double* wbuf = w + stride;
   std::vector<SampleState> S(static_cast<std::size_t>(l));
   for (int i = 0; i < l; ++i) {
-    double* u = U + static_cast<std::size_t>(i) * stride;
-    for (Eigen::Index j = 0; j < p; ++j) u[j] = y[i] * X(i, j);
-    if (has_bias) u[p] = y[i] * options.bias;
     // D_ii = 1 / (2 C_i); QD_ii = x_i'x_i + D_ii. The step divides by QD_ii; multiplying
     // by a stored (negated) reciprocal keeps the divide off the loop (LIBLINEAR divides).
-    const double D = 0.5 / (y[i] > 0 ? options.Cp : options.Cn);
-    double sq = 0.0;
-    for (Eigen::Index j = 0; j < w_size; ++j) sq += u[j] * u[j];
+    const double D = 0.5 / (problem.pos_[static_cast<std::size_t>(i)] ? options.Cp : options.Cn);
     // Warm start (LinearSvcOptions::alpha0, checked above): the solver rebuilds w.
     const double a0 = options.alpha0.size() == l ? std::max(options.alpha0[i], 0.0) : 0.0;
-    S[i] = {a0, D, -1.0 / (D + sq)};
+    S[static_cast<std::size_t>(i)] = {a0, D, -1.0 / (D + problem.sq_[static_cast<std::size_t>(i)])};
   }
   std::vector<int> index(static_cast<std::size_t>(l));
   std::iota(index.begin(), index.end(), 0);
 
   bool converged = false;
   int iter;
+  const double* U = problem.U_.data();
 #if NL_HAVE_AVX_KERNELS
   if (simd_avx()) {
     using kern_avx::Quad;
@@ -167,6 +192,13 @@ LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Re
   model.iterations = iter;
   model.converged = converged;
   return model;
+}
+
+LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,
+                              const LinearSvcOptions& options, Rng& rng) {
+  check_data(X, y);
+  check_options(options);
+  return fit_linear_svc(LinearSvcProblem(X, y, options.bias, LinearSvcProblem::Checked{}), options, rng);
 }
 
 LinearSvcModel fit_linear_svc(const Eigen::Ref<const Matrix>& X, const Eigen::Ref<const Vector>& y,

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -478,4 +480,63 @@ TEST_CASE("decision refuses NaN and infinite features, naming row and column", "
                     Catch::Contains("linear SVC decision: X has a missing value (NaN) at row 3, column 2"));
   X(2, 1) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH(nl::ml::decision(m, X), Catch::Contains("X has the value inf at row 3, column 2"));
+}
+
+// One prepared problem per data set and bias, reused for every cost of liblinear's
+// fixtures (issue 21: the nested CV prepares a partition's rows once for its C grid).
+TEST_CASE("linear SVC on a prepared problem reproduces liblinear-train, fit after fit", "[svc]") {
+  std::map<std::string, DataSet> sets;
+  std::map<std::pair<std::string, double>, std::unique_ptr<nl::ml::LinearSvcProblem>> problems;
+  int fits = 0;
+  for (const auto& row : read_csv("cases.csv")) {
+    const std::string& set = row[1];
+    if (!sets.count(set)) sets[set] = load_data(set);
+    const DataSet& d = sets[set];
+    nl::ml::LinearSvcOptions o;
+    o.Cp = number(row[3]);
+    o.Cn = number(row[4]);
+    o.bias = number(row[5]);
+    o.eps = 1e-7;
+    o.max_iter = 1000000;
+    auto& prob = problems[{set, o.bias}];
+    if (!prob) prob = std::make_unique<nl::ml::LinearSvcProblem>(d.X, d.y, o.bias);
+    REQUIRE(prob->rows() == d.X.rows());
+    REQUIRE(prob->features() == d.X.cols());
+    nl::Rng r1(1), r2(1);
+    const auto m = nl::ml::fit_linear_svc(*prob, o, r1);
+    const auto direct = nl::ml::fit_linear_svc(d.X, d.y, o, r2);
+    INFO("case " << row[0]);
+    REQUIRE(m.converged);
+    CHECK(m.w == direct.w);  // the problem's rows are not changed by earlier fits
+    CHECK(m.alpha == direct.alpha);
+    CHECK(m.iterations == direct.iterations);
+    Vector w = m.w;
+    if (o.bias >= 0) {
+      w.conservativeResize(w.size() + 1);
+      w[w.size() - 1] = m.b / o.bias;
+    }
+    CHECK(close(w, load_column("w_" + row[0] + ".csv"), 1e-4));
+    ++fits;
+  }
+  CHECK(fits > static_cast<int>(problems.size()));  // some problem served several costs
+}
+
+TEST_CASE("linear SVC: a prepared problem checks its rows and the fit's bias", "[svc]") {
+  const DataSet d = load_data("sim13");
+  Matrix X = d.X;
+  X(4, 2) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(nl::ml::LinearSvcProblem(X, d.y, 1.0), Catch::Contains("row 5, column 3"));
+  Vector y = d.y;
+  y[0] = 0.0;
+  CHECK_THROWS_WITH(nl::ml::LinearSvcProblem(d.X, y, 1.0), Catch::Contains("not +1 or -1"));
+  CHECK_THROWS_WITH(nl::ml::LinearSvcProblem(d.X, d.y, std::numeric_limits<double>::infinity()),
+                    Catch::Contains("bias must be finite"));
+  const nl::ml::LinearSvcProblem prob(d.X, d.y, 1.0);
+  nl::ml::LinearSvcOptions o;
+  o.bias = -1.0;
+  nl::Rng r(1);
+  CHECK_THROWS_AS(nl::ml::fit_linear_svc(prob, o, r), nl::Error);
+  o.bias = 1.0;
+  o.Cp = 0.0;
+  CHECK_THROWS_WITH(nl::ml::fit_linear_svc(prob, o, r), Catch::Contains("Cp must be positive"));
 }

@@ -91,6 +91,10 @@ bool more_regularized(const SvcSpec& spec, const std::vector<double>& values, st
 // LinearSvcOptions::alpha0); the other estimators ignore it.
 LinearSvcModel train_svc(const Matrix& X, const Vector& y, const SvcSpec& spec, Rng& rng,
                          const Vector* alpha0 = nullptr);
+// The same for the linear SVC on rows prepared once (a C grid on one training set):
+// bit-identical to train_svc on the rows and labels it was built from.
+LinearSvcModel train_svc(const LinearSvcProblem& problem, const Vector& y, const SvcSpec& spec, Rng& rng,
+                         const Vector* alpha0 = nullptr);
 
 // Balanced accuracy of decision scores against labels (+1/-1); a score of exactly 0
 // counts in no cell; a class without any counted sample contributes 0 (so the value is
