@@ -1,8 +1,8 @@
 // ml/pca.cpp: classical PCA by the SVD of the centred data (see nl/ml/pca.hpp).
 //
-// Exact path: the full eigen-decomposition of the Gram matrix Xc Xc' (n < p), or the k
-// leading eigenpairs of the cross-product Xc'Xc (n >= p; tridiagonalisation and LAPACK's
-// MRRR).
+// Exact path: the k leading eigenpairs of the Gram matrix Xc Xc' (n < p) or of the
+// cross-product Xc'Xc (n >= p): tridiagonalisation, then bisection and inverse iteration
+// (LAPACK's dsyevx algorithm) or MRRR (core/top_eigenpairs.hpp).
 // Truncated path (large m = min(n, p), few components): the m x m cross-product matrix
 // A = Xc Xc' (n < p) or Xc' Xc (n >= p), formed by tiles of its lower triangle on the
 // worker threads (half the products of a full multiplication), then its k leading
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/arma_view.hpp"
+#include "core/top_eigenpairs.hpp"
 #include "nl/core/core.hpp"
 
 namespace nl::ml {
@@ -32,7 +33,7 @@ namespace {
 // (k = 25 = m / 20); 1000 x 2000: 0.89 s / 0.29 s (k = 10), 0.72 s (k = 50); 2000 x
 // 1000: 0.99 s / 0.19 s (k = 10), 0.55 s (k = 50). At m / 20 the two break even near
 // m = 500. Smaller problems (300 x 600: 31 ms / 14 ms) gain milliseconds, and stay on
-// the exact path (MRRR on the tridiagonal: no restarts, no convergence test).
+// the exact path (a tridiagonal eigensolver: no restarts, no residual test).
 constexpr Index kTruncatedMinSize = 500;
 constexpr Index kTruncatedMaxShare = 20;
 
@@ -105,49 +106,17 @@ void leading_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vector
   }
 }
 
-// LAPACK (Debian's liblapack-dev): MRRR on a symmetric tridiagonal matrix.
-extern "C" void dstemr_(const char* jobz, const char* range, const int* n, double* d, double* e, const double* vl,
-                        const double* vu, const int* il, const int* iu, int* m, double* w, double* z, const int* ldz,
-                        const int* nzc, int* isuppz, int* tryrac, double* work, const int* lwork, int* iwork,
-                        const int* liwork, int* info);
-
-// The k largest eigenpairs of the symmetric A (m x m), largest first: Householder
-// tridiagonalisation (Eigen), the k eigenpairs of the tridiagonal by LAPACK's dstemr
-// (Dhillon, Parlett & Voemel's MRRR: O(m k), orthogonal eigenvectors also in clusters),
-// and the back-transform by the Householder reflections (O(m^2 k)). Eigen's full solver
-// spends most of its time rotating all m eigenvectors through the QR iterations; this
-// computes only the k that are kept (issue 21: 20 % of a nested CV at n = 1,600).
+// The k largest eigenpairs of the symmetric A (m x m), largest first
+// (core/top_eigenpairs.hpp: tridiagonalisation, bisection and inverse iteration, or
+// MRRR; O(m^2 k) after the O(m^3) reduction). Eigen's full solver spends most of its
+// time rotating all m eigenvectors through the QR iterations; this computes only the k
+// that are kept (issue 21: 20 % of a nested CV at n = 1,600).
 void top_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vectors) {
-  const Index m = A.rows();
-  Eigen::Tridiagonalization<Matrix> tri(A);
-  Vector d = tri.diagonal();
-  Vector e = Vector::Zero(m);
-  if (m > 1) e.head(m - 1) = tri.subDiagonal();
-  const int n = static_cast<int>(m), il = static_cast<int>(m - k + 1), iu = static_cast<int>(m);
-  const double vl = 0, vu = 0;
-  int found = 0, tryrac = 1, info = 0, lwork = -1, liwork = -1, iwork_query = 0;
-  double work_query = 0;
-  Vector w(m);
-  Matrix Z(m, k);
-  std::vector<int> isuppz(static_cast<std::size_t>(2 * k));
-  const int ldz = n, nzc = static_cast<int>(k);
-  dstemr_("V", "I", &n, d.data(), e.data(), &vl, &vu, &il, &iu, &found, w.data(), Z.data(), &ldz, &nzc,
-          isuppz.data(), &tryrac, &work_query, &lwork, &iwork_query, &liwork, &info);
-  lwork = static_cast<int>(work_query);
-  liwork = iwork_query;
-  std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  std::vector<int> iwork(static_cast<std::size_t>(std::max(liwork, 1)));
-  d = tri.diagonal();  // dstemr overwrites d and e; the query did not
-  if (m > 1) e.head(m - 1) = tri.subDiagonal();
-  dstemr_("V", "I", &n, d.data(), e.data(), &vl, &vu, &il, &iu, &found, w.data(), Z.data(), &ldz, &nzc,
-          isuppz.data(), &tryrac, work.data(), &lwork, iwork.data(), &liwork, &info);
-  if (info != 0 || found != k)
-    throw Error(fmt::format("pca: LAPACK dstemr failed (info {}, {} of {} eigenpairs) on the {} x {} cross-product "
-                            "matrix", info, found, k, m, m));
-  // Ascending from dstemr: reverse to largest first, then back-transform.
-  values = w.head(k).reverse();
-  const Matrix Zr = Z.rowwise().reverse();
-  vectors = tri.matrixQ() * Zr;
+  try {
+    detail::top_eigenpairs(A, k, values, vectors);
+  } catch (const Error& e) {
+    throw Error(fmt::format("pca: {} (the {} x {} cross-product matrix)", e.what(), A.rows(), A.cols()));
+  }
 }
 
 }  // namespace
