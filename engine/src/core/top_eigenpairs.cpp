@@ -107,6 +107,7 @@ bool bisect_and_invert(const Vector& d, const Vector& e, Index k, Vector& w, Mat
   }
   const double pivmin = safmin * std::max(1.0, e2max);
   const double tnorm = std::max(std::abs(gl), std::abs(gu));
+  if (!std::isfinite(tnorm) || !std::isfinite(pivmin)) return false;  // overflow: left to MRRR
   const double fudge = 2.1;
   gl -= fudge * tnorm * ulp * static_cast<double>(n) + fudge * 2.0 * pivmin;
   gu += fudge * tnorm * ulp * static_cast<double>(n) + fudge * 2.0 * pivmin;
@@ -155,6 +156,9 @@ void tridiagonal_top(const Vector& d, const Vector& e, Index k, Vector& w, Matri
   if (k < 1 || k > m || e.size() != std::max<Index>(m - 1, 0))
     throw Error(fmt::format("tridiagonal_top: k = {} of a {} x {} tridiagonal with {} off-diagonal entries", k, m, m,
                             e.size()));
+  if (!d.allFinite() || !e.allFinite())
+    throw Error(fmt::format("a {} x {} tridiagonal matrix with a non-finite entry (an infinite or NaN value in the "
+                            "matrix it reduces)", m, m));
   if (method == TridiagonalMethod::Auto && m > 1 && bisect_and_invert(d, e, k, w, Z)) return;
   mrrr(d, e, k, w, Z);
 }

@@ -23,7 +23,7 @@ namespace nl::detail {
 enum class TridiagonalMethod { Auto, Mrrr };
 
 // The k (1 <= k <= m) largest eigenvalues (descending) of the symmetric A (m x m) and
-// orthonormal eigenvectors (m x k). nl::Error if LAPACK fails.
+// orthonormal eigenvectors (m x k). nl::Error if A has a non-finite entry or LAPACK fails.
 void top_eigenpairs(const Matrix& A, Eigen::Index k, Vector& values, Matrix& vectors,
                     TridiagonalMethod method = TridiagonalMethod::Auto);
 

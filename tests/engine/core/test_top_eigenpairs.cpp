@@ -6,6 +6,7 @@
 
 #include <Eigen/Eigenvalues>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "../../../engine/src/core/top_eigenpairs.hpp"
@@ -142,4 +143,14 @@ TEST_CASE("top eigenpairs: the AVX and the baseline bisection give the same bits
   nl::set_simd_avx(avx);
   CHECK(v1 == v2);
   CHECK(V1 == V2);
+}
+
+TEST_CASE("top eigenpairs: a non-finite matrix is an error, not a hang", "[eigen][pca]") {
+  Matrix A = Matrix::Identity(20, 20);
+  A(3, 5) = A(5, 3) = std::numeric_limits<double>::infinity();
+  Vector v;
+  Matrix V;
+  CHECK_THROWS_AS(nl::detail::top_eigenpairs(A, 4, v, V), nl::Error);
+  A(3, 5) = A(5, 3) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(nl::detail::top_eigenpairs(A, 4, v, V), nl::Error);
 }
