@@ -129,13 +129,23 @@ void check_finite(const Matrix& X, const char* what) {
                                      i + 1, j + 1, X(i, j)));
 }
 
-void sign_flip(Matrix& loadings) {
+namespace {
+// sign_flip, returning each column's sign (+1 kept, -1 flipped).
+Vector flip_signs(Matrix& loadings) {
+  Vector signs = Vector::Ones(loadings.cols());
   for (Index j = 0; j < loadings.cols(); ++j) {
     Index imax = 0;
     loadings.col(j).cwiseAbs().maxCoeff(&imax);  // Eigen returns the first maximum
-    if (loadings(imax, j) < 0) loadings.col(j) = -loadings.col(j);
+    if (loadings(imax, j) < 0) {
+      loadings.col(j) = -loadings.col(j);
+      signs(j) = -1.0;
+    }
   }
+  return signs;
 }
+}  // namespace
+
+void sign_flip(Matrix& loadings) { flip_signs(loadings); }
 
 namespace {
 PcaSolver resolve_solver(PcaSolver solver, Index m, Index k) {
@@ -199,16 +209,16 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
   fit.center = X.colwise().mean().transpose();
   const Matrix Xc = X.rowwise() - fit.center.transpose();
   const double denom = static_cast<double>(n - 1);
-  Matrix V;
+  Matrix V, U;  // U: the Gram matrix's eigenvectors (wide data), else empty
+  Vector s;     // the singular values of Xc
   if (solver == PcaSolver::Truncated) {
     // s_j^2 are the eigenvalues of either cross-product matrix; the Gram matrix's
     // eigenvectors are the left singular vectors, and V = Xc' U / s.
     Vector lambda;
     if (n < p) {
-      Matrix W;
-      leading_eigenpairs(cross_product<true>(Xc), k, lambda, W);
-      const Vector s = lambda.cwiseMax(0.0).cwiseSqrt();
-      V.noalias() = Xc.transpose() * W;
+      leading_eigenpairs(cross_product<true>(Xc), k, lambda, U);
+      s = lambda.cwiseMax(0.0).cwiseSqrt();
+      V.noalias() = Xc.transpose() * U;
       for (Index j = 0; j < k; ++j) V.col(j) /= s(j);
     } else {
       leading_eigenpairs(cross_product<false>(Xc), k, lambda, V);
@@ -222,10 +232,8 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
     // (top_eigenpairs: Eigen's full solver rotated all n eigenvectors, 43 % of a nested
     // CV at n = 200 x 136); they keep full accuracy (checked against prcomp in the
     // tests).
-    Vector s;
     if (n < p) {
       Vector lambda;
-      Matrix U;
       top_eigenpairs(cross_product<true>(Xc), k, lambda, U);
       s = lambda.cwiseMax(0.0).cwiseSqrt();
       V.noalias() = Xc.transpose() * U;
@@ -246,8 +254,13 @@ PcaFit pca_fit(const Matrix& X, Index k, PcaSolver solver, const Matrix* cross) 
   }
   fit.explained_ratio = fit.eigenvalues / fit.total_variance;
   fit.loadings = V.leftCols(k);
-  sign_flip(fit.loadings);
-  fit.scores = Xc * fit.loadings;
+  const Vector signs = flip_signs(fit.loadings);
+  if (U.size() > 0) {
+    // Wide data: Xc V = Xc Xc' U S^-1 = U S, without another pass over the n x p rows.
+    fit.scores = U.leftCols(k) * (s.head(k).cwiseProduct(signs)).asDiagonal();
+  } else {
+    fit.scores = Xc * fit.loadings;
+  }
   return fit;
 }
 
