@@ -28,6 +28,21 @@ namespace kern_avx {
 #pragma GCC pop_options
 #endif
 
+namespace kern_base {
+using namespace nl::simd::base;
+#include "tridiagonal_kernels.inc"
+}  // namespace kern_base
+
+#if NL_HAVE_AVX_KERNELS
+#pragma GCC push_options
+#pragma GCC target("avx")
+namespace kern_avx {
+using namespace nl::simd::avx;
+#include "tridiagonal_kernels.inc"
+}  // namespace kern_avx
+#pragma GCC pop_options
+#endif
+
 void sturm_counts(int n, const double* d, const double* e2, double pivmin, int k, const double* x, int* cnt,
                   double* q) {
 #if NL_HAVE_AVX_KERNELS
@@ -37,6 +52,20 @@ void sturm_counts(int n, const double* d, const double* e2, double pivmin, int k
 }
 
 }  // namespace
+
+void householder_tridiagonal(Matrix& A, Vector& d, Vector& e, Vector& tau) {
+  const Eigen::Index m = A.rows();
+  if (A.cols() != m) throw Error(fmt::format("householder_tridiagonal: a {} x {} matrix is not square", m, A.cols()));
+  d.resize(m);
+  e.resize(std::max<Eigen::Index>(m - 1, 0));
+  tau.resize(std::max<Eigen::Index>(m - 1, 0));
+  Vector x(std::max<Eigen::Index>(m, 1));
+  const int n = static_cast<int>(m);
+#if NL_HAVE_AVX_KERNELS
+  if (simd_avx()) return kern_avx::tridiagonalize(n, A.data(), m, d.data(), e.data(), tau.data(), x.data());
+#endif
+  kern_base::tridiagonalize(n, A.data(), m, d.data(), e.data(), tau.data(), x.data());
+}
 
 }  // namespace nl::detail
 
@@ -165,9 +194,11 @@ void tridiagonal_top(const Vector& d, const Vector& e, Index k, Vector& w, Matri
 
 void top_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vectors, TridiagonalMethod method) {
   const Index m = A.rows();
-  Eigen::Tridiagonalization<Matrix> tri(A);
-  const Vector d = tri.diagonal();
-  const Vector e = m > 1 ? Vector(tri.subDiagonal()) : Vector();
+  if (!A.allFinite())
+    throw Error(fmt::format("a {} x {} symmetric matrix with a non-finite entry (an infinite or NaN value)", m, m));
+  Matrix P = A;
+  Vector d, e, h;
+  householder_tridiagonal(P, d, e, h);
   Vector w;
   Matrix Z;
   tridiagonal_top(d, e, k, w, Z, method);
@@ -175,11 +206,21 @@ void top_eigenpairs(const Matrix& A, Index k, Vector& values, Matrix& vectors, T
   // rows i + 1..m - 1) from the last reflection to the first.
   values = w.reverse();
   vectors = Z.rowwise().reverse();
-  const Matrix& P = tri.packedMatrix();
-  const Vector h = tri.householderCoefficients();
-  Vector workspace(k);
-  for (Index i = m - 2; i >= 0; --i)
-    vectors.bottomRows(m - 1 - i).applyHouseholderOnTheLeft(P.col(i).tail(m - 2 - i), h(i), workspace.data());
+  Vector v(m);
+  const int kk = static_cast<int>(k);
+  for (Index i = m - 2; i >= 0; --i) {
+    if (h(i) == 0.0) continue;  // H_i = I
+    const int rows = static_cast<int>(m - 1 - i);
+    double* Zi = vectors.data() + (i + 1);
+    const double* ess = P.data() + i * m + (i + 2);
+#if NL_HAVE_AVX_KERNELS
+    if (simd_avx()) {
+      kern_avx::apply_reflector(rows, kk, Zi, m, ess, h(i), v.data());
+      continue;
+    }
+#endif
+    kern_base::apply_reflector(rows, kk, Zi, m, ess, h(i), v.data());
+  }
 }
 
 }  // namespace nl::detail

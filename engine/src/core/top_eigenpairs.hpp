@@ -1,7 +1,7 @@
 // core/top_eigenpairs.hpp (private to the engine): the k largest eigenpairs of a dense
 // symmetric matrix, for the exact PCA (ml/pca.cpp) whose k is much smaller than m.
 //
-// Householder tridiagonalisation (Eigen), then the k largest eigenvalues of the
+// Householder tridiagonalisation (householder_tridiagonal below), then the k largest eigenvalues of the
 // tridiagonal T by bisection on Sturm counts and their eigenvectors by inverse iteration
 // (LAPACK's dstein, with reorthogonalisation inside clusters): the algorithm of LAPACK's
 // dsyevx (dstebz + dstein), with dstebz's recurrence, pivot guard and tolerances
@@ -32,5 +32,12 @@ void top_eigenpairs(const Matrix& A, Eigen::Index k, Vector& values, Matrix& vec
 // bisection and inverse iteration where T does not split, else MRRR.
 void tridiagonal_top(const Vector& d, const Vector& e, Eigen::Index k, Vector& w, Matrix& Z,
                      TridiagonalMethod method = TridiagonalMethod::Auto);
+
+// Householder reduction of the symmetric A (m x m; its lower triangle is read) to the
+// tridiagonal T = Q' A Q, in place (LAPACK's dsytd2, lower): d (m) and e (m - 1) are T's
+// diagonal and off-diagonal; Q = H_0 ... H_{m-2}, H_i = I - tau_i v_i v_i' acting on rows
+// i + 1..m - 1 with v_i = [1; A(i+2:m, i)]. Built for any x86-64 CPU and for AVX, with
+// the same bits on either.
+void householder_tridiagonal(Matrix& A, Vector& d, Vector& e, Vector& tau);
 
 }  // namespace nl::detail

@@ -154,3 +154,65 @@ TEST_CASE("top eigenpairs: a non-finite matrix is an error, not a hang", "[eigen
   A(3, 5) = A(5, 3) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(nl::detail::top_eigenpairs(A, 4, v, V), nl::Error);
 }
+
+TEST_CASE("Householder tridiagonalisation: Q T Q' = A, Eigen's T, the same bits in both builds", "[eigen][pca]") {
+  const bool avx = nl::simd_avx();
+  // Orders 1-12 cover every remainder of the two-column and four-row blocks; 64 and 137
+  // the PCA's sizes; one matrix's first column is zero below the subdiagonal (tau = 0).
+  for (int m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 64, 137}) {
+    for (int variant = 0; variant < 2; ++variant) {
+      INFO("m = " << m << (variant ? ", a zero column" : ""));
+      nl::Rng rng(static_cast<std::uint64_t>(100 + m));
+      Matrix X(m + 3, m);
+      for (int i = 0; i < X.rows(); ++i)
+        for (int j = 0; j < m; ++j) X(i, j) = rng.normal() * (1.0 + j % 3);
+      Matrix A = X.transpose() * X;
+      if (variant == 1 && m > 2) {
+        A.col(0).tail(m - 2).setZero();
+        A.row(0).tail(m - 2).setZero();
+      }
+      Matrix P = A;
+      Vector d, e, tau;
+      nl::set_simd_avx(true);
+      nl::detail::householder_tridiagonal(P, d, e, tau);
+      REQUIRE(d.size() == m);
+      REQUIRE(e.size() == std::max(m - 1, 0));
+      // Q = H_0 ... H_{m-2} from the stored reflectors, and Q T Q' against A.
+      Matrix Q = Matrix::Identity(m, m);
+      for (int i = m - 2; i >= 0; --i) {
+        Vector v(m - 1 - i);
+        v(0) = 1.0;
+        v.tail(m - 2 - i) = P.col(i).tail(m - 2 - i);
+        Q.bottomRows(m - 1 - i) -= tau(i) * v * (v.transpose() * Q.bottomRows(m - 1 - i));
+      }
+      Matrix T = Matrix::Zero(m, m);
+      T.diagonal() = d;
+      if (m > 1) {
+        T.diagonal(1) = e;
+        T.diagonal(-1) = e;
+      }
+      const double scale = A.norm();
+      CHECK((Q.transpose() * Q - Matrix::Identity(m, m)).norm() < 1e-14 * m);
+      CHECK((Q * T * Q.transpose() - A).norm() < 1e-14 * m * scale);
+      // Eigen's tridiagonalisation (the same algorithm, other rounding).
+      Eigen::Tridiagonalization<Matrix> ref(A);
+      CHECK((d - ref.diagonal()).norm() < 1e-13 * m * scale);
+      if (m > 1) CHECK((e - ref.subDiagonal()).norm() < 1e-13 * m * scale);
+      if (variant == 1 && m > 2) CHECK(tau(0) == 0.0);
+      // The baseline build: the same bits.
+      Matrix P2 = A;
+      Vector d2, e2, tau2;
+      nl::set_simd_avx(false);
+      nl::detail::householder_tridiagonal(P2, d2, e2, tau2);
+      nl::set_simd_avx(avx);
+      CHECK(d == d2);
+      CHECK(e == e2);
+      CHECK(tau == tau2);
+      CHECK(P.triangularView<Eigen::StrictlyLower>().toDenseMatrix() ==
+            P2.triangularView<Eigen::StrictlyLower>().toDenseMatrix());
+    }
+  }
+  Matrix R(3, 4);
+  Vector d, e, tau;
+  CHECK_THROWS_AS(nl::detail::householder_tridiagonal(R, d, e, tau), nl::Error);
+}
