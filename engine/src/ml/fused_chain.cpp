@@ -145,7 +145,9 @@ FoldRanges fold_ranges(const Matrix& X, const Rows& rows, const std::vector<int>
 Preprocessing fit_fused(const PipelineSpec& spec, const CentredRows& Xc, const Vector& centre, const Matrix& G,
                         const Vector& lo, const Vector& hi, const RowSet& train, const std::vector<RowSet>& others) {
   const Eigen::Index p = Xc.p, n = static_cast<Eigen::Index>(train.rows->size());
-  if (!fusable(spec) || n < p || G.rows() != p || centre.size() != p || lo.size() != p || hi.size() != p)
+  const bool via_cross = G.size() > 0;
+  if (!fusable(spec) || (via_cross && (n < p || G.rows() != p || G.cols() != p)) || centre.size() != p ||
+      lo.size() != p || hi.size() != p)
     throw Error(fmt::format("fused preprocessing: {} training rows of {} columns, a {} x {} cross-product", n, p,
                             G.rows(), G.cols()));
   Preprocessing pre;
@@ -208,27 +210,49 @@ Preprocessing fit_fused(const PipelineSpec& spec, const CentredRows& Xc, const V
     sums(k) = W(r, j) * a(j);
     Ws.col(k) = W.col(j).head(r) * a(j);
   }
-  // The PCA's cross-product: diag(a) [G - W'W](src, src) diag(a).
-  Matrix C(q, q);
-  C.triangularView<Eigen::Lower>().setZero();
-  C.selfadjointView<Eigen::Lower>().rankUpdate(Ws.transpose(), -1.0);
-  for (Eigen::Index k = 0; k < q; ++k) {
-    const Eigen::Index jk = src[static_cast<std::size_t>(k)];
-    for (Eigen::Index l = k; l < q; ++l) C(l, k) += as(l) * as(k) * G(src[static_cast<std::size_t>(l)], jk);
+  auto pca = fresh<Pca>(*steps[at + (ro ? 1 : 0)]);
+  Vector mu;
+  Matrix Ztr;
+  if (via_cross) {
+    // The PCA's cross-product: diag(a) [G - W'W](src, src) diag(a).
+    Matrix C(q, q);
+    C.triangularView<Eigen::Lower>().setZero();
+    C.selfadjointView<Eigen::Lower>().rankUpdate(Ws.transpose(), -1.0);
+    for (Eigen::Index k = 0; k < q; ++k) {
+      const Eigen::Index jk = src[static_cast<std::size_t>(k)];
+      for (Eigen::Index l = k; l < q; ++l) C(l, k) += as(l) * as(k) * G(src[static_cast<std::size_t>(l)], jk);
+    }
+    for (Eigen::Index k = 1; k < q; ++k) C.col(k).head(k) = C.row(k).head(k).transpose();
+    // The PCA's input mean over the training rows: (1'Y - 1'D beta) / n.
+    mu = sums / static_cast<double>(n) + bs;
+    if (ro) {
+      const Matrix UY = Ws + U.colwise().sum().transpose() * bs.transpose();  // U_r'Y
+      beta = beta * UY;
+      mu -= (D.colwise().sum() * beta).transpose() / static_cast<double>(n);
+    }
+    pca->fit_cross(C, mu, n);
+  } else {
+    // Wide partitions (fewer training rows than columns): the PCA's input rows
+    // Y = Xc(:, src) diag(a) + 1 b~' - D beta, formed once, and the PCA fitted on them
+    // as fit_preprocessing would (through the n x n Gram matrix); its training scores
+    // are the fit's own.
+    if (ro) beta = beta * (Ws + U.colwise().sum().transpose() * bs.transpose());
+    Matrix Y(n, q);
+    const double* base = Xc.data.data();
+    for (Eigen::Index k = 0; k < q; ++k) {
+      const Eigen::Index j = src[static_cast<std::size_t>(k)];
+      for (Eigen::Index i = 0; i < n; ++i)
+        Y(i, k) = base[(*train.rows)[static_cast<std::size_t>(i)] * Xc.ld + j] * as(k) + bs(k);
+    }
+    if (ro) Y.noalias() -= D * beta;
+    Ztr = pca->fit_apply(Y, train.covariates);
+    mu = pca->result().center;
   }
-  for (Eigen::Index k = 1; k < q; ++k) C.col(k).head(k) = C.row(k).head(k).transpose();
-  // The PCA's input mean over the training rows: (1'Y - 1'D beta) / n.
-  Vector mu = sums / static_cast<double>(n) + bs;
   if (ro) {
-    const Matrix UY = Ws + U.colwise().sum().transpose() * bs.transpose();  // U_r'Y
-    beta = beta * UY;
-    mu -= (D.colwise().sum() * beta).transpose() / static_cast<double>(n);
     ro->set_beta(beta);
     pre.steps.push_back(ro);
     ++at;
   }
-  auto pca = fresh<Pca>(*steps[at]);
-  pca->fit_cross(C, mu, n);
   const Matrix& L = pca->result().loadings;  // q x k
   pre.steps.push_back(pca);
   ++at;
@@ -250,7 +274,7 @@ Preprocessing fit_fused(const PipelineSpec& spec, const CentredRows& Xc, const V
     if (ro) out.noalias() -= (design ? *design : ro->design(set.covariates, m)) * N;
     return out;
   };
-  Matrix Ztr = map(train, &D);
+  if (via_cross) Ztr = map(train, &D);
   std::vector<Matrix> Z;
   for (const RowSet& o : others) Z.push_back(map(o, nullptr));
   // The steps after the PCA, as fit_preprocessing and Preprocessing::apply.

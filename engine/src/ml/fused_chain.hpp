@@ -17,6 +17,10 @@
 // PCA's mean); and the cross-product (X - c)'(X - c), summed from per-fold blocks
 // (ml/training_gram.hpp), from which the PCA's is
 //   diag(a) [G - W'W](src, src) diag(a),  W = U_r'(X - c)  (or 1'(X - c) / sqrt(n)).
+// Wide partitions (fewer training rows than columns) have no cross-product: their PCA
+// input rows Y = Xc(:, src) diag(a) + 1 b~' - D beta are formed once and the PCA is
+// fitted on them (through its n x n Gram matrix); the rest is as above, and the
+// validation and test rows still go through the one kernel.
 // Every fitted step is an ordinary Transform with the state its own fit() would have
 // learned (to rounding), so models, back-projection and saving are unchanged. The steps
 // after the PCA are fitted and applied as usual on the scores.
@@ -61,10 +65,12 @@ struct RowSet {
   Matrix* out = nullptr;
 };
 
-// Fits spec's preprocessing on `train` (requires fusable(spec) and at least as many
-// training rows as columns) and maps `train` and each of `others` through it. G: the
-// cross-product of the training rows about the centre of Xc; lo, hi: their column
-// ranges in the raw data. ValueError as fit_preprocessing for the data's own problems.
+// Fits spec's preprocessing on `train` (requires fusable(spec)) and maps `train` and
+// each of `others` through it. G: the cross-product of the training rows about the
+// centre of Xc (at least as many rows as columns), or empty: then the PCA's input rows
+// are formed and the PCA fitted on them (wide partitions: through its n x n Gram
+// matrix). lo, hi: the training rows' column ranges in the raw data. ValueError as
+// fit_preprocessing for the data's own problems.
 Preprocessing fit_fused(const PipelineSpec& spec, const CentredRows& Xc, const Vector& centre, const Matrix& G,
                         const Vector& lo, const Vector& hi, const RowSet& train, const std::vector<RowSet>& others);
 

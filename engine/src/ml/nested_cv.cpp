@@ -89,12 +89,12 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
     const bool fused = gram && fusable(spec) && Xtest.allFinite();
     const CentredRows xc = fused ? centred_rows(X, centre) : CentredRows();
     for (const auto& assign : inner_assign) {
-      // (The partitions are tall exactly when training_gram's fold_blocks gives blocks.)
-      const bool fuse = fused && static_cast<Index>(out.train.size() - largest_fold(assign, o.inner_folds)) >= X.cols();
-      const std::vector<Matrix> blocks = fuse ? fold_blocks(xc, out.train, assign, o.inner_folds)
-                                         : gram ? fold_blocks(X, out.train, assign, o.inner_folds, centre)
-                                                : std::vector<Matrix>();
-      const FoldRanges ranges = fuse ? fold_ranges(X, out.train, assign, o.inner_folds) : FoldRanges();
+      // Cross-product blocks where every partition is tall (else the fused chain forms rows).
+      const bool tall = static_cast<Index>(out.train.size() - largest_fold(assign, o.inner_folds)) >= X.cols();
+      const std::vector<Matrix> blocks = fused && tall ? fold_blocks(xc, out.train, assign, o.inner_folds)
+                                         : !fused && gram ? fold_blocks(X, out.train, assign, o.inner_folds, centre)
+                                                          : std::vector<Matrix>();
+      const FoldRanges ranges = fused ? fold_ranges(X, out.train, assign, o.inner_folds) : FoldRanges();
       for (int f = 0; f < o.inner_folds; ++f) {
         Inner in;
         split(assign, out.train, f, in.tr, in.val);
@@ -103,7 +103,7 @@ std::vector<Outer> make_plan(const PipelineSpec& spec, const Matrix& X, const Ve
         const Matrix G = blocks.empty() ? Matrix() : sum_except(blocks, f);
         const TrainingGram tg{&G, &centre};
         in_fold("preprocessing fitted on CV1-train", [&] {
-          if (fuse) {
+          if (fused) {
             Vector lo = Vector::Constant(X.cols(), std::numeric_limits<double>::infinity()), hi = -lo;
             for (int g = 0; g < o.inner_folds; ++g)
               if (g != f) lo = lo.cwiseMin(ranges.lo[static_cast<std::size_t>(g)]), hi = hi.cwiseMax(ranges.hi[static_cast<std::size_t>(g)]);

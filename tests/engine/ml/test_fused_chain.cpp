@@ -1,6 +1,7 @@
 // Tests of ml/fused_chain: a CV1 partition's preprocessing fitted and applied as one
 // affine map of the centred raw rows equals fit_preprocessing + apply, step by step
-// (each step's learned state) and in the rows it gives, for every chain it accepts; the
+// (each step's learned state) and in the rows it gives, for every chain it accepts, on
+// tall partitions (through the cross-product) and wide ones (the PCA's rows formed); the
 // kernels give the same bits with and without AVX; errors are those of the direct path.
 #include <catch2/catch.hpp>
 
@@ -76,10 +77,11 @@ struct Fused {
 };
 
 // fit_fused on rows tr (validation: val, test: test) about the centre m.
+// wide: without the cross-product (the PCA's input rows formed, as for wide partitions).
 Fused fused(const ml::PipelineSpec& spec, const Cohort& c, const Rows& tr, const Rows& val, const Rows& test,
-            const Vector& m) {
+            const Vector& m, bool wide = false) {
   const ml::detail::CentredRows xc = ml::detail::centred_rows(c.X, m);
-  const Matrix G = ml::detail::centred_cross(c.X, tr, m);
+  const Matrix G = wide ? Matrix() : ml::detail::centred_cross(c.X, tr, m);
   const Matrix Xtr = c.X(tr, Eigen::all);
   const Vector lo = Xtr.colwise().minCoeff().transpose(), hi = Xtr.colwise().maxCoeff().transpose();
   const std::vector<std::size_t> t(tr.begin(), tr.end()), v(val.begin(), val.end()), s(test.begin(), test.end());
@@ -90,25 +92,16 @@ Fused fused(const ml::PipelineSpec& spec, const Cohort& c, const Rows& tr, const
   return f;
 }
 
-}  // namespace
-
-TEST_CASE("fused chain: equals fit_preprocessing and apply, step by step", "[fused_chain]") {
-  const Cohort c = cohort(100, 12, 3);
+// fit_fused against fit_preprocessing + apply on the cohort's rows 0-59 (training),
+// 60-79 and 80-99, for each spec: the rows they give and each step's learned state.
+void check_against_direct(const Cohort& c, const std::vector<ml::PipelineSpec>& specs, bool wide) {
   const Rows tr = range(0, 60), val = range(60, 80), test = range(80, 100);
   // A centre other than the training rows' mean (the nested CV's: the CV2 training mean).
-  const Vector m = c.X.colwise().mean().transpose() + Vector::Constant(12, 0.5);
-  const std::vector<ml::PipelineSpec> specs = {
-      spec_of({scale(), prune(), regress(), pca(4), scale()}),  // the ketamine study's
-      spec_of({pca(3)}),
-      spec_of({scale(), pca(3)}),                // constant columns kept at the mid-range
-      spec_of({prune(), regress(), pca(4)}),
-      spec_of({scale(), regress(), pca(5), scale(), prune()}),
-      spec_of({regress(), pca(2)}),
-  };
+  const Vector m = c.X.colwise().mean().transpose() + Vector::Constant(c.X.cols(), 0.5);
   for (std::size_t s = 0; s < specs.size(); ++s) {
     CAPTURE(s);
     REQUIRE(ml::detail::fusable(specs[s]));
-    const Fused f = fused(specs[s], c, tr, val, test, m);
+    const Fused f = fused(specs[s], c, tr, val, test, m, wide);
     const std::vector<std::size_t> t(tr.begin(), tr.end()), v(val.begin(), val.end()), u(test.begin(), test.end());
     const nl::Table ctr = c.cov.take(t), cval = c.cov.take(v), ctest = c.cov.take(u);
     Matrix direct;
@@ -140,6 +133,38 @@ TEST_CASE("fused chain: equals fit_preprocessing and apply, step by step", "[fus
     // Applied to new rows, the fused fit's steps give what the direct fit's give.
     CHECK(rel(f.pre.apply(c.X(test, Eigen::all), &ctest), d.apply(c.X(test, Eigen::all), &ctest)) < 1e-9);
   }
+}
+
+std::vector<ml::PipelineSpec> chains() {
+  return {
+      spec_of({scale(), prune(), regress(), pca(4), scale()}),  // the ketamine study's
+      spec_of({pca(3)}),
+      spec_of({scale(), pca(3)}),                // constant columns kept at the mid-range
+      spec_of({prune(), regress(), pca(4)}),
+      spec_of({scale(), regress(), pca(5), scale(), prune()}),
+      spec_of({regress(), pca(2)}),
+  };
+}
+
+}  // namespace
+
+TEST_CASE("fused chain: equals fit_preprocessing and apply, step by step", "[fused_chain]") {
+  check_against_direct(cohort(100, 12, 3), chains(), false);
+}
+
+TEST_CASE("fused chain: wide partitions, the PCA fitted on the formed rows", "[fused_chain]") {
+  // 60 training rows of 75 columns: the direct path's PCA goes through the Gram matrix.
+  check_against_direct(cohort(100, 75, 5), chains(), true);
+  // And the same rows with a cross-product are refused (fewer rows than columns).
+  const Cohort c = cohort(100, 75, 5);
+  const Rows tr = range(0, 60), val = range(60, 80);
+  const Vector m = c.X.colwise().mean().transpose();
+  const ml::detail::CentredRows xc = ml::detail::centred_rows(c.X, m);
+  const Matrix G = ml::detail::centred_cross(c.X, tr, m);
+  const Vector lo = c.X(tr, Eigen::all).colwise().minCoeff().transpose(), hi = c.X(tr, Eigen::all).colwise().maxCoeff().transpose();
+  Matrix out, o2;
+  CHECK_THROWS_AS(ml::detail::fit_fused(chains()[0], xc, m, G, lo, hi, {&tr, nullptr, &out}, {{&val, nullptr, &o2}}),
+                  nl::Error);
 }
 
 TEST_CASE("fused chain: which pipelines it takes", "[fused_chain]") {
